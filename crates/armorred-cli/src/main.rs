@@ -1,0 +1,35 @@
+//! `armorred`: the command line. Parses arguments, calls the library, prints, and maps outcomes
+//! to exit codes: 0 success, 1 a check failed (policy violation, stale lock, findings over a
+//! threshold), 2 an error (bad input, I/O, network).
+
+mod cli;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// What a command concluded, when it ran to the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Everything passed.
+    Success,
+    /// A check failed: exit 1.
+    CheckFailed,
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Err(err) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! ELF hardening analysis: what `checksec.sh` reports, plus SafeStack, clang CFI (also in
+//! stripped binaries), x86 CET, package notes and static/dynamic linking.
+//!
+//! [`analyze`] reads one ELF image from bytes; [`scan`] walks files and directories in parallel.
+//! [`policy`] judges reports against a tier; [`checksec_json`] renders checksec.sh's JSON shape.
+
+mod analyze;
+mod cfi;
+pub mod checksec_json;
+mod fortify;
+mod notes;
+pub mod policy;
+mod scan;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use analyze::{analyze, is_elf, LibcResolver};
+pub use fortify::{FortifyReference, GLIBC_CHK_FUNCTIONS};
+pub use scan::{scan, scan_root, ScanOptions};
+
+/// Errors of the ELF analysis.
+#[derive(Debug, thiserror::Error)]
+pub enum ElfError {
+    /// A path could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file starts like an ELF file but is broken.
+    #[error("malformed ELF file: {reason}")]
+    Malformed {
+        /// What is wrong, in one line.
+        reason: String,
+    },
+    /// The file is not an ELF file at all.
+    #[error("not an ELF file")]
+    NotElf,
+}
+
+/// RELRO state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Relro {
+    /// PT_GNU_RELRO and immediate binding.
+    Full,
+    /// PT_GNU_RELRO with lazy binding.
+    Partial,
+    /// No PT_GNU_RELRO.
+    No,
+}
+
+/// Position independence, with checksec.sh's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pie {
+    /// A position-independent executable (static-pie included).
+    Yes,
+    /// A shared object.
+    Dso,
+    /// A fixed-address executable.
+    No,
+    /// A relocatable object file.
+    Rel,
+}
+
+/// How linking happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Linking {
+    /// Has a program interpreter or is a shared object.
+    Dynamic,
+    /// Statically linked, fixed address.
+    Static,
+    /// Statically linked and self-relocating (`-static-pie`).
+    StaticPie,
+    /// A relocatable object, not linked yet.
+    Unlinked,
+}
+
+/// The language a binary was most likely written in, where it changes which checks apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// C, C++ or anything else linked against a C runtime.
+    C,
+    /// A Go binary (build info present).
+    Go,
+    /// A Rust binary (Rust runtime symbols or rustc in `.comment`).
+    Rust,
+}
+
+/// How a property was detected, from strongest to weakest evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Detection {
+    /// Found in the static symbol table.
+    Symbol,
+    /// Found in the dynamic symbol table (survives stripping).
+    DynamicSymbol,
+    /// Found by the machine-code pattern or runtime strings (heuristic).
+    Pattern,
+}
+
+/// A hardening property that was found, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Found {
+    /// Whether the property is present.
+    pub present: bool,
+    /// How it was found (None when absent).
+    pub detection: Option<Detection>,
+}
+
+impl Found {
+    pub(crate) fn absent() -> Self {
+        Self {
+            present: false,
+            detection: None,
+        }
+    }
+    pub(crate) fn by(detection: Detection) -> Self {
+        Self {
+            present: true,
+            detection: Some(detection),
+        }
+    }
+}
+
+/// FORTIFY_SOURCE facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fortify {
+    /// Fortified functions used (`__memcpy_chk` reported as `memcpy`), sorted, distinct.
+    pub fortified: Vec<String>,
+    /// Functions used that have a fortified variant in the reference libc but are called
+    /// unfortified, sorted, distinct.
+    pub fortifiable: Vec<String>,
+    /// checksec.sh's `fortified`: dynamic symbol entries that are fortified calls.
+    pub fortified_count: usize,
+    /// checksec.sh's `fortify-able`: dynamic symbol entries that are fortified or fortifiable calls.
+    pub fortifiable_count: usize,
+    /// Where the list of fortifiable functions came from (a libc path, or `builtin-glibc`).
+    pub reference: String,
+}
+
+impl Fortify {
+    /// checksec.sh's verdict: fortified functions are present.
+    pub fn enabled(&self) -> bool {
+        !self.fortified.is_empty()
+    }
+}
+
+/// x86 CET properties from `.note.gnu.property`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Cet {
+    /// Indirect branch tracking (`GNU_PROPERTY_X86_FEATURE_1_IBT`).
+    pub ibt: bool,
+    /// Shadow stack (`GNU_PROPERTY_X86_FEATURE_1_SHSTK`).
+    pub shstk: bool,
+}
+
+/// The full hardening report of one ELF file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// `x86_64`, `aarch64`, ...
+    pub arch: String,
+    /// 32 or 64.
+    pub class: u8,
+    /// `exec`, `dyn`, `rel`, `core`.
+    pub elf_type: String,
+    /// RELRO.
+    pub relro: Relro,
+    /// Stack canary symbols present.
+    pub canary: bool,
+    /// Non-executable stack.
+    pub nx: bool,
+    /// Position independence.
+    pub pie: Pie,
+    /// Static or dynamic linking.
+    pub linking: Linking,
+    /// DT_RPATH entries, split at `:`.
+    pub rpath: Vec<String>,
+    /// DT_RUNPATH entries, split at `:`.
+    pub runpath: Vec<String>,
+    /// DT_NEEDED entries.
+    pub needed: Vec<String>,
+    /// Entries in `.symtab` (0 when stripped).
+    pub symbols: usize,
+    /// Entries in `.dynsym`.
+    pub dynamic_symbols: usize,
+    /// No `.symtab`.
+    pub stripped: bool,
+    /// FORTIFY_SOURCE.
+    pub fortify: Fortify,
+    /// SafeStack.
+    pub safestack: Found,
+    /// clang CFI.
+    pub cfi: Found,
+    /// x86 CET.
+    pub cet: Cet,
+    /// The `.note.package` JSON (systemd package notes), when present and valid JSON.
+    pub package_note: Option<serde_json::Value>,
+    /// The most likely source language.
+    pub language: Language,
+}
+
+/// The outcome for one path of a scan: a report, or why there is none.
+pub type Entry = Result<Report, ElfError>;
+
+/// Reports of a scan, keyed by path, in path order.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    /// One entry per ELF file (or broken ELF file) found.
+    pub entries: BTreeMap<PathBuf, Entry>,
+}
+
+impl ScanReport {
+    /// The reports that succeeded.
+    pub fn reports(&self) -> impl Iterator<Item = (&PathBuf, &Report)> {
+        self.entries
+            .iter()
+            .filter_map(|(p, e)| e.as_ref().ok().map(|r| (p, r)))
+    }
+}

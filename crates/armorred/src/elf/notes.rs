@@ -1,0 +1,102 @@
+//! ELF notes: x86 CET feature bits from `.note.gnu.property`, and systemd package notes
+//! (`.note.package`, owner `FDO`, type `0xcafe1a7e`).
+
+use goblin::elf::note::Note;
+use goblin::elf::Elf;
+
+use super::Cet;
+
+const NT_GNU_PROPERTY_TYPE_0: u32 = 5;
+const GNU_PROPERTY_X86_FEATURE_1_AND: u32 = 0xc000_0002;
+const NT_FDO_PACKAGING_METADATA: u32 = 0xcafe_1a7e;
+const NT_GO_BUILDID: u32 = 4;
+
+/// What the notes of a file say.
+#[derive(Debug, Default)]
+pub(crate) struct NoteFacts {
+    pub(crate) cet: Cet,
+    pub(crate) package: Option<serde_json::Value>,
+    pub(crate) go_build_id: bool,
+}
+
+/// Reads every note in the file: from note sections when the file has section headers, else
+/// from PT_NOTE segments.
+pub(crate) fn read(elf: &Elf<'_>, bytes: &[u8]) -> NoteFacts {
+    let mut facts = NoteFacts::default();
+    let mut visit = |note: Note<'_>| match (note.name, note.n_type) {
+        ("GNU", NT_GNU_PROPERTY_TYPE_0) => facts.cet = cet(note.desc, elf.is_64, elf.little_endian),
+        ("FDO", NT_FDO_PACKAGING_METADATA) => {
+            let json = note.desc.split(|b| *b == 0).next().unwrap_or_default();
+            facts.package = serde_json::from_slice(json).ok();
+        }
+        ("Go", NT_GO_BUILDID) => facts.go_build_id = true,
+        _ => {}
+    };
+    if let Some(iter) = elf.iter_note_sections(bytes, None) {
+        iter.filter_map(Result::ok).for_each(&mut visit);
+    } else if let Some(iter) = elf.iter_note_headers(bytes) {
+        iter.filter_map(Result::ok).for_each(&mut visit);
+    }
+    facts
+}
+
+/// Parses the properties array of an NT_GNU_PROPERTY_TYPE_0 note.
+fn cet(desc: &[u8], is_64: bool, le: bool) -> Cet {
+    let align = if is_64 { 8 } else { 4 };
+    let u32_at = |at: usize| -> Option<u32> {
+        let b: [u8; 4] = desc.get(at..at + 4)?.try_into().ok()?;
+        Some(if le {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    };
+    let mut at = 0;
+    let mut cet = Cet::default();
+    while let (Some(pr_type), Some(size)) = (u32_at(at), u32_at(at + 4)) {
+        let size = size as usize;
+        if pr_type == GNU_PROPERTY_X86_FEATURE_1_AND && size >= 4 {
+            if let Some(bits) = u32_at(at + 8) {
+                cet.ibt = bits & 1 != 0;
+                cet.shstk = bits & 2 != 0;
+            }
+        }
+        let Some(next) = (at + 8)
+            .checked_add(size)
+            .map(|n| n.div_ceil(align) * align)
+        else {
+            break;
+        };
+        if next <= at {
+            break;
+        }
+        at = next;
+    }
+    cet
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cet_reads_feature_bits_after_other_properties() {
+        // GNU_PROPERTY_X86_ISA_1_NEEDED (0xc0008002) then FEATURE_1_AND = IBT|SHSTK.
+        let mut desc = Vec::new();
+        for (t, v) in [(0xc000_8002u32, 1u32), (GNU_PROPERTY_X86_FEATURE_1_AND, 3)] {
+            desc.extend(t.to_le_bytes());
+            desc.extend(4u32.to_le_bytes());
+            desc.extend(v.to_le_bytes());
+            desc.extend([0; 4]);
+        }
+        assert_eq!(
+            cet(&desc, true, true),
+            Cet {
+                ibt: true,
+                shstk: true
+            }
+        );
+        assert_eq!(cet(&desc[..16], true, true), Cet::default());
+        assert_eq!(cet(&[0xff; 7], true, true), Cet::default());
+    }
+}

@@ -1,0 +1,19 @@
+//! The crate error: one variant per domain module, each wrapping that module's typed error.
+
+/// Every error the library returns. Module errors convert into it through `?`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// ELF hardening analysis (`armorred checksec`).
+    #[error(transparent)]
+    Elf(#[from] crate::elf::ElfError),
+    /// File system helpers (atomic writes).
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::FsError),
+    /// The end-to-end pipeline.
+    #[error(transparent)]
+    Pipeline(#[from] crate::pipeline::PipelineError),
+}
+
+/// Result with the crate [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

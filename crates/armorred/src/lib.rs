@@ -1,0 +1,14 @@
+//! ARMORRED: hardened container images built from pinned inputs, with proof attached.
+//!
+//! This crate holds all domain logic. It never prints, never parses command lines and never
+//! exits the process: the `armorred` binary (crate `armorred-cli`) does that. Each domain module
+//! has its own typed error; [`Error`] gathers them with their sources kept.
+//!
+//! See `ARCHITECTURE.md` at the repository root for the code map and the invariants.
+
+pub mod elf;
+pub mod error;
+pub mod fsutil;
+pub mod pipeline;
+
+pub use error::{Error, Result};
