@@ -46,26 +46,11 @@ fn row(r: &Report) -> Vec<String> {
         yn(r.canary, 6),
         yn(r.nx, 3),
         pie,
-        cell(
-            r.rpath.is_empty(),
-            if r.rpath.is_empty() { "no" } else { "RPATH" },
-            6,
-        ),
-        cell(
-            r.runpath.is_empty(),
-            if r.runpath.is_empty() {
-                "no"
-            } else {
-                "RUNPATH"
-            },
-            7,
-        ),
+        cell(r.rpath.is_empty(), if r.rpath.is_empty() { "no" } else { "RPATH" }, 6),
+        cell(r.runpath.is_empty(), if r.runpath.is_empty() { "no" } else { "RUNPATH" }, 7),
         format!("{:<7}", if r.stripped { "no" } else { "yes" }),
         fortify,
-        format!(
-            "{:>4}/{:<4}",
-            r.fortify.fortified_count, r.fortify.fortifiable_count
-        ),
+        format!("{:>4}/{:<4}", r.fortify.fortified_count, r.fortify.fortifiable_count),
         yn(r.safestack.present, 9),
         yn(r.cfi.present, 3),
         cet,
@@ -104,11 +89,7 @@ pub(crate) fn checksec_table(out: &mut impl Write, scan: &ScanReport) -> io::Res
 }
 
 /// A one-paragraph summary of a scan.
-pub(crate) fn checksec_summary(
-    out: &mut impl Write,
-    scan: &ScanReport,
-    written: &Path,
-) -> io::Result<()> {
+pub(crate) fn checksec_summary(out: &mut impl Write, scan: &ScanReport, written: &Path) -> io::Result<()> {
     let total = scan.entries.len();
     let reports: Vec<&Report> = scan.reports().map(|(_, r)| r).collect();
     let count = |f: &dyn Fn(&Report) -> bool| reports.iter().filter(|r| f(r)).count();
@@ -133,24 +114,10 @@ pub(crate) fn checksec_summary(
 /// A policy verdict: every violation on its own line, then one summary line.
 pub(crate) fn verdict(out: &mut impl Write, policy: Policy, v: &Verdict) -> io::Result<()> {
     for w in &v.waivers {
-        writeln!(
-            out,
-            "{} {}: {} not required: {}",
-            "note:".dimmed(),
-            w.path.display(),
-            w.property,
-            w.reason
-        )?;
+        writeln!(out, "{} {}: {} not required: {}", "note:".dimmed(), w.path.display(), w.property, w.reason)?;
     }
     for x in &v.violations {
-        writeln!(
-            out,
-            "{} {}: {}: {}",
-            "violation:".red(),
-            x.path.display(),
-            x.property,
-            x.detail
-        )?;
+        writeln!(out, "{} {}: {}: {}", "violation:".red(), x.path.display(), x.property, x.detail)?;
     }
     let name = match policy {
         Policy::Hardened => "hardened",
@@ -159,11 +126,6 @@ pub(crate) fn verdict(out: &mut impl Write, policy: Policy, v: &Verdict) -> io::
     if v.passed() {
         writeln!(out, "policy {name}: {} files pass", v.files.green())
     } else {
-        writeln!(
-            out,
-            "policy {name}: {} violations in {} files",
-            v.violations.len().red(),
-            v.files
-        )
+        writeln!(out, "policy {name}: {} violations in {} files", v.violations.len().red(), v.files)
     }
 }

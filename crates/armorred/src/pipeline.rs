@@ -30,9 +30,7 @@ pub struct PipelineOptions {
 
 impl Default for PipelineOptions {
     fn default() -> Self {
-        Self {
-            checksec_paths: vec![PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")],
-        }
+        Self { checksec_paths: vec![PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")] }
     }
 }
 
@@ -46,10 +44,7 @@ pub struct PipelineOutcome {
 /// Runs every stage in order.
 pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     let checksec = elf::scan(&opts.checksec_paths, &ScanOptions::default()).map_err(|source| {
-        PipelineError::Checksec {
-            path: opts.checksec_paths.first().cloned().unwrap_or_default(),
-            source,
-        }
+        PipelineError::Checksec { path: opts.checksec_paths.first().cloned().unwrap_or_default(), source }
     })?;
     Ok(PipelineOutcome { checksec })
 }

@@ -9,12 +9,7 @@ use crate::cli::{ChecksecArgs, ChecksecFormat, PolicyArg};
 use crate::{output, Outcome};
 
 pub(crate) fn run(args: &ChecksecArgs) -> anyhow::Result<Outcome> {
-    let scan = elf::scan(
-        &args.paths,
-        &ScanOptions {
-            root: Some(args.root.clone()),
-        },
-    )?;
+    let scan = elf::scan(&args.paths, &ScanOptions { root: Some(args.root.clone()) })?;
     let mut out = anstream::stdout().lock();
     match args.format {
         ChecksecFormat::Json => {
@@ -34,9 +29,5 @@ pub(crate) fn run(args: &ChecksecArgs) -> anyhow::Result<Outcome> {
     let verdict = policy::evaluate(policy, &scan, &args.root);
     let mut err = anstream::stderr().lock();
     output::verdict(&mut err, policy, &verdict).context("cannot print the verdict")?;
-    Ok(if verdict.passed() {
-        Outcome::Success
-    } else {
-        Outcome::CheckFailed
-    })
+    Ok(if verdict.passed() { Outcome::Success } else { Outcome::CheckFailed })
 }

@@ -12,8 +12,7 @@ pub(crate) fn run(args: &PipelineArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let outcome = pipeline::run(&opts)?;
     let path = args.out.join("checksec.json");
     let json = serde_json::to_vec_pretty(&checksec_json::scan_object(&outcome.checksec, true))?;
-    armorred::fsutil::write_bytes_atomic(&path, &json)
-        .context("cannot write the checksec report")?;
+    armorred::fsutil::write_bytes_atomic(&path, &json).context("cannot write the checksec report")?;
     if !quiet {
         output::checksec_summary(&mut anstream::stderr().lock(), &outcome.checksec, &path)?;
     }

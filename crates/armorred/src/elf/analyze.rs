@@ -11,21 +11,10 @@ use goblin::elf::section_header::SHF_EXECINSTR;
 use goblin::elf::Elf;
 
 use super::fortify::FortifyReference;
-use super::{
-    cfi, notes, Cet, Detection, ElfError, Fortify, Found, Language, Linking, Pie, Relro, Report,
-};
+use super::{cfi, notes, Cet, Detection, ElfError, Fortify, Found, Language, Linking, Pie, Relro, Report};
 
-const CANARY_SYMBOLS: [&str; 3] = [
-    "__stack_chk_fail",
-    "__stack_chk_guard",
-    "__intel_security_cookie",
-];
-const CFI_DYNAMIC_SYMBOLS: [&str; 4] = [
-    "__cfi_slowpath",
-    "__cfi_slowpath_diag",
-    "__cfi_check",
-    "__cfi_check_fail",
-];
+const CANARY_SYMBOLS: [&str; 3] = ["__stack_chk_fail", "__stack_chk_guard", "__intel_security_cookie"];
+const CFI_DYNAMIC_SYMBOLS: [&str; 4] = ["__cfi_slowpath", "__cfi_slowpath_diag", "__cfi_check", "__cfi_check_fail"];
 
 /// Whether `bytes` start with the ELF magic.
 pub fn is_elf(bytes: &[u8]) -> bool {
@@ -44,10 +33,7 @@ impl LibcResolver {
     /// Looks for libraries below `root` (`/` for the running system, an unpacked image's root
     /// otherwise).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self {
-            root: Some(root.into()),
-            cache: Mutex::default(),
-        }
+        Self { root: Some(root.into()), cache: Mutex::default() }
     }
 
     /// Never looks at files: always glibc's built-in list.
@@ -59,9 +45,7 @@ impl LibcResolver {
         let Some(root) = &self.root else {
             return Arc::new(FortifyReference::builtin());
         };
-        let wanted = needed
-            .iter()
-            .find(|n| n.starts_with("libc.so") || n.starts_with("libc.musl"));
+        let wanted = needed.iter().find(|n| n.starts_with("libc.so") || n.starts_with("libc.musl"));
         let name = wanted.map_or("libc.so.6", String::as_str);
         let triplet = match arch {
             "x86_64" => "x86_64-linux-gnu",
@@ -73,13 +57,8 @@ impl LibcResolver {
             "s390x" => "s390x-linux-gnu",
             _ => "",
         };
-        let dirs = [
-            format!("lib/{triplet}"),
-            format!("usr/lib/{triplet}"),
-            "lib64".into(),
-            "lib".into(),
-            "usr/lib".into(),
-        ];
+        let dirs =
+            [format!("lib/{triplet}"), format!("usr/lib/{triplet}"), "lib64".into(), "lib".into(), "usr/lib".into()];
         for dir in dirs.iter().filter(|d| !d.ends_with('/')) {
             let path = root.join(dir).join(name);
             if let Some(found) = self.load(&path) {
@@ -90,10 +69,7 @@ impl LibcResolver {
     }
 
     fn load(&self, path: &Path) -> Option<Arc<FortifyReference>> {
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         cache
             .entry(path.to_path_buf())
             .or_insert_with(|| {
@@ -113,42 +89,26 @@ pub fn analyze(bytes: &[u8], libs: &LibcResolver) -> Result<Report, ElfError> {
     // goblin is well fuzzed, but a panic on one hostile file must not take a scan down.
     match std::panic::catch_unwind(|| analyze_parsed(bytes, libs)) {
         Ok(result) => result,
-        Err(_) => Err(ElfError::Malformed {
-            reason: "the ELF parser failed on this file".into(),
-        }),
+        Err(_) => Err(ElfError::Malformed { reason: "the ELF parser failed on this file".into() }),
     }
 }
 
 fn analyze_parsed(bytes: &[u8], libs: &LibcResolver) -> Result<Report, ElfError> {
-    let elf = Elf::parse(bytes).map_err(|e| ElfError::Malformed {
-        reason: one_line(&e.to_string()),
-    })?;
+    let elf = Elf::parse(bytes).map_err(|e| ElfError::Malformed { reason: one_line(&e.to_string()) })?;
     let has_ph = |t: u32| elf.program_headers.iter().any(|p| p.p_type == t);
-    let dyn_tags: Vec<u64> = elf
-        .dynamic
-        .as_ref()
-        .map(|d| d.dyns.iter().map(|d| d.d_tag).collect())
-        .unwrap_or_default();
-    let (flags, flags_1) = elf
-        .dynamic
-        .as_ref()
-        .map_or((0, 0), |d| (d.info.flags, d.info.flags_1));
+    let dyn_tags: Vec<u64> = elf.dynamic.as_ref().map(|d| d.dyns.iter().map(|d| d.d_tag).collect()).unwrap_or_default();
+    let (flags, flags_1) = elf.dynamic.as_ref().map_or((0, 0), |d| (d.info.flags, d.info.flags_1));
     let has_dynamic = has_ph(PT_DYNAMIC) || elf.dynamic.is_some();
     let elf_type = elf.header.e_type;
 
-    let bind_now =
-        dyn_tags.contains(&DT_BIND_NOW) || flags & DF_BIND_NOW != 0 || flags_1 & DF_1_NOW != 0;
+    let bind_now = dyn_tags.contains(&DT_BIND_NOW) || flags & DF_BIND_NOW != 0 || flags_1 & DF_1_NOW != 0;
     let relro = match (has_ph(PT_GNU_RELRO), bind_now) {
         (false, _) => Relro::No,
         (true, true) => Relro::Full,
         (true, false) => Relro::Partial,
     };
 
-    let nx = match elf
-        .program_headers
-        .iter()
-        .find(|p| p.p_type == PT_GNU_STACK)
-    {
+    let nx = match elf.program_headers.iter().find(|p| p.p_type == PT_GNU_STACK) {
         Some(p) => p.p_flags & PF_X == 0,
         // Without PT_GNU_STACK the kernel maps the stack executable on x86 (READ_IMPLIES_EXEC).
         None => false,
@@ -170,16 +130,8 @@ fn analyze_parsed(bytes: &[u8], libs: &LibcResolver) -> Result<Report, ElfError>
         _ => Linking::Dynamic,
     };
 
-    let symtab: Vec<&str> = elf
-        .syms
-        .iter()
-        .filter_map(|s| elf.strtab.get_at(s.st_name))
-        .collect();
-    let dynsym: Vec<&str> = elf
-        .dynsyms
-        .iter()
-        .filter_map(|s| elf.dynstrtab.get_at(s.st_name))
-        .collect();
+    let symtab: Vec<&str> = elf.syms.iter().filter_map(|s| elf.strtab.get_at(s.st_name)).collect();
+    let dynsym: Vec<&str> = elf.dynsyms.iter().filter_map(|s| elf.dynstrtab.get_at(s.st_name)).collect();
     let all_symbols = || symtab.iter().chain(dynsym.iter()).copied();
 
     let canary = all_symbols().any(|s| CANARY_SYMBOLS.iter().any(|c| s.contains(c)));
@@ -203,44 +155,35 @@ fn analyze_parsed(bytes: &[u8], libs: &LibcResolver) -> Result<Report, ElfError>
 
     let x86 = matches!(arch.as_str(), "x86_64" | "x86");
     let code = || executable_code(&elf, bytes);
-    let safestack = if symtab
-        .iter()
-        .any(|s| s.contains("__safestack_init") || s.starts_with("__safestack_unsafe_stack_ptr"))
-    {
-        Found::by(Detection::Symbol)
-    } else if dynsym.iter().any(|s| s.starts_with("__safestack")) {
-        Found::by(Detection::DynamicSymbol)
-    } else if symtab.is_empty() && contains(bytes, cfi::SAFESTACK_RUNTIME_STRING) {
-        Found::by(Detection::Pattern)
-    } else {
-        Found::absent()
-    };
+    let safestack =
+        if symtab.iter().any(|s| s.contains("__safestack_init") || s.starts_with("__safestack_unsafe_stack_ptr")) {
+            Found::by(Detection::Symbol)
+        } else if dynsym.iter().any(|s| s.starts_with("__safestack")) {
+            Found::by(Detection::DynamicSymbol)
+        } else if symtab.is_empty() && contains(bytes, cfi::SAFESTACK_RUNTIME_STRING) {
+            Found::by(Detection::Pattern)
+        } else {
+            Found::absent()
+        };
     let cfi = if has_cfi_symbols(&symtab) {
         Found::by(Detection::Symbol)
     } else if dynsym.iter().any(|s| CFI_DYNAMIC_SYMBOLS.contains(s)) {
         Found::by(Detection::DynamicSymbol)
-    } else if symtab.is_empty() && x86 && code().any(cfi::has_jump_table) {
+    } else if symtab.is_empty() && x86 && code().any(|(code, addr)| cfi::has_jump_table(code, addr)) {
         Found::by(Detection::Pattern)
     } else {
         Found::absent()
     };
 
     let facts = notes::read(&elf, bytes);
-    let section = |name: &str| {
-        elf.section_headers
-            .iter()
-            .find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(name))
-    };
-    let language = if facts.go_build_id
-        || section(".go.buildinfo").is_some()
-        || symtab.contains(&"runtime.main")
-    {
+    let section = |name: &str| elf.section_headers.iter().find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(name));
+    let language = if facts.go_build_id || section(".go.buildinfo").is_some() || symtab.contains(&"runtime.main") {
         Language::Go
-    } else if all_symbols().any(|s| {
-        s.contains("rust_begin_unwind") || s.starts_with("__rust_") || s.starts_with("_ZN3std")
-    }) || section(".comment")
-        .and_then(|s| bytes.get(s.sh_offset as usize..(s.sh_offset + s.sh_size) as usize))
-        .is_some_and(|c| contains(c, b"rustc version"))
+    } else if all_symbols()
+        .any(|s| s.contains("rust_begin_unwind") || s.starts_with("__rust_") || s.starts_with("_ZN3std"))
+        || section(".comment")
+            .and_then(|s| bytes.get(s.sh_offset as usize..(s.sh_offset + s.sh_size) as usize))
+            .is_some_and(|c| contains(c, b"rustc version"))
     {
         Language::Rust
     } else {
@@ -275,33 +218,26 @@ fn analyze_parsed(bytes: &[u8], libs: &LibcResolver) -> Result<Report, ElfError>
 /// and a body `f.cfi` (LTO), or a `f.cfi_jt` entry (cross-DSO and ThinLTO).
 fn has_cfi_symbols(symtab: &[&str]) -> bool {
     let names: std::collections::HashSet<&str> = symtab.iter().copied().collect();
-    symtab.iter().any(|s| {
-        s.ends_with(".cfi_jt") || s.strip_suffix(".cfi").is_some_and(|f| names.contains(f))
-    })
+    symtab.iter().any(|s| s.ends_with(".cfi_jt") || s.strip_suffix(".cfi").is_some_and(|f| names.contains(f)))
 }
 
-fn executable_code<'a>(elf: &'a Elf<'a>, bytes: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+/// Executable bytes with their virtual addresses: sections, or PT_LOAD segments without them.
+fn executable_code<'a>(elf: &'a Elf<'a>, bytes: &'a [u8]) -> impl Iterator<Item = (&'a [u8], u64)> + 'a {
+    let slice = |offset: u64, size: u64| {
+        bytes.get(usize::try_from(offset).ok()?..usize::try_from(offset.checked_add(size)?).ok()?)
+    };
     let sections = elf
         .section_headers
         .iter()
-        .filter(|s| {
-            s.sh_flags & u64::from(SHF_EXECINSTR) != 0
-                && s.sh_type != goblin::elf::section_header::SHT_NOBITS
-        })
-        .filter_map(|s| {
-            bytes.get(s.sh_offset as usize..s.sh_offset.saturating_add(s.sh_size) as usize)
-        });
+        .filter(|s| s.sh_flags & u64::from(SHF_EXECINSTR) != 0 && s.sh_type != goblin::elf::section_header::SHT_NOBITS)
+        .filter_map(move |s| Some((slice(s.sh_offset, s.sh_size)?, s.sh_addr)));
     let segments = elf
         .program_headers
         .iter()
         .filter(|p| {
-            elf.section_headers.is_empty()
-                && p.p_type == goblin::elf::program_header::PT_LOAD
-                && p.p_flags & PF_X != 0
+            elf.section_headers.is_empty() && p.p_type == goblin::elf::program_header::PT_LOAD && p.p_flags & PF_X != 0
         })
-        .filter_map(|p| {
-            bytes.get(p.p_offset as usize..p.p_offset.saturating_add(p.p_filesz) as usize)
-        });
+        .filter_map(move |p| Some((slice(p.p_offset, p.p_filesz)?, p.p_vaddr)));
     sections.chain(segments)
 }
 
@@ -310,11 +246,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn split_paths(entries: &[&str]) -> Vec<String> {
-    entries
-        .iter()
-        .flat_map(|e| e.split(':'))
-        .map(str::to_owned)
-        .collect()
+    entries.iter().flat_map(|e| e.split(':')).map(str::to_owned).collect()
 }
 
 fn one_line(s: &str) -> String {

@@ -37,14 +37,8 @@ pub fn file_object(r: &Report, extended: bool) -> Value {
     m.insert("runpath".into(), yes(!r.runpath.is_empty()).into());
     m.insert("symbols".into(), yes(!r.stripped).into());
     m.insert("fortify_source".into(), yes(r.fortify.enabled()).into());
-    m.insert(
-        "fortified".into(),
-        r.fortify.fortified_count.to_string().into(),
-    );
-    m.insert(
-        "fortify-able".into(),
-        r.fortify.fortifiable_count.to_string().into(),
-    );
+    m.insert("fortified".into(), r.fortify.fortified_count.to_string().into());
+    m.insert("fortify-able".into(), r.fortify.fortifiable_count.to_string().into());
     // ARMORRED's own keys.
     let extra = json!({
         "rpath_values": r.rpath,

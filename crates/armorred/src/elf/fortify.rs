@@ -102,10 +102,7 @@ impl FortifyReference {
     /// The built-in glibc list.
     pub fn builtin() -> Self {
         Self {
-            functions: GLIBC_CHK_FUNCTIONS
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
+            functions: GLIBC_CHK_FUNCTIONS.iter().map(|s| (*s).to_owned()).collect(),
             origin: "builtin-glibc".to_owned(),
         }
     }
@@ -121,10 +118,7 @@ impl FortifyReference {
             .filter(|n| !n.is_empty() && !n.starts_with("stack"))
             .map(str::to_owned)
             .collect();
-        (!functions.is_empty()).then(|| Self {
-            functions,
-            origin: origin.to_owned(),
-        })
+        (!functions.is_empty()).then(|| Self { functions, origin: origin.to_owned() })
     }
 
     /// Where the list came from.
@@ -169,21 +163,9 @@ mod tests {
     #[test]
     fn classify_counts_like_checksec() {
         let r = FortifyReference::builtin();
-        let c = r.classify(
-            [
-                "__memcpy_chk",
-                "memcpy",
-                "printf",
-                "__printf_chk",
-                "strlen",
-                "__stack_chk_fail",
-            ]
-            .into_iter(),
-        );
+        let c =
+            r.classify(["__memcpy_chk", "memcpy", "printf", "__printf_chk", "strlen", "__stack_chk_fail"].into_iter());
         assert_eq!((c.checked, c.unchecked), (2, 2));
-        assert_eq!(
-            c.fortified.into_iter().collect::<Vec<_>>(),
-            ["memcpy", "printf"]
-        );
+        assert_eq!(c.fortified.into_iter().collect::<Vec<_>>(), ["memcpy", "printf"]);
     }
 }

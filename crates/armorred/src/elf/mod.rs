@@ -119,16 +119,10 @@ pub struct Found {
 
 impl Found {
     pub(crate) fn absent() -> Self {
-        Self {
-            present: false,
-            detection: None,
-        }
+        Self { present: false, detection: None }
     }
     pub(crate) fn by(detection: Detection) -> Self {
-        Self {
-            present: true,
-            detection: Some(detection),
-        }
+        Self { present: true, detection: Some(detection) }
     }
 }
 
@@ -222,8 +216,6 @@ pub struct ScanReport {
 impl ScanReport {
     /// The reports that succeeded.
     pub fn reports(&self) -> impl Iterator<Item = (&PathBuf, &Report)> {
-        self.entries
-            .iter()
-            .filter_map(|(p, e)| e.as_ref().ok().map(|r| (p, r)))
+        self.entries.iter().filter_map(|(p, e)| e.as_ref().ok().map(|r| (p, r)))
     }
 }

@@ -45,11 +45,7 @@ fn cet(desc: &[u8], is_64: bool, le: bool) -> Cet {
     let align = if is_64 { 8 } else { 4 };
     let u32_at = |at: usize| -> Option<u32> {
         let b: [u8; 4] = desc.get(at..at + 4)?.try_into().ok()?;
-        Some(if le {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        })
+        Some(if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
     };
     let mut at = 0;
     let mut cet = Cet::default();
@@ -61,10 +57,7 @@ fn cet(desc: &[u8], is_64: bool, le: bool) -> Cet {
                 cet.shstk = bits & 2 != 0;
             }
         }
-        let Some(next) = (at + 8)
-            .checked_add(size)
-            .map(|n| n.div_ceil(align) * align)
-        else {
+        let Some(next) = (at + 8).checked_add(size).map(|n| n.div_ceil(align) * align) else {
             break;
         };
         if next <= at {
@@ -89,13 +82,7 @@ mod tests {
             desc.extend(v.to_le_bytes());
             desc.extend([0; 4]);
         }
-        assert_eq!(
-            cet(&desc, true, true),
-            Cet {
-                ibt: true,
-                shstk: true
-            }
-        );
+        assert_eq!(cet(&desc, true, true), Cet { ibt: true, shstk: true });
         assert_eq!(cet(&desc[..16], true, true), Cet::default());
         assert_eq!(cet(&[0xff; 7], true, true), Cet::default());
     }

@@ -25,9 +25,7 @@ impl std::str::FromStr for Policy {
         match s {
             "hardened" => Ok(Self::Hardened),
             "locked" => Ok(Self::Locked),
-            other => Err(format!(
-                "unknown policy {other:?} (expected hardened or locked)"
-            )),
+            other => Err(format!("unknown policy {other:?} (expected hardened or locked)")),
         }
     }
 }
@@ -80,44 +78,26 @@ pub fn evaluate(policy: Policy, scan: &ScanReport, root: &Path) -> Verdict {
         verdict.files += 1;
         match entry {
             Ok(report) => check(policy, path, report, root, &mut verdict),
-            Err(e) => verdict.violations.push(Violation {
-                path: path.clone(),
-                property: "elf",
-                detail: e.to_string(),
-            }),
+            Err(e) => verdict.violations.push(Violation { path: path.clone(), property: "elf", detail: e.to_string() }),
         }
     }
     verdict
 }
 
 fn check(policy: Policy, path: &Path, r: &Report, root: &Path, v: &mut Verdict) {
-    let mut fail = |property, detail: String| {
-        v.violations.push(Violation {
-            path: path.to_path_buf(),
-            property,
-            detail,
-        })
-    };
+    let mut fail =
+        |property, detail: String| v.violations.push(Violation { path: path.to_path_buf(), property, detail });
     let mut waive = Vec::new();
     let is_static = matches!(r.linking, Linking::Static | Linking::StaticPie);
     let is_c = r.language == Language::C;
 
     if r.linking == Linking::Unlinked {
-        waive.push((
-            "all",
-            "relocatable object: properties are decided at link time",
-        ));
+        waive.push(("all", "relocatable object: properties are decided at link time"));
     } else {
         if is_static && r.relro != Relro::Full {
-            waive.push((
-                "relro",
-                "statically linked: no dynamic linker resolves symbols lazily",
-            ));
+            waive.push(("relro", "statically linked: no dynamic linker resolves symbols lazily"));
         } else if r.relro != Relro::Full {
-            fail(
-                "relro",
-                format!("{} RELRO, full required", relro_word(r.relro)),
-            );
+            fail("relro", format!("{} RELRO, full required", relro_word(r.relro)));
         }
         if !r.nx {
             fail("nx", "executable stack".into());
@@ -130,17 +110,11 @@ fn check(policy: Policy, path: &Path, r: &Report, root: &Path, v: &mut Verdict) 
                 fail("canary", "no stack canary".into());
             }
             if r.fortify.fortified.is_empty() && !r.fortify.fortifiable.is_empty() {
-                fail(
-                    "fortify",
-                    format!("unfortified calls to {}", r.fortify.fortifiable.join(", ")),
-                );
+                fail("fortify", format!("unfortified calls to {}", r.fortify.fortifiable.join(", ")));
             }
         } else {
             waive.push(("canary", "Go and Rust code does not use stack canaries"));
-            waive.push((
-                "fortify",
-                "Go and Rust code does not call fortifiable libc functions directly",
-            ));
+            waive.push(("fortify", "Go and Rust code does not call fortifiable libc functions directly"));
         }
         for (what, entries) in [("rpath", &r.rpath), ("runpath", &r.runpath)] {
             for entry in entries.iter().filter(|e| !search_path_inside(e, root)) {
@@ -149,10 +123,7 @@ fn check(policy: Policy, path: &Path, r: &Report, root: &Path, v: &mut Verdict) 
         }
         if policy == Policy::Locked && r.pie == Pie::Yes {
             if !is_c {
-                waive.push((
-                    "safestack",
-                    "SafeStack and CFI are clang C/C++ instrumentation",
-                ));
+                waive.push(("safestack", "SafeStack and CFI are clang C/C++ instrumentation"));
             } else {
                 if !r.safestack.present {
                     fail("safestack", "no SafeStack".into());
@@ -163,12 +134,7 @@ fn check(policy: Policy, path: &Path, r: &Report, root: &Path, v: &mut Verdict) 
             }
         }
     }
-    v.waivers
-        .extend(waive.into_iter().map(|(property, reason)| Waiver {
-            path: path.to_path_buf(),
-            property,
-            reason,
-        }));
+    v.waivers.extend(waive.into_iter().map(|(property, reason)| Waiver { path: path.to_path_buf(), property, reason }));
 }
 
 /// An RPATH entry is inside the image when it is `$ORIGIN`-relative or an existing directory

@@ -17,9 +17,7 @@ pub struct ScanOptions {
 
 impl Default for ScanOptions {
     fn default() -> Self {
-        Self {
-            root: Some(PathBuf::from("/")),
-        }
+        Self { root: Some(PathBuf::from("/")) }
     }
 }
 
@@ -29,23 +27,14 @@ impl Default for ScanOptions {
 pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanReport, ElfError> {
     let mut files = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|source| ElfError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let meta = std::fs::metadata(path).map_err(|source| ElfError::Read { path: path.clone(), source })?;
         if meta.is_dir() {
-            for entry in walkdir::WalkDir::new(path)
-                .follow_links(false)
-                .sort_by_file_name()
-            {
+            for entry in walkdir::WalkDir::new(path).follow_links(false).sort_by_file_name() {
                 match entry {
                     Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
                     Ok(_) => {}
                     Err(e) => {
-                        let p = e
-                            .path()
-                            .map(Path::to_path_buf)
-                            .unwrap_or_else(|| path.clone());
+                        let p = e.path().map(Path::to_path_buf).unwrap_or_else(|| path.clone());
                         files.push(p);
                     }
                 }
@@ -54,35 +43,20 @@ pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanReport, ElfErro
             files.push(path.clone());
         }
     }
-    let libs = opts
-        .root
-        .as_ref()
-        .map_or_else(LibcResolver::builtin, LibcResolver::new);
-    let entries = files
-        .into_par_iter()
-        .filter_map(|path| analyze_file(&path, &libs).map(|entry| (path, entry)))
-        .collect();
+    let libs = opts.root.as_ref().map_or_else(LibcResolver::builtin, LibcResolver::new);
+    let entries =
+        files.into_par_iter().filter_map(|path| analyze_file(&path, &libs).map(|entry| (path, entry))).collect();
     Ok(ScanReport { entries })
 }
 
 /// Analyses every ELF file of an unpacked root file system, resolving libraries inside it.
 pub fn scan_root(root: &Path) -> Result<ScanReport, ElfError> {
-    scan(
-        &[root.to_path_buf()],
-        &ScanOptions {
-            root: Some(root.to_path_buf()),
-        },
-    )
+    scan(&[root.to_path_buf()], &ScanOptions { root: Some(root.to_path_buf()) })
 }
 
 /// One file: None when it is not an ELF file (or is empty), else its entry.
 fn analyze_file(path: &Path, libs: &LibcResolver) -> Option<Entry> {
-    let read_err = |source| {
-        Some(Err(ElfError::Read {
-            path: path.to_path_buf(),
-            source,
-        }))
-    };
+    let read_err = |source| Some(Err(ElfError::Read { path: path.to_path_buf(), source }));
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => return read_err(e),
