@@ -83,3 +83,47 @@ pub fn scan_object(scan: &ScanReport, extended: bool) -> Value {
         .collect();
     Value::Object(map)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elf::{Cet, Detection, Fortify, Found, Language, Linking, Relro};
+
+    fn report() -> Report {
+        Report {
+            arch: "x86_64".into(),
+            class: 64,
+            elf_type: "dyn".into(),
+            relro: Relro::Full,
+            canary: true,
+            nx: true,
+            pie: Pie::Yes,
+            linking: Linking::Dynamic,
+            rpath: vec![],
+            runpath: vec!["$ORIGIN/../lib".into()],
+            needed: vec!["libc.so.6".into()],
+            symbols: 0,
+            dynamic_symbols: 42,
+            stripped: true,
+            fortify: Fortify {
+                fortified: vec!["memcpy".into()],
+                fortifiable: vec!["strcpy".into()],
+                fortified_count: 1,
+                fortifiable_count: 2,
+                reference: "/lib/x86_64-linux-gnu/libc.so.6".into(),
+            },
+            safestack: Found::by(Detection::DynamicSymbol),
+            cfi: Found::by(Detection::Pattern),
+            cet: Cet { ibt: true, shstk: false },
+            package_note: Some(json!({"type": "deb", "name": "nginx", "version": "1.26.3"})),
+            language: Language::C,
+        }
+    }
+
+    #[test]
+    fn file_object_golden() {
+        insta::assert_json_snapshot!("extended", file_object(&report(), true));
+        let plain = file_object(&report(), false);
+        assert!(plain.get("clangcfi").is_none() && plain.get("safestack").is_none());
+    }
+}

@@ -1,0 +1,91 @@
+//! The command line as users see it: help texts (snapshots), exit codes, error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn armorred(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_armorred")).args(args).output().expect("run armorred")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn compile(dir: &Path, flags: &[&str], name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../armorred/testdata/elf/plain.c");
+    let out = dir.join(name);
+    let ok = Command::new("gcc").args(flags).arg(&src).arg("-o").arg(&out).status().expect("gcc").success();
+    assert!(ok, "gcc {flags:?}");
+    out
+}
+
+#[test]
+fn help_texts() {
+    for cmd in [&[][..], &["checksec"], &["pipeline"]] {
+        let args: Vec<&str> = cmd.iter().copied().chain(["--help"]).collect();
+        let out = armorred(&args);
+        assert!(out.status.success());
+        insta::assert_snapshot!(format!("help-{}", cmd.join("-")), text(&out.stdout));
+    }
+}
+
+#[test]
+fn checksec_json_policy_and_exit_codes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = compile(
+        dir.path(),
+        &["-O2", "-D_FORTIFY_SOURCE=2", "-fstack-protector-strong", "-fPIE", "-pie", "-Wl,-z,relro,-z,now"],
+        "good",
+    );
+    let weak = compile(dir.path(), &["-O0", "-fno-stack-protector", "-no-pie", "-Wl,-z,norelro"], "weak");
+    std::fs::write(dir.path().join("notes.txt"), "not an ELF file").expect("write");
+    std::fs::write(dir.path().join("broken"), b"\x7fELF\x02\x01\x01garbage").expect("write");
+
+    let out = armorred(&["checksec", "--format", "json", "--extended", dir.path().to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let map = json.as_object().expect("object keyed by path");
+    assert_eq!(map.len(), 3, "non-ELF files are skipped: {:?}", map.keys());
+    let g = &json[good.to_str().expect("utf-8")];
+    for (key, want) in [
+        ("relro", "full"),
+        ("canary", "yes"),
+        ("nx", "yes"),
+        ("pie", "yes"),
+        ("rpath", "no"),
+        ("runpath", "no"),
+        ("fortify_source", "yes"),
+        ("clangcfi", "no"),
+        ("safestack", "no"),
+    ] {
+        assert_eq!(g[key], want, "{key}");
+    }
+    let w = &json[weak.to_str().expect("utf-8")];
+    assert_eq!((w["relro"].as_str(), w["canary"].as_str(), w["pie"].as_str()), (Some("no"), Some("no"), Some("no")));
+    let broken = json[dir.path().join("broken").to_str().expect("utf-8")]["error"].as_str().expect("error entry");
+    assert!(broken.starts_with("malformed ELF file"), "{broken}");
+
+    // Policy: the good binary passes, the weak one fails with every property named, exit 1.
+    let out = armorred(&["checksec", "--policy", "hardened", good.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = armorred(&["checksec", "--policy", "hardened", weak.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    for property in ["relro", "canary", "pie", "fortify"] {
+        assert!(err.contains(&format!("weak: {property}:")), "{property} missing in {err}");
+    }
+
+    // Not a terminal: plain text, no escape codes.
+    let out = armorred(&["checksec", good.to_str().expect("utf-8")]);
+    assert!(!text(&out.stdout).contains('\x1b'));
+    assert!(text(&out.stdout).starts_with("RELRO"));
+}
+
+#[test]
+fn missing_path_is_a_clear_error() {
+    let out = armorred(&["checksec", "/nonexistent/armorred-test"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot read /nonexistent/armorred-test"), "{err}");
+}
