@@ -1,5 +1,7 @@
 //! The command line as users see it: help texts (snapshots), exit codes, error messages.
 
+#![allow(clippy::print_stderr)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -88,4 +90,14 @@ fn missing_path_is_a_clear_error() {
     let err = text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("cannot read /nonexistent/armorred-test"), "{err}");
+}
+
+#[test]
+fn pipeline_writes_its_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = armorred(&["pipeline", "--quiet", "--out", dir.path().to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = std::fs::read(dir.path().join("checksec.json")).expect("checksec.json written");
+    let json: serde_json::Value = serde_json::from_slice(&report).expect("valid JSON");
+    assert!(json.as_object().is_some_and(|m| m.contains_key("/usr/bin/ls")), "the machine's own binaries");
 }

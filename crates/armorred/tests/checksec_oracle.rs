@@ -6,6 +6,8 @@
 //! Runs checksec.sh once per file, in parallel: a few minutes on 2 cores. The summary goes to
 //! `target/checksec-oracle.txt`.
 
+#![allow(clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

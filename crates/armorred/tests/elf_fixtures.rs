@@ -1,6 +1,8 @@
 //! checksec on binaries compiled at test time: one row per hardening property and combination.
 //! Every flag is pinned so that compiler and distribution defaults cannot change the outcome.
 
+#![allow(clippy::print_stderr)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
