@@ -10,6 +10,9 @@ pub enum Error {
     /// File system helpers (atomic writes).
     #[error(transparent)]
     Fs(#[from] crate::fsutil::FsError),
+    /// Reports (comparison).
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     /// The end-to-end pipeline.
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),

@@ -10,5 +10,6 @@ pub mod elf;
 pub mod error;
 pub mod fsutil;
 pub mod pipeline;
+pub mod report;
 
 pub use error::{Error, Result};

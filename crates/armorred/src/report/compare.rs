@@ -1,0 +1,696 @@
+//! The dual-SBOM comparison: metrics, per-component changes, and why each upstream
+//! vulnerability is gone or remains.
+//!
+//! Reduction is defined as `(upstream - hardened) / upstream`, computed from exact counts (bytes,
+//! components, findings) and kept as a fraction; renderings show it as a percentage rounded to
+//! one decimal, half away from zero (196 MB -> 121 MB is 0.38265..., shown as 38.3 %).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::elf::{Linking, Pie, Relro, ScanReport};
+
+/// Vulnerability severity, in grype's and the seed's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// CVSS 9.0-10.0 or vendor critical.
+    Critical,
+    /// CVSS 7.0-8.9 or vendor high.
+    High,
+    /// CVSS 4.0-6.9 or vendor medium.
+    Medium,
+    /// CVSS 0.1-3.9 or vendor low.
+    Low,
+    /// Vendor says negligible / unimportant.
+    Negligible,
+    /// No severity known.
+    Unknown,
+}
+
+impl Severity {
+    /// Every severity, most severe first.
+    pub const ALL: [Severity; 6] =
+        [Self::Critical, Self::High, Self::Medium, Self::Low, Self::Negligible, Self::Unknown];
+
+    /// The display name (`Critical`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Critical => "Critical",
+            Self::High => "High",
+            Self::Medium => "Medium",
+            Self::Low => "Low",
+            Self::Negligible => "Negligible",
+            Self::Unknown => "Unknown",
+        }
+    }
+}
+
+/// Fix state of a finding, as grype reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FixState {
+    /// A fixed version exists.
+    Fixed,
+    /// No fix yet.
+    NotFixed,
+    /// The vendor will not fix.
+    WontFix,
+    /// Unknown.
+    Unknown,
+}
+
+/// Image size in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Size {
+    /// Sum of uncompressed layer sizes (the headline).
+    pub uncompressed: u64,
+    /// Sum of compressed layer blobs, when known.
+    pub compressed: Option<u64>,
+}
+
+/// One SBOM component.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Component {
+    /// Package name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Package type (`deb`, `binary`, `python`, ...).
+    pub kind: String,
+    /// Package URL.
+    pub purl: Option<String>,
+    /// Source package (Debian), when known.
+    pub source: Option<String>,
+}
+
+/// One vulnerability finding on one component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The vulnerability ID (CVE-..., GHSA-..., DSA-...).
+    pub id: String,
+    /// Other IDs of the same vulnerability.
+    pub aliases: Vec<String>,
+    /// Severity.
+    pub severity: Severity,
+    /// The affected component's name.
+    pub package: String,
+    /// The affected component's version.
+    pub version: String,
+    /// Fix state.
+    pub fix_state: FixState,
+    /// Versions that fix it.
+    pub fixed_in: Vec<String>,
+}
+
+/// Facts about the files of an image.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStats {
+    /// Regular files.
+    pub files: u64,
+    /// ELF files among them.
+    pub elf_binaries: u64,
+    /// Files with the setuid or setgid bit.
+    pub setuid: Vec<String>,
+    /// Shells present (`/bin/sh`, `/bin/bash`, ...).
+    pub shells: Vec<String>,
+}
+
+/// Everything compared about one image.
+#[derive(Debug, Clone, Default)]
+pub struct Side {
+    /// How the image was named (`oci-dir:out/nginx`, `sbom:upstream.cdx.json`).
+    pub name: String,
+    /// Image digest, when known.
+    pub digest: Option<String>,
+    /// Size.
+    pub size: Size,
+    /// SBOM components.
+    pub components: Vec<Component>,
+    /// Scan findings.
+    pub findings: Vec<Finding>,
+    /// File facts, when the image itself was read.
+    pub files: Option<FileStats>,
+    /// checksec counts of the image's ELF files ([`HardeningCounts::of`]), when it was read.
+    pub hardening: Option<HardeningCounts>,
+    /// Configure options of source-built components (evidence for "compiled out").
+    pub compiled_out: Vec<CompiledOut>,
+}
+
+/// A feature the hardened build leaves out, and the vulnerabilities that need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompiledOut {
+    /// The component built without it (`nginx`).
+    pub component: String,
+    /// The configure option (`--without-mail_smtp_module`).
+    pub option: String,
+    /// Vulnerability IDs that live only in the left-out code.
+    pub vulnerabilities: Vec<String>,
+}
+
+/// Upstream and hardened values of a metric, and the reduction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Metric {
+    /// Upstream value.
+    pub upstream: u64,
+    /// Hardened value.
+    pub hardened: u64,
+    /// `(upstream - hardened) / upstream`; 0 when upstream is 0.
+    pub reduction: f64,
+}
+
+impl Metric {
+    /// Builds a metric from two counts.
+    pub fn new(upstream: u64, hardened: u64) -> Self {
+        // Counts below 2^53 convert to f64 exactly.
+        #[allow(clippy::cast_precision_loss)]
+        let reduction = if upstream == 0 { 0.0 } else { (upstream as f64 - hardened as f64) / upstream as f64 };
+        Self { upstream, hardened, reduction }
+    }
+
+    /// The reduction as a percentage with one decimal, rounded half away from zero.
+    pub fn percent(&self) -> String {
+        format!("{:.1}", (self.reduction * 1000.0).round() / 10.0)
+    }
+}
+
+/// Size metrics: uncompressed is the headline, compressed beside it when both sides know it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SizeMetrics {
+    /// Uncompressed bytes.
+    pub upstream_bytes: u64,
+    /// Uncompressed bytes.
+    pub hardened_bytes: u64,
+    /// Reduction of uncompressed bytes (the headline).
+    pub reduction: f64,
+    /// Compressed sizes, when both are known.
+    pub compressed: Option<Metric>,
+}
+
+/// What happened to one component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "kebab-case")]
+pub enum ComponentChange {
+    /// Upstream only.
+    Removed {
+        /// Name.
+        name: String,
+        /// Upstream version.
+        version: String,
+    },
+    /// Hardened only.
+    Added {
+        /// Name.
+        name: String,
+        /// Hardened version.
+        version: String,
+    },
+    /// In both, different versions.
+    Changed {
+        /// Name.
+        name: String,
+        /// Upstream version.
+        upstream: String,
+        /// Hardened version.
+        hardened: String,
+    },
+    /// In both, same version.
+    Same {
+        /// Name.
+        name: String,
+        /// Version.
+        version: String,
+    },
+}
+
+/// Why an upstream vulnerability is gone from the hardened image, or that it remains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum VulnOutcome {
+    /// The affected package is not in the hardened image.
+    PackageNotShipped {
+        /// The upstream package.
+        package: String,
+    },
+    /// The hardened image ships a version the finding does not affect.
+    FixedInNewerVersion {
+        /// The package.
+        package: String,
+        /// Upstream version.
+        upstream: String,
+        /// Hardened version.
+        hardened: String,
+    },
+    /// The affected binary is not in the hardened image.
+    BinaryNotPresent {
+        /// The binary component.
+        package: String,
+    },
+    /// The hardened build leaves out the code the vulnerability is in.
+    CompiledOut {
+        /// The component.
+        package: String,
+        /// The configure option that leaves it out.
+        option: String,
+    },
+    /// Still present in the hardened image.
+    Remains {
+        /// The hardened package it is found in.
+        package: String,
+        /// Its version.
+        version: String,
+    },
+}
+
+/// One upstream vulnerability and its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VulnAttribution {
+    /// The ID.
+    pub id: String,
+    /// Upstream severity.
+    pub severity: Severity,
+    /// What happened to it.
+    #[serde(flatten)]
+    pub outcome: VulnOutcome,
+}
+
+/// checksec verdicts of one image, as counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HardeningCounts {
+    /// ELF files analysed.
+    pub elf_files: u64,
+    /// Files that could not be analysed.
+    pub unreadable: u64,
+    /// Without full RELRO (static executables excluded).
+    pub without_full_relro: u64,
+    /// Without a stack canary.
+    pub without_canary: u64,
+    /// With an executable stack.
+    pub without_nx: u64,
+    /// Fixed-address executables.
+    pub without_pie: u64,
+    /// With fortifiable calls but no fortified ones.
+    pub without_fortify: u64,
+    /// With SafeStack.
+    pub with_safestack: u64,
+    /// With clang CFI.
+    pub with_cfi: u64,
+    /// With CET IBT and SHSTK.
+    pub with_cet: u64,
+}
+
+impl HardeningCounts {
+    /// Counts a checksec scan.
+    pub fn of(scan: &ScanReport) -> Self {
+        let mut c = Self::default();
+        for entry in scan.entries.values() {
+            let Ok(r) = entry else {
+                c.unreadable += 1;
+                continue;
+            };
+            c.elf_files += 1;
+            let dynamic = !matches!(r.linking, Linking::Static | Linking::Unlinked);
+            c.without_full_relro += u64::from(dynamic && r.relro != Relro::Full);
+            c.without_canary += u64::from(!r.canary);
+            c.without_nx += u64::from(!r.nx);
+            c.without_pie += u64::from(r.pie == Pie::No);
+            c.without_fortify += u64::from(!r.fortify.enabled() && !r.fortify.fortifiable.is_empty());
+            c.with_safestack += u64::from(r.safestack.present);
+            c.with_cfi += u64::from(r.cfi.present);
+            c.with_cet += u64::from(r.cet.ibt && r.cet.shstk);
+        }
+        c
+    }
+}
+
+/// Upstream and hardened values of a severity row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SeverityRow {
+    /// Upstream findings of this severity.
+    pub upstream: u64,
+    /// Hardened findings of this severity.
+    pub hardened: u64,
+}
+
+/// Vulnerability metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VulnMetrics {
+    /// Distinct vulnerabilities upstream.
+    pub upstream: u64,
+    /// Distinct vulnerabilities in the hardened image.
+    pub hardened: u64,
+    /// Reduction.
+    pub reduction: f64,
+    /// Per severity, most severe first (keys: critical, high, medium, low, negligible, unknown).
+    pub by_severity: BTreeMap<Severity, SeverityRow>,
+}
+
+/// The whole comparison. Serialized, it is the stable JSON schema of `armorred compare -o json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// Schema identifier of this document.
+    pub schema: &'static str,
+    /// armorred version that made it.
+    pub tool_version: &'static str,
+    /// sha256 of the vulnerability DB the scans used, when known.
+    pub db_digest: Option<String>,
+    /// The two images.
+    pub images: Images,
+    /// Size metrics.
+    pub size: SizeMetrics,
+    /// Component counts.
+    pub components: Metric,
+    /// Vulnerability counts.
+    pub vulnerabilities: VulnMetrics,
+    /// File facts, when both images were read.
+    pub files: Option<FilesComparison>,
+    /// checksec counts, when both images were read.
+    pub hardening: Option<HardeningComparison>,
+    /// Every component change, by name.
+    pub component_changes: Vec<ComponentChange>,
+    /// Every upstream vulnerability and what happened to it, by ID.
+    pub vulnerability_outcomes: Vec<VulnAttribution>,
+    /// Vulnerabilities only the hardened image has.
+    pub new_vulnerabilities: Vec<String>,
+}
+
+/// Names and digests of the two images.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Images {
+    /// Upstream name.
+    pub upstream: String,
+    /// Upstream digest.
+    pub upstream_digest: Option<String>,
+    /// Hardened name.
+    pub hardened: String,
+    /// Hardened digest.
+    pub hardened_digest: Option<String>,
+}
+
+/// File facts side by side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FilesComparison {
+    /// Regular files.
+    pub files: Metric,
+    /// ELF files.
+    pub elf_binaries: Metric,
+    /// setuid/setgid files.
+    pub setuid: Metric,
+    /// Shells upstream.
+    pub upstream_shells: Vec<String>,
+    /// Shells in the hardened image.
+    pub hardened_shells: Vec<String>,
+}
+
+/// checksec counts side by side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HardeningComparison {
+    /// Upstream.
+    pub upstream: HardeningCounts,
+    /// Hardened.
+    pub hardened: HardeningCounts,
+}
+
+/// The schema identifier of the comparison JSON (also the in-toto predicate type).
+pub const SCHEMA: &str = "https://armorred.dev/comparison/v1";
+
+/// Compares two images. Deterministic: the same inputs give the same value.
+pub fn compare(upstream: &Side, hardened: &Side, db_digest: Option<&str>) -> Comparison {
+    let size = SizeMetrics {
+        upstream_bytes: upstream.size.uncompressed,
+        hardened_bytes: hardened.size.uncompressed,
+        reduction: Metric::new(upstream.size.uncompressed, hardened.size.uncompressed).reduction,
+        compressed: upstream.size.compressed.zip(hardened.size.compressed).map(|(u, h)| Metric::new(u, h)),
+    };
+    let up_vulns = distinct_vulns(&upstream.findings);
+    let hard_vulns = distinct_vulns(&hardened.findings);
+    let mut by_severity: BTreeMap<Severity, SeverityRow> =
+        Severity::ALL.iter().map(|s| (*s, SeverityRow { upstream: 0, hardened: 0 })).collect();
+    for f in up_vulns.values() {
+        by_severity.entry(f.severity).or_insert(SeverityRow { upstream: 0, hardened: 0 }).upstream += 1;
+    }
+    for f in hard_vulns.values() {
+        by_severity.entry(f.severity).or_insert(SeverityRow { upstream: 0, hardened: 0 }).hardened += 1;
+    }
+    let vm = Metric::new(up_vulns.len() as u64, hard_vulns.len() as u64);
+    let files = upstream.files.as_ref().zip(hardened.files.as_ref()).map(|(u, h)| FilesComparison {
+        files: Metric::new(u.files, h.files),
+        elf_binaries: Metric::new(u.elf_binaries, h.elf_binaries),
+        setuid: Metric::new(u.setuid.len() as u64, h.setuid.len() as u64),
+        upstream_shells: u.shells.clone(),
+        hardened_shells: h.shells.clone(),
+    });
+    let hardening = upstream
+        .hardening
+        .clone()
+        .zip(hardened.hardening.clone())
+        .map(|(upstream, hardened)| HardeningComparison { upstream, hardened });
+    let new_vulnerabilities =
+        hard_vulns.keys().filter(|k| !up_vulns.contains_key(*k) && !aliased(k, &up_vulns)).cloned().collect();
+    Comparison {
+        schema: SCHEMA,
+        tool_version: env!("CARGO_PKG_VERSION"),
+        db_digest: db_digest.map(str::to_owned),
+        images: Images {
+            upstream: upstream.name.clone(),
+            upstream_digest: upstream.digest.clone(),
+            hardened: hardened.name.clone(),
+            hardened_digest: hardened.digest.clone(),
+        },
+        size,
+        components: Metric::new(distinct_components(upstream), distinct_components(hardened)),
+        vulnerabilities: VulnMetrics {
+            upstream: vm.upstream,
+            hardened: vm.hardened,
+            reduction: vm.reduction,
+            by_severity,
+        },
+        files,
+        hardening,
+        component_changes: component_changes(upstream, hardened),
+        vulnerability_outcomes: up_vulns
+            .iter()
+            .map(|(id, f)| VulnAttribution {
+                id: id.clone(),
+                severity: f.severity,
+                outcome: attribute(f, upstream, hardened, &hard_vulns),
+            })
+            .collect(),
+        new_vulnerabilities,
+    }
+}
+
+/// Findings keyed by vulnerability ID, one per ID: the same CVE on several packages counts once,
+/// with its highest severity. A finding whose alias is already a key merges into it.
+fn distinct_vulns(findings: &[Finding]) -> BTreeMap<String, Finding> {
+    let mut out: BTreeMap<String, Finding> = BTreeMap::new();
+    for f in findings {
+        let key = std::iter::once(&f.id)
+            .chain(&f.aliases)
+            .find(|id| out.contains_key(*id))
+            .cloned()
+            .unwrap_or_else(|| preferred_id(f));
+        match out.get_mut(&key) {
+            Some(existing) if f.severity < existing.severity => existing.severity = f.severity,
+            Some(_) => {}
+            None => {
+                out.insert(key, f.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The CVE among a finding's IDs when there is one, so that two feeds meet on the same key.
+fn preferred_id(f: &Finding) -> String {
+    std::iter::once(&f.id).chain(&f.aliases).find(|id| id.starts_with("CVE-")).unwrap_or(&f.id).clone()
+}
+
+fn aliased(id: &str, set: &BTreeMap<String, Finding>) -> bool {
+    set.values().any(|f| f.id == id || f.aliases.iter().any(|a| a == id))
+}
+
+fn distinct_components(side: &Side) -> u64 {
+    side.components.iter().map(|c| (&c.name, &c.version, &c.kind)).collect::<BTreeSet<_>>().len() as u64
+}
+
+fn component_changes(upstream: &Side, hardened: &Side) -> Vec<ComponentChange> {
+    let index = |s: &Side| -> BTreeMap<String, BTreeSet<String>> {
+        let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for c in &s.components {
+            m.entry(c.name.clone()).or_default().insert(c.version.clone());
+        }
+        m
+    };
+    let (u, h) = (index(upstream), index(hardened));
+    let names: BTreeSet<&String> = u.keys().chain(h.keys()).collect();
+    let join = |v: &BTreeSet<String>| v.iter().cloned().collect::<Vec<_>>().join(", ");
+    names
+        .into_iter()
+        .map(|name| match (u.get(name), h.get(name)) {
+            (Some(a), Some(b)) if a == b => ComponentChange::Same { name: name.clone(), version: join(a) },
+            (Some(a), Some(b)) => ComponentChange::Changed { name: name.clone(), upstream: join(a), hardened: join(b) },
+            (Some(a), None) => ComponentChange::Removed { name: name.clone(), version: join(a) },
+            (None, Some(b)) => ComponentChange::Added { name: name.clone(), version: join(b) },
+            (None, None) => unreachable!("name comes from one of the maps"),
+        })
+        .collect()
+}
+
+/// Why `f` (an upstream finding) is not in the hardened image, or where it remains.
+fn attribute(f: &Finding, upstream: &Side, hardened: &Side, hard_vulns: &BTreeMap<String, Finding>) -> VulnOutcome {
+    let ids: Vec<&str> = std::iter::once(f.id.as_str()).chain(f.aliases.iter().map(String::as_str)).collect();
+    let same = |h: &Finding| ids.iter().any(|id| h.id == *id || h.aliases.iter().any(|a| a == id));
+    if let Some(h) = hard_vulns.values().find(|h| same(h)) {
+        return VulnOutcome::Remains { package: h.package.clone(), version: h.version.clone() };
+    }
+    if let Some(c) = hardened.compiled_out.iter().find(|c| c.vulnerabilities.iter().any(|v| ids.contains(&v.as_str())))
+    {
+        return VulnOutcome::CompiledOut { package: c.component.clone(), option: c.option.clone() };
+    }
+    let was_binary = upstream.components.iter().any(|c| c.name == f.package && c.kind == "binary");
+    match hardened.components.iter().find(|c| c.name == f.package) {
+        Some(c) => VulnOutcome::FixedInNewerVersion {
+            package: f.package.clone(),
+            upstream: f.version.clone(),
+            hardened: c.version.clone(),
+        },
+        None if was_binary => VulnOutcome::BinaryNotPresent { package: f.package.clone() },
+        None => VulnOutcome::PackageNotShipped { package: f.package.clone() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::render;
+
+    fn finding(id: &str, aliases: &[&str], severity: Severity, package: &str, version: &str) -> Finding {
+        Finding {
+            id: id.into(),
+            aliases: aliases.iter().map(|s| (*s).to_owned()).collect(),
+            severity,
+            package: package.into(),
+            version: version.into(),
+            fix_state: FixState::Fixed,
+            fixed_in: vec![],
+        }
+    }
+
+    fn component(name: &str, version: &str, kind: &str) -> Component {
+        Component { name: name.into(), version: version.into(), kind: kind.into(), purl: None, source: None }
+    }
+
+    /// A small upstream/hardened pair covering every outcome.
+    fn pair() -> (Side, Side) {
+        let upstream = Side {
+            name: "oci-dir:upstream".into(),
+            digest: Some("sha256:aaaa".into()),
+            size: Size { uncompressed: 196_000_000, compressed: Some(70_000_000) },
+            components: vec![
+                component("nginx", "1.26.3-3", "deb"),
+                component("libssl3t64", "3.5.0-1", "deb"),
+                component("perl-base", "5.40.1-6", "deb"),
+                component("bash", "5.2.37-2", "deb"),
+                component("/usr/bin/curl", "8.14.1", "binary"),
+            ],
+            findings: vec![
+                finding("CVE-2025-0001", &[], Severity::Critical, "libssl3t64", "3.5.0-1"),
+                finding("GHSA-xxxx-yyyy-zzzz", &["CVE-2025-0001"], Severity::High, "libssl3t64", "3.5.0-1"),
+                finding("CVE-2025-0002", &[], Severity::High, "perl-base", "5.40.1-6"),
+                finding("CVE-2025-0003", &[], Severity::Medium, "nginx", "1.26.3-3"),
+                finding("CVE-2025-0004", &[], Severity::Low, "/usr/bin/curl", "8.14.1"),
+                finding("CVE-2025-0005", &[], Severity::Negligible, "bash", "5.2.37-2"),
+                finding("CVE-2025-0006", &[], Severity::Unknown, "nginx", "1.26.3-3"),
+            ],
+            files: Some(FileStats {
+                files: 7714,
+                elf_binaries: 400,
+                setuid: vec!["/usr/bin/su".into()],
+                shells: vec!["/bin/bash".into(), "/bin/sh".into()],
+            }),
+            hardening: Some(HardeningCounts { elf_files: 400, without_full_relro: 3, ..HardeningCounts::default() }),
+            compiled_out: vec![],
+        };
+        let hardened = Side {
+            name: "oci-dir:hardened".into(),
+            digest: Some("sha256:bbbb".into()),
+            size: Size { uncompressed: 121_000_000, compressed: Some(40_000_000) },
+            components: vec![
+                component("nginx", "1.26.3", "source"),
+                component("libssl3t64", "3.5.1-1", "deb"),
+                component("ca-certificates", "20250419", "deb"),
+            ],
+            findings: vec![finding("CVE-2025-0006", &[], Severity::Unknown, "nginx", "1.26.3")],
+            files: Some(FileStats { files: 120, elf_binaries: 19, setuid: vec![], shells: vec![] }),
+            hardening: Some(HardeningCounts {
+                elf_files: 19,
+                with_safestack: 1,
+                with_cfi: 1,
+                ..HardeningCounts::default()
+            }),
+            compiled_out: vec![CompiledOut {
+                component: "nginx".into(),
+                option: "--without-http_ssi_module".into(),
+                vulnerabilities: vec!["CVE-2025-0003".into()],
+            }],
+        };
+        (upstream, hardened)
+    }
+
+    #[test]
+    fn seed_examples_round_half_away_from_zero_to_one_decimal() {
+        // "nginx 1.26: 196 MB -> 121 MB, 150 -> 19 packages, 117 -> 1 CVE"
+        assert_eq!(Metric::new(196_000_000, 121_000_000).percent(), "38.3");
+        assert!((Metric::new(196, 121).reduction - 75.0 / 196.0).abs() < 1e-15);
+        assert_eq!(Metric::new(150, 19).percent(), "87.3");
+        assert_eq!(Metric::new(117, 1).percent(), "99.1");
+        assert_eq!(Metric::new(8, 7).percent(), "12.5", "half rounds away from zero");
+        assert_eq!(Metric::new(0, 0).reduction, 0.0);
+        assert_eq!(Metric::new(10, 12).percent(), "-20.0", "growth is a negative reduction");
+    }
+
+    #[test]
+    fn every_outcome_is_attributed() {
+        let (u, h) = pair();
+        let c = compare(&u, &h, Some("sha256:db"));
+        let outcomes: Vec<(&str, &VulnOutcome)> =
+            c.vulnerability_outcomes.iter().map(|v| (v.id.as_str(), &v.outcome)).collect();
+        assert_eq!(outcomes.len(), 6, "CVE-2025-0001 reached through GHSA and NVD is one vulnerability");
+        assert!(matches!(outcomes[0], ("CVE-2025-0001", VulnOutcome::FixedInNewerVersion { .. })));
+        assert!(matches!(outcomes[1], ("CVE-2025-0002", VulnOutcome::PackageNotShipped { .. })));
+        assert!(matches!(outcomes[2], ("CVE-2025-0003", VulnOutcome::CompiledOut { .. })));
+        assert!(matches!(outcomes[3], ("CVE-2025-0004", VulnOutcome::BinaryNotPresent { .. })));
+        assert!(matches!(outcomes[4], ("CVE-2025-0005", VulnOutcome::PackageNotShipped { .. })));
+        assert!(matches!(outcomes[5], ("CVE-2025-0006", VulnOutcome::Remains { .. })));
+        assert_eq!(c.vulnerabilities.by_severity[&Severity::Critical], SeverityRow { upstream: 1, hardened: 0 });
+        assert_eq!((c.vulnerabilities.upstream, c.vulnerabilities.hardened), (6, 1));
+        assert_eq!(c.components.upstream, 5);
+    }
+
+    #[test]
+    fn golden_outputs() {
+        let (u, h) = pair();
+        let c = compare(&u, &h, Some("sha256:db"));
+        let json = render::json(&c).expect("json");
+        assert_eq!(json, render::json(&compare(&u, &h, Some("sha256:db"))).expect("json"), "reproducible");
+        let value: serde_json::Value = serde_json::from_str(&json).expect("valid json");
+        for key in ["size", "components", "vulnerabilities"] {
+            assert!(value[key]["reduction"].is_f64(), "{key}.reduction");
+        }
+        assert_eq!(value["size"]["upstream_bytes"], 196_000_000);
+        assert_eq!(value["vulnerabilities"]["by_severity"]["critical"]["upstream"], 1);
+        let mut settings = insta::Settings::clone_current();
+        settings.add_redaction(".tool_version", "[version]");
+        settings.bind(|| insta::assert_json_snapshot!("comparison", value));
+        insta::assert_snapshot!("comparison-md", render::markdown(&c));
+        insta::assert_snapshot!("comparison-table", render::table(&c));
+        let html = render::html(&c);
+        assert!(html.contains("<svg") && html.matches("class=\"chart\"").count() >= 3);
+        assert!(!html.contains("http://") && !html.contains("src="), "self-contained");
+        let statement: serde_json::Value = serde_json::from_str(&render::in_toto(&c).expect("in-toto")).expect("json");
+        assert_eq!(statement["predicateType"], SCHEMA);
+        assert_eq!(statement["subject"][1]["digest"]["sha256"], "bbbb");
+    }
+}
