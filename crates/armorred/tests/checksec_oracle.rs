@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod support;
+
 use armorred::elf::{checksec_json, scan, Report, ScanOptions};
 use serde_json::Value;
 
@@ -30,14 +32,6 @@ const FIELDS: [&str; 12] = [
     "clangcfi",
     "safestack",
 ];
-
-fn checksec_installed() -> bool {
-    let found = Command::new("checksec").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !found && std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("checksec is required (ARMORRED_REQUIRE_TOOLS=1) but not installed");
-    }
-    found
-}
 
 fn oracle(path: &Path) -> Result<Value, String> {
     let p = path.to_str().ok_or("non-UTF-8 path")?;
@@ -106,8 +100,7 @@ fn symbol_names(path: &Path) -> Vec<String> {
 
 #[test]
 fn agrees_with_checksec_sh_on_this_machine() {
-    if !checksec_installed() {
-        eprintln!("skipping: checksec not installed");
+    if !support::tool("checksec") {
         return;
     }
     let dirs: Vec<PathBuf> = DIRS.iter().map(PathBuf::from).filter(|d| d.is_dir()).collect();

@@ -6,23 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod support;
+
 use armorred::elf::{analyze, Detection, Language, LibcResolver, Linking, Pie, Relro, Report};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/elf").join(name)
-}
-
-/// A tool the test needs: Some(path) when present. With ARMORRED_REQUIRE_TOOLS=1 a missing tool
-/// fails the test instead of skipping it.
-fn tool(name: &str) -> Option<&str> {
-    let found = Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success());
-    if !found && std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("{name} is required (ARMORRED_REQUIRE_TOOLS=1) but not installed");
-    }
-    if !found {
-        eprintln!("skipping: {name} not installed");
-    }
-    found.then_some(name)
 }
 
 const NONE: &[&str] = &[
@@ -266,7 +255,10 @@ const CLANG_HARDENED: &[&str] = &[
 
 #[test]
 fn clang_safestack_with_and_without_symbols() {
-    let Some(clang) = tool("clang-14") else { return };
+    if !support::tool("clang-14") {
+        return;
+    }
+    let clang = "clang-14";
     let dir = tempfile::tempdir().expect("tempdir");
     let flags: Vec<&str> = CLANG_HARDENED.iter().copied().chain(["-fsanitize=safe-stack"]).collect();
     let bin = compile(dir.path(), clang, "safestack.c", &flags, "safestack");
@@ -289,7 +281,10 @@ fn clang_safestack_with_and_without_symbols() {
 
 #[test]
 fn clang_cfi_with_and_without_symbols() {
-    let Some(clang) = tool("clang-14") else { return };
+    if !support::tool("clang-14") {
+        return;
+    }
+    let clang = "clang-14";
     let dir = tempfile::tempdir().expect("tempdir");
     let cfi: Vec<&str> =
         CLANG_NO_CET.iter().copied().chain(["-flto", "-fvisibility=hidden", "-fsanitize=cfi"]).collect();
@@ -326,7 +321,10 @@ fn protections_fire_at_run_time() {
     assert_eq!(out.status.signal(), Some(6), "FORTIFY aborts: {out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("buffer overflow detected"));
 
-    let Some(clang) = tool("clang-14") else { return };
+    if !support::tool("clang-14") {
+        return;
+    }
+    let clang = "clang-14";
     let cfi: Vec<&str> =
         CLANG_NO_CET.iter().copied().chain(["-flto", "-fvisibility=hidden", "-fsanitize=cfi"]).collect();
     let bin = compile(dir.path(), clang, "cfi_violation.c", &cfi, "violation");
