@@ -332,6 +332,19 @@ fn protections_fire_at_run_time() {
     assert_eq!(report(&bin).cfi.detection, Some(Detection::Symbol));
 }
 
+/// Inputs on which the fuzzer found a crash: each gives a report or an ordinary error. A panic
+/// would surface as the `catch_unwind` guard's error (tests build with overflow checks on).
+#[test]
+fn fuzz_regressions() {
+    for entry in std::fs::read_dir(fixture("fuzz")).expect("fuzz fixtures") {
+        let path = entry.expect("entry").path();
+        let result = analyze(&std::fs::read(&path).expect("read"), &LibcResolver::builtin());
+        if let Err(e) = result {
+            assert!(!e.to_string().contains("parser failed"), "{} panics: {e}", path.display());
+        }
+    }
+}
+
 #[test]
 fn broken_and_foreign_inputs_are_errors_not_panics() {
     let libs = LibcResolver::builtin();

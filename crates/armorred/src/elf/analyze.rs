@@ -182,7 +182,7 @@ fn analyze_parsed(bytes: &[u8], libs: &LibcResolver) -> Result<Report, ElfError>
     } else if all_symbols()
         .any(|s| s.contains("rust_begin_unwind") || s.starts_with("__rust_") || s.starts_with("_ZN3std"))
         || section(".comment")
-            .and_then(|s| bytes.get(s.sh_offset as usize..(s.sh_offset + s.sh_size) as usize))
+            .and_then(|s| file_range(bytes, s.sh_offset, s.sh_size))
             .is_some_and(|c| contains(c, b"rustc version"))
     {
         Language::Rust
@@ -223,9 +223,7 @@ fn has_cfi_symbols(symtab: &[&str]) -> bool {
 
 /// Executable bytes with their virtual addresses: sections, or PT_LOAD segments without them.
 fn executable_code<'a>(elf: &'a Elf<'a>, bytes: &'a [u8]) -> impl Iterator<Item = (&'a [u8], u64)> + 'a {
-    let slice = |offset: u64, size: u64| {
-        bytes.get(usize::try_from(offset).ok()?..usize::try_from(offset.checked_add(size)?).ok()?)
-    };
+    let slice = |offset: u64, size: u64| file_range(bytes, offset, size);
     let sections = elf
         .section_headers
         .iter()
@@ -239,6 +237,12 @@ fn executable_code<'a>(elf: &'a Elf<'a>, bytes: &'a [u8]) -> impl Iterator<Item 
         })
         .filter_map(move |p| Some((slice(p.p_offset, p.p_filesz)?, p.p_vaddr)));
     sections.chain(segments)
+}
+
+/// `bytes[offset..offset + size]`, or None when the range overflows or lies outside the file
+/// (header fields of hostile files say anything).
+fn file_range(bytes: &[u8], offset: u64, size: u64) -> Option<&[u8]> {
+    bytes.get(usize::try_from(offset).ok()?..usize::try_from(offset.checked_add(size)?).ok()?)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
