@@ -10,6 +10,9 @@ pub enum Error {
     /// File system helpers (atomic writes).
     #[error(transparent)]
     Fs(#[from] crate::fsutil::FsError),
+    /// From-source builds (`armorred build-source`).
+    #[error(transparent)]
+    SourceBuild(#[from] crate::source_build::SourceBuildError),
     /// The end-to-end pipeline.
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),

@@ -10,5 +10,8 @@ pub mod elf;
 pub mod error;
 pub mod fsutil;
 pub mod pipeline;
+// Issue 4 (from-source builds). The lead moves it under `build` (`build::source`) at merge.
+#[path = "build/source/mod.rs"]
+pub mod source_build;
 
 pub use error::{Error, Result};
