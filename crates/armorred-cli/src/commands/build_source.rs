@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use armorred::source_build::{self, BuildOptions, Bubblewrap, HostToolchain, Tier};
+use armorred::source_build::{self, Bubblewrap, BuildOptions, HostToolchain, Tier};
 
 use crate::cli::{BuildSourceArgs, TierArg};
 use crate::Outcome;

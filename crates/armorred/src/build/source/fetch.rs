@@ -59,11 +59,10 @@ pub fn mirror_for(suite: &str) -> Result<String, SourceBuildError> {
         what: format!("cannot read the apt configuration {}", path.display()),
         source,
     })?;
-    pick_mirror(&parse_apt_sources(&text), suite)
-        .ok_or_else(|| SourceBuildError::Fetch {
-            what: format!("no mirror for suite {suite} in {}", path.display()),
-            reason: "add a URIs:/Suites: stanza or set ARMORRED_MIRROR".into(),
-        })
+    pick_mirror(&parse_apt_sources(&text), suite).ok_or_else(|| SourceBuildError::Fetch {
+        what: format!("no mirror for suite {suite} in {}", path.display()),
+        reason: "add a URIs:/Suites: stanza or set ARMORRED_MIRROR".into(),
+    })
 }
 
 /// The mirror for `suite`: a stanza listing it, else (the host may run another release than
@@ -183,7 +182,12 @@ impl Cache {
     }
 
     /// Downloads `url` into the cache if its sha256 is `sha256`. `what` names it in errors.
-    pub fn download(&self, url: &str, sha256: &str, what: &str) -> Result<PathBuf, SourceBuildError> {
+    pub fn download(
+        &self,
+        url: &str,
+        sha256: &str,
+        what: &str,
+    ) -> Result<PathBuf, SourceBuildError> {
         let fetch_err = |reason: String| SourceBuildError::Fetch {
             what: what.to_string(),
             reason,
@@ -255,10 +259,12 @@ pub fn resolve_pool_path(
 ) -> Result<String, SourceBuildError> {
     let url = format!("{mirror}/dists/{suite}/{component}/source/Sources.xz");
     let what = format!("dists/{suite}/{component}/source/Sources.xz");
-    let resp = ureq::get(&url).call().map_err(|e| SourceBuildError::Fetch {
-        what: what.clone(),
-        reason: format!("GET failed: {e}"),
-    })?;
+    let resp = ureq::get(&url)
+        .call()
+        .map_err(|e| SourceBuildError::Fetch {
+            what: what.clone(),
+            reason: format!("GET failed: {e}"),
+        })?;
     let body = resp.into_reader().take(MAX_DOWNLOAD);
     let xz = xz2::read::XzDecoder::new(body).take(MAX_SOURCES);
     resolve_in_sources(std::io::BufReader::new(xz), package, file, sha256).map_err(|reason| {
@@ -278,10 +284,30 @@ mod tests {
     #[test]
     fn resolve_table() {
         let cases = [
-            ("nginx", "nginx_1.26.3.orig.tar.gz", "69ee", Ok("pool/main/n/nginx/nginx_1.26.3.orig.tar.gz")),
-            ("nginx", "nginx_1.26.3.orig.tar.gz", "ffff", Err("listed with sha256 69ee")),
-            ("nginx", "missing.tar.gz", "69ee", Err("has no file missing.tar.gz")),
-            ("other", "other.tar.gz", "bbbb", Ok("pool/main/o/other/other.tar.gz")),
+            (
+                "nginx",
+                "nginx_1.26.3.orig.tar.gz",
+                "69ee",
+                Ok("pool/main/n/nginx/nginx_1.26.3.orig.tar.gz"),
+            ),
+            (
+                "nginx",
+                "nginx_1.26.3.orig.tar.gz",
+                "ffff",
+                Err("listed with sha256 69ee"),
+            ),
+            (
+                "nginx",
+                "missing.tar.gz",
+                "69ee",
+                Err("has no file missing.tar.gz"),
+            ),
+            (
+                "other",
+                "other.tar.gz",
+                "bbbb",
+                Ok("pool/main/o/other/other.tar.gz"),
+            ),
         ];
         for (pkg, file, sha, want) in cases {
             let got = resolve_in_sources(SOURCES.as_bytes(), pkg, file, sha);

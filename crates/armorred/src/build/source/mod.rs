@@ -198,15 +198,18 @@ pub fn build(
         .out
         .with_file_name(format!(".{out_name}.partial-{}", std::process::id()));
     if stage.exists() {
-        std::fs::remove_dir_all(&stage).map_err(io_err(format!("cannot clear {}", stage.display())))?;
+        std::fs::remove_dir_all(&stage)
+            .map_err(io_err(format!("cannot clear {}", stage.display())))?;
     }
     let result = build_into(&stage, opts, &recipe, tier_spec, sandbox, root);
     match result {
         Ok(mut record) => {
             let record_path = stage.join("build-record.json");
             write_record(&record_path, &record)?;
-            std::fs::rename(&stage, &opts.out)
-                .map_err(io_err(format!("cannot move the build to {}", opts.out.display())))?;
+            std::fs::rename(&stage, &opts.out).map_err(io_err(format!(
+                "cannot move the build to {}",
+                opts.out.display()
+            )))?;
             record.steps.shrink_to_fit();
             Ok(BuildOutcome {
                 record,
@@ -244,14 +247,20 @@ fn build_into(
     let work = stage.join("work");
     let logs = stage.join("logs");
     for d in ["src", "dest", "tmp", "home", ".armorred"] {
-        std::fs::create_dir_all(work.join(d)).map_err(io_err(format!("cannot create {}", work.join(d).display())))?;
+        std::fs::create_dir_all(work.join(d))
+            .map_err(io_err(format!("cannot create {}", work.join(d).display())))?;
     }
     std::fs::create_dir_all(&logs).map_err(io_err(format!("cannot create {}", logs.display())))?;
 
     let cache = fetch::Cache::new(&opts.cache);
     let mut sources = Vec::new();
     for src in &recipe.sources {
-        sources.push(prepare_source(src, &opts.recipe_dir, &cache, &work.join("src"))?);
+        sources.push(prepare_source(
+            src,
+            &opts.recipe_dir,
+            &cache,
+            &work.join("src"),
+        )?);
     }
 
     let package_note = note::PackageNote::for_package(&recipe.package);
@@ -304,7 +313,7 @@ fn build_into(
 
     let dest = work.join("dest");
     let scan = crate::elf::scan(
-        &[dest.clone()],
+        std::slice::from_ref(&dest),
         &crate::elf::ScanOptions {
             root: Some(root.path().to_path_buf()),
         },
@@ -339,7 +348,8 @@ fn build_into(
     let destdir = stage.join("destdir");
     std::fs::rename(&dest, &destdir).map_err(io_err(format!("cannot move {}", dest.display())))?;
     if !opts.keep_work {
-        std::fs::remove_dir_all(&work).map_err(io_err(format!("cannot remove {}", work.display())))?;
+        std::fs::remove_dir_all(&work)
+            .map_err(io_err(format!("cannot remove {}", work.display())))?;
     }
     Ok(BuildRecord {
         schema: record::SCHEMA.into(),
@@ -371,7 +381,10 @@ fn environment(
         ("LC_ALL", "C".into()),
         ("LANG", "C".into()),
         ("TZ", "UTC".into()),
-        ("SOURCE_DATE_EPOCH", recipe.package.source_date_epoch.to_string()),
+        (
+            "SOURCE_DATE_EPOCH",
+            recipe.package.source_date_epoch.to_string(),
+        ),
         ("HOME", format!("{b}/home")),
         ("TMPDIR", format!("{b}/tmp")),
         ("DESTDIR", format!("{b}/dest")),
@@ -397,7 +410,8 @@ fn prepare_source(
     let (path, origin) = match &src.from {
         Origin::Path { path } => {
             let p = recipe_dir.join(path);
-            let actual = fetch::sha256_file(&p).map_err(io_err(format!("cannot read source {}", p.display())))?;
+            let actual = fetch::sha256_file(&p)
+                .map_err(io_err(format!("cannot read source {}", p.display())))?;
             if actual != src.sha256 {
                 return Err(SourceBuildError::HashMismatch {
                     what: p.display().to_string(),
@@ -422,7 +436,8 @@ fn prepare_source(
             let sig_path = match &src.from {
                 Origin::Path { path } => {
                     let p = recipe_dir.join(path).with_file_name(&sig.file);
-                    let actual = fetch::sha256_file(&p).map_err(io_err(format!("cannot read {}", p.display())))?;
+                    let actual = fetch::sha256_file(&p)
+                        .map_err(io_err(format!("cannot read {}", p.display())))?;
                     if actual != sig.sha256 {
                         return Err(SourceBuildError::HashMismatch {
                             what: p.display().to_string(),
@@ -439,12 +454,18 @@ fn prepare_source(
                 } => fetch_debian(cache, suite, component, package, &sig.file, &sig.sha256)?.0,
             };
             let keyring_path = recipe_dir.join(&sig.keyring);
-            let read = |p: &Path| std::fs::read(p).map_err(io_err(format!("cannot read {}", p.display())));
-            let signer = signature::verify_detached(&read(&keyring_path)?, &read(&sig_path)?, &read(&path)?, &sig.signer)
-                .map_err(|reason| SourceBuildError::Signature {
-                    file: src.file.clone(),
-                    reason,
-                })?;
+            let read =
+                |p: &Path| std::fs::read(p).map_err(io_err(format!("cannot read {}", p.display())));
+            let signer = signature::verify_detached(
+                &read(&keyring_path)?,
+                &read(&sig_path)?,
+                &read(&path)?,
+                &sig.signer,
+            )
+            .map_err(|reason| SourceBuildError::Signature {
+                file: src.file.clone(),
+                reason,
+            })?;
             Some(SignatureRecord {
                 file: sig.file.clone(),
                 sha256: sig.sha256.clone(),
@@ -457,9 +478,11 @@ fn prepare_source(
     };
     match src.strip_components {
         Some(strip) => {
-            unpack::unpack_tar_gz(&path, src_dir, strip).map_err(|reason| SourceBuildError::Unpack {
-                file: src.file.clone(),
-                reason,
+            unpack::unpack_tar_gz(&path, src_dir, strip).map_err(|reason| {
+                SourceBuildError::Unpack {
+                    file: src.file.clone(),
+                    reason,
+                }
             })?;
         }
         None => {
@@ -510,7 +533,8 @@ fn list_outputs(dest: &Path) -> Result<Vec<OutputRecord>, SourceBuildError> {
             out.push(OutputRecord {
                 path: p.strip_prefix(dest).unwrap_or(p).to_path_buf(),
                 size,
-                sha256: fetch::sha256_file(p).map_err(io_err(format!("cannot hash {}", p.display())))?,
+                sha256: fetch::sha256_file(p)
+                    .map_err(io_err(format!("cannot hash {}", p.display())))?,
             });
         }
     }

@@ -158,7 +158,7 @@ pub struct SignatureSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BuildRootSpec {
-    /// The C compiler command inside the root (`clang-14`).
+    /// The C compiler command inside the root (`clang-19`).
     pub cc: String,
     /// Debian packages the root must hold (compiler, linker, make, -dev libraries). The host
     /// root reports their installed versions; a Debian-resolved root locks them by hash.

@@ -99,3 +99,94 @@ pub struct OutputRecord {
     /// sha256.
     pub sha256: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source_build::root::RootPackage;
+
+    fn sample() -> BuildRecord {
+        BuildRecord {
+            schema: SCHEMA.into(),
+            package: PackageNote {
+                kind: "source".into(),
+                name: "hello".into(),
+                version: "1.0".into(),
+                architecture: "amd64".into(),
+                cpe: "cpe:2.3:a:example:hello:1.0:*:*:*:*:*:*:*".into(),
+                purl: "pkg:generic/hello@1.0".into(),
+                license: Some("MIT".into()),
+            },
+            tier: Tier::Locked,
+            sources: vec![SourceRecord {
+                file: "hello-1.0.tar.gz".into(),
+                sha256: "a".repeat(64),
+                origin: "debian:trixie/main pool/main/h/hello/hello-1.0.tar.gz".into(),
+                signature: Some(SignatureRecord {
+                    file: "hello-1.0.tar.gz.asc".into(),
+                    sha256: "b".repeat(64),
+                    signer: "c".repeat(40),
+                    keyring: "keys/hello.asc".into(),
+                    keyring_sha256: "d".repeat(64),
+                }),
+            }],
+            build_root: RootDescription {
+                kind: "host".into(),
+                path: "/".into(),
+                packages: vec![RootPackage {
+                    name: "clang-14".into(),
+                    version: Some("1:14.0.6-12".into()),
+                    architecture: Some("amd64".into()),
+                    sha256: None,
+                }],
+            },
+            sandbox: SandboxDescription {
+                kind: "bubblewrap".into(),
+                version: "bubblewrap 0.8.0".into(),
+                namespaces: vec!["user".into(), "network".into()],
+                network: false,
+            },
+            environment: [("LC_ALL".to_string(), "C".to_string())].into(),
+            flags: Flags {
+                cc: "clang-14".into(),
+                cflags: vec!["-O2".into()],
+                ldflags: vec!["-pie".into()],
+            },
+            configure_options: vec!["--with-x".into()],
+            steps: vec![StepRecord {
+                name: "make".into(),
+                run: "make".into(),
+                duration_ms: 1234,
+            }],
+            outputs: vec![OutputRecord {
+                path: "usr/bin/hello".into(),
+                size: 42,
+                sha256: "e".repeat(64),
+            }],
+            checks: vec![Check {
+                path: "usr/bin/hello".into(),
+                property: "relro",
+                ok: true,
+                detail: "full".into(),
+            }],
+            checksec: [(
+                PathBuf::from("usr/bin/hello"),
+                serde_json::json!({"relro": "full"}),
+            )]
+            .into(),
+        }
+    }
+
+    /// The record's JSON shape is pinned by a golden file (`UPDATE_GOLDEN=1` rewrites it).
+    #[test]
+    fn golden() {
+        let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/source_build/build-record.golden.json");
+        let got = serde_json::to_string_pretty(&sample()).expect("json") + "\n";
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&golden, &got).expect("write golden");
+        }
+        let want = std::fs::read_to_string(&golden).expect("golden file");
+        assert_eq!(got, want);
+    }
+}

@@ -1,6 +1,6 @@
 //! The build root: a directory holding a toolchain, mounted read-only as `/` of the sandbox.
 //!
-//! [`HostToolchain`] uses the host's `/` (clang-14 and lld-14 installed by apt). A root made of
+//! [`HostToolchain`] uses the host's `/` (clang-19, lld-19 and libclang-rt-19-dev installed by apt). A root made of
 //! Debian packages resolved and locked by hash (issue 3's resolver) implements [`BuildRoot`]
 //! the same way and only changes [`BuildRoot::describe`].
 
@@ -67,8 +67,8 @@ impl BuildRoot for HostToolchain {
         &self.path
     }
     fn describe(&self, packages: &[String]) -> RootDescription {
-        let status = std::fs::read_to_string(self.path.join("var/lib/dpkg/status"))
-            .unwrap_or_default();
+        let status =
+            std::fs::read_to_string(self.path.join("var/lib/dpkg/status")).unwrap_or_default();
         RootDescription {
             kind: "host".into(),
             path: self.path.clone(),

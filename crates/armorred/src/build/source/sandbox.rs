@@ -1,6 +1,7 @@
 //! The build sandbox: new user, mount, pid, network, IPC and UTS namespaces through Debian's
 //! bubblewrap. The build root is mounted read-only, the build directory is the only writable
-//! bind mount, there is no network (a fresh network namespace has only a down loopback), the
+//! bind mount (plus an ephemeral tmpfs `/tmp`), there is no network (a fresh network namespace
+//! holds only its own loopback: the host's 127.0.0.1 is unreachable), the
 //! environment is cleared and fixed, and the shell sets `umask 022` before each step.
 
 use std::collections::BTreeMap;
@@ -112,7 +113,12 @@ impl Bubblewrap {
                 _ => {}
             }
         }
-        for f in ["etc/ld.so.cache", "etc/ld.so.conf", "etc/ld.so.conf.d", "etc/alternatives"] {
+        for f in [
+            "etc/ld.so.cache",
+            "etc/ld.so.conf",
+            "etc/ld.so.conf.d",
+            "etc/alternatives",
+        ] {
             let p = root.join(f);
             if p.exists() {
                 add(&["--ro-bind", &p.to_string_lossy(), &format!("/{f}")]);
@@ -126,6 +132,9 @@ impl Bubblewrap {
             "--chdir",
             spec.cwd,
         ]);
+        // The sandbox's own root (a tmpfs holding the mount points) becomes read-only: the
+        // build directory and the ephemeral /tmp are the only writable places.
+        add(&["--remount-ro", "/"]);
         for (k, v) in spec.env {
             add(&["--setenv", k, v]);
         }

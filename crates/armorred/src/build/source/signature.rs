@@ -98,8 +98,13 @@ mod tests {
     #[test]
     fn rejects_wrong_signer_and_garbage() {
         let sig = b"not a signature";
-        let e = verify_detached(&keyring(), sig, b"x", "D6786CE303D9A9022998DC6CC8464D549AF75C0A")
-            .expect_err("garbage");
+        let e = verify_detached(
+            &keyring(),
+            sig,
+            b"x",
+            "D6786CE303D9A9022998DC6CC8464D549AF75C0A",
+        )
+        .expect_err("garbage");
         assert!(e.contains("unreadable signature"), "{e}");
         let e = read_keyring(b"nothing").expect_err("no keys");
         assert!(e.contains("no armored public key block"), "{e}");

@@ -20,7 +20,10 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, strip: usize) -> Result<usize,
 pub fn unpack_tar(reader: impl Read, dest: &Path, strip: usize) -> Result<usize, String> {
     let mut ar = tar::Archive::new(reader);
     let mut files = 0;
-    for entry in ar.entries().map_err(|e| format!("not a tar archive: {e}"))? {
+    for entry in ar
+        .entries()
+        .map_err(|e| format!("not a tar archive: {e}"))?
+    {
         let mut entry = entry.map_err(|e| format!("broken tar entry: {e}"))?;
         let raw = entry
             .path()
@@ -34,7 +37,10 @@ pub fn unpack_tar(reader: impl Read, dest: &Path, strip: usize) -> Result<usize,
                 _ => return Err(format!("entry {} escapes the target", raw.display())),
             }
         }
-        if raw.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        if raw
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
             return Err(format!("entry {} escapes the target", raw.display()));
         }
         if rel.as_os_str().is_empty() {
@@ -86,14 +92,32 @@ mod tests {
         b.into_inner().expect("tar")
     }
 
+    type Case<'a> = (
+        &'a str,
+        Vec<(&'a str, tar::EntryType, &'a [u8])>,
+        Result<usize, &'a str>,
+    );
+
     #[test]
     fn table() {
         use tar::EntryType::{Directory, Regular, Symlink};
-        let cases: &[(&str, Vec<(&str, tar::EntryType, &[u8])>, Result<usize, &str>)] = &[
-            ("plain", vec![("p-1/", Directory, b""), ("p-1/a.c", Regular, b"x")], Ok(1)),
-            ("dotdot", vec![("p-1/../../x", Regular, b"x")], Err("escapes")),
+        let cases: &[Case<'_>] = &[
+            (
+                "plain",
+                vec![("p-1/", Directory, b""), ("p-1/a.c", Regular, b"x")],
+                Ok(1),
+            ),
+            (
+                "dotdot",
+                vec![("p-1/../../x", Regular, b"x")],
+                Err("escapes"),
+            ),
             ("absolute", vec![("/tmp/x", Regular, b"x")], Err("escapes")),
-            ("symlink", vec![("p-1/l", Symlink, b"")], Err("only files and directories")),
+            (
+                "symlink",
+                vec![("p-1/l", Symlink, b"")],
+                Err("only files and directories"),
+            ),
         ];
         for (name, entries, want) in cases {
             let dir = tempfile::tempdir().expect("tempdir");

@@ -50,7 +50,11 @@ fn check_one(path: &Path, r: &Report, tier: Tier, package: &Package, out: &mut V
             detail,
         })
     };
-    push("relro", r.relro == Relro::Full, format!("{:?}", r.relro).to_lowercase());
+    push(
+        "relro",
+        r.relro == Relro::Full,
+        format!("{:?}", r.relro).to_lowercase(),
+    );
     push("canary", r.canary, format!("canary {}", r.canary));
     push("nx", r.nx, format!("nx {}", r.nx));
     push(
@@ -71,7 +75,11 @@ fn check_one(path: &Path, r: &Report, tier: Tier, package: &Package, out: &mut V
         );
     }
     if exec {
-        push("safestack", r.safestack.present, format!("{:?}", r.safestack.detection));
+        push(
+            "safestack",
+            r.safestack.present,
+            format!("{:?}", r.safestack.detection),
+        );
         if tier == Tier::Locked {
             push("cfi", r.cfi.present, format!("{:?}", r.cfi.detection));
         }
