@@ -46,7 +46,7 @@ pub const HARDENED_CFLAGS: &[&str] = &[
 /// The link flags every tier starts from. `-z force-ibt -z shstk`: Debian 12's glibc start
 /// files and compiler-rt's SafeStack runtime carry no `.note.gnu.property`, so lld would drop
 /// the CET marking although every compiled object has it (documented in docs/recipes.md).
-/// Use clang >= 15: clang 14 lays out CFI jump tables of 8-byte entries behind an `endbr64`
+/// Use clang 19 (tested): clang 14 lays out CFI jump tables of 8-byte entries behind an `endbr64`
 /// under `-fcf-protection`, so every entry after the first is misaligned (SIGTRAP).
 pub const HARDENED_LDFLAGS: &[&str] = &[
     "-fuse-ld=lld",
