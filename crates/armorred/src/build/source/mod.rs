@@ -25,7 +25,7 @@ use std::time::Instant;
 
 pub use recipe::{Recipe, Tier};
 pub use record::BuildRecord;
-pub use root::{BuildRoot, HostToolchain};
+pub use root::{BuildRoot, HostToolchain, LockedRoot};
 pub use sandbox::{Bubblewrap, Sandbox};
 
 use flags::SANDBOX_BUILD_DIR;

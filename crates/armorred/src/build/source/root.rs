@@ -77,6 +77,53 @@ impl BuildRoot for HostToolchain {
     }
 }
 
+/// A root unpacked from Debian packages that a resolver locked by hash (issue 3): the seam the
+/// lead connects to the Debian builder. `packages` comes from the lock (name, version,
+/// architecture, `.deb` sha256). The directory must be runnable as `/`: merged-/usr symlinks
+/// or directories, and `etc/ld.so.cache` (run `ldconfig -r <dir>` after unpacking) so that the
+/// toolchain finds its shared libraries.
+#[derive(Debug, Clone)]
+pub struct LockedRoot {
+    path: PathBuf,
+    packages: Vec<RootPackage>,
+}
+
+impl LockedRoot {
+    /// A root at `path` holding the locked `packages`.
+    pub fn new(path: impl Into<PathBuf>, packages: Vec<RootPackage>) -> Self {
+        Self {
+            path: path.into(),
+            packages,
+        }
+    }
+}
+
+impl BuildRoot for LockedRoot {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+    fn describe(&self, packages: &[String]) -> RootDescription {
+        // Every locked package is recorded (the whole closure, not only what the recipe names);
+        // a package the recipe asks for but the lock lacks appears without a version.
+        let mut all = self.packages.clone();
+        for name in packages {
+            if !all.iter().any(|p| &p.name == name) {
+                all.push(RootPackage {
+                    name: name.clone(),
+                    version: None,
+                    architecture: None,
+                    sha256: None,
+                });
+            }
+        }
+        RootDescription {
+            kind: "debian-locked".into(),
+            path: self.path.clone(),
+            packages: all,
+        }
+    }
+}
+
 /// Looks `wanted` up in a dpkg status file's text. A package appears once per architecture;
 /// the first installed stanza wins.
 pub fn installed(status: &str, wanted: &[String]) -> Vec<RootPackage> {
@@ -125,5 +172,23 @@ mod tests {
         assert_eq!(got[0].version.as_deref(), Some("1:14.0.6-12"));
         assert_eq!(got[0].architecture.as_deref(), Some("amd64"));
         assert_eq!(got[1].version, None);
+    }
+
+    #[test]
+    fn locked_root_records_the_lock_and_missing_wants() {
+        let root = LockedRoot::new(
+            "/r",
+            vec![RootPackage {
+                name: "clang-19".into(),
+                version: Some("1:19.1.7-3".into()),
+                architecture: Some("amd64".into()),
+                sha256: Some("a".repeat(64)),
+            }],
+        );
+        let d = root.describe(&["clang-19".into(), "make".into()]);
+        assert_eq!(d.kind, "debian-locked");
+        assert_eq!(d.packages.len(), 2);
+        assert_eq!(d.packages[1].name, "make");
+        assert_eq!(d.packages[1].version, None);
     }
 }
