@@ -540,3 +540,65 @@ fn syft_identifies_the_source_built_nginx_by_its_package_note() {
         doc["artifacts"]
     );
 }
+
+/// A recipe whose step ignores `CFLAGS`/`LDFLAGS`: the build must fail on the missing
+/// properties and leave no output (flags are checked, not assumed).
+#[test]
+fn flags_are_checked_not_assumed() {
+    if !tools_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let recipe_dir = dir.path().join("recipe");
+    std::fs::create_dir_all(&recipe_dir).expect("mkdir");
+    let fixture = workspace().join("crates/armorred/testdata/source_build/protections");
+    std::fs::copy(fixture.join("cfi-demo.c"), recipe_dir.join("cfi-demo.c")).expect("copy");
+    let text = std::fs::read_to_string(fixture.join("recipe.toml"))
+        .expect("recipe")
+        .replace("$CC $CFLAGS -c $p.c -o $p.o", "$CC -c $p.c -o $p.o")
+        .replace(
+            "$CC $CFLAGS $LDFLAGS $p.o -o $p",
+            "$CC -no-pie -Wl,-z,lazy $p.o -o $p",
+        );
+    // Keep only the CFI demo.
+    let text = text.replace(
+        "for p in cfi-demo fortify-demo; do",
+        "for p in cfi-demo; do",
+    );
+    let text = text.replace("cp cfi-demo fortify-demo", "cp cfi-demo");
+    let start = text
+        .find("[[source]]\nfile = \"fortify-demo.c\"")
+        .expect("second source");
+    let end = start + text[start..].find("\n\n").expect("end of source") + 2;
+    let text = format!("{}{}", &text[..start], &text[end..]);
+    std::fs::write(recipe_dir.join("recipe.toml"), text).expect("write");
+    let opts = BuildOptions {
+        recipe_dir,
+        tier: Tier::Locked,
+        out: dir.path().join("out"),
+        cache: cache(),
+        jobs: 1,
+        keep_work: false,
+    };
+    let err = source_build::build(
+        &opts,
+        &Bubblewrap::find().expect("bwrap"),
+        &HostToolchain::new(),
+    )
+    .expect_err("an unhardened binary must fail the build");
+    let source_build::SourceBuildError::Verification { checks, .. } = &err else {
+        panic!("expected a verification failure, got {err}");
+    };
+    let failed: Vec<&str> = checks.iter().map(|c| c.property).collect();
+    for p in ["relro", "pie", "safestack", "cfi", "cet-ibt", "cet-shstk"] {
+        assert!(failed.contains(&p), "{p} not flagged: {failed:?}");
+    }
+    assert!(
+        !dir.path().join("out").exists(),
+        "no output after a failed check"
+    );
+    assert!(
+        dir.path().join(".out.failed/logs/compile.log").exists(),
+        "logs are kept"
+    );
+}

@@ -41,7 +41,8 @@ pub fn check(scan: &ScanReport, dest: &Path, tier: Tier, package: &Package) -> V
 }
 
 fn check_one(path: &Path, r: &Report, tier: Tier, package: &Package, out: &mut Vec<Check>) {
-    let exec = r.pie == Pie::Yes;
+    // Executables: PIE or fixed-address (a non-PIE executable must still show SafeStack/CFI).
+    let exec = matches!(r.pie, Pie::Yes | Pie::No);
     let mut push = |property: &'static str, ok: bool, detail: String| {
         out.push(Check {
             path: path.to_path_buf(),
