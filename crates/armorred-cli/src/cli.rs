@@ -19,6 +19,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Analyse ELF binaries for hardening (RELRO, canary, NX, PIE, FORTIFY, SafeStack, CFI, CET).
     Checksec(ChecksecArgs),
+    /// Build a recipe from source in a sandbox with a tier's hardening flags, and prove them.
+    BuildSource(BuildSourceArgs),
     /// Run the main job: every stage of the nginx pipeline that exists.
     Pipeline(PipelineArgs),
 }
@@ -64,4 +66,34 @@ pub(crate) struct PipelineArgs {
     /// Where reports are written.
     #[arg(long, default_value = "out")]
     pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TierArg {
+    /// Stack protector, stack clash, CET, PIE, FORTIFY, full RELRO, SafeStack.
+    Hardened,
+    /// hardened plus LTO, hidden visibility and clang CFI.
+    Locked,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BuildSourceArgs {
+    /// Directory holding recipe.toml (e.g. images/nginx).
+    #[arg(value_name = "RECIPE_DIR")]
+    pub(crate) recipe_dir: PathBuf,
+    /// Hardening tier.
+    #[arg(long, value_enum)]
+    pub(crate) tier: TierArg,
+    /// Output directory (must not exist): destdir/, build-record.json, logs/.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Source cache (content-addressed by sha256).
+    #[arg(long, default_value = "target/armorred-cache")]
+    pub(crate) cache: PathBuf,
+    /// Parallel make jobs (default: available cores).
+    #[arg(long)]
+    pub(crate) jobs: Option<usize>,
+    /// Keep the build directory (out/work) for inspection.
+    #[arg(long)]
+    pub(crate) keep_work: bool,
 }

@@ -13,6 +13,9 @@ pub enum Error {
     /// Reports (comparison).
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    /// From-source builds (`armorred build-source`).
+    #[error(transparent)]
+    SourceBuild(#[from] crate::source_build::SourceBuildError),
     /// The end-to-end pipeline.
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),

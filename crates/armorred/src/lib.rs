@@ -11,5 +11,8 @@ pub mod error;
 pub mod fsutil;
 pub mod pipeline;
 pub mod report;
+// Issue 4 (from-source builds). The lead moves it under `build` (`build::source`) at merge.
+#[path = "build/source/mod.rs"]
+pub mod source_build;
 
 pub use error::{Error, Result};

@@ -1,5 +1,6 @@
 //! One module per command: each turns arguments into library calls and prints the result.
 
+mod build_source;
 mod checksec;
 mod pipeline;
 
@@ -8,6 +9,7 @@ use crate::Outcome;
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
+        Command::BuildSource(args) => build_source::run(&args, cli.quiet),
         Command::Checksec(args) => checksec::run(&args),
         Command::Pipeline(args) => pipeline::run(&args, cli.quiet),
     }

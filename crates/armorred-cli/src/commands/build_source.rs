@@ -1,0 +1,54 @@
+//! `armorred build-source`.
+
+use std::io::Write;
+
+use armorred::source_build::{self, Bubblewrap, BuildOptions, HostToolchain, Tier};
+
+use crate::cli::{BuildSourceArgs, TierArg};
+use crate::Outcome;
+
+pub(crate) fn run(args: &BuildSourceArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let tier = match args.tier {
+        TierArg::Hardened => Tier::Hardened,
+        TierArg::Locked => Tier::Locked,
+    };
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let opts = BuildOptions {
+        recipe_dir: args.recipe_dir.clone(),
+        tier,
+        out: args.out.clone(),
+        cache: args.cache.clone(),
+        jobs,
+        keep_work: args.keep_work,
+    };
+    let sandbox = Bubblewrap::find()?;
+    let outcome = match source_build::build(&opts, &sandbox, &HostToolchain::new()) {
+        Ok(o) => o,
+        Err(e @ source_build::SourceBuildError::Verification { .. }) => {
+            let mut err = anstream::stderr().lock();
+            writeln!(err, "check failed: {e}")?;
+            return Ok(Outcome::CheckFailed);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !quiet {
+        let mut err = anstream::stderr().lock();
+        let elves = outcome.record.checksec.len();
+        writeln!(
+            err,
+            "built {} {} ({}) in {:.1} s: {} files, {} ELF, {} checks passed",
+            outcome.record.package.name,
+            outcome.record.package.version,
+            tier.as_str(),
+            outcome.seconds,
+            outcome.record.outputs.len(),
+            elves,
+            outcome.record.checks.len()
+        )?;
+        writeln!(err, "installed tree: {}", outcome.destdir.display())?;
+        writeln!(err, "build record:   {}", outcome.record_path.display())?;
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,350 @@
+//! Fetching pinned sources: the Debian mirror from the host's apt configuration, pool paths
+//! resolved from `Sources.xz`, downloads hashed while written, and a content-addressed cache.
+//!
+//! Invariant: a file enters the cache only when its sha256 matches the pin; a cached file is
+//! re-hashed before use. With every source cached, no network is touched.
+
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::SourceBuildError;
+
+/// Largest file we download (a source tarball or an index).
+const MAX_DOWNLOAD: u64 = 1 << 30;
+/// Largest decompressed `Sources` index.
+const MAX_SOURCES: u64 = 512 << 20;
+
+/// One `URIs:`/`Suites:` pair of an apt deb822 sources file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AptSource {
+    /// The mirror base URL.
+    pub uri: String,
+    /// The suites served from it.
+    pub suites: Vec<String>,
+}
+
+/// Parses apt's deb822 `.sources` text (stanzas with `URIs:` and `Suites:`).
+pub fn parse_apt_sources(text: &str) -> Vec<AptSource> {
+    let mut out = Vec::new();
+    for stanza in text.split("\n\n") {
+        let field = |key: &str| {
+            stanza.lines().find_map(|l| {
+                l.strip_prefix(key)
+                    .and_then(|r| r.strip_prefix(':'))
+                    .map(|v| v.split_whitespace().map(String::from).collect::<Vec<_>>())
+            })
+        };
+        if let (Some(uris), Some(suites)) = (field("URIs"), field("Suites")) {
+            for uri in uris {
+                out.push(AptSource {
+                    uri: uri.trim_end_matches('/').to_string(),
+                    suites: suites.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The mirror serving `suite`: the `ARMORRED_MIRROR` environment variable if set, else the
+/// host's `/etc/apt/sources.list.d/debian.sources`.
+pub fn mirror_for(suite: &str) -> Result<String, SourceBuildError> {
+    if let Ok(m) = std::env::var("ARMORRED_MIRROR") {
+        return Ok(m.trim_end_matches('/').to_string());
+    }
+    let path = Path::new("/etc/apt/sources.list.d/debian.sources");
+    let text = std::fs::read_to_string(path).map_err(|source| SourceBuildError::Io {
+        what: format!("cannot read the apt configuration {}", path.display()),
+        source,
+    })?;
+    pick_mirror(&parse_apt_sources(&text), suite).ok_or_else(|| SourceBuildError::Fetch {
+        what: format!("no mirror for suite {suite} in {}", path.display()),
+        reason: "add a URIs:/Suites: stanza or set ARMORRED_MIRROR".into(),
+    })
+}
+
+/// The mirror for `suite`: a stanza listing it, else (the host may run another release than
+/// the one built from) the archive of the same kind: `*-security` suites from a URI ending in
+/// `-security`, others from the first URI that does not.
+pub fn pick_mirror(sources: &[AptSource], suite: &str) -> Option<String> {
+    let security = suite.ends_with("-security");
+    sources
+        .iter()
+        .find(|s| s.suites.iter().any(|x| x == suite))
+        .or_else(|| {
+            sources
+                .iter()
+                .find(|s| s.uri.ends_with("-security") == security)
+        })
+        .map(|s| s.uri.clone())
+}
+
+/// Finds `file` of source package `package` in a `Sources` index and checks its sha256
+/// against `sha256`. Returns the pool path (`pool/main/n/nginx/<file>`).
+pub fn resolve_in_sources(
+    reader: impl BufRead,
+    package: &str,
+    file: &str,
+    sha256: &str,
+) -> Result<String, String> {
+    let mut stanza = String::new();
+    let mut seen_other_hash = None;
+    let mut lines = reader.lines();
+    loop {
+        let line = lines.next().transpose().map_err(|e| e.to_string())?;
+        let end = line.as_deref().is_none_or(|l| l.is_empty());
+        if let Some(l) = &line {
+            if !l.is_empty() {
+                stanza.push_str(l);
+                stanza.push('\n');
+            }
+        }
+        if end && !stanza.is_empty() {
+            if stanza_field(&stanza, "Package").as_deref() == Some(package) {
+                let dir = stanza_field(&stanza, "Directory");
+                let mut in_sha = false;
+                for l in stanza.lines() {
+                    if l.starts_with("Checksums-Sha256:") {
+                        in_sha = true;
+                        continue;
+                    }
+                    if !l.starts_with(' ') {
+                        in_sha = false;
+                        continue;
+                    }
+                    let parts: Vec<&str> = l.split_whitespace().collect();
+                    if in_sha && parts.len() == 3 && parts[2] == file {
+                        if parts[0] == sha256 {
+                            let dir = dir.ok_or("stanza without Directory")?;
+                            return Ok(format!("{dir}/{file}"));
+                        }
+                        seen_other_hash = Some(parts[0].to_string());
+                    }
+                }
+            }
+            stanza.clear();
+        }
+        if line.is_none() {
+            break;
+        }
+    }
+    Err(match seen_other_hash {
+        Some(h) => format!("{file} is listed with sha256 {h}, not the pinned {sha256}"),
+        None => format!("source package {package} has no file {file}"),
+    })
+}
+
+fn stanza_field(stanza: &str, key: &str) -> Option<String> {
+    stanza.lines().find_map(|l| {
+        l.strip_prefix(key)
+            .and_then(|r| r.strip_prefix(':'))
+            .map(|v| v.trim().to_string())
+    })
+}
+
+/// sha256 of a file, lowercase hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(hex::encode(h.finalize()))
+}
+
+/// A content-addressed file cache: `<dir>/sha256/<hex>`.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// A cache rooted at `dir` (created on first store).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    fn path(&self, sha256: &str) -> PathBuf {
+        self.dir.join("sha256").join(sha256)
+    }
+
+    /// The cached file with this hash, re-hashed; a corrupt entry is removed.
+    pub fn get(&self, sha256: &str) -> Option<PathBuf> {
+        let p = self.path(sha256);
+        match sha256_file(&p) {
+            Ok(h) if h == sha256 => Some(p),
+            Ok(_) => {
+                let _ = std::fs::remove_file(&p);
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Downloads `url` into the cache if its sha256 is `sha256`. `what` names it in errors.
+    pub fn download(
+        &self,
+        url: &str,
+        sha256: &str,
+        what: &str,
+    ) -> Result<PathBuf, SourceBuildError> {
+        let fetch_err = |reason: String| SourceBuildError::Fetch {
+            what: what.to_string(),
+            reason,
+        };
+        let resp = ureq::get(url)
+            .call()
+            .map_err(|e| fetch_err(format!("GET failed: {e}")))?;
+        let dir = self.dir.join("sha256");
+        std::fs::create_dir_all(&dir).map_err(|source| SourceBuildError::Io {
+            what: format!("cannot create cache {}", dir.display()),
+            source,
+        })?;
+        let tmp = dir.join(format!(".{sha256}.part-{}", std::process::id()));
+        let result = (|| -> Result<String, String> {
+            let mut out = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
+            let mut body = resp.into_reader().take(MAX_DOWNLOAD + 1);
+            let mut h = Sha256::new();
+            let mut buf = vec![0u8; 1 << 16];
+            let mut total = 0u64;
+            loop {
+                let n = body.read(&mut buf).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    break;
+                }
+                total += n as u64;
+                if total > MAX_DOWNLOAD {
+                    return Err(format!("larger than {MAX_DOWNLOAD} bytes"));
+                }
+                h.update(&buf[..n]);
+                out.write_all(&buf[..n]).map_err(|e| e.to_string())?;
+            }
+            out.sync_all().map_err(|e| e.to_string())?;
+            Ok(hex::encode(h.finalize()))
+        })();
+        match result {
+            Ok(h) if h == sha256 => {
+                let dest = self.path(sha256);
+                std::fs::rename(&tmp, &dest).map_err(|source| SourceBuildError::Io {
+                    what: format!("cannot store {}", dest.display()),
+                    source,
+                })?;
+                Ok(dest)
+            }
+            Ok(h) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(SourceBuildError::HashMismatch {
+                    what: what.to_string(),
+                    expected: sha256.to_string(),
+                    actual: h,
+                })
+            }
+            Err(reason) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(fetch_err(reason))
+            }
+        }
+    }
+}
+
+/// Downloads and decompresses `dists/<suite>/<component>/source/Sources.xz`, then resolves
+/// `file` of `package` in it. Returns the pool path.
+pub fn resolve_pool_path(
+    mirror: &str,
+    suite: &str,
+    component: &str,
+    package: &str,
+    file: &str,
+    sha256: &str,
+) -> Result<String, SourceBuildError> {
+    let url = format!("{mirror}/dists/{suite}/{component}/source/Sources.xz");
+    let what = format!("dists/{suite}/{component}/source/Sources.xz");
+    let resp = ureq::get(&url)
+        .call()
+        .map_err(|e| SourceBuildError::Fetch {
+            what: what.clone(),
+            reason: format!("GET failed: {e}"),
+        })?;
+    let body = resp.into_reader().take(MAX_DOWNLOAD);
+    let xz = xz2::read::XzDecoder::new(body).take(MAX_SOURCES);
+    resolve_in_sources(std::io::BufReader::new(xz), package, file, sha256).map_err(|reason| {
+        SourceBuildError::Fetch {
+            what: format!("{file} in {what}"),
+            reason,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCES: &str = "Package: nginx\nVersion: 1.26.3-3\nChecksums-Sha256:\n aaaa 10 nginx_1.26.3-3.dsc\n 69ee 12 nginx_1.26.3.orig.tar.gz\nDirectory: pool/main/n/nginx\n\nPackage: other\nDirectory: pool/main/o/other\nChecksums-Sha256:\n bbbb 1 other.tar.gz\n";
+
+    #[test]
+    fn resolve_table() {
+        let cases = [
+            (
+                "nginx",
+                "nginx_1.26.3.orig.tar.gz",
+                "69ee",
+                Ok("pool/main/n/nginx/nginx_1.26.3.orig.tar.gz"),
+            ),
+            (
+                "nginx",
+                "nginx_1.26.3.orig.tar.gz",
+                "ffff",
+                Err("listed with sha256 69ee"),
+            ),
+            (
+                "nginx",
+                "missing.tar.gz",
+                "69ee",
+                Err("has no file missing.tar.gz"),
+            ),
+            (
+                "other",
+                "other.tar.gz",
+                "bbbb",
+                Ok("pool/main/o/other/other.tar.gz"),
+            ),
+        ];
+        for (pkg, file, sha, want) in cases {
+            let got = resolve_in_sources(SOURCES.as_bytes(), pkg, file, sha);
+            match (want, got) {
+                (Ok(w), Ok(g)) => assert_eq!(g, w),
+                (Err(w), Err(g)) => assert!(g.contains(w), "{g}"),
+                (w, g) => panic!("{pkg} {file}: want {w:?}, got {g:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn apt_sources() {
+        let text = "Types: deb deb-src\nURIs: http://127.0.0.1:9/debian/\nSuites: trixie trixie-updates\nComponents: main\n\nTypes: deb\nURIs: http://127.0.0.1:9/debian-security\nSuites: trixie-security\n";
+        let s = parse_apt_sources(text);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].uri, "http://127.0.0.1:9/debian");
+        assert_eq!(s[1].suites, vec!["trixie-security".to_string()]);
+        let base = "http://127.0.0.1:9/debian";
+        assert_eq!(pick_mirror(&s, "trixie").as_deref(), Some(base));
+        assert_eq!(pick_mirror(&s, "forky").as_deref(), Some(base));
+        assert_eq!(
+            pick_mirror(&s, "forky-security").as_deref(),
+            Some("http://127.0.0.1:9/debian-security")
+        );
+    }
+
+    #[test]
+    fn cache_rejects_corrupt_entries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = Cache::new(dir.path());
+        let sha = hex::encode(Sha256::digest(b"hello"));
+        std::fs::create_dir_all(dir.path().join("sha256")).expect("mkdir");
+        std::fs::write(dir.path().join("sha256").join(&sha), b"hello").expect("write");
+        assert!(cache.get(&sha).is_some());
+        std::fs::write(dir.path().join("sha256").join(&sha), b"tampered").expect("write");
+        assert!(cache.get(&sha).is_none());
+        assert!(!dir.path().join("sha256").join(&sha).exists());
+    }
+}

@@ -1,0 +1,391 @@
+//! `recipe.toml`: what to build from source, pinned. One pure parser over a reader.
+//!
+//! A recipe names the package (name, version, CPE), its sources (each pinned by sha256, with an
+//! optional upstream OpenPGP signature checked against keys kept next to the recipe), the build
+//! root, the configure options of each tier and the shell steps (configure, make, install into
+//! `$DESTDIR`). See `docs/recipes.md`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::SourceBuildError;
+
+/// The hardening tier a build is made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Stack protector, stack clash, CET, PIE, FORTIFY, full RELRO, SafeStack.
+    Hardened,
+    /// `hardened` plus LTO, hidden visibility and clang CFI.
+    Locked,
+}
+
+impl Tier {
+    /// The tier's name as written in recipes and records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hardened => "hardened",
+            Self::Locked => "locked",
+        }
+    }
+}
+
+impl std::str::FromStr for Tier {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "hardened" => Ok(Self::Hardened),
+            "locked" => Ok(Self::Locked),
+            other => Err(format!(
+                "unknown tier {other:?} (expected hardened or locked)"
+            )),
+        }
+    }
+}
+
+/// A parsed, validated recipe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    /// What is built.
+    pub package: Package,
+    /// The sources, unpacked in order into the source directory.
+    #[serde(rename = "source")]
+    pub sources: Vec<Source>,
+    /// The build root the steps run in.
+    #[serde(rename = "build-root")]
+    pub build_root: BuildRootSpec,
+    /// Per-tier settings, keyed by tier.
+    pub tiers: BTreeMap<Tier, TierSpec>,
+    /// Shell steps, run in order in the source directory.
+    #[serde(rename = "step")]
+    pub steps: Vec<Step>,
+}
+
+/// The package a recipe builds: it names every ELF file's `.note.package`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Package {
+    /// Package name (`nginx`).
+    pub name: String,
+    /// Upstream version (`1.26.3`).
+    pub version: String,
+    /// CPE 2.3 name of the product, for scanners.
+    pub cpe: String,
+    /// Package URL; `pkg:generic/<name>@<version>` when absent.
+    #[serde(default)]
+    pub purl: Option<String>,
+    /// SPDX license expression.
+    #[serde(default)]
+    pub license: Option<String>,
+    /// Fixed time for the build (`SOURCE_DATE_EPOCH`), seconds since 1970.
+    #[serde(rename = "source-date-epoch")]
+    pub source_date_epoch: u64,
+}
+
+impl Package {
+    /// The purl, given or derived.
+    pub fn purl(&self) -> String {
+        self.purl
+            .clone()
+            .unwrap_or_else(|| format!("pkg:generic/{}@{}", self.name, self.version))
+    }
+}
+
+/// One source file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The file name (as stored in the cache and in the Debian pool).
+    pub file: String,
+    /// Expected sha256, lowercase hex.
+    pub sha256: String,
+    /// Where the file comes from.
+    pub from: Origin,
+    /// Unpack this tar.gz archive into the source directory, dropping this many leading path
+    /// components. None: copy the file into the source directory as is.
+    #[serde(default, rename = "strip-components")]
+    pub strip_components: Option<usize>,
+    /// An upstream OpenPGP signature over the file.
+    #[serde(default)]
+    pub signature: Option<SignatureSpec>,
+}
+
+/// Where a source file is fetched from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Origin {
+    /// A file listed in a Debian source package: its pool path is resolved from
+    /// `dists/<suite>/<component>/source/Sources.xz` of the configured mirror.
+    Debian {
+        /// The suite (`trixie`).
+        suite: String,
+        /// The component (`main`).
+        #[serde(default = "default_component")]
+        component: String,
+        /// The source package (`nginx`).
+        package: String,
+    },
+    /// A file next to the recipe (relative path without `..`).
+    Path {
+        /// The path relative to the recipe directory.
+        path: PathBuf,
+    },
+}
+
+fn default_component() -> String {
+    "main".into()
+}
+
+/// An upstream detached signature and the key expected to have made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureSpec {
+    /// The armored signature file, fetched from the same origin as the source.
+    pub file: String,
+    /// Its sha256.
+    pub sha256: String,
+    /// Armored public keys, relative to the recipe directory.
+    pub keyring: PathBuf,
+    /// Fingerprint (hex, v4) of the key that must have signed.
+    pub signer: String,
+}
+
+/// The build root: a directory holding a toolchain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildRootSpec {
+    /// The C compiler command inside the root (`clang-19`).
+    pub cc: String,
+    /// Debian packages the root must hold (compiler, linker, make, -dev libraries). The host
+    /// root reports their installed versions; a Debian-resolved root locks them by hash.
+    pub packages: Vec<String>,
+}
+
+/// Per-tier settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierSpec {
+    /// Options passed to configure (as `$CONFIGURE_OPTIONS`, split at spaces).
+    #[serde(default)]
+    pub configure: Vec<String>,
+    /// Extra compiler flags after the tier's own.
+    #[serde(default)]
+    pub cflags: Vec<String>,
+    /// Extra linker flags after the tier's own.
+    #[serde(default)]
+    pub ldflags: Vec<String>,
+}
+
+/// A shell step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// A short name (`configure`), used for the log file.
+    pub name: String,
+    /// The `sh` script, run with `set -e`.
+    pub run: String,
+}
+
+/// Parses and validates a recipe. `origin` names the input in errors.
+pub fn parse(mut reader: impl Read, origin: &Path) -> Result<Recipe, SourceBuildError> {
+    let bad = |reason: String| SourceBuildError::Recipe {
+        path: origin.to_path_buf(),
+        reason,
+    };
+    let mut text = String::new();
+    reader
+        .read_to_string(&mut text)
+        .map_err(|e| bad(format!("cannot read: {e}")))?;
+    let recipe: Recipe = toml::from_str(&text).map_err(|e| bad(e.message().to_string()))?;
+    validate(&recipe).map_err(bad)?;
+    Ok(recipe)
+}
+
+/// Reads `dir/recipe.toml`.
+pub fn load(dir: &Path) -> Result<Recipe, SourceBuildError> {
+    let path = dir.join("recipe.toml");
+    let file = std::fs::File::open(&path).map_err(|source| SourceBuildError::Io {
+        what: format!("cannot open recipe {}", path.display()),
+        source,
+    })?;
+    parse(file, &path)
+}
+
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn plain_name(s: &str) -> bool {
+    !s.is_empty()
+        && s != "."
+        && s != ".."
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'~'))
+}
+
+fn relative_inside(p: &Path) -> bool {
+    !p.as_os_str().is_empty()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
+fn validate(r: &Recipe) -> Result<(), String> {
+    if !plain_name(&r.package.name) || !plain_name(&r.package.version) {
+        return Err("package name and version must be plain names".into());
+    }
+    if !r.package.cpe.starts_with("cpe:2.3:") {
+        return Err(format!(
+            "package.cpe {:?} is not a CPE 2.3 name",
+            r.package.cpe
+        ));
+    }
+    if r.sources.is_empty() {
+        return Err("no [[source]]".into());
+    }
+    for s in &r.sources {
+        if !plain_name(&s.file) {
+            return Err(format!("source file {:?} is not a plain file name", s.file));
+        }
+        if !is_sha256(&s.sha256) {
+            return Err(format!(
+                "source {}: sha256 must be 64 lowercase hex digits",
+                s.file
+            ));
+        }
+        if let Origin::Path { path } = &s.from {
+            if !relative_inside(path) {
+                return Err(format!(
+                    "source {}: path {} must be relative, without `..`",
+                    s.file,
+                    path.display()
+                ));
+            }
+        }
+        if let Some(sig) = &s.signature {
+            if !plain_name(&sig.file) || !is_sha256(&sig.sha256) {
+                return Err(format!(
+                    "source {}: signature needs a plain file name and a sha256",
+                    s.file
+                ));
+            }
+            if !relative_inside(&sig.keyring) {
+                return Err(format!(
+                    "source {}: keyring must be a relative path inside the recipe directory",
+                    s.file
+                ));
+            }
+            if sig.signer.len() != 40 || !sig.signer.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "source {}: signer must be a 40-digit v4 fingerprint",
+                    s.file
+                ));
+            }
+        }
+    }
+    if r.build_root.cc.is_empty() || r.build_root.cc.contains(['/', ' ']) {
+        return Err("build-root.cc must be a command name".into());
+    }
+    if r.tiers.is_empty() {
+        return Err("no [tiers.hardened] or [tiers.locked]".into());
+    }
+    if r.steps.is_empty() {
+        return Err("no [[step]]".into());
+    }
+    for s in &r.steps {
+        if !plain_name(&s.name) {
+            return Err(format!("step name {:?} is not a plain name", s.name));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[package]
+name = "hello"
+version = "1.0"
+cpe = "cpe:2.3:a:example:hello:1.0:*:*:*:*:*:*:*"
+source-date-epoch = 1700000000
+
+[[source]]
+file = "hello.c"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+from = { kind = "path", path = "hello.c" }
+
+[build-root]
+cc = "clang-14"
+packages = ["clang-14"]
+
+[tiers.locked]
+configure = ["--x"]
+
+[[step]]
+name = "build"
+run = "true"
+"#;
+
+    #[test]
+    fn table() {
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            ("good", GOOD, None),
+            (
+                "unknown key",
+                &GOOD.replace("[[step]]", "bogus = 1\n[[step]]"),
+                Some("unknown field"),
+            ),
+            (
+                "short sha",
+                &GOOD.replace(&"0".repeat(64), "abc"),
+                Some("sha256 must be"),
+            ),
+            (
+                "dotdot path",
+                &GOOD.replace("path = \"hello.c\"", "path = \"../x\""),
+                Some("without `..`"),
+            ),
+            (
+                "bad tier",
+                &GOOD.replace("tiers.locked", "tiers.extreme"),
+                Some("unknown variant"),
+            ),
+            (
+                "bad cpe",
+                &GOOD.replace("cpe:2.3:a", "cpe:/a"),
+                Some("CPE 2.3"),
+            ),
+            (
+                "cc path",
+                &GOOD.replace("cc = \"clang-14\"", "cc = \"/usr/bin/cc\""),
+                Some("command name"),
+            ),
+            ("not toml", "[[[", Some("")),
+        ];
+        for (name, text, want) in cases {
+            let got = parse(text.as_bytes(), Path::new("r.toml"));
+            match (want, got) {
+                (None, Ok(r)) => assert_eq!(r.package.purl(), "pkg:generic/hello@1.0"),
+                (Some(w), Err(e)) => {
+                    let msg = format!("{e}");
+                    assert!(msg.contains("r.toml"), "{name}: {msg}");
+                    assert!(msg.contains(w), "{name}: {msg}");
+                }
+                (w, g) => panic!("{name}: want {w:?}, got {g:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_nginx_recipe_parses() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/nginx");
+        let r = load(&dir).expect("images/nginx/recipe.toml");
+        assert_eq!(r.package.version, "1.26.3");
+        assert!(r.tiers.contains_key(&Tier::Hardened) && r.tiers.contains_key(&Tier::Locked));
+    }
+}
