@@ -19,6 +19,10 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Analyse ELF binaries for hardening (RELRO, canary, NX, PIE, FORTIFY, SafeStack, CFI, CET).
     Checksec(ChecksecArgs),
+    /// Resolve an image definition against the signed Debian indices and write its image.lock.
+    Lock(LockArgs),
+    /// Build an image from its definition and lock: reproducible, FROM scratch, non-root.
+    Build(BuildArgs),
     /// Run the main job: every stage of the nginx pipeline that exists.
     Pipeline(PipelineArgs),
 }
@@ -64,4 +68,43 @@ pub(crate) struct PipelineArgs {
     /// Where reports are written.
     #[arg(long, default_value = "out")]
     pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LockArgs {
+    /// Image definition directory (holding image.toml).
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Debian mirror base URL (default: $ARMORRED_MIRROR, then the host's apt sources).
+    #[arg(long)]
+    pub(crate) mirror: Option<String>,
+    /// Do not write: exit 1 when image.lock is missing or differs from a fresh resolution.
+    #[arg(long)]
+    pub(crate) check: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BuildArgs {
+    /// Image definition directory (holding image.toml and image.lock).
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Tier to build.
+    #[arg(long, default_value = "hardened")]
+    pub(crate) tier: String,
+    /// Where to write the image: oci-dir:DIR or docker-archive:FILE.
+    #[arg(long, short = 'o', value_name = "KIND:PATH")]
+    pub(crate) output: String,
+    /// Debian mirror base URL for packages not in the cache.
+    #[arg(long)]
+    pub(crate) mirror: Option<String>,
+    /// Package cache (default: $XDG_CACHE_HOME/armorred).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Timestamp of every file and of the image (default: $SOURCE_DATE_EPOCH, then the newest
+    /// Release date in the lock).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) source_date_epoch: Option<i64>,
+    /// Value of the org.opencontainers.image.revision annotation.
+    #[arg(long)]
+    pub(crate) revision: Option<String>,
 }

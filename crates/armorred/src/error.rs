@@ -4,6 +4,9 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// `armorred lock` and `armorred build`.
+    #[error(transparent)]
+    Build(#[from] crate::build::BuildError),
     /// ELF hardening analysis (`armorred checksec`).
     #[error(transparent)]
     Elf(#[from] crate::elf::ElfError),

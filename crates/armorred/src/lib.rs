@@ -6,9 +6,12 @@
 //!
 //! See `ARCHITECTURE.md` at the repository root for the code map and the invariants.
 
+pub mod build;
 pub mod elf;
 pub mod error;
 pub mod fsutil;
+pub mod oci;
 pub mod pipeline;
+pub mod spec;
 
 pub use error::{Error, Result};

@@ -1,6 +1,8 @@
 //! One module per command: each turns arguments into library calls and prints the result.
 
+mod build;
 mod checksec;
+mod lock;
 mod pipeline;
 
 use crate::cli::{Cli, Command};
@@ -9,6 +11,8 @@ use crate::Outcome;
 pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Checksec(args) => checksec::run(&args),
+        Command::Lock(args) => lock::run(&args, cli.quiet),
+        Command::Build(args) => build::run(&args, cli.quiet),
         Command::Pipeline(args) => pipeline::run(&args, cli.quiet),
     }
 }
