@@ -120,7 +120,10 @@ fn list_uris(text: &str) -> Vec<String> {
             }
             let mut uri = it.next()?;
             if uri.starts_with('[') {
-                uri = it.find(|w| w.ends_with(']')).and_then(|_| it.next())?;
+                if !uri.ends_with(']') {
+                    it.find(|w| w.ends_with(']'))?;
+                }
+                uri = it.next()?;
             }
             Some(uri.to_string())
         })
