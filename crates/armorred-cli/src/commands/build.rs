@@ -3,7 +3,9 @@
 
 use std::io::{IsTerminal, Write};
 
-use armorred::build::{self, debian::Cache, debian::Mirror, BuildError, BuildOptions, GateVerdict, Progress};
+use armorred::build::{
+    self, debian::Cache, debian::Mirror, BuildError, BuildOptions, GateVerdict, Progress,
+};
 
 use crate::cli::BuildArgs;
 use crate::Outcome;
@@ -68,17 +70,35 @@ pub(crate) fn run(args: &BuildArgs, quiet: bool) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     let mb = |b: u64| b as f64 / 1e6;
-    writeln!(err, "image     {}:{} -> {}:{}", report.name, report.tier, report.output.kind(), report.output.path().display())?;
+    writeln!(
+        err,
+        "image     {}:{} -> {}:{}",
+        report.name,
+        report.tier,
+        report.output.kind(),
+        report.output.path().display()
+    )?;
     writeln!(err, "digest    {}", report.manifest_digest)?;
-    writeln!(err, "size      {:.1} MB compressed, {:.1} MB uncompressed", mb(report.compressed_size), mb(report.uncompressed_size))?;
+    writeln!(
+        err,
+        "size      {:.1} MB compressed, {:.1} MB uncompressed",
+        mb(report.compressed_size),
+        mb(report.uncompressed_size)
+    )?;
     writeln!(err, "packages  {}", report.packages)?;
     writeln!(err, "files     {}", report.files)?;
     let g = &report.gate;
     writeln!(
         err,
         "checksec  {} ({}): {} ELF files, {} violations, {} allowed by image.toml",
-        if g.passed() { "pass" } else { "FAIL (not enforced)" },
-        serde_json::to_value(g.policy)?.as_str().unwrap_or("hardened"),
+        if g.passed() {
+            "pass"
+        } else {
+            "FAIL (not enforced)"
+        },
+        serde_json::to_value(g.policy)?
+            .as_str()
+            .unwrap_or("hardened"),
         g.files,
         g.violations.len(),
         g.allowed.len()
@@ -87,7 +107,11 @@ pub(crate) fn run(args: &BuildArgs, quiet: bool) -> anyhow::Result<Outcome> {
         print_gate(&mut err, g)?;
     }
     writeln!(err, "record    {}", report.record.display())?;
-    writeln!(err, "time      {} ms", report.timings.get("total").copied().unwrap_or(0))?;
+    writeln!(
+        err,
+        "time      {} ms",
+        report.timings.get("total").copied().unwrap_or(0)
+    )?;
     Ok(Outcome::Success)
 }
 

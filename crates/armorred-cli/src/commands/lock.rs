@@ -24,7 +24,12 @@ pub(crate) fn run(args: &LockArgs, quiet: bool) -> anyhow::Result<Outcome> {
     }
     match report.status {
         LockStatus::Stale => {
-            writeln!(err, "{} is stale: run `armorred lock {}`", report.path.display(), args.dir.display())?;
+            writeln!(
+                err,
+                "{} is stale: run `armorred lock {}`",
+                report.path.display(),
+                args.dir.display()
+            )?;
             Ok(Outcome::CheckFailed)
         }
         LockStatus::Unchanged => {

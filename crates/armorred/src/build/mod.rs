@@ -135,7 +135,7 @@ pub struct LockReport {
     /// What happened.
     pub status: LockStatus,
     /// Excluded packages that some dependency named, per tier (name → first dependent).
-    pub excluded: BTreeMap<String, BTreeMap<String, String>>,
+    pub excluded: ExcludedHits,
 }
 
 /// The lock file of a definition directory.
@@ -146,6 +146,22 @@ pub fn lock_path(dir: &Path) -> PathBuf {
 /// Resolves the definition in `dir` against the signed indices and writes `image.lock` (or,
 /// with `check`, only compares it).
 pub fn lock(dir: &Path, mirror: &Mirror, check: bool) -> Result<LockReport, BuildError> {
+    let (lock, excluded) = resolve_lock(dir, mirror)?;
+    let path = lock_path(dir);
+    let status = write_lock(&path, &lock, check)?;
+    Ok(LockReport {
+        path,
+        lock,
+        status,
+        excluded,
+    })
+}
+
+/// Excluded packages some dependency named, per tier (name → first dependent).
+pub type ExcludedHits = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Fetches and verifies the indices and resolves every tier of the definition in `dir`.
+pub fn resolve_lock(dir: &Path, mirror: &Mirror) -> Result<(Lock, ExcludedHits), BuildError> {
     let spec = ImageSpec::load(dir)?;
     let keyring = load_keyring(&spec, dir)?;
     let indices = Indices::fetch(
@@ -160,7 +176,11 @@ pub fn lock(dir: &Path, mirror: &Mirror, check: bool) -> Result<LockReport, Buil
     for (name, tier) in &spec.tiers {
         let req = ResolveRequest {
             wanted: spec.packages.clone(),
-            exclude: tier.exclude_packages.iter().cloned().collect::<BTreeSet<_>>(),
+            exclude: tier
+                .exclude_packages
+                .iter()
+                .cloned()
+                .collect::<BTreeSet<_>>(),
         };
         let res = debian::resolve(&indices, &req)?;
         excluded.insert(name.clone(), res.excluded_hits.clone());
@@ -172,25 +192,23 @@ pub fn lock(dir: &Path, mirror: &Mirror, check: bool) -> Result<LockReport, Buil
         &indices.suites,
         &tiers,
     );
+    Ok((lock, excluded))
+}
+
+/// Compares `lock` with the file at `path`; writes it (atomically) unless `check` or equal.
+pub fn write_lock(path: &Path, lock: &Lock, check: bool) -> Result<LockStatus, BuildError> {
     let text = lock.to_toml();
-    let path = lock_path(dir);
-    let current = std::fs::read_to_string(&path).ok();
-    let status = if current.as_deref() == Some(text.as_str()) {
+    let current = std::fs::read_to_string(path).ok();
+    Ok(if current.as_deref() == Some(text.as_str()) {
         LockStatus::Unchanged
     } else if check {
         LockStatus::Stale
     } else {
-        crate::fsutil::write_bytes_atomic(&path, text.as_bytes()).map_err(|e| BuildError::Io {
+        crate::fsutil::write_bytes_atomic(path, text.as_bytes()).map_err(|e| BuildError::Io {
             what: format!("write {}", path.display()),
             source: std::io::Error::other(e),
         })?;
         LockStatus::Written
-    };
-    Ok(LockReport {
-        path,
-        lock,
-        status,
-        excluded,
     })
 }
 
@@ -349,10 +367,12 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
             detail: "stale: image.toml changed since it was locked; run `armorred lock`".into(),
         });
     }
-    let pkgs = lock.tier_packages(&opts.tier).ok_or_else(|| BuildError::Lock {
-        path: lock_file.clone(),
-        detail: format!("tier {} is not locked; run `armorred lock`", opts.tier),
-    })?;
+    let pkgs = lock
+        .tier_packages(&opts.tier)
+        .ok_or_else(|| BuildError::Lock {
+            path: lock_file.clone(),
+            detail: format!("tier {} is not locked; run `armorred lock`", opts.tier),
+        })?;
     let epoch = opts
         .source_date_epoch
         .unwrap_or_else(|| lock.newest_release_epoch());
@@ -451,7 +471,9 @@ fn fetch_one(
     if mirror.is_none() {
         *mirror = Some(Mirror::discover(None)?);
     }
-    let m = mirror.as_ref().ok_or_else(|| DebianError::NoMirror("unset".into()))?;
+    let m = mirror
+        .as_ref()
+        .ok_or_else(|| DebianError::NoMirror("unset".into()))?;
     Ok(debian::fetch(m, cache, p)?)
 }
 
@@ -530,7 +552,10 @@ fn annotations(spec: &ImageSpec, epoch: i64, revision: Option<&str>) -> BTreeMap
     );
     // FROM scratch: there is no base image, so no `base.name`/`base.digest`.
     if !spec.description.is_empty() {
-        a.insert("org.opencontainers.image.description".into(), spec.description.clone());
+        a.insert(
+            "org.opencontainers.image.description".into(),
+            spec.description.clone(),
+        );
     }
     if let Some(s) = &spec.source {
         a.insert("org.opencontainers.image.source".into(), s.clone());
@@ -540,3 +565,6 @@ fn annotations(spec: &ImageSpec, epoch: i64, revision: Option<&str>) -> BTreeMap
     }
     a
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,7 +18,10 @@ fn file_digest(path: &Path) -> Result<String, BuildError> {
         what: format!("read {}", path.display()),
         source,
     })?;
-    Ok(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&data))))
+    Ok(format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(&data))
+    ))
 }
 
 /// Serializes the record (pretty JSON, stable key order).

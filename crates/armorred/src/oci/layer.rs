@@ -43,7 +43,8 @@ pub fn layer_from_tree(tree: &Tree, epoch: i64) -> Result<Layer, OciError> {
                 h.set_uid(owner.0.into());
                 h.set_gid(owner.1.into());
                 h.set_size(0);
-                b.append_data(&mut h, format!("{path}/"), &[][..]).map_err(err)?;
+                b.append_data(&mut h, format!("{path}/"), &[][..])
+                    .map_err(err)?;
             }
             Node::File { mode, owner, data } => {
                 h.set_entry_type(tar::EntryType::Regular);

@@ -150,7 +150,11 @@ pub fn serialize(image: &Image) -> Serialized {
     if !c.env.is_empty() {
         cfg.insert(
             "Env".into(),
-            json!(c.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>()),
+            json!(c
+                .env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()),
         );
     }
     if !c.entrypoint.is_empty() {
@@ -255,7 +259,11 @@ pub fn write_layout(dir: &Path, image: &Image) -> Result<Serialized, OciError> {
         let p = tmp.join("index.json");
         std::fs::write(&p, &s.index).map_err(io(&p))?;
         if dir.exists() {
-            let is_layout = dir.join("oci-layout").is_file() || dir.read_dir().map(|mut d| d.next().is_none()).unwrap_or(false);
+            let is_layout = dir.join("oci-layout").is_file()
+                || dir
+                    .read_dir()
+                    .map(|mut d| d.next().is_none())
+                    .unwrap_or(false);
             if !is_layout {
                 return Err(OciError::Output {
                     target: dir.display().to_string(),
@@ -276,7 +284,11 @@ pub fn write_layout(dir: &Path, image: &Image) -> Result<Serialized, OciError> {
 /// plus the OCI layout (`index.json`, `oci-layout`, `blobs/sha256/*`), as Docker 25 writes it.
 pub fn write_docker_archive(file: &Path, image: &Image) -> Result<Serialized, OciError> {
     let s = serialize(image);
-    let hexes: Vec<String> = image.layers.iter().map(|l| format!("blobs/sha256/{}", l.blob.hex())).collect();
+    let hexes: Vec<String> = image
+        .layers
+        .iter()
+        .map(|l| format!("blobs/sha256/{}", l.blob.hex()))
+        .collect();
     let manifest_json = to_json(&json!([{
         "Config": format!("blobs/sha256/{}", s.config.hex()),
         "RepoTags": [image.ref_name],
@@ -286,7 +298,10 @@ pub fn write_docker_archive(file: &Path, image: &Image) -> Result<Serialized, Oc
         ("blobs".into(), &[]),
         ("blobs/sha256".into(), &[]),
         (format!("blobs/sha256/{}", s.config.hex()), &s.config.data),
-        (format!("blobs/sha256/{}", s.manifest.hex()), &s.manifest.data),
+        (
+            format!("blobs/sha256/{}", s.manifest.hex()),
+            &s.manifest.data,
+        ),
         ("index.json".into(), &s.index),
         ("manifest.json".into(), &manifest_json),
         ("oci-layout".into(), OCI_LAYOUT),
@@ -321,7 +336,12 @@ pub fn write_docker_archive(file: &Path, image: &Image) -> Result<Serialized, Oc
     })
     .map_err(|e| OciError::Output {
         target: file.display().to_string(),
-        detail: format!("{e}: {}", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()),
+        detail: format!(
+            "{e}: {}",
+            std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        ),
     })?;
     Ok(s)
 }

@@ -2,22 +2,37 @@ use super::*;
 use crate::build::debian::tree::Tree;
 
 fn golden(name: &str, got: &[u8]) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/oci").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/oci")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, got).expect("write golden");
     }
     let want = std::fs::read(&path).unwrap_or_default();
-    assert_eq!(String::from_utf8_lossy(got), String::from_utf8_lossy(&want), "{name} (UPDATE_GOLDEN=1 to refresh)");
+    assert_eq!(
+        String::from_utf8_lossy(got),
+        String::from_utf8_lossy(&want),
+        "{name} (UPDATE_GOLDEN=1 to refresh)"
+    );
 }
 
 fn tiny(epoch: i64) -> Image {
     let mut t = Tree::new();
     t.add_dir("tmp", 0o1777, (0, 0)).expect("tmp");
-    t.add_file("etc/passwd", 0o644, (0, 0), b"root:x:0:0::/root:/nonexistent\n".to_vec()).expect("f");
+    t.add_file(
+        "etc/passwd",
+        0o644,
+        (0, 0),
+        b"root:x:0:0::/root:/nonexistent\n".to_vec(),
+    )
+    .expect("f");
     t.add_dir("var/lib/app", 0o755, (65534, 65534)).expect("d");
     t.add_symlink("bin", "usr/bin").expect("l");
     let mut annotations = BTreeMap::new();
-    annotations.insert("org.opencontainers.image.created".into(), crate::build::debian::release::rfc3339(epoch));
+    annotations.insert(
+        "org.opencontainers.image.created".into(),
+        crate::build::debian::release::rfc3339(epoch),
+    );
     Image {
         layers: vec![layer_from_tree(&t, epoch).expect("layer")],
         config: RuntimeConfig {
@@ -55,7 +70,9 @@ fn layer_is_deterministic_and_normalized() {
     let tar = {
         use std::io::Read;
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&a.layers[0].blob.data[..]).read_to_end(&mut out).expect("gunzip");
+        flate2::read::GzDecoder::new(&a.layers[0].blob.data[..])
+            .read_to_end(&mut out)
+            .expect("gunzip");
         out
     };
     let mut ar = tar::Archive::new(&tar[..]);
@@ -96,12 +113,19 @@ fn layout_and_docker_archive_round_trip() {
     let img = tiny(1754731547);
     let out = dir.path().join("oci");
     let s = write_layout(&out, &img).expect("layout");
-    assert_eq!(std::fs::read(out.join("oci-layout")).expect("oci-layout"), OCI_LAYOUT);
-    let index: Value = serde_json::from_slice(&std::fs::read(out.join("index.json")).expect("index")).expect("json");
+    assert_eq!(
+        std::fs::read(out.join("oci-layout")).expect("oci-layout"),
+        OCI_LAYOUT
+    );
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(out.join("index.json")).expect("index"))
+            .expect("json");
     assert_eq!(index["manifests"][0]["digest"], json!(s.manifest.digest));
     for blob in [&s.manifest, &s.config, &img.layers[0].blob] {
         let p = out.join("blobs/sha256").join(blob.hex());
-        let (h, _) = crate::build::debian::fetch::sha256_reader(std::fs::File::open(&p).expect("blob")).expect("hash");
+        let (h, _) =
+            crate::build::debian::fetch::sha256_reader(std::fs::File::open(&p).expect("blob"))
+                .expect("hash");
         assert_eq!(format!("sha256:{h}"), blob.digest);
     }
     // Rewriting the same layout replaces it; a non-layout directory is refused.
@@ -131,5 +155,8 @@ fn layout_and_docker_archive_round_trip() {
     }
     assert!(names.contains(&"index.json".to_string()) && names.contains(&"oci-layout".to_string()));
     assert_eq!(manifest[0]["RepoTags"], json!(["armorred/tiny:hardened"]));
-    assert_eq!(manifest[0]["Config"], json!(format!("blobs/sha256/{}", s.config.hex())));
+    assert_eq!(
+        manifest[0]["Config"],
+        json!(format!("blobs/sha256/{}", s.config.hex()))
+    );
 }

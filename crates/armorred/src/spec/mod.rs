@@ -45,7 +45,16 @@ pub const TIERS: &[&str] = &["hardened", "locked"];
 
 /// Checksec properties an allow entry may name (those of `elf::policy`).
 pub const PROPERTIES: &[&str] = &[
-    "relro", "canary", "nx", "pie", "fortify", "rpath", "runpath", "safestack", "cfi", "elf",
+    "relro",
+    "canary",
+    "nx",
+    "pie",
+    "fortify",
+    "rpath",
+    "runpath",
+    "safestack",
+    "cfi",
+    "elf",
 ];
 
 /// `image.toml`.
@@ -287,7 +296,10 @@ impl ImageSpec {
             return Err(bad("name".into(), "must be non-empty [a-z0-9-._+/]"));
         }
         if self.debian.suites.is_empty() {
-            return Err(bad("debian.suites".into(), "at least one suite is required"));
+            return Err(bad(
+                "debian.suites".into(),
+                "at least one suite is required",
+            ));
         }
         for (i, s) in self.debian.suites.iter().enumerate() {
             if !name_ok(s) || s.contains('/') {
@@ -295,10 +307,16 @@ impl ImageSpec {
             }
         }
         if self.debian.components.is_empty() {
-            return Err(bad("debian.components".into(), "at least one component is required"));
+            return Err(bad(
+                "debian.components".into(),
+                "at least one component is required",
+            ));
         }
         if !name_ok(&self.debian.architecture) || self.debian.architecture.contains('/') {
-            return Err(bad("debian.architecture".into(), "not a Debian architecture"));
+            return Err(bad(
+                "debian.architecture".into(),
+                "not a Debian architecture",
+            ));
         }
         if self.packages.is_empty() {
             return Err(bad("packages".into(), "at least one package is required"));
@@ -313,25 +331,46 @@ impl ImageSpec {
         }
         for (i, p) in self.image.ports.iter().enumerate() {
             let ok = match p.split_once('/') {
-                Some((n, proto)) => n.parse::<u16>().is_ok_and(|n| n > 0) && ["tcp", "udp", "sctp"].contains(&proto),
+                Some((n, proto)) => {
+                    n.parse::<u16>().is_ok_and(|n| n > 0) && ["tcp", "udp", "sctp"].contains(&proto)
+                }
                 None => false,
             };
             if !ok {
-                return Err(bad(format!("image.ports[{i}]"), "expected PORT/tcp, PORT/udp or PORT/sctp"));
+                return Err(bad(
+                    format!("image.ports[{i}]"),
+                    "expected PORT/tcp, PORT/udp or PORT/sctp",
+                ));
             }
         }
         if let Some(sig) = &self.image.stop_signal {
-            if !(sig.starts_with("SIG") && sig.len() > 3 && sig[3..].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+' || b == b'-')) {
-                return Err(bad("image.stop_signal".into(), "expected a signal name such as SIGQUIT"));
+            if !(sig.starts_with("SIG")
+                && sig.len() > 3
+                && sig[3..].bytes().all(|b| {
+                    b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+' || b == b'-'
+                }))
+            {
+                return Err(bad(
+                    "image.stop_signal".into(),
+                    "expected a signal name such as SIGQUIT",
+                ));
             }
         }
         match self.image.user.split_once(':') {
             Some((u, g)) if u.parse::<u32>().is_ok() && g.parse::<u32>().is_ok() => {
                 if u == "0" {
-                    return Err(bad("image.user".into(), "an ARMORRED image never runs as root"));
+                    return Err(bad(
+                        "image.user".into(),
+                        "an ARMORRED image never runs as root",
+                    ));
                 }
             }
-            _ => return Err(bad("image.user".into(), "expected numeric UID:GID such as 65534:65534")),
+            _ => {
+                return Err(bad(
+                    "image.user".into(),
+                    "expected numeric UID:GID such as 65534:65534",
+                ))
+            }
         }
         if let Some(w) = &self.image.workdir {
             if !w.starts_with('/') {
@@ -354,12 +393,22 @@ impl ImageSpec {
             abs(format!("{field}.path"), &f.path)?;
             match (&f.source, &f.copy_from) {
                 (Some(src), None) => {
-                    if src.is_absolute() || src.components().any(|c| c == std::path::Component::ParentDir) {
-                        return Err(bad(format!("{field}.source"), "must be relative to the definition's directory, without `..`"));
+                    if src.is_absolute()
+                        || src
+                            .components()
+                            .any(|c| c == std::path::Component::ParentDir)
+                    {
+                        return Err(bad(
+                            format!("{field}.source"),
+                            "must be relative to the definition's directory, without `..`",
+                        ));
                     }
                     if let Some(dir) = dir {
                         if !dir.join(src).is_file() {
-                            return Err(bad(format!("{field}.source"), &format!("{} does not exist", dir.join(src).display())));
+                            return Err(bad(
+                                format!("{field}.source"),
+                                &format!("{} does not exist", dir.join(src).display()),
+                            ));
                         }
                     }
                 }
@@ -368,7 +417,10 @@ impl ImageSpec {
             }
             if let Some(m) = &f.mode {
                 if parse_mode(m).is_none() {
-                    return Err(bad(format!("{field}.mode"), "expected an octal mode such as \"0644\""));
+                    return Err(bad(
+                        format!("{field}.mode"),
+                        "expected an octal mode such as \"0644\"",
+                    ));
                 }
             }
         }
@@ -382,40 +434,79 @@ impl ImageSpec {
             abs(format!("directories[{i}].path"), &d.path)?;
             if let Some(m) = &d.mode {
                 if parse_mode(m).is_none() {
-                    return Err(bad(format!("directories[{i}].mode"), "expected an octal mode such as \"0755\""));
+                    return Err(bad(
+                        format!("directories[{i}].mode"),
+                        "expected an octal mode such as \"0755\"",
+                    ));
                 }
             }
         }
         if self.tiers.is_empty() {
-            return Err(bad("tiers".into(), "declare at least one tier (hardened or locked)"));
+            return Err(bad(
+                "tiers".into(),
+                "declare at least one tier (hardened or locked)",
+            ));
         }
         for (name, tier) in &self.tiers {
             if !TIERS.contains(&name.as_str()) {
-                return Err(bad(format!("tiers.{name}"), "unknown tier (expected hardened or locked)"));
+                return Err(bad(
+                    format!("tiers.{name}"),
+                    "unknown tier (expected hardened or locked)",
+                ));
             }
             for p in &tier.exclude_packages {
                 if self.packages.contains(p) {
-                    return Err(bad(format!("tiers.{name}.exclude_packages"), &format!("{p} is also in packages")));
+                    return Err(bad(
+                        format!("tiers.{name}.exclude_packages"),
+                        &format!("{p} is also in packages"),
+                    ));
                 }
             }
-            for (i, g) in tier.exclude_paths.iter().chain(&tier.keep_paths).enumerate() {
+            for (i, g) in tier
+                .exclude_paths
+                .iter()
+                .chain(&tier.keep_paths)
+                .enumerate()
+            {
                 if !g.starts_with('/') {
-                    return Err(bad(format!("tiers.{name} path glob {i}"), &format!("{g:?} must start with /")));
+                    return Err(bad(
+                        format!("tiers.{name} path glob {i}"),
+                        &format!("{g:?} must start with /"),
+                    ));
                 }
             }
         }
         for (i, a) in self.checksec.allow.iter().enumerate() {
             if !a.path.starts_with('/') {
-                return Err(bad(format!("checksec.allow[{i}].path"), "must start with /"));
+                return Err(bad(
+                    format!("checksec.allow[{i}].path"),
+                    "must start with /",
+                ));
             }
             if a.reason.trim().is_empty() {
-                return Err(bad(format!("checksec.allow[{i}].reason"), "a reason is required"));
+                return Err(bad(
+                    format!("checksec.allow[{i}].reason"),
+                    "a reason is required",
+                ));
             }
             if a.properties.is_empty() {
-                return Err(bad(format!("checksec.allow[{i}].properties"), "name at least one property"));
+                return Err(bad(
+                    format!("checksec.allow[{i}].properties"),
+                    "name at least one property",
+                ));
             }
-            if let Some(p) = a.properties.iter().find(|p| !PROPERTIES.contains(&p.as_str())) {
-                return Err(bad(format!("checksec.allow[{i}].properties"), &format!("unknown property {p:?} (expected one of {})", PROPERTIES.join(", "))));
+            if let Some(p) = a
+                .properties
+                .iter()
+                .find(|p| !PROPERTIES.contains(&p.as_str()))
+            {
+                return Err(bad(
+                    format!("checksec.allow[{i}].properties"),
+                    &format!(
+                        "unknown property {p:?} (expected one of {})",
+                        PROPERTIES.join(", ")
+                    ),
+                ));
             }
         }
         Ok(())
@@ -443,7 +534,10 @@ impl ImageSpec {
             "packages": self.packages,
             "exclude_packages": self.tiers.iter().map(|(k, t)| (k.clone(), t.exclude_packages.clone())).collect::<BTreeMap<_, _>>(),
         });
-        format!("sha256:{}", hex::encode(sha2::Sha256::digest(inputs.to_string().as_bytes())))
+        format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(inputs.to_string().as_bytes()))
+        )
     }
 }
 

@@ -42,7 +42,9 @@ fn invalid_definitions() {
         (base.replace("packages = [\"nginx\", \"ca-certificates\"]", ""), "missing field `packages`"),
     ];
     for (text, want) in cases {
-        let err = ImageSpec::parse(Path::new("x.toml"), &text, Some(&nginx_dir())).unwrap_err().to_string();
+        let err = ImageSpec::parse(Path::new("x.toml"), &text, Some(&nginx_dir()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(want), "got {err:?}, want {want:?}");
     }
 }
@@ -51,7 +53,12 @@ fn invalid_definitions() {
 fn lock_digest_follows_resolution_inputs_only() {
     let base = nginx_text();
     let a = ImageSpec::parse(Path::new("x"), &base, None).expect("valid");
-    let b = ImageSpec::parse(Path::new("x"), &base.replace("\"SIGQUIT\"", "\"SIGTERM\""), None).expect("valid");
+    let b = ImageSpec::parse(
+        Path::new("x"),
+        &base.replace("\"SIGQUIT\"", "\"SIGTERM\""),
+        None,
+    )
+    .expect("valid");
     let c = ImageSpec::parse(Path::new("x"), &base.replace("\"dpkg\",", ""), None).expect("valid");
     assert_eq!(a.lock_inputs_digest(), b.lock_inputs_digest());
     assert_ne!(a.lock_inputs_digest(), c.lock_inputs_digest());

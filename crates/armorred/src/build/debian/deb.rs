@@ -127,8 +127,12 @@ pub fn unpack_reader<R: Read>(
                 .map_err(|e| bad(format!("{name}: {e}")))?;
             saw_control = true;
         } else if name.starts_with("data.tar") {
-            read_data(decompressor(&name, &mut member).map_err(&bad)?, tree, &mut out)
-                .map_err(|e| bad(format!("{name}: {e}")))?;
+            read_data(
+                decompressor(&name, &mut member).map_err(&bad)?,
+                tree,
+                &mut out,
+            )
+            .map_err(|e| bad(format!("{name}: {e}")))?;
             saw_data = true;
         }
         // Skip what the member reader left, then the padding byte.
@@ -260,7 +264,11 @@ pub(crate) mod tests {
                         b.append_data(&mut h, path, &[][..]).expect("dir");
                     }
                     'l' | 'h' => {
-                        h.set_entry_type(if *kind == 'l' { tar::EntryType::Symlink } else { tar::EntryType::Link });
+                        h.set_entry_type(if *kind == 'l' {
+                            tar::EntryType::Symlink
+                        } else {
+                            tar::EntryType::Link
+                        });
                         h.set_size(0);
                         // Bypass the builder's own path checks to craft hostile archives.
                         set_raw_name(&mut h, path);
@@ -279,7 +287,14 @@ pub(crate) mod tests {
             }
             b.into_inner().expect("tar")
         };
-        let control = tar_of(&[("./control", 'f', "Package: t\nVersion: 1\nArchitecture: all\n"), ("./md5sums", 'f', "")]);
+        let control = tar_of(&[
+            (
+                "./control",
+                'f',
+                "Package: t\nVersion: 1\nArchitecture: all\n",
+            ),
+            ("./md5sums", 'f', ""),
+        ]);
         let data = tar_of(entries);
         let (data_name, data) = match compression {
             "gz" => {
@@ -297,8 +312,23 @@ pub(crate) mod tests {
             _ => ("data.tar", data),
         };
         let mut out = b"!<arch>\n".to_vec();
-        for (name, body) in [("debian-binary", b"2.0\n".to_vec()), ("control.tar", control), (data_name, data)] {
-            out.extend(format!("{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n", name, 0, 0, 0, 100644, body.len()).as_bytes());
+        for (name, body) in [
+            ("debian-binary", b"2.0\n".to_vec()),
+            ("control.tar", control),
+            (data_name, data),
+        ] {
+            out.extend(
+                format!(
+                    "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+                    name,
+                    0,
+                    0,
+                    0,
+                    100644,
+                    body.len()
+                )
+                .as_bytes(),
+            );
             out.extend(&body);
             if body.len() % 2 == 1 {
                 out.push(b'\n');
@@ -338,7 +368,12 @@ pub(crate) mod tests {
             assert!(got.control.starts_with("Package: t"));
             assert_eq!(
                 got.files,
-                ["/usr/bin/tool", "/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/bin/alias", "/usr/bin/hard"]
+                [
+                    "/usr/bin/tool",
+                    "/usr/lib/x86_64-linux-gnu/libz.so.1",
+                    "/usr/bin/alias",
+                    "/usr/bin/hard"
+                ]
             );
             assert!(tree.get("usr/bin/hard").is_some());
         }

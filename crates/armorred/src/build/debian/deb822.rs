@@ -122,7 +122,10 @@ mod tests {
                 "SHA256:\n abc 1 main/x\n def 2 main/y\n",
                 &[&[("SHA256", "abc 1 main/x\ndef 2 main/y")]],
             ),
-            ("D: short\n long\n .\n more\n", &[&[("D", "short\nlong\n\nmore")]]),
+            (
+                "D: short\n long\n .\n more\n",
+                &[&[("D", "short\nlong\n\nmore")]],
+            ),
             ("# comment\nA: b:c\r\n", &[&[("A", "b:c")]]),
             ("", &[]),
         ];

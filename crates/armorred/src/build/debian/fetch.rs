@@ -137,7 +137,10 @@ mod tests {
         let c = Cache::new("/c");
         assert_eq!(c.path_of("ab"), PathBuf::from("/c/sha256/ab"));
         let (h, n) = sha256_reader(&b"abc"[..]).expect("hash");
-        assert_eq!(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            h,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(n, 3);
     }
 
@@ -150,9 +153,16 @@ mod tests {
         std::fs::write(cache.path_of(sha), b"abd").expect("write");
         // The URL is unreachable: the corrupted entry must not be returned.
         let err = fetch_url(&cache, "http://127.0.0.1:9/x.deb", sha, 3, "x").unwrap_err();
-        assert!(err.to_string().starts_with("cannot download http://127.0.0.1:9/x.deb"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("cannot download http://127.0.0.1:9/x.deb"),
+            "{err}"
+        );
         assert!(!cache.path_of(sha).exists());
         std::fs::write(cache.path_of(sha), b"abc").expect("write");
-        assert_eq!(fetch_url(&cache, "http://127.0.0.1:9/x.deb", sha, 3, "x").expect("cached"), cache.path_of(sha));
+        assert_eq!(
+            fetch_url(&cache, "http://127.0.0.1:9/x.deb", sha, 3, "x").expect("cached"),
+            cache.path_of(sha)
+        );
     }
 }

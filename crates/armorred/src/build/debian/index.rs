@@ -347,7 +347,10 @@ mod tests {
         };
         let cases: Vec<(&str, Vec<Vec<Relation>>)> = vec![
             ("", vec![]),
-            ("libc6 (>= 2.34)", vec![vec![r("libc6", Some((Op::Ge, "2.34")))]]),
+            (
+                "libc6 (>= 2.34)",
+                vec![vec![r("libc6", Some((Op::Ge, "2.34")))]],
+            ),
             (
                 "debconf (>= 0.5) | debconf-2.0, zlib1g",
                 vec![
@@ -355,9 +358,15 @@ mod tests {
                     vec![r("zlib1g", None)],
                 ],
             ),
-            ("python3:any (<< 3.14)", vec![vec![r("python3", Some((Op::Lt, "3.14")))]]),
+            (
+                "python3:any (<< 3.14)",
+                vec![vec![r("python3", Some((Op::Lt, "3.14")))]],
+            ),
             ("foo [amd64] <!nocheck>", vec![vec![r("foo", None)]]),
-            ("nginx-common (= 1.26.3-3+deb13u7)", vec![vec![r("nginx-common", Some((Op::Eq, "1.26.3-3+deb13u7")))]]),
+            (
+                "nginx-common (= 1.26.3-3+deb13u7)",
+                vec![vec![r("nginx-common", Some((Op::Eq, "1.26.3-3+deb13u7")))]],
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(parse_relations(input).expect(input), want, "{input}");
@@ -391,7 +400,16 @@ mod tests {
         assert_eq!(got[0].source_version, "1:1.3-1");
         assert_eq!(got[0].sha256, "ab");
         assert_eq!(got[0].provides, vec![("libz1".to_string(), None)]);
-        let err = parse_packages("Package: x\nArchitecture: all\n".as_bytes(), "trixie", 0, "amd64").unwrap_err();
-        assert_eq!(err.to_string(), "trixie: bad package index: package x has no Version field");
+        let err = parse_packages(
+            "Package: x\nArchitecture: all\n".as_bytes(),
+            "trixie",
+            0,
+            "amd64",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "trixie: bad package index: package x has no Version field"
+        );
     }
 }

@@ -162,15 +162,26 @@ impl Lock {
         }
         for p in &lock.packages {
             if p.sha256.len() != 64 || !p.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(bad(format!("package {}: sha256 is not 64 hex digits", p.name)));
+                return Err(bad(format!(
+                    "package {}: sha256 is not 64 hex digits",
+                    p.name
+                )));
             }
             if p.filename.starts_with('/') || p.filename.split('/').any(|c| c == "..") {
-                return Err(bad(format!("package {}: unsafe filename {:?}", p.name, p.filename)));
+                return Err(bad(format!(
+                    "package {}: unsafe filename {:?}",
+                    p.name, p.filename
+                )));
             }
         }
         for (tier, names) in &lock.tiers {
-            if let Some(n) = names.iter().find(|n| !lock.packages.iter().any(|p| &p.name == *n)) {
-                return Err(bad(format!("tier {tier} names {n}, which has no [[package]] entry")));
+            if let Some(n) = names
+                .iter()
+                .find(|n| !lock.packages.iter().any(|p| &p.name == *n))
+            {
+                return Err(bad(format!(
+                    "tier {tier} names {n}, which has no [[package]] entry"
+                )));
             }
         }
         Ok(lock)
@@ -236,14 +247,25 @@ mod tests {
     fn bad_locks() {
         let text = sample().to_toml();
         let cases = [
-            (text.replace(&"a".repeat(64), "zz"), "package libc6: sha256 is not 64 hex digits"),
+            (
+                text.replace(&"a".repeat(64), "zz"),
+                "package libc6: sha256 is not 64 hex digits",
+            ),
             (text.replace("pool/main", "../pool/main"), "unsafe filename"),
-            (text.replace("lock_version = 1", "lock_version = 9"), "lock_version 9 is not supported"),
-            (text.replace("hardened = [\"libc6\"]", "hardened = [\"nope\"]"), "tier hardened names nope"),
+            (
+                text.replace("lock_version = 1", "lock_version = 9"),
+                "lock_version 9 is not supported",
+            ),
+            (
+                text.replace("hardened = [\"libc6\"]", "hardened = [\"nope\"]"),
+                "tier hardened names nope",
+            ),
             ("garbage = ".to_string(), "bad lock file x.lock"),
         ];
         for (input, want) in cases {
-            let err = Lock::parse(Path::new("x.lock"), &input).unwrap_err().to_string();
+            let err = Lock::parse(Path::new("x.lock"), &input)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(want), "{err} does not contain {want}");
         }
     }

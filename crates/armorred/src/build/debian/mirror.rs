@@ -184,6 +184,9 @@ mod tests {
             list_uris("deb [signed-by=/k.gpg] http://m.invalid/debian trixie main\n# x\n"),
             vec!["http://m.invalid/debian"]
         );
-        assert_eq!(Mirror::from_base("http://m.invalid/debian/").security, "http://m.invalid/debian-security");
+        assert_eq!(
+            Mirror::from_base("http://m.invalid/debian/").security,
+            "http://m.invalid/debian-security"
+        );
     }
 }

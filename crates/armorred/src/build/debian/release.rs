@@ -51,9 +51,14 @@ impl Keyring {
                 detail: e.to_string(),
             };
             let parsed: Vec<_> = if bytes.first().is_some_and(|b| *b == b'-') {
-                SignedPublicKey::from_armor_many(&bytes[..]).map_err(bad)?.0.collect()
+                SignedPublicKey::from_armor_many(&bytes[..])
+                    .map_err(bad)?
+                    .0
+                    .collect()
             } else {
-                SignedPublicKey::from_bytes_many(&bytes[..]).map_err(bad)?.collect()
+                SignedPublicKey::from_bytes_many(&bytes[..])
+                    .map_err(bad)?
+                    .collect()
             };
             for key in parsed {
                 keys.push(key.map_err(bad)?);
@@ -180,7 +185,10 @@ pub fn parse_release(name: &str, text: &str, signed_by: String) -> Result<Releas
     }
     let codename = p.get("Codename").unwrap_or_default().to_string();
     Ok(Release {
-        suite: p.get("Suite").map(str::to_string).unwrap_or(codename.clone()),
+        suite: p
+            .get("Suite")
+            .map(str::to_string)
+            .unwrap_or(codename.clone()),
         codename,
         date: date.to_string(),
         date_epoch,
@@ -283,7 +291,10 @@ mod tests {
             ("29 Feb 2024 00:00:00 UTC", 1709164800),
         ] {
             assert_eq!(parse_rfc2822(s), Some(want), "{s}");
-            assert_eq!(parse_rfc2822(&format!("Mon, {}", rfc2822_back(want))), Some(want));
+            assert_eq!(
+                parse_rfc2822(&format!("Mon, {}", rfc2822_back(want))),
+                Some(want)
+            );
         }
         assert_eq!(rfc3339(1754731547), "2025-08-09T09:25:47Z");
         assert_eq!(parse_rfc2822("yesterday"), None);
@@ -296,7 +307,13 @@ mod tests {
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ];
         let m: usize = s[5..7].parse().unwrap_or(1);
-        format!("{} {} {} {} UTC", &s[8..10], months[m - 1], &s[0..4], &s[11..19])
+        format!(
+            "{} {} {} {} UTC",
+            &s[8..10],
+            months[m - 1],
+            &s[0..4],
+            &s[11..19]
+        )
     }
 
     #[test]

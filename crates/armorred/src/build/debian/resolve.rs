@@ -231,10 +231,34 @@ mod tests {
     fn indices() -> Indices {
         let mut idx = Indices::default();
         for c in [
-            cand("nginx", "1.26.3-3", 0, "libc6 (>= 2.34), nginx-common (= 1.26.3-3), iproute2", ""),
-            cand("nginx", "1.26.3-3+deb13u7", 1, "libc6 (>= 2.34), nginx-common (= 1.26.3-3+deb13u7), iproute2", "httpd"),
-            cand("nginx-common", "1.26.3-3", 0, "debconf (>= 0.5) | debconf-2.0", ""),
-            cand("nginx-common", "1.26.3-3+deb13u7", 1, "debconf (>= 0.5) | debconf-2.0", ""),
+            cand(
+                "nginx",
+                "1.26.3-3",
+                0,
+                "libc6 (>= 2.34), nginx-common (= 1.26.3-3), iproute2",
+                "",
+            ),
+            cand(
+                "nginx",
+                "1.26.3-3+deb13u7",
+                1,
+                "libc6 (>= 2.34), nginx-common (= 1.26.3-3+deb13u7), iproute2",
+                "httpd",
+            ),
+            cand(
+                "nginx-common",
+                "1.26.3-3",
+                0,
+                "debconf (>= 0.5) | debconf-2.0",
+                "",
+            ),
+            cand(
+                "nginx-common",
+                "1.26.3-3+deb13u7",
+                1,
+                "debconf (>= 0.5) | debconf-2.0",
+                "",
+            ),
             cand("libc6", "2.41-12", 0, "libgcc-s1", ""),
             cand("libc6", "2.41-12", 1, "libgcc-s1", ""),
             cand("libgcc-s1", "14.2.0-19", 0, "", ""),
@@ -275,15 +299,22 @@ mod tests {
             (
                 &["nginx-common"],
                 ex(&[]),
-                &["debconf=1.5.91@trixie", "nginx-common=1.26.3-3+deb13u7@trixie-security"],
+                &[
+                    "debconf=1.5.91@trixie",
+                    "nginx-common=1.26.3-3+deb13u7@trixie-security",
+                ],
             ),
-            (&["web"], ex(&["iproute2", "debconf"]), &[
-                "libc6=2.41-12@trixie-security",
-                "libgcc-s1=14.2.0-19@trixie",
-                "nginx=1.26.3-3+deb13u7@trixie-security",
-                "nginx-common=1.26.3-3+deb13u7@trixie-security",
-                "web=1@trixie",
-            ]),
+            (
+                &["web"],
+                ex(&["iproute2", "debconf"]),
+                &[
+                    "libc6=2.41-12@trixie-security",
+                    "libgcc-s1=14.2.0-19@trixie",
+                    "nginx=1.26.3-3+deb13u7@trixie-security",
+                    "nginx-common=1.26.3-3+deb13u7@trixie-security",
+                    "web=1@trixie",
+                ],
+            ),
         ];
         for (wanted, exclude, want) in cases {
             let req = ResolveRequest {
@@ -307,11 +338,21 @@ mod tests {
             err,
             "cannot resolve deep -> broken -> libc6 (>= 3.0): libc6 (>= 3.0): only 2.41-12 (trixie), 2.41-12 (trixie-security) available"
         );
-        let err = resolve(&idx, &req("nginx", &["debconf"])).unwrap_err().to_string();
-        assert!(err.starts_with("cannot resolve nginx -> iproute2 -> libbpf1 (>= 2:0)"), "{err}");
+        let err = resolve(&idx, &req("nginx", &["debconf"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot resolve nginx -> iproute2 -> libbpf1 (>= 2:0)"),
+            "{err}"
+        );
         let err = resolve(&idx, &req("nope", &[])).unwrap_err().to_string();
         assert_eq!(err, "cannot resolve nope: no package nope in the indices");
-        let err = resolve(&idx, &req("nginx", &["nginx"])).unwrap_err().to_string();
-        assert_eq!(err, "cannot resolve nginx: the package is both wanted and excluded");
+        let err = resolve(&idx, &req("nginx", &["nginx"]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "cannot resolve nginx: the package is both wanted and excluded"
+        );
     }
 }

@@ -27,12 +27,26 @@ pub const NSSWITCH: &str = "passwd: files\ngroup: files\nshadow: files\nhosts: f
 
 /// Lays out the base directories and merged-/usr links before packages are unpacked.
 pub fn base(tree: &mut Tree) -> Result<(), String> {
-    for d in ["usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "etc", "var/lib", "run", "root"] {
+    for d in [
+        "usr/bin",
+        "usr/sbin",
+        "usr/lib",
+        "usr/lib64",
+        "etc",
+        "var/lib",
+        "run",
+        "root",
+    ] {
         tree.add_dir(d, 0o755, (0, 0))?;
     }
     tree.add_dir("root", 0o700, (0, 0))?;
     tree.add_dir("tmp", 0o1777, (0, 0))?;
-    for (link, target) in [("bin", "usr/bin"), ("sbin", "usr/sbin"), ("lib", "usr/lib"), ("lib64", "usr/lib64")] {
+    for (link, target) in [
+        ("bin", "usr/bin"),
+        ("sbin", "usr/sbin"),
+        ("lib", "usr/lib"),
+        ("lib64", "usr/lib64"),
+    ] {
         tree.add_symlink(link, target)?;
     }
     Ok(())
@@ -73,7 +87,8 @@ pub fn finish(
         match (&f.source, &f.copy_from) {
             (Some(src), _) => {
                 let p = dir.join(src);
-                let data = std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                let data =
+                    std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
                 tree.add_file(&f.path, mode, (0, 0), data)?;
             }
             (None, Some(from)) => tree.copy_file(from, &f.path)?,
@@ -119,7 +134,12 @@ fn status_d(tree: &mut Tree, installed: &[Installed]) -> Result<(), String> {
     for pkg in installed {
         let mut control = pkg.contents.control.trim_end().to_string();
         control.push('\n');
-        tree.add_file(&format!("var/lib/dpkg/status.d/{}", pkg.name), 0o644, (0, 0), control.into_bytes())?;
+        tree.add_file(
+            &format!("var/lib/dpkg/status.d/{}", pkg.name),
+            0o644,
+            (0, 0),
+            control.into_bytes(),
+        )?;
         let md5: String = pkg
             .contents
             .md5sums
@@ -133,7 +153,12 @@ fn status_d(tree: &mut Tree, installed: &[Installed]) -> Result<(), String> {
                 format!("{h}  {}\n", merged(p.trim_start_matches('/')))
             })
             .collect();
-        tree.add_file(&format!("var/lib/dpkg/status.d/{}.md5sums", pkg.name), 0o644, (0, 0), md5.into_bytes())?;
+        tree.add_file(
+            &format!("var/lib/dpkg/status.d/{}.md5sums", pkg.name),
+            0o644,
+            (0, 0),
+            md5.into_bytes(),
+        )?;
     }
     Ok(())
 }
@@ -155,16 +180,31 @@ mod tests {
     fn base_layout() {
         let mut t = Tree::new();
         base(&mut t).expect("base");
-        assert_eq!(t.get("tmp"), Some(&Node::Dir { mode: 0o1777, owner: (0, 0) }));
-        assert_eq!(t.get("lib64"), Some(&Node::Symlink { target: "usr/lib64".into() }));
-        assert_eq!(merged("lib/x86_64-linux-gnu/libc.so.6"), "usr/lib/x86_64-linux-gnu/libc.so.6");
+        assert_eq!(
+            t.get("tmp"),
+            Some(&Node::Dir {
+                mode: 0o1777,
+                owner: (0, 0)
+            })
+        );
+        assert_eq!(
+            t.get("lib64"),
+            Some(&Node::Symlink {
+                target: "usr/lib64".into()
+            })
+        );
+        assert_eq!(
+            merged("lib/x86_64-linux-gnu/libc.so.6"),
+            "usr/lib/x86_64-linux-gnu/libc.so.6"
+        );
         assert_eq!(merged("usr/sbin/nginx"), "usr/sbin/nginx");
     }
 
     #[test]
     fn status_d_lists_only_shipped_files() {
         let mut t = Tree::new();
-        t.add_file("usr/sbin/nginx", 0o755, (0, 0), b"x".to_vec()).expect("f");
+        t.add_file("usr/sbin/nginx", 0o755, (0, 0), b"x".to_vec())
+            .expect("f");
         let pkg = Installed {
             name: "nginx".into(),
             contents: DebContents {
@@ -181,6 +221,9 @@ mod tests {
         let Some(Node::File { data, .. }) = t.get("var/lib/dpkg/status.d/nginx") else {
             panic!("no status")
         };
-        assert_eq!(String::from_utf8_lossy(data), "Package: nginx\nVersion: 1\n");
+        assert_eq!(
+            String::from_utf8_lossy(data),
+            "Package: nginx\nVersion: 1\n"
+        );
     }
 }

@@ -110,7 +110,9 @@ impl Tree {
             match self.entries.get(&prefix) {
                 Some(Node::Dir { .. }) => {}
                 Some(Node::Symlink { .. }) => {
-                    return Err(format!("{path:?} would be written through the symlink {prefix:?}"))
+                    return Err(format!(
+                        "{path:?} would be written through the symlink {prefix:?}"
+                    ))
                 }
                 Some(Node::File { .. }) => {
                     return Err(format!("{path:?} is below the regular file {prefix:?}"))
@@ -181,8 +183,15 @@ impl Tree {
         self.check_parents(&path)?;
         if let Some(Node::Dir { .. }) = self.entries.get(&path) {
             let child = format!("{path}/");
-            if self.entries.range(child.clone()..).next().is_some_and(|(k, _)| k.starts_with(&child)) {
-                return Err(format!("symlink {path:?} would replace a non-empty directory"));
+            if self
+                .entries
+                .range(child.clone()..)
+                .next()
+                .is_some_and(|(k, _)| k.starts_with(&child))
+            {
+                return Err(format!(
+                    "symlink {path:?} would replace a non-empty directory"
+                ));
             }
         }
         self.entries.insert(
@@ -215,10 +224,13 @@ impl Tree {
             if matches!(node, Node::Dir { .. }) {
                 // Remove directories only when their whole subtree is excluded.
                 let probe = format!("{abs}/x");
-                let gone = exclude.iter().any(|g| glob_match(g, &abs) && glob_match(g, &probe));
+                let gone = exclude
+                    .iter()
+                    .any(|g| glob_match(g, &abs) && glob_match(g, &probe));
                 return !gone;
             }
-            !(exclude.iter().any(|g| glob_match(g, &abs)) && !keep.iter().any(|g| glob_match(g, &abs)))
+            !(exclude.iter().any(|g| glob_match(g, &abs))
+                && !keep.iter().any(|g| glob_match(g, &abs)))
         });
         // Directories of kept entries come back (mode 0755, root).
         let keys: Vec<String> = self.entries.keys().cloned().collect();
@@ -241,7 +253,10 @@ impl Tree {
                         std::fs::create_dir_all(parent)?;
                     }
                     std::fs::write(&p, data)?;
-                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode & 0o777 | 0o600))?;
+                    std::fs::set_permissions(
+                        &p,
+                        std::fs::Permissions::from_mode(mode & 0o777 | 0o600),
+                    )?;
                 }
                 Node::Symlink { target } => std::os::unix::fs::symlink(target, &p)?,
             }
@@ -313,20 +328,36 @@ mod tests {
             ("../etc/passwd", Err(())),
             ("usr/../../x", Err(())),
         ] {
-            assert_eq!(normalize(input).map_err(|_| ()), want.map(str::to_string), "{input}");
+            assert_eq!(
+                normalize(input).map_err(|_| ()),
+                want.map(str::to_string),
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn links_table() {
         for (link, target, want) in [
-            ("usr/share/nginx/modules", "../../lib/nginx/modules", Some("usr/lib/nginx/modules")),
+            (
+                "usr/share/nginx/modules",
+                "../../lib/nginx/modules",
+                Some("usr/lib/nginx/modules"),
+            ),
             ("lib64", "usr/lib64", Some("usr/lib64")),
-            ("var/log/nginx/access.log", "/dev/stdout", Some("dev/stdout")),
+            (
+                "var/log/nginx/access.log",
+                "/dev/stdout",
+                Some("dev/stdout"),
+            ),
             ("etc/x", "../../etc/shadow", None),
             ("a", "..", None),
         ] {
-            assert_eq!(resolve_link(link, target).as_deref(), want, "{link} -> {target}");
+            assert_eq!(
+                resolve_link(link, target).as_deref(),
+                want,
+                "{link} -> {target}"
+            );
         }
     }
 
@@ -335,11 +366,23 @@ mod tests {
         let mut t = Tree::new();
         t.add_symlink("lib", "usr/lib").expect("link");
         let err = t.add_file("lib/x.so", 0o644, (0, 0), vec![]).unwrap_err();
-        assert_eq!(err, "\"lib/x.so\" would be written through the symlink \"lib\"");
-        let err = t.add_symlink("etc/evil", "../../../etc/shadow").unwrap_err();
-        assert_eq!(err, "symlink \"etc/evil\" -> \"../../../etc/shadow\" escapes the root");
-        assert!(t.add_file("../x", 0o644, (0, 0), vec![]).unwrap_err().contains("`..`"));
-        t.add_file("etc/f", 0o644, (0, 0), b"x".to_vec()).expect("file");
+        assert_eq!(
+            err,
+            "\"lib/x.so\" would be written through the symlink \"lib\""
+        );
+        let err = t
+            .add_symlink("etc/evil", "../../../etc/shadow")
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "symlink \"etc/evil\" -> \"../../../etc/shadow\" escapes the root"
+        );
+        assert!(t
+            .add_file("../x", 0o644, (0, 0), vec![])
+            .unwrap_err()
+            .contains("`..`"));
+        t.add_file("etc/f", 0o644, (0, 0), b"x".to_vec())
+            .expect("file");
         assert!(t.add_dir("etc/f", 0o755, (0, 0)).is_err());
         t.copy_file("etc/f", "etc/g").expect("copy");
         assert!(t.copy_file("etc/nope", "etc/h").is_err());
@@ -347,17 +390,29 @@ mod tests {
 
     #[test]
     fn globs_and_excludes() {
-        assert!(glob_match("/usr/share/doc/**", "/usr/share/doc/a/copyright"));
-        assert!(glob_match("/usr/share/doc/*/copyright", "/usr/share/doc/a/copyright"));
-        assert!(!glob_match("/usr/share/doc/*/copyright", "/usr/share/doc/a/b/copyright"));
+        assert!(glob_match(
+            "/usr/share/doc/**",
+            "/usr/share/doc/a/copyright"
+        ));
+        assert!(glob_match(
+            "/usr/share/doc/*/copyright",
+            "/usr/share/doc/a/copyright"
+        ));
+        assert!(!glob_match(
+            "/usr/share/doc/*/copyright",
+            "/usr/share/doc/a/b/copyright"
+        ));
         assert!(glob_match("/usr/share/man/**", "/usr/share/man/x"));
         assert!(!glob_match("/usr/share/man/**", "/usr/share/many"));
         assert!(glob_match("/l/lib{dl,rt}.so.?", "/l/librt.so.1"));
         assert!(!glob_match("/l/lib{dl,rt}.so.?", "/l/libc.so.1"));
         let mut t = Tree::new();
-        t.add_file("usr/share/doc/a/copyright", 0o644, (0, 0), vec![]).expect("f");
-        t.add_file("usr/share/doc/a/changelog.gz", 0o644, (0, 0), vec![]).expect("f");
-        t.add_file("usr/share/man/man8/x.8.gz", 0o644, (0, 0), vec![]).expect("f");
+        t.add_file("usr/share/doc/a/copyright", 0o644, (0, 0), vec![])
+            .expect("f");
+        t.add_file("usr/share/doc/a/changelog.gz", 0o644, (0, 0), vec![])
+            .expect("f");
+        t.add_file("usr/share/man/man8/x.8.gz", 0o644, (0, 0), vec![])
+            .expect("f");
         let removed = t.remove_matching(
             &["/usr/share/doc/**".into(), "/usr/share/man/**".into()],
             &["/usr/share/doc/*/copyright".into()],
@@ -365,7 +420,14 @@ mod tests {
         let left: Vec<&str> = t.entries().map(|(k, _)| k).collect();
         assert_eq!(
             left,
-            ["usr", "usr/share", "usr/share/doc", "usr/share/doc/a", "usr/share/doc/a/copyright", "usr/share/man"]
+            [
+                "usr",
+                "usr/share",
+                "usr/share/doc",
+                "usr/share/doc/a",
+                "usr/share/doc/a/copyright",
+                "usr/share/man"
+            ]
         );
         assert_eq!(removed, 3);
     }
