@@ -247,6 +247,7 @@ fn tampered_or_foreign_inrelease_is_rejected() {
 /// dockerd started as in shared/ENVIRONMENT.md, stopped on drop.
 struct Dockerd {
     dir: tempfile::TempDir,
+    child: std::process::Child,
 }
 
 impl Dockerd {
@@ -261,14 +262,14 @@ impl Dockerd {
         );
         std::fs::write(dir.path().join("daemon.json"), cfg).unwrap();
         let log = std::fs::File::create(dir.path().join("dockerd.log")).unwrap();
-        Command::new("/usr/sbin/dockerd")
+        let child = Command::new("/usr/sbin/dockerd")
             .arg("--config-file")
             .arg(dir.path().join("daemon.json"))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .unwrap();
-        let me = Self { dir };
+        let me = Self { dir, child };
         for _ in 0..60 {
             if me.docker(&["version"]).status.success() {
                 return me;
@@ -295,15 +296,11 @@ impl Dockerd {
 
 impl Drop for Dockerd {
     fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("dockerd.pid")) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
-            for _ in 0..40 {
-                if !self.dir.path().join("dockerd.pid").exists() {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(250));
-            }
-        }
+        // SIGTERM lets dockerd stop its containers and unmount; then reap it.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
     }
 }
 

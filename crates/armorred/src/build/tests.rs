@@ -109,6 +109,7 @@ fn builds_from_cache_with_package_database() {
 }
 
 #[test]
+#[allow(clippy::type_complexity)]
 fn hostile_packages_write_nothing() {
     let cases: &[(&[(&str, char, &str)], &str)] = &[
         (&[("./../../etc/passwd", 'f', "x")], "tiny: data.tar.xz: path \"./../../etc/passwd\" contains `..`"),
@@ -118,7 +119,9 @@ fn hostile_packages_write_nothing() {
     for (entries, want) in cases {
         let (tmp, dir, cache) = fixture(&make_deb(entries, "xz"));
         let out = tmp.path().join("out/oci");
-        let err = build(&dir, &opts(&out, cache)).unwrap_err().to_string();
+        let err = build(&dir, &opts(&out, cache))
+            .expect_err("must fail")
+            .to_string();
         assert_eq!(err, *want);
         assert!(
             !tmp.path().join("out").exists(),
@@ -138,7 +141,7 @@ fn stale_or_missing_lock_is_refused() {
     )
     .expect("spec");
     let err = build(&dir, &opts(&tmp.path().join("o"), cache.clone()))
-        .unwrap_err()
+        .expect_err("must fail")
         .to_string();
     assert!(
         err.ends_with(
@@ -148,7 +151,7 @@ fn stale_or_missing_lock_is_refused() {
     );
     std::fs::remove_file(dir.join("image.lock")).expect("rm");
     let err = build(&dir, &opts(&tmp.path().join("o"), cache))
-        .unwrap_err()
+        .expect_err("must fail")
         .to_string();
     assert!(
         err.ends_with("image.lock: no lock file: run `armorred lock` first"),

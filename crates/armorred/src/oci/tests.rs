@@ -133,7 +133,9 @@ fn layout_and_docker_archive_round_trip() {
     let other = dir.path().join("other");
     std::fs::create_dir_all(&other).expect("mkdir");
     std::fs::write(other.join("keep.txt"), b"x").expect("write");
-    let err = write_layout(&other, &img).unwrap_err().to_string();
+    let err = write_layout(&other, &img)
+        .expect_err("must fail")
+        .to_string();
     assert!(err.contains("is not an OCI layout"), "{err}");
     assert!(other.join("keep.txt").exists());
 

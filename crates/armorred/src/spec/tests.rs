@@ -15,7 +15,7 @@ fn nginx_definition_is_valid() {
     assert_eq!(spec.image.user, "65534:65534");
     assert!(spec.tier("hardened").is_ok());
     assert_eq!(
-        spec.tier("locked").unwrap_err().to_string(),
+        spec.tier("locked").expect_err("must fail").to_string(),
         "image.toml: tiers.locked: tier not declared (declared: hardened)"
     );
     assert!(spec.lock_inputs_digest().starts_with("sha256:"));
@@ -43,7 +43,7 @@ fn invalid_definitions() {
     ];
     for (text, want) in cases {
         let err = ImageSpec::parse(Path::new("x.toml"), &text, Some(&nginx_dir()))
-            .unwrap_err()
+            .expect_err("must fail")
             .to_string();
         assert!(err.contains(want), "got {err:?}, want {want:?}");
     }

@@ -380,6 +380,7 @@ pub(crate) mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn hostile_debs() {
         let cases: &[(&[(&str, char, &str)], &str)] = &[
             (&[("../../etc/passwd", 'f', "x")], "t: data.tar: path \"../../etc/passwd\" contains `..`"),
@@ -390,10 +391,10 @@ pub(crate) mod tests {
         ];
         for (entries, want) in cases {
             let deb = make_deb(entries, "");
-            let err = unpack_reader(&deb[..], "t", &mut Tree::new()).unwrap_err();
+            let err = unpack_reader(&deb[..], "t", &mut Tree::new()).expect_err("must fail");
             assert_eq!(err.to_string(), *want);
         }
-        let err = unpack_reader(&b"garbage!"[..], "t", &mut Tree::new()).unwrap_err();
+        let err = unpack_reader(&b"garbage!"[..], "t", &mut Tree::new()).expect_err("must fail");
         assert_eq!(err.to_string(), "t: not a Debian package (no ar magic)");
     }
 }

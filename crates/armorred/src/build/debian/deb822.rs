@@ -114,6 +114,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn table() {
         let cases: &[(&str, &[&[(&str, &str)]])] = &[
             ("A: 1\nB: two\n", &[&[("A", "1"), ("B", "two")]]),
@@ -144,7 +145,9 @@ mod tests {
             assert!(err.to_string().starts_with("line 1:"), "{err}");
         }
         assert_eq!(
-            parse("A: 1\nB\n".as_bytes()).unwrap_err().to_string(),
+            parse("A: 1\nB\n".as_bytes())
+                .expect_err("must fail")
+                .to_string(),
             "line 2: expected `Field: value`, found \"B\""
         );
     }

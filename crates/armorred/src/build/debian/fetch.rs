@@ -152,7 +152,8 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("sha256")).expect("mkdir");
         std::fs::write(cache.path_of(sha), b"abd").expect("write");
         // The URL is unreachable: the corrupted entry must not be returned.
-        let err = fetch_url(&cache, "http://127.0.0.1:9/x.deb", sha, 3, "x").unwrap_err();
+        let err =
+            fetch_url(&cache, "http://127.0.0.1:9/x.deb", sha, 3, "x").expect_err("must fail");
         assert!(
             err.to_string()
                 .starts_with("cannot download http://127.0.0.1:9/x.deb"),

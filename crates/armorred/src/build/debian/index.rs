@@ -406,7 +406,7 @@ mod tests {
             0,
             "amd64",
         )
-        .unwrap_err();
+        .expect_err("must fail");
         assert_eq!(
             err.to_string(),
             "trixie: bad package index: package x has no Version field"

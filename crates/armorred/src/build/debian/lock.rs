@@ -264,7 +264,7 @@ mod tests {
         ];
         for (input, want) in cases {
             let err = Lock::parse(Path::new("x.lock"), &input)
-                .unwrap_err()
+                .expect_err("must fail")
                 .to_string();
             assert!(err.contains(want), "{err} does not contain {want}");
         }

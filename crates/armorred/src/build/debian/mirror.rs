@@ -177,7 +177,7 @@ mod tests {
         assert_eq!(m.base_for("trixie-updates"), m.debian);
 
         let empty = tempfile::tempdir().expect("tempdir");
-        let err = Mirror::from_apt_config(empty.path()).unwrap_err();
+        let err = Mirror::from_apt_config(empty.path()).expect_err("must fail");
         assert!(err.to_string().contains("pass --mirror"), "{err}");
 
         assert_eq!(

@@ -324,7 +324,7 @@ mod tests {
         assert_eq!(r.codename, "trixie");
         assert_eq!(r.date_epoch, 1754731547);
         assert_eq!(r.sha256["main/binary-amd64/Packages.xz"].size, 42);
-        let err = parse_release("X", "Date: soon\n", String::new()).unwrap_err();
+        let err = parse_release("X", "Date: soon\n", String::new()).expect_err("must fail");
         assert_eq!(err.to_string(), "X: bad Release: bad Date \"soon\"");
     }
 }

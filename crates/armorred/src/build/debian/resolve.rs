@@ -282,6 +282,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn closure_table() {
         let idx = indices();
         let ex = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
@@ -333,22 +334,26 @@ mod tests {
             wanted: vec![w.into()],
             exclude: ex.iter().map(|s| s.to_string()).collect(),
         };
-        let err = resolve(&idx, &req("deep", &[])).unwrap_err().to_string();
+        let err = resolve(&idx, &req("deep", &[]))
+            .expect_err("must fail")
+            .to_string();
         assert_eq!(
             err,
             "cannot resolve deep -> broken -> libc6 (>= 3.0): libc6 (>= 3.0): only 2.41-12 (trixie), 2.41-12 (trixie-security) available"
         );
         let err = resolve(&idx, &req("nginx", &["debconf"]))
-            .unwrap_err()
+            .expect_err("must fail")
             .to_string();
         assert!(
             err.starts_with("cannot resolve nginx -> iproute2 -> libbpf1 (>= 2:0)"),
             "{err}"
         );
-        let err = resolve(&idx, &req("nope", &[])).unwrap_err().to_string();
+        let err = resolve(&idx, &req("nope", &[]))
+            .expect_err("must fail")
+            .to_string();
         assert_eq!(err, "cannot resolve nope: no package nope in the indices");
         let err = resolve(&idx, &req("nginx", &["nginx"]))
-            .unwrap_err()
+            .expect_err("must fail")
             .to_string();
         assert_eq!(
             err,
