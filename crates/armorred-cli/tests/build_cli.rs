@@ -9,7 +9,10 @@ fn repo() -> PathBuf {
 }
 
 fn armorred(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_armorred")).args(args).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_armorred"))
+        .args(args)
+        .output()
+        .unwrap();
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -22,27 +25,49 @@ fn bad_arguments_exit_2_with_a_clear_message() {
     let nginx = repo().join("images/nginx");
     let (code, _, err) = armorred(&["build", nginx.to_str().unwrap(), "--output", "tarball:x"]);
     assert_eq!(code, 2);
-    assert_eq!(err.trim(), "error: bad output \"tarball:x\": expected oci-dir:DIR or docker-archive:FILE");
+    assert_eq!(
+        err.trim(),
+        "error: bad output \"tarball:x\": expected oci-dir:DIR or docker-archive:FILE"
+    );
     let (code, _, err) = armorred(&["build", "/nonexistent/def", "--output", "oci-dir:/tmp/x"]);
     assert_eq!(code, 2);
-    assert!(err.starts_with("error: cannot read image definition /nonexistent/def/image.toml"), "{err}");
+    assert!(
+        err.starts_with("error: cannot read image definition /nonexistent/def/image.toml"),
+        "{err}"
+    );
 }
 
 #[test]
 fn build_prints_the_digest_and_the_summary() {
     let tmp = tempfile::tempdir().unwrap();
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
     let cache = target.join("armorred-test-cache");
     let out = tmp.path().join("oci");
     let nginx = repo().join("images/nginx");
-    let args = ["build", nginx.to_str().unwrap(), "--tier", "hardened", "--output"];
+    let args = [
+        "build",
+        nginx.to_str().unwrap(),
+        "--tier",
+        "hardened",
+        "--output",
+    ];
     let dest = format!("oci-dir:{}", out.display());
     let mut full: Vec<&str> = args.to_vec();
     full.extend([dest.as_str(), "--cache-dir", cache.to_str().unwrap()]);
     let (code, stdout, stderr) = armorred(&full);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.trim().starts_with("sha256:") && stdout.trim().len() == 71, "{stdout}");
-    for line in ["digest    sha256:", "packages  ", "checksec  pass (hardened)", "record    "] {
+    assert!(
+        stdout.trim().starts_with("sha256:") && stdout.trim().len() == 71,
+        "{stdout}"
+    );
+    for line in [
+        "digest    sha256:",
+        "packages  ",
+        "checksec  pass (hardened)",
+        "record    ",
+    ] {
         assert!(stderr.contains(line), "{line} missing from {stderr}");
     }
     full.insert(0, "--quiet");

@@ -36,8 +36,8 @@ fn invalid_definitions() {
         (base.replace("copy_from = \"/usr/share/nginx/html/index.html\"", ""), "x.toml: files[1]: set exactly one of source or copy_from"),
         (base.replace("[tiers.hardened]", "[tiers.gold]"), "x.toml: tiers.gold: unknown tier (expected hardened or locked)"),
         (base.replace("\"debconf\",", "\"nginx\","), "x.toml: tiers.hardened.exclude_packages: nginx is also in packages"),
-        (format!("{base}\n[[checksec.allow]]\npath = \"/usr/sbin/nginx\"\nproperties = [\"fortify\"]\nreason = \" \"\n"), "x.toml: checksec.allow[8].reason: a reason is required"),
-        (format!("{base}\n[[checksec.allow]]\npath = \"/x\"\nproperties = [\"speed\"]\nreason = \"r\"\n"), "x.toml: checksec.allow[8].properties: unknown property \"speed\""),
+        (format!("{base}\n[[checksec.allow]]\npath = \"/usr/sbin/nginx\"\nproperties = [\"fortify\"]\nreason = \" \"\n"), "].reason: a reason is required"),
+        (format!("{base}\n[[checksec.allow]]\npath = \"/x\"\nproperties = [\"speed\"]\nreason = \"r\"\n"), "].properties: unknown property \"speed\""),
         (base.replace("name = \"nginx\"", "name = \"nginx\"\ncolour = \"red\""), "x.toml: TOML parse error at line 3, column 1"),
         (base.replace("packages = [\"nginx\", \"ca-certificates\"]", ""), "missing field `packages`"),
     ];
