@@ -93,6 +93,19 @@ fn builds_from_cache_with_package_database() {
     );
     assert_eq!(record["tier"], "hardened");
     assert_eq!(record["inputs"]["packages"][0]["name"], "tiny");
+    // Golden, with only the timings redacted.
+    let mut redacted = record.clone();
+    redacted["timings_ms"] = serde_json::json!("<redacted>");
+    let got = serde_json::to_string_pretty(&redacted).expect("json") + "\n";
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/build/record.json");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &got).expect("write golden");
+    }
+    assert_eq!(
+        got,
+        std::fs::read_to_string(&golden).unwrap_or_default(),
+        "UPDATE_GOLDEN=1 to refresh"
+    );
     // Same inputs elsewhere: same digest. Another SOURCE_DATE_EPOCH: another digest.
     let again = build(
         &dir,
