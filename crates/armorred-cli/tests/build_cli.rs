@@ -74,3 +74,30 @@ fn build_prints_the_digest_and_the_summary() {
     let (code, stdout_q, stderr_q) = armorred(&full);
     assert_eq!((code, stdout_q, stderr_q.as_str()), (0, stdout, ""));
 }
+
+#[test]
+fn lock_check_exits_1_on_a_stale_lock_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("nginx");
+    std::fs::create_dir_all(dir.join("files")).unwrap();
+    for f in ["image.toml", "image.lock", "files/nginx.conf"] {
+        std::fs::copy(repo().join("images/nginx").join(f), dir.join(f)).unwrap();
+    }
+    let stale = std::fs::read_to_string(dir.join("image.lock")).unwrap() + "# edited\n";
+    std::fs::write(dir.join("image.lock"), &stale).unwrap();
+    let (code, _, err) = armorred(&["lock", dir.to_str().unwrap(), "--check"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("image.lock is stale: run `armorred lock "),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("image.lock")).unwrap(),
+        stale
+    );
+    let (code, _, err) = armorred(&["lock", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = armorred(&["lock", dir.to_str().unwrap(), "--check"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("is up to date"), "{err}");
+}
