@@ -25,6 +25,36 @@ pub const GROUP: &str = "root:x:0:\nnogroup:x:65534:\n";
 /// `/etc/nsswitch.conf`: files only, plus DNS for hosts.
 pub const NSSWITCH: &str = "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\nethers: files\nrpc: files\n";
 
+/// `/etc/passwd` and `/etc/group`: root, nobody, and the image's own user when `user`
+/// (`UID:GID`) is neither; that account is named after the image.
+pub fn accounts(image: &str, user: &str) -> (String, String) {
+    let (mut passwd, mut group) = (PASSWD.to_string(), GROUP.to_string());
+    let name: String = image
+        .rsplit('/')
+        .next()
+        .unwrap_or("app")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if let Some((uid, gid)) = user.split_once(':') {
+        if uid != "0" && uid != "65534" {
+            passwd.push_str(&format!(
+                "{name}:x:{uid}:{gid}:{name}:/nonexistent:/usr/sbin/nologin\n"
+            ));
+        }
+        if gid != "0" && gid != "65534" {
+            group.push_str(&format!("{name}:x:{gid}:\n"));
+        }
+    }
+    (passwd, group)
+}
+
 /// Lays out the base directories and merged-/usr links before packages are unpacked.
 pub fn base(tree: &mut Tree) -> Result<(), String> {
     for d in [
@@ -101,8 +131,9 @@ pub fn finish(
     if spec.image.ca_certificates {
         ca_bundle(tree)?;
     }
-    tree.add_file("etc/passwd", 0o644, (0, 0), PASSWD.into())?;
-    tree.add_file("etc/group", 0o644, (0, 0), GROUP.into())?;
+    let (passwd, group) = accounts(&spec.name, &spec.image.user);
+    tree.add_file("etc/passwd", 0o644, (0, 0), passwd.into_bytes())?;
+    tree.add_file("etc/group", 0o644, (0, 0), group.into_bytes())?;
     tree.add_file("etc/nsswitch.conf", 0o644, (0, 0), NSSWITCH.into())?;
     tree.add_dir("tmp", 0o1777, (0, 0))?;
     status_d(tree, installed)
@@ -198,6 +229,20 @@ mod tests {
             "usr/lib/x86_64-linux-gnu/libc.so.6"
         );
         assert_eq!(merged("usr/sbin/nginx"), "usr/sbin/nginx");
+    }
+
+    #[test]
+    fn accounts_table() {
+        assert_eq!(
+            accounts("nginx", "65534:65534"),
+            (PASSWD.to_string(), GROUP.to_string())
+        );
+        let (p, g) = accounts("web/App", "1000:1001");
+        assert!(
+            p.ends_with("app:x:1000:1001:app:/nonexistent:/usr/sbin/nologin\n"),
+            "{p}"
+        );
+        assert!(g.ends_with("app:x:1001:\n"), "{g}");
     }
 
     #[test]
