@@ -21,6 +21,10 @@ pub(crate) enum Command {
     Checksec(ChecksecArgs),
     /// Build a recipe from source in a sandbox with a tier's hardening flags, and prove them.
     BuildSource(BuildSourceArgs),
+    /// Resolve an image definition against the signed Debian indices and write its image.lock.
+    Lock(LockArgs),
+    /// Build an image from its definition and lock: reproducible, FROM scratch, non-root.
+    Build(BuildArgs),
     /// Run the main job: every stage of the nginx pipeline that exists.
     Pipeline(PipelineArgs),
 }
@@ -70,10 +74,20 @@ pub(crate) struct PipelineArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum TierArg {
-    /// Stack protector, stack clash, CET, PIE, FORTIFY, full RELRO, SafeStack.
+    /// Drop-in replacement for upstream: hardening flags, full RELRO, FORTIFY, SafeStack.
     Hardened,
-    /// hardened plus LTO, hidden visibility and clang CFI.
+    /// hardened plus LTO, hidden visibility and clang CFI; no shell, rarely used features dropped.
     Locked,
+}
+
+impl TierArg {
+    /// The tier's name in image definitions and records.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Hardened => "hardened",
+            Self::Locked => "locked",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -96,4 +110,43 @@ pub(crate) struct BuildSourceArgs {
     /// Keep the build directory (out/work) for inspection.
     #[arg(long)]
     pub(crate) keep_work: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LockArgs {
+    /// Image definition directory (holding image.toml).
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Debian mirror base URL (default: $ARMORRED_MIRROR, then the host's apt sources).
+    #[arg(long)]
+    pub(crate) mirror: Option<String>,
+    /// Do not write: exit 1 when image.lock is missing or differs from a fresh resolution.
+    #[arg(long)]
+    pub(crate) check: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BuildArgs {
+    /// Image definition directory (holding image.toml and image.lock).
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Tier to build.
+    #[arg(long, value_enum, default_value_t = TierArg::Hardened)]
+    pub(crate) tier: TierArg,
+    /// Where to write the image: oci-dir:DIR or docker-archive:FILE.
+    #[arg(long, short = 'o', value_name = "KIND:PATH")]
+    pub(crate) output: String,
+    /// Debian mirror base URL for packages not in the cache.
+    #[arg(long)]
+    pub(crate) mirror: Option<String>,
+    /// Package cache (default: $XDG_CACHE_HOME/armorred).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Timestamp of every file and of the image (default: $SOURCE_DATE_EPOCH, then the newest
+    /// Release date in the lock).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) source_date_epoch: Option<i64>,
+    /// Value of the org.opencontainers.image.revision annotation.
+    #[arg(long)]
+    pub(crate) revision: Option<String>,
 }

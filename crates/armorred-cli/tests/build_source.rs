@@ -12,10 +12,7 @@ fn fixture() -> PathBuf {
 
 fn tools_present() -> bool {
     let ok = ["bwrap", "clang-19", "ld.lld-19"].iter().all(|t| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
+        Command::new("sh").args(["-c", &format!("command -v {t}")]).output().is_ok_and(|o| o.status.success())
     });
     if !ok && std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() == Ok("1") {
         panic!("ARMORRED_REQUIRE_TOOLS=1 but bwrap, clang-19 or ld.lld-19 is missing");
@@ -27,11 +24,7 @@ fn tools_present() -> bool {
 }
 
 fn armorred(args: &[&Path]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_armorred"))
-        .arg("build-source")
-        .args(args)
-        .output()
-        .expect("run armorred")
+    Command::new(env!("CARGO_BIN_EXE_armorred")).arg("build-source").args(args).output().expect("run armorred")
 }
 
 #[test]
@@ -47,10 +40,7 @@ fn exit_codes() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("recipe.toml"),
-        "{out:?}"
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("recipe.toml"), "{out:?}");
 
     if !tools_present() {
         return;
@@ -64,8 +54,7 @@ fn exit_codes() {
         .expect("run");
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let record: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(d.join("o1/build-record.json")).expect("record"))
-            .expect("json");
+        serde_json::from_slice(&std::fs::read(d.join("o1/build-record.json")).expect("record")).expect("json");
     assert_eq!(record["tier"], "locked");
     assert!(d.join("o1/destdir/usr/bin/cfi-demo").is_file());
 
@@ -80,17 +69,8 @@ fn exit_codes() {
         .replace("$CC $CFLAGS $LDFLAGS $p.o -o $p", "$CC $p.o -o $p")
         .replace("$CC $CFLAGS -c $p.c -o $p.o", "$CC -c $p.c -o $p.o");
     std::fs::write(recipe.join("recipe.toml"), text).expect("write");
-    let out = armorred(&[
-        Path::new("--tier"),
-        Path::new("hardened"),
-        Path::new("--out"),
-        &d.join("o2"),
-        &recipe,
-    ]);
+    let out = armorred(&[Path::new("--tier"), Path::new("hardened"), Path::new("--out"), &d.join("o2"), &recipe]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("safestack"),
-        "{out:?}"
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("safestack"), "{out:?}");
     assert!(!d.join("o2").exists());
 }

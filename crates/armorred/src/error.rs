@@ -4,6 +4,9 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// `armorred lock` and `armorred build`.
+    #[error(transparent)]
+    Build(#[from] crate::build::BuildError),
     /// ELF hardening analysis (`armorred checksec`).
     #[error(transparent)]
     Elf(#[from] crate::elf::ElfError),
@@ -15,7 +18,7 @@ pub enum Error {
     Report(#[from] crate::report::ReportError),
     /// From-source builds (`armorred build-source`).
     #[error(transparent)]
-    SourceBuild(#[from] crate::source_build::SourceBuildError),
+    SourceBuild(#[from] crate::build::source::SourceBuildError),
     /// The end-to-end pipeline.
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),

@@ -6,13 +6,13 @@
 //!
 //! See `ARCHITECTURE.md` at the repository root for the code map and the invariants.
 
+pub mod build;
 pub mod elf;
 pub mod error;
 pub mod fsutil;
+pub mod oci;
 pub mod pipeline;
 pub mod report;
-// Issue 4 (from-source builds). The lead moves it under `build` (`build::source`) at merge.
-#[path = "build/source/mod.rs"]
-pub mod source_build;
+pub mod spec;
 
 pub use error::{Error, Result};

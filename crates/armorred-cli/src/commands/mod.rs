@@ -1,7 +1,9 @@
 //! One module per command: each turns arguments into library calls and prints the result.
 
+mod build;
 mod build_source;
 mod checksec;
+mod lock;
 mod pipeline;
 
 use crate::cli::{Cli, Command};
@@ -11,6 +13,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::BuildSource(args) => build_source::run(&args, cli.quiet),
         Command::Checksec(args) => checksec::run(&args),
+        Command::Lock(args) => lock::run(&args, cli.quiet),
+        Command::Build(args) => build::run(&args, cli.quiet),
         Command::Pipeline(args) => pipeline::run(&args, cli.quiet),
     }
 }

@@ -38,10 +38,7 @@ pub fn parse_apt_sources(text: &str) -> Vec<AptSource> {
         };
         if let (Some(uris), Some(suites)) = (field("URIs"), field("Suites")) {
             for uri in uris {
-                out.push(AptSource {
-                    uri: uri.trim_end_matches('/').to_string(),
-                    suites: suites.clone(),
-                });
+                out.push(AptSource { uri: uri.trim_end_matches('/').to_string(), suites: suites.clone() });
             }
         }
     }
@@ -73,22 +70,13 @@ pub fn pick_mirror(sources: &[AptSource], suite: &str) -> Option<String> {
     sources
         .iter()
         .find(|s| s.suites.iter().any(|x| x == suite))
-        .or_else(|| {
-            sources
-                .iter()
-                .find(|s| s.uri.ends_with("-security") == security)
-        })
+        .or_else(|| sources.iter().find(|s| s.uri.ends_with("-security") == security))
         .map(|s| s.uri.clone())
 }
 
 /// Finds `file` of source package `package` in a `Sources` index and checks its sha256
 /// against `sha256`. Returns the pool path (`pool/main/n/nginx/<file>`).
-pub fn resolve_in_sources(
-    reader: impl BufRead,
-    package: &str,
-    file: &str,
-    sha256: &str,
-) -> Result<String, String> {
+pub fn resolve_in_sources(reader: impl BufRead, package: &str, file: &str, sha256: &str) -> Result<String, String> {
     let mut stanza = String::new();
     let mut seen_other_hash = None;
     let mut lines = reader.lines();
@@ -137,11 +125,7 @@ pub fn resolve_in_sources(
 }
 
 fn stanza_field(stanza: &str, key: &str) -> Option<String> {
-    stanza.lines().find_map(|l| {
-        l.strip_prefix(key)
-            .and_then(|r| r.strip_prefix(':'))
-            .map(|v| v.trim().to_string())
-    })
+    stanza.lines().find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')).map(|v| v.trim().to_string()))
 }
 
 /// sha256 of a file, lowercase hex.
@@ -182,19 +166,9 @@ impl Cache {
     }
 
     /// Downloads `url` into the cache if its sha256 is `sha256`. `what` names it in errors.
-    pub fn download(
-        &self,
-        url: &str,
-        sha256: &str,
-        what: &str,
-    ) -> Result<PathBuf, SourceBuildError> {
-        let fetch_err = |reason: String| SourceBuildError::Fetch {
-            what: what.to_string(),
-            reason,
-        };
-        let resp = ureq::get(url)
-            .call()
-            .map_err(|e| fetch_err(format!("GET failed: {e}")))?;
+    pub fn download(&self, url: &str, sha256: &str, what: &str) -> Result<PathBuf, SourceBuildError> {
+        let fetch_err = |reason: String| SourceBuildError::Fetch { what: what.to_string(), reason };
+        let resp = ureq::get(url).call().map_err(|e| fetch_err(format!("GET failed: {e}")))?;
         let dir = self.dir.join("sha256");
         std::fs::create_dir_all(&dir).map_err(|source| SourceBuildError::Io {
             what: format!("cannot create cache {}", dir.display()),
@@ -233,11 +207,7 @@ impl Cache {
             }
             Ok(h) => {
                 let _ = std::fs::remove_file(&tmp);
-                Err(SourceBuildError::HashMismatch {
-                    what: what.to_string(),
-                    expected: sha256.to_string(),
-                    actual: h,
-                })
+                Err(SourceBuildError::HashMismatch { what: what.to_string(), expected: sha256.to_string(), actual: h })
             }
             Err(reason) => {
                 let _ = std::fs::remove_file(&tmp);
@@ -261,18 +231,11 @@ pub fn resolve_pool_path(
     let what = format!("dists/{suite}/{component}/source/Sources.xz");
     let resp = ureq::get(&url)
         .call()
-        .map_err(|e| SourceBuildError::Fetch {
-            what: what.clone(),
-            reason: format!("GET failed: {e}"),
-        })?;
+        .map_err(|e| SourceBuildError::Fetch { what: what.clone(), reason: format!("GET failed: {e}") })?;
     let body = resp.into_reader().take(MAX_DOWNLOAD);
     let xz = xz2::read::XzDecoder::new(body).take(MAX_SOURCES);
-    resolve_in_sources(std::io::BufReader::new(xz), package, file, sha256).map_err(|reason| {
-        SourceBuildError::Fetch {
-            what: format!("{file} in {what}"),
-            reason,
-        }
-    })
+    resolve_in_sources(std::io::BufReader::new(xz), package, file, sha256)
+        .map_err(|reason| SourceBuildError::Fetch { what: format!("{file} in {what}"), reason })
 }
 
 #[cfg(test)]
@@ -284,30 +247,10 @@ mod tests {
     #[test]
     fn resolve_table() {
         let cases = [
-            (
-                "nginx",
-                "nginx_1.26.3.orig.tar.gz",
-                "69ee",
-                Ok("pool/main/n/nginx/nginx_1.26.3.orig.tar.gz"),
-            ),
-            (
-                "nginx",
-                "nginx_1.26.3.orig.tar.gz",
-                "ffff",
-                Err("listed with sha256 69ee"),
-            ),
-            (
-                "nginx",
-                "missing.tar.gz",
-                "69ee",
-                Err("has no file missing.tar.gz"),
-            ),
-            (
-                "other",
-                "other.tar.gz",
-                "bbbb",
-                Ok("pool/main/o/other/other.tar.gz"),
-            ),
+            ("nginx", "nginx_1.26.3.orig.tar.gz", "69ee", Ok("pool/main/n/nginx/nginx_1.26.3.orig.tar.gz")),
+            ("nginx", "nginx_1.26.3.orig.tar.gz", "ffff", Err("listed with sha256 69ee")),
+            ("nginx", "missing.tar.gz", "69ee", Err("has no file missing.tar.gz")),
+            ("other", "other.tar.gz", "bbbb", Ok("pool/main/o/other/other.tar.gz")),
         ];
         for (pkg, file, sha, want) in cases {
             let got = resolve_in_sources(SOURCES.as_bytes(), pkg, file, sha);
@@ -329,10 +272,7 @@ mod tests {
         let base = "http://127.0.0.1:9/debian";
         assert_eq!(pick_mirror(&s, "trixie").as_deref(), Some(base));
         assert_eq!(pick_mirror(&s, "forky").as_deref(), Some(base));
-        assert_eq!(
-            pick_mirror(&s, "forky-security").as_deref(),
-            Some("http://127.0.0.1:9/debian-security")
-        );
+        assert_eq!(pick_mirror(&s, "forky-security").as_deref(), Some("http://127.0.0.1:9/debian-security"));
     }
 
     #[test]

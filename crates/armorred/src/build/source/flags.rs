@@ -58,45 +58,23 @@ pub const HARDENED_LDFLAGS: &[&str] = &[
 ];
 
 /// What the locked tier adds to both compile and link flags.
-pub const LOCKED_EXTRA: &[&str] = &[
-    "-flto",
-    "-fvisibility=hidden",
-    "-fsanitize=cfi",
-    "-fsanitize-cfi-icall-generalize-pointers",
-];
+pub const LOCKED_EXTRA: &[&str] =
+    &["-flto", "-fvisibility=hidden", "-fsanitize=cfi", "-fsanitize-cfi-icall-generalize-pointers"];
 
 /// The flags of `tier` for a package `name-version`, with the recipe's extras and the
 /// package-note object linked into every ELF file.
-pub fn for_tier(
-    tier: Tier,
-    cc: &str,
-    name: &str,
-    version: &str,
-    spec: &TierSpec,
-    note_object: &str,
-) -> Flags {
+pub fn for_tier(tier: Tier, cc: &str, name: &str, version: &str, spec: &TierSpec, note_object: &str) -> Flags {
     let mut cflags: Vec<String> = HARDENED_CFLAGS.iter().map(|s| s.to_string()).collect();
     let mut ldflags: Vec<String> = HARDENED_LDFLAGS.iter().map(|s| s.to_string()).collect();
     if tier == Tier::Locked {
         cflags.extend(LOCKED_EXTRA.iter().map(|s| s.to_string()));
-        ldflags.extend(
-            LOCKED_EXTRA
-                .iter()
-                .filter(|f| **f != "-fvisibility=hidden")
-                .map(|s| s.to_string()),
-        );
+        ldflags.extend(LOCKED_EXTRA.iter().filter(|f| **f != "-fvisibility=hidden").map(|s| s.to_string()));
     }
-    cflags.push(format!(
-        "-ffile-prefix-map={SANDBOX_BUILD_DIR}/src=/usr/src/{name}-{version}"
-    ));
+    cflags.push(format!("-ffile-prefix-map={SANDBOX_BUILD_DIR}/src=/usr/src/{name}-{version}"));
     cflags.extend(spec.cflags.iter().cloned());
     ldflags.extend(spec.ldflags.iter().cloned());
     ldflags.push(note_object.to_string());
-    Flags {
-        cc: cc.to_string(),
-        cflags,
-        ldflags,
-    }
+    Flags { cc: cc.to_string(), cflags, ldflags }
 }
 
 #[cfg(test)]
@@ -105,11 +83,7 @@ mod tests {
 
     #[test]
     fn locked_is_hardened_plus_cfi() {
-        let spec = TierSpec {
-            configure: vec![],
-            cflags: vec!["-DX".into()],
-            ldflags: vec![],
-        };
+        let spec = TierSpec { configure: vec![], cflags: vec!["-DX".into()], ldflags: vec![] };
         let h = for_tier(Tier::Hardened, "clang-14", "n", "1", &spec, "/n.o");
         let l = for_tier(Tier::Locked, "clang-14", "n", "1", &spec, "/n.o");
         assert!(h.cflags.iter().all(|f| l.cflags.contains(f)));
@@ -118,8 +92,6 @@ mod tests {
         assert!(l.ldflags.contains(&"-flto".to_string()));
         assert_eq!(h.cflags.last().map(String::as_str), Some("-DX"));
         assert_eq!(l.ldflags.last().map(String::as_str), Some("/n.o"));
-        assert!(h
-            .cflags
-            .contains(&"-ffile-prefix-map=/build/src=/usr/src/n-1".to_string()));
+        assert!(h.cflags.contains(&"-ffile-prefix-map=/build/src=/usr/src/n-1".to_string()));
     }
 }

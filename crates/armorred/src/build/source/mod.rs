@@ -182,34 +182,22 @@ pub fn build(
     let tier_spec = recipe
         .tiers
         .get(&opts.tier)
-        .ok_or_else(|| SourceBuildError::NoTier {
-            recipe: opts.recipe_dir.clone(),
-            tier: opts.tier.as_str(),
-        })?;
+        .ok_or_else(|| SourceBuildError::NoTier { recipe: opts.recipe_dir.clone(), tier: opts.tier.as_str() })?;
     if opts.out.exists() {
         return Err(SourceBuildError::OutputExists(opts.out.clone()));
     }
-    let out_name = opts
-        .out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let stage = opts
-        .out
-        .with_file_name(format!(".{out_name}.partial-{}", std::process::id()));
+    let out_name = opts.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let stage = opts.out.with_file_name(format!(".{out_name}.partial-{}", std::process::id()));
     if stage.exists() {
-        std::fs::remove_dir_all(&stage)
-            .map_err(io_err(format!("cannot clear {}", stage.display())))?;
+        std::fs::remove_dir_all(&stage).map_err(io_err(format!("cannot clear {}", stage.display())))?;
     }
     let result = build_into(&stage, opts, &recipe, tier_spec, sandbox, root);
     match result {
         Ok(mut record) => {
             let record_path = stage.join("build-record.json");
             write_record(&record_path, &record)?;
-            std::fs::rename(&stage, &opts.out).map_err(io_err(format!(
-                "cannot move the build to {}",
-                opts.out.display()
-            )))?;
+            std::fs::rename(&stage, &opts.out)
+                .map_err(io_err(format!("cannot move the build to {}", opts.out.display())))?;
             record.steps.shrink_to_fit();
             Ok(BuildOutcome {
                 record,
@@ -247,20 +235,14 @@ fn build_into(
     let work = stage.join("work");
     let logs = stage.join("logs");
     for d in ["src", "dest", "tmp", "home", ".armorred"] {
-        std::fs::create_dir_all(work.join(d))
-            .map_err(io_err(format!("cannot create {}", work.join(d).display())))?;
+        std::fs::create_dir_all(work.join(d)).map_err(io_err(format!("cannot create {}", work.join(d).display())))?;
     }
     std::fs::create_dir_all(&logs).map_err(io_err(format!("cannot create {}", logs.display())))?;
 
     let cache = fetch::Cache::new(&opts.cache);
     let mut sources = Vec::new();
     for src in &recipe.sources {
-        sources.push(prepare_source(
-            src,
-            &opts.recipe_dir,
-            &cache,
-            &work.join("src"),
-        )?);
+        sources.push(prepare_source(src, &opts.recipe_dir, &cache, &work.join("src"))?);
     }
 
     let package_note = note::PackageNote::for_package(&recipe.package);
@@ -297,12 +279,7 @@ fn build_into(
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             let lines: Vec<&str> = text.lines().collect();
             let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-            return Err(SourceBuildError::StepFailed {
-                step: step.name.clone(),
-                code,
-                log,
-                tail,
-            });
+            return Err(SourceBuildError::StepFailed { step: step.name.clone(), code, log, tail });
         }
         steps.push(StepRecord {
             name: step.name.clone(),
@@ -314,9 +291,7 @@ fn build_into(
     let dest = work.join("dest");
     let scan = crate::elf::scan(
         std::slice::from_ref(&dest),
-        &crate::elf::ScanOptions {
-            root: Some(root.path().to_path_buf()),
-        },
+        &crate::elf::ScanOptions { root: Some(root.path().to_path_buf()) },
     )?;
     if scan.entries.is_empty() {
         return Err(SourceBuildError::NoElf);
@@ -329,27 +304,19 @@ fn build_into(
             .map(|c| format!("{}: {} ({})", c.path.display(), c.property, c.detail))
             .collect::<Vec<_>>()
             .join("; ");
-        return Err(SourceBuildError::Verification {
-            tier: opts.tier.as_str(),
-            failures,
-            checks: failed,
-        });
+        return Err(SourceBuildError::Verification { tier: opts.tier.as_str(), failures, checks: failed });
     }
     let checksec = scan
         .reports()
         .map(|(p, r)| {
-            (
-                p.strip_prefix(&dest).unwrap_or(p).to_path_buf(),
-                crate::elf::checksec_json::file_object(r, true),
-            )
+            (p.strip_prefix(&dest).unwrap_or(p).to_path_buf(), crate::elf::checksec_json::file_object(r, true))
         })
         .collect();
     let outputs = list_outputs(&dest)?;
     let destdir = stage.join("destdir");
     std::fs::rename(&dest, &destdir).map_err(io_err(format!("cannot move {}", dest.display())))?;
     if !opts.keep_work {
-        std::fs::remove_dir_all(&work)
-            .map_err(io_err(format!("cannot remove {}", work.display())))?;
+        std::fs::remove_dir_all(&work).map_err(io_err(format!("cannot remove {}", work.display())))?;
     }
     Ok(BuildRecord {
         schema: record::SCHEMA.into(),
@@ -381,10 +348,7 @@ fn environment(
         ("LC_ALL", "C".into()),
         ("LANG", "C".into()),
         ("TZ", "UTC".into()),
-        (
-            "SOURCE_DATE_EPOCH",
-            recipe.package.source_date_epoch.to_string(),
-        ),
+        ("SOURCE_DATE_EPOCH", recipe.package.source_date_epoch.to_string()),
         ("HOME", format!("{b}/home")),
         ("TMPDIR", format!("{b}/tmp")),
         ("DESTDIR", format!("{b}/dest")),
@@ -410,8 +374,7 @@ fn prepare_source(
     let (path, origin) = match &src.from {
         Origin::Path { path } => {
             let p = recipe_dir.join(path);
-            let actual = fetch::sha256_file(&p)
-                .map_err(io_err(format!("cannot read source {}", p.display())))?;
+            let actual = fetch::sha256_file(&p).map_err(io_err(format!("cannot read source {}", p.display())))?;
             if actual != src.sha256 {
                 return Err(SourceBuildError::HashMismatch {
                     what: p.display().to_string(),
@@ -421,11 +384,7 @@ fn prepare_source(
             }
             (p, format!("path:{}", path.display()))
         }
-        Origin::Debian {
-            suite,
-            component,
-            package,
-        } => {
+        Origin::Debian { suite, component, package } => {
             let (p, pool) = fetch_debian(cache, suite, component, package, &src.file, &src.sha256)?;
             (p, format!("debian:{suite}/{component} {pool}"))
         }
@@ -436,8 +395,7 @@ fn prepare_source(
             let sig_path = match &src.from {
                 Origin::Path { path } => {
                     let p = recipe_dir.join(path).with_file_name(&sig.file);
-                    let actual = fetch::sha256_file(&p)
-                        .map_err(io_err(format!("cannot read {}", p.display())))?;
+                    let actual = fetch::sha256_file(&p).map_err(io_err(format!("cannot read {}", p.display())))?;
                     if actual != sig.sha256 {
                         return Err(SourceBuildError::HashMismatch {
                             what: p.display().to_string(),
@@ -447,25 +405,15 @@ fn prepare_source(
                     }
                     p
                 }
-                Origin::Debian {
-                    suite,
-                    component,
-                    package,
-                } => fetch_debian(cache, suite, component, package, &sig.file, &sig.sha256)?.0,
+                Origin::Debian { suite, component, package } => {
+                    fetch_debian(cache, suite, component, package, &sig.file, &sig.sha256)?.0
+                }
             };
             let keyring_path = recipe_dir.join(&sig.keyring);
-            let read =
-                |p: &Path| std::fs::read(p).map_err(io_err(format!("cannot read {}", p.display())));
-            let signer = signature::verify_detached(
-                &read(&keyring_path)?,
-                &read(&sig_path)?,
-                &read(&path)?,
-                &sig.signer,
-            )
-            .map_err(|reason| SourceBuildError::Signature {
-                file: src.file.clone(),
-                reason,
-            })?;
+            let read = |p: &Path| std::fs::read(p).map_err(io_err(format!("cannot read {}", p.display())));
+            let signer =
+                signature::verify_detached(&read(&keyring_path)?, &read(&sig_path)?, &read(&path)?, &sig.signer)
+                    .map_err(|reason| SourceBuildError::Signature { file: src.file.clone(), reason })?;
             Some(SignatureRecord {
                 file: sig.file.clone(),
                 sha256: sig.sha256.clone(),
@@ -478,24 +426,14 @@ fn prepare_source(
     };
     match src.strip_components {
         Some(strip) => {
-            unpack::unpack_tar_gz(&path, src_dir, strip).map_err(|reason| {
-                SourceBuildError::Unpack {
-                    file: src.file.clone(),
-                    reason,
-                }
-            })?;
+            unpack::unpack_tar_gz(&path, src_dir, strip)
+                .map_err(|reason| SourceBuildError::Unpack { file: src.file.clone(), reason })?;
         }
         None => {
-            std::fs::copy(&path, src_dir.join(&src.file))
-                .map_err(io_err(format!("cannot copy {}", path.display())))?;
+            std::fs::copy(&path, src_dir.join(&src.file)).map_err(io_err(format!("cannot copy {}", path.display())))?;
         }
     }
-    Ok(SourceRecord {
-        file: src.file.clone(),
-        sha256: src.sha256.clone(),
-        origin,
-        signature,
-    })
+    Ok(SourceRecord { file: src.file.clone(), sha256: src.sha256.clone(), origin, signature })
 }
 
 /// A Debian pool file from the cache, or resolved through `Sources.xz` and downloaded. The
@@ -509,8 +447,7 @@ fn fetch_debian(
     sha256: &str,
 ) -> Result<(PathBuf, String), SourceBuildError> {
     if let Some(p) = cache.get(sha256) {
-        let pool = std::fs::read_to_string(p.with_extension("origin"))
-            .unwrap_or_else(|_| format!("(cached) {file}"));
+        let pool = std::fs::read_to_string(p.with_extension("origin")).unwrap_or_else(|_| format!("(cached) {file}"));
         return Ok((p, pool.trim().to_string()));
     }
     let mirror = fetch::mirror_for(suite)?;
@@ -523,18 +460,15 @@ fn fetch_debian(
 fn list_outputs(dest: &Path) -> Result<Vec<OutputRecord>, SourceBuildError> {
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dest).sort_by_file_name() {
-        let entry = entry.map_err(|e| SourceBuildError::Io {
-            what: format!("cannot list {}", dest.display()),
-            source: e.into(),
-        })?;
+        let entry = entry
+            .map_err(|e| SourceBuildError::Io { what: format!("cannot list {}", dest.display()), source: e.into() })?;
         if entry.file_type().is_file() {
             let p = entry.path();
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             out.push(OutputRecord {
                 path: p.strip_prefix(dest).unwrap_or(p).to_path_buf(),
                 size,
-                sha256: fetch::sha256_file(p)
-                    .map_err(io_err(format!("cannot hash {}", p.display())))?,
+                sha256: fetch::sha256_file(p).map_err(io_err(format!("cannot hash {}", p.display())))?,
             });
         }
     }

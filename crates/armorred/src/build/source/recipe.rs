@@ -39,9 +39,7 @@ impl std::str::FromStr for Tier {
         match s {
             "hardened" => Ok(Self::Hardened),
             "locked" => Ok(Self::Locked),
-            other => Err(format!(
-                "unknown tier {other:?} (expected hardened or locked)"
-            )),
+            other => Err(format!("unknown tier {other:?} (expected hardened or locked)")),
         }
     }
 }
@@ -89,9 +87,7 @@ pub struct Package {
 impl Package {
     /// The purl, given or derived.
     pub fn purl(&self) -> String {
-        self.purl
-            .clone()
-            .unwrap_or_else(|| format!("pkg:generic/{}@{}", self.name, self.version))
+        self.purl.clone().unwrap_or_else(|| format!("pkg:generic/{}@{}", self.name, self.version))
     }
 }
 
@@ -192,14 +188,9 @@ pub struct Step {
 
 /// Parses and validates a recipe. `origin` names the input in errors.
 pub fn parse(mut reader: impl Read, origin: &Path) -> Result<Recipe, SourceBuildError> {
-    let bad = |reason: String| SourceBuildError::Recipe {
-        path: origin.to_path_buf(),
-        reason,
-    };
+    let bad = |reason: String| SourceBuildError::Recipe { path: origin.to_path_buf(), reason };
     let mut text = String::new();
-    reader
-        .read_to_string(&mut text)
-        .map_err(|e| bad(format!("cannot read: {e}")))?;
+    reader.read_to_string(&mut text).map_err(|e| bad(format!("cannot read: {e}")))?;
     let recipe: Recipe = toml::from_str(&text).map_err(|e| bad(e.message().to_string()))?;
     validate(&recipe).map_err(bad)?;
     Ok(recipe)
@@ -208,10 +199,8 @@ pub fn parse(mut reader: impl Read, origin: &Path) -> Result<Recipe, SourceBuild
 /// Reads `dir/recipe.toml`.
 pub fn load(dir: &Path) -> Result<Recipe, SourceBuildError> {
     let path = dir.join("recipe.toml");
-    let file = std::fs::File::open(&path).map_err(|source| SourceBuildError::Io {
-        what: format!("cannot open recipe {}", path.display()),
-        source,
-    })?;
+    let file = std::fs::File::open(&path)
+        .map_err(|source| SourceBuildError::Io { what: format!("cannot open recipe {}", path.display()), source })?;
     parse(file, &path)
 }
 
@@ -223,14 +212,11 @@ fn plain_name(s: &str) -> bool {
     !s.is_empty()
         && s != "."
         && s != ".."
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'~'))
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'~'))
 }
 
 fn relative_inside(p: &Path) -> bool {
-    !p.as_os_str().is_empty()
-        && p.components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)))
+    !p.as_os_str().is_empty() && p.components().all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 fn validate(r: &Recipe) -> Result<(), String> {
@@ -238,10 +224,7 @@ fn validate(r: &Recipe) -> Result<(), String> {
         return Err("package name and version must be plain names".into());
     }
     if !r.package.cpe.starts_with("cpe:2.3:") {
-        return Err(format!(
-            "package.cpe {:?} is not a CPE 2.3 name",
-            r.package.cpe
-        ));
+        return Err(format!("package.cpe {:?} is not a CPE 2.3 name", r.package.cpe));
     }
     if r.sources.is_empty() {
         return Err("no [[source]]".into());
@@ -251,38 +234,22 @@ fn validate(r: &Recipe) -> Result<(), String> {
             return Err(format!("source file {:?} is not a plain file name", s.file));
         }
         if !is_sha256(&s.sha256) {
-            return Err(format!(
-                "source {}: sha256 must be 64 lowercase hex digits",
-                s.file
-            ));
+            return Err(format!("source {}: sha256 must be 64 lowercase hex digits", s.file));
         }
         if let Origin::Path { path } = &s.from {
             if !relative_inside(path) {
-                return Err(format!(
-                    "source {}: path {} must be relative, without `..`",
-                    s.file,
-                    path.display()
-                ));
+                return Err(format!("source {}: path {} must be relative, without `..`", s.file, path.display()));
             }
         }
         if let Some(sig) = &s.signature {
             if !plain_name(&sig.file) || !is_sha256(&sig.sha256) {
-                return Err(format!(
-                    "source {}: signature needs a plain file name and a sha256",
-                    s.file
-                ));
+                return Err(format!("source {}: signature needs a plain file name and a sha256", s.file));
             }
             if !relative_inside(&sig.keyring) {
-                return Err(format!(
-                    "source {}: keyring must be a relative path inside the recipe directory",
-                    s.file
-                ));
+                return Err(format!("source {}: keyring must be a relative path inside the recipe directory", s.file));
             }
             if sig.signer.len() != 40 || !sig.signer.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!(
-                    "source {}: signer must be a 40-digit v4 fingerprint",
-                    s.file
-                ));
+                return Err(format!("source {}: signer must be a 40-digit v4 fingerprint", s.file));
             }
         }
     }
@@ -335,36 +302,12 @@ run = "true"
     fn table() {
         let cases: &[(&str, &str, Option<&str>)] = &[
             ("good", GOOD, None),
-            (
-                "unknown key",
-                &GOOD.replace("[[step]]", "bogus = 1\n[[step]]"),
-                Some("unknown field"),
-            ),
-            (
-                "short sha",
-                &GOOD.replace(&"0".repeat(64), "abc"),
-                Some("sha256 must be"),
-            ),
-            (
-                "dotdot path",
-                &GOOD.replace("path = \"hello.c\"", "path = \"../x\""),
-                Some("without `..`"),
-            ),
-            (
-                "bad tier",
-                &GOOD.replace("tiers.locked", "tiers.extreme"),
-                Some("unknown variant"),
-            ),
-            (
-                "bad cpe",
-                &GOOD.replace("cpe:2.3:a", "cpe:/a"),
-                Some("CPE 2.3"),
-            ),
-            (
-                "cc path",
-                &GOOD.replace("cc = \"clang-14\"", "cc = \"/usr/bin/cc\""),
-                Some("command name"),
-            ),
+            ("unknown key", &GOOD.replace("[[step]]", "bogus = 1\n[[step]]"), Some("unknown field")),
+            ("short sha", &GOOD.replace(&"0".repeat(64), "abc"), Some("sha256 must be")),
+            ("dotdot path", &GOOD.replace("path = \"hello.c\"", "path = \"../x\""), Some("without `..`")),
+            ("bad tier", &GOOD.replace("tiers.locked", "tiers.extreme"), Some("unknown variant")),
+            ("bad cpe", &GOOD.replace("cpe:2.3:a", "cpe:/a"), Some("CPE 2.3")),
+            ("cc path", &GOOD.replace("cc = \"clang-14\"", "cc = \"/usr/bin/cc\""), Some("command name")),
             ("not toml", "[[[", Some("")),
         ];
         for (name, text, want) in cases {

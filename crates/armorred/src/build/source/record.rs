@@ -103,7 +103,7 @@ pub struct OutputRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source_build::root::RootPackage;
+    use crate::build::source::root::RootPackage;
 
     fn sample() -> BuildRecord {
         BuildRecord {
@@ -147,41 +147,20 @@ mod tests {
                 network: false,
             },
             environment: [("LC_ALL".to_string(), "C".to_string())].into(),
-            flags: Flags {
-                cc: "clang-14".into(),
-                cflags: vec!["-O2".into()],
-                ldflags: vec!["-pie".into()],
-            },
+            flags: Flags { cc: "clang-14".into(), cflags: vec!["-O2".into()], ldflags: vec!["-pie".into()] },
             configure_options: vec!["--with-x".into()],
-            steps: vec![StepRecord {
-                name: "make".into(),
-                run: "make".into(),
-                duration_ms: 1234,
-            }],
-            outputs: vec![OutputRecord {
-                path: "usr/bin/hello".into(),
-                size: 42,
-                sha256: "e".repeat(64),
-            }],
-            checks: vec![Check {
-                path: "usr/bin/hello".into(),
-                property: "relro",
-                ok: true,
-                detail: "full".into(),
-            }],
-            checksec: [(
-                PathBuf::from("usr/bin/hello"),
-                serde_json::json!({"relro": "full"}),
-            )]
-            .into(),
+            steps: vec![StepRecord { name: "make".into(), run: "make".into(), duration_ms: 1234 }],
+            outputs: vec![OutputRecord { path: "usr/bin/hello".into(), size: 42, sha256: "e".repeat(64) }],
+            checks: vec![Check { path: "usr/bin/hello".into(), property: "relro", ok: true, detail: "full".into() }],
+            checksec: [(PathBuf::from("usr/bin/hello"), serde_json::json!({"relro": "full"}))].into(),
         }
     }
 
     /// The record's JSON shape is pinned by a golden file (`UPDATE_GOLDEN=1` rewrites it).
     #[test]
     fn golden() {
-        let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/source_build/build-record.golden.json");
+        let golden =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/source_build/build-record.golden.json");
         let got = serde_json::to_string_pretty(&sample()).expect("json") + "\n";
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::write(&golden, &got).expect("write golden");

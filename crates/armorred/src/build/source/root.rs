@@ -49,9 +49,7 @@ pub struct HostToolchain {
 
 impl Default for HostToolchain {
     fn default() -> Self {
-        Self {
-            path: PathBuf::from("/"),
-        }
+        Self { path: PathBuf::from("/") }
     }
 }
 
@@ -67,13 +65,8 @@ impl BuildRoot for HostToolchain {
         &self.path
     }
     fn describe(&self, packages: &[String]) -> RootDescription {
-        let status =
-            std::fs::read_to_string(self.path.join("var/lib/dpkg/status")).unwrap_or_default();
-        RootDescription {
-            kind: "host".into(),
-            path: self.path.clone(),
-            packages: installed(&status, packages),
-        }
+        let status = std::fs::read_to_string(self.path.join("var/lib/dpkg/status")).unwrap_or_default();
+        RootDescription { kind: "host".into(), path: self.path.clone(), packages: installed(&status, packages) }
     }
 }
 
@@ -91,10 +84,7 @@ pub struct LockedRoot {
 impl LockedRoot {
     /// A root at `path` holding the locked `packages`.
     pub fn new(path: impl Into<PathBuf>, packages: Vec<RootPackage>) -> Self {
-        Self {
-            path: path.into(),
-            packages,
-        }
+        Self { path: path.into(), packages }
     }
 }
 
@@ -108,19 +98,10 @@ impl BuildRoot for LockedRoot {
         let mut all = self.packages.clone();
         for name in packages {
             if !all.iter().any(|p| &p.name == name) {
-                all.push(RootPackage {
-                    name: name.clone(),
-                    version: None,
-                    architecture: None,
-                    sha256: None,
-                });
+                all.push(RootPackage { name: name.clone(), version: None, architecture: None, sha256: None });
             }
         }
-        RootDescription {
-            kind: "debian-locked".into(),
-            path: self.path.clone(),
-            packages: all,
-        }
+        RootDescription { kind: "debian-locked".into(), path: self.path.clone(), packages: all }
     }
 }
 
@@ -129,20 +110,13 @@ impl BuildRoot for LockedRoot {
 pub fn installed(status: &str, wanted: &[String]) -> Vec<RootPackage> {
     let mut found: Vec<RootPackage> = wanted
         .iter()
-        .map(|name| RootPackage {
-            name: name.clone(),
-            version: None,
-            architecture: None,
-            sha256: None,
-        })
+        .map(|name| RootPackage { name: name.clone(), version: None, architecture: None, sha256: None })
         .collect();
     for stanza in status.split("\n\n") {
         let field = |key: &str| {
-            stanza.lines().find_map(|l| {
-                l.strip_prefix(key)
-                    .and_then(|r| r.strip_prefix(':'))
-                    .map(|v| v.trim().to_string())
-            })
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')).map(|v| v.trim().to_string()))
         };
         let (Some(name), Some(state)) = (field("Package"), field("Status")) else {
             continue;
@@ -150,10 +124,7 @@ pub fn installed(status: &str, wanted: &[String]) -> Vec<RootPackage> {
         if !state.ends_with(" installed") {
             continue;
         }
-        if let Some(p) = found
-            .iter_mut()
-            .find(|p| p.name == name && p.version.is_none())
-        {
+        if let Some(p) = found.iter_mut().find(|p| p.name == name && p.version.is_none()) {
             p.version = field("Version");
             p.architecture = field("Architecture");
         }

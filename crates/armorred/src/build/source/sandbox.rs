@@ -64,12 +64,11 @@ impl Bubblewrap {
     /// Finds `bwrap` on `PATH` and checks that it runs.
     pub fn find() -> Result<Self, SourceBuildError> {
         let path = std::env::var_os("PATH").unwrap_or_default();
-        let program = std::env::split_paths(&path)
-            .map(|d| d.join("bwrap"))
-            .find(|p| p.is_file())
-            .ok_or_else(|| SourceBuildError::SandboxUnavailable {
+        let program = std::env::split_paths(&path).map(|d| d.join("bwrap")).find(|p| p.is_file()).ok_or_else(|| {
+            SourceBuildError::SandboxUnavailable {
                 reason: "bwrap not found on PATH (apt-get install bubblewrap)".into(),
-            })?;
+            }
+        })?;
         Ok(Self { program })
     }
 
@@ -113,25 +112,14 @@ impl Bubblewrap {
                 _ => {}
             }
         }
-        for f in [
-            "etc/ld.so.cache",
-            "etc/ld.so.conf",
-            "etc/ld.so.conf.d",
-            "etc/alternatives",
-        ] {
+        for f in ["etc/ld.so.cache", "etc/ld.so.conf", "etc/ld.so.conf.d", "etc/alternatives"] {
             let p = root.join(f);
             if p.exists() {
                 add(&["--ro-bind", &p.to_string_lossy(), &format!("/{f}")]);
             }
         }
         add(&["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]);
-        add(&[
-            "--bind",
-            &spec.build_dir.to_string_lossy(),
-            SANDBOX_BUILD_DIR,
-            "--chdir",
-            spec.cwd,
-        ]);
+        add(&["--bind", &spec.build_dir.to_string_lossy(), SANDBOX_BUILD_DIR, "--chdir", spec.cwd]);
         // The sandbox's own root (a tmpfs holding the mount points) becomes read-only: the
         // build directory and the ephemeral /tmp are the only writable places.
         add(&["--remount-ro", "/"]);
@@ -161,11 +149,8 @@ impl Sandbox for Bubblewrap {
 
     fn run(&self, spec: &RunSpec<'_>) -> Result<i32, SourceBuildError> {
         let io = |what: String| move |source| SourceBuildError::Io { what, source };
-        let log = std::fs::File::create(spec.log)
-            .map_err(io(format!("cannot create log {}", spec.log.display())))?;
-        let err = log
-            .try_clone()
-            .map_err(io(format!("cannot create log {}", spec.log.display())))?;
+        let log = std::fs::File::create(spec.log).map_err(io(format!("cannot create log {}", spec.log.display())))?;
+        let err = log.try_clone().map_err(io(format!("cannot create log {}", spec.log.display())))?;
         let script = format!("umask 022\nset -e\n{}", spec.script);
         let status = Command::new(&self.program)
             .args(self.args(spec))
@@ -180,9 +165,6 @@ impl Sandbox for Bubblewrap {
                 source,
             })?;
         use std::os::unix::process::ExitStatusExt;
-        Ok(status
-            .code()
-            .or_else(|| status.signal().map(|s| 128 + s))
-            .unwrap_or(-1))
+        Ok(status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(-1))
     }
 }

@@ -9,26 +9,13 @@ use pgp::types::KeyDetails;
 /// Checks that `signature` (armored) over `data` was made by the key (primary or subkey) with
 /// fingerprint `signer` found in `keyring` (armored, one or more keys). Returns the signer's
 /// fingerprint in lowercase hex. Errors are one-line reasons.
-pub fn verify_detached(
-    keyring: &[u8],
-    signature: &[u8],
-    data: &[u8],
-    signer: &str,
-) -> Result<String, String> {
+pub fn verify_detached(keyring: &[u8], signature: &[u8], data: &[u8], signer: &str) -> Result<String, String> {
     let signer = signer.to_ascii_lowercase();
-    let (sig, _) = StandaloneSignature::from_armor_single(signature)
-        .map_err(|e| format!("unreadable signature: {e}"))?;
-    let issuers: Vec<String> = sig
-        .signature
-        .issuer_fingerprint()
-        .iter()
-        .map(|f| f.to_string())
-        .collect();
+    let (sig, _) =
+        StandaloneSignature::from_armor_single(signature).map_err(|e| format!("unreadable signature: {e}"))?;
+    let issuers: Vec<String> = sig.signature.issuer_fingerprint().iter().map(|f| f.to_string()).collect();
     if !issuers.is_empty() && !issuers.contains(&signer) {
-        return Err(format!(
-            "signed by {}, not by the pinned signer {signer}",
-            issuers.join(", ")
-        ));
+        return Err(format!("signed by {}, not by the pinned signer {signer}", issuers.join(", ")));
     }
     for key in read_keyring(keyring)? {
         if key.primary_key.fingerprint().to_string() == signer {
@@ -39,10 +26,7 @@ pub fn verify_detached(
         }
         for sub in &key.public_subkeys {
             if sub.key.fingerprint().to_string() == signer {
-                return sig
-                    .verify(&sub.key, data)
-                    .map(|()| signer.clone())
-                    .map_err(|e| format!("bad signature: {e}"));
+                return sig.verify(&sub.key, data).map(|()| signer.clone()).map_err(|e| format!("bad signature: {e}"));
             }
         }
     }
@@ -79,18 +63,14 @@ mod tests {
     use super::*;
 
     fn keyring() -> Vec<u8> {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../images/nginx/keys/nginx-signing-keys.asc");
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/nginx/keys/nginx-signing-keys.asc");
         std::fs::read(p).expect("keyring")
     }
 
     #[test]
     fn reads_every_block_of_the_nginx_keyring() {
-        let fps: Vec<String> = read_keyring(&keyring())
-            .expect("keys")
-            .iter()
-            .map(|k| k.primary_key.fingerprint().to_string())
-            .collect();
+        let fps: Vec<String> =
+            read_keyring(&keyring()).expect("keys").iter().map(|k| k.primary_key.fingerprint().to_string()).collect();
         assert_eq!(fps.len(), 4);
         assert!(fps.contains(&"d6786ce303d9a9022998dc6cc8464d549af75c0a".to_string()));
     }
@@ -98,13 +78,8 @@ mod tests {
     #[test]
     fn rejects_wrong_signer_and_garbage() {
         let sig = b"not a signature";
-        let e = verify_detached(
-            &keyring(),
-            sig,
-            b"x",
-            "D6786CE303D9A9022998DC6CC8464D549AF75C0A",
-        )
-        .expect_err("garbage");
+        let e =
+            verify_detached(&keyring(), sig, b"x", "D6786CE303D9A9022998DC6CC8464D549AF75C0A").expect_err("garbage");
         assert!(e.contains("unreadable signature"), "{e}");
         let e = read_keyring(b"nothing").expect_err("no keys");
         assert!(e.contains("no armored public key block"), "{e}");

@@ -20,15 +20,9 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, strip: usize) -> Result<usize,
 pub fn unpack_tar(reader: impl Read, dest: &Path, strip: usize) -> Result<usize, String> {
     let mut ar = tar::Archive::new(reader);
     let mut files = 0;
-    for entry in ar
-        .entries()
-        .map_err(|e| format!("not a tar archive: {e}"))?
-    {
+    for entry in ar.entries().map_err(|e| format!("not a tar archive: {e}"))? {
         let mut entry = entry.map_err(|e| format!("broken tar entry: {e}"))?;
-        let raw = entry
-            .path()
-            .map_err(|e| format!("bad entry name: {e}"))?
-            .into_owned();
+        let raw = entry.path().map_err(|e| format!("bad entry name: {e}"))?.into_owned();
         let mut rel = PathBuf::new();
         for c in raw.components().skip(strip) {
             match c {
@@ -37,10 +31,7 @@ pub fn unpack_tar(reader: impl Read, dest: &Path, strip: usize) -> Result<usize,
                 _ => return Err(format!("entry {} escapes the target", raw.display())),
             }
         }
-        if raw
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-        {
+        if raw.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
             return Err(format!("entry {} escapes the target", raw.display()));
         }
         if rel.as_os_str().is_empty() {
@@ -54,16 +45,10 @@ pub fn unpack_tar(reader: impl Read, dest: &Path, strip: usize) -> Result<usize,
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", rel.display()))?;
             }
-            entry
-                .unpack(&target)
-                .map_err(|e| format!("{}: {e}", rel.display()))?;
+            entry.unpack(&target).map_err(|e| format!("{}: {e}", rel.display()))?;
             files += 1;
         } else {
-            return Err(format!(
-                "entry {} is a {:?}, only files and directories are accepted",
-                raw.display(),
-                kind
-            ));
+            return Err(format!("entry {} is a {:?}, only files and directories are accepted", raw.display(), kind));
         }
     }
     Ok(files)
@@ -92,32 +77,16 @@ mod tests {
         b.into_inner().expect("tar")
     }
 
-    type Case<'a> = (
-        &'a str,
-        Vec<(&'a str, tar::EntryType, &'a [u8])>,
-        Result<usize, &'a str>,
-    );
+    type Case<'a> = (&'a str, Vec<(&'a str, tar::EntryType, &'a [u8])>, Result<usize, &'a str>);
 
     #[test]
     fn table() {
         use tar::EntryType::{Directory, Regular, Symlink};
         let cases: &[Case<'_>] = &[
-            (
-                "plain",
-                vec![("p-1/", Directory, b""), ("p-1/a.c", Regular, b"x")],
-                Ok(1),
-            ),
-            (
-                "dotdot",
-                vec![("p-1/../../x", Regular, b"x")],
-                Err("escapes"),
-            ),
+            ("plain", vec![("p-1/", Directory, b""), ("p-1/a.c", Regular, b"x")], Ok(1)),
+            ("dotdot", vec![("p-1/../../x", Regular, b"x")], Err("escapes")),
             ("absolute", vec![("/tmp/x", Regular, b"x")], Err("escapes")),
-            (
-                "symlink",
-                vec![("p-1/l", Symlink, b"")],
-                Err("only files and directories"),
-            ),
+            ("symlink", vec![("p-1/l", Symlink, b"")], Err("only files and directories")),
         ];
         for (name, entries, want) in cases {
             let dir = tempfile::tempdir().expect("tempdir");

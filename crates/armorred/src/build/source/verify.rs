@@ -29,12 +29,7 @@ pub fn check(scan: &ScanReport, dest: &Path, tier: Tier, package: &Package) -> V
         let rel = path.strip_prefix(dest).unwrap_or(path).to_path_buf();
         match entry {
             Ok(r) => check_one(&rel, r, tier, package, &mut out),
-            Err(e) => out.push(Check {
-                path: rel,
-                property: "analysable",
-                ok: false,
-                detail: e.to_string(),
-            }),
+            Err(e) => out.push(Check { path: rel, property: "analysable", ok: false, detail: e.to_string() }),
         }
     }
     out
@@ -44,43 +39,23 @@ fn check_one(path: &Path, r: &Report, tier: Tier, package: &Package, out: &mut V
     // Executables: PIE or fixed-address (a non-PIE executable must still show SafeStack/CFI).
     let exec = matches!(r.pie, Pie::Yes | Pie::No);
     let mut push = |property: &'static str, ok: bool, detail: String| {
-        out.push(Check {
-            path: path.to_path_buf(),
-            property,
-            ok,
-            detail,
-        })
+        out.push(Check { path: path.to_path_buf(), property, ok, detail })
     };
-    push(
-        "relro",
-        r.relro == Relro::Full,
-        format!("{:?}", r.relro).to_lowercase(),
-    );
+    push("relro", r.relro == Relro::Full, format!("{:?}", r.relro).to_lowercase());
     push("canary", r.canary, format!("canary {}", r.canary));
     push("nx", r.nx, format!("nx {}", r.nx));
-    push(
-        "pie",
-        matches!(r.pie, Pie::Yes | Pie::Dso),
-        format!("{:?}", r.pie).to_lowercase(),
-    );
+    push("pie", matches!(r.pie, Pie::Yes | Pie::Dso), format!("{:?}", r.pie).to_lowercase());
     if r.fortify.fortifiable_count == 0 && r.fortify.fortified.is_empty() {
         push("fortify", true, "waived: no fortifiable calls".into());
     } else {
         push(
             "fortify",
             r.fortify.enabled(),
-            format!(
-                "{} fortified, {} fortifiable",
-                r.fortify.fortified_count, r.fortify.fortifiable_count
-            ),
+            format!("{} fortified, {} fortifiable", r.fortify.fortified_count, r.fortify.fortifiable_count),
         );
     }
     if exec {
-        push(
-            "safestack",
-            r.safestack.present,
-            format!("{:?}", r.safestack.detection),
-        );
+        push("safestack", r.safestack.present, format!("{:?}", r.safestack.detection));
         if tier == Tier::Locked {
             push("cfi", r.cfi.present, format!("{:?}", r.cfi.detection));
         }
@@ -93,11 +68,5 @@ fn check_one(path: &Path, r: &Report, tier: Tier, package: &Package, out: &mut V
         n.get("name").and_then(|v| v.as_str()) == Some(&package.name)
             && n.get("version").and_then(|v| v.as_str()) == Some(&package.version)
     });
-    push(
-        "package-note",
-        note_ok,
-        r.package_note
-            .as_ref()
-            .map_or_else(|| "none".into(), |n| n.to_string()),
-    );
+    push("package-note", note_ok, r.package_note.as_ref().map_or_else(|| "none".into(), |n| n.to_string()));
 }

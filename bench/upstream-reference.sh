@@ -1,0 +1,67 @@
+#!/bin/sh
+# Builds the upstream reference image (what users compare against: Debian trixie minbase +
+# Debian's nginx + ca-certificates, packed as the official image is: CMD ["nginx","-g","daemon off;"],
+# EXPOSE 80, STOPSIGNAL SIGQUIT) and ARMORRED's images/nginx hardened, then prints size and
+# package count of both side by side, with ratios, and ARMORRED's cold and warm build times.
+#
+# Needs: mmdebstrap umoci skopeo (apt), root, the mirror of the host's apt configuration.
+# Usage: bench/upstream-reference.sh [WORKDIR]   (default: target/bench-upstream)
+set -eu
+cd "$(dirname "$0")/.."
+W=${1:-target/bench-upstream}
+MIRROR=${ARMORRED_MIRROR:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)}
+SECURITY=${MIRROR%/debian}/debian-security
+rm -rf "$W"; mkdir -p "$W"
+
+echo "== upstream reference: mmdebstrap minbase + nginx + ca-certificates" >&2
+start=$(date +%s.%N)
+mmdebstrap --quiet --variant=minbase --include=nginx,ca-certificates --format=directory trixie "$W/rootfs" \
+  "deb $MIRROR trixie main" "deb $MIRROR trixie-updates main" "deb $SECURITY trixie-security main"
+up_pkgs=$(chroot "$W/rootfs" dpkg-query -W -f '${db:Status-Abbrev}\n' | grep -c '^ii')
+up_files=$(find "$W/rootfs" -mindepth 1 | wc -l)
+umoci init --layout "$W/upstream-oci"
+umoci new --image "$W/upstream-oci:latest"
+umoci unpack --rootless --image "$W/upstream-oci:latest" "$W/bundle" >/dev/null 2>&1 || umoci unpack --image "$W/upstream-oci:latest" "$W/bundle"
+rm -rf "$W/bundle/rootfs" && mv "$W/rootfs" "$W/bundle/rootfs"
+umoci repack --image "$W/upstream-oci:latest" "$W/bundle"
+umoci config --image "$W/upstream-oci:latest" --config.cmd nginx --config.cmd -g --config.cmd 'daemon off;' \
+  --config.exposedports 80/tcp --config.stopsignal SIGQUIT
+skopeo copy --quiet "oci:$W/upstream-oci:latest" "docker-archive:$W/upstream.tar:upstream/nginx:trixie"
+up_time=$(echo "$(date +%s.%N) - $start" | bc)
+up_size=$(stat -c %s "$W/upstream.tar")
+
+echo "== ARMORRED images/nginx hardened (cold cache, lock + build)" >&2
+cargo build --release -q -p armorred-cli
+A=target/release/armorred
+export XDG_CACHE_HOME="$W/cache"
+cp -r images/nginx "$W/nginx-def"
+start=$(date +%s.%N)
+$A -q lock "$W/nginx-def"
+$A -q build "$W/nginx-def" --tier hardened --output "docker-archive:$W/armorred.tar" >/dev/null
+cold=$(echo "$(date +%s.%N) - $start" | bc)
+start=$(date +%s.%N)
+$A -q build "$W/nginx-def" --tier hardened --output "docker-archive:$W/armorred.tar" >/dev/null
+warm=$(echo "$(date +%s.%N) - $start" | bc)
+ar_size=$(stat -c %s "$W/armorred.tar")
+ar_unc=$(python3 -c "import json;print(json.load(open('$W/armorred.tar.build.json'))['output']['uncompressed_size'])")
+ar_pkgs=$(python3 -c "import json;print(json.load(open('$W/armorred.tar.build.json'))['output']['packages'])")
+ar_files=$(python3 -c "import json;print(json.load(open('$W/armorred.tar.build.json'))['output']['files'])")
+up_unc=$(du -sb "$W/bundle/rootfs" | cut -f1)
+# gzip layer bytes (what a registry stores and a pull transfers): umoci writes gzip layers.
+up_gz=$(python3 - "$W/upstream-oci" <<'PY'
+import json, sys, os
+d = sys.argv[1]
+m = json.load(open(os.path.join(d, "index.json")))["manifests"][0]["digest"].split(":")[1]
+print(sum(l["size"] for l in json.load(open(os.path.join(d, "blobs/sha256", m)))["layers"]))
+PY
+)
+ar_gz=$(python3 -c "import json;print(json.load(open('$W/armorred.tar.build.json'))['output']['compressed_size'])")
+
+printf '\n%-28s %15s %15s %8s\n' "" "upstream-ref" "armorred" "ratio"
+printf '%-28s %15s %15s %8s\n' "gzip layers (bytes)" "$up_gz" "$ar_gz" "$(echo "scale=3; $ar_gz / $up_gz" | bc)"
+printf '%-28s %15s %15s %8s\n' "docker-archive file (bytes)" "$up_size" "$ar_size" "$(echo "scale=3; $ar_size / $up_size" | bc)"
+printf '%-28s %15s %15s %8s\n' "root fs uncompressed (bytes)" "$up_unc" "$ar_unc" "$(echo "scale=3; $ar_unc / $up_unc" | bc)"
+printf '%-28s %15s %15s %8s\n' "Debian packages" "$up_pkgs" "$ar_pkgs" "$(echo "scale=3; $ar_pkgs / $up_pkgs" | bc)"
+printf '%-28s %15s %15s %8s\n' "files" "$up_files" "$ar_files" "$(echo "scale=3; $ar_files / $up_files" | bc)"
+printf '%-28s %15s %15s\n' "build time (s)" "$up_time" "cold $cold"
+printf '%-28s %15s %15s\n' "warm rebuild (s)" "-" "$warm"

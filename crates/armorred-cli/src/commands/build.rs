@@ -1,0 +1,111 @@
+//! `armorred build DIR --tier T --output KIND:PATH`: calls the library, shows progress on a
+//! terminal and prints the summary.
+
+use std::io::{IsTerminal, Write};
+
+use armorred::build::{self, debian::Cache, debian::Mirror, BuildError, BuildOptions, GateVerdict, Progress};
+
+use crate::cli::BuildArgs;
+use crate::Outcome;
+
+pub(crate) fn run(args: &BuildArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let output: build::Output = args.output.parse().map_err(anyhow::Error::msg)?;
+    let epoch = match args.source_date_epoch {
+        Some(e) => Some(e),
+        None => match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(v) if !v.is_empty() => {
+                Some(v.parse().map_err(|_| anyhow::anyhow!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?)
+            }
+            _ => None,
+        },
+    };
+    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let progress = |p: Progress<'_>| {
+        if let Some(b) = &bar {
+            match p {
+                Progress::Stage(s) => b.set_message(s.to_string()),
+                Progress::Package { name, done, total } => {
+                    b.set_length(total as u64);
+                    b.set_position(done as u64);
+                    b.set_message(format!("fetch {name}"));
+                }
+            }
+        }
+    };
+    let opts = BuildOptions {
+        tier: args.tier.name().to_owned(),
+        output,
+        cache: Cache::new(args.cache_dir.clone().unwrap_or_else(Cache::default_dir)),
+        mirror: args.mirror.as_deref().map(Mirror::from_base),
+        source_date_epoch: epoch,
+        revision: args.revision.clone(),
+        progress: Some(&progress),
+    };
+    let result = build::build(&args.dir, &opts);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut err = anstream::stderr().lock();
+    let report = match result {
+        Ok(r) => r,
+        Err(BuildError::Gate { verdict, .. }) => {
+            print_gate(&mut err, &verdict)?;
+            writeln!(err, "build failed: checksec gate; nothing written")?;
+            return Ok(Outcome::CheckFailed);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = anstream::stdout().lock();
+    writeln!(out, "{}", report.manifest_digest)?;
+    if quiet {
+        return Ok(Outcome::Success);
+    }
+    let mb = |b: u64| b as f64 / 1e6;
+    writeln!(
+        err,
+        "image     {}:{} -> {}:{}",
+        report.name,
+        report.tier,
+        report.output.kind(),
+        report.output.path().display()
+    )?;
+    writeln!(err, "digest    {}", report.manifest_digest)?;
+    writeln!(
+        err,
+        "size      {:.1} MB compressed, {:.1} MB uncompressed",
+        mb(report.compressed_size),
+        mb(report.uncompressed_size)
+    )?;
+    writeln!(err, "packages  {}", report.packages)?;
+    writeln!(err, "files     {}", report.files)?;
+    let g = &report.gate;
+    writeln!(
+        err,
+        "checksec  {} ({}): {} ELF files, {} violations, {} allowed by image.toml",
+        if g.passed() { "pass" } else { "FAIL (not enforced)" },
+        serde_json::to_value(g.policy)?.as_str().unwrap_or("hardened"),
+        g.files,
+        g.violations.len(),
+        g.allowed.len()
+    )?;
+    if !g.passed() {
+        print_gate(&mut err, g)?;
+    }
+    writeln!(err, "record    {}", report.record.display())?;
+    writeln!(err, "time      {} ms", report.timings.get("total").copied().unwrap_or(0))?;
+    Ok(Outcome::Success)
+}
+
+fn print_gate(w: &mut impl Write, g: &GateVerdict) -> std::io::Result<()> {
+    for v in &g.violations {
+        writeln!(w, "  {} {}: {}", v.path, v.property, v.detail)?;
+    }
+    Ok(())
+}

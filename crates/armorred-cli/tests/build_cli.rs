@@ -1,0 +1,72 @@
+//! `armorred lock` and `armorred build` exit codes and output contract.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn armorred(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_armorred")).args(args).output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_clear_message() {
+    let nginx = repo().join("images/nginx");
+    let (code, _, err) = armorred(&["build", nginx.to_str().unwrap(), "--output", "tarball:x"]);
+    assert_eq!(code, 2);
+    assert_eq!(err.trim(), "error: bad output \"tarball:x\": expected oci-dir:DIR or docker-archive:FILE");
+    let (code, _, err) = armorred(&["build", "/nonexistent/def", "--output", "oci-dir:/tmp/x"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: cannot read image definition /nonexistent/def/image.toml"), "{err}");
+}
+
+#[test]
+fn build_prints_the_digest_and_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("target"));
+    let cache = target.join("armorred-test-cache");
+    let out = tmp.path().join("oci");
+    let nginx = repo().join("images/nginx");
+    let args = ["build", nginx.to_str().unwrap(), "--tier", "hardened", "--output"];
+    let dest = format!("oci-dir:{}", out.display());
+    let mut full: Vec<&str> = args.to_vec();
+    full.extend([dest.as_str(), "--cache-dir", cache.to_str().unwrap()]);
+    let (code, stdout, stderr) = armorred(&full);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.trim().starts_with("sha256:") && stdout.trim().len() == 71, "{stdout}");
+    for line in ["digest    sha256:", "packages  ", "checksec  pass (hardened)", "record    "] {
+        assert!(stderr.contains(line), "{line} missing from {stderr}");
+    }
+    full.insert(0, "--quiet");
+    let (code, stdout_q, stderr_q) = armorred(&full);
+    assert_eq!((code, stdout_q, stderr_q.as_str()), (0, stdout, ""));
+}
+
+#[test]
+fn lock_check_exits_1_on_a_stale_lock_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("nginx");
+    std::fs::create_dir_all(dir.join("files")).unwrap();
+    for f in ["image.toml", "image.lock", "files/nginx.conf"] {
+        std::fs::copy(repo().join("images/nginx").join(f), dir.join(f)).unwrap();
+    }
+    let stale = std::fs::read_to_string(dir.join("image.lock")).unwrap() + "# edited\n";
+    std::fs::write(dir.join("image.lock"), &stale).unwrap();
+    let (code, _, err) = armorred(&["lock", dir.to_str().unwrap(), "--check"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("image.lock is stale: run `armorred lock "), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("image.lock")).unwrap(), stale);
+    let (code, _, err) = armorred(&["lock", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = armorred(&["lock", dir.to_str().unwrap(), "--check"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("is up to date"), "{err}");
+}

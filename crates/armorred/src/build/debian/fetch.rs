@@ -1,0 +1,148 @@
+//! The content-addressed `.deb` cache: `<cache>/sha256/<hex>`. A file enters the cache only
+//! after its SHA256 and size matched the lock; cached files are verified again on use.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::lock::LockedPackage;
+use super::mirror::{http_get_to, Mirror};
+use super::{io_err, DebianError};
+
+/// A content-addressed blob cache.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// A cache rooted at `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// `$XDG_CACHE_HOME/armorred`, else `$HOME/.cache/armorred`.
+    pub fn default_dir() -> PathBuf {
+        match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+            Some(x) => PathBuf::from(x).join("armorred"),
+            None => {
+                std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir).join(".cache/armorred")
+            }
+        }
+    }
+
+    /// The cache root.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the blob with `sha256` lives (present or not).
+    pub fn path_of(&self, sha256: &str) -> PathBuf {
+        self.dir.join("sha256").join(sha256)
+    }
+}
+
+/// SHA256 and length of a reader.
+pub fn sha256_reader(mut r: impl Read) -> std::io::Result<(String, u64)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = r.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((hex::encode(h.finalize()), n))
+}
+
+struct HashingWriter<W> {
+    inner: W,
+    hash: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Returns the cached, verified `.deb` of `pkg`, downloading it from `mirror` when absent.
+/// A digest mismatch is an error and nothing enters the cache.
+pub fn fetch(mirror: &Mirror, cache: &Cache, pkg: &LockedPackage) -> Result<PathBuf, DebianError> {
+    let url = format!("{}/{}", mirror.base_for(&pkg.suite), pkg.filename);
+    fetch_url(cache, &url, &pkg.sha256, pkg.size, &pkg.name)
+}
+
+/// Like [`fetch`] for any URL pinned by `sha256` and `size`; `name` labels errors.
+pub fn fetch_url(cache: &Cache, url: &str, sha256: &str, size: u64, name: &str) -> Result<PathBuf, DebianError> {
+    let path = cache.path_of(sha256);
+    let mismatch = |actual: String, n: u64| DebianError::Digest {
+        what: format!("{name} ({url})"),
+        expected: format!("sha256:{sha256} ({size} bytes)"),
+        actual: format!("sha256:{actual} ({n} bytes)"),
+    };
+    if let Ok(f) = std::fs::File::open(&path) {
+        let (got, n) = sha256_reader(f).map_err(io_err(format!("cached {}", path.display())))?;
+        if got == sha256 && n == size {
+            return Ok(path);
+        }
+        // A corrupted cache entry is discarded and fetched again.
+        let _ = std::fs::remove_file(&path);
+    }
+    let dir = cache.dir.join("sha256");
+    std::fs::create_dir_all(&dir).map_err(io_err(format!("cache {}", dir.display())))?;
+    let tmp = dir.join(format!(".{sha256}.part-{}", std::process::id()));
+    let result = (|| {
+        let file = std::fs::File::create(&tmp).map_err(io_err(format!("{}", tmp.display())))?;
+        let mut w = HashingWriter { inner: std::io::BufWriter::new(file), hash: Sha256::new() };
+        let n = http_get_to(url, &mut w)?;
+        w.flush().map_err(io_err(format!("{}", tmp.display())))?;
+        let got = hex::encode(w.hash.finalize());
+        if got != sha256 || n != size {
+            return Err(mismatch(got, n));
+        }
+        std::fs::rename(&tmp, &path).map_err(io_err(format!("{}", path.display())))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map(|()| path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_paths_and_hash() {
+        let c = Cache::new("/c");
+        assert_eq!(c.path_of("ab"), PathBuf::from("/c/sha256/ab"));
+        let (h, n) = sha256_reader(&b"abc"[..]).expect("hash");
+        assert_eq!(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn corrupt_cache_entry_is_not_used() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = Cache::new(dir.path());
+        let sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        std::fs::create_dir_all(dir.path().join("sha256")).expect("mkdir");
+        std::fs::write(cache.path_of(sha), b"abd").expect("write");
+        // The URL is unreachable: the corrupted entry must not be returned.
+        let err = fetch_url(&cache, "http://127.0.0.1:9/x.deb", sha, 3, "x").expect_err("must fail");
+        assert!(err.to_string().starts_with("cannot download http://127.0.0.1:9/x.deb"), "{err}");
+        assert!(!cache.path_of(sha).exists());
+        std::fs::write(cache.path_of(sha), b"abc").expect("write");
+        assert_eq!(fetch_url(&cache, "http://127.0.0.1:9/x.deb", sha, 3, "x").expect("cached"), cache.path_of(sha));
+    }
+}

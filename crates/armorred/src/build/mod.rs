@@ -1,0 +1,518 @@
+//! `armorred lock` and `armorred build`: from an image definition to a locked package set, then
+//! to a reproducible OCI image. The pipeline is a list of named stages, each wrapping its error:
+//! load definition → read lock → fetch → unpack → assemble → checksec gate → layer → write →
+//! record.
+
+pub mod debian;
+pub mod record;
+pub mod source;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use debian::release::{default_keyring_paths, Keyring};
+use debian::tree::Tree;
+use debian::{Cache, DebianError, Indices, Lock, Mirror, ResolveRequest};
+
+use crate::elf::policy::{self, Policy};
+use crate::oci::{self, Image, OciError, RuntimeConfig};
+use crate::spec::{ImageSpec, SpecError};
+
+/// Errors of `lock` and `build`, each naming the stage.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The definition is invalid.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// A Debian input failed (download, signature, digest, resolution, lock, package).
+    #[error(transparent)]
+    Debian(#[from] DebianError),
+    /// Writing the image failed.
+    #[error(transparent)]
+    Oci(#[from] OciError),
+    /// The lock file is missing or does not match the definition.
+    #[error("{}: {detail}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Root file system assembly failed.
+    #[error("cannot assemble the root file system: {0}")]
+    Assemble(String),
+    /// The checksec gate failed.
+    #[error("checksec gate ({policy}): {count} violation(s) not allowed by [checksec] in image.toml, first: {first}")]
+    Gate {
+        /// The policy.
+        policy: String,
+        /// How many violations.
+        count: usize,
+        /// The first one.
+        first: String,
+        /// The full verdict (for the caller to print).
+        verdict: Box<GateVerdict>,
+    },
+    /// Scanning the root file system failed.
+    #[error("checksec scan failed")]
+    Scan(#[source] crate::elf::ElfError),
+    /// Local I/O.
+    #[error("cannot {what}")]
+    Io {
+        /// What was attempted.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where the image goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// An OCI image layout directory.
+    OciDir(PathBuf),
+    /// A `docker load`-able tar.
+    DockerArchive(PathBuf),
+}
+
+impl std::str::FromStr for Output {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            Some(("oci-dir", p)) if !p.is_empty() => Ok(Self::OciDir(p.into())),
+            Some(("docker-archive", p)) if !p.is_empty() => Ok(Self::DockerArchive(p.into())),
+            _ => Err(format!("bad output {s:?}: expected oci-dir:DIR or docker-archive:FILE")),
+        }
+    }
+}
+
+impl Output {
+    /// The path written.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::OciDir(p) | Self::DockerArchive(p) => p,
+        }
+    }
+
+    /// `oci-dir` or `docker-archive`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::OciDir(_) => "oci-dir",
+            Self::DockerArchive(_) => "docker-archive",
+        }
+    }
+
+    /// The build record written next to the image: `<path>.build.json`.
+    pub fn record_path(&self) -> PathBuf {
+        let p = self.path();
+        let mut name = p.file_name().unwrap_or_default().to_os_string();
+        name.push(".build.json");
+        p.with_file_name(name)
+    }
+}
+
+/// What `lock` concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockStatus {
+    /// The lock was written (new or changed).
+    Written,
+    /// The lock on disk already matches.
+    Unchanged,
+    /// `--check`: the lock on disk differs (or is missing); nothing written.
+    Stale,
+}
+
+/// The result of `lock`.
+#[derive(Debug, Clone)]
+pub struct LockReport {
+    /// The lock file path.
+    pub path: PathBuf,
+    /// The resolved lock.
+    pub lock: Lock,
+    /// What happened.
+    pub status: LockStatus,
+    /// Excluded packages that some dependency named, per tier (name → first dependent).
+    pub excluded: ExcludedHits,
+}
+
+/// The lock file of a definition directory.
+pub fn lock_path(dir: &Path) -> PathBuf {
+    dir.join("image.lock")
+}
+
+/// Resolves the definition in `dir` against the signed indices and writes `image.lock` (or,
+/// with `check`, only compares it).
+pub fn lock(dir: &Path, mirror: &Mirror, check: bool) -> Result<LockReport, BuildError> {
+    let (lock, excluded) = resolve_lock(dir, mirror)?;
+    let path = lock_path(dir);
+    let status = write_lock(&path, &lock, check)?;
+    Ok(LockReport { path, lock, status, excluded })
+}
+
+/// Excluded packages some dependency named, per tier (name → first dependent).
+pub type ExcludedHits = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Fetches and verifies the indices and resolves every tier of the definition in `dir`.
+pub fn resolve_lock(dir: &Path, mirror: &Mirror) -> Result<(Lock, ExcludedHits), BuildError> {
+    let spec = ImageSpec::load(dir)?;
+    let keyring = load_keyring(&spec, dir)?;
+    let indices =
+        Indices::fetch(mirror, &spec.debian.suites, &spec.debian.components, &spec.debian.architecture, &keyring)?;
+    let mut tiers = BTreeMap::new();
+    let mut excluded = BTreeMap::new();
+    for (name, tier) in &spec.tiers {
+        let req = ResolveRequest {
+            wanted: spec.packages.clone(),
+            exclude: tier.exclude_packages.iter().cloned().collect::<BTreeSet<_>>(),
+        };
+        let res = debian::resolve(&indices, &req)?;
+        excluded.insert(name.clone(), res.excluded_hits.clone());
+        tiers.insert(name.clone(), res);
+    }
+    let lock = Lock::new(&spec.debian.architecture, spec.lock_inputs_digest(), &indices.suites, &tiers);
+    Ok((lock, excluded))
+}
+
+/// Compares `lock` with the file at `path`; writes it (atomically) unless `check` or equal.
+pub fn write_lock(path: &Path, lock: &Lock, check: bool) -> Result<LockStatus, BuildError> {
+    let text = lock.to_toml();
+    let current = std::fs::read_to_string(path).ok();
+    Ok(if current.as_deref() == Some(text.as_str()) {
+        LockStatus::Unchanged
+    } else if check {
+        LockStatus::Stale
+    } else {
+        crate::fsutil::write_bytes_atomic(path, text.as_bytes()).map_err(|e| BuildError::Io {
+            what: format!("write {}", path.display()),
+            source: std::io::Error::other(e),
+        })?;
+        LockStatus::Written
+    })
+}
+
+fn load_keyring(spec: &ImageSpec, dir: &Path) -> Result<Keyring, BuildError> {
+    let paths: Vec<PathBuf> = if spec.debian.keyrings.is_empty() {
+        default_keyring_paths()
+    } else {
+        spec.debian.keyrings.iter().map(|k| dir.join(k)).collect()
+    };
+    if paths.is_empty() {
+        return Err(DebianError::Keyring {
+            path: "/usr/share/keyrings/debian-archive-*.gpg".into(),
+            detail: "no keyring found (install debian-archive-keyring or set debian.keyrings)".into(),
+        }
+        .into());
+    }
+    Ok(Keyring::load(&paths)?)
+}
+
+/// Progress events for the CLI's bars.
+#[derive(Debug, Clone)]
+pub enum Progress<'a> {
+    /// A stage starts.
+    Stage(&'a str),
+    /// A package is available (fetched or cached): `done` of `total`.
+    Package {
+        /// Package name.
+        name: &'a str,
+        /// Packages done.
+        done: usize,
+        /// Packages in all.
+        total: usize,
+    },
+}
+
+/// Options of [`build`].
+pub struct BuildOptions<'a> {
+    /// Tier to build (`hardened`).
+    pub tier: String,
+    /// Where the image goes.
+    pub output: Output,
+    /// The `.deb` cache.
+    pub cache: Cache,
+    /// Explicit mirror; else discovered when a download is needed.
+    pub mirror: Option<Mirror>,
+    /// SOURCE_DATE_EPOCH; default the newest Release date in the lock.
+    pub source_date_epoch: Option<i64>,
+    /// `org.opencontainers.image.revision`, when known.
+    pub revision: Option<String>,
+    /// Progress callback.
+    pub progress: Option<&'a (dyn Fn(Progress<'_>) + Sync)>,
+}
+
+/// The checksec gate's outcome.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GateVerdict {
+    /// Policy applied.
+    pub policy: Policy,
+    /// Whether violations fail the build.
+    pub enforced: bool,
+    /// ELF files checked.
+    pub files: usize,
+    /// Violations not covered by an allow entry.
+    pub violations: Vec<GateViolation>,
+    /// Violations accepted by an allow entry (with its reason).
+    pub allowed: Vec<GateViolation>,
+    /// Rules not applicable to a file.
+    pub waivers: usize,
+}
+
+impl GateVerdict {
+    /// True when no uncovered violation remains.
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// One failing property of one file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GateViolation {
+    /// Path in the image.
+    pub path: String,
+    /// Property.
+    pub property: String,
+    /// Detail.
+    pub detail: String,
+    /// The allow entry's reason, when allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What `build` produced.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    /// Image name.
+    pub name: String,
+    /// Tier.
+    pub tier: String,
+    /// Output written.
+    pub output: Output,
+    /// Build record path.
+    pub record: PathBuf,
+    /// Manifest digest.
+    pub manifest_digest: String,
+    /// Config digest.
+    pub config_digest: String,
+    /// Compressed layer bytes.
+    pub compressed_size: u64,
+    /// Uncompressed layer bytes.
+    pub uncompressed_size: u64,
+    /// Packages installed.
+    pub packages: usize,
+    /// Entries in the layer.
+    pub files: usize,
+    /// SOURCE_DATE_EPOCH used.
+    pub source_date_epoch: i64,
+    /// checksec gate.
+    pub gate: GateVerdict,
+    /// Stage timings in milliseconds.
+    pub timings: BTreeMap<String, u128>,
+}
+
+/// Builds the image of the definition in `dir` from its lock. Nothing is written unless every
+/// input verified and the gate passed.
+pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildError> {
+    let start = Instant::now();
+    let mut timings = BTreeMap::new();
+    let mut lap = {
+        let mut last = Instant::now();
+        move |name: &str, timings: &mut BTreeMap<String, u128>| {
+            timings.insert(name.to_string(), last.elapsed().as_millis());
+            last = Instant::now();
+        }
+    };
+    let stage = |s: &str| {
+        if let Some(p) = opts.progress {
+            p(Progress::Stage(s));
+        }
+    };
+
+    stage("load definition and lock");
+    let spec = ImageSpec::load(dir)?;
+    let tier = spec.tier(&opts.tier)?.clone();
+    let lock_file = lock_path(dir);
+    if !lock_file.exists() {
+        return Err(BuildError::Lock { path: lock_file, detail: "no lock file: run `armorred lock` first".into() });
+    }
+    let lock = Lock::read(&lock_file)?;
+    if lock.inputs_digest != spec.lock_inputs_digest() {
+        return Err(BuildError::Lock {
+            path: lock_file,
+            detail: "stale: image.toml changed since it was locked; run `armorred lock`".into(),
+        });
+    }
+    let pkgs = lock.tier_packages(&opts.tier).ok_or_else(|| BuildError::Lock {
+        path: lock_file.clone(),
+        detail: format!("tier {} is not locked; run `armorred lock`", opts.tier),
+    })?;
+    let epoch = opts.source_date_epoch.unwrap_or_else(|| lock.newest_release_epoch());
+    lap("load", &mut timings);
+
+    stage("fetch packages");
+    let mut mirror = opts.mirror.clone();
+    let mut debs = Vec::new();
+    for (i, p) in pkgs.iter().enumerate() {
+        let cached = opts.cache.path_of(&p.sha256);
+        let path = if cached.exists() {
+            debian::fetch::fetch_url(&opts.cache, "(cache only)", &p.sha256, p.size, &p.name)
+                .or_else(|_| fetch_one(&mut mirror, &opts.cache, p))?
+        } else {
+            fetch_one(&mut mirror, &opts.cache, p)?
+        };
+        debs.push((p.name.clone(), path));
+        if let Some(cb) = opts.progress {
+            cb(Progress::Package { name: &p.name, done: i + 1, total: pkgs.len() });
+        }
+    }
+    lap("fetch", &mut timings);
+
+    stage("unpack and assemble");
+    let mut tree = Tree::new();
+    debian::rootfs::base(&mut tree).map_err(BuildError::Assemble)?;
+    let installed = debian::rootfs::install(&mut tree, &debs)?;
+    debian::rootfs::finish(&mut tree, &spec, &tier, dir, &installed).map_err(BuildError::Assemble)?;
+    lap("assemble", &mut timings);
+
+    stage("checksec gate");
+    let gate = gate(&spec, &tree)?;
+    lap("checksec", &mut timings);
+    if spec.checksec.enforce && !gate.passed() {
+        let v = &gate.violations[0];
+        return Err(BuildError::Gate {
+            policy: "hardened".into(),
+            count: gate.violations.len(),
+            first: format!("{} {}: {}", v.path, v.property, v.detail),
+            verdict: Box::new(gate),
+        });
+    }
+
+    stage("write image");
+    let layer = oci::layer_from_tree(&tree, epoch)?;
+    let files = layer.entries;
+    let image = Image {
+        layers: vec![layer],
+        config: runtime_config(&spec),
+        architecture: spec.debian.architecture.clone(),
+        created_epoch: epoch,
+        created_by: format!("armorred build --tier {}", opts.tier),
+        annotations: annotations(&spec, epoch, opts.revision.as_deref()),
+        ref_name: format!("armorred/{}:{}", spec.name, opts.tier),
+    };
+    let written = match &opts.output {
+        Output::OciDir(p) => oci::write_layout(p, &image)?,
+        Output::DockerArchive(p) => oci::write_docker_archive(p, &image)?,
+    };
+    lap("write", &mut timings);
+    timings.insert("total".into(), start.elapsed().as_millis());
+
+    let report = BuildReport {
+        name: spec.name.clone(),
+        tier: opts.tier.clone(),
+        output: opts.output.clone(),
+        record: opts.output.record_path(),
+        manifest_digest: written.manifest.digest.clone(),
+        config_digest: written.config.digest.clone(),
+        compressed_size: written.compressed_size,
+        uncompressed_size: written.uncompressed_size,
+        packages: pkgs.len(),
+        files,
+        source_date_epoch: epoch,
+        gate,
+        timings,
+    };
+    let rec = record::record(dir, &spec, &lock, &opts.tier, &report)?;
+    crate::fsutil::write_bytes_atomic(&report.record, &rec).map_err(|e| BuildError::Io {
+        what: format!("write {}", report.record.display()),
+        source: std::io::Error::other(e),
+    })?;
+    Ok(report)
+}
+
+fn fetch_one(mirror: &mut Option<Mirror>, cache: &Cache, p: &debian::LockedPackage) -> Result<PathBuf, BuildError> {
+    if mirror.is_none() {
+        *mirror = Some(Mirror::discover(None)?);
+    }
+    let m = mirror.as_ref().ok_or_else(|| DebianError::NoMirror("unset".into()))?;
+    Ok(debian::fetch(m, cache, p)?)
+}
+
+/// Runs the hardened checksec policy on a materialized copy of `tree`.
+fn gate(spec: &ImageSpec, tree: &Tree) -> Result<GateVerdict, BuildError> {
+    let tmp = tempfile::Builder::new()
+        .prefix("armorred-rootfs-")
+        .tempdir()
+        .map_err(|source| BuildError::Io { what: "create a temporary directory".into(), source })?;
+    let root = tmp.path().join("rootfs");
+    tree.materialize(&root).map_err(|source| BuildError::Io {
+        what: format!("materialize the root file system in {}", root.display()),
+        source,
+    })?;
+    let scan = crate::elf::scan_root(&root).map_err(BuildError::Scan)?;
+    let verdict = policy::evaluate(Policy::Hardened, &scan, &root);
+    let mut out = GateVerdict {
+        policy: Policy::Hardened,
+        enforced: spec.checksec.enforce,
+        files: verdict.files,
+        violations: Vec::new(),
+        allowed: Vec::new(),
+        waivers: verdict.waivers.len(),
+    };
+    for v in verdict.violations {
+        let rel = v.path.strip_prefix(&root).unwrap_or(&v.path);
+        let path = format!("/{}", rel.display());
+        let allow = spec.checksec.allow.iter().find(|a| a.covers(&path, v.property));
+        let gv = GateViolation {
+            path,
+            property: v.property.to_string(),
+            detail: v.detail,
+            reason: allow.map(|a| a.reason.clone()),
+        };
+        if gv.reason.is_some() {
+            out.allowed.push(gv);
+        } else {
+            out.violations.push(gv);
+        }
+    }
+    Ok(out)
+}
+
+fn runtime_config(spec: &ImageSpec) -> RuntimeConfig {
+    let i = &spec.image;
+    RuntimeConfig {
+        user: i.user.clone(),
+        entrypoint: i.entrypoint.clone(),
+        cmd: i.cmd.clone(),
+        ports: i.ports.clone(),
+        stop_signal: i.stop_signal.clone(),
+        env: i.env.clone(),
+        labels: i.labels.clone(),
+        workdir: i.workdir.clone(),
+    }
+}
+
+fn annotations(spec: &ImageSpec, epoch: i64, revision: Option<&str>) -> BTreeMap<String, String> {
+    let mut a: BTreeMap<String, String> = spec
+        .image
+        .labels
+        .iter()
+        .filter(|(k, _)| k.starts_with("org.opencontainers.image."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    a.insert("org.opencontainers.image.created".into(), debian::release::rfc3339(epoch));
+    // FROM scratch: there is no base image, so no `base.name`/`base.digest`.
+    if !spec.description.is_empty() {
+        a.insert("org.opencontainers.image.description".into(), spec.description.clone());
+    }
+    if let Some(s) = &spec.source {
+        a.insert("org.opencontainers.image.source".into(), s.clone());
+    }
+    if let Some(r) = revision {
+        a.insert("org.opencontainers.image.revision".into(), r.to_string());
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,145 @@
+//! Pipeline tests that need no network: a definition whose lock points at crafted `.deb`s
+//! already in the cache.
+
+use super::debian::deb::tests::make_deb;
+use super::debian::lock::{LockedPackage, LockedSuite};
+use super::*;
+
+const SPEC: &str = r#"
+name = "tiny"
+packages = ["tiny"]
+[debian]
+suites = ["trixie"]
+architecture = "amd64"
+[image]
+cmd = ["/usr/bin/tiny"]
+[tiers.hardened]
+"#;
+
+/// A definition directory, a cache holding `deb` as the only package, and its lock.
+fn fixture(deb: &[u8]) -> (tempfile::TempDir, PathBuf, Cache) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("def");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("image.toml"), SPEC).expect("spec");
+    let cache = Cache::new(tmp.path().join("cache"));
+    let (sha, size) = debian::fetch::sha256_reader(deb).expect("hash");
+    std::fs::create_dir_all(cache.dir().join("sha256")).expect("mkdir");
+    std::fs::write(cache.path_of(&sha), deb).expect("cache");
+    let spec = ImageSpec::load(&dir).expect("spec");
+    let lock = Lock {
+        lock_version: 1,
+        architecture: "amd64".into(),
+        inputs_digest: spec.lock_inputs_digest(),
+        tiers: [("hardened".to_string(), vec!["tiny".to_string()])].into(),
+        suites: vec![LockedSuite {
+            name: "trixie".into(),
+            date: "Sat, 09 Aug 2025 09:25:47 UTC".into(),
+            date_epoch: 1754731547,
+            inrelease_sha256: "00".into(),
+            signed_by: "00".into(),
+        }],
+        packages: vec![LockedPackage {
+            name: "tiny".into(),
+            version: "1".into(),
+            architecture: "all".into(),
+            source: "tiny".into(),
+            source_version: "1".into(),
+            suite: "trixie".into(),
+            filename: "pool/main/t/tiny/tiny_1_all.deb".into(),
+            size,
+            sha256: sha,
+        }],
+    };
+    std::fs::write(dir.join("image.lock"), lock.to_toml()).expect("lock");
+    (tmp, dir, cache)
+}
+
+fn opts(out: &Path, cache: Cache) -> BuildOptions<'static> {
+    BuildOptions {
+        tier: "hardened".into(),
+        output: Output::OciDir(out.to_path_buf()),
+        cache,
+        // Unroutable: every package must come from the cache.
+        mirror: Some(Mirror::from_base("http://127.0.0.1:9/debian")),
+        source_date_epoch: None,
+        revision: None,
+        progress: None,
+    }
+}
+
+#[test]
+fn builds_from_cache_with_package_database() {
+    let deb = make_deb(&[("./usr/", 'd', ""), ("./usr/bin/", 'd', ""), ("./usr/bin/tiny", 'f', "not elf")], "gz");
+    let (tmp, dir, cache) = fixture(&deb);
+    let out = tmp.path().join("out/oci");
+    let r = build(&dir, &opts(&out, cache.clone())).expect("build");
+    assert_eq!(r.packages, 1);
+    assert_eq!(r.source_date_epoch, 1754731547);
+    assert!(r.gate.passed());
+    assert!(out.join("index.json").is_file());
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&r.record).expect("record")).expect("json");
+    assert_eq!(record["output"]["manifest_digest"], serde_json::json!(r.manifest_digest));
+    assert_eq!(record["tier"], "hardened");
+    assert_eq!(record["inputs"]["packages"][0]["name"], "tiny");
+    // Golden, with only the timings redacted.
+    let mut redacted = record.clone();
+    redacted["timings_ms"] = serde_json::json!("<redacted>");
+    let got = serde_json::to_string_pretty(&redacted).expect("json") + "\n";
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/build/record.json");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &got).expect("write golden");
+    }
+    assert_eq!(got, std::fs::read_to_string(&golden).unwrap_or_default(), "UPDATE_GOLDEN=1 to refresh");
+    // Same inputs elsewhere: same digest. Another SOURCE_DATE_EPOCH: another digest.
+    let again = build(&dir, &opts(&tmp.path().join("elsewhere/oci"), cache.clone())).expect("again");
+    assert_eq!(again.manifest_digest, r.manifest_digest);
+    let mut o = opts(&tmp.path().join("later/oci"), cache);
+    o.source_date_epoch = Some(1754731548);
+    assert_ne!(build(&dir, &o).expect("later").manifest_digest, r.manifest_digest);
+}
+
+#[test]
+#[allow(clippy::type_complexity)]
+fn hostile_packages_write_nothing() {
+    let cases: &[(&[(&str, char, &str)], &str)] = &[
+        (&[("./../../etc/passwd", 'f', "x")], "tiny: data.tar.xz: path \"./../../etc/passwd\" contains `..`"),
+        (
+            &[("./usr/", 'd', ""), ("./usr/evil", 'l', "../../../../etc/shadow")],
+            "tiny: data.tar.xz: symlink \"usr/evil\" -> \"../../../../etc/shadow\" escapes the root",
+        ),
+        (
+            &[("./etc", 'l', "/tmp/x"), ("./etc/cron", 'f', "x")],
+            "tiny: data.tar.xz: \"etc/cron\" would be written through the symlink \"etc\"",
+        ),
+    ];
+    for (entries, want) in cases {
+        let (tmp, dir, cache) = fixture(&make_deb(entries, "xz"));
+        let out = tmp.path().join("out/oci");
+        let err = build(&dir, &opts(&out, cache)).expect_err("must fail").to_string();
+        assert_eq!(err, *want);
+        assert!(!tmp.path().join("out").exists(), "output written for {want}");
+        assert!(!Output::OciDir(out).record_path().exists());
+    }
+}
+
+#[test]
+fn stale_or_missing_lock_is_refused() {
+    let deb = make_deb(&[("./usr/", 'd', "")], "");
+    let (tmp, dir, cache) = fixture(&deb);
+    std::fs::write(dir.join("image.toml"), SPEC.replace("packages = [\"tiny\"]", "packages = [\"tiny\", \"more\"]"))
+        .expect("spec");
+    let err = build(&dir, &opts(&tmp.path().join("o"), cache.clone())).expect_err("must fail").to_string();
+    assert!(err.ends_with("image.lock: stale: image.toml changed since it was locked; run `armorred lock`"), "{err}");
+    std::fs::remove_file(dir.join("image.lock")).expect("rm");
+    let err = build(&dir, &opts(&tmp.path().join("o"), cache)).expect_err("must fail").to_string();
+    assert!(err.ends_with("image.lock: no lock file: run `armorred lock` first"), "{err}");
+}
+
+#[test]
+fn outputs_parse() {
+    assert_eq!("oci-dir:out".parse::<Output>(), Ok(Output::OciDir("out".into())));
+    assert_eq!("docker-archive:a.tar".parse::<Output>(), Ok(Output::DockerArchive("a.tar".into())));
+    assert!("tarball:x".parse::<Output>().is_err());
+    assert_eq!(Output::OciDir("a/oci".into()).record_path(), PathBuf::from("a/oci.build.json"));
+}

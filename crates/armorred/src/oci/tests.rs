@@ -1,0 +1,135 @@
+use super::*;
+use crate::build::debian::tree::Tree;
+
+fn golden(name: &str, got: &[u8]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/oci").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, got).expect("write golden");
+    }
+    let want = std::fs::read(&path).unwrap_or_default();
+    assert_eq!(String::from_utf8_lossy(got), String::from_utf8_lossy(&want), "{name} (UPDATE_GOLDEN=1 to refresh)");
+}
+
+fn tiny(epoch: i64) -> Image {
+    let mut t = Tree::new();
+    t.add_dir("tmp", 0o1777, (0, 0)).expect("tmp");
+    t.add_file("etc/passwd", 0o644, (0, 0), b"root:x:0:0::/root:/nonexistent\n".to_vec()).expect("f");
+    t.add_dir("var/lib/app", 0o755, (65534, 65534)).expect("d");
+    t.add_symlink("bin", "usr/bin").expect("l");
+    let mut annotations = BTreeMap::new();
+    annotations.insert("org.opencontainers.image.created".into(), crate::build::debian::release::rfc3339(epoch));
+    Image {
+        layers: vec![layer_from_tree(&t, epoch).expect("layer")],
+        config: RuntimeConfig {
+            user: "65534:65534".into(),
+            entrypoint: vec![],
+            cmd: vec!["app".into(), "-x".into()],
+            ports: vec!["80/tcp".into()],
+            stop_signal: Some("SIGQUIT".into()),
+            env: [("PATH".to_string(), "/usr/bin".to_string())].into(),
+            labels: BTreeMap::new(),
+            workdir: Some("/".into()),
+        },
+        architecture: "amd64".into(),
+        created_epoch: epoch,
+        created_by: "armorred build --tier hardened".into(),
+        annotations,
+        ref_name: "armorred/tiny:hardened".into(),
+    }
+}
+
+#[test]
+fn serialization_goldens() {
+    let s = serialize(&tiny(1754731547));
+    golden("config.json", &s.config.data);
+    golden("manifest.json", &s.manifest.data);
+    golden("index.json", &s.index);
+}
+
+#[test]
+fn layer_is_deterministic_and_normalized() {
+    let a = tiny(1754731547);
+    let b = tiny(1754731547);
+    assert_eq!(a.layers[0].blob, b.layers[0].blob);
+    assert_ne!(tiny(0).layers[0].blob.digest, a.layers[0].blob.digest);
+    let tar = {
+        use std::io::Read;
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&a.layers[0].blob.data[..]).read_to_end(&mut out).expect("gunzip");
+        out
+    };
+    let mut ar = tar::Archive::new(&tar[..]);
+    let rows: Vec<String> = ar
+        .entries()
+        .expect("entries")
+        .map(|e| {
+            let e = e.expect("entry");
+            let h = e.header();
+            format!(
+                "{} {:o} {}:{} {} {:?}",
+                String::from_utf8_lossy(&e.path_bytes()),
+                h.mode().unwrap_or(0),
+                h.uid().unwrap_or(9),
+                h.gid().unwrap_or(9),
+                h.mtime().unwrap_or(0),
+                h.entry_type()
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "bin 777 0:0 1754731547 Symlink",
+            "etc/ 755 0:0 1754731547 Directory",
+            "etc/passwd 644 0:0 1754731547 Regular",
+            "tmp/ 1777 0:0 1754731547 Directory",
+            "var/ 755 0:0 1754731547 Directory",
+            "var/lib/ 755 0:0 1754731547 Directory",
+            "var/lib/app/ 755 65534:65534 1754731547 Directory",
+        ]
+    );
+}
+
+#[test]
+fn layout_and_docker_archive_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let img = tiny(1754731547);
+    let out = dir.path().join("oci");
+    let s = write_layout(&out, &img).expect("layout");
+    assert_eq!(std::fs::read(out.join("oci-layout")).expect("oci-layout"), OCI_LAYOUT);
+    let index: Value = serde_json::from_slice(&std::fs::read(out.join("index.json")).expect("index")).expect("json");
+    assert_eq!(index["manifests"][0]["digest"], json!(s.manifest.digest));
+    for blob in [&s.manifest, &s.config, &img.layers[0].blob] {
+        let p = out.join("blobs/sha256").join(blob.hex());
+        let (h, _) = crate::build::debian::fetch::sha256_reader(std::fs::File::open(&p).expect("blob")).expect("hash");
+        assert_eq!(format!("sha256:{h}"), blob.digest);
+    }
+    // Rewriting the same layout replaces it; a non-layout directory is refused.
+    write_layout(&out, &img).expect("again");
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).expect("mkdir");
+    std::fs::write(other.join("keep.txt"), b"x").expect("write");
+    let err = write_layout(&other, &img).expect_err("must fail").to_string();
+    assert!(err.contains("is not an OCI layout"), "{err}");
+    assert!(other.join("keep.txt").exists());
+
+    let tar_path = dir.path().join("img.tar");
+    write_docker_archive(&tar_path, &img).expect("archive");
+    let first = std::fs::read(&tar_path).expect("read");
+    write_docker_archive(&tar_path, &img).expect("archive");
+    assert_eq!(first, std::fs::read(&tar_path).expect("read"));
+    let mut ar = tar::Archive::new(&first[..]);
+    let mut names = Vec::new();
+    let mut manifest = Value::Null;
+    for e in ar.entries().expect("entries") {
+        let mut e = e.expect("entry");
+        let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+        if name == "manifest.json" {
+            manifest = serde_json::from_reader(&mut e).expect("manifest.json");
+        }
+        names.push(name);
+    }
+    assert!(names.contains(&"index.json".to_string()) && names.contains(&"oci-layout".to_string()));
+    assert_eq!(manifest[0]["RepoTags"], json!(["armorred/tiny:hardened"]));
+    assert_eq!(manifest[0]["Config"], json!(format!("blobs/sha256/{}", s.config.hex())));
+}

@@ -1,0 +1,449 @@
+//! Image definitions (`images/<name>/image.toml`): types and validation. A definition that
+//! parses is valid: every check happens here, with errors naming the file and the field.
+//! The format is documented in `docs/image-format.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+/// A definition that failed to load or validate.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The file could not be read.
+    #[error("cannot read image definition {}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// TOML syntax or an unknown/mistyped field.
+    #[error("{}: {detail}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (with line and column).
+        detail: String,
+    },
+    /// A field has an invalid value.
+    #[error("{}: {field}: {detail}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The field (`image.ports[0]`).
+        field: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// The tiers a definition may declare.
+pub const TIERS: &[&str] = &["hardened", "locked"];
+
+/// Checksec properties an allow entry may name (those of `elf::policy`).
+pub const PROPERTIES: &[&str] =
+    &["relro", "canary", "nx", "pie", "fortify", "rpath", "runpath", "safestack", "cfi", "elf"];
+
+/// `image.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    /// Image name (`nginx`).
+    pub name: String,
+    /// One-line description (`org.opencontainers.image.description`).
+    #[serde(default)]
+    pub description: String,
+    /// Where the definition lives (`org.opencontainers.image.source`).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Debian inputs.
+    pub debian: DebianSpec,
+    /// Packages wanted (their dependency closure is installed).
+    pub packages: Vec<String>,
+    /// Runtime configuration.
+    pub image: ImageConfig,
+    /// Files added from the definition's directory or copied inside the image.
+    #[serde(default)]
+    pub files: Vec<FileSpec>,
+    /// Symlinks to create.
+    #[serde(default)]
+    pub symlinks: Vec<SymlinkSpec>,
+    /// Directories to create (with owner, e.g. writable by 65534).
+    #[serde(default)]
+    pub directories: Vec<DirSpec>,
+    /// Per-tier excludes.
+    pub tiers: BTreeMap<String, TierSpec>,
+    /// The checksec build gate.
+    #[serde(default)]
+    pub checksec: ChecksecSpec,
+}
+
+/// `[debian]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebianSpec {
+    /// Suites in priority order (later ones win ties, e.g. `trixie-security`).
+    pub suites: Vec<String>,
+    /// Components (default `main`).
+    #[serde(default = "default_components")]
+    pub components: Vec<String>,
+    /// Debian architecture (`amd64`).
+    pub architecture: String,
+    /// Keyrings to verify InRelease with (default: the host's Debian archive keyrings).
+    #[serde(default)]
+    pub keyrings: Vec<PathBuf>,
+}
+
+fn default_components() -> Vec<String> {
+    vec!["main".into()]
+}
+
+/// `[image]`: the OCI image configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageConfig {
+    /// `Entrypoint`.
+    #[serde(default)]
+    pub entrypoint: Vec<String>,
+    /// `Cmd`.
+    #[serde(default)]
+    pub cmd: Vec<String>,
+    /// `ExposedPorts` (`80/tcp`).
+    #[serde(default)]
+    pub ports: Vec<String>,
+    /// `StopSignal`.
+    #[serde(default)]
+    pub stop_signal: Option<String>,
+    /// `Env`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// `Labels` (also written as manifest annotations).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `WorkingDir`.
+    #[serde(default)]
+    pub workdir: Option<String>,
+    /// `User` as `uid:gid` (default `65534:65534`).
+    #[serde(default = "default_user")]
+    pub user: String,
+    /// Generate `/etc/ssl/certs/ca-certificates.crt` from the installed certificates.
+    #[serde(default)]
+    pub ca_certificates: bool,
+}
+
+fn default_user() -> String {
+    "65534:65534".into()
+}
+
+/// `[[files]]`: exactly one of `source` or `copy_from`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    /// Absolute path in the image.
+    pub path: String,
+    /// A file relative to the definition's directory.
+    #[serde(default)]
+    pub source: Option<PathBuf>,
+    /// A file already in the image (what a maintainer script would have copied).
+    #[serde(default)]
+    pub copy_from: Option<String>,
+    /// Octal mode (default `0644`).
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+/// `[[symlinks]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymlinkSpec {
+    /// Absolute path of the link.
+    pub path: String,
+    /// Target as written.
+    pub target: String,
+}
+
+/// `[[directories]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirSpec {
+    /// Absolute path.
+    pub path: String,
+    /// Octal mode (default `0755`).
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// Owner uid (default 0).
+    #[serde(default)]
+    pub uid: u32,
+    /// Owner gid (default 0).
+    #[serde(default)]
+    pub gid: u32,
+}
+
+/// `[tiers.<name>]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierSpec {
+    /// Packages never installed; dependencies on them count as satisfied.
+    #[serde(default)]
+    pub exclude_packages: Vec<String>,
+    /// Globs of `/`-rooted paths dropped from the image (`**` crosses `/`).
+    #[serde(default)]
+    pub exclude_paths: Vec<String>,
+    /// Globs kept even when an exclude matches (e.g. copyright files).
+    #[serde(default)]
+    pub keep_paths: Vec<String>,
+}
+
+/// `[checksec]`: the build gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksecSpec {
+    /// Fail the build on a violation that no allow entry covers (default true).
+    #[serde(default = "yes")]
+    pub enforce: bool,
+    /// Accepted violations, each with its reason.
+    #[serde(default)]
+    pub allow: Vec<AllowSpec>,
+}
+
+impl Default for ChecksecSpec {
+    fn default() -> Self {
+        Self { enforce: true, allow: Vec::new() }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[[checksec.allow]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowSpec {
+    /// A `/`-rooted path glob.
+    pub path: String,
+    /// Properties accepted as failing for it.
+    pub properties: Vec<String>,
+    /// Why (mandatory).
+    pub reason: String,
+}
+
+impl AllowSpec {
+    /// True when this entry accepts `property` failing on `path` (`/`-rooted).
+    pub fn covers(&self, path: &str, property: &str) -> bool {
+        crate::build::debian::tree::glob_match(&self.path, path) && self.properties.iter().any(|p| p == property)
+    }
+}
+
+/// Parses an octal mode string (`"0644"`, `"1777"`).
+pub fn parse_mode(s: &str) -> Option<u32> {
+    u32::from_str_radix(s.trim_start_matches("0o"), 8).ok().filter(|m| *m <= 0o7777)
+}
+
+impl ImageSpec {
+    /// Reads `<dir>/image.toml`.
+    pub fn load(dir: &Path) -> Result<Self, SpecError> {
+        let path = dir.join("image.toml");
+        let text = std::fs::read_to_string(&path).map_err(|source| SpecError::Io { path: path.clone(), source })?;
+        Self::parse(&path, &text, Some(dir))
+    }
+
+    /// Parses and validates definition text. `path` names it in errors; `dir`, when given, is
+    /// where `[[files]].source` must exist.
+    pub fn parse(path: &Path, text: &str, dir: Option<&Path>) -> Result<Self, SpecError> {
+        let spec: Self = toml::from_str(text).map_err(|e| SpecError::Parse {
+            path: path.to_path_buf(),
+            detail: e.to_string().trim().replace('\n', " "),
+        })?;
+        spec.validate(path, dir)?;
+        Ok(spec)
+    }
+
+    fn validate(&self, path: &Path, dir: Option<&Path>) -> Result<(), SpecError> {
+        let bad = |field: String, detail: &str| SpecError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            detail: detail.to_string(),
+        };
+        let name_ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._+/".contains(&b));
+        if !name_ok(&self.name) {
+            return Err(bad("name".into(), "must be non-empty [a-z0-9-._+/]"));
+        }
+        if self.debian.suites.is_empty() {
+            return Err(bad("debian.suites".into(), "at least one suite is required"));
+        }
+        for (i, s) in self.debian.suites.iter().enumerate() {
+            if !name_ok(s) || s.contains('/') {
+                return Err(bad(format!("debian.suites[{i}]"), "not a suite name"));
+            }
+        }
+        if self.debian.components.is_empty() {
+            return Err(bad("debian.components".into(), "at least one component is required"));
+        }
+        if !name_ok(&self.debian.architecture) || self.debian.architecture.contains('/') {
+            return Err(bad("debian.architecture".into(), "not a Debian architecture"));
+        }
+        if self.packages.is_empty() {
+            return Err(bad("packages".into(), "at least one package is required"));
+        }
+        for (i, p) in self.packages.iter().enumerate() {
+            if !name_ok(p) || p.contains('/') {
+                return Err(bad(format!("packages[{i}]"), "not a package name"));
+            }
+        }
+        if self.image.entrypoint.is_empty() && self.image.cmd.is_empty() {
+            return Err(bad("image".into(), "set entrypoint or cmd"));
+        }
+        for (i, p) in self.image.ports.iter().enumerate() {
+            let ok = match p.split_once('/') {
+                Some((n, proto)) => n.parse::<u16>().is_ok_and(|n| n > 0) && ["tcp", "udp", "sctp"].contains(&proto),
+                None => false,
+            };
+            if !ok {
+                return Err(bad(format!("image.ports[{i}]"), "expected PORT/tcp, PORT/udp or PORT/sctp"));
+            }
+        }
+        if let Some(sig) = &self.image.stop_signal {
+            if !(sig.starts_with("SIG")
+                && sig.len() > 3
+                && sig[3..].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+' || b == b'-'))
+            {
+                return Err(bad("image.stop_signal".into(), "expected a signal name such as SIGQUIT"));
+            }
+        }
+        match self.image.user.split_once(':') {
+            Some((u, g)) if u.parse::<u32>().is_ok() && g.parse::<u32>().is_ok() => {
+                if u == "0" {
+                    return Err(bad("image.user".into(), "an ARMORRED image never runs as root"));
+                }
+            }
+            _ => return Err(bad("image.user".into(), "expected numeric UID:GID such as 65534:65534")),
+        }
+        if let Some(w) = &self.image.workdir {
+            if !w.starts_with('/') {
+                return Err(bad("image.workdir".into(), "must be an absolute path"));
+            }
+        }
+        for k in self.image.env.keys() {
+            if k.is_empty() || k.contains('=') {
+                return Err(bad(format!("image.env.{k}"), "not a variable name"));
+            }
+        }
+        let abs = |field: String, p: &str| -> Result<(), SpecError> {
+            if !p.starts_with('/') || p.split('/').any(|c| c == "..") {
+                return Err(bad(field, "must be an absolute path without `..`"));
+            }
+            Ok(())
+        };
+        for (i, f) in self.files.iter().enumerate() {
+            let field = format!("files[{i}]");
+            abs(format!("{field}.path"), &f.path)?;
+            match (&f.source, &f.copy_from) {
+                (Some(src), None) => {
+                    if src.is_absolute() || src.components().any(|c| c == std::path::Component::ParentDir) {
+                        return Err(bad(
+                            format!("{field}.source"),
+                            "must be relative to the definition's directory, without `..`",
+                        ));
+                    }
+                    if let Some(dir) = dir {
+                        if !dir.join(src).is_file() {
+                            return Err(bad(
+                                format!("{field}.source"),
+                                &format!("{} does not exist", dir.join(src).display()),
+                            ));
+                        }
+                    }
+                }
+                (None, Some(from)) => abs(format!("{field}.copy_from"), from)?,
+                _ => return Err(bad(field, "set exactly one of source or copy_from")),
+            }
+            if let Some(m) = &f.mode {
+                if parse_mode(m).is_none() {
+                    return Err(bad(format!("{field}.mode"), "expected an octal mode such as \"0644\""));
+                }
+            }
+        }
+        for (i, l) in self.symlinks.iter().enumerate() {
+            abs(format!("symlinks[{i}].path"), &l.path)?;
+            if l.target.is_empty() {
+                return Err(bad(format!("symlinks[{i}].target"), "must not be empty"));
+            }
+        }
+        for (i, d) in self.directories.iter().enumerate() {
+            abs(format!("directories[{i}].path"), &d.path)?;
+            if let Some(m) = &d.mode {
+                if parse_mode(m).is_none() {
+                    return Err(bad(format!("directories[{i}].mode"), "expected an octal mode such as \"0755\""));
+                }
+            }
+        }
+        if self.tiers.is_empty() {
+            return Err(bad("tiers".into(), "declare at least one tier (hardened or locked)"));
+        }
+        for (name, tier) in &self.tiers {
+            if !TIERS.contains(&name.as_str()) {
+                return Err(bad(format!("tiers.{name}"), "unknown tier (expected hardened or locked)"));
+            }
+            for p in &tier.exclude_packages {
+                if self.packages.contains(p) {
+                    return Err(bad(format!("tiers.{name}.exclude_packages"), &format!("{p} is also in packages")));
+                }
+            }
+            for (i, g) in tier.exclude_paths.iter().chain(&tier.keep_paths).enumerate() {
+                if !g.starts_with('/') {
+                    return Err(bad(format!("tiers.{name} path glob {i}"), &format!("{g:?} must start with /")));
+                }
+            }
+        }
+        for (i, a) in self.checksec.allow.iter().enumerate() {
+            if !a.path.starts_with('/') {
+                return Err(bad(format!("checksec.allow[{i}].path"), "must start with /"));
+            }
+            if a.reason.trim().is_empty() {
+                return Err(bad(format!("checksec.allow[{i}].reason"), "a reason is required"));
+            }
+            if a.properties.is_empty() {
+                return Err(bad(format!("checksec.allow[{i}].properties"), "name at least one property"));
+            }
+            if let Some(p) = a.properties.iter().find(|p| !PROPERTIES.contains(&p.as_str())) {
+                return Err(bad(
+                    format!("checksec.allow[{i}].properties"),
+                    &format!("unknown property {p:?} (expected one of {})", PROPERTIES.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The tier `name`, or an error listing the declared ones.
+    pub fn tier(&self, name: &str) -> Result<&TierSpec, SpecError> {
+        self.tiers.get(name).ok_or_else(|| SpecError::Invalid {
+            path: PathBuf::from("image.toml"),
+            field: format!("tiers.{name}"),
+            detail: format!(
+                "tier not declared (declared: {})",
+                self.tiers.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+
+    /// SHA256 over what decides the lock (suites, components, architecture, packages, package
+    /// excludes of each tier): a lock with another digest is stale.
+    pub fn lock_inputs_digest(&self) -> String {
+        let inputs = serde_json::json!({
+            "suites": self.debian.suites,
+            "components": self.debian.components,
+            "architecture": self.debian.architecture,
+            "packages": self.packages,
+            "exclude_packages": self.tiers.iter().map(|(k, t)| (k.clone(), t.exclude_packages.clone())).collect::<BTreeMap<_, _>>(),
+        });
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(inputs.to_string().as_bytes())))
+    }
+}
+
+#[cfg(test)]
+mod tests;
