@@ -6,7 +6,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Hardened container images from pinned inputs, with proof attached.
 #[derive(Debug, Parser)]
-#[command(name = "armorred", version, about, propagate_version = true)]
+#[command(
+    name = "armorred",
+    version,
+    about = "Hardened container images from pinned inputs, with proof attached",
+    propagate_version = true
+)]
 pub(crate) struct Cli {
     /// No progress bars or summaries on stderr.
     #[arg(long, short, global = true)]
