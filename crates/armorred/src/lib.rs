@@ -10,5 +10,7 @@ pub mod elf;
 pub mod error;
 pub mod fsutil;
 pub mod pipeline;
+pub mod version;
+pub mod vuln;
 
 pub use error::{Error, Result};
