@@ -143,7 +143,7 @@ fn get_token(t: &mut Tok, s: &[u8], p: &mut usize) -> i64 {
 }
 
 /// Whether apk-tools accepts `v` as a version.
-pub(crate) fn is_valid(v: &str) -> bool {
+pub fn is_valid(v: &str) -> bool {
     let s = v.as_bytes();
     let mut p = 0;
     let mut t = Tok::Digit;

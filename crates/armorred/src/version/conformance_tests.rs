@@ -245,7 +245,7 @@ fn dpkg_agrees_with_dpkg_binary() {
         "0", "1", "2", "9", "10", "01", "00", ".", ".", "~", "+", "a", "b", "z", "A", "rc", "deb",
         "u", "~deb12u", "+b", "dfsg", "really", "~~", "-",
     ];
-    let mut gen = |next: &mut dyn FnMut() -> u64| {
+    let gen = |next: &mut dyn FnMut() -> u64| {
         let mut s = String::new();
         if next() % 5 == 0 {
             s.push_str(&format!("{}:", next() % 3));

@@ -150,3 +150,9 @@ pub fn compare(scheme: Scheme, a: &str, b: &str) -> Result<Ordering, VersionErro
 
 #[cfg(test)]
 mod conformance_tests;
+
+/// `../shared/data` beside the repository root (tests only).
+#[cfg(test)]
+pub(crate) fn conformance_tests_shared_data() -> std::path::PathBuf {
+    conformance_tests::shared_data()
+}

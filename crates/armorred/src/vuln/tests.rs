@@ -1,0 +1,453 @@
+//! Golden tests per feed and matcher over the real records in ../shared/data. Expected findings
+//! are written by hand from the records (quoted in comments).
+
+use std::path::{Path, PathBuf};
+
+use super::db::{self, Db};
+use super::import::Format;
+use super::model::{FixState, Severity};
+use super::scan::{scan_packages, Distro, ScanOptions, ScanPackage, ScanResult};
+use super::testutil::shared_data;
+
+pub(crate) fn build_db(dir: &Path, inputs: &[(&str, Option<Format>)]) -> Db {
+    let path = dir.join("vuln.db");
+    let inputs: Vec<(PathBuf, Option<Format>)> = inputs
+        .iter()
+        .map(|(p, f)| (shared_data().join(p), *f))
+        .collect();
+    db::import(&path, &inputs).expect("import");
+    Db::open(&path).expect("open")
+}
+
+fn bookworm() -> Distro {
+    Distro {
+        id: "debian".into(),
+        version_id: "12".into(),
+        codename: Some("bookworm".into()),
+    }
+}
+
+fn deb(name: &str, src: &str, ver: &str) -> ScanPackage {
+    ScanPackage {
+        name: name.into(),
+        version: ver.into(),
+        purl: Some(format!("pkg:deb/debian/{name}@{ver}?distro=debian-12")),
+        cpes: vec![],
+        source_name: Some(src.into()),
+        source_version: Some(ver.into()),
+        distro: Some(bookworm()),
+    }
+}
+
+fn lang(purl: &str) -> ScanPackage {
+    let p: packageurl::PackageUrl = purl.parse().expect("purl");
+    ScanPackage {
+        name: p.name().to_string(),
+        version: p.version().unwrap_or("").to_string(),
+        purl: Some(purl.into()),
+        ..ScanPackage::default()
+    }
+}
+
+/// (package, id, fix state, fix versions, severity), sorted.
+fn summary(r: &ScanResult) -> Vec<(String, String, FixState, Vec<String>, Severity)> {
+    let mut v: Vec<_> = r
+        .matches
+        .iter()
+        .map(|m| {
+            (
+                m.artifact.name.clone(),
+                m.vulnerability.id.clone(),
+                m.vulnerability.fix_state,
+                m.vulnerability.fix_versions.clone(),
+                m.vulnerability.severity,
+            )
+        })
+        .collect();
+    v.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    v
+}
+
+fn s(x: &str) -> String {
+    x.to_string()
+}
+
+#[test]
+fn debian_tracker_every_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = build_db(
+        dir.path(),
+        &[
+            (
+                "debian-security-advisories/tracker-json/cve-list-excerpt-17.bookworm-trixie.json",
+                None,
+            ),
+            ("nvd-cve-json-2.0/fkie-cad-excerpts", None),
+        ],
+    );
+    let pkgs = vec![
+        deb("nginx", "nginx", "1.22.1-9"),
+        deb("libssl3", "openssl", "3.0.11-1~deb12u2"),
+        deb("zlib1g", "zlib", "1:1.2.13.dfsg-1"),
+        deb("varnish", "varnish", "7.1.1-2+deb12u1"),
+        deb("libpcre2-8-0", "pcre2", "10.42-1"),
+    ];
+    let r = scan_packages(&db, &pkgs, &ScanOptions::default()).expect("scan");
+    let (nf, wf, fx) = (FixState::NotFixed, FixState::WontFix, FixState::Fixed);
+    use Severity::*;
+    let want = vec![
+        // openssl CVE-2023-5678 bookworm: resolved, fixed_version 3.0.13-1~deb12u1 > installed;
+        // urgency not yet assigned and the NVD record has empty metrics -> Unknown.
+        (
+            s("libssl3"),
+            s("CVE-2023-5678"),
+            fx,
+            vec![s("3.0.13-1~deb12u1")],
+            Unknown,
+        ),
+        // CVE-2024-0727: resolved, fixed 3.0.13-1~deb12u1 (no vendor urgency: CVSS not in DB).
+        (
+            s("libssl3"),
+            s("CVE-2024-0727"),
+            fx,
+            vec![s("3.0.13-1~deb12u1")],
+            Unknown,
+        ),
+        // CVE-2024-5535: open, nodsa_reason "postponed" -> not-fixed.
+        (s("libssl3"), s("CVE-2024-5535"), nf, vec![], Unknown),
+        // CVE-2007-6755 (fixed 1.1.0b-2 < installed) is not reported.
+        // nginx CVE-2009-4487: open, urgency unimportant -> Negligible.
+        (s("nginx"), s("CVE-2009-4487"), nf, vec![], Negligible),
+        (s("nginx"), s("CVE-2023-44487"), nf, vec![], Negligible),
+        // CVE-2024-7347: open, nodsa "Minor issue", reason "" -> wont-fix; NVD CVSS v3.1 5.7.
+        (s("nginx"), s("CVE-2024-7347"), wf, vec![], Medium),
+        // CVE-2025-23419: open, not yet assigned.
+        (s("nginx"), s("CVE-2025-23419"), nf, vec![], Unknown),
+        // varnish CVE-2023-44487: open, nodsa_reason "ignored" -> wont-fix.
+        (s("varnish"), s("CVE-2023-44487"), wf, vec![], Unknown),
+        // zlib CVE-2023-45853: open (unfixed); CVE-2022-37434 fixed 1:1.2.11.dfsg-4.1 < installed.
+        (s("zlib1g"), s("CVE-2023-45853"), nf, vec![], Unknown),
+    ];
+    let got = summary(&r);
+    assert_eq!(got, want, "{got:#?}");
+    // pcre2 CVE-2022-1586 is resolved in 10.40-1 < 10.42-1: no finding.
+    assert!(r.matches.iter().all(|m| m.artifact.name != "libpcre2-8-0"));
+    // The excerpt has open entries for bookworm, so it is not flagged partial.
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
+    // Indirect match (binary name differs from the source package).
+    let m = r
+        .matches
+        .iter()
+        .find(|m| m.artifact.name == "libssl3")
+        .expect("libssl3");
+    assert_eq!(m.details[0].kind, "exact-indirect-match");
+    assert_eq!(r.db_sha256, db::file_sha256(db.path()).expect("sha"));
+}
+
+#[test]
+fn debian_evaluate_table() {
+    use super::matcher::dpkg::evaluate;
+    let v: crate::version::DpkgVersion = "1.2-1".parse().expect("v");
+    let cases: Vec<(
+        &str,
+        Option<&str>,
+        Option<&str>,
+        Option<&str>,
+        Option<&str>,
+        Option<FixState>,
+    )> = vec![
+        (
+            "resolved",
+            Some("1.2-2"),
+            None,
+            None,
+            None,
+            Some(FixState::Fixed),
+        ),
+        ("resolved", Some("1.2-1"), None, None, None, None),
+        ("resolved", Some("0"), None, None, None, None), // not-affected
+        (
+            "open",
+            None,
+            Some("unimportant"),
+            None,
+            None,
+            Some(FixState::NotFixed),
+        ),
+        (
+            "open",
+            None,
+            None,
+            Some("Minor issue"),
+            Some(""),
+            Some(FixState::WontFix),
+        ), // no-dsa
+        (
+            "open",
+            None,
+            None,
+            Some("x"),
+            Some("ignored"),
+            Some(FixState::WontFix),
+        ),
+        (
+            "open",
+            None,
+            None,
+            Some("x"),
+            Some("postponed"),
+            Some(FixState::NotFixed),
+        ),
+        (
+            "open",
+            None,
+            Some("end-of-life"),
+            None,
+            None,
+            Some(FixState::WontFix),
+        ),
+        (
+            "undetermined",
+            None,
+            None,
+            None,
+            None,
+            Some(FixState::Unknown),
+        ),
+    ];
+    for (st, fv, urg, nodsa, reason, want) in cases {
+        let got = evaluate(&v, st, fv, urg, nodsa, reason).map(|x| x.0);
+        assert_eq!(got, want, "{st} {fv:?} {urg:?} {nodsa:?} {reason:?}");
+    }
+}
+
+#[test]
+fn nvd_cpe_ranges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = build_db(dir.path(), &[("nvd-cve-json-2.0/fkie-cad-excerpts", None)]);
+    let bin = |name: &str, cpe: &str, ver: &str| ScanPackage {
+        name: name.into(),
+        version: ver.into(),
+        purl: Some(format!("pkg:generic/{name}@{ver}")),
+        cpes: vec![cpe.into()],
+        ..ScanPackage::default()
+    };
+    let nginx = "cpe:2.3:a:f5:nginx:*:*:*:*:*:*:*:*";
+    let openssl = "cpe:2.3:a:openssl:openssl:*:*:*:*:*:*:*:*";
+    let pkgs = vec![
+        // CVE-2021-23017: f5 nginx versionStartIncluding 0.6.18, versionEndExcluding 1.20.1.
+        bin("nginx", nginx, "1.20.0"),
+        bin(
+            "nginx-new",
+            "cpe:2.3:a:f5:nginx:1.20.1:*:*:*:*:*:*:*",
+            "1.20.1",
+        ),
+        bin("nginx-old", nginx, "0.6.17"),
+        // CVE-2022-0778: 1.0.2..1.0.2zd, 1.1.0..1.1.1n, 3.0.0..3.0.2 (all end-excluding).
+        bin("openssl", openssl, "1.1.1m"),
+        bin("openssl-zc", openssl, "1.0.2zc"),
+        bin("openssl-fixed", openssl, "1.1.1n"),
+        bin("openssl3", openssl, "3.0.2"),
+    ];
+    let r = scan_packages(&db, &pkgs, &ScanOptions::default()).expect("scan");
+    let got: Vec<(String, String, Vec<String>)> =
+        summary(&r).into_iter().map(|x| (x.0, x.1, x.3)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (s("nginx"), s("CVE-2021-23017"), vec![s("1.20.1")]),
+            (s("openssl"), s("CVE-2022-0778"), vec![s("1.1.1n")]),
+            (s("openssl-zc"), s("CVE-2022-0778"), vec![s("1.0.2zd")]),
+        ]
+    );
+    // CVSS v3.1 7.7 from the NVD vector -> High.
+    let m = &r
+        .matches
+        .iter()
+        .find(|m| m.artifact.name == "nginx")
+        .expect("nginx");
+    assert_eq!(m.vulnerability.severity, Severity::High);
+    assert_eq!(m.vulnerability.cvss_score, Some(7.7));
+    // CPE matching is off for language packages unless asked.
+    let mut py = lang("pkg:pypi/nginx@1.20.0");
+    py.cpes = vec![nginx.into()];
+    let r = scan_packages(&db, &[py.clone()], &ScanOptions::default()).expect("scan");
+    assert!(r.matches.is_empty());
+    let opts = ScanOptions {
+        cpe_for_language_packages: true,
+        ..ScanOptions::default()
+    };
+    let r = scan_packages(&db, &[py], &opts).expect("scan");
+    assert_eq!(r.matches.len(), 1);
+}
+
+fn osv_db(dir: &Path) -> Db {
+    build_db(
+        dir,
+        &[
+            ("osv-golang-vulndb/data/osv", None),
+            ("osv-rustsec-advisory-db/osv-export", None),
+            ("osv-pypa-advisory-database/vulns", None),
+            ("osv-ghsa-samples", None),
+        ],
+    )
+}
+
+#[test]
+fn osv_go_rust_pypi() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = osv_db(dir.path());
+    let r = scan_packages(
+        &db,
+        &[
+            // GO-2021-0113 (fixed 0.3.7), GO-2022-1059 (fixed 0.3.8), GO-2026-5970 (fixed 0.39.0);
+            // GO-2020-0015 is fixed in 0.3.3.
+            lang("pkg:golang/golang.org/x/text@v0.3.6"),
+            // RUSTSEC-2021-0003: introduced 1.0.0, fixed 1.6.1; the others end before 0.6.14.
+            lang("pkg:cargo/smallvec@1.6.0"),
+            // PYSEC-2019-217 (fixed 2.10.1), PYSEC-2021-66 (fixed 2.11.3); 2014-8 (2.7.2),
+            // 2019-220 (2.8.1), 2014-82 (2.7.3) are fixed before 2.10.
+            lang("pkg:pypi/Jinja2@2.10"),
+        ],
+        &ScanOptions::default(),
+    )
+    .expect("scan");
+    let got: Vec<(String, String, Vec<String>)> =
+        summary(&r).into_iter().map(|x| (x.0, x.1, x.3)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (s("jinja2"), s("PYSEC-2019-217"), vec![s("2.10.1")]),
+            (s("jinja2"), s("PYSEC-2021-66"), vec![s("2.11.3")]),
+            (s("smallvec"), s("RUSTSEC-2021-0003"), vec![s("1.6.1")]),
+            (s("text"), s("GO-2021-0113"), vec![s("0.3.7")]),
+            (s("text"), s("GO-2022-1059"), vec![s("0.3.8")]),
+            (s("text"), s("GO-2026-5970"), vec![s("0.39.0")]),
+        ],
+        "{got:#?}"
+    );
+    // RUSTSEC-2021-0003 carries CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H = 9.8.
+    let m = r
+        .matches
+        .iter()
+        .find(|m| m.artifact.name == "smallvec")
+        .expect("smallvec");
+    assert_eq!(m.vulnerability.severity, Severity::Critical);
+    assert!(m.related.iter().any(|x| x.id == "CVE-2021-25900"));
+}
+
+#[test]
+fn osv_aliases_merge_and_withdrawn() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_path = dir.path().join("vuln.db");
+    let fixture =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/vuln/GHSA-5rcv-m4m3-hfh7.json");
+    db::import(
+        &db_path,
+        &[
+            (shared_data().join("osv-golang-vulndb/data/osv"), None),
+            (shared_data().join("osv-ghsa-samples"), None),
+            (fixture, None),
+        ],
+    )
+    .expect("import");
+    let db = Db::open(&db_path).expect("open");
+    // golang.org/x/text@v0.3.2: GO-2020-0015 (aliases CVE-2020-14040, GHSA-5rcv-m4m3-hfh7) and
+    // GHSA-5rcv-m4m3-hfh7 (alias CVE-2020-14040) from another feed are one finding.
+    let r = scan_packages(
+        &db,
+        &[lang("pkg:golang/golang.org/x/text@v0.3.2")],
+        &ScanOptions::default(),
+    )
+    .expect("scan");
+    let hits: Vec<_> = r
+        .matches
+        .iter()
+        .filter(|m| {
+            m.vulnerability.id == "CVE-2020-14040"
+                || m.related.iter().any(|x| x.id == "CVE-2020-14040")
+        })
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0].details.len(), 2);
+    // Neither record is a distro's: severity from the GHSA CVSS vector (7.5 High).
+    assert_eq!(hits[0].vulnerability.severity, Severity::High);
+    // golang.org/x/net < 0.17.0: GHSA-qppj-fm5r-hxr3 (CVE-2023-44487, vendor MODERATE, no vector)
+    // and GO-2023-2102 (CVE-2023-39325) are different flaws: two findings.
+    let r = scan_packages(
+        &db,
+        &[lang("pkg:golang/golang.org/x/net@v0.16.0")],
+        &ScanOptions::default(),
+    )
+    .expect("scan");
+    let ghsa = r
+        .matches
+        .iter()
+        .find(|m| m.vulnerability.id == "GHSA-qppj-fm5r-hxr3")
+        .expect("GHSA-qppj");
+    assert_eq!(ghsa.vulnerability.severity, Severity::Medium);
+    assert!(r
+        .matches
+        .iter()
+        .any(|m| m.vulnerability.id == "GO-2023-2102"));
+    // Withdrawn records are never reported.
+    // GO-2024-2730 (github.com/gorilla/sessions, introduced 0, no fix) is withdrawn.
+    let withdrawn = db.advisories("GO-2024-2730").expect("q");
+    assert!(withdrawn[0].1.withdrawn.is_some());
+    let r = scan_packages(
+        &db,
+        &[lang("pkg:golang/github.com/gorilla/sessions@v1.2.2")],
+        &ScanOptions::default(),
+    )
+    .expect("scan");
+    assert!(r
+        .matches
+        .iter()
+        .all(|m| m.vulnerability.id != "GO-2024-2730"));
+}
+
+#[test]
+fn alpine_secdb_secfixes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = build_db(
+        dir.path(),
+        &[
+            ("alpine-secdb/alpine-secdb-legacy/v3.11/main.json", None),
+            (
+                "alpine-secdb/vunnel-fixtures/tests/unit/providers/wolfi/test-fixtures/input/secdb/security.json",
+                None,
+            ),
+        ],
+    );
+    let apk = |name: &str, ver: &str, id: &str, v: &str| ScanPackage {
+        name: name.into(),
+        version: ver.into(),
+        purl: Some(format!("pkg:apk/{id}/{name}@{ver}")),
+        distro: Some(Distro {
+            id: id.into(),
+            version_id: v.into(),
+            codename: None,
+        }),
+        ..ScanPackage::default()
+    };
+    let r = scan_packages(
+        &db,
+        &[
+            // v3.11 openssl secfixes: 1.1.1d-r3 CVE-2019-1551; 1.1.1d-r1 CVE-2019-1547/1549/1563.
+            apk("openssl", "1.1.1d-r1", "alpine", "3.11.6"),
+            // Wolfi binutils: 2.39-r1 CVE-2022-38126, 2.39-r2 CVE-2022-38533, 2.39-r3 CVE-2022-38128.
+            apk("binutils", "2.39-r2", "wolfi", "20230201"),
+        ],
+        &ScanOptions::default(),
+    )
+    .expect("scan");
+    let got: Vec<(String, String, Vec<String>)> =
+        summary(&r).into_iter().map(|x| (x.0, x.1, x.3)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (s("binutils"), s("CVE-2022-38128"), vec![s("2.39-r3")]),
+            (s("openssl"), s("CVE-2019-1551"), vec![s("1.1.1d-r3")]),
+        ]
+    );
+}
