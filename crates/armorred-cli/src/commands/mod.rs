@@ -1,7 +1,9 @@
 //! One module per command: each turns arguments into library calls and prints the result.
 
 mod checksec;
+mod db;
 mod pipeline;
+mod scan;
 
 use crate::cli::{Cli, Command};
 use crate::Outcome;
@@ -10,5 +12,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Checksec(args) => checksec::run(&args),
         Command::Pipeline(args) => pipeline::run(&args, cli.quiet),
+        Command::Db(args) => db::run(&args, cli.quiet),
+        Command::Scan(args) => scan::run(&args, cli.quiet),
     }
 }
