@@ -451,3 +451,62 @@ fn alpine_secdb_secfixes() {
         ]
     );
 }
+
+#[test]
+fn stale_db_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vuln.db");
+    db::import(&path, &[(shared_data().join("osv-ghsa-samples"), None)]).expect("import");
+    assert!(Db::open(&path).expect("open").check_age(1).is_ok());
+    // Pretend the DB was built ten days ago.
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    conn.execute(
+        "UPDATE meta SET value = '2026-01-01T00:00:00Z' WHERE key = 'built'",
+        [],
+    )
+    .expect("update");
+    drop(conn);
+    let db = Db::open(&path).expect("open");
+    let err = db.check_age(120).expect_err("stale");
+    assert!(err.to_string().contains("over the 120 h limit"), "{err}");
+}
+
+#[test]
+fn lenient_importers_count_what_they_skip() {
+    let mut batch = super::model::FeedBatch::default();
+    let doc: serde_json::Value = serde_json::json!({
+        "id": "X-1", "modified": "2024-01-01T00:00:00Z",
+        "severity": [{"type": "UNKNOWN_KIND", "score": "?"}],
+        "affected": [
+            {"package": {"ecosystem": "NoSuchEcosystem", "name": "p"},
+             "ranges": [{"type": "GIT", "events": [{"introduced": "0"}]}]},
+            {"package": {"ecosystem": "PyPI", "name": "Some_Pkg"},
+             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0"}]}],
+             "unknown_field": true}
+        ]
+    });
+    super::import::osv::parse_value(&doc, &mut batch);
+    assert_eq!(batch.advisories.len(), 1);
+    assert_eq!(batch.affected.len(), 1);
+    assert_eq!(batch.affected[0].package, "some-pkg");
+    assert_eq!(
+        batch.skipped.get("OSV severity type UNKNOWN_KIND"),
+        Some(&1)
+    );
+    assert_eq!(batch.skipped.get("OSV range type GIT"), Some(&1));
+    assert_eq!(batch.skipped.get("OSV ecosystem NoSuchEcosystem"), Some(&1));
+    // Format detection over real files.
+    use super::import::{detect_value, Format};
+    let d = shared_data();
+    for (rel, want) in [
+        ("nvd-cve-json-2.0/vunnel-nvd-api-2.0/tests/unit/providers/nvd/test-fixtures/full-page.json", Format::Nvd),
+        ("nvd-cve-json-2.0/fkie-cad-excerpts/CVE-2022-0778.json", Format::Nvd),
+        ("alpine-secdb/alpine-secdb-legacy/v3.11/main.json", Format::Secdb),
+        ("debian-security-advisories/tracker-json/cve-list-excerpt-17.bookworm-trixie.json", Format::Debian),
+        ("osv-ghsa-samples/GHSA-qppj-fm5r-hxr3.json", Format::Osv),
+    ] {
+        let bytes = std::fs::read(d.join(rel)).expect(rel);
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect(rel);
+        assert_eq!(detect_value(&v), Some(want), "{rel}");
+    }
+}

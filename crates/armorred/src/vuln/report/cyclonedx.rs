@@ -107,7 +107,17 @@ pub fn render(r: &ScanResult, meta: &ReportMeta) -> Value {
         e["properties"] = json!([{"name": "armorred:fix-state", "value": v.fix_state.as_str()}]);
         vulns.push(e);
     }
-    let serial = uuid_from(&format!("{}{}{}", r.db_sha256, meta.target, meta.timestamp));
+    let ids: Vec<&str> = r
+        .matches
+        .iter()
+        .map(|m| m.vulnerability.id.as_str())
+        .collect();
+    let serial = uuid_from(&format!(
+        "{}{}{}",
+        meta.target,
+        meta.timestamp,
+        ids.join(",")
+    ));
     json!({
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",

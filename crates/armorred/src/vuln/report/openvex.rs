@@ -39,9 +39,16 @@ pub fn render(r: &ScanResult, meta: &ReportMeta) -> Value {
             "action_statement": action,
         }));
     }
+    let ids: Vec<&str> = r
+        .matches
+        .iter()
+        .map(|m| m.vulnerability.id.as_str())
+        .collect();
     let id = uuid_from(&format!(
         "vex{}{}{}",
-        r.db_sha256, meta.target, meta.timestamp
+        meta.target,
+        meta.timestamp,
+        ids.join(",")
     ));
     json!({
         "@context": "https://openvex.dev/ns/v0.2.0",
