@@ -176,7 +176,12 @@ fn write_into(
                 .prepare("INSERT OR REPLACE INTO advisories (source, id, data) VALUES (?1, ?2, ?3)")
                 .map_err(db_err(final_path, "cannot prepare"))?;
             for a in &batch.advisories {
-                let date = a.modified.clone().or_else(|| a.published.clone());
+                // Some feeds (Go vulndb copies) zero their dates: 0001-01-01 means unknown.
+                let date = [&a.modified, &a.published]
+                    .into_iter()
+                    .flatten()
+                    .find(|d| !d.starts_with("0001-"))
+                    .cloned();
                 if let Some(d) = date {
                     if newest.as_deref().is_none_or(|n| d.as_str() > n) {
                         newest = Some(d);
