@@ -4,9 +4,11 @@
 //! An import copies the current DB (if any) into a temporary sibling, writes there, and renames
 //! it over the DB only when complete: a failed or killed import leaves the previous DB intact.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -248,13 +250,19 @@ fn write_into(
     })
 }
 
-/// An open, read-only DB.
+type AffectedCache = RefCell<HashMap<(String, String), Rc<Vec<Affected>>>>;
+type AdvisoryCache = RefCell<HashMap<String, Rc<Vec<(String, Advisory)>>>>;
+
+/// An open, read-only DB. Lookups are memoised for the life of the handle, so rescanning many
+/// SBOMs with one handle parses each DB row once.
 pub struct Db {
     path: PathBuf,
     conn: Connection,
     sha256: String,
     built: Option<String>,
     sources: Vec<SourceStatus>,
+    affected_cache: AffectedCache,
+    advisory_cache: AdvisoryCache,
 }
 
 impl std::fmt::Debug for Db {
@@ -313,6 +321,8 @@ impl Db {
             sha256,
             built,
             sources: Vec::new(),
+            affected_cache: RefCell::default(),
+            advisory_cache: RefCell::default(),
         };
         db.sources = db.load_sources()?;
         Ok(db)
@@ -383,8 +393,18 @@ impl Db {
         }
     }
 
-    /// Affected rows for one package in one namespace.
-    pub fn affected(&self, namespace: &str, package: &str) -> Result<Vec<Affected>> {
+    /// Affected rows for one package in one namespace (memoised).
+    pub fn affected(&self, namespace: &str, package: &str) -> Result<Rc<Vec<Affected>>> {
+        let key = (namespace.to_string(), package.to_string());
+        if let Some(v) = self.affected_cache.borrow().get(&key) {
+            return Ok(v.clone());
+        }
+        let v = Rc::new(self.query_affected(namespace, package)?);
+        self.affected_cache.borrow_mut().insert(key, v.clone());
+        Ok(v)
+    }
+
+    fn query_affected(&self, namespace: &str, package: &str) -> Result<Vec<Affected>> {
         let mut st = self
             .conn
             .prepare_cached(
@@ -411,8 +431,19 @@ impl Db {
         Ok(out)
     }
 
-    /// Every advisory stored under `id` (one per source).
-    pub fn advisories(&self, id: &str) -> Result<Vec<(String, Advisory)>> {
+    /// Every advisory stored under `id` (one per source; memoised).
+    pub fn advisories(&self, id: &str) -> Result<Rc<Vec<(String, Advisory)>>> {
+        if let Some(v) = self.advisory_cache.borrow().get(id) {
+            return Ok(v.clone());
+        }
+        let v = Rc::new(self.query_advisories(id)?);
+        self.advisory_cache
+            .borrow_mut()
+            .insert(id.to_string(), v.clone());
+        Ok(v)
+    }
+
+    fn query_advisories(&self, id: &str) -> Result<Vec<(String, Advisory)>> {
         let mut st = self
             .conn
             .prepare_cached("SELECT source, data FROM advisories WHERE id = ?1 ORDER BY source")

@@ -1,14 +1,14 @@
 //! `scan_packages`: every matcher over every package, alias merging (one flaw found through two
 //! feeds is one finding), severity, then VEX, ignore rules and filters.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
 use super::db::Db;
 use super::ignore::IgnoreRule;
 use super::matcher::{self, RawMatch};
-use super::model::{Advisory, Cvss, FixState, Severity};
+use super::model::{Cvss, FixState, Severity};
 use super::severity;
 use super::vex::VexStatement;
 use super::Result;
@@ -266,24 +266,10 @@ struct Merged {
     raws: Vec<RawMatch>,
 }
 
-fn advisories_for(
-    db: &Db,
-    id: &str,
-    cache: &mut BTreeMap<String, Vec<(String, Advisory)>>,
-) -> Result<Vec<(String, Advisory)>> {
-    if let Some(v) = cache.get(id) {
-        return Ok(v.clone());
-    }
-    let v = db.advisories(id)?;
-    cache.insert(id.to_string(), v.clone());
-    Ok(v)
-}
-
 /// Scans packages against the DB.
 pub fn scan_packages(db: &Db, packages: &[ScanPackage], opts: &ScanOptions) -> Result<ScanResult> {
     let matchers = matcher::all();
     let mut matches = Vec::new();
-    let mut cache = BTreeMap::new();
     let mut namespaces_used = BTreeSet::new();
     for pkg in packages {
         let mut raws = Vec::new();
@@ -302,7 +288,7 @@ pub fn scan_packages(db: &Db, packages: &[ScanPackage], opts: &ScanOptions) -> R
         for r in raws {
             let mut ids: BTreeSet<String> = BTreeSet::new();
             ids.insert(r.vuln_id.clone());
-            for (_, a) in advisories_for(db, &r.vuln_id, &mut cache)? {
+            for (_, a) in db.advisories(&r.vuln_id)?.iter() {
                 ids.extend(a.aliases.iter().cloned());
             }
             let mut hit: Vec<usize> = groups
@@ -325,7 +311,7 @@ pub fn scan_packages(db: &Db, packages: &[ScanPackage], opts: &ScanOptions) -> R
             }
         }
         for g in groups {
-            matches.push(build_match(db, pkg, g, &mut cache)?);
+            matches.push(build_match(db, pkg, g)?);
         }
     }
     // Filters: VEX first, then ignore rules, then fix-state filters.
@@ -408,12 +394,7 @@ fn pick_primary(g: &Merged) -> usize {
         .unwrap_or(0)
 }
 
-fn build_match(
-    db: &Db,
-    pkg: &ScanPackage,
-    g: Merged,
-    cache: &mut BTreeMap<String, Vec<(String, Advisory)>>,
-) -> Result<Match> {
+fn build_match(db: &Db, pkg: &ScanPackage, g: Merged) -> Result<Match> {
     let p = pick_primary(&g);
     let primary = &g.raws[p];
     let id = primary.vuln_id.clone();
@@ -429,7 +410,7 @@ fn build_match(
             fix_versions = r.fix_versions.clone();
         }
     }
-    let own = advisories_for(db, &id, cache)?;
+    let own = db.advisories(&id)?;
     let mut all_cvss: Vec<Cvss> = own.iter().flat_map(|(_, a)| a.cvss.clone()).collect();
     let mut description = own
         .iter()
@@ -443,7 +424,7 @@ fn build_match(
         .collect();
     let mut related = Vec::new();
     for rid in g.ids.iter().filter(|x| **x != id) {
-        let advs = advisories_for(db, rid, cache)?;
+        let advs = db.advisories(rid)?;
         if advs.is_empty() {
             // An alias with no record of its own is still named (VEX and ignore rules use it).
             related.push(Related {

@@ -5,8 +5,27 @@ use std::str::FromStr;
 
 use super::model::{Cvss, Severity};
 
-/// The base score of a CVSS vector (v3.x or v4.0), if it parses.
+thread_local! {
+    static SCORES: std::cell::RefCell<std::collections::HashMap<String, Option<f64>>> =
+        std::cell::RefCell::default();
+}
+
+/// The base score of a CVSS vector (v3.x or v4.0), if it parses (memoised per thread).
 pub fn base_score(vector: &str) -> Option<f64> {
+    if let Some(s) = SCORES.with(|c| c.borrow().get(vector).copied()) {
+        return s;
+    }
+    let s = compute_base_score(vector);
+    SCORES.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() < 100_000 {
+            c.insert(vector.to_string(), s);
+        }
+    });
+    s
+}
+
+fn compute_base_score(vector: &str) -> Option<f64> {
     let v = vector.trim();
     if v.starts_with("CVSS:4") {
         return cvss::v4::Vector::from_str(v)

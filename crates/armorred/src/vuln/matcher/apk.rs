@@ -49,7 +49,7 @@ impl Matcher for ApkMatcher {
             names.push(src);
         }
         for name in names {
-            for a in db.affected(&ns, name)? {
+            for a in db.affected(&ns, name)?.iter() {
                 let AffectedData::Secfix { fixed_version } = &a.data else {
                     continue;
                 };

@@ -194,7 +194,7 @@ impl Matcher for CpeMatcher {
                 comp[5] = pkg.version.to_lowercase();
             }
             let vp = format!("{}:{}", comp[3], comp[4]);
-            for a in db.affected("cpe", &vp)? {
+            for a in db.affected("cpe", &vp)?.iter() {
                 let AffectedData::Cpe { configurations } = &a.data else {
                     continue;
                 };

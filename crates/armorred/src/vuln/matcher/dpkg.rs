@@ -86,7 +86,7 @@ impl Matcher for DpkgMatcher {
             return Ok(());
         };
         let ns = format!("debian:{codename}");
-        for a in db.affected(&ns, src)? {
+        for a in db.affected(&ns, src)?.iter() {
             let AffectedData::Debian {
                 status,
                 fixed_version,

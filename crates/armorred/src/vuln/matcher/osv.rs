@@ -164,7 +164,7 @@ impl Matcher for OsvMatcher {
         let rows = db.affected(&eco, &name)?;
         // One raw match per advisory, over all its rows and ranges.
         let mut by_id: Vec<(String, Vec<String>, Option<String>)> = Vec::new();
-        for a in rows {
+        for a in rows.iter() {
             let AffectedData::Osv {
                 ranges,
                 versions,
