@@ -1,6 +1,7 @@
 //! End-to-end tests of `armorred db` and `armorred scan` over real feeds in ../shared/data:
 //! atomic import under kill, `db update` against a local HTTP server (resume, sha256), golden
 //! outputs, schema validation of the CycloneDX VDR and OpenVEX, VEX / ignore rules / --fail-on.
+#![allow(clippy::print_stderr, clippy::redundant_closure_call)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

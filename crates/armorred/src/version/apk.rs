@@ -66,11 +66,9 @@ fn next_token(t: &mut Tok, s: &[u8], p: &mut usize) {
         match s[*p] {
             b'.' => n = Tok::DigitOrZero,
             b'_' => n = Tok::Suffix,
-            b'-' => {
-                if s.get(*p + 1) == Some(&b'r') {
-                    n = Tok::RevisionNo;
-                    *p += 1;
-                }
+            b'-' if s.get(*p + 1) == Some(&b'r') => {
+                n = Tok::RevisionNo;
+                *p += 1;
             }
             _ => {}
         }

@@ -172,7 +172,8 @@ mod tests {
             ("3.0.13-1~deb12u1", "3.0.11-1~deb12u2", Ordering::Greater),
         ];
         for (a, b, want) in cases {
-            let (va, vb): (DpkgVersion, DpkgVersion) = (a.parse().unwrap(), b.parse().unwrap());
+            let (va, vb): (DpkgVersion, DpkgVersion) =
+                (a.parse().expect("a"), b.parse().expect("b"));
             assert_eq!(va.cmp(&vb), want, "{a} vs {b}");
         }
         assert!("".parse::<DpkgVersion>().is_err());

@@ -132,8 +132,7 @@ fn parse(version: &str) -> Vec<Item> {
             Item::string(s, false)
         }
     };
-    for i in 0..chars.len() {
-        let c = chars[i];
+    for (i, &c) in chars.iter().enumerate() {
         let top = stack.len() - 1;
         if c == '.' {
             if i == start {

@@ -138,4 +138,29 @@ mod tests {
             Some("pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl")
         );
     }
+
+    #[test]
+    fn scalibr_fixtures() {
+        let dir = crate::vuln::testutil::shared_data()
+            .join("osv-scalibr-fixtures/extractor/filesystem/os/dpkg/testdata/dpkg");
+        // (file, packages kept): installed entries with Package and Version only.
+        for (name, want) in [
+            ("empty", 0),
+            ("invalid", 0),
+            ("single", 1),
+            ("trailingnewlines", 1),
+            // wantinstall_installed, wantdeinstall_installed, wantpurge_installed, wantnostatus
+            ("statusfield", 4),
+            ("valid", 7),
+        ] {
+            let pkgs = read(&dir.join(name), None).expect(name);
+            assert_eq!(pkgs.len(), want, "{name}: {pkgs:?}");
+        }
+        for name in ["nopackage", "noversion"] {
+            let pkgs = read(&dir.join(name), None).expect(name);
+            assert!(pkgs
+                .iter()
+                .all(|p| !p.name.is_empty() && !p.version.is_empty()));
+        }
+    }
 }

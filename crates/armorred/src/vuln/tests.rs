@@ -1,5 +1,6 @@
 //! Golden tests per feed and matcher over the real records in ../shared/data. Expected findings
 //! are written by hand from the records (quoted in comments).
+#![allow(clippy::print_stderr, clippy::type_complexity)]
 
 use std::path::{Path, PathBuf};
 
@@ -790,4 +791,51 @@ fn real_debian_bookworm_at_scale() {
             "dpkg is required (ARMORRED_REQUIRE_TOOLS=1)"
         ),
     }
+}
+
+#[test]
+fn osv_all_zip_and_nvd_page() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // An all.zip as osv.dev publishes it: one JSON record per entry.
+    let zip_path = dir.path().join("all.zip");
+    {
+        let f = std::fs::File::create(&zip_path).expect("create");
+        let mut z = zip::ZipWriter::new(f);
+        let o = zip::write::SimpleFileOptions::default();
+        for name in ["GHSA-qppj-fm5r-hxr3.json", "GHSA-xpw8-rcwv-8f8p.json"] {
+            z.start_file(name, o).expect("entry");
+            z.write_all(
+                &std::fs::read(shared_data().join("osv-ghsa-samples").join(name)).expect("read"),
+            )
+            .expect("write");
+        }
+        z.finish().expect("finish");
+    }
+    let db_path = dir.path().join("vuln.db");
+    let page = shared_data().join(
+        "nvd-cve-json-2.0/vunnel-nvd-api-2.0/tests/unit/providers/nvd/test-fixtures/full-page.json",
+    );
+    let rep = db::import(&db_path, &[(zip_path, None), (page, None)]).expect("import");
+    assert_eq!(rep.sources[0].name, "osv:all.zip");
+    assert_eq!(rep.sources[0].records, 2);
+    assert_eq!(rep.sources[1].format, "nvd");
+    assert_eq!(rep.sources[1].records, 38);
+    let db = Db::open(&db_path).expect("open");
+    // GHSA-xpw8-rcwv-8f8p: Maven io.netty:netty-codec-http2 < 4.1.100.Final.
+    let r = scan_packages(
+        &db,
+        &[
+            lang("pkg:maven/io.netty/netty-codec-http2@4.1.99.Final"),
+            lang("pkg:maven/io.netty/netty-codec-http2@4.1.100.Final"),
+        ],
+        &ScanOptions::default(),
+    )
+    .expect("scan");
+    assert_eq!(r.matches.len(), 1);
+    assert_eq!(r.matches[0].artifact.version, "4.1.99.Final");
+    assert_eq!(
+        r.matches[0].vulnerability.fix_versions,
+        vec![s("4.1.100.Final")]
+    );
 }

@@ -61,11 +61,6 @@ fn parse_cve(cve: &Value, batch: &mut FeedBatch) {
             };
             for m in list.as_array().into_iter().flatten() {
                 if let Some(vec) = m.get("cvssData").and_then(|d| s(d, "vectorString")) {
-                    let vec = if k == "CVSS_V2" && !vec.starts_with("CVSS:") {
-                        vec
-                    } else {
-                        vec
-                    };
                     cvss.push(Cvss {
                         kind: k.into(),
                         vector: vec,

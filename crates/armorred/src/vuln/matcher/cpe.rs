@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn split_and_versions() {
-        let c = split_cpe("cpe:2.3:a:f5:nginx:1.20.0:*:*:*:*:*:*:*").unwrap();
+        let c = split_cpe("cpe:2.3:a:f5:nginx:1.20.0:*:*:*:*:*:*:*").expect("cpe");
         assert_eq!(c[3], "f5");
         assert_eq!(c[5], "1.20.0");
         assert!(split_cpe("cpe:/a:f5:nginx").is_none());
