@@ -145,12 +145,36 @@ fn parse_doc(path: &Path, format: Format, v: &serde_json::Value, batch: &mut Fee
     }
 }
 
+/// `format:name`, where name is the input's file name, prefixed by its parent directories while
+/// those are generic (`osv-golang-vulndb/data/osv`, not `osv`). Re-importing the same input
+/// replaces the same source.
 fn source_name(format: Format, path: &Path) -> String {
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
-    format!("{}:{base}", format.name())
+    const GENERIC: &[&str] = &[
+        "osv",
+        "data",
+        "vulns",
+        "osv-export",
+        "crates",
+        "json",
+        "input",
+    ];
+    let comps: Vec<String> = path
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let mut start = comps.len().saturating_sub(1);
+    while start > 0 && GENERIC.contains(&comps[start].as_str()) {
+        start -= 1;
+    }
+    let name = if comps.is_empty() {
+        path.display().to_string()
+    } else {
+        comps[start..].join("/")
+    };
+    format!("{}:{name}", format.name())
 }
 
 /// Loads one input (a file, an OSV `all.zip` or a directory) into one batch per format found.
