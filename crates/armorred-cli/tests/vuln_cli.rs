@@ -550,3 +550,76 @@ fn real_openvex_samples_parse() {
         .read_to_string(&mut buf)
         .expect("read");
 }
+
+/// Formats we both write and read: the OpenVEX we emit parses back into one `affected`
+/// statement per finding, and the CycloneDX VDR we emit, scanned again as an SBOM, gives the
+/// same findings.
+#[test]
+fn openvex_and_cyclonedx_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = scan_db(dir.path());
+    let dbs = db.display().to_string();
+    let sbom = "sbom:../armorred/testdata/vuln/bom-small.cdx.json";
+    let key = |out: &str| -> Vec<(String, String)> {
+        let v: serde_json::Value = serde_json::from_str(out).expect("json");
+        let mut k: Vec<(String, String)> = v["matches"]
+            .as_array()
+            .expect("matches")
+            .iter()
+            .map(|m| {
+                (
+                    m["artifact"]["purl"].as_str().unwrap_or("").to_string(),
+                    m["vulnerability"]["id"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        k.sort();
+        k
+    };
+    let (_, json, _) = run(&["scan", sbom, "--db", &dbs, "-o", "json", "-q"]);
+    let want = key(&json);
+    let vex = dir.path().join("out.openvex.json");
+    let vdr = dir.path().join("out.cdx.json");
+    let vexs = vex.display().to_string();
+    let vdrs = vdr.display().to_string();
+    let (c1, _, e1) = run(&[
+        "scan", sbom, "--db", &dbs, "-o", "openvex", "-q", "--file", &vexs,
+    ]);
+    let (c2, _, e2) = run(&[
+        "scan",
+        sbom,
+        "--db",
+        &dbs,
+        "-o",
+        "cyclonedx-json",
+        "-q",
+        "--file",
+        &vdrs,
+    ]);
+    assert_eq!((c1, c2), (0, 0), "{e1}{e2}");
+    let st = armorred::vuln::vex::read(&vex).expect("our OpenVEX parses");
+    let mut got: Vec<(String, String)> = st
+        .iter()
+        .map(|s| (s.products[0].clone(), s.vulnerabilities[0].clone()))
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(st.iter().all(|s| s.status == "affected"));
+    // Applying our own "affected" statements suppresses nothing.
+    let (_, again, _) = run(&[
+        "scan", sbom, "--db", &dbs, "-o", "json", "-q", "--vex", &vexs,
+    ]);
+    assert_eq!(key(&again), want);
+    // The VDR as an SBOM: same findings (its components carry purl and CPE).
+    let (code, rescan, err) = run(&[
+        "scan",
+        &format!("sbom:{vdrs}"),
+        "--db",
+        &dbs,
+        "-o",
+        "json",
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(key(&rescan), want);
+}
