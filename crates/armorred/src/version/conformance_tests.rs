@@ -215,7 +215,9 @@ fn every_scheme_compares() {
     }
 }
 
-/// 100,000 generated Debian version pairs against `dpkg --compare-versions`.
+/// 100,000 generated Debian version pairs against `dpkg --compare-versions`: dpkg confirms the
+/// order of a 3,000-version pool link by link (plus 3,000 random pairs directly), and every one of
+/// the 100,000 pairs is compared with the order dpkg confirmed.
 #[test]
 fn dpkg_agrees_with_dpkg_binary() {
     if std::process::Command::new("dpkg")
@@ -264,82 +266,106 @@ fn dpkg_agrees_with_dpkg_binary() {
         }
         s
     };
-    let mut pairs = Vec::with_capacity(100_000);
-    while pairs.len() < 100_000 {
-        let a = gen(&mut next);
-        let b = if next() % 4 == 0 {
-            // Near-equal pairs exercise the tricky paths.
-            let mut b = a.clone();
+    // A pool of distinct versions, a quarter of them near-equal variants of another.
+    let ok = |v: &str| v.parse::<super::DpkgVersion>().is_ok() && !v.ends_with('-');
+    let mut pool: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    while pool.len() < 3_000 {
+        let v = if next() % 4 == 0 && !pool.is_empty() {
+            let mut b = pool[(next() % pool.len() as u64) as usize].clone();
             b.push_str(pieces[(next() % pieces.len() as u64) as usize]);
             b
         } else {
             gen(&mut next)
         };
-        let ok = |v: &str| v.parse::<super::DpkgVersion>().is_ok() && !v.ends_with('-');
-        if ok(&a) && ok(&b) {
-            pairs.push((a, b));
+        if ok(&v) && seen.insert(v.clone()) {
+            pool.push(v);
         }
     }
-    // Each pair is checked with one `dpkg --compare-versions A OP B` where OP is our answer, from
-    // a shell loop per chunk (one process per chunk, dpkg per pair); it prints the disagreements.
-    let ours: Vec<Ordering> = pairs
-        .iter()
-        .map(|(a, b)| Scheme::Dpkg.compare(a, b).expect("parsed"))
-        .collect();
-    let items: Vec<(usize, &(String, String), Ordering)> = pairs
-        .iter()
-        .zip(&ours)
-        .enumerate()
-        .map(|(i, (p, o))| (i, p, *o))
-        .collect();
-    let chunks: Vec<&[(usize, &(String, String), Ordering)]> = items.chunks(10_000).collect();
-    let results: Vec<String> = std::thread::scope(|sc| {
-        let hs: Vec<_> = chunks
-            .iter()
+    // dpkg's order on the pool: sort with our comparator, then have dpkg confirm every adjacent
+    // link (`lt` or `eq`, our answer). dpkg's comparison is a total preorder, so the confirmed
+    // chain gives dpkg's answer for every pair of pool versions.
+    let mut sorted = pool.clone();
+    sorted.sort_by(|a, b| Scheme::Dpkg.compare(a, b).expect("parsed"));
+    let mut checks: Vec<(String, &'static str, String)> = Vec::new();
+    for w in sorted.windows(2) {
+        let op = match Scheme::Dpkg.compare(&w[0], &w[1]).expect("parsed") {
+            Ordering::Less => "lt",
+            Ordering::Equal => "eq",
+            Ordering::Greater => "gt", // would be a sort bug; dpkg will reject it
+        };
+        checks.push((w[0].clone(), op, w[1].clone()));
+    }
+    // Plus 3,000 random pairs checked directly, independent of the chain argument.
+    for _ in 0..3_000 {
+        let a = &pool[(next() % pool.len() as u64) as usize];
+        let b = &pool[(next() % pool.len() as u64) as usize];
+        let op = match Scheme::Dpkg.compare(a, b).expect("parsed") {
+            Ordering::Less => "lt",
+            Ordering::Equal => "eq",
+            Ordering::Greater => "gt",
+        };
+        checks.push((a.clone(), op, b.clone()));
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 8);
+    let chunk = checks.len().div_ceil(threads);
+    let failures: Vec<String> = std::thread::scope(|sc| {
+        let hs: Vec<_> = checks
+            .chunks(chunk)
             .map(|chunk| {
                 sc.spawn(move || {
-                    let mut input = String::new();
-                    for (i, (a, b), o) in chunk.iter() {
-                        let op = match o {
-                            Ordering::Less => "lt",
-                            Ordering::Equal => "eq",
-                            Ordering::Greater => "gt",
-                        };
-                        input.push_str(&format!("{i} {a} {op} {b}\n"));
+                    let mut bad = Vec::new();
+                    for (a, op, b) in chunk {
+                        let st = std::process::Command::new("dpkg")
+                            .args(["--compare-versions", a, op, b])
+                            .stdin(std::process::Stdio::null())
+                            .stdout(std::process::Stdio::null())
+                            .stderr(std::process::Stdio::null())
+                            .status()
+                            .expect("spawn dpkg");
+                        if !st.success() {
+                            bad.push(format!("dpkg --compare-versions {a} {op} {b} is false"));
+                        }
                     }
-                    let script = "while read i a op b; do \
-                        dpkg --compare-versions \"$a\" $op \"$b\" 2>/dev/null || echo \"$i\"; done";
-                    let mut child = std::process::Command::new("sh")
-                        .arg("-c")
-                        .arg(script)
-                        .stdin(std::process::Stdio::piped())
-                        .stdout(std::process::Stdio::piped())
-                        .spawn()
-                        .expect("spawn sh");
-                    let mut stdin = child.stdin.take().expect("stdin");
-                    let writer = std::thread::spawn(move || {
-                        use std::io::Write;
-                        let _ = stdin.write_all(input.as_bytes());
-                    });
-                    let out = child.wait_with_output().expect("sh output");
-                    let _ = writer.join();
-                    assert!(out.status.success(), "dpkg loop failed");
-                    String::from_utf8_lossy(&out.stdout).into_owned()
+                    bad
                 })
             })
             .collect();
-        hs.into_iter().map(|h| h.join().expect("thread")).collect()
+        hs.into_iter()
+            .flat_map(|h| h.join().expect("thread"))
+            .collect()
     });
-    let bad: Vec<String> = results
-        .iter()
-        .flat_map(|r| r.lines())
-        .filter_map(|l| l.trim().parse::<usize>().ok())
-        .map(|i| format!("{} vs {}: ours {:?}", pairs[i].0, pairs[i].1, ours[i]))
-        .collect();
     assert!(
-        bad.is_empty(),
+        failures.is_empty(),
         "{} disagreements:\n{}",
-        bad.len(),
-        bad[..bad.len().min(20)].join("\n")
+        failures.len(),
+        failures[..failures.len().min(20)].join("\n")
+    );
+    // 100,000 generated pairs over the pool: our direct comparison must equal dpkg's answer,
+    // read off the confirmed chain (rank = number of strict links before the version).
+    let mut rank = std::collections::HashMap::new();
+    let mut r = 0usize;
+    for (i, v) in sorted.iter().enumerate() {
+        if i > 0 && checks[i - 1].1 == "lt" {
+            r += 1;
+        }
+        rank.insert(v.as_str(), r);
+    }
+    let mut disagreements = Vec::new();
+    for _ in 0..100_000 {
+        let a = &pool[(next() % pool.len() as u64) as usize];
+        let b = &pool[(next() % pool.len() as u64) as usize];
+        let dpkg = rank[a.as_str()].cmp(&rank[b.as_str()]);
+        let ours = Scheme::Dpkg.compare(a, b).expect("parsed");
+        if dpkg != ours {
+            disagreements.push(format!("{a} vs {b}: dpkg {dpkg:?}, ours {ours:?}"));
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{}",
+        disagreements[..disagreements.len().min(20)].join("\n")
     );
 }
