@@ -303,7 +303,7 @@ fn golden(name: &str, actual: &str) {
 
 fn python_jsonschema() -> bool {
     let ok = Command::new("python3")
-        .args(["-c", "import jsonschema, referencing"])
+        .args(["-c", "import jsonschema"])
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
@@ -311,7 +311,7 @@ fn python_jsonschema() -> bool {
             std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
             "python3-jsonschema is required (ARMORRED_REQUIRE_TOOLS=1) but missing"
         );
-        eprintln!("skipping schema validation: python3 jsonschema/referencing missing");
+        eprintln!("skipping schema validation: python3 jsonschema missing");
     }
     ok
 }
@@ -323,24 +323,30 @@ fn validate(doc: &Path, schema: &Path) {
     }
     let script = r#"
 import json, sys, pathlib
-from jsonschema import Draft7Validator, Draft202012Validator, validators
-import referencing.jsonschema
-from referencing import Registry, Resource
+import jsonschema
+from jsonschema import validators
 schema_path = pathlib.Path(sys.argv[2])
 schema = json.loads(schema_path.read_text())
-resources = []
+siblings = {}
 for p in schema_path.parent.glob("*.schema.json"):
     try:
         s = json.loads(p.read_text())
     except Exception:
         continue
-    r = Resource.from_contents(s, default_specification=referencing.jsonschema.DRAFT7)
-    resources.append((p.name, r))
+    siblings[p.name] = s
     if "$id" in s:
-        resources.append((s["$id"], r))
-registry = Registry().with_resources(resources)
+        siblings[s["$id"]] = s
 cls = validators.validator_for(schema)
-v = cls(schema, registry=registry)
+try:
+    import referencing.jsonschema
+    from referencing import Registry, Resource
+    registry = Registry().with_resources(
+        [(k, Resource.from_contents(v, default_specification=referencing.jsonschema.DRAFT7)) for k, v in siblings.items()]
+    )
+    v = cls(schema, registry=registry)
+except ImportError:  # jsonschema < 4.18 (Debian bookworm's python3-jsonschema)
+    resolver = jsonschema.RefResolver.from_schema(schema, store=siblings)
+    v = cls(schema, resolver=resolver)
 errors = sorted(v.iter_errors(json.loads(pathlib.Path(sys.argv[1]).read_text())), key=lambda e: list(e.path))
 for e in errors[:10]:
     print(list(e.path), e.message)
@@ -622,4 +628,36 @@ fn openvex_and_cyclonedx_round_trip() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(key(&rescan), want);
+}
+
+#[test]
+fn bad_inputs_are_clear_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("vuln.db");
+    let dbs = db.display().to_string();
+    let bad = dir.path().join("broken.json");
+    std::fs::write(&bad, "{\"id\": \"X\", ").expect("write");
+    let (code, _, err) = run(&["db", "import", "--db", &dbs, &bad.display().to_string()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("broken.json") && err.contains("invalid JSON"),
+        "{err}"
+    );
+    let odd = dir.path().join("odd.json");
+    std::fs::write(&odd, "{\"hello\": 1}").expect("write");
+    let (code, _, err) = run(&["db", "import", "--db", &dbs, &odd.display().to_string()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("odd.json") && err.contains("cannot detect the feed format"),
+        "{err}"
+    );
+    assert!(!db.exists(), "a failed import must not create the DB");
+    let (code, _, err) = run(&["db", "status", "--db", &dbs]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no vulnerability database"), "{err}");
+    let notdb = dir.path().join("not.db");
+    std::fs::write(&notdb, "plain text, not SQLite").expect("write");
+    let (code, _, err) = run(&["db", "status", "--db", &notdb.display().to_string()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not.db"), "{err}");
 }
