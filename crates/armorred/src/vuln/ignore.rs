@@ -93,7 +93,7 @@ impl IgnoreRule {
 /// Reads the `ignore:` rules of a YAML (or JSON) config file.
 pub fn read(path: &Path) -> Result<Vec<IgnoreRule>> {
     let bytes = super::import::read_file(path)?;
-    let c: Config = serde_yaml::from_slice(&bytes).map_err(|e| VulnError::Input {
+    let c: Config = serde_yaml_ng::from_slice(&bytes).map_err(|e| VulnError::Input {
         path: path.to_path_buf(),
         what: format!("invalid ignore config: {e}"),
     })?;

@@ -61,7 +61,7 @@ pub fn default_feeds() -> Vec<Feed> {
 /// Reads a feeds file (YAML or JSON: `feeds: [{name, url, format, sha256, sha256_url}]`).
 pub fn read_feeds(path: &Path) -> Result<Vec<Feed>> {
     let bytes = super::import::read_file(path)?;
-    let f: FeedsFile = serde_yaml::from_slice(&bytes).map_err(|e| VulnError::Input {
+    let f: FeedsFile = serde_yaml_ng::from_slice(&bytes).map_err(|e| VulnError::Input {
         path: path.to_path_buf(),
         what: format!("invalid feeds file: {e}"),
     })?;

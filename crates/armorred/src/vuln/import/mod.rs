@@ -81,7 +81,7 @@ pub(crate) fn parse_value(path: &Path, bytes: &[u8]) -> Result<serde_json::Value
         Some("yaml" | "yml")
     );
     if yaml {
-        serde_yaml::from_slice(bytes).map_err(|e| VulnError::Feed {
+        serde_yaml_ng::from_slice(bytes).map_err(|e| VulnError::Feed {
             path: path.to_path_buf(),
             what: format!("invalid YAML: {e}"),
         })
