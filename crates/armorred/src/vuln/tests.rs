@@ -839,3 +839,72 @@ fn osv_all_zip_and_nvd_page() {
         vec![s("4.1.100.Final")]
     );
 }
+
+/// osv-scanner's recorded answers for Alpine v3.10 (the only recorded branch our secdb snapshot
+/// covers): ALPINE-CVE-X from osv.dev against CVE-X from the secdb. The one difference,
+/// CVE-2021-36159 (apk-tools, published 2021-08), is newer than the 2020-06 secdb snapshot.
+#[test]
+fn alpine_agrees_with_osv_scanner_oracle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = build_db(
+        dir.path(),
+        &[
+            ("alpine-secdb/alpine-secdb-legacy/v3.10/main.json", None),
+            (
+                "alpine-secdb/alpine-secdb-legacy/v3.10/community.json",
+                None,
+            ),
+        ],
+    );
+    let text = std::fs::read_to_string(
+        shared_data().join("osv-scanner-querybatch-oracle/querybatch-results.tsv"),
+    )
+    .expect("oracle");
+    let mut compared = 0;
+    let mut diffs = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < 4 || f[1] != "Alpine:v3.10" {
+            continue;
+        }
+        let pkg = ScanPackage {
+            name: f[2].into(),
+            version: f[3].into(),
+            purl: Some(format!("pkg:apk/alpine/{}@{}", f[2], f[3])),
+            distro: Some(Distro {
+                id: "alpine".into(),
+                version_id: "3.10.9".into(),
+                codename: None,
+            }),
+            ..ScanPackage::default()
+        };
+        let r = scan_packages(&db, &[pkg], &ScanOptions::default()).expect("scan");
+        let mut ours: Vec<String> = r
+            .matches
+            .iter()
+            .map(|m| m.vulnerability.id.clone())
+            .collect();
+        ours.sort();
+        let mut want: Vec<String> = f
+            .get(4)
+            .unwrap_or(&"")
+            .split_whitespace()
+            .map(|id| id.trim_start_matches("ALPINE-").to_string())
+            .collect();
+        want.sort();
+        compared += 1;
+        if ours != want {
+            diffs.push(format!(
+                "{} {}: ours {ours:?}, osv.dev {want:?}",
+                f[2], f[3]
+            ));
+        }
+    }
+    assert_eq!(compared, 11);
+    assert_eq!(
+        diffs,
+        vec![s(
+            "apk-tools 2.10.6-r0: ours [], osv.dev [\"CVE-2021-36159\"]"
+        )]
+    );
+}
