@@ -108,12 +108,20 @@ pub fn download(url: &str, dest: &Path) -> Result<String> {
             .map(|e| format!("{}.", e.to_string_lossy()))
             .unwrap_or_default()
     ));
-    let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+    let mut have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
     let mut req = agent().get(url);
     if have > 0 {
         req = req.set("Range", &format!("bytes={have}-"));
     }
-    let resp = req.call().map_err(|e| fetch_err(url, e))?;
+    let resp = match req.call() {
+        // The partial file is not a prefix the server can continue: start over.
+        Err(ureq::Error::Status(416, _)) if have > 0 => {
+            have = 0;
+            let _ = std::fs::remove_file(&part);
+            agent().get(url).call().map_err(|e| fetch_err(url, e))?
+        }
+        r => r.map_err(|e| fetch_err(url, e))?,
+    };
     let append = have > 0 && resp.status() == 206;
     let mut file = std::fs::OpenOptions::new()
         .create(true)
