@@ -32,6 +32,10 @@ pub(crate) enum Command {
     Build(BuildArgs),
     /// Run the main job: every stage of the nginx pipeline that exists.
     Pipeline(PipelineArgs),
+    /// Manage the vulnerability database (import, update, status).
+    Db(DbArgs),
+    /// Scan packages for known vulnerabilities (`sbom:FILE`, `dpkg-status:FILE`).
+    Scan(ScanArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -154,4 +158,150 @@ pub(crate) struct BuildArgs {
     /// Value of the org.opencontainers.image.revision annotation.
     #[arg(long)]
     pub(crate) revision: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DbArgs {
+    #[command(subcommand)]
+    pub(crate) command: DbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DbCommand {
+    /// Import local feed files (OSV dir/all.zip, Debian tracker JSON, NVD 2.0, secdb).
+    Import(DbImportArgs),
+    /// Fetch feeds from their URLs (resumable, hash-verified) and import them.
+    Update(DbUpdateArgs),
+    /// Show each source: record count, newest record date, import time.
+    Status(DbStatusArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FeedFormat {
+    /// OSV records (GHSA, Go, RustSec, PyPA, ...).
+    Osv,
+    /// Debian security tracker JSON.
+    Debian,
+    /// NVD CVE JSON 2.0.
+    Nvd,
+    /// Alpine / Wolfi / Chainguard secdb.
+    Secdb,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DbImportArgs {
+    /// Database file (else $ARMORRED_DB, else the user data dir).
+    #[arg(long)]
+    pub(crate) db: Option<PathBuf>,
+    /// Force the feed format instead of detecting it.
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<FeedFormat>,
+    /// Feed files or directories.
+    #[arg(required = true, value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DbUpdateArgs {
+    /// Database file (else $ARMORRED_DB, else the user data dir).
+    #[arg(long)]
+    pub(crate) db: Option<PathBuf>,
+    /// Feeds file (YAML: `feeds: [{name, url, format, sha256, sha256_url}]`).
+    #[arg(long)]
+    pub(crate) feeds: Option<PathBuf>,
+    /// A feed URL (repeatable); replaces the default official feeds.
+    #[arg(long = "feed", value_name = "URL")]
+    pub(crate) feed: Vec<String>,
+    /// Download cache (partial downloads resume from here).
+    #[arg(long)]
+    pub(crate) cache: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DbStatusArgs {
+    /// Database file (else $ARMORRED_DB, else the user data dir).
+    #[arg(long)]
+    pub(crate) db: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Table)]
+    pub(crate) output: StatusFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StatusFormat {
+    /// Aligned columns.
+    Table,
+    /// JSON.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScanFormat {
+    /// grype-style table and a severity summary line.
+    Table,
+    /// grype's JSON shape.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// CycloneDX 1.6 with vulnerabilities (VDR).
+    CyclonedxJson,
+    /// OpenVEX 0.2.0.
+    Openvex,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SeverityArg {
+    /// Negligible and above.
+    Negligible,
+    /// Low and above.
+    Low,
+    /// Medium and above.
+    Medium,
+    /// High and above.
+    High,
+    /// Critical only.
+    Critical,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// What to scan: `sbom:FILE` (CycloneDX JSON) or `dpkg-status:FILE`.
+    #[arg(value_name = "SOURCE")]
+    pub(crate) source: String,
+    /// Database file (else $ARMORRED_DB, else the user data dir).
+    #[arg(long)]
+    pub(crate) db: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = ScanFormat::Table)]
+    pub(crate) output: ScanFormat,
+    /// Write the report here (atomically) instead of stdout.
+    #[arg(long)]
+    pub(crate) file: Option<PathBuf>,
+    /// Exit 1 when a finding has this severity or higher (after VEX and ignore rules).
+    #[arg(long, value_enum)]
+    pub(crate) fail_on: Option<SeverityArg>,
+    /// Report only findings with a fixed version.
+    #[arg(long)]
+    pub(crate) only_fixed: bool,
+    /// Drop findings in these fix states (fixed, not-fixed, wont-fix, unknown).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) ignore_states: Vec<String>,
+    /// Config file with `ignore:` rules (grype's .grype.yaml shape).
+    #[arg(long, short = 'c')]
+    pub(crate) config: Option<PathBuf>,
+    /// OpenVEX documents to apply (repeatable).
+    #[arg(long)]
+    pub(crate) vex: Vec<PathBuf>,
+    /// Refuse a DB built longer ago than this many hours.
+    #[arg(long, default_value_t = 120)]
+    pub(crate) max_db_age: u64,
+    /// Scan even with an old DB.
+    #[arg(long)]
+    pub(crate) skip_db_age_check: bool,
+    /// Distro of OS packages lacking one, as ID:VERSION (`debian:12`); default: the host's.
+    #[arg(long)]
+    pub(crate) distro: Option<String>,
+    /// Also match language packages by CPE (off by default: false positives).
+    #[arg(long)]
+    pub(crate) cpe_for_language_packages: bool,
 }

@@ -22,6 +22,12 @@ pub enum Error {
     /// The end-to-end pipeline.
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),
+    /// Vulnerability DB and scanning.
+    #[error(transparent)]
+    Vuln(#[from] crate::vuln::VulnError),
+    /// Version schemes.
+    #[error(transparent)]
+    Version(#[from] crate::version::VersionError),
 }
 
 /// Result with the crate [`Error`].

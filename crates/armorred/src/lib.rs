@@ -14,5 +14,7 @@ pub mod oci;
 pub mod pipeline;
 pub mod report;
 pub mod spec;
+pub mod version;
+pub mod vuln;
 
 pub use error::{Error, Result};

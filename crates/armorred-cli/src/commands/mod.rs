@@ -3,8 +3,10 @@
 mod build;
 mod build_source;
 mod checksec;
+mod db;
 mod lock;
 mod pipeline;
+mod scan;
 
 use crate::cli::{Cli, Command};
 use crate::Outcome;
@@ -16,5 +18,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Lock(args) => lock::run(&args, cli.quiet),
         Command::Build(args) => build::run(&args, cli.quiet),
         Command::Pipeline(args) => pipeline::run(&args, cli.quiet),
+        Command::Db(args) => db::run(&args, cli.quiet),
+        Command::Scan(args) => scan::run(&args, cli.quiet),
     }
 }

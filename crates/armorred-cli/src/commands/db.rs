@@ -1,0 +1,130 @@
+//! `armorred db import|update|status`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use armorred::vuln::db::{self, Db, SourceStatus};
+use armorred::vuln::import::Format;
+use armorred::vuln::update;
+
+use crate::cli::{DbArgs, DbCommand, FeedFormat, StatusFormat};
+use crate::Outcome;
+
+fn format(f: FeedFormat) -> Format {
+    match f {
+        FeedFormat::Osv => Format::Osv,
+        FeedFormat::Debian => Format::Debian,
+        FeedFormat::Nvd => Format::Nvd,
+        FeedFormat::Secdb => Format::Secdb,
+    }
+}
+
+fn print_sources(out: &mut dyn Write, sources: &[SourceStatus]) -> std::io::Result<()> {
+    let rows: Vec<[String; 5]> = sources
+        .iter()
+        .map(|s| {
+            [
+                s.name.clone(),
+                s.records.to_string(),
+                s.affected.to_string(),
+                s.newest.clone().unwrap_or_else(|| "-".into()),
+                s.imported_at.clone(),
+            ]
+        })
+        .collect();
+    let header = ["SOURCE", "RECORDS", "AFFECTED", "NEWEST RECORD", "IMPORTED"];
+    let mut w = header.map(str::len);
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.len());
+        }
+    }
+    let line = |c: [&str; 5]| {
+        format!(
+            "{:<a$}  {:>b$}  {:>c$}  {:<d$}  {}\n",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            a = w[0],
+            b = w[1],
+            c = w[2],
+            d = w[3]
+        )
+    };
+    out.write_all(line(header).as_bytes())?;
+    for r in &rows {
+        out.write_all(line([&r[0], &r[1], &r[2], &r[3], &r[4]]).as_bytes())?;
+    }
+    for s in sources {
+        let skipped: u64 = s.skipped.values().sum();
+        if skipped > 0 {
+            let detail: Vec<String> = s.skipped.iter().map(|(k, v)| format!("{k} ({v})")).collect();
+            writeln!(out, "  {}: skipped {skipped}: {}", s.name, detail.join(", "))?;
+        }
+        for (ns, why) in &s.partial {
+            writeln!(out, "  {}: {ns} is partial: {why}", s.name)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn run(args: &DbArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let mut out = anstream::stdout().lock();
+    match &args.command {
+        DbCommand::Import(a) => {
+            let path = db::resolve_path(a.db.as_deref());
+            let inputs: Vec<(PathBuf, Option<Format>)> =
+                a.paths.iter().map(|p| (p.clone(), a.format.map(format))).collect();
+            let report = db::import(&path, &inputs)?;
+            if !quiet {
+                writeln!(out, "imported into {}", report.db.display())?;
+                print_sources(&mut out, &report.sources)?;
+            }
+        }
+        DbCommand::Update(a) => {
+            let path = db::resolve_path(a.db.as_deref());
+            let mut feeds = match &a.feeds {
+                Some(f) => update::read_feeds(f)?,
+                None => Vec::new(),
+            };
+            feeds.extend(a.feed.iter().map(|u| update::feed_from_url(u)));
+            if feeds.is_empty() {
+                feeds = update::default_feeds();
+            }
+            let cache = a
+                .cache
+                .clone()
+                .unwrap_or_else(|| path.parent().map(|p| p.join("feeds")).unwrap_or_else(|| PathBuf::from("feeds")));
+            let report = update::update(&path, &feeds, &cache)?;
+            if !quiet {
+                writeln!(out, "updated {}", report.db.display())?;
+                print_sources(&mut out, &report.sources)?;
+            }
+        }
+        DbCommand::Status(a) => {
+            let path = db::resolve_path(a.db.as_deref());
+            let db = Db::open(&path)?;
+            match a.output {
+                StatusFormat::Json => {
+                    let v = serde_json::json!({
+                        "path": db.path(),
+                        "sha256": db.sha256(),
+                        "built": db.built(),
+                        "sources": db.sources(),
+                    });
+                    serde_json::to_writer_pretty(&mut out, &v)?;
+                    writeln!(out)?;
+                }
+                StatusFormat::Table => {
+                    writeln!(out, "database {}", db.path().display())?;
+                    writeln!(out, "sha256   {}", db.sha256())?;
+                    writeln!(out, "built    {}", db.built().unwrap_or("-"))?;
+                    print_sources(&mut out, db.sources())?;
+                }
+            }
+        }
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,120 @@
+//! `armorred scan SOURCE`.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use armorred::vuln::db::{self, Db};
+use armorred::vuln::model::{FixState, Severity};
+use armorred::vuln::report::{self, ReportMeta};
+use armorred::vuln::{dpkg_status, ignore, sbom, scan_packages, vex, Distro, ScanOptions};
+
+use crate::cli::{ScanArgs, ScanFormat, SeverityArg};
+use crate::Outcome;
+
+fn severity(s: SeverityArg) -> Severity {
+    match s {
+        SeverityArg::Negligible => Severity::Negligible,
+        SeverityArg::Low => Severity::Low,
+        SeverityArg::Medium => Severity::Medium,
+        SeverityArg::High => Severity::High,
+        SeverityArg::Critical => Severity::Critical,
+    }
+}
+
+fn distro(arg: Option<&str>) -> anyhow::Result<Option<Distro>> {
+    if let Some(d) = arg {
+        let Some((id, ver)) = d.split_once(':') else {
+            bail!("--distro {d:?}: expected ID:VERSION, e.g. debian:12");
+        };
+        return Ok(Some(Distro { id: id.to_string(), version_id: ver.to_string(), codename: None }));
+    }
+    Ok(std::fs::read_to_string("/etc/os-release").ok().and_then(|t| dpkg_status::parse_os_release(&t)))
+}
+
+fn timestamp() -> String {
+    let secs = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse::<i64>().ok());
+    let t = match secs {
+        Some(s) => chrono::DateTime::from_timestamp(s, 0).unwrap_or_default(),
+        None => chrono::Utc::now(),
+    };
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub(crate) fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let path = db::resolve_path(args.db.as_deref());
+    let db = Db::open(&path)?;
+    if !args.skip_db_age_check {
+        db.check_age(args.max_db_age)?;
+    }
+    let distro = distro(args.distro.as_deref())?;
+    let (kind, file) = args
+        .source
+        .split_once(':')
+        .with_context(|| format!("{}: expected sbom:FILE or dpkg-status:FILE", args.source))?;
+    let packages = match kind {
+        "sbom" => sbom::read(Path::new(file), distro.as_ref())?,
+        "dpkg-status" => dpkg_status::read(Path::new(file), distro.as_ref())?,
+        _ => bail!("{}: unsupported source {kind:?} (use sbom:FILE or dpkg-status:FILE)", args.source),
+    };
+    let mut ignore_states = Vec::new();
+    for s in &args.ignore_states {
+        ignore_states.push(
+            FixState::parse(s)
+                .with_context(|| format!("--ignore-states {s:?}: expected fixed, not-fixed, wont-fix or unknown"))?,
+        );
+    }
+    let mut statements = Vec::new();
+    for v in &args.vex {
+        statements.extend(vex::read(v)?);
+    }
+    let opts = ScanOptions {
+        cpe_for_language_packages: args.cpe_for_language_packages,
+        only_fixed: args.only_fixed,
+        ignore_states,
+        ignore_rules: match &args.config {
+            Some(c) => ignore::read(c)?,
+            None => Vec::new(),
+        },
+        vex: statements,
+        fail_on: args.fail_on.map(severity),
+    };
+    let result = scan_packages(&db, &packages, &opts)?;
+    let meta = ReportMeta {
+        target: args.source.clone(),
+        timestamp: timestamp(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let format = match args.output {
+        ScanFormat::Table => report::Format::Table,
+        ScanFormat::Json => report::Format::Json,
+        ScanFormat::Sarif => report::Format::Sarif,
+        ScanFormat::CyclonedxJson => report::Format::CycloneDx,
+        ScanFormat::Openvex => report::Format::OpenVex,
+    };
+    let text = report::render(&result, format, &meta);
+    match &args.file {
+        Some(f) => armorred::fsutil::write_bytes_atomic(f, text.as_bytes())?,
+        None => anstream::stdout().lock().write_all(text.as_bytes())?,
+    }
+    if !quiet && args.output != ScanFormat::Table {
+        let mut err = anstream::stderr().lock();
+        writeln!(err, "{}", result.summary_line())?;
+        for n in &result.notes {
+            writeln!(err, "note: {n}")?;
+        }
+    }
+    if let Some(t) = opts.fail_on {
+        if result.fails(t) {
+            if !quiet {
+                writeln!(
+                    anstream::stderr().lock(),
+                    "findings at or above {} severity: failing (--fail-on)",
+                    t.as_str()
+                )?;
+            }
+            return Ok(Outcome::CheckFailed);
+        }
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,400 @@
+//! The vulnerability database: one SQLite file (bundled SQLite), replaced atomically.
+//!
+//! Location: `--db FILE`, else `$ARMORRED_DB`, else `<user data dir>/armorred/vuln.db`.
+//! An import copies the current DB (if any) into a temporary sibling, writes there, and renames
+//! it over the DB only when complete: a failed or killed import leaves the previous DB intact.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::import::{self, Format};
+use super::model::{Advisory, Affected, FeedBatch};
+use super::{Result, VulnError};
+
+/// Schema version stored in `meta`.
+pub const SCHEMA_VERSION: &str = "1";
+
+/// Where the DB lives: the explicit path, else `$ARMORRED_DB`, else the user data dir.
+pub fn resolve_path(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("ARMORRED_DB").filter(|v| !v.is_empty()) {
+        return PathBuf::from(p);
+    }
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("armorred").join("vuln.db")
+}
+
+/// One source's row in `db status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    /// `<format>:<input name>`.
+    pub name: String,
+    /// The feed format.
+    pub format: String,
+    /// Advisory records.
+    pub records: u64,
+    /// Affected-package rows.
+    pub affected: u64,
+    /// Newest record date (modified or published), if any record has one.
+    pub newest: Option<String>,
+    /// When it was imported (RFC 3339, UTC).
+    pub imported_at: String,
+    /// Skipped items by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Namespaces whose data from this source is partial, with why.
+    pub partial: BTreeMap<String, String>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportReport {
+    /// The DB written.
+    pub db: PathBuf,
+    /// One row per source imported.
+    pub sources: Vec<SourceStatus>,
+}
+
+fn db_err(path: &Path, what: &str) -> impl FnOnce(rusqlite::Error) -> VulnError {
+    let path = path.to_path_buf();
+    let what = what.to_string();
+    move |e| VulnError::Db { path, what, source: Some(e) }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (
+  name TEXT PRIMARY KEY, format TEXT NOT NULL, records INTEGER NOT NULL, affected INTEGER NOT NULL,
+  newest TEXT, imported_at TEXT NOT NULL, skipped TEXT NOT NULL, partial TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS advisories (source TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+  PRIMARY KEY (source, id));
+CREATE INDEX IF NOT EXISTS advisories_id ON advisories(id);
+CREATE TABLE IF NOT EXISTS affected (source TEXT NOT NULL, vuln_id TEXT NOT NULL,
+  namespace TEXT NOT NULL, package TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS affected_pkg ON affected(namespace, package);
+CREATE INDEX IF NOT EXISTS affected_source ON affected(source);
+";
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Imports `inputs` (path, forced format) into the DB at `db_path`, atomically.
+pub fn import(db_path: &Path, inputs: &[(PathBuf, Option<Format>)]) -> Result<ImportReport> {
+    let mut batches = Vec::new();
+    for (path, format) in inputs {
+        for (format, name, batch) in import::load(path, *format)? {
+            batches.push((format, name, batch));
+        }
+    }
+    write_batches(db_path, batches)
+}
+
+/// Writes already-parsed batches (format, source name, batch) into the DB, atomically.
+pub fn write_batches(db_path: &Path, batches: Vec<(Format, String, FeedBatch)>) -> Result<ImportReport> {
+    let dir = match db_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|source| VulnError::Read { path: dir.clone(), source })?;
+    let name = db_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "vuln.db".into());
+    let tmp = dir.join(format!(".{name}.import-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let result = (|| {
+        if db_path.exists() {
+            std::fs::copy(db_path, &tmp).map_err(|source| VulnError::Read { path: db_path.to_path_buf(), source })?;
+        }
+        let report = write_into(&tmp, db_path, batches)?;
+        let f = std::fs::File::open(&tmp).map_err(|source| VulnError::Read { path: tmp.clone(), source })?;
+        f.sync_all().map_err(|source| VulnError::Read { path: tmp.clone(), source })?;
+        std::fs::rename(&tmp, db_path).map_err(|source| VulnError::Read { path: db_path.to_path_buf(), source })?;
+        Ok(report)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_into(tmp: &Path, final_path: &Path, batches: Vec<(Format, String, FeedBatch)>) -> Result<ImportReport> {
+    let mut conn = Connection::open(tmp).map_err(db_err(final_path, "cannot create"))?;
+    conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
+        .map_err(db_err(final_path, "cannot configure"))?;
+    conn.execute_batch(SCHEMA).map_err(db_err(final_path, "cannot create the schema"))?;
+    let mut sources = Vec::new();
+    let imported_at = now_rfc3339();
+    for (format, source, batch) in batches {
+        let tx = conn.transaction().map_err(db_err(final_path, "cannot begin"))?;
+        tx.execute("DELETE FROM advisories WHERE source = ?1", [&source])
+            .map_err(db_err(final_path, "cannot delete"))?;
+        tx.execute("DELETE FROM affected WHERE source = ?1", [&source]).map_err(db_err(final_path, "cannot delete"))?;
+        let mut newest: Option<String> = None;
+        let mut records = 0u64;
+        {
+            let mut ins = tx
+                .prepare("INSERT OR REPLACE INTO advisories (source, id, data) VALUES (?1, ?2, ?3)")
+                .map_err(db_err(final_path, "cannot prepare"))?;
+            for a in &batch.advisories {
+                // Some feeds (Go vulndb copies) zero their dates: 0001-01-01 means unknown.
+                let date = [&a.modified, &a.published].into_iter().flatten().find(|d| !d.starts_with("0001-")).cloned();
+                if let Some(d) = date {
+                    if newest.as_deref().is_none_or(|n| d.as_str() > n) {
+                        newest = Some(d);
+                    }
+                }
+                let data = serde_json::to_string(a).unwrap_or_default();
+                records +=
+                    ins.execute(params![source, a.id, data]).map_err(db_err(final_path, "cannot insert"))? as u64;
+            }
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO affected (source, vuln_id, namespace, package, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(db_err(final_path, "cannot prepare"))?;
+            for a in &batch.affected {
+                let data = serde_json::to_string(&a.data).unwrap_or_default();
+                ins.execute(params![source, a.vuln_id, a.namespace, a.package, data])
+                    .map_err(db_err(final_path, "cannot insert"))?;
+            }
+        }
+        let status = SourceStatus {
+            name: source.clone(),
+            format: format.name().to_string(),
+            records: batch.advisories.len() as u64,
+            affected: batch.affected.len() as u64,
+            newest,
+            imported_at: imported_at.clone(),
+            skipped: batch.skipped.clone(),
+            partial: batch.partial.clone(),
+        };
+        let _ = records;
+        tx.execute(
+            "INSERT OR REPLACE INTO sources
+             (name, format, records, affected, newest, imported_at, skipped, partial)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                status.name,
+                status.format,
+                status.records as i64,
+                status.affected as i64,
+                status.newest,
+                status.imported_at,
+                serde_json::to_string(&status.skipped).unwrap_or_default(),
+                serde_json::to_string(&status.partial).unwrap_or_default(),
+            ],
+        )
+        .map_err(db_err(final_path, "cannot record the source"))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?1), ('built', ?2)",
+            params![SCHEMA_VERSION, imported_at],
+        )
+        .map_err(db_err(final_path, "cannot write meta"))?;
+        tx.commit().map_err(db_err(final_path, "cannot commit"))?;
+        sources.push(status);
+    }
+    conn.execute_batch("ANALYZE;").map_err(db_err(final_path, "cannot analyze"))?;
+    drop(conn);
+    Ok(ImportReport { db: final_path.to_path_buf(), sources })
+}
+
+type AffectedCache = RefCell<HashMap<(String, String), Rc<Vec<Affected>>>>;
+type AdvisoryCache = RefCell<HashMap<String, Rc<Vec<(String, Advisory)>>>>;
+
+/// An open, read-only DB. Lookups are memoised for the life of the handle, so rescanning many
+/// SBOMs with one handle parses each DB row once.
+pub struct Db {
+    path: PathBuf,
+    conn: Connection,
+    sha256: String,
+    built: Option<String>,
+    sources: Vec<SourceStatus>,
+    affected_cache: AffectedCache,
+    advisory_cache: AdvisoryCache,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("path", &self.path).field("sha256", &self.sha256).finish()
+    }
+}
+
+/// Hex sha256 of a file.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+impl Db {
+    /// Opens the DB read-only and computes its sha256.
+    pub fn open(path: &Path) -> Result<Db> {
+        if !path.is_file() {
+            return Err(VulnError::NoDb { path: path.to_path_buf() });
+        }
+        let sha256 = file_sha256(path)?;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(db_err(path, "cannot open"))?;
+        let built: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'built'", [], |r| r.get(0))
+            .optional()
+            .map_err(db_err(path, "not an armorred vulnerability database"))?;
+        let mut db = Db {
+            path: path.to_path_buf(),
+            conn,
+            sha256,
+            built,
+            sources: Vec::new(),
+            affected_cache: RefCell::default(),
+            advisory_cache: RefCell::default(),
+        };
+        db.sources = db.load_sources()?;
+        Ok(db)
+    }
+
+    fn load_sources(&self) -> Result<Vec<SourceStatus>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT name, format, records, affected, newest, imported_at, skipped, partial
+                 FROM sources ORDER BY name",
+            )
+            .map_err(db_err(&self.path, "cannot read sources"))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(SourceStatus {
+                    name: r.get(0)?,
+                    format: r.get(1)?,
+                    records: r.get::<_, i64>(2)? as u64,
+                    affected: r.get::<_, i64>(3)? as u64,
+                    newest: r.get(4)?,
+                    imported_at: r.get(5)?,
+                    skipped: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+                    partial: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+                })
+            })
+            .map_err(db_err(&self.path, "cannot read sources"))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db_err(&self.path, "cannot read sources"))
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Hex sha256 of the file, as opened.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// When the DB was last written (RFC 3339).
+    pub fn built(&self) -> Option<&str> {
+        self.built.as_deref()
+    }
+
+    /// Every source.
+    pub fn sources(&self) -> &[SourceStatus] {
+        &self.sources
+    }
+
+    /// Age of the DB in hours (from `built`), if known.
+    pub fn age_hours(&self) -> Option<u64> {
+        let built = chrono::DateTime::parse_from_rfc3339(self.built.as_deref()?).ok()?;
+        let age = chrono::Utc::now().signed_duration_since(built);
+        Some(age.num_hours().max(0) as u64)
+    }
+
+    /// Refuses a DB older than `max_hours`.
+    pub fn check_age(&self, max_hours: u64) -> Result<()> {
+        match self.age_hours() {
+            Some(age) if age > max_hours => {
+                Err(VulnError::Stale { path: self.path.clone(), age_hours: age, max_hours })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Affected rows for one package in one namespace (memoised).
+    pub fn affected(&self, namespace: &str, package: &str) -> Result<Rc<Vec<Affected>>> {
+        let key = (namespace.to_string(), package.to_string());
+        if let Some(v) = self.affected_cache.borrow().get(&key) {
+            return Ok(v.clone());
+        }
+        let v = Rc::new(self.query_affected(namespace, package)?);
+        self.affected_cache.borrow_mut().insert(key, v.clone());
+        Ok(v)
+    }
+
+    fn query_affected(&self, namespace: &str, package: &str) -> Result<Vec<Affected>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT vuln_id, data FROM affected WHERE namespace = ?1 AND package = ?2")
+            .map_err(db_err(&self.path, "cannot query"))?;
+        let rows = st
+            .query_map(params![namespace, package], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db_err(&self.path, "cannot query"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (vuln_id, data) = row.map_err(db_err(&self.path, "cannot query"))?;
+            if let Ok(data) = serde_json::from_str(&data) {
+                out.push(Affected { vuln_id, namespace: namespace.to_string(), package: package.to_string(), data });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every advisory stored under `id` (one per source; memoised).
+    pub fn advisories(&self, id: &str) -> Result<Rc<Vec<(String, Advisory)>>> {
+        if let Some(v) = self.advisory_cache.borrow().get(id) {
+            return Ok(v.clone());
+        }
+        let v = Rc::new(self.query_advisories(id)?);
+        self.advisory_cache.borrow_mut().insert(id.to_string(), v.clone());
+        Ok(v)
+    }
+
+    fn query_advisories(&self, id: &str) -> Result<Vec<(String, Advisory)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT source, data FROM advisories WHERE id = ?1 ORDER BY source")
+            .map_err(db_err(&self.path, "cannot query"))?;
+        let rows = st
+            .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db_err(&self.path, "cannot query"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (source, data) = row.map_err(db_err(&self.path, "cannot query"))?;
+            if let Ok(a) = serde_json::from_str(&data) {
+                out.push((source, a));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Namespaces present (for notes such as partial-data warnings).
+    pub fn partial_namespaces(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for s in &self.sources {
+            for (ns, why) in &s.partial {
+                out.entry(ns.clone()).or_default().push(format!("{}: {why}", s.name));
+            }
+        }
+        out
+    }
+}

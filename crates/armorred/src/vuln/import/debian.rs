@@ -1,0 +1,66 @@
+//! The Debian security tracker JSON export:
+//! `{source package: {CVE: {description, releases: {release: {status, repositories,
+//! fixed_version, urgency, nodsa, nodsa_reason}}}}}`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::s;
+use crate::vuln::model::{Advisory, Affected, AffectedData, FeedBatch};
+
+/// Parses the export (or an excerpt in its shape).
+pub fn parse_value(v: &Value, batch: &mut FeedBatch) {
+    let Some(pkgs) = v.as_object() else {
+        batch.skip("Debian tracker document that is not an object");
+        return;
+    };
+    let mut seen: BTreeMap<String, Advisory> = BTreeMap::new();
+    // Per release: whether any entry is open (a full tracker has unfixed/no-dsa entries).
+    let mut open_by_release: BTreeMap<String, bool> = BTreeMap::new();
+    for (pkg, cves) in pkgs {
+        let Some(cves) = cves.as_object() else {
+            batch.skip("Debian tracker package entry that is not an object");
+            continue;
+        };
+        for (cve, entry) in cves {
+            let Some(releases) = entry.get("releases").and_then(Value::as_object) else {
+                batch.skip("Debian tracker CVE without releases");
+                continue;
+            };
+            seen.entry(cve.clone()).or_insert_with(|| Advisory {
+                id: cve.clone(),
+                summary: s(entry, "description").unwrap_or_default(),
+                ..Advisory::default()
+            });
+            for (rel, r) in releases {
+                let Some(status) = s(r, "status") else {
+                    batch.skip("Debian tracker release without status");
+                    continue;
+                };
+                let open = open_by_release.entry(rel.clone()).or_default();
+                *open |= status == "open";
+                batch.affected.push(Affected {
+                    vuln_id: cve.clone(),
+                    namespace: format!("debian:{rel}"),
+                    package: pkg.clone(),
+                    data: AffectedData::Debian {
+                        status,
+                        fixed_version: s(r, "fixed_version"),
+                        urgency: s(r, "urgency"),
+                        nodsa: s(r, "nodsa"),
+                        nodsa_reason: s(r, "nodsa_reason"),
+                    },
+                });
+            }
+        }
+    }
+    let partial: BTreeSet<_> = open_by_release.iter().filter(|(_, open)| !**open).map(|(r, _)| r.clone()).collect();
+    for rel in partial {
+        batch.partial.insert(
+            format!("debian:{rel}"),
+            "fixed versions only: no unfixed, no-dsa, ignored or postponed entries (not the full tracker)".into(),
+        );
+    }
+    batch.advisories.extend(seen.into_values());
+}

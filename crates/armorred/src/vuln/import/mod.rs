@@ -1,0 +1,219 @@
+//! Feed importers, one file per format, and format auto-detection.
+//!
+//! Every importer is a pure parser over bytes into a [`FeedBatch`]; unknown fields, ecosystems
+//! and severity types are skipped and counted in `FeedBatch::skipped`, never fatal.
+
+pub mod debian;
+pub mod nvd;
+pub mod osv;
+pub mod secdb;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::model::FeedBatch;
+use super::{Result, VulnError};
+
+/// A feed format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    /// OSV JSON/YAML records (GHSA, Go, RustSec, PyPA, ...), a directory or an `all.zip`.
+    Osv,
+    /// The Debian security tracker JSON export.
+    Debian,
+    /// NVD CVE JSON 2.0 (API pages or single records).
+    Nvd,
+    /// Alpine / Wolfi / Chainguard secdb JSON (or YAML).
+    Secdb,
+}
+
+impl Format {
+    /// Short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Osv => "osv",
+            Format::Debian => "debian",
+            Format::Nvd => "nvd",
+            Format::Secdb => "secdb",
+        }
+    }
+
+    /// Parses a short name.
+    pub fn parse(s: &str) -> Option<Format> {
+        Some(match s {
+            "osv" | "ghsa" => Format::Osv,
+            "debian" | "debian-tracker" => Format::Debian,
+            "nvd" => Format::Nvd,
+            "secdb" | "alpine" | "wolfi" | "chainguard" => Format::Secdb,
+            _ => return None,
+        })
+    }
+}
+
+/// Largest single feed file or zip entry read (bounded decompression).
+pub const MAX_FILE: u64 = 512 << 20;
+
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let f = std::fs::File::open(path).map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
+    let mut buf = Vec::new();
+    f.take(MAX_FILE + 1)
+        .read_to_end(&mut buf)
+        .map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
+    if buf.len() as u64 > MAX_FILE {
+        return Err(VulnError::Feed { path: path.to_path_buf(), what: format!("larger than {MAX_FILE} bytes") });
+    }
+    Ok(buf)
+}
+
+/// Parses JSON or YAML into a JSON value.
+pub(crate) fn parse_value(path: &Path, bytes: &[u8]) -> Result<serde_json::Value> {
+    let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+    if yaml {
+        serde_yaml_ng::from_slice(bytes)
+            .map_err(|e| VulnError::Feed { path: path.to_path_buf(), what: format!("invalid YAML: {e}") })
+    } else {
+        serde_json::from_slice(bytes)
+            .map_err(|e| VulnError::Feed { path: path.to_path_buf(), what: format!("invalid JSON: {e}") })
+    }
+}
+
+/// Detects the format of one parsed document.
+pub fn detect_value(v: &serde_json::Value) -> Option<Format> {
+    use serde_json::Value;
+    match v {
+        Value::Array(items) => items.first().and_then(detect_value),
+        Value::Object(m) => {
+            if m.contains_key("vulnerabilities") && m.contains_key("resultsPerPage")
+                || m.get("format").and_then(Value::as_str) == Some("NVD_CVE")
+                || m.get("cve").is_some_and(Value::is_object)
+                || (m.contains_key("sourceIdentifier") && m.contains_key("id"))
+            {
+                return Some(Format::Nvd);
+            }
+            if m.contains_key("packages")
+                && (m.contains_key("apkurl") || m.contains_key("distroversion") || m.contains_key("reponame"))
+            {
+                return Some(Format::Secdb);
+            }
+            if m.contains_key("id")
+                && (m.contains_key("affected") || m.contains_key("modified") || m.contains_key("schema_version"))
+            {
+                return Some(Format::Osv);
+            }
+            let looks_debian = m.values().take(5).any(|pkg| {
+                pkg.as_object()
+                    .is_some_and(|cves| cves.values().take(3).any(|c| c.get("releases").is_some_and(Value::is_object)))
+            });
+            if looks_debian {
+                return Some(Format::Debian);
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+fn parse_doc(path: &Path, format: Format, v: &serde_json::Value, batch: &mut FeedBatch) {
+    match format {
+        Format::Osv => osv::parse_value(v, batch),
+        Format::Debian => debian::parse_value(v, batch),
+        Format::Nvd => nvd::parse_value(v, batch),
+        Format::Secdb => secdb::parse_value(v, path, batch),
+    }
+}
+
+/// `format:name`, where name is the input's file name, prefixed by its parent directories while
+/// those are generic (`osv-golang-vulndb/data/osv`, not `osv`). Re-importing the same input
+/// replaces the same source.
+fn source_name(format: Format, path: &Path) -> String {
+    const GENERIC: &[&str] = &["osv", "data", "vulns", "osv-export", "crates", "json", "input"];
+    let comps: Vec<String> = path
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let mut start = comps.len().saturating_sub(1);
+    while start > 0 && GENERIC.contains(&comps[start].as_str()) {
+        start -= 1;
+    }
+    let name = if comps.is_empty() { path.display().to_string() } else { comps[start..].join("/") };
+    format!("{}:{name}", format.name())
+}
+
+/// Loads one input (a file, an OSV `all.zip` or a directory) into one batch per format found.
+pub fn load(path: &Path, forced: Option<Format>) -> Result<Vec<(Format, String, FeedBatch)>> {
+    let mut out: Vec<(Format, String, FeedBatch)> = Vec::new();
+    let mut add = |format: Format, f: &mut dyn FnMut(&mut FeedBatch)| {
+        let name = source_name(format, path);
+        if let Some(slot) = out.iter_mut().find(|(fm, _, _)| *fm == format) {
+            f(&mut slot.2);
+        } else {
+            let mut b = FeedBatch::default();
+            f(&mut b);
+            out.push((format, name, b));
+        }
+    };
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = walkdir::WalkDir::new(path)
+            .follow_links(false)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "yaml" | "yml" | "zip")))
+            .collect();
+        files.sort();
+        let mut undetected = 0u64;
+        for f in files {
+            if f.extension().and_then(|e| e.to_str()) == Some("zip") {
+                let mut b = FeedBatch::default();
+                osv::load_zip(&f, &mut b)?;
+                add(Format::Osv, &mut |t| merge(t, &b));
+                continue;
+            }
+            let bytes = read_file(&f)?;
+            let Ok(v) = parse_value(&f, &bytes) else {
+                undetected += 1;
+                continue;
+            };
+            match forced.or_else(|| detect_value(&v)) {
+                Some(fmt) => add(fmt, &mut |b| parse_doc(&f, fmt, &v, b)),
+                None => undetected += 1,
+            }
+        }
+        if out.is_empty() {
+            return Err(VulnError::UnknownFormat { path: path.to_path_buf() });
+        }
+        if undetected > 0 {
+            out[0].2.skipped.insert("files of no known feed format".into(), undetected);
+        }
+        return Ok(out);
+    }
+    if path.extension().and_then(|e| e.to_str()) == Some("zip") {
+        let mut b = FeedBatch::default();
+        osv::load_zip(path, &mut b)?;
+        return Ok(vec![(Format::Osv, source_name(Format::Osv, path), b)]);
+    }
+    let bytes = read_file(path)?;
+    let v = parse_value(path, &bytes)?;
+    let fmt =
+        forced.or_else(|| detect_value(&v)).ok_or_else(|| VulnError::UnknownFormat { path: path.to_path_buf() })?;
+    let mut b = FeedBatch::default();
+    parse_doc(path, fmt, &v, &mut b);
+    Ok(vec![(fmt, source_name(fmt, path), b)])
+}
+
+fn merge(into: &mut FeedBatch, from: &FeedBatch) {
+    into.advisories.extend(from.advisories.iter().cloned());
+    into.affected.extend(from.affected.iter().cloned());
+    for (k, v) in &from.skipped {
+        *into.skipped.entry(k.clone()).or_default() += v;
+    }
+    into.partial.extend(from.partial.iter().map(|(k, v)| (k.clone(), v.clone())));
+}
+
+pub(crate) fn s(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key).and_then(|x| x.as_str()).map(str::to_string)
+}

@@ -1,0 +1,116 @@
+//! NVD CVE JSON 2.0: API pages (`vulnerabilities[].cve`) or single records, with CPE
+//! configurations kept whole for the CPE matcher.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::s;
+use crate::vuln::model::{Advisory, Affected, AffectedData, Cvss, FeedBatch};
+
+/// Parses a page, a `{cve: ...}` wrapper or a bare CVE object.
+pub fn parse_value(v: &Value, batch: &mut FeedBatch) {
+    if let Some(items) = v.get("vulnerabilities").and_then(Value::as_array) {
+        for item in items {
+            match item.get("cve") {
+                Some(cve) => parse_cve(cve, batch),
+                None => batch.skip("NVD vulnerability without cve"),
+            }
+        }
+    } else if let Some(cve) = v.get("cve").filter(|c| c.is_object()) {
+        parse_cve(cve, batch);
+    } else if let Some(items) = v.as_array() {
+        items.iter().for_each(|i| parse_value(i, batch));
+    } else {
+        parse_cve(v, batch);
+    }
+}
+
+/// `vendor:product` of a CPE 2.3 formatted string.
+pub fn vendor_product(cpe: &str) -> Option<String> {
+    let parts = super::super::matcher::cpe::split_cpe(cpe)?;
+    Some(format!("{}:{}", parts[3], parts[4]))
+}
+
+fn parse_cve(cve: &Value, batch: &mut FeedBatch) {
+    let Some(id) = s(cve, "id") else {
+        batch.skip("NVD CVE without id");
+        return;
+    };
+    if s(cve, "vulnStatus").as_deref() == Some("Rejected") {
+        batch.skip("NVD rejected CVE");
+        return;
+    }
+    let summary = cve
+        .get("descriptions")
+        .and_then(Value::as_array)
+        .and_then(|d| d.iter().find(|x| s(x, "lang").as_deref() == Some("en")))
+        .and_then(|x| s(x, "value"))
+        .unwrap_or_default();
+    let mut cvss = Vec::new();
+    if let Some(metrics) = cve.get("metrics").and_then(Value::as_object) {
+        for (kind, list) in metrics {
+            let k = match kind.as_str() {
+                "cvssMetricV40" => "CVSS_V4",
+                "cvssMetricV31" | "cvssMetricV30" => "CVSS_V3",
+                "cvssMetricV2" => "CVSS_V2",
+                other => {
+                    batch.skip(format!("NVD metric type {other}"));
+                    continue;
+                }
+            };
+            for m in list.as_array().into_iter().flatten() {
+                if let Some(vec) = m.get("cvssData").and_then(|d| s(d, "vectorString")) {
+                    cvss.push(Cvss { kind: k.into(), vector: vec, source: s(m, "type") });
+                }
+            }
+        }
+    }
+    let adv = Advisory {
+        id: id.clone(),
+        aliases: Vec::new(),
+        summary,
+        vendor_severity: None,
+        cvss,
+        published: s(cve, "published"),
+        modified: s(cve, "lastModified"),
+        withdrawn: None,
+        urls: cve
+            .get("references")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(|x| s(x, "url")).take(10).collect())
+            .unwrap_or_default(),
+    };
+    if let Some(configs) = cve.get("configurations").filter(|c| c.is_array()) {
+        let mut products = BTreeSet::new();
+        let mut walk = vec![configs];
+        while let Some(node) = walk.pop() {
+            match node {
+                Value::Array(a) => walk.extend(a.iter()),
+                Value::Object(m) => {
+                    if let Some(crit) = m.get("criteria").and_then(Value::as_str) {
+                        if m.get("vulnerable").and_then(Value::as_bool) == Some(true) {
+                            match vendor_product(crit) {
+                                Some(vp) => {
+                                    products.insert(vp);
+                                }
+                                None => batch.skip("NVD criteria that is not a CPE 2.3 name"),
+                            }
+                        }
+                    }
+                    walk.extend(m.values());
+                }
+                _ => {}
+            }
+        }
+        for vp in products {
+            batch.affected.push(Affected {
+                vuln_id: id.clone(),
+                namespace: "cpe".into(),
+                package: vp,
+                data: AffectedData::Cpe { configurations: configs.clone() },
+            });
+        }
+    }
+    batch.advisories.push(adv);
+}

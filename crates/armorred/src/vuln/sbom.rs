@@ -1,0 +1,131 @@
+//! A small, lenient CycloneDX 1.x JSON reader for `scan sbom:FILE`: components (nested too)
+//! with purl, cpe and properties. Distro comes from an `operating-system` component, or from
+//! the purl's `distro=` qualifier.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::scan::{Distro, ScanPackage};
+use super::{Result, VulnError};
+
+fn distro_from_purl(purl: &str) -> Option<Distro> {
+    let q = purl.split_once('?')?.1;
+    let d = q.split('&').find_map(|kv| kv.strip_prefix("distro="))?.split('#').next()?;
+    // debian-12, alpine-3.18.4, or just "bookworm".
+    if let Some((id, ver)) = d.split_once('-') {
+        return Some(Distro { id: id.to_string(), version_id: ver.to_string(), codename: None });
+    }
+    let version = match d {
+        "buster" => "10",
+        "bullseye" => "11",
+        "bookworm" => "12",
+        "trixie" => "13",
+        _ => return None,
+    };
+    Some(Distro { id: "debian".into(), version_id: version.into(), codename: Some(d.into()) })
+}
+
+fn prop<'a>(c: &'a Value, name: &str) -> Option<&'a str> {
+    c.get("properties")?
+        .as_array()?
+        .iter()
+        .find(|p| p.get("name").and_then(Value::as_str) == Some(name))?
+        .get("value")?
+        .as_str()
+}
+
+/// Parses an SBOM document; `default_distro` applies to OS packages without one.
+pub fn parse(doc: &Value, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
+    let mut os: Option<Distro> = None;
+    let mut comps = Vec::new();
+    let mut stack: Vec<&Value> =
+        doc.get("components").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    if let Some(m) = doc.get("metadata").and_then(|m| m.get("component")) {
+        stack.push(m);
+    }
+    while let Some(c) = stack.pop() {
+        if let Some(sub) = c.get("components").and_then(Value::as_array) {
+            stack.extend(sub.iter());
+        }
+        if c.get("type").and_then(Value::as_str) == Some("operating-system") {
+            let id = c.get("name").and_then(Value::as_str).unwrap_or("").to_lowercase();
+            let ver = c.get("version").and_then(Value::as_str).unwrap_or("").to_string();
+            if !id.is_empty() && !ver.is_empty() {
+                os = Some(Distro { id, version_id: ver, codename: None });
+            }
+            continue;
+        }
+        comps.push(c);
+    }
+    let mut out = Vec::new();
+    for c in comps {
+        let Some(name) = c.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let version = c.get("version").and_then(Value::as_str).unwrap_or("").to_string();
+        let purl = c.get("purl").and_then(Value::as_str).map(str::to_string);
+        let mut cpes: Vec<String> =
+            c.get("cpe").and_then(Value::as_str).map(|s| vec![s.to_string()]).unwrap_or_default();
+        // syft puts extra CPEs in properties "syft:cpe23".
+        if let Some(props) = c.get("properties").and_then(Value::as_array) {
+            for p in props {
+                if p.get("name").and_then(Value::as_str) == Some("syft:cpe23") {
+                    if let Some(v) = p.get("value").and_then(Value::as_str) {
+                        cpes.push(v.to_string());
+                    }
+                }
+            }
+        }
+        let is_os_pkg = purl
+            .as_deref()
+            .is_some_and(|p| p.starts_with("pkg:deb/") || p.starts_with("pkg:apk/") || p.starts_with("pkg:rpm/"));
+        let distro = if is_os_pkg {
+            purl.as_deref().and_then(distro_from_purl).or_else(|| os.clone()).or_else(|| default_distro.cloned())
+        } else {
+            None
+        };
+        let upstream = purl.as_deref().and_then(|p| {
+            p.split_once('?')?.1.split('&').find_map(|kv| kv.strip_prefix("upstream=")).map(|u| u.replace("%20", " "))
+        });
+        let (mut source_name, mut source_version) = (None, None);
+        if let Some(u) = upstream {
+            // "openssl" or "openssl@3.0.11-1" (syft) or "openssl 3.0.11-1".
+            let u = u.replace("%40", "@");
+            match u.split_once(['@', ' ']) {
+                Some((n, v)) => {
+                    source_name = Some(n.to_string());
+                    source_version = Some(v.to_string());
+                }
+                None => source_name = Some(u),
+            }
+        }
+        if let Some(s) = prop(c, "armorred:source-name").or_else(|| prop(c, "syft:metadata:source")) {
+            source_name = Some(s.to_string());
+        }
+        if let Some(v) = prop(c, "armorred:source-version").or_else(|| prop(c, "syft:metadata:sourceVersion")) {
+            if !v.is_empty() {
+                source_version = Some(v.to_string());
+            }
+        }
+        out.push(ScanPackage { name: name.to_string(), version, purl, cpes, source_name, source_version, distro });
+    }
+    out.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+    out
+}
+
+/// Reads a CycloneDX JSON SBOM file.
+pub fn read(path: &Path, default_distro: Option<&Distro>) -> Result<Vec<ScanPackage>> {
+    let bytes = super::import::read_file(path)?;
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| VulnError::Input {
+        path: path.to_path_buf(),
+        what: format!("not a CycloneDX JSON document: {e}"),
+    })?;
+    if doc.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX") {
+        return Err(VulnError::Input {
+            path: path.to_path_buf(),
+            what: "not a CycloneDX JSON document (bomFormat is not \"CycloneDX\")".into(),
+        });
+    }
+    Ok(parse(&doc, default_distro))
+}

@@ -1,0 +1,450 @@
+//! `scan_packages`: every matcher over every package, alias merging (one flaw found through two
+//! feeds is one finding), severity, then VEX, ignore rules and filters.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::db::Db;
+use super::ignore::IgnoreRule;
+use super::matcher::{self, RawMatch};
+use super::model::{Cvss, FixState, Severity};
+use super::severity;
+use super::vex::VexStatement;
+use super::Result;
+
+/// A distribution (from `/etc/os-release` or the SBOM).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Distro {
+    /// `debian`, `alpine`, `wolfi`, ...
+    pub id: String,
+    /// `12`, `3.18.4`, ...
+    pub version_id: String,
+    /// `bookworm`, if known.
+    pub codename: Option<String>,
+}
+
+impl Distro {
+    /// The Debian codename for this release.
+    pub fn debian_codename(&self) -> Option<String> {
+        if let Some(c) = &self.codename {
+            return Some(c.clone());
+        }
+        let major = self.version_id.split('.').next()?;
+        Some(
+            match major {
+                "9" => "stretch",
+                "10" => "buster",
+                "11" => "bullseye",
+                "12" => "bookworm",
+                "13" => "trixie",
+                "14" => "forky",
+                "15" => "duke",
+                _ => return None,
+            }
+            .to_string(),
+        )
+    }
+}
+
+/// One package to scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ScanPackage {
+    /// Binary package name.
+    pub name: String,
+    /// Installed version.
+    pub version: String,
+    /// Package URL, if known.
+    pub purl: Option<String>,
+    /// CPE 2.3 names.
+    pub cpes: Vec<String>,
+    /// Source package name (Debian `Source:`, apk origin).
+    pub source_name: Option<String>,
+    /// Source package version.
+    pub source_version: Option<String>,
+    /// The distribution it comes from, for distro packages.
+    pub distro: Option<Distro>,
+}
+
+impl ScanPackage {
+    /// The purl type, if any.
+    pub fn purl_type(&self) -> Option<&str> {
+        let p = self.purl.as_deref()?.strip_prefix("pkg:")?;
+        p.split('/').next()
+    }
+
+    /// grype's artifact type (`deb`, `apk`, `python`, `go-module`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self.purl_type() {
+            Some("deb") => "deb",
+            Some("apk") => "apk",
+            Some("rpm") => "rpm",
+            Some("pypi") => "python",
+            Some("golang") => "go-module",
+            Some("cargo") => "rust-crate",
+            Some("npm") => "npm",
+            Some("maven") => "java-archive",
+            Some("gem") => "gem",
+            Some("nuget") => "dotnet",
+            Some("composer") => "php-composer",
+            None if self.distro.as_ref().is_some_and(|d| d.id == "debian") => "deb",
+            None if self
+                .distro
+                .as_ref()
+                .is_some_and(|d| matches!(d.id.as_str(), "alpine" | "wolfi" | "chainguard")) =>
+            {
+                "apk"
+            }
+            _ => "binary",
+        }
+    }
+
+    /// Whether it is a language-ecosystem package (CPE matching is off for those by default).
+    pub fn is_language_package(&self) -> bool {
+        matches!(
+            self.kind(),
+            "python" | "go-module" | "rust-crate" | "npm" | "java-archive" | "gem" | "dotnet" | "php-composer"
+        )
+    }
+}
+
+/// Scan options.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Also run CPE matching for language packages.
+    pub cpe_for_language_packages: bool,
+    /// Drop matches without a fix.
+    pub only_fixed: bool,
+    /// Drop matches in these fix states.
+    pub ignore_states: Vec<FixState>,
+    /// Ignore rules (config file).
+    pub ignore_rules: Vec<IgnoreRule>,
+    /// OpenVEX statements, applied before `fail_on`.
+    pub vex: Vec<VexStatement>,
+    /// Exit-1 threshold.
+    pub fail_on: Option<Severity>,
+}
+
+/// The vulnerability part of a match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VulnInfo {
+    /// ID.
+    pub id: String,
+    /// Namespace / data source.
+    pub namespace: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Where the severity came from (`vendor`, `cvss`, `osv`, `none`).
+    pub severity_source: String,
+    /// CVSS base score used, if any.
+    pub cvss_score: Option<f64>,
+    /// CVSS vectors.
+    pub cvss: Vec<Cvss>,
+    /// Description.
+    pub description: String,
+    /// Fix state.
+    pub fix_state: FixState,
+    /// Fixed versions.
+    pub fix_versions: Vec<String>,
+    /// URLs.
+    pub urls: Vec<String>,
+}
+
+/// A related vulnerability (an alias found through another record).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Related {
+    /// ID.
+    pub id: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Severity from its own data.
+    pub severity: Severity,
+    /// CVSS vectors.
+    pub cvss: Vec<Cvss>,
+    /// Description.
+    pub description: String,
+}
+
+/// One match detail (grype's `matchDetails[]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatchDetail {
+    /// Match type.
+    pub kind: String,
+    /// Matcher.
+    pub matcher: String,
+    /// What was searched.
+    pub searched_by: serde_json::Value,
+    /// What was found.
+    pub found: serde_json::Value,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    /// The vulnerability.
+    pub vulnerability: VulnInfo,
+    /// Aliases found through other records.
+    pub related: Vec<Related>,
+    /// The package.
+    pub artifact: ScanPackage,
+    /// How it matched.
+    pub details: Vec<MatchDetail>,
+}
+
+/// A match dropped by VEX, an ignore rule or a filter, with why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IgnoredMatch {
+    /// The match.
+    #[serde(flatten)]
+    pub finding: Match,
+    /// Why it was dropped.
+    pub reason: String,
+}
+
+/// The scan's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanResult {
+    /// Findings, sorted by severity (highest first), then package, then ID.
+    pub matches: Vec<Match>,
+    /// Dropped findings.
+    pub ignored: Vec<IgnoredMatch>,
+    /// The DB's sha256.
+    pub db_sha256: String,
+    /// When the DB was built.
+    pub db_built: Option<String>,
+    /// Sources in the DB (`name` and newest record date).
+    pub db_sources: Vec<(String, Option<String>)>,
+    /// Notes for the reader (partial distro data, ...).
+    pub notes: Vec<String>,
+    /// Packages scanned.
+    pub packages: usize,
+}
+
+impl ScanResult {
+    /// Counts per severity, highest first.
+    pub fn counts(&self) -> Vec<(Severity, usize)> {
+        Severity::DESCENDING
+            .iter()
+            .map(|s| (*s, self.matches.iter().filter(|m| m.vulnerability.severity == *s).count()))
+            .collect()
+    }
+
+    /// "Critical (0), High (1), Medium (3), Low (0), Negligible (2), Unknown (0)".
+    pub fn summary_line(&self) -> String {
+        self.counts().iter().map(|(s, n)| format!("{} ({n})", s.as_str())).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Whether a finding reaches the `fail_on` threshold.
+    pub fn fails(&self, threshold: Severity) -> bool {
+        self.matches
+            .iter()
+            .any(|m| m.vulnerability.severity >= threshold && m.vulnerability.severity != Severity::Unknown)
+    }
+}
+
+struct Merged {
+    ids: BTreeSet<String>,
+    raws: Vec<RawMatch>,
+}
+
+/// Scans packages against the DB.
+pub fn scan_packages(db: &Db, packages: &[ScanPackage], opts: &ScanOptions) -> Result<ScanResult> {
+    let matchers = matcher::all();
+    let mut matches = Vec::new();
+    let mut namespaces_used = BTreeSet::new();
+    for pkg in packages {
+        let mut raws = Vec::new();
+        for m in &matchers {
+            m.find(db, pkg, opts, &mut raws)?;
+        }
+        if let Some(d) = &pkg.distro {
+            if d.id == "debian" {
+                if let Some(c) = d.debian_codename() {
+                    namespaces_used.insert(format!("debian:{c}"));
+                }
+            }
+        }
+        // Merge raw matches whose ID sets (ID + aliases) overlap.
+        let mut groups: Vec<Merged> = Vec::new();
+        for r in raws {
+            let mut ids: BTreeSet<String> = BTreeSet::new();
+            ids.insert(r.vuln_id.clone());
+            for (_, a) in db.advisories(&r.vuln_id)?.iter() {
+                ids.extend(a.aliases.iter().cloned());
+            }
+            let mut hit: Vec<usize> =
+                groups.iter().enumerate().filter(|(_, g)| !g.ids.is_disjoint(&ids)).map(|(i, _)| i).collect();
+            if hit.is_empty() {
+                groups.push(Merged { ids, raws: vec![r] });
+            } else {
+                let first = hit.remove(0);
+                for i in hit.into_iter().rev() {
+                    let g = groups.remove(i);
+                    groups[first].ids.extend(g.ids);
+                    groups[first].raws.extend(g.raws);
+                }
+                groups[first].ids.extend(ids);
+                groups[first].raws.push(r);
+            }
+        }
+        for g in groups {
+            matches.push(build_match(db, pkg, g)?);
+        }
+    }
+    // Filters: VEX first, then ignore rules, then fix-state filters.
+    let mut kept = Vec::new();
+    let mut ignored = Vec::new();
+    for m in matches {
+        if let Some(reason) = super::vex::suppresses(&opts.vex, &m) {
+            ignored.push(IgnoredMatch { finding: m, reason });
+        } else if let Some(reason) = opts.ignore_rules.iter().find_map(|r| r.applies(&m)) {
+            ignored.push(IgnoredMatch { finding: m, reason });
+        } else if opts.only_fixed && m.vulnerability.fix_state != FixState::Fixed {
+            ignored.push(IgnoredMatch { finding: m, reason: "--only-fixed".into() });
+        } else if opts.ignore_states.contains(&m.vulnerability.fix_state) {
+            let reason = format!("--ignore-states {}", m.vulnerability.fix_state.as_str());
+            ignored.push(IgnoredMatch { finding: m, reason });
+        } else {
+            kept.push(m);
+        }
+    }
+    let key = |m: &Match| {
+        (
+            std::cmp::Reverse(m.vulnerability.severity),
+            m.artifact.name.clone(),
+            m.artifact.version.clone(),
+            m.vulnerability.id.clone(),
+        )
+    };
+    kept.sort_by_key(key);
+    ignored.sort_by_key(|i| key(&i.finding));
+    let mut notes = Vec::new();
+    let partial = db.partial_namespaces();
+    for ns in &namespaces_used {
+        if let Some(why) = partial.get(ns) {
+            let full =
+                db.sources().iter().any(|s| s.format == "debian" && !s.partial.contains_key(ns) && s.records > 1000);
+            if !full {
+                notes.push(format!(
+                    "{ns}: distro data is partial ({}); unfixed/no-dsa/ignored/postponed statuses are missing, so findings are a lower bound",
+                    why.join("; ")
+                ));
+            }
+        }
+        if !db.sources().iter().any(|s| s.format == "debian") {
+            notes.push(format!("{ns}: no Debian tracker data in the DB"));
+        }
+    }
+    Ok(ScanResult {
+        matches: kept,
+        ignored,
+        db_sha256: db.sha256().to_string(),
+        db_built: db.built().map(str::to_string),
+        db_sources: db.sources().iter().map(|s| (s.name.clone(), s.newest.clone())).collect(),
+        notes,
+        packages: packages.len(),
+    })
+}
+
+fn pick_primary(g: &Merged) -> usize {
+    // Distro matchers first (their IDs and severities are the vendor's), then CVE IDs.
+    let rank = |r: &RawMatch| {
+        let distro = matches!(r.matcher, "dpkg-matcher" | "apk-matcher");
+        (!distro, !r.vuln_id.starts_with("CVE-"), r.matcher == "cpe-matcher", r.vuln_id.clone())
+    };
+    (0..g.raws.len()).min_by_key(|i| rank(&g.raws[*i])).unwrap_or(0)
+}
+
+fn build_match(db: &Db, pkg: &ScanPackage, g: Merged) -> Result<Match> {
+    let p = pick_primary(&g);
+    let primary = &g.raws[p];
+    let id = primary.vuln_id.clone();
+    // Fix: the primary's; if it has none, any other record's fix.
+    let mut fix_state = primary.fix_state;
+    let mut fix_versions = primary.fix_versions.clone();
+    if fix_state != FixState::Fixed {
+        if let Some(r) = g
+            .raws
+            .iter()
+            .find(|r| r.fix_state == FixState::Fixed && !matches!(primary.matcher, "dpkg-matcher" | "apk-matcher"))
+        {
+            fix_state = r.fix_state;
+            fix_versions = r.fix_versions.clone();
+        }
+    }
+    let own = db.advisories(&id)?;
+    let mut all_cvss: Vec<Cvss> = own.iter().flat_map(|(_, a)| a.cvss.clone()).collect();
+    let mut description = own.iter().map(|(_, a)| a.summary.clone()).find(|s| !s.is_empty()).unwrap_or_default();
+    let urls: Vec<String> = own.iter().flat_map(|(_, a)| a.urls.clone()).take(10).collect();
+    let mut related = Vec::new();
+    for rid in g.ids.iter().filter(|x| **x != id) {
+        let advs = db.advisories(rid)?;
+        if advs.is_empty() {
+            // An alias with no record of its own is still named (VEX and ignore rules use it).
+            related.push(Related {
+                id: rid.clone(),
+                namespace: "alias".into(),
+                severity: Severity::Unknown,
+                cvss: Vec::new(),
+                description: String::new(),
+            });
+            continue;
+        }
+        let cv: Vec<Cvss> = advs.iter().flat_map(|(_, a)| a.cvss.clone()).collect();
+        let sev = severity::from_cvss(&cv)
+            .map(|x| x.0)
+            .or_else(|| advs.iter().find_map(|(_, a)| a.vendor_severity.as_deref().and_then(Severity::parse)))
+            .unwrap_or(Severity::Unknown);
+        let d = advs.iter().map(|(_, a)| a.summary.clone()).find(|s| !s.is_empty()).unwrap_or_default();
+        if description.is_empty() {
+            description = d.clone();
+        }
+        all_cvss.extend(cv.iter().cloned());
+        related.push(Related {
+            id: rid.clone(),
+            namespace: advs[0].0.clone(),
+            severity: sev,
+            cvss: cv,
+            description: d,
+        });
+    }
+    // Severity: vendor (distro) first; else CVSS v4/v3 from the vectors; else OSV's word.
+    let distro_vendor =
+        g.raws.iter().filter(|r| matches!(r.matcher, "dpkg-matcher" | "apk-matcher")).find_map(|r| r.vendor_severity);
+    let (sev, source, score) = if let Some(s) = distro_vendor {
+        (s, "vendor", None)
+    } else if let Some((s, score)) = severity::from_cvss(&all_cvss) {
+        (s, "cvss", Some(score))
+    } else if let Some(s) = g.raws.iter().find_map(|r| r.vendor_severity) {
+        (s, "osv", None)
+    } else {
+        (Severity::Unknown, "none", None)
+    };
+    let details = g
+        .raws
+        .iter()
+        .map(|r| MatchDetail {
+            kind: r.match_type.to_string(),
+            matcher: r.matcher.to_string(),
+            searched_by: r.searched_by.clone(),
+            found: r.found.clone(),
+        })
+        .collect();
+    Ok(Match {
+        vulnerability: VulnInfo {
+            id,
+            namespace: primary.namespace.clone(),
+            severity: sev,
+            severity_source: source.to_string(),
+            cvss_score: score,
+            cvss: own.iter().flat_map(|(_, a)| a.cvss.clone()).collect(),
+            description,
+            fix_state,
+            fix_versions,
+            urls,
+        },
+        related,
+        artifact: pkg.clone(),
+        details,
+    })
+}
