@@ -10,56 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::elf::{Linking, Pie, Relro, ScanReport};
-
-/// Vulnerability severity, in grype's and the seed's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// CVSS 9.0-10.0 or vendor critical.
-    Critical,
-    /// CVSS 7.0-8.9 or vendor high.
-    High,
-    /// CVSS 4.0-6.9 or vendor medium.
-    Medium,
-    /// CVSS 0.1-3.9 or vendor low.
-    Low,
-    /// Vendor says negligible / unimportant.
-    Negligible,
-    /// No severity known.
-    Unknown,
-}
-
-impl Severity {
-    /// Every severity, most severe first.
-    pub const ALL: [Severity; 6] =
-        [Self::Critical, Self::High, Self::Medium, Self::Low, Self::Negligible, Self::Unknown];
-
-    /// The display name (`Critical`).
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Critical => "Critical",
-            Self::High => "High",
-            Self::Medium => "Medium",
-            Self::Low => "Low",
-            Self::Negligible => "Negligible",
-            Self::Unknown => "Unknown",
-        }
-    }
-}
-
-/// Fix state of a finding, as grype reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FixState {
-    /// A fixed version exists.
-    Fixed,
-    /// No fix yet.
-    NotFixed,
-    /// The vendor will not fix.
-    WontFix,
-    /// Unknown.
-    Unknown,
-}
+pub use crate::vuln::model::{FixState, Severity};
 
 /// Image size in bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -325,7 +276,7 @@ impl HardeningCounts {
 }
 
 /// Upstream and hardened values of a severity row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SeverityRow {
     /// Upstream findings of this severity.
     pub upstream: u64,
@@ -342,8 +293,54 @@ pub struct VulnMetrics {
     pub hardened: u64,
     /// Reduction.
     pub reduction: f64,
-    /// Per severity, most severe first (keys: critical, high, medium, low, negligible, unknown).
-    pub by_severity: BTreeMap<Severity, SeverityRow>,
+    /// Per severity.
+    pub by_severity: BySeverity,
+}
+
+/// One row per severity, most severe first; the JSON keys are lowercase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BySeverity {
+    /// Critical.
+    pub critical: SeverityRow,
+    /// High.
+    pub high: SeverityRow,
+    /// Medium.
+    pub medium: SeverityRow,
+    /// Low.
+    pub low: SeverityRow,
+    /// Negligible.
+    pub negligible: SeverityRow,
+    /// Unknown.
+    pub unknown: SeverityRow,
+}
+
+impl BySeverity {
+    /// The row of one severity.
+    pub fn get(&self, s: Severity) -> SeverityRow {
+        *self.row(s)
+    }
+
+    fn row(&self, s: Severity) -> &SeverityRow {
+        match s {
+            Severity::Critical => &self.critical,
+            Severity::High => &self.high,
+            Severity::Medium => &self.medium,
+            Severity::Low => &self.low,
+            Severity::Negligible => &self.negligible,
+            Severity::Unknown => &self.unknown,
+        }
+    }
+
+    fn row_mut(&mut self, s: Severity) -> &mut SeverityRow {
+        match s {
+            Severity::Critical => &mut self.critical,
+            Severity::High => &mut self.high,
+            Severity::Medium => &mut self.medium,
+            Severity::Low => &mut self.low,
+            Severity::Negligible => &mut self.negligible,
+            Severity::Unknown => &mut self.unknown,
+        }
+    }
 }
 
 /// The whole comparison. Serialized, it is the stable JSON schema of `armorred compare -o json`.
@@ -425,13 +422,12 @@ pub fn compare(upstream: &Side, hardened: &Side, db_digest: Option<&str>) -> Com
     };
     let up_vulns = distinct_vulns(&upstream.findings);
     let hard_vulns = distinct_vulns(&hardened.findings);
-    let mut by_severity: BTreeMap<Severity, SeverityRow> =
-        Severity::ALL.iter().map(|s| (*s, SeverityRow { upstream: 0, hardened: 0 })).collect();
+    let mut by_severity = BySeverity::default();
     for f in up_vulns.values() {
-        by_severity.entry(f.severity).or_insert(SeverityRow { upstream: 0, hardened: 0 }).upstream += 1;
+        by_severity.row_mut(f.severity).upstream += 1;
     }
     for f in hard_vulns.values() {
-        by_severity.entry(f.severity).or_insert(SeverityRow { upstream: 0, hardened: 0 }).hardened += 1;
+        by_severity.row_mut(f.severity).hardened += 1;
     }
     let vm = Metric::new(up_vulns.len() as u64, hard_vulns.len() as u64);
     let files = upstream.files.as_ref().zip(hardened.files.as_ref()).map(|(u, h)| FilesComparison {
@@ -492,7 +488,7 @@ fn distinct_vulns(findings: &[Finding]) -> BTreeMap<String, Finding> {
             .cloned()
             .unwrap_or_else(|| preferred_id(f));
         match out.get_mut(&key) {
-            Some(existing) if f.severity < existing.severity => existing.severity = f.severity,
+            Some(existing) if f.severity > existing.severity => existing.severity = f.severity,
             Some(_) => {}
             None => {
                 out.insert(key, f.clone());
@@ -664,7 +660,7 @@ mod tests {
         assert!(matches!(outcomes[3], ("CVE-2025-0004", VulnOutcome::BinaryNotPresent { .. })));
         assert!(matches!(outcomes[4], ("CVE-2025-0005", VulnOutcome::PackageNotShipped { .. })));
         assert!(matches!(outcomes[5], ("CVE-2025-0006", VulnOutcome::Remains { .. })));
-        assert_eq!(c.vulnerabilities.by_severity[&Severity::Critical], SeverityRow { upstream: 1, hardened: 0 });
+        assert_eq!(c.vulnerabilities.by_severity.get(Severity::Critical), SeverityRow { upstream: 1, hardened: 0 });
         assert_eq!((c.vulnerabilities.upstream, c.vulnerabilities.hardened), (6, 1));
         assert_eq!(c.components.upstream, 5);
     }

@@ -101,14 +101,9 @@ pub fn table(c: &Comparison) -> String {
         let _ = writeln!(s, "{name:<22} {u:>14} {h:>14} {p:>10}");
     }
     let _ = writeln!(s, "\n{:<22} {:>14} {:>14}", "SEVERITY", "UPSTREAM", "HARDENED");
-    for sev in Severity::ALL {
-        let row = c
-            .vulnerabilities
-            .by_severity
-            .get(&sev)
-            .copied()
-            .unwrap_or(super::compare::SeverityRow { upstream: 0, hardened: 0 });
-        let _ = writeln!(s, "{:<22} {:>14} {:>14}", sev.label(), row.upstream, row.hardened);
+    for sev in Severity::DESCENDING {
+        let row = c.vulnerabilities.by_severity.get(sev);
+        let _ = writeln!(s, "{:<22} {:>14} {:>14}", sev.as_str(), row.upstream, row.hardened);
     }
     if let Some(h) = &c.hardening {
         let _ = writeln!(
@@ -136,10 +131,9 @@ pub fn markdown(c: &Comparison) -> String {
         let _ = writeln!(s, "| {name} | {u} | {h} | {p} |");
     }
     s += "\n## Vulnerabilities by severity\n\n| Severity | Upstream | Hardened |\n|---|---:|---:|\n";
-    for sev in Severity::ALL {
-        if let Some(row) = c.vulnerabilities.by_severity.get(&sev) {
-            let _ = writeln!(s, "| {} | {} | {} |", sev.label(), row.upstream, row.hardened);
-        }
+    for sev in Severity::DESCENDING {
+        let row = c.vulnerabilities.by_severity.get(sev);
+        let _ = writeln!(s, "| {} | {} | {} |", sev.as_str(), row.upstream, row.hardened);
     }
     if let Some(h) = &c.hardening {
         s += "\n## Hardening (checksec)\n\n| | Upstream | Hardened |\n|---|---:|---:|\n";
@@ -159,7 +153,7 @@ pub fn markdown(c: &Comparison) -> String {
     }
     s += "\n## Upstream vulnerabilities\n\n| ID | Severity | Outcome |\n|---|---|---|\n";
     for v in &c.vulnerability_outcomes {
-        let _ = writeln!(s, "| {} | {} | {} |", v.id, v.severity.label(), outcome_words(&v.outcome));
+        let _ = writeln!(s, "| {} | {} | {} |", v.id, v.severity.as_str(), outcome_words(&v.outcome));
     }
     s += "\n## Components\n\n| Component | Change |\n|---|---|\n";
     for ch in &c.component_changes {
@@ -205,9 +199,10 @@ pub fn html(c: &Comparison) -> String {
         bar_chart("Components", c.components.upstream, c.components.hardened, &count),
         bar_chart("Vulnerabilities", c.vulnerabilities.upstream, c.vulnerabilities.hardened, &count),
     ];
-    for sev in Severity::ALL {
-        if let Some(row) = c.vulnerabilities.by_severity.get(&sev).filter(|r| r.upstream + r.hardened > 0) {
-            charts.push(bar_chart(&format!("{} vulnerabilities", sev.label()), row.upstream, row.hardened, &count));
+    for sev in Severity::DESCENDING {
+        let row = c.vulnerabilities.by_severity.get(sev);
+        if row.upstream + row.hardened > 0 {
+            charts.push(bar_chart(&format!("{} vulnerabilities", sev.as_str()), row.upstream, row.hardened, &count));
         }
     }
     let body = markdown_to_html_tables(c);
@@ -245,12 +240,13 @@ fn markdown_to_html_tables(c: &Comparison) -> String {
         );
     }
     s += "</table><h2>Vulnerabilities by severity</h2><table><tr><th>Severity</th><th>Upstream</th><th>Hardened</th></tr>";
-    for sev in Severity::ALL {
-        if let Some(row) = c.vulnerabilities.by_severity.get(&sev) {
+    for sev in Severity::DESCENDING {
+        let row = c.vulnerabilities.by_severity.get(sev);
+        {
             let _ = write!(
                 s,
                 "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
-                sev.label(),
+                sev.as_str(),
                 row.upstream,
                 row.hardened
             );
@@ -262,7 +258,7 @@ fn markdown_to_html_tables(c: &Comparison) -> String {
             s,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&v.id),
-            v.severity.label(),
+            v.severity.as_str(),
             escape(&outcome_words(&v.outcome))
         );
     }
