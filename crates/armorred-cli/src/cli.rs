@@ -30,6 +30,8 @@ pub(crate) enum Command {
     Lock(LockArgs),
     /// Build an image from its definition and lock: reproducible, FROM scratch, non-root.
     Build(BuildArgs),
+    /// Compare an upstream image with its hardened build: size, components, vulnerabilities.
+    Compare(CompareArgs),
     /// Run the main job: every stage of the nginx pipeline that exists.
     Pipeline(PipelineArgs),
     /// Manage the vulnerability database (import, update, status).
@@ -304,4 +306,26 @@ pub(crate) struct ScanArgs {
     /// Also match language packages by CPE (off by default: false positives).
     #[arg(long)]
     pub(crate) cpe_for_language_packages: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// The upstream side: sbom:FILE (CycloneDX), scanned with the DB.
+    #[arg(value_name = "UPSTREAM")]
+    pub(crate) upstream: String,
+    /// The hardened side, same forms as UPSTREAM.
+    #[arg(value_name = "HARDENED")]
+    pub(crate) hardened: String,
+    /// Vulnerability DB (else $ARMORRED_DB, else the user data dir).
+    #[arg(long)]
+    pub(crate) db: Option<PathBuf>,
+    /// Output: FORMAT or FORMAT=FILE, repeatable (table, markdown, json, html, in-toto).
+    #[arg(long, short = 'o', value_name = "FORMAT[=FILE]", default_value = "table")]
+    pub(crate) output: Vec<String>,
+    /// Refuse a DB older than this many hours.
+    #[arg(long, default_value_t = 120)]
+    pub(crate) max_db_age: u64,
+    /// Scan with a DB of any age.
+    #[arg(long)]
+    pub(crate) skip_db_age_check: bool,
 }

@@ -3,6 +3,7 @@
 mod build;
 mod build_source;
 mod checksec;
+mod compare;
 mod db;
 mod lock;
 mod pipeline;
@@ -17,6 +18,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Checksec(args) => checksec::run(&args),
         Command::Lock(args) => lock::run(&args, cli.quiet),
         Command::Build(args) => build::run(&args, cli.quiet),
+        Command::Compare(args) => compare::run(&args),
         Command::Pipeline(args) => pipeline::run(&args, cli.quiet),
         Command::Db(args) => db::run(&args, cli.quiet),
         Command::Scan(args) => scan::run(&args, cli.quiet),

@@ -75,8 +75,8 @@ pub struct Side {
     pub name: String,
     /// Image digest, when known.
     pub digest: Option<String>,
-    /// Size.
-    pub size: Size,
+    /// Size, when the image itself was read (an SBOM does not tell).
+    pub size: Option<Size>,
     /// SBOM components.
     pub components: Vec<Component>,
     /// Scan findings.
@@ -355,7 +355,7 @@ pub struct Comparison {
     /// The two images.
     pub images: Images,
     /// Size metrics.
-    pub size: SizeMetrics,
+    pub size: Option<SizeMetrics>,
     /// Component counts.
     pub components: Metric,
     /// Vulnerability counts.
@@ -414,12 +414,12 @@ pub const SCHEMA: &str = "https://armorred.dev/comparison/v1";
 
 /// Compares two images. Deterministic: the same inputs give the same value.
 pub fn compare(upstream: &Side, hardened: &Side, db_digest: Option<&str>) -> Comparison {
-    let size = SizeMetrics {
-        upstream_bytes: upstream.size.uncompressed,
-        hardened_bytes: hardened.size.uncompressed,
-        reduction: Metric::new(upstream.size.uncompressed, hardened.size.uncompressed).reduction,
-        compressed: upstream.size.compressed.zip(hardened.size.compressed).map(|(u, h)| Metric::new(u, h)),
-    };
+    let size = upstream.size.zip(hardened.size).map(|(u, h)| SizeMetrics {
+        upstream_bytes: u.uncompressed,
+        hardened_bytes: h.uncompressed,
+        reduction: Metric::new(u.uncompressed, h.uncompressed).reduction,
+        compressed: u.compressed.zip(h.compressed).map(|(u, h)| Metric::new(u, h)),
+    });
     let up_vulns = distinct_vulns(&upstream.findings);
     let hard_vulns = distinct_vulns(&hardened.findings);
     let mut by_severity = BySeverity::default();
@@ -583,7 +583,7 @@ mod tests {
         let upstream = Side {
             name: "oci-dir:upstream".into(),
             digest: Some("sha256:aaaa".into()),
-            size: Size { uncompressed: 196_000_000, compressed: Some(70_000_000) },
+            size: Some(Size { uncompressed: 196_000_000, compressed: Some(70_000_000) }),
             components: vec![
                 component("nginx", "1.26.3-3", "deb"),
                 component("libssl3t64", "3.5.0-1", "deb"),
@@ -612,7 +612,7 @@ mod tests {
         let hardened = Side {
             name: "oci-dir:hardened".into(),
             digest: Some("sha256:bbbb".into()),
-            size: Size { uncompressed: 121_000_000, compressed: Some(40_000_000) },
+            size: Some(Size { uncompressed: 121_000_000, compressed: Some(40_000_000) }),
             components: vec![
                 component("nginx", "1.26.3", "source"),
                 component("libssl3t64", "3.5.1-1", "deb"),

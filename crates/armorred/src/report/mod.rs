@@ -3,12 +3,29 @@
 
 pub mod compare;
 pub mod render;
+mod side;
 
 pub use compare::{compare, Comparison, Component, Finding, FixState, Severity, Side, Size};
+pub use side::side_from_source;
 
 /// Errors of the report module.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// A side of the comparison could not be read or scanned.
+    #[error("cannot read {reference}")]
+    Side {
+        /// The source reference as given (`sbom:FILE`, `oci-dir:DIR`, ...).
+        reference: String,
+        /// The cause.
+        #[source]
+        source: crate::vuln::VulnError,
+    },
+    /// A source kind compare does not read.
+    #[error("{reference}: unsupported source (expected sbom:FILE)")]
+    UnsupportedSource {
+        /// The source reference as given.
+        reference: String,
+    },
     /// Serializing a report failed.
     #[error("cannot serialize the {what} report")]
     Serialize {

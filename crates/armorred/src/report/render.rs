@@ -46,10 +46,13 @@ fn mb(bytes: u64) -> String {
 
 /// The headline lines: "size 196.0 MB -> 121.0 MB (-38.3 %)".
 fn headlines(c: &Comparison) -> Vec<(String, String, String, String)> {
-    let size = Metric::new(c.size.upstream_bytes, c.size.hardened_bytes);
-    let mut rows = vec![("Size (uncompressed)".to_owned(), mb(size.upstream), mb(size.hardened), size.percent())];
-    if let Some(m) = c.size.compressed {
-        rows.push(("Size (compressed)".to_owned(), mb(m.upstream), mb(m.hardened), m.percent()));
+    let mut rows = Vec::new();
+    if let Some(size) = &c.size {
+        let m = Metric::new(size.upstream_bytes, size.hardened_bytes);
+        rows.push(("Size (uncompressed)".to_owned(), mb(m.upstream), mb(m.hardened), m.percent()));
+        if let Some(m) = size.compressed {
+            rows.push(("Size (compressed)".to_owned(), mb(m.upstream), mb(m.hardened), m.percent()));
+        }
     }
     rows.push((
         "Components".to_owned(),
@@ -194,11 +197,10 @@ fn bar_chart(title: &str, upstream: u64, hardened: u64, label: &dyn Fn(u64) -> S
 /// One self-contained HTML page: headline table, bar charts, severity table, outcomes.
 pub fn html(c: &Comparison) -> String {
     let count = |v: u64| v.to_string();
-    let mut charts = vec![
-        bar_chart("Size (uncompressed)", c.size.upstream_bytes, c.size.hardened_bytes, &mb),
-        bar_chart("Components", c.components.upstream, c.components.hardened, &count),
-        bar_chart("Vulnerabilities", c.vulnerabilities.upstream, c.vulnerabilities.hardened, &count),
-    ];
+    let mut charts: Vec<String> =
+        c.size.iter().map(|s| bar_chart("Size (uncompressed)", s.upstream_bytes, s.hardened_bytes, &mb)).collect();
+    charts.push(bar_chart("Components", c.components.upstream, c.components.hardened, &count));
+    charts.push(bar_chart("Vulnerabilities", c.vulnerabilities.upstream, c.vulnerabilities.hardened, &count));
     for sev in Severity::DESCENDING {
         let row = c.vulnerabilities.by_severity.get(sev);
         if row.upstream + row.hardened > 0 {
