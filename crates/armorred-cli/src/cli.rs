@@ -21,6 +21,8 @@ pub(crate) enum Command {
     Checksec(ChecksecArgs),
     /// Run the main job: every stage of the nginx pipeline that exists.
     Pipeline(PipelineArgs),
+    /// Software bill of materials of an image or directory (CycloneDX 1.6, SPDX 2.3).
+    Sbom(SbomArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -64,4 +66,25 @@ pub(crate) struct PipelineArgs {
     /// Where reports are written.
     #[arg(long, default_value = "out")]
     pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SbomArgs {
+    /// Image source: oci-dir:PATH, oci-archive:FILE, docker-archive:FILE, registry:REF,
+    /// dir:PATH, or a bare path (detected).
+    #[arg(value_name = "SOURCE")]
+    pub(crate) source: String,
+    /// Output format, optionally with a file: cyclonedx-json (default), spdx-json, table,
+    /// json; `-o spdx-json=out.spdx.json`. Repeat for several outputs.
+    #[arg(long, short = 'o', value_name = "FORMAT[=FILE]")]
+    pub(crate) output: Vec<String>,
+    /// Write the (single) output without `=FILE` to this file instead of stdout.
+    #[arg(long)]
+    pub(crate) file: Option<PathBuf>,
+    /// Platform to pick from a multi-architecture index (os/arch[/variant]).
+    #[arg(long)]
+    pub(crate) platform: Option<String>,
+    /// Document time: `image` (the image's created time; default), `now`, or an RFC 3339 time.
+    #[arg(long, default_value = "image")]
+    pub(crate) timestamp: String,
 }

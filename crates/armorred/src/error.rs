@@ -13,6 +13,12 @@ pub enum Error {
     /// The end-to-end pipeline.
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),
+    /// Image sources (`oci-dir:`, `docker-archive:`, `dir:`, ...).
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+    /// SBOM generation and reading (`armorred sbom`).
+    #[error(transparent)]
+    Sbom(#[from] crate::sbom::SbomError),
 }
 
 /// Result with the crate [`Error`].

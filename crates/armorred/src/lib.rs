@@ -10,5 +10,7 @@ pub mod elf;
 pub mod error;
 pub mod fsutil;
 pub mod pipeline;
+pub mod sbom;
+pub mod source;
 
 pub use error::{Error, Result};

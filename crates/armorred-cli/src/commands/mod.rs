@@ -2,6 +2,7 @@
 
 mod checksec;
 mod pipeline;
+mod sbom;
 
 use crate::cli::{Cli, Command};
 use crate::Outcome;
@@ -10,5 +11,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Checksec(args) => checksec::run(&args),
         Command::Pipeline(args) => pipeline::run(&args, cli.quiet),
+        Command::Sbom(args) => sbom::run(&args, cli.quiet),
     }
 }
