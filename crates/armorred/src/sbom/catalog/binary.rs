@@ -109,7 +109,13 @@ pub fn classify(location: &Location, content: &[u8]) -> Option<Package> {
     let file = location.path.rsplit('/').next().unwrap_or_default();
     let (name, version, cpes): (&str, String, &[&str]) = if let Some(minor) = python_minor(file) {
         let needle = format!("{minor}.");
-        let v = version_after(content, needle.as_bytes())?;
+        let v = memchr::memmem::find_iter(content, needle.as_bytes()).find_map(|at| {
+            let rest = &content[at + needle.len()..];
+            let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            // `3.11.2` then a non-digit, non-dot: a release number (not `3.11.2.1`).
+            (n > 0 && n < 4 && rest.get(n) != Some(&b'.'))
+                .then(|| String::from_utf8_lossy(&rest[..n]).into_owned())
+        })?;
         (
             "python",
             format!("{minor}.{v}"),

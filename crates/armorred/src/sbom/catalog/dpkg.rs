@@ -268,7 +268,7 @@ mod tests {
             (&format!("{scalibr}/valid"), 0, None),
             (&format!("{scalibr}/empty"), 0, None),
             (&format!("{scalibr}/status.d/foo"), 1, Some("foo@1.2.3")),
-            (&format!("{scalibr}/noversion"), 0, None),
+            (&format!("{scalibr}/noversion"), 2, Some("foo@1.0")),
             (&format!("{scalibr}/trailingnewlines"), 0, None),
         ];
         for (rel, count, first) in cases {

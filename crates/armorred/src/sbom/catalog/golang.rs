@@ -132,7 +132,12 @@ mod tests {
         b.push(2);
         b.resize(b.len() + 16, 0);
         let mut s = |x: &[u8]| {
-            b.push(u8::try_from(x.len()).unwrap());
+            let mut n = x.len();
+            while n >= 0x80 {
+                b.push(u8::try_from(n & 0x7f).unwrap() | 0x80);
+                n >>= 7;
+            }
+            b.push(u8::try_from(n).unwrap());
             b.extend_from_slice(x);
         };
         s(version.as_bytes());
