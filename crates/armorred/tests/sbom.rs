@@ -540,6 +540,7 @@ fn syft_packages(src: &str) -> Option<BTreeSet<(String, String, String)>> {
     let out = std::process::Command::new("syft")
         .args(["-q", "-o", "cyclonedx-json", src])
         .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .env("SYFT_REGISTRY_INSECURE_USE_HTTP", "true")
         .output()
         .unwrap();
     assert!(
@@ -583,4 +584,122 @@ fn same_packages_as_syft_on_an_oci_layout() {
     oci_layout(&dir, &[layer_gzip(base_layer()), layer_plain(top_layer())]);
     let src = format!("oci-dir:{}", dir.display());
     compare_with_syft(&scan(&src), &src);
+}
+
+/// A docker-registry (CNCF distribution) on loopback, stopped on drop.
+struct Registry {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_registry() -> Option<Registry> {
+    if !have_tool("/usr/bin/docker-registry", &["--version"]) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let cfg = dir.path().join("registry.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "version: 0.1\nlog: {{ level: error }}\nstorage: {{ filesystem: {{ rootdirectory: {} }} }}\nhttp: {{ addr: {addr} }}\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new("/usr/bin/docker-registry")
+        .arg("serve")
+        .arg(&cfg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let reg = Registry {
+        child,
+        addr,
+        _dir: dir,
+    };
+    for _ in 0..100 {
+        if ureq::get(&format!("http://{}/v2/", reg.addr))
+            .call()
+            .is_ok()
+        {
+            return Some(reg);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("docker-registry did not start on {}", reg.addr);
+}
+
+/// Pushes every blob of an OCI layout and its (single) manifest as `repo:tag`.
+fn push(layout: &Path, addr: &str, repo: &str, tag: &str) {
+    for entry in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+        let path = entry.unwrap().path();
+        let digest = format!("sha256:{}", path.file_name().unwrap().to_string_lossy());
+        let resp = ureq::post(&format!("http://{addr}/v2/{repo}/blobs/uploads/"))
+            .call()
+            .unwrap();
+        let loc = resp.header("location").unwrap().to_string();
+        let loc = if loc.starts_with("http") {
+            loc
+        } else {
+            format!("http://{addr}{loc}")
+        };
+        let sep = if loc.contains('?') { '&' } else { '?' };
+        ureq::put(&format!("{loc}{sep}digest={digest}"))
+            .set("Content-Type", "application/octet-stream")
+            .send_bytes(&std::fs::read(&path).unwrap())
+            .unwrap();
+    }
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let d = index["manifests"][0]["digest"].as_str().unwrap();
+    let m = std::fs::read(
+        layout
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:")),
+    )
+    .unwrap();
+    ureq::put(&format!("http://{addr}/v2/{repo}/manifests/{tag}"))
+        .set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        .send_bytes(&m)
+        .unwrap();
+}
+
+#[test]
+fn registry_source_over_loopback_http() {
+    let Some(reg) = start_registry() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("oci");
+    let digest = oci_layout(&dir, &[layer_gzip(base_layer()), layer_plain(top_layer())]);
+    push(&dir, &reg.addr, "armorred/test", "v1");
+    let local = scan(&format!("oci-dir:{}", dir.display()));
+    let remote = scan(&format!("registry:{}/armorred/test:v1", reg.addr));
+    assert_eq!(remote.source.digest.as_deref(), Some(digest.as_str()));
+    assert_eq!(names(&remote), names(&local));
+    let by_digest = scan(&format!("registry:{}/armorred/test@{digest}", reg.addr));
+    assert_eq!(names(&by_digest), names(&local));
+    let err = Source::parse(&format!("registry:{}/armorred/nope:v1", reg.addr))
+        .unwrap()
+        .open(&OpenOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("HTTP 404"), "{err}");
+    // syft reads the same image from the registry.
+    if have_tool("syft", &["version"]) {
+        compare_with_syft(&remote, &format!("registry:{}/armorred/test:v1", reg.addr));
+    }
 }

@@ -201,6 +201,8 @@ pub struct Image {
     /// Layers, lowest first. Empty for `dir:` sources.
     pub layers: Vec<Layer>,
     store: Store,
+    /// A download cache removed with the image (registry sources).
+    pub(crate) cache: Option<registry::CacheDir>,
 }
 
 #[derive(Debug)]
@@ -302,6 +304,7 @@ impl Source {
                     created: None,
                     layers: Vec::new(),
                     store: Store::Dir(path.clone()),
+                    cache: None,
                 })
             }
         }

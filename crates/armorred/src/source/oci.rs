@@ -172,6 +172,7 @@ pub(crate) fn manifest_image(
         created,
         layers,
         store: Store::Blobs(store),
+        cache: None,
     })
 }
 
@@ -231,5 +232,6 @@ pub(crate) fn open_docker(source_name: String, store: BlobStore) -> Result<Image
         created,
         layers,
         store: Store::Blobs(store),
+        cache: None,
     })
 }
