@@ -5,6 +5,7 @@ pub mod binary;
 pub mod dpkg;
 pub mod elfnote;
 pub mod golang;
+pub mod java;
 pub mod npm;
 pub mod osrelease;
 pub mod python;
@@ -62,6 +63,7 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
         Box::new(apk::Apk),
         Box::new(python::Python),
         Box::new(npm::Npm),
+        Box::new(java::JavaArchive),
         Box::new(golang::GoBinary),
         Box::new(rust::RustAudit),
         Box::new(elfnote::ElfNote),
