@@ -215,6 +215,7 @@ pub(crate) fn for_each_entry(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::*;
 

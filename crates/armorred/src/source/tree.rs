@@ -244,6 +244,7 @@ pub(crate) fn from_dir(root: &Path, limits: &Limits) -> Result<FileTree, SourceE
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::*;
 

@@ -117,6 +117,7 @@ pub fn purl(p: &Package, distro: Option<&Distro>) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::super::testutil::{loc, shared_data};
     use super::*;

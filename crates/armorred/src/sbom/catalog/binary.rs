@@ -139,6 +139,7 @@ pub fn classify(location: &Location, content: &[u8]) -> Option<Package> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::super::testutil::loc;
     use super::*;

@@ -111,6 +111,7 @@ pub fn parse_note(location: &Location, json: &[u8]) -> Result<Option<Package>, C
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::super::testutil::loc;
     use super::*;

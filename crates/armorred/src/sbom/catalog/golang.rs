@@ -120,6 +120,7 @@ pub fn parse(location: &Location, content: &[u8]) -> Result<Vec<Package>, Catalo
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::super::testutil::loc;
     use super::*;

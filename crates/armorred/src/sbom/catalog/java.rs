@@ -177,6 +177,7 @@ pub fn parse_archive(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use std::io::Write;
 

@@ -65,6 +65,7 @@ pub fn parse(location: &Location, content: &[u8]) -> Result<Option<Package>, Cat
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::super::testutil::loc;
     use super::*;

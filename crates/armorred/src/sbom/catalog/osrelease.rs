@@ -51,6 +51,7 @@ pub fn parse(text: &str) -> Option<Distro> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::super::testutil::shared_data;
     use super::*;

@@ -72,6 +72,7 @@ pub fn parse(location: &Location, text: &str) -> Result<Option<Package>, Catalog
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::super::testutil::{loc, testdata};
     use super::*;

@@ -103,6 +103,7 @@ pub fn parse_dep_v0(location: &Location, compressed: &[u8]) -> Result<Vec<Packag
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use std::io::Write;
 

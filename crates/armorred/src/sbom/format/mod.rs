@@ -161,6 +161,7 @@ pub(crate) fn format_unix(secs: u64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::*;
 
