@@ -9,6 +9,7 @@ pub mod java;
 pub mod npm;
 pub mod osrelease;
 pub mod python;
+pub mod rpm;
 pub mod rust;
 
 use super::model::{Distro, Location, Package};
@@ -61,6 +62,7 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
         Box::new(osrelease::OsRelease),
         Box::new(dpkg::Dpkg),
         Box::new(apk::Apk),
+        Box::new(rpm::Rpm),
         Box::new(python::Python),
         Box::new(npm::Npm),
         Box::new(java::JavaArchive),
@@ -83,6 +85,7 @@ pub(crate) fn finish_purl(p: &mut Package, distro: Option<&Distro>) {
     match p.found_by.as_str() {
         "dpkg-db-cataloger" => p.purl = dpkg::purl(p, distro),
         "apk-db-cataloger" => p.purl = apk::purl(p, distro),
+        "rpm-db-cataloger" => p.purl = rpm::purl(p, distro),
         _ => {}
     }
 }
