@@ -703,3 +703,28 @@ fn registry_source_over_loopback_http() {
         compare_with_syft(&remote, &format!("registry:{}/armorred/test:v1", reg.addr));
     }
 }
+
+/// Binaries over 64 MiB are scanned in overlapping windows: a version string straddling a
+/// window boundary is still found, and memory stays bounded.
+#[test]
+fn big_binaries_are_scanned_in_windows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(root.join("usr/sbin")).unwrap();
+    let mut data = vec![0u8; (65 << 20) + 100];
+    data[..4].copy_from_slice(b"\x7fELF");
+    let needle = b"\0nginx/1.27.3\0";
+    let at = (16 << 20) - 5;
+    data[at..at + needle.len()].copy_from_slice(needle);
+    let path = root.join("usr/sbin/nginx");
+    std::fs::write(&path, &data).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = scan(&format!("dir:{}", root.display()));
+    let got: Vec<_> = s
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    assert_eq!(got, [("nginx", "1.27.3")]);
+}

@@ -80,13 +80,23 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
         if !is_elf && wanting.iter().all(|c| c.elf_only()) {
             return Ok(());
         }
-        reader
-            .read_to_end(&mut buf)
-            .map_err(|e| visit_err(entry, e))?;
         let location = Location {
             path: entry.path.clone(),
             layer: layer_digest(entry),
         };
+        if is_elf && entry.size > BIG_FILE {
+            // Big binaries are scanned in overlapping windows (bounded memory) by the
+            // catalogers that only search for byte patterns.
+            scan_windows(&wanting, &location, reader, &mut buf, &mut found)
+                .map_err(|e| visit_err(entry, e))?;
+            if buf.capacity() > WINDOW * 2 {
+                buf = Vec::new();
+            }
+            return Ok(());
+        }
+        reader
+            .read_to_end(&mut buf)
+            .map_err(|e| visit_err(entry, e))?;
         for c in wanting {
             if c.elf_only() && !is_elf {
                 continue;
@@ -107,6 +117,43 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
     };
     let _ = EntryKind::File;
     Ok(finish(source, found, warnings))
+}
+
+/// ELF files above this size are scanned in windows, not read whole.
+const BIG_FILE: u64 = 64 << 20;
+const WINDOW: usize = 16 << 20;
+const OVERLAP: usize = 256 << 10;
+
+fn scan_windows(
+    wanting: &[&dyn Cataloger],
+    location: &Location,
+    reader: &mut dyn Read,
+    buf: &mut Vec<u8>,
+    found: &mut Vec<Parsed>,
+) -> std::io::Result<()> {
+    let mut done: Vec<bool> = wanting.iter().map(|c| !c.windowed()).collect();
+    loop {
+        let start = buf.len();
+        buf.resize(start + WINDOW, 0);
+        let n = read_up_to(reader, &mut buf[start..])?;
+        buf.truncate(start + n);
+        for (i, c) in wanting.iter().enumerate() {
+            if done[i] {
+                continue;
+            }
+            if let Ok(p) = c.parse(location, buf) {
+                if !p.packages.is_empty() {
+                    found.push(p);
+                    done[i] = true;
+                }
+            }
+        }
+        if n == 0 || done.iter().all(|d| *d) {
+            return Ok(());
+        }
+        let keep = buf.len().saturating_sub(OVERLAP);
+        buf.drain(..keep);
+    }
 }
 
 fn visit_err(entry: &FileEntry, e: std::io::Error) -> SourceError {

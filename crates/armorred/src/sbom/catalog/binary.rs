@@ -84,6 +84,10 @@ impl Cataloger for Classifier {
         true
     }
 
+    fn windowed(&self) -> bool {
+        true
+    }
+
     fn parse(&self, location: &Location, content: &[u8]) -> Result<Parsed, CatalogError> {
         Ok(classify(location, content)
             .into_iter()

@@ -25,6 +25,10 @@ impl Cataloger for GoBinary {
         true
     }
 
+    fn windowed(&self) -> bool {
+        true
+    }
+
     fn parse(&self, location: &Location, content: &[u8]) -> Result<Parsed, CatalogError> {
         Ok(parse(location, content)?.into())
     }

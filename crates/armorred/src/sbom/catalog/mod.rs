@@ -52,6 +52,10 @@ pub trait Cataloger: Send + Sync {
     fn elf_only(&self) -> bool {
         false
     }
+    /// Whether it can work on overlapping windows of a big binary (pattern searches only).
+    fn windowed(&self) -> bool {
+        false
+    }
     /// Parses one file's content (bounded by the walker).
     fn parse(&self, location: &Location, content: &[u8]) -> Result<Parsed, CatalogError>;
 }
@@ -154,11 +158,14 @@ pub(crate) fn field<'a>(para: &'a [(String, String)], key: &str) -> Option<&'a s
 pub(crate) fn version_after(hay: &[u8], needle: &[u8]) -> Option<String> {
     for at in memchr::memmem::find_iter(hay, needle) {
         let rest = &hay[at + needle.len()..];
-        let end = rest
+        // The token must end inside the buffer: a window may cut a version short.
+        let Some(end) = rest
             .iter()
             .position(|b| !(b.is_ascii_alphanumeric() || b"._+-~".contains(b)))
-            .unwrap_or(rest.len())
-            .min(64);
+        else {
+            continue;
+        };
+        let end = end.min(64);
         let token = &rest[..end];
         if token.first().is_some_and(u8::is_ascii_digit) && token.contains(&b'.') {
             let s = String::from_utf8_lossy(token);
