@@ -55,7 +55,6 @@ pub struct GenerateOptions {
 /// Catalogs an opened image.
 pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomError> {
     let limits = &options.limits;
-    let tree = image.tree(limits)?;
     let catalogers = catalog::all();
     let want = |e: &FileEntry| catalogers.iter().any(|c| c.wants(e));
     let mut found = Vec::<Parsed>::new();
@@ -66,7 +65,7 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
             .map(|l| l.digest.clone())
     };
     let mut buf = Vec::new();
-    image.walk(&tree, limits, &want, &mut |entry, reader| {
+    image.scan(limits, &want, &mut |entry, reader| {
         let wanting: Vec<&dyn Cataloger> = catalogers
             .iter()
             .filter(|c| c.wants(entry))
@@ -74,7 +73,7 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
             .collect();
         buf.clear();
         let mut magic = [0u8; 4];
-        let n = read_up_to(reader, &mut magic).map_err(|e| visit_err(entry, e))?;
+        let n = read_up_to(reader, &mut magic).map_err(|e| visit_err(entry, image, e))?;
         buf.extend_from_slice(&magic[..n]);
         let is_elf = magic == *b"\x7fELF";
         if !is_elf && wanting.iter().all(|c| c.elf_only()) {
@@ -88,7 +87,7 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
             // Big binaries are scanned in overlapping windows (bounded memory) by the
             // catalogers that only search for byte patterns.
             scan_windows(&wanting, &location, reader, &mut buf, &mut found)
-                .map_err(|e| visit_err(entry, e))?;
+                .map_err(|e| visit_err(entry, image, e))?;
             if buf.capacity() > WINDOW * 2 {
                 buf = Vec::new();
             }
@@ -96,7 +95,7 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
         }
         reader
             .read_to_end(&mut buf)
-            .map_err(|e| visit_err(entry, e))?;
+            .map_err(|e| visit_err(entry, image, e))?;
         for c in wanting {
             if c.elf_only() && !is_elf {
                 continue;
@@ -156,8 +155,13 @@ fn scan_windows(
     }
 }
 
-fn visit_err(entry: &FileEntry, e: std::io::Error) -> SourceError {
-    SourceError::Visit(format!("cannot read {}: {e}", entry.path))
+fn visit_err(entry: &FileEntry, image: &Image, e: std::io::Error) -> SourceError {
+    let layer = entry
+        .layer
+        .and_then(|i| image.layers.get(i))
+        .map(|l| format!(" in layer {} of {}", l.digest, image.name))
+        .unwrap_or_default();
+    SourceError::Visit(format!("cannot read {}{layer}: {e}", entry.path))
 }
 
 fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -193,10 +197,14 @@ pub fn finish(source: SourceInfo, found: Vec<Parsed>, mut warnings: Vec<String>)
             }
         }
     }
-    // Classifier findings on files that a package owns are the package's own binaries.
+    // Classifier and package-note findings on files that an OS package owns describe that
+    // package's own binaries (Debian's binaries carry `.note.package` notes): as syft, keep
+    // only the owner.
     packages.retain(|p| {
-        p.found_by != "binary-classifier-cataloger"
-            || !p.locations.iter().any(|l| owned.contains(&l.path))
+        !matches!(
+            p.found_by.as_str(),
+            "binary-classifier-cataloger" | "elf-binary-package-cataloger"
+        ) || !p.locations.iter().any(|l| owned.contains(&l.path))
     });
     for p in &mut packages {
         catalog::finish_purl(p, distro.as_ref());

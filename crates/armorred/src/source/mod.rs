@@ -350,6 +350,57 @@ impl Image {
         }
     }
 
+    /// Builds the tree and visits every wanted file, reading the top layer once only: its
+    /// entries are final (nothing lies above them), so they are visited while the tree is
+    /// built; the lower layers are read a second time for their surviving files.
+    pub fn scan(
+        &self,
+        limits: &Limits,
+        want: &dyn Fn(&FileEntry) -> bool,
+        visit: &mut Visitor<'_>,
+    ) -> Result<FileTree, SourceError> {
+        let Store::Blobs(store) = &self.store else {
+            let tree = self.tree(limits)?;
+            self.walk(&tree, limits, want, visit)?;
+            return Ok(tree);
+        };
+        let mut tree = FileTree::default();
+        let top = self.layers.len().saturating_sub(1);
+        for (index, layer) in self.layers.iter().enumerate() {
+            let reader = store.open(&layer.member)?;
+            layer::for_each_entry(reader, layer, &self.name, limits, |mut entry, content| {
+                if index == top && entry.kind == EntryKind::File {
+                    entry.layer = Some(index);
+                    if want(&entry) {
+                        let mut bounded = content.take(limits.max_file_bytes);
+                        visit(&entry, &mut bounded)?;
+                    }
+                }
+                tree.apply(entry, index, limits)
+            })?;
+        }
+        for (index, layer) in self.layers.iter().enumerate().take(top) {
+            if !tree.has_files_from(index) {
+                continue;
+            }
+            let reader = store.open(&layer.member)?;
+            layer::for_each_entry(reader, layer, &self.name, limits, |raw, content| {
+                if raw.kind != EntryKind::File {
+                    return Ok(());
+                }
+                let Some(entry) = tree.get(&raw.path) else {
+                    return Ok(());
+                };
+                if entry.layer != Some(index) || entry.ordinal != raw.ordinal || !want(entry) {
+                    return Ok(());
+                }
+                let mut bounded = content.take(limits.max_file_bytes);
+                visit(entry, &mut bounded)
+            })?;
+        }
+        Ok(tree)
+    }
+
     /// Streams the files of `tree` for which `want` holds, handing each one's content to
     /// `visit`. For images, each layer is read once, lowest first.
     pub fn walk(

@@ -1,7 +1,7 @@
 //! Go binaries: the build info blob (`\xff Go buildinf:`) that Go 1.18+ embeds inline:
 //! main module, dependencies (with `=>` replacements) and the toolchain as `stdlib`.
 
-use super::{make_purl, maybe_binary, CatalogError, Cataloger, Parsed};
+use super::{maybe_binary, CatalogError, Cataloger, Parsed};
 use crate::sbom::model::{Location, Package};
 use crate::source::FileEntry;
 
@@ -51,6 +51,33 @@ fn inline_string(data: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((s, &data[n + len..]))
 }
 
+/// The purl as syft splits module paths: two segments of namespace, one of name, the rest as
+/// subpath (`github.com/a/b/v2` → `pkg:golang/github.com/a/b@V#v2`).
+pub fn purl(module: &str, version: &str) -> Option<String> {
+    let fields: Vec<&str> = module.split('/').collect();
+    let (ns, name, sub) = match fields.as_slice() {
+        [] => return None,
+        [name] => (None, *name, None),
+        [ns, name] => (Some(ns.to_string()), *name, None),
+        [a, b, name, rest @ ..] => (
+            Some(format!("{a}/{b}")),
+            *name,
+            (!rest.is_empty()).then(|| rest.join("/")),
+        ),
+    };
+    let mut p = packageurl::PackageUrl::new("golang", name.to_string()).ok()?;
+    if let Some(ns) = ns.filter(|n| !n.is_empty()) {
+        p.with_namespace(ns);
+    }
+    if !version.is_empty() {
+        p.with_version(version.to_string());
+    }
+    if let Some(sub) = sub {
+        p.with_subpath(sub).ok()?;
+    }
+    Some(p.to_string())
+}
+
 /// Finds and reads the build info; no packages when the file is not a Go binary or uses the
 /// pre-1.18 pointer format (not supported).
 pub fn parse(location: &Location, content: &[u8]) -> Result<Vec<Package>, CatalogError> {
@@ -79,10 +106,7 @@ pub fn parse(location: &Location, content: &[u8]) -> Result<Vec<Package>, Catalo
     let mut settings = Vec::new();
     let push = |path: &str, ver: &str, sum: Option<&str>, out: &mut Vec<Package>| {
         let mut p = Package::new("go-module", path, ver, NAME, location.clone());
-        let (ns, name) = path
-            .rsplit_once('/')
-            .map_or((None, path), |(a, b)| (Some(a), b));
-        p.purl = make_purl("golang", ns, name, ver, &[]);
+        p.purl = purl(path, ver);
         if let Some(sum) = sum {
             p.metadata.insert("h1Digest".into(), sum.to_string());
         }
@@ -115,7 +139,7 @@ pub fn parse(location: &Location, content: &[u8]) -> Result<Vec<Package>, Catalo
             NAME,
             location.clone(),
         );
-        p.purl = make_purl("golang", None, "stdlib", &format!("go{v}"), &[]);
+        p.purl = purl("stdlib", &format!("go{v}"));
         p.cpes
             .push(format!("cpe:2.3:a:golang:go:{v}:-:*:*:*:*:*:*"));
         out.push(p);
@@ -168,6 +192,14 @@ mod tests {
             ]
         );
         assert!(parse(&loc("/x"), b"\x7fELF not go").unwrap().is_empty());
+        assert_eq!(
+            purl("github.com/go-chi/chi/v5", "v5.0.0").unwrap(),
+            "pkg:golang/github.com/go-chi/chi@v5.0.0#v5"
+        );
+        assert_eq!(
+            purl("./internal/backend/remote-state/s3", "(devel)").unwrap(),
+            "pkg:golang/./internal/backend@(devel)#remote-state/s3"
+        );
         let mut truncated = blob("go1.22.1", info);
         truncated.truncate(60);
         assert!(parse(&loc("/x"), &truncated).is_err());
