@@ -72,7 +72,11 @@ pub fn parse_note(location: &Location, json: &[u8]) -> Result<Option<Package>, C
         return Ok(None);
     }
     let ty = s("type");
-    let mut p = Package::new("binary", &name, &version, NAME, location.clone());
+    let kind = match ty.as_str() {
+        "deb" | "rpm" | "apk" => ty.as_str(),
+        _ => "binary",
+    };
+    let mut p = Package::new(kind, &name, &version, NAME, location.clone());
     let os = s("os");
     let distro = match (os.as_str(), s("osVersion")) {
         ("", _) => String::new(),
@@ -85,13 +89,11 @@ pub fn parse_note(location: &Location, json: &[u8]) -> Result<Option<Package>, C
         _ => "generic",
     };
     let ns = (purl_type != "generic").then_some(os.as_str());
-    p.purl = make_purl(
-        purl_type,
-        ns,
-        &name,
-        &version,
-        &[("arch", &arch), ("distro", &distro)],
-    );
+    // As syft: the distribution qualifier only (the architecture goes to metadata).
+    p.purl = make_purl(purl_type, ns, &name, &version, &[("distro", &distro)]);
+    if !arch.is_empty() {
+        p.metadata.insert("architecture".into(), arch.clone());
+    }
     if !s("license").is_empty() {
         p.licenses.push(s("license"));
     }
@@ -120,7 +122,7 @@ mod tests {
     fn table() {
         let cases: [(&[u8], Option<&str>); 4] = [
             (br#"{"type":"deb","os":"debian","osVersion":"13","name":"nginx","version":"1.26.3-3+deb13u1","architecture":"amd64"}"#,
-             Some("pkg:deb/debian/nginx@1.26.3-3%2Bdeb13u1?arch=amd64&distro=debian-13")),
+             Some("pkg:deb/debian/nginx@1.26.3-3%2Bdeb13u1?distro=debian-13")),
             (br#"{"type":"armorred","name":"nginx","version":"1.26.3","license":"BSD-2-Clause","appCpe":"cpe:2.3:a:f5:nginx:1.26.3:*:*:*:*:*:*:*"}"#,
              Some("pkg:generic/nginx@1.26.3")),
             (br#"{"type":"deb"}"#, None),
