@@ -214,6 +214,29 @@ pub(crate) fn for_each_entry(
     Ok(())
 }
 
+/// Lists the entries of one layer blob (compressed or not), whiteouts included. For tests,
+/// fuzzing and diagnostics; bounded by `limits` like every layer read.
+pub fn list_entries(blob: &[u8], limits: &Limits) -> Result<Vec<FileEntry>, SourceError> {
+    let layer = Layer {
+        digest: "sha256:-".into(),
+        media_type: None,
+        size: Some(blob.len() as u64),
+        member: String::new(),
+    };
+    let mut out = Vec::new();
+    for_each_entry(Box::new(blob), &layer, "bytes", limits, |e, _| {
+        if out.len() as u64 >= limits.max_entries {
+            return Err(SourceError::Visit(format!(
+                "more than {} entries (limit)",
+                limits.max_entries
+            )));
+        }
+        out.push(e);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
@@ -225,6 +248,49 @@ mod tests {
         assert_eq!(normalize("/etc//passwd").as_deref(), Some("/etc/passwd"));
         assert_eq!(normalize("a/../../etc"), None);
         assert_eq!(normalize("./"), None);
+    }
+
+    #[test]
+    fn entries_whiteouts_and_escapes() {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in [
+            ("./etc/passwd", &b"root"[..]),
+            ("etc/.wh.shadow", b""),
+            ("usr/.wh..wh..opq", b""),
+            (".wh..wh..opq", b""),
+            ("a/b/.wh.", b""),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            b.append_data(&mut h, name, data).unwrap();
+        }
+        // A `..` path is refused by the tar builder: write the raw header name.
+        let mut h = tar::Header::new_old();
+        h.as_old_mut().name[..13].copy_from_slice(b"../etc/escape");
+        h.set_size(0);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, std::io::empty()).unwrap();
+        let tar = b.into_inner().unwrap();
+        let got: Vec<(String, EntryKind)> = list_entries(&tar, &Limits::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.path, e.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/etc/passwd".to_string(), EntryKind::File),
+                ("/etc/shadow".to_string(), EntryKind::Whiteout),
+                ("/usr".to_string(), EntryKind::Opaque),
+                ("/".to_string(), EntryKind::Opaque),
+                ("/a/b/".to_string(), EntryKind::Whiteout),
+            ]
+        );
+        // Garbage is an error, not a panic.
+        assert!(list_entries(&[0x1f, 0x8b, 1, 2, 3], &Limits::default()).is_err());
     }
 
     #[test]
