@@ -72,10 +72,11 @@ pub fn purl(module: &str, version: &str) -> Option<String> {
     if !version.is_empty() {
         p.with_version(version.to_string());
     }
-    if let Some(sub) = sub {
-        p.with_subpath(sub).ok()?;
+    match sub {
+        // A trailing slash (an empty last segment) is refused by the purl crate; syft keeps it.
+        Some(sub) if p.with_subpath(sub.clone()).is_err() => Some(format!("{p}#{sub}")),
+        _ => Some(p.to_string()),
     }
-    Some(p.to_string())
 }
 
 /// Finds and reads the build info; no packages when the file is not a Go binary or uses the
@@ -199,6 +200,10 @@ mod tests {
         assert_eq!(
             purl("./internal/backend/remote-state/s3", "(devel)").unwrap(),
             "pkg:golang/./internal/backend@(devel)#remote-state/s3"
+        );
+        assert_eq!(
+            purl("./private_repos/example.com/cnrm/", "(devel)").unwrap(),
+            "pkg:golang/./private_repos/example.com@(devel)#cnrm/"
         );
         let mut truncated = blob("go1.22.1", info);
         truncated.truncate(60);
