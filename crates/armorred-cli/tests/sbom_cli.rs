@@ -88,6 +88,12 @@ fn bad_input_exits_2_with_a_clear_message() {
         vec![
             "sbom".into(),
             "dir:/".into(),
+            "--timestamp".into(),
+            "yesterday".into(),
+        ],
+        vec![
+            "sbom".into(),
+            "dir:/".into(),
             "-o".into(),
             "table".into(),
             "-o".into(),

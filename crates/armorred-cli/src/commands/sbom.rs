@@ -13,10 +13,11 @@ use crate::Outcome;
 
 pub(crate) fn run(args: &SbomArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let outputs = outputs(args)?;
-    let timestamp = match args.timestamp.as_str() {
-        "image" => Timestamp::Image,
-        "now" => Timestamp::Now,
-        fixed => Timestamp::Fixed(fixed.to_string()),
+    let Some(timestamp) = Timestamp::parse(&args.timestamp) else {
+        bail!(
+            "invalid --timestamp {:?}: use image, now or an RFC 3339 time",
+            args.timestamp
+        );
     };
     let source = Source::parse(&args.source)?;
     let platform = args.platform.as_deref().map(Platform::parse).transpose()?;

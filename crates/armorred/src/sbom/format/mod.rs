@@ -28,6 +28,17 @@ pub enum Timestamp {
     Fixed(String),
 }
 
+impl Timestamp {
+    /// Parses `image`, `now`, or an RFC 3339 time (`2025-01-01T00:00:00Z`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "image" => Some(Self::Image),
+            "now" => Some(Self::Now),
+            fixed => normalize_rfc3339(fixed).map(|_| Self::Fixed(fixed.to_string())),
+        }
+    }
+}
+
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
