@@ -505,9 +505,18 @@ fn cyclonedx_round_trip() {
     assert_eq!(back.packages, s.packages);
     assert_eq!(back.distro, s.distro);
     assert_eq!(back.source, s.source);
-    // And the native JSON.
+    // And the native JSON, through the format-detecting reader too.
     let native = encode(&s, Format::Json);
     assert_eq!(format::json::read(native.as_bytes(), "native").unwrap(), s);
+    assert_eq!(sbom::read_document(native.as_bytes(), "native").unwrap(), s);
+    assert_eq!(
+        sbom::read_document(text.as_bytes(), "cdx")
+            .unwrap()
+            .packages,
+        s.packages
+    );
+    let spdx = encode(&s, Format::SpdxJson);
+    assert!(sbom::read_document(spdx.as_bytes(), "spdx").is_err());
 }
 
 /// The official CycloneDX 1.6 test vectors: the reader never panics, accepts every valid one.

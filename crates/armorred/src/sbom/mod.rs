@@ -271,6 +271,25 @@ fn package_id(p: &Package) -> String {
     format!("{base}{sep}package-id={}", &hex[..16])
 }
 
+/// Reads an SBOM document back (`sbom:FILE` inputs): CycloneDX JSON (ours, syft's, any 1.x)
+/// or ARMORRED's native JSON, told apart by `bomFormat`.
+pub fn read_document(bytes: &[u8], what: &str) -> Result<Sbom, SbomError> {
+    let head: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| SbomError::Read {
+        what: what.to_string(),
+        reason: format!("not JSON: {e}"),
+    })?;
+    if head.get("bomFormat").is_some() {
+        format::cyclonedx::read(bytes, what)
+    } else if head.get("spdxVersion").is_some() {
+        Err(SbomError::Read {
+            what: what.to_string(),
+            reason: "SPDX documents are written, not read: give a CycloneDX SBOM".into(),
+        })
+    } else {
+        format::json::read(bytes, what)
+    }
+}
+
 /// Dependencies as (package id → ids it depends on), resolved by name within an ecosystem.
 pub fn dependency_graph(sbom: &Sbom) -> BTreeMap<String, BTreeSet<String>> {
     let mut by_name: BTreeMap<(&str, &str), &str> = BTreeMap::new();
