@@ -64,49 +64,65 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
             .and_then(|i| image.layers.get(i))
             .map(|l| l.digest.clone())
     };
-    let mut buf = Vec::new();
-    image.scan(limits, &want, &mut |entry, reader| {
-        let wanting: Vec<&dyn Cataloger> = catalogers
-            .iter()
-            .filter(|c| c.wants(entry))
-            .map(|c| c.as_ref())
+    if let Some(root) = image.dir_root() {
+        // Directories: files are independent, read them in parallel (results keep tree order).
+        use rayon::prelude::*;
+        let tree = image.tree(limits)?;
+        let wanted: Vec<&FileEntry> = tree
+            .entries()
+            .filter(|e| e.kind == EntryKind::File && want(e))
             .collect();
-        buf.clear();
-        let mut magic = [0u8; 4];
-        let n = read_up_to(reader, &mut magic).map_err(|e| visit_err(entry, image, e))?;
-        buf.extend_from_slice(&magic[..n]);
-        let is_elf = magic == *b"\x7fELF";
-        if !is_elf && wanting.iter().all(|c| c.elf_only()) {
-            return Ok(());
+        let results: Vec<(Vec<Parsed>, Vec<String>)> = wanted
+            .par_iter()
+            .map_init(Vec::new, |buf, entry| {
+                let mut f = Vec::new();
+                let mut w = Vec::new();
+                let full = root.join(entry.path.trim_start_matches('/'));
+                // Files may vanish or be unreadable on a live system: skip them.
+                if let Ok(file) = std::fs::File::open(&full) {
+                    let mut reader = std::io::BufReader::new(file).take(limits.max_file_bytes);
+                    let location = Location {
+                        path: entry.path.clone(),
+                        layer: None,
+                    };
+                    if let Err(e) = catalog_file(
+                        &catalogers,
+                        entry,
+                        location,
+                        &mut reader,
+                        buf,
+                        &mut f,
+                        &mut w,
+                    ) {
+                        w.push(format!("cannot read {}: {e}", entry.path));
+                    }
+                }
+                (f, w)
+            })
+            .collect();
+        for (f, w) in results {
+            found.extend(f);
+            warnings.extend(w);
         }
-        let location = Location {
-            path: entry.path.clone(),
-            layer: layer_digest(entry),
-        };
-        if is_elf && entry.size > BIG_FILE {
-            // Big binaries are scanned in overlapping windows (bounded memory) by the
-            // catalogers that only search for byte patterns.
-            scan_windows(&wanting, &location, reader, &mut buf, &mut found)
-                .map_err(|e| visit_err(entry, image, e))?;
-            if buf.capacity() > WINDOW * 2 {
-                buf = Vec::new();
-            }
-            return Ok(());
-        }
-        reader
-            .read_to_end(&mut buf)
-            .map_err(|e| visit_err(entry, image, e))?;
-        for c in wanting {
-            if c.elf_only() && !is_elf {
-                continue;
-            }
-            match c.parse(&location, &buf) {
-                Ok(p) => found.push(p),
-                Err(e) => warnings.push(format!("{}: {}: {e}", c.name(), entry.path)),
-            }
-        }
-        Ok(())
-    })?;
+    } else {
+        let mut buf = Vec::new();
+        image.scan(limits, &want, &mut |entry, reader| {
+            let location = Location {
+                path: entry.path.clone(),
+                layer: layer_digest(entry),
+            };
+            catalog_file(
+                &catalogers,
+                entry,
+                location,
+                reader,
+                &mut buf,
+                &mut found,
+                &mut warnings,
+            )
+            .map_err(|e| visit_err(entry, image, e))
+        })?;
+    }
     let source = SourceInfo {
         name: image.name.clone(),
         kind: if image.is_dir() { "directory" } else { "image" }.into(),
@@ -114,8 +130,53 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
         created: image.created.clone(),
         layers: image.layers.iter().map(|l| l.digest.clone()).collect(),
     };
-    let _ = EntryKind::File;
     Ok(finish(source, found, warnings))
+}
+
+/// Runs one file through the catalogers that want it. Non-ELF files are skipped unread when
+/// only ELF catalogers want them; big ELF files are scanned in windows.
+fn catalog_file(
+    catalogers: &[Box<dyn Cataloger>],
+    entry: &FileEntry,
+    location: Location,
+    reader: &mut dyn Read,
+    buf: &mut Vec<u8>,
+    found: &mut Vec<Parsed>,
+    warnings: &mut Vec<String>,
+) -> std::io::Result<()> {
+    let wanting: Vec<&dyn Cataloger> = catalogers
+        .iter()
+        .filter(|c| c.wants(entry))
+        .map(|c| c.as_ref())
+        .collect();
+    buf.clear();
+    let mut magic = [0u8; 4];
+    let n = read_up_to(reader, &mut magic)?;
+    buf.extend_from_slice(&magic[..n]);
+    let is_elf = magic == *b"\x7fELF";
+    if !is_elf && wanting.iter().all(|c| c.elf_only()) {
+        return Ok(());
+    }
+    if is_elf && entry.size > BIG_FILE {
+        // Big binaries are scanned in overlapping windows (bounded memory) by the
+        // catalogers that only search for byte patterns.
+        scan_windows(&wanting, &location, reader, buf, found)?;
+        if buf.capacity() > WINDOW * 2 {
+            *buf = Vec::new();
+        }
+        return Ok(());
+    }
+    reader.read_to_end(buf)?;
+    for c in wanting {
+        if c.elf_only() && !is_elf {
+            continue;
+        }
+        match c.parse(&location, buf) {
+            Ok(p) => found.push(p),
+            Err(e) => warnings.push(format!("{}: {}: {e}", c.name(), entry.path)),
+        }
+    }
+    Ok(())
 }
 
 /// ELF files above this size are scanned in windows, not read whole.

@@ -327,6 +327,14 @@ impl std::fmt::Display for Source {
 pub type Visitor<'a> = dyn FnMut(&FileEntry, &mut dyn Read) -> Result<(), SourceError> + 'a;
 
 impl Image {
+    /// The root of a `dir:` source.
+    pub fn dir_root(&self) -> Option<&Path> {
+        match &self.store {
+            Store::Dir(root) => Some(root),
+            Store::Blobs(_) => None,
+        }
+    }
+
     /// Whether this image is a plain directory (no layers).
     pub fn is_dir(&self) -> bool {
         matches!(self.store, Store::Dir(_))
