@@ -22,22 +22,24 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Analyse ELF binaries for hardening (RELRO, canary, NX, PIE, FORTIFY, SafeStack, CFI, CET).
-    Checksec(ChecksecArgs),
-    /// Build a recipe from source in a sandbox with a tier's hardening flags, and prove them.
-    BuildSource(BuildSourceArgs),
     /// Resolve an image definition against the signed Debian indices and write its image.lock.
     Lock(LockArgs),
     /// Build an image from its definition and lock: reproducible, FROM scratch, non-root.
     Build(BuildArgs),
+    /// Build a recipe from source in a sandbox with a tier's hardening flags, and prove them.
+    BuildSource(BuildSourceArgs),
+    /// Analyse ELF binaries for hardening (RELRO, canary, NX, PIE, FORTIFY, SafeStack, CFI, CET).
+    Checksec(ChecksecArgs),
+    /// Software bill of materials of an image or directory (CycloneDX 1.6, SPDX 2.3).
+    Sbom(SbomArgs),
+    /// Manage the vulnerability database (import, update, status).
+    Db(DbArgs),
+    /// Scan an image or SBOM for known vulnerabilities.
+    Scan(ScanArgs),
     /// Compare an upstream image with its hardened build: size, components, vulnerabilities.
     Compare(CompareArgs),
     /// Run the main job: every stage of the nginx pipeline that exists.
     Pipeline(PipelineArgs),
-    /// Manage the vulnerability database (import, update, status).
-    Db(DbArgs),
-    /// Scan packages for known vulnerabilities (`sbom:FILE`, `dpkg-status:FILE`).
-    Scan(ScanArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -328,4 +330,25 @@ pub(crate) struct CompareArgs {
     /// Scan with a DB of any age.
     #[arg(long)]
     pub(crate) skip_db_age_check: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SbomArgs {
+    /// Image source: oci-dir:PATH, oci-archive:FILE, docker-archive:FILE, registry:REF,
+    /// dir:PATH, or a bare path (detected).
+    #[arg(value_name = "SOURCE")]
+    pub(crate) source: String,
+    /// Output format, optionally with a file: cyclonedx-json (default), spdx-json, table,
+    /// json; `-o spdx-json=out.spdx.json`. Repeat for several outputs.
+    #[arg(long, short = 'o', value_name = "FORMAT[=FILE]")]
+    pub(crate) output: Vec<String>,
+    /// Write the (single) output without `=FILE` to this file instead of stdout.
+    #[arg(long)]
+    pub(crate) file: Option<PathBuf>,
+    /// Platform to pick from a multi-architecture index (os/arch[/variant]).
+    #[arg(long)]
+    pub(crate) platform: Option<String>,
+    /// Document time: `image` (the image's created time; default), `now`, or an RFC 3339 time.
+    #[arg(long, default_value = "image")]
+    pub(crate) timestamp: String,
 }

@@ -28,6 +28,12 @@ pub enum Error {
     /// Version schemes.
     #[error(transparent)]
     Version(#[from] crate::version::VersionError),
+    /// Image sources (`oci-dir:`, `docker-archive:`, `dir:`, ...).
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+    /// SBOM generation and reading (`armorred sbom`).
+    #[error(transparent)]
+    Sbom(#[from] crate::sbom::SbomError),
 }
 
 /// Result with the crate [`Error`].

@@ -13,6 +13,8 @@ pub mod fsutil;
 pub mod oci;
 pub mod pipeline;
 pub mod report;
+pub mod sbom;
+pub mod source;
 pub mod spec;
 pub mod version;
 pub mod vuln;

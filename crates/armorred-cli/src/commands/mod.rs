@@ -7,6 +7,7 @@ mod compare;
 mod db;
 mod lock;
 mod pipeline;
+mod sbom;
 mod scan;
 
 use crate::cli::{Cli, Command};
@@ -14,13 +15,14 @@ use crate::Outcome;
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::BuildSource(args) => build_source::run(&args, cli.quiet),
-        Command::Checksec(args) => checksec::run(&args),
         Command::Lock(args) => lock::run(&args, cli.quiet),
         Command::Build(args) => build::run(&args, cli.quiet),
-        Command::Compare(args) => compare::run(&args),
-        Command::Pipeline(args) => pipeline::run(&args, cli.quiet),
+        Command::BuildSource(args) => build_source::run(&args, cli.quiet),
+        Command::Checksec(args) => checksec::run(&args),
+        Command::Sbom(args) => sbom::run(&args, cli.quiet),
         Command::Db(args) => db::run(&args, cli.quiet),
         Command::Scan(args) => scan::run(&args, cli.quiet),
+        Command::Compare(args) => compare::run(&args),
+        Command::Pipeline(args) => pipeline::run(&args, cli.quiet),
     }
 }

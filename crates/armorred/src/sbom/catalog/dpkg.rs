@@ -1,0 +1,293 @@
+//! Debian packages: `var/lib/dpkg/status`, distroless `status.d/<pkg>` files, and the file
+//! lists (`info/*.list`, `*.md5sums`) that say which files a package owns.
+
+use super::{field, make_purl, paragraphs, CatalogError, Cataloger, Parsed};
+use crate::sbom::model::{Distro, Location, Package, SourcePackage};
+use crate::source::{EntryKind, FileEntry};
+
+/// The dpkg database cataloger.
+#[derive(Debug, Clone, Copy)]
+pub struct Dpkg;
+
+const NAME: &str = "dpkg-db-cataloger";
+
+enum Kind {
+    Status,
+    FileList,
+    Md5sums,
+    Copyright,
+}
+
+fn classify(path: &str) -> Option<Kind> {
+    if path.ends_with("/var/lib/dpkg/status") || path.ends_with("/usr/lib/dpkg/status") {
+        return Some(Kind::Status);
+    }
+    let (dir, name) = path.rsplit_once('/')?;
+    if dir.ends_with("/var/lib/dpkg/status.d") || dir.ends_with("/usr/lib/dpkg/status.d") {
+        if name.ends_with(".md5sums") {
+            return Some(Kind::Md5sums);
+        }
+        if name.starts_with('.') {
+            return None;
+        }
+        return Some(Kind::Status);
+    }
+    if dir.ends_with("/var/lib/dpkg/info") {
+        if name.ends_with(".list") {
+            return Some(Kind::FileList);
+        }
+        if name.ends_with(".md5sums") {
+            return Some(Kind::Md5sums);
+        }
+    }
+    if name == "copyright" && dir.starts_with("/usr/share/doc/") && dir.matches('/').count() == 4 {
+        return Some(Kind::Copyright);
+    }
+    None
+}
+
+impl Cataloger for Dpkg {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn wants(&self, entry: &FileEntry) -> bool {
+        entry.kind == EntryKind::File && classify(&entry.path).is_some()
+    }
+
+    fn parse(&self, location: &Location, content: &[u8]) -> Result<Parsed, CatalogError> {
+        let text = String::from_utf8_lossy(content);
+        Ok(match classify(&location.path) {
+            Some(Kind::Status) => parse_status(location, &text)?.into(),
+            Some(Kind::FileList) => Parsed {
+                owned_files: text.lines().filter(|l| l.starts_with('/') && *l != "/.").map(str::to_string).collect(),
+                ..Parsed::default()
+            },
+            Some(Kind::Md5sums) => Parsed {
+                owned_files: text
+                    .lines()
+                    .filter_map(|l| l.split_once(char::is_whitespace))
+                    .map(|(_, p)| format!("/{}", p.trim().trim_start_matches('/')))
+                    .collect(),
+                ..Parsed::default()
+            },
+            Some(Kind::Copyright) => {
+                let pkg = location.path.trim_start_matches("/usr/share/doc/").trim_end_matches("/copyright");
+                let licenses = copyright_licenses(&text);
+                Parsed { licenses: vec![("deb".into(), pkg.to_string(), licenses)], ..Parsed::default() }
+            }
+            None => Parsed::default(),
+        })
+    }
+}
+
+/// Parses a status file (or one distroless `status.d` entry). Paragraphs without `Package`
+/// or `Version`, and packages not installed (`deinstall ... config-files`), are skipped.
+/// A file with text but no valid paragraph is an error.
+pub fn parse_status(location: &Location, text: &str) -> Result<Vec<Package>, CatalogError> {
+    let mut out = Vec::new();
+    let paras = paragraphs(text);
+    for para in &paras {
+        let (Some(name), Some(version)) = (field(para, "Package"), field(para, "Version")) else {
+            continue;
+        };
+        if name.is_empty() || version.is_empty() || name.contains(char::is_whitespace) {
+            continue;
+        }
+        if let Some(status) = field(para, "Status") {
+            let state = status.split_whitespace().nth(2).unwrap_or("installed");
+            if matches!(state, "config-files" | "not-installed") {
+                continue;
+            }
+        }
+        let mut p = Package::new("deb", name, version, NAME, location.clone());
+        if let Some(src) = field(para, "Source").filter(|s| !s.is_empty()) {
+            let (sname, sver) = match src.split_once('(') {
+                Some((n, v)) => (n.trim(), Some(v.trim_end_matches(')').trim().to_string())),
+                None => (src.trim(), None),
+            };
+            p.source_package = Some(SourcePackage { name: sname.to_string(), version: sver });
+        }
+        for (key, meta) in
+            [("Architecture", "architecture"), ("Maintainer", "maintainer"), ("Installed-Size", "installedSize")]
+        {
+            if let Some(v) = field(para, key) {
+                p.metadata.insert(meta.to_string(), v.to_string());
+            }
+        }
+        for key in ["Pre-Depends", "Depends"] {
+            if let Some(deps) = field(para, key) {
+                p.depends_on.extend(dependency_names(deps));
+            }
+        }
+        p.depends_on.sort();
+        p.depends_on.dedup();
+        out.push(p);
+    }
+    if out.is_empty() && !text.trim().is_empty() && paras.iter().all(|p| field(p, "Package").is_none()) {
+        return Err(CatalogError("no package paragraph (is this a dpkg status file?)".into()));
+    }
+    Ok(out)
+}
+
+/// License names of a Debian copyright file: DEP-5 `License:` fields and references to
+/// `/usr/share/common-licenses/NAME`, deduplicated in order of appearance.
+pub fn copyright_licenses(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |l: &str| {
+        let l = l.trim().trim_end_matches(['.', ',', ';']);
+        if l.starts_with(|c: char| c.is_ascii_alphanumeric()) && l.len() < 64 && !out.iter().any(|o| o == l) {
+            out.push(l.to_string());
+        }
+    };
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("License:") {
+            if let Some(first) = rest.split_whitespace().next() {
+                push(first);
+            }
+        }
+        if let Some(at) = line.find("/usr/share/common-licenses/") {
+            let rest = &line[at + "/usr/share/common-licenses/".len()..];
+            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || "-.+_".contains(*c)).collect();
+            push(&name);
+        }
+    }
+    out
+}
+
+/// Package names of a `Depends` field: every alternative, without versions or `:arch`.
+fn dependency_names(field: &str) -> Vec<String> {
+    field
+        .split([',', '|'])
+        .filter_map(|d| {
+            let name = d.split_whitespace().next()?;
+            let name = name.split(':').next()?.split('(').next()?;
+            (!name.is_empty()).then(|| name.to_string())
+        })
+        .collect()
+}
+
+/// The purl as syft writes it for Debian and its derivatives:
+/// `pkg:deb/<distro id>/NAME@VERSION?arch=A&distro=ID-VERSION_ID&upstream=SRC[@SRCVER]`.
+/// Without a Debian-like distribution, no purl (as syft).
+pub fn purl(p: &Package, distro: Option<&Distro>) -> Option<String> {
+    let distro = distro.filter(|d| d.is_like("debian"))?;
+    let arch = p.metadata.get("architecture").map(String::as_str).unwrap_or("");
+    let upstream = p.source_package.as_ref().map(|s| match &s.version {
+        Some(v) if !v.is_empty() => format!("{}@{v}", s.name),
+        _ => s.name.clone(),
+    });
+    let distro_q = distro.purl_qualifier();
+    make_purl(
+        "deb",
+        Some(&distro.id),
+        &p.name,
+        &p.version,
+        &[("arch", arch), ("upstream", upstream.as_deref().unwrap_or("")), ("distro", &distro_q)],
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
+mod tests {
+    use super::super::testutil::{loc, shared_data};
+    use super::*;
+
+    fn read(rel: &str) -> String {
+        let path = shared_data().join(rel);
+        String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+            .into_owned()
+    }
+
+    #[test]
+    fn table() {
+        let syft = "anchore-fixtures/syft/syft/pkg/cataloger/debian/testdata";
+        let scalibr = "osv-scalibr-fixtures/extractor/filesystem/os/dpkg/testdata/dpkg";
+        // (fixture, packages expected, first name@version)
+        let cases: &[(&str, usize, Option<&str>)] = &[
+            ("debian-bookworm-packages/dpkg-status.this-machine", 747, Some("adduser@3.134")),
+            (&format!("{syft}/var/lib/dpkg/status.d/single"), 1, Some("apt@1.8.2")),
+            (&format!("{syft}/var/lib/dpkg/status.d/multiple"), 3, Some("no-version@")),
+            (
+                &format!("{syft}/var/lib/dpkg/status.d/deinstall"),
+                1,
+                Some("linux-image-6.14.0-1012-aws@6.14.0-1012.12~24.04.1"),
+            ),
+            (
+                &format!("{syft}/image-distroless-deb/var/lib/dpkg/status.d/libsqlite3-0"),
+                1,
+                Some("libsqlite3-0@3.34.1-3"),
+            ),
+            (&format!("{scalibr}/valid"), 0, None),
+            (&format!("{scalibr}/empty"), 0, None),
+            (&format!("{scalibr}/status.d/foo"), 1, Some("foo@1.2.3")),
+            (&format!("{scalibr}/noversion"), 2, Some("foo@1.0")),
+            (&format!("{scalibr}/trailingnewlines"), 0, None),
+        ];
+        for (rel, count, first) in cases {
+            let got = parse_status(&loc("/var/lib/dpkg/status"), &read(rel));
+            let got = match got {
+                Ok(g) => g,
+                Err(e) => {
+                    assert_eq!(*count, 0, "{rel}: {e}");
+                    continue;
+                }
+            };
+            if *rel == format!("{scalibr}/valid") || rel.ends_with("trailingnewlines") {
+                assert!(!got.is_empty(), "{rel}");
+                continue;
+            }
+            if rel.ends_with("multiple") {
+                // syft's fixture: one paragraph lacks a version and is skipped.
+                assert_eq!(got.len(), 2, "{rel}");
+                continue;
+            }
+            assert_eq!(got.len(), *count, "{rel}");
+            if let Some(first) = first {
+                let p = &got[0];
+                assert_eq!(&format!("{}@{}", p.name, p.version), first, "{rel}");
+            }
+        }
+    }
+
+    #[test]
+    fn corrupt_status_gives_what_is_valid() {
+        let syft = "anchore-fixtures/syft/syft/pkg/cataloger/debian/testdata";
+        let got = parse_status(&loc("/s"), &read(&format!("{syft}/var/lib/dpkg/status.d/corrupt")));
+        // Whatever it yields, every package has a name and a version.
+        for p in got.unwrap_or_default() {
+            assert!(!p.name.is_empty() && !p.version.is_empty());
+        }
+        assert!(parse_status(&loc("/s"), "\u{0}\u{1}garbage\n\nmore garbage").is_err());
+    }
+
+    #[test]
+    fn purl_like_syft() {
+        let text = "Package: bash\nVersion: 5.2.15-2+b8\nArchitecture: amd64\nSource: bash (5.2.15-2)\n\nPackage: adduser\nVersion: 3.134\nArchitecture: all\n";
+        let pkgs = parse_status(&loc("/var/lib/dpkg/status"), text).unwrap();
+        let d = Distro { id: "debian".into(), version_id: Some("13".into()), ..Distro::default() };
+        assert_eq!(
+            purl(&pkgs[0], Some(&d)).unwrap(),
+            "pkg:deb/debian/bash@5.2.15-2%2Bb8?arch=amd64&distro=debian-13&upstream=bash%405.2.15-2"
+        );
+        assert_eq!(purl(&pkgs[1], Some(&d)).unwrap(), "pkg:deb/debian/adduser@3.134?arch=all&distro=debian-13");
+        assert_eq!(purl(&pkgs[1], None), None);
+    }
+
+    #[test]
+    fn copyright_table() {
+        let dir = "anchore-fixtures/syft/syft/pkg/cataloger/debian/testdata/copyright";
+        for (file, first) in [("libc6", "GPL-2"), ("liblzma5", "PD"), ("python", "PSF-2")] {
+            let got = copyright_licenses(&read(&format!("{dir}/{file}")));
+            assert!(got.iter().any(|l| l == first), "{file}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn dependencies_are_names() {
+        assert_eq!(
+            dependency_names("libc6 (>= 2.34), debconf (>= 0.5) | debconf-2.0, python3:any"),
+            ["libc6", "debconf", "debconf-2.0", "python3"]
+        );
+    }
+}

@@ -1,0 +1,357 @@
+//! CycloneDX 1.6 JSON: a hand-written encoder (the `cyclonedx-bom` crate stops at 1.5) and a
+//! tolerant reader.
+//!
+//! Standard fields carry the facts (purl, cpe, licenses, publisher, evidence.occurrences for
+//! the path and layer, dependencies); extras go to `properties` named `armorred:...`.
+//! The reader also accepts documents of other tools (syft's `syft:` properties).
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use super::{iso_timestamp, serial_uuid, Timestamp, TOOL_NAME, TOOL_VERSION};
+use crate::sbom::model::{Distro, Location, Package, Sbom, SourceInfo, SourcePackage};
+use crate::sbom::{dependency_graph, SbomError};
+
+const LIB: &str = "armorred:";
+
+/// Encodes an SBOM as a CycloneDX 1.6 JSON value.
+pub fn to_value(sbom: &Sbom, timestamp: &Timestamp) -> Value {
+    let mut doc = Map::new();
+    doc.insert("$schema".into(), json!("http://cyclonedx.org/schema/bom-1.6.schema.json"));
+    doc.insert("bomFormat".into(), json!("CycloneDX"));
+    doc.insert("specVersion".into(), json!("1.6"));
+    doc.insert("serialNumber".into(), json!(format!("urn:uuid:{}", serial_uuid(sbom))));
+    doc.insert("version".into(), json!(1));
+
+    let mut metadata = Map::new();
+    if let Some(ts) = iso_timestamp(sbom, timestamp) {
+        metadata.insert("timestamp".into(), json!(ts));
+    }
+    metadata.insert(
+        "tools".into(),
+        json!({"components": [{"type": "application", "author": "armorred", "name": TOOL_NAME, "version": TOOL_VERSION}]}),
+    );
+    metadata.insert("component".into(), subject(&sbom.source));
+    doc.insert("metadata".into(), Value::Object(metadata));
+
+    let mut components = Vec::new();
+    for p in &sbom.packages {
+        components.push(component(p));
+    }
+    if let Some(d) = &sbom.distro {
+        components.push(os_component(d));
+    }
+    doc.insert("components".into(), Value::Array(components));
+
+    let graph = dependency_graph(sbom);
+    let deps: Vec<Value> = graph
+        .iter()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(r, d)| json!({"ref": r, "dependsOn": d.iter().collect::<Vec<_>>()}))
+        .collect();
+    if !deps.is_empty() {
+        doc.insert("dependencies".into(), Value::Array(deps));
+    }
+    Value::Object(doc)
+}
+
+/// Writes pretty JSON with a final newline.
+pub fn write(sbom: &Sbom, timestamp: &Timestamp, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &to_value(sbom, timestamp))?;
+    out.write_all(b"\n")
+}
+
+fn subject(source: &SourceInfo) -> Value {
+    let mut c = Map::new();
+    c.insert("bom-ref".into(), json!("subject"));
+    let is_image = source.kind == "image";
+    c.insert("type".into(), json!(if is_image { "container" } else { "file" }));
+    c.insert("name".into(), json!(source.name));
+    if let Some(d) = &source.digest {
+        c.insert("version".into(), json!(d));
+    }
+    let mut props = Vec::new();
+    for (i, l) in source.layers.iter().enumerate() {
+        props.push(prop(&format!("image:layer:{i}"), l));
+    }
+    if let Some(created) = &source.created {
+        props.push(prop("image:created", created));
+    }
+    if !props.is_empty() {
+        c.insert("properties".into(), Value::Array(props));
+    }
+    Value::Object(c)
+}
+
+fn prop(name: &str, value: &str) -> Value {
+    json!({"name": format!("{LIB}{name}"), "value": value})
+}
+
+fn os_component(d: &Distro) -> Value {
+    let mut c = Map::new();
+    let version = d.version_id.clone().unwrap_or_default();
+    c.insert("bom-ref".into(), json!(format!("os:{}@{}", d.id, version)));
+    c.insert("type".into(), json!("operating-system"));
+    c.insert("name".into(), json!(d.id));
+    if !version.is_empty() {
+        c.insert("version".into(), json!(version));
+    }
+    if let Some(p) = &d.pretty_name {
+        c.insert("description".into(), json!(p));
+    }
+    let mut props = vec![prop("distro:id", &d.id)];
+    if let Some(v) = &d.codename {
+        props.push(prop("distro:versionCodename", v));
+    }
+    if let Some(v) = &d.build_id {
+        props.push(prop("distro:buildID", v));
+    }
+    if !d.id_like.is_empty() {
+        props.push(prop("distro:idLike", &d.id_like.join(" ")));
+    }
+    c.insert("properties".into(), Value::Array(props));
+    Value::Object(c)
+}
+
+/// A license entry: SPDX id when we know it is one, an expression when made of known ids,
+/// else a name (the schema rejects unknown ids).
+pub(crate) fn license_value(l: &str) -> Value {
+    if super::spdx_ids::is_id(l) {
+        return json!({"license": {"id": l}});
+    }
+    let tokens: Vec<&str> =
+        l.split(|c: char| c.is_whitespace() || c == '(' || c == ')').filter(|t| !t.is_empty()).collect();
+    let is_expr = tokens.len() >= 3
+        && tokens.iter().all(|t| {
+            matches!(*t, "AND" | "OR" | "WITH") || super::spdx_ids::is_id(t) || super::spdx_ids::is_exception(t)
+        });
+    if is_expr {
+        json!({"expression": l})
+    } else {
+        json!({"license": {"name": l}})
+    }
+}
+
+fn component(p: &Package) -> Value {
+    let mut c = Map::new();
+    c.insert("bom-ref".into(), json!(p.id));
+    let ty = if p.kind == "binary" { "application" } else { "library" };
+    c.insert("type".into(), json!(ty));
+    if let Some(m) = p.metadata.get("maintainer") {
+        c.insert("publisher".into(), json!(m));
+    }
+    c.insert("name".into(), json!(p.name));
+    c.insert("version".into(), json!(p.version));
+    if !p.licenses.is_empty() {
+        let exprs: Vec<Value> = p.licenses.iter().map(|l| license_value(l)).collect();
+        // The schema allows either licenses or one expression, not both mixed.
+        let any_expr = exprs.iter().any(|v| v.get("expression").is_some());
+        let list = if any_expr && exprs.len() > 1 {
+            p.licenses.iter().map(|l| json!({"license": {"name": l}})).collect()
+        } else {
+            exprs
+        };
+        c.insert("licenses".into(), Value::Array(list));
+    }
+    if let Some(cpe) = p.cpes.first() {
+        c.insert("cpe".into(), json!(cpe));
+    }
+    if let Some(purl) = &p.purl {
+        c.insert("purl".into(), json!(purl));
+    }
+    let mut props = vec![prop("package:type", &p.kind), prop("package:foundBy", &p.found_by)];
+    for cpe in p.cpes.iter().skip(1) {
+        props.push(prop("cpe23", cpe));
+    }
+    if let Some(s) = &p.source_package {
+        props.push(prop("package:sourceName", &s.name));
+        if let Some(v) = &s.version {
+            props.push(prop("package:sourceVersion", v));
+        }
+    }
+    for (i, l) in p.locations.iter().enumerate() {
+        props.push(prop(&format!("location:{i}:path"), &l.path));
+        if let Some(layer) = &l.layer {
+            props.push(prop(&format!("location:{i}:layerID"), layer));
+        }
+    }
+    for (k, v) in &p.metadata {
+        props.push(prop(&format!("metadata:{k}"), v));
+    }
+    for d in &p.depends_on {
+        props.push(prop("package:dependsOn", d));
+    }
+    let occurrences: Vec<Value> = p
+        .locations
+        .iter()
+        .map(|l| {
+            let mut o = Map::new();
+            o.insert("location".into(), json!(l.path));
+            if let Some(layer) = &l.layer {
+                o.insert("additionalContext".into(), json!(format!("layer {layer}")));
+            }
+            Value::Object(o)
+        })
+        .collect();
+    if !occurrences.is_empty() {
+        c.insert("evidence".into(), json!({"occurrences": occurrences}));
+    }
+    c.insert("properties".into(), Value::Array(props));
+    Value::Object(c)
+}
+
+/// Reads a CycloneDX JSON document (any 1.x version) into the model. Unknown fields are
+/// ignored; nested components are flattened; never panics on any input.
+pub fn read(bytes: &[u8], what: &str) -> Result<Sbom, SbomError> {
+    let err = |reason: String| SbomError::Read { what: what.to_string(), reason };
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| err(format!("not JSON: {e}")))?;
+    let obj = doc.as_object().ok_or_else(|| err("not a JSON object".into()))?;
+    if obj.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX") {
+        return Err(err("bomFormat is not \"CycloneDX\"".into()));
+    }
+    let spec = obj.get("specVersion").and_then(Value::as_str).ok_or_else(|| err("no specVersion".into()))?;
+    if !spec.starts_with("1.") {
+        return Err(err(format!("unsupported specVersion {spec}")));
+    }
+    let mut sbom = Sbom::default();
+    if let Some(m) = doc.pointer("/metadata/component") {
+        sbom.source.name = str_at(m, "name").unwrap_or_default();
+        sbom.source.digest = str_at(m, "version");
+        sbom.source.kind = match str_at(m, "type").as_deref() {
+            Some("container") => "image".into(),
+            _ => "directory".into(),
+        };
+        let props = properties(m);
+        sbom.source.created = props.get("image:created").and_then(|v| v.first().cloned());
+        let mut layers: Vec<(usize, String)> = props
+            .iter()
+            .filter_map(|(k, v)| {
+                let i = k.strip_prefix("image:layer:")?.parse().ok()?;
+                Some((i, v.first()?.clone()))
+            })
+            .collect();
+        layers.sort();
+        sbom.source.layers = layers.into_iter().map(|(_, l)| l).collect();
+    }
+    let mut flat = Vec::new();
+    if let Some(cs) = obj.get("components").and_then(Value::as_array) {
+        flatten(cs, &mut flat, 0);
+    }
+    for c in flat {
+        if str_at(c, "type").as_deref() == Some("operating-system") {
+            let props = properties(c);
+            sbom.distro = Some(Distro {
+                id: str_at(c, "name").unwrap_or_default(),
+                version_id: str_at(c, "version"),
+                codename: first(&props, "distro:versionCodename"),
+                pretty_name: str_at(c, "description"),
+                id_like: first(&props, "distro:idLike")
+                    .map(|s| s.split_whitespace().map(str::to_string).collect())
+                    .unwrap_or_default(),
+                build_id: first(&props, "distro:buildID"),
+            });
+            continue;
+        }
+        if let Some(p) = package(c) {
+            sbom.packages.push(p);
+        }
+    }
+    Ok(sbom)
+}
+
+fn flatten<'a>(cs: &'a [Value], out: &mut Vec<&'a Value>, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    for c in cs {
+        out.push(c);
+        if let Some(nested) = c.get("components").and_then(Value::as_array) {
+            flatten(nested, out, depth + 1);
+        }
+    }
+}
+
+fn str_at(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// Properties by name, with our `armorred:` and syft's `syft:` prefixes removed.
+fn properties(v: &Value) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in v.get("properties").and_then(Value::as_array).into_iter().flatten() {
+        let (Some(name), Some(value)) = (str_at(p, "name"), str_at(p, "value")) else {
+            continue;
+        };
+        let name = name.strip_prefix(LIB).or_else(|| name.strip_prefix("syft:")).unwrap_or(&name).to_string();
+        out.entry(name).or_default().push(value);
+    }
+    out
+}
+
+fn first(props: &BTreeMap<String, Vec<String>>, key: &str) -> Option<String> {
+    props.get(key).and_then(|v| v.first().cloned())
+}
+
+fn package(c: &Value) -> Option<Package> {
+    let name = str_at(c, "name")?;
+    let version = str_at(c, "version").unwrap_or_default();
+    let props = properties(c);
+    let purl = str_at(c, "purl");
+    let kind = first(&props, "package:type")
+        .or_else(|| {
+            purl.as_deref().and_then(|p| p.strip_prefix("pkg:")).and_then(|p| p.split('/').next()).map(str::to_string)
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let mut p = Package::new(&kind, &name, &version, "", Location { path: String::new(), layer: None });
+    p.locations.clear();
+    p.id = str_at(c, "bom-ref").unwrap_or_default();
+    p.purl = purl;
+    p.found_by = first(&props, "package:foundBy").unwrap_or_default();
+    p.cpes.extend(str_at(c, "cpe"));
+    p.cpes.extend(props.get("cpe23").cloned().unwrap_or_default());
+    for l in c.get("licenses").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(e) = str_at(l, "expression") {
+            p.licenses.push(e);
+        } else if let Some(lic) = l.get("license") {
+            if let Some(s) = str_at(lic, "id").or_else(|| str_at(lic, "name")) {
+                p.licenses.push(s);
+            }
+        }
+    }
+    if let Some(name) = first(&props, "package:sourceName") {
+        p.source_package = Some(SourcePackage { name, version: first(&props, "package:sourceVersion") });
+    }
+    let mut locs: BTreeMap<usize, Location> = BTreeMap::new();
+    for (k, v) in &props {
+        let Some(rest) = k.strip_prefix("location:") else {
+            if let Some(m) = k.strip_prefix("metadata:") {
+                if let Some(v) = v.first() {
+                    p.metadata.insert(m.to_string(), v.clone());
+                }
+            }
+            continue;
+        };
+        let Some((i, field)) = rest.split_once(':') else {
+            continue;
+        };
+        let Ok(i) = i.parse::<usize>() else { continue };
+        let Some(v) = v.first() else { continue };
+        let l = locs.entry(i).or_insert_with(|| Location { path: String::new(), layer: None });
+        match field {
+            "path" => l.path = v.clone(),
+            "layerID" => l.layer = Some(v.clone()),
+            _ => {}
+        }
+    }
+    p.locations = locs.into_values().filter(|l| !l.path.is_empty()).collect();
+    if p.locations.is_empty() {
+        for o in c.pointer("/evidence/occurrences").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(path) = str_at(o, "location") {
+                p.locations.push(Location { path, layer: None });
+            }
+        }
+    }
+    p.depends_on = props.get("package:dependsOn").cloned().unwrap_or_default();
+    Some(p)
+}

@@ -1,0 +1,144 @@
+//! SPDX 2.3 JSON: one package for the image (or directory), one per catalogued package,
+//! `DESCRIBES`, `CONTAINS` and `DEPENDS_ON` relationships, purls and CPEs as external refs.
+
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::{iso_timestamp, serial_uuid, Timestamp, TOOL_NAME, TOOL_VERSION};
+use crate::sbom::dependency_graph;
+use crate::sbom::model::{Package, Sbom};
+
+/// An SPDX id made of allowed characters (`[A-Za-z0-9.-]`), unique through a hash suffix.
+fn spdx_id(prefix: &str, p: &Package) -> String {
+    let clean: String = format!("{}-{}", p.kind, p.name)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' })
+        .collect();
+    let hash = format!("{:x}", Sha256::digest(p.id.as_bytes()));
+    format!("SPDXRef-{prefix}-{clean}-{}", &hash[..16])
+}
+
+fn license_field(p: &Package) -> String {
+    match p.licenses.as_slice() {
+        [one] if super::spdx_ids::is_id(one) => one.clone(),
+        [] => "NOASSERTION".into(),
+        many if many.iter().all(|l| super::spdx_ids::is_id(l)) => many.join(" AND "),
+        _ => "NOASSERTION".into(),
+    }
+}
+
+/// Encodes an SBOM as an SPDX 2.3 JSON value.
+pub fn to_value(sbom: &Sbom, timestamp: &Timestamp) -> Value {
+    let uuid = serial_uuid(sbom);
+    let name = sbom.source.name.clone();
+    let created = iso_timestamp(sbom, timestamp).unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+    let root_id = "SPDXRef-DocumentRoot".to_string();
+    let mut root = Map::new();
+    root.insert("name".into(), json!(name));
+    root.insert("SPDXID".into(), json!(root_id));
+    if let Some(d) = &sbom.source.digest {
+        root.insert("versionInfo".into(), json!(d));
+    }
+    root.insert("supplier".into(), json!("NOASSERTION"));
+    root.insert("downloadLocation".into(), json!("NOASSERTION"));
+    root.insert("filesAnalyzed".into(), json!(false));
+    root.insert("licenseConcluded".into(), json!("NOASSERTION"));
+    root.insert("licenseDeclared".into(), json!("NOASSERTION"));
+    root.insert("copyrightText".into(), json!("NOASSERTION"));
+    root.insert("primaryPackagePurpose".into(), json!(if sbom.source.kind == "image" { "CONTAINER" } else { "FILE" }));
+    let mut packages = vec![Value::Object(root)];
+    let mut relationships = vec![json!({
+        "spdxElementId": "SPDXRef-DOCUMENT",
+        "relatedSpdxElement": root_id,
+        "relationshipType": "DESCRIBES"
+    })];
+    let mut ids = std::collections::BTreeMap::new();
+    for p in &sbom.packages {
+        let id = spdx_id("Package", p);
+        ids.insert(p.id.clone(), id.clone());
+        let mut o = Map::new();
+        o.insert("name".into(), json!(p.name));
+        o.insert("SPDXID".into(), json!(id));
+        o.insert("versionInfo".into(), json!(p.version));
+        o.insert(
+            "supplier".into(),
+            json!(match p.metadata.get("maintainer") {
+                Some(m) => format!("Person: {}", m.replace('\n', " ")),
+                None => "NOASSERTION".into(),
+            }),
+        );
+        o.insert("downloadLocation".into(), json!("NOASSERTION"));
+        o.insert("filesAnalyzed".into(), json!(false));
+        if let Some(s) = &p.source_package {
+            o.insert(
+                "sourceInfo".into(),
+                json!(format!(
+                    "built from source package {}{}",
+                    s.name,
+                    s.version.as_deref().map(|v| format!(" {v}")).unwrap_or_default()
+                )),
+            );
+        } else if let Some(l) = p.locations.first() {
+            o.insert("sourceInfo".into(), json!(format!("found by {} in {}", p.found_by, l.path)));
+        }
+        o.insert("licenseConcluded".into(), json!("NOASSERTION"));
+        o.insert("licenseDeclared".into(), json!(license_field(p)));
+        if !p.licenses.is_empty() && license_field(p) == "NOASSERTION" {
+            o.insert("licenseComments".into(), json!(p.licenses.join(", ")));
+        }
+        o.insert("copyrightText".into(), json!("NOASSERTION"));
+        let mut refs = Vec::new();
+        for cpe in &p.cpes {
+            refs.push(json!({"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": cpe}));
+        }
+        if let Some(purl) = &p.purl {
+            refs.push(
+                json!({"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}),
+            );
+        }
+        if !refs.is_empty() {
+            o.insert("externalRefs".into(), Value::Array(refs));
+        }
+        o.insert("primaryPackagePurpose".into(), json!(if p.kind == "binary" { "APPLICATION" } else { "LIBRARY" }));
+        packages.push(Value::Object(o));
+        relationships.push(json!({
+            "spdxElementId": root_id,
+            "relatedSpdxElement": id,
+            "relationshipType": "CONTAINS"
+        }));
+    }
+    for (from, deps) in dependency_graph(sbom) {
+        let Some(from) = ids.get(&from) else { continue };
+        for d in deps {
+            if let Some(to) = ids.get(&d) {
+                relationships.push(json!({
+                    "spdxElementId": from,
+                    "relatedSpdxElement": to,
+                    "relationshipType": "DEPENDS_ON"
+                }));
+            }
+        }
+    }
+    let safe_name: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || "-._".contains(c) { c } else { '-' }).collect();
+    json!({
+        "spdxVersion": "SPDX-2.3",
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": name,
+        "documentNamespace": format!("https://github.com/armorred/armorred/spdx/{safe_name}-{uuid}"),
+        "creationInfo": {
+            "licenseListVersion": "3.25",
+            "creators": [format!("Organization: ARMORRED"), format!("Tool: {TOOL_NAME}-{TOOL_VERSION}")],
+            "created": created
+        },
+        "packages": packages,
+        "relationships": relationships
+    })
+}
+
+/// Writes pretty JSON with a final newline.
+pub fn write(sbom: &Sbom, timestamp: &Timestamp, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &to_value(sbom, timestamp))?;
+    out.write_all(b"\n")
+}

@@ -1,0 +1,433 @@
+//! Image sources, named as syft names them: `oci-dir:PATH`, `oci-archive:FILE`,
+//! `docker-archive:FILE`, `registry:REF`, `dir:PATH`, or a bare path (auto-detected).
+//!
+//! [`Source::parse`] names a source, [`Source::open`] reads its manifest and config into an
+//! [`Image`], [`Image::tree`] squashes the layers (OCI whiteouts: `.wh.NAME`, `.wh..wh..opq`)
+//! into a [`FileTree`] of metadata only, and [`Image::walk`] streams the layers once more and
+//! hands the content of the files a caller wants to a visitor. Nothing is unpacked to disk;
+//! every decompression is bounded by [`Limits`]; paths with `..` never reach the tree.
+
+mod blobs;
+pub mod layer;
+mod oci;
+mod registry;
+mod tree;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub use layer::Limits;
+pub use tree::{EntryKind, FileEntry, FileTree};
+
+/// Errors of the image sources.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The source string has an unknown scheme or an empty value.
+    #[error("invalid source {input:?}: {reason}")]
+    Invalid {
+        /// What the user typed.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file of the source cannot be read.
+    #[error("cannot read {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSON document of the image (index, manifest, config) is malformed.
+    #[error("malformed {what} in {source_name}")]
+    Json {
+        /// Which document.
+        what: String,
+        /// The image source.
+        source_name: String,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The image layout is not what its format requires.
+    #[error("{source_name}: {reason}")]
+    Layout {
+        /// The image source.
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A layer cannot be read (truncated, bad compression, over a limit).
+    #[error("layer {digest} of {source_name}: {reason}")]
+    Layer {
+        /// The image source.
+        source_name: String,
+        /// The layer digest.
+        digest: String,
+        /// What went wrong.
+        reason: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A registry request failed.
+    #[error("registry {reference}: {reason}")]
+    Registry {
+        /// The image reference.
+        reference: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A visitor of [`Image::walk`] failed.
+    #[error("{0}")]
+    Visit(String),
+}
+
+/// Where an image comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An OCI image layout directory (`oci-layout`, `index.json`, `blobs/`).
+    OciDir(PathBuf),
+    /// A tar archive of an OCI image layout.
+    OciArchive(PathBuf),
+    /// A `docker save` archive (`manifest.json`).
+    DockerArchive(PathBuf),
+    /// An image in a registry (`host[:port]/repo[:tag|@digest]`).
+    Registry(String),
+    /// A directory tree, read as one layer.
+    Dir(PathBuf),
+}
+
+/// The platform to pick from a multi-architecture index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    /// `linux`.
+    pub os: String,
+    /// `amd64`, `arm64`, ...
+    pub architecture: String,
+    /// `v8`, ...
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// Parses `os/arch[/variant]` (or `arch` alone, meaning linux).
+    pub fn parse(s: &str) -> Result<Self, SourceError> {
+        let parts: Vec<&str> = s.split('/').collect();
+        let bad = || SourceError::Invalid { input: s.to_string(), reason: "platform must be os/arch[/variant]".into() };
+        match parts.as_slice() {
+            [arch] if !arch.is_empty() => Ok(Self { os: "linux".into(), architecture: (*arch).into(), variant: None }),
+            [os, arch] if !os.is_empty() && !arch.is_empty() => {
+                Ok(Self { os: (*os).into(), architecture: (*arch).into(), variant: None })
+            }
+            [os, arch, v] if !os.is_empty() && !arch.is_empty() => {
+                Ok(Self { os: (*os).into(), architecture: (*arch).into(), variant: Some((*v).into()) })
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// The platform of this machine.
+    pub fn host() -> Self {
+        let architecture = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            "x86" => "386",
+            "arm" => "arm",
+            other => other,
+        };
+        Self { os: "linux".into(), architecture: architecture.into(), variant: None }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How to open a source.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// The platform to pick from an index; the host's when `None`.
+    pub platform: Option<Platform>,
+    /// Bounds on decompression and entry counts.
+    pub limits: Limits,
+}
+
+/// One layer of an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layer {
+    /// `sha256:...` of the (compressed) blob.
+    pub digest: String,
+    /// The media type from the manifest, if any.
+    pub media_type: Option<String>,
+    /// The blob size from the manifest, if known.
+    pub size: Option<u64>,
+    /// Where the blob is in the store (`blobs/sha256/...` or a docker archive member).
+    pub(crate) member: String,
+}
+
+/// An opened image: its identity and its layers (or a directory).
+#[derive(Debug)]
+pub struct Image {
+    /// The source as the user named it.
+    pub name: String,
+    /// The manifest digest (`sha256:...`) when known; for docker archives the config digest.
+    pub digest: Option<String>,
+    /// The image config, as JSON.
+    pub config: Option<serde_json::Value>,
+    /// The `created` time of the config (RFC 3339), if any.
+    pub created: Option<String>,
+    /// Layers, lowest first. Empty for `dir:` sources.
+    pub layers: Vec<Layer>,
+    store: Store,
+    /// A download cache removed with the image (registry sources).
+    pub(crate) cache: Option<registry::CacheDir>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Store {
+    Blobs(blobs::BlobStore),
+    Dir(PathBuf),
+}
+
+impl Source {
+    /// Parses a source string such as `oci-dir:out/image` or a bare path.
+    pub fn parse(input: &str) -> Result<Self, SourceError> {
+        let invalid = |reason: &str| SourceError::Invalid { input: input.to_string(), reason: reason.to_string() };
+        if let Some((scheme, rest)) = input.split_once(':') {
+            let make: Option<fn(&str) -> Source> = match scheme {
+                "oci-dir" => Some(|r| Source::OciDir(r.into())),
+                "oci-archive" => Some(|r| Source::OciArchive(r.into())),
+                "docker-archive" => Some(|r| Source::DockerArchive(r.into())),
+                "registry" => Some(|r| Source::Registry(r.into())),
+                "dir" => Some(|r| Source::Dir(r.into())),
+                _ => None,
+            };
+            if let Some(make) = make {
+                if rest.is_empty() {
+                    return Err(invalid("nothing after the scheme"));
+                }
+                return Ok(make(rest));
+            }
+        }
+        if input.is_empty() {
+            return Err(invalid("empty source"));
+        }
+        Self::detect(Path::new(input)).ok_or_else(|| {
+            invalid("not an existing directory, OCI layout or image archive; prefix it with oci-dir:, oci-archive:, docker-archive:, registry: or dir:")
+        })
+    }
+
+    /// Guesses the kind of a bare path: OCI layout directory, plain directory, OCI or docker
+    /// archive (by the members of the tar).
+    fn detect(path: &Path) -> Option<Self> {
+        if path.is_dir() {
+            if path.join("oci-layout").is_file() && path.join("index.json").is_file() {
+                return Some(Self::OciDir(path.into()));
+            }
+            return Some(Self::Dir(path.into()));
+        }
+        if path.is_file() {
+            let index = blobs::BlobStore::tar(path).ok()?;
+            if index.has("manifest.json") {
+                return Some(Self::DockerArchive(path.into()));
+            }
+            if index.has("index.json") {
+                return Some(Self::OciArchive(path.into()));
+            }
+        }
+        None
+    }
+
+    /// Opens the source: reads index, manifest and config (not the layers).
+    pub fn open(&self, options: &OpenOptions) -> Result<Image, SourceError> {
+        let platform = options.platform.clone().unwrap_or_else(Platform::host);
+        match self {
+            Self::OciDir(path) => {
+                let store = blobs::BlobStore::Dir(path.clone());
+                oci::open_oci(self.to_string(), store, &platform, options.platform.is_some())
+            }
+            Self::OciArchive(path) => {
+                let store = blobs::BlobStore::tar(path)?;
+                oci::open_oci(self.to_string(), store, &platform, options.platform.is_some())
+            }
+            Self::DockerArchive(path) => {
+                let store = blobs::BlobStore::tar(path)?;
+                oci::open_docker(self.to_string(), store)
+            }
+            Self::Registry(reference) => registry::open(reference, &platform, options),
+            Self::Dir(path) => {
+                if !path.is_dir() {
+                    return Err(SourceError::Invalid { input: self.to_string(), reason: "not a directory".into() });
+                }
+                Ok(Image {
+                    name: self.to_string(),
+                    digest: None,
+                    config: None,
+                    created: None,
+                    layers: Vec::new(),
+                    store: Store::Dir(path.clone()),
+                    cache: None,
+                })
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::OciDir(p) => write!(f, "oci-dir:{}", p.display()),
+            Self::OciArchive(p) => write!(f, "oci-archive:{}", p.display()),
+            Self::DockerArchive(p) => write!(f, "docker-archive:{}", p.display()),
+            Self::Registry(r) => write!(f, "registry:{r}"),
+            Self::Dir(p) => write!(f, "dir:{}", p.display()),
+        }
+    }
+}
+
+/// What a walk visitor is given for one file.
+pub type Visitor<'a> = dyn FnMut(&FileEntry, &mut dyn Read) -> Result<(), SourceError> + 'a;
+
+impl Image {
+    /// The root of a `dir:` source.
+    pub fn dir_root(&self) -> Option<&Path> {
+        match &self.store {
+            Store::Dir(root) => Some(root),
+            Store::Blobs(_) => None,
+        }
+    }
+
+    /// Whether this image is a plain directory (no layers).
+    pub fn is_dir(&self) -> bool {
+        matches!(self.store, Store::Dir(_))
+    }
+
+    /// Builds the squashed file tree (metadata only): layers are streamed in order and OCI
+    /// whiteouts applied.
+    pub fn tree(&self, limits: &Limits) -> Result<FileTree, SourceError> {
+        match &self.store {
+            Store::Dir(root) => tree::from_dir(root, limits),
+            Store::Blobs(store) => {
+                let mut tree = FileTree::default();
+                for (index, layer) in self.layers.iter().enumerate() {
+                    let reader = store.open(&layer.member)?;
+                    layer::for_each_entry(reader, layer, &self.name, limits, |entry, _| {
+                        tree.apply(entry, index, limits)
+                    })?;
+                }
+                Ok(tree)
+            }
+        }
+    }
+
+    /// Builds the tree and visits every wanted file, reading the top layer once only: its
+    /// entries are final (nothing lies above them), so they are visited while the tree is
+    /// built; the lower layers are read a second time for their surviving files.
+    pub fn scan(
+        &self,
+        limits: &Limits,
+        want: &dyn Fn(&FileEntry) -> bool,
+        visit: &mut Visitor<'_>,
+    ) -> Result<FileTree, SourceError> {
+        let Store::Blobs(store) = &self.store else {
+            let tree = self.tree(limits)?;
+            self.walk(&tree, limits, want, visit)?;
+            return Ok(tree);
+        };
+        let mut tree = FileTree::default();
+        let top = self.layers.len().saturating_sub(1);
+        for (index, layer) in self.layers.iter().enumerate() {
+            let reader = store.open(&layer.member)?;
+            layer::for_each_entry(reader, layer, &self.name, limits, |mut entry, content| {
+                if index == top && entry.kind == EntryKind::File {
+                    entry.layer = Some(index);
+                    if want(&entry) {
+                        let mut bounded = content.take(limits.max_file_bytes);
+                        visit(&entry, &mut bounded)?;
+                    }
+                }
+                tree.apply(entry, index, limits)
+            })?;
+        }
+        for (index, layer) in self.layers.iter().enumerate().take(top) {
+            if !tree.has_files_from(index) {
+                continue;
+            }
+            let reader = store.open(&layer.member)?;
+            layer::for_each_entry(reader, layer, &self.name, limits, |raw, content| {
+                if raw.kind != EntryKind::File {
+                    return Ok(());
+                }
+                let Some(entry) = tree.get(&raw.path) else {
+                    return Ok(());
+                };
+                if entry.layer != Some(index) || entry.ordinal != raw.ordinal || !want(entry) {
+                    return Ok(());
+                }
+                let mut bounded = content.take(limits.max_file_bytes);
+                visit(entry, &mut bounded)
+            })?;
+        }
+        Ok(tree)
+    }
+
+    /// Streams the files of `tree` for which `want` holds, handing each one's content to
+    /// `visit`. For images, each layer is read once, lowest first.
+    pub fn walk(
+        &self,
+        tree: &FileTree,
+        limits: &Limits,
+        want: &dyn Fn(&FileEntry) -> bool,
+        visit: &mut Visitor<'_>,
+    ) -> Result<(), SourceError> {
+        match &self.store {
+            Store::Dir(root) => {
+                for entry in tree.entries() {
+                    if entry.kind != EntryKind::File || !want(entry) {
+                        continue;
+                    }
+                    let full = root.join(entry.path.trim_start_matches('/'));
+                    // Files may vanish or be unreadable on a live system: skip them.
+                    let Ok(file) = std::fs::File::open(&full) else {
+                        continue;
+                    };
+                    let mut reader = std::io::BufReader::new(file).take(limits.max_file_bytes);
+                    visit(entry, &mut reader)?;
+                }
+                Ok(())
+            }
+            Store::Blobs(store) => {
+                for (index, layer) in self.layers.iter().enumerate() {
+                    if !tree.has_files_from(index) {
+                        continue;
+                    }
+                    let reader = store.open(&layer.member)?;
+                    layer::for_each_entry(reader, layer, &self.name, limits, |raw, content| {
+                        if raw.kind != EntryKind::File {
+                            return Ok(());
+                        }
+                        let Some(entry) = tree.get(&raw.path) else {
+                            return Ok(());
+                        };
+                        if entry.layer != Some(index) || entry.ordinal != raw.ordinal {
+                            return Ok(());
+                        }
+                        if !want(entry) {
+                            return Ok(());
+                        }
+                        let mut bounded = content.take(limits.max_file_bytes);
+                        visit(entry, &mut bounded)
+                    })?;
+                }
+                Ok(())
+            }
+        }
+    }
+}

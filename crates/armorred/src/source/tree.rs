@@ -1,0 +1,265 @@
+//! The squashed file tree: one entry per visible path, with the layer it comes from.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::{Limits, SourceError};
+
+/// The kind of a tree entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (target in [`FileEntry::link`]).
+    Symlink,
+    /// A hard link to another path of the same layer (in [`FileEntry::link`]).
+    Hardlink,
+    /// A device, fifo or socket.
+    Other,
+    /// `.wh.NAME` in a layer: hides `NAME` of the layers below. Never in a squashed tree.
+    Whiteout,
+    /// `.wh..wh..opq` in a layer: hides the directory's content below. Never in a tree.
+    Opaque,
+}
+
+/// One file of the squashed tree.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileEntry {
+    /// Absolute path in the image (`/usr/bin/x`); for whiteouts, the path they hide.
+    pub path: String,
+    /// The kind of entry.
+    pub kind: EntryKind,
+    /// Size in bytes (regular files).
+    pub size: u64,
+    /// Permission bits.
+    pub mode: u32,
+    /// Link target (symlinks and hard links).
+    pub link: Option<String>,
+    /// Index of the layer the entry comes from (`None` for directories on disk).
+    pub layer: Option<usize>,
+    /// Position of the entry in its layer's tar (to tell apart repeated paths).
+    #[serde(skip)]
+    pub ordinal: u64,
+}
+
+impl FileEntry {
+    /// Whether any execute bit is set.
+    pub fn is_executable(&self) -> bool {
+        self.mode & 0o111 != 0
+    }
+
+    /// The last path component.
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+/// The squashed view of an image: every visible path once.
+#[derive(Debug, Default)]
+pub struct FileTree {
+    map: BTreeMap<String, FileEntry>,
+    files_per_layer: Vec<u64>,
+    /// Entries skipped because their path escaped the root (`..`).
+    pub skipped_escapes: u64,
+}
+
+impl FileTree {
+    /// The entry at `path`, if visible.
+    pub fn get(&self, path: &str) -> Option<&FileEntry> {
+        self.map.get(path)
+    }
+
+    /// Every visible entry, in path order.
+    pub fn entries(&self) -> impl Iterator<Item = &FileEntry> {
+        self.map.values()
+    }
+
+    /// Number of visible entries.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the tree is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Whether some visible regular file comes from layer `index`.
+    pub(crate) fn has_files_from(&self, index: usize) -> bool {
+        self.files_per_layer.get(index).copied().unwrap_or(0) > 0
+    }
+
+    /// Removes `path` and everything under it that comes from a layer below `layer`.
+    fn hide(&mut self, path: &str, layer: usize, keep_self: bool) {
+        if !keep_self {
+            if let Some(e) = self.map.get(path) {
+                if e.layer.is_some_and(|l| l < layer) {
+                    self.remove(path);
+                }
+            }
+        }
+        let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
+        let doomed: Vec<String> = self
+            .map
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter(|(_, e)| e.layer.is_some_and(|l| l < layer))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in doomed {
+            self.remove(&k);
+        }
+    }
+
+    fn remove(&mut self, path: &str) {
+        if let Some(old) = self.map.remove(path) {
+            self.uncount(&old);
+        }
+    }
+
+    fn uncount(&mut self, e: &FileEntry) {
+        if let (EntryKind::File, Some(l)) = (e.kind, e.layer) {
+            if let Some(n) = self.files_per_layer.get_mut(l) {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Applies one entry of layer `layer` (entries come in layer order).
+    pub(crate) fn apply(&mut self, mut entry: FileEntry, layer: usize, limits: &Limits) -> Result<(), SourceError> {
+        entry.layer = Some(layer);
+        match entry.kind {
+            EntryKind::Whiteout => self.hide(&entry.path, layer, false),
+            EntryKind::Opaque => self.hide(&entry.path, layer, true),
+            kind => {
+                if kind != EntryKind::Dir {
+                    // A non-directory replaces a lower directory and its content.
+                    self.hide(&entry.path, layer, true);
+                }
+                if self.map.len() as u64 >= limits.max_entries && !self.map.contains_key(&entry.path) {
+                    return Err(SourceError::Visit(format!(
+                        "more than {} files in the image (limit)",
+                        limits.max_entries
+                    )));
+                }
+                if self.files_per_layer.len() <= layer {
+                    self.files_per_layer.resize(layer + 1, 0);
+                }
+                if kind == EntryKind::File {
+                    self.files_per_layer[layer] += 1;
+                }
+                if let Some(old) = self.map.insert(entry.path.clone(), entry) {
+                    self.uncount(&old);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts an entry of a directory source.
+    fn insert_plain(&mut self, entry: FileEntry) {
+        self.map.insert(entry.path.clone(), entry);
+    }
+}
+
+/// Builds the tree of a directory on disk (symlinks not followed; `/proc`, `/sys` and `/dev`
+/// skipped when the root is `/`).
+pub(crate) fn from_dir(root: &Path, limits: &Limits) -> Result<FileTree, SourceError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut tree = FileTree::default();
+    let is_root = root == Path::new("/");
+    let walker =
+        walkdir::WalkDir::new(root).follow_links(false).same_file_system(false).into_iter().filter_entry(|e| {
+            !(is_root && e.depth() == 1 && matches!(e.file_name().to_str(), Some("proc" | "sys" | "dev")))
+        });
+    for item in walker {
+        // Unreadable directories on a live system are skipped, like syft does.
+        let Ok(item) = item else { continue };
+        if item.depth() == 0 {
+            continue;
+        }
+        let Ok(rel) = item.path().strip_prefix(root) else {
+            continue;
+        };
+        let Some(rel) = rel.to_str() else { continue };
+        let Ok(meta) = item.metadata() else { continue };
+        let ft = meta.file_type();
+        let kind = if ft.is_file() {
+            EntryKind::File
+        } else if ft.is_dir() {
+            EntryKind::Dir
+        } else if ft.is_symlink() {
+            EntryKind::Symlink
+        } else {
+            EntryKind::Other
+        };
+        let link = if kind == EntryKind::Symlink {
+            std::fs::read_link(item.path()).ok().and_then(|p| p.to_str().map(str::to_string))
+        } else {
+            None
+        };
+        if tree.map.len() as u64 >= limits.max_entries {
+            return Err(SourceError::Visit(format!(
+                "more than {} files under {} (limit)",
+                limits.max_entries,
+                root.display()
+            )));
+        }
+        tree.insert_plain(FileEntry {
+            path: format!("/{rel}"),
+            kind,
+            size: if kind == EntryKind::File { meta.len() } else { 0 },
+            mode: meta.mode() & 0o7777,
+            link,
+            layer: None,
+            ordinal: 0,
+        });
+    }
+    Ok(tree)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
+mod tests {
+    use super::*;
+
+    fn e(path: &str, kind: EntryKind) -> FileEntry {
+        FileEntry { path: path.into(), kind, size: 1, mode: 0o644, link: None, layer: None, ordinal: 0 }
+    }
+
+    fn paths(t: &FileTree) -> Vec<&str> {
+        t.entries().map(|e| e.path.as_str()).collect()
+    }
+
+    #[test]
+    fn whiteouts_hide_lower_layers_only() {
+        let l = Limits::default();
+        let mut t = FileTree::default();
+        for p in ["/a", "/a/x", "/a/y", "/b", "/c"] {
+            let kind = if p == "/a" { EntryKind::Dir } else { EntryKind::File };
+            t.apply(e(p, kind), 0, &l).unwrap();
+        }
+        // Layer 1: new /a/z first, then an opaque marker for /a: z survives, x and y go.
+        t.apply(e("/a/z", EntryKind::File), 1, &l).unwrap();
+        t.apply(e("/a", EntryKind::Opaque), 1, &l).unwrap();
+        t.apply(e("/b", EntryKind::Whiteout), 1, &l).unwrap();
+        assert_eq!(paths(&t), ["/a", "/a/z", "/c"]);
+        // Layer 2: a file replaces directory /a.
+        t.apply(e("/a", EntryKind::File), 2, &l).unwrap();
+        assert_eq!(paths(&t), ["/a", "/c"]);
+        assert!(!t.has_files_from(0) || t.get("/c").is_some());
+        assert!(!t.has_files_from(1));
+    }
+
+    #[test]
+    fn entry_limit_is_an_error() {
+        let l = Limits { max_entries: 2, ..Limits::default() };
+        let mut t = FileTree::default();
+        t.apply(e("/a", EntryKind::File), 0, &l).unwrap();
+        t.apply(e("/b", EntryKind::File), 0, &l).unwrap();
+        assert!(t.apply(e("/c", EntryKind::File), 0, &l).is_err());
+    }
+}
