@@ -80,9 +80,23 @@ pub(crate) struct ChecksecArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct PipelineArgs {
-    /// Where reports are written.
+    /// The image definition to build.
+    #[arg(long, default_value = "images/nginx")]
+    pub(crate) image: PathBuf,
+    /// Where every output goes.
     #[arg(long, default_value = "out")]
     pub(crate) out: PathBuf,
+    /// Vulnerability DB (else $ARMORRED_DB, else the user data dir); without one, scan and compare
+    /// are skipped with a note.
+    #[arg(long)]
+    pub(crate) db: Option<PathBuf>,
+    /// The upstream image to compare with (default: docker-archive:OUT/upstream-reference.tar, as
+    /// written by bench/upstream-reference.sh, when it exists).
+    #[arg(long, value_name = "SOURCE")]
+    pub(crate) upstream: Option<String>,
+    /// Debian mirror base URL (default: the host's apt sources).
+    #[arg(long)]
+    pub(crate) mirror: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -105,12 +105,31 @@ fn missing_path_is_a_clear_error() {
     assert!(err.contains("cannot read /nonexistent/armorred-test"), "{err}");
 }
 
+/// The main job on the embedded defaults, with a real DB: the hardened nginx image is built
+/// from the committed lock, catalogued, checked and scanned; compare is skipped (no upstream).
 #[test]
 fn pipeline_writes_its_reports() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = armorred(&["pipeline", "--quiet", "--out", dir.path().to_str().expect("utf-8")]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let report = std::fs::read(dir.path().join("checksec.json")).expect("checksec.json written");
-    let json: serde_json::Value = serde_json::from_slice(&report).expect("valid JSON");
-    assert!(json.as_object().is_some_and(|m| m.contains_key("/usr/bin/ls")), "the machine's own binaries");
+    let out = dir.path().join("out");
+    let db = dir.path().join("vuln.db");
+    let feed = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json");
+    let import = armorred(&["db", "import", "--db", db.to_str().expect("utf-8"), feed.to_str().expect("utf-8")]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/nginx");
+    let run = armorred(&["pipeline", "--image", images.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8"),
+        "--db", db.to_str().expect("utf-8")]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let stderr = text(&run.stderr);
+    assert!(stderr.contains("compare skipped"), "{stderr}");
+    let checksec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("checksec.json")).expect("checksec.json")).expect("json");
+    assert_eq!(checksec["/usr/sbin/nginx"]["relro"], "full", "the image's own nginx, analysed inside the image");
+    let sbom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("nginx-hardened.cdx.json")).expect("sbom")).expect("json");
+    assert_eq!(sbom["specVersion"], "1.6");
+    let scan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("nginx-hardened.scan.json")).expect("scan")).expect("json");
+    assert!(scan["matches"].is_array());
+    assert!(out.join("nginx-hardened/index.json").exists());
 }

@@ -1,50 +1,204 @@
-//! The main job: every stage of the nginx pipeline that exists, in order, as named stages.
+//! The main job: the nginx pipeline as a list of named stages, each wrapping its error as
+//! "failed to <stage>".
 //!
-//! Today: checksec of the machine's own binaries. Later stages (lock, build, sbom, scan,
-//! compare, sign) are added here as they land, each wrapping its error as "failed to <stage>".
+//! build (hardened image from the committed lock) → sbom → checksec → scan (when a
+//! vulnerability DB exists) → compare (when an upstream image is given). A stage that cannot run
+//! for want of an input (no DB, no upstream image) is skipped with the reason in
+//! [`PipelineOutcome::notes`], never silently.
 
 use std::path::PathBuf;
 
-use crate::elf::{self, ScanOptions, ScanReport};
+use crate::build::debian::fetch::Cache;
+use crate::build::debian::mirror::Mirror;
+use crate::build::{self, BuildOptions, BuildReport, Output};
+use crate::elf::ScanReport;
+use crate::report::{self, Comparison, ImageFacts};
+use crate::sbom::format::{Format as SbomFormat, Timestamp};
+use crate::source::{Limits, OpenOptions, Source};
+use crate::vuln::db::{self, Db};
+use crate::vuln::report::{Format, ReportMeta};
+use crate::vuln::{scan_packages, ScanOptions, ScanResult};
 
 /// Errors of the pipeline, one variant per stage.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    /// The checksec stage failed.
-    #[error("failed to checksec {path}")]
-    Checksec {
-        /// What was being analysed.
-        path: PathBuf,
+    /// A stage failed.
+    #[error("failed to {stage}")]
+    Stage {
+        /// The stage (`build the hardened image`, `generate the SBOM`, ...).
+        stage: &'static str,
         /// The cause.
         #[source]
-        source: elf::ElfError,
+        source: Box<crate::Error>,
     },
 }
 
-/// What the pipeline runs on.
-#[derive(Debug, Clone)]
-pub struct PipelineOptions {
-    /// Directories whose ELF files the checksec stage analyses.
-    pub checksec_paths: Vec<PathBuf>,
+fn stage<T, E: Into<crate::Error>>(stage: &'static str, r: Result<T, E>) -> Result<T, PipelineError> {
+    r.map_err(|e| PipelineError::Stage { stage, source: Box::new(e.into()) })
 }
 
-impl Default for PipelineOptions {
-    fn default() -> Self {
-        Self { checksec_paths: vec![PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")] }
+/// What the pipeline runs on; [`PipelineOptions::new`] gives the embedded defaults.
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    /// The image definition (image.toml + image.lock).
+    pub image_dir: PathBuf,
+    /// Where every output goes.
+    pub out: PathBuf,
+    /// The vulnerability DB; None: `$ARMORRED_DB`, else the user data dir.
+    pub db: Option<PathBuf>,
+    /// The upstream image to compare with (any image source).
+    pub upstream: Option<String>,
+    /// An explicit Debian mirror; else the host's apt configuration.
+    pub mirror: Option<String>,
+    /// The `.deb` cache; None: `$XDG_CACHE_HOME/armorred`.
+    pub cache: Option<PathBuf>,
+}
+
+impl PipelineOptions {
+    /// The embedded defaults for `image_dir` and `out`: the DB at its default place, and the
+    /// upstream reference at `OUT/upstream-reference.tar` when `bench/upstream-reference.sh` wrote it.
+    pub fn new(image_dir: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
+        let out = out.into();
+        let reference = out.join("upstream-reference.tar");
+        Self {
+            image_dir: image_dir.into(),
+            upstream: reference.exists().then(|| format!("docker-archive:{}", reference.display())),
+            out,
+            db: None,
+            mirror: None,
+            cache: None,
+        }
     }
 }
 
 /// What the pipeline produced.
 #[derive(Debug)]
 pub struct PipelineOutcome {
-    /// The checksec stage's report.
+    /// The hardened image build.
+    pub build: BuildReport,
+    /// Files written, in order.
+    pub written: Vec<PathBuf>,
+    /// checksec of every ELF file in the image.
     pub checksec: ScanReport,
+    /// The scan, when a DB was there.
+    pub scan: Option<ScanResult>,
+    /// The comparison, when an upstream image was given.
+    pub comparison: Option<Comparison>,
+    /// Stages skipped, with the reason.
+    pub notes: Vec<String>,
+}
+
+fn write(path: PathBuf, bytes: &[u8], written: &mut Vec<PathBuf>) -> Result<(), PipelineError> {
+    stage("write the reports", crate::fsutil::write_bytes_atomic(&path, bytes))?;
+    written.push(path);
+    Ok(())
 }
 
 /// Runs every stage in order.
 pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
-    let checksec = elf::scan(&opts.checksec_paths, &ScanOptions::default()).map_err(|source| {
-        PipelineError::Checksec { path: opts.checksec_paths.first().cloned().unwrap_or_default(), source }
-    })?;
-    Ok(PipelineOutcome { checksec })
+    let mut written = Vec::new();
+    let mut notes = Vec::new();
+    let out = &opts.out;
+
+    // Stage 1: the hardened image, from the committed lock.
+    let image_dir = out.join("nginx-hardened");
+    let build_opts = BuildOptions {
+        tier: "hardened".into(),
+        output: Output::OciDir(image_dir.clone()),
+        cache: Cache::new(opts.cache.clone().unwrap_or_else(Cache::default_dir)),
+        mirror: opts.mirror.as_deref().map(Mirror::from_base),
+        source_date_epoch: None,
+        revision: None,
+        progress: None,
+    };
+    let build = stage("build the hardened image", build::build(&opts.image_dir, &build_opts))?;
+    written.push(image_dir.clone());
+    let reference = format!("oci-dir:{}", image_dir.display());
+
+    // Stage 2: its SBOM, CycloneDX and SPDX.
+    let image =
+        stage("open the hardened image", Source::parse(&reference).and_then(|s| s.open(&OpenOptions::default())))?;
+    let sbom = stage("generate the SBOM", crate::sbom::generate(&image, &crate::sbom::GenerateOptions::default()))?;
+    for (format, name) in
+        [(SbomFormat::CycloneDxJson, "nginx-hardened.cdx.json"), (SbomFormat::SpdxJson, "nginx-hardened.spdx.json")]
+    {
+        let path = out.join(name);
+        let result =
+            crate::fsutil::write_atomic(&path, |w| crate::sbom::format::write(&sbom, format, &Timestamp::Image, w));
+        stage("write the SBOM", result)?;
+        written.push(path);
+    }
+
+    // Stage 3: checksec of every ELF file in the image.
+    let facts: ImageFacts = stage("analyse the image's files", report::image_facts(&image, &Limits::default()))?;
+    let checksec_json = crate::elf::checksec_json::scan_object(&facts.checksec, true);
+    write(out.join("checksec.json"), &json_bytes(&checksec_json), &mut written)?;
+
+    // Stage 4: the scan, when a DB exists.
+    let db_path = db::resolve_path(opts.db.as_deref());
+    let db = if db_path.exists() {
+        Some(stage("open the vulnerability DB", Db::open(&db_path))?)
+    } else {
+        notes.push(format!(
+            "scan and compare skipped: no vulnerability DB at {} (run `armorred db import` or `armorred db update`)",
+            db_path.display()
+        ));
+        None
+    };
+    let packages = crate::vuln::sbom::from_sbom(&sbom);
+    let scan = match &db {
+        Some(db) => {
+            let result = stage("scan the hardened image", scan_packages(db, &packages, &ScanOptions::default()))?;
+            let meta = ReportMeta {
+                target: reference.clone(),
+                timestamp: image.created.clone().unwrap_or_default(),
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+            };
+            write(
+                out.join("nginx-hardened.scan.json"),
+                crate::vuln::report::render(&result, Format::Json, &meta).as_bytes(),
+                &mut written,
+            )?;
+            Some(result)
+        }
+        None => None,
+    };
+
+    // Stage 5: the comparison with upstream, when both an upstream image and a DB are there.
+    let comparison = match (&opts.upstream, &db, &scan) {
+        (Some(upstream), Some(db), Some(result)) => {
+            let up = stage("read the upstream image", report::side_from_source(upstream, db))?;
+            let ours = report::Side::from_scan(&reference, image.digest.as_deref(), &packages, result)
+                .with_image_facts(&facts);
+            let c = report::compare(&up, &ours, Some(&format!("sha256:{}", db.sha256())));
+            write(
+                out.join("compare.json"),
+                stage("render the comparison", report::render::json(&c))?.as_bytes(),
+                &mut written,
+            )?;
+            write(out.join("compare.md"), report::render::markdown(&c).as_bytes(), &mut written)?;
+            write(out.join("compare.html"), report::render::html(&c).as_bytes(), &mut written)?;
+            Some(c)
+        }
+        (None, _, _) => {
+            notes.push(
+                "compare skipped: no upstream image (bench/upstream-reference.sh writes out/upstream-reference.tar)"
+                    .into(),
+            );
+            None
+        }
+        _ => None,
+    };
+    Ok(PipelineOutcome { build, written, checksec: facts.checksec, scan, comparison, notes })
+}
+
+fn json_bytes(v: &serde_json::Value) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(v).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// The DB the pipeline would use, for messages.
+pub fn db_path(opts: &PipelineOptions) -> PathBuf {
+    db::resolve_path(opts.db.as_deref())
 }

@@ -1,7 +1,6 @@
 //! `armorred scan SOURCE`.
 
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::{bail, Context};
 use armorred::vuln::db::{self, Db};
@@ -48,15 +47,10 @@ pub(crate) fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<Outcome> {
         db.check_age(args.max_db_age)?;
     }
     let distro = distro(args.distro.as_deref())?;
-    let (kind, file) = args
-        .source
-        .split_once(':')
-        .with_context(|| format!("{}: expected sbom:FILE or dpkg-status:FILE", args.source))?;
-    let packages = match kind {
-        "sbom" => sbom::read(Path::new(file), distro.as_ref())?,
-        "dpkg-status" => dpkg_status::read(Path::new(file), distro.as_ref())?,
-        _ => bail!("{}: unsupported source {kind:?} (use sbom:FILE or dpkg-status:FILE)", args.source),
-    };
+    // A distro guessed from this machine applies only to files that name none (status files);
+    // images and SBOMs name their own.
+    let default_distro = if args.source.starts_with("dpkg-status:") || args.distro.is_some() { distro } else { None };
+    let packages = sbom::packages_from_source(&args.source, default_distro.as_ref())?;
     let mut ignore_states = Vec::new();
     for s in &args.ignore_states {
         ignore_states.push(

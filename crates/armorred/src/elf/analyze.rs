@@ -26,6 +26,7 @@ pub fn is_elf(bytes: &[u8]) -> bool {
 #[derive(Debug, Default)]
 pub struct LibcResolver {
     root: Option<PathBuf>,
+    fixed: Option<Arc<FortifyReference>>,
     cache: Mutex<HashMap<PathBuf, Option<Arc<FortifyReference>>>>,
 }
 
@@ -33,7 +34,13 @@ impl LibcResolver {
     /// Looks for libraries below `root` (`/` for the running system, an unpacked image's root
     /// otherwise).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: Some(root.into()), cache: Mutex::default() }
+        Self { root: Some(root.into()), fixed: None, cache: Mutex::default() }
+    }
+
+    /// Always `reference`: for files that are not on disk (an image's layers), whose libc was
+    /// found among them.
+    pub fn with_reference(reference: FortifyReference) -> Self {
+        Self { root: None, fixed: Some(Arc::new(reference)), cache: Mutex::default() }
     }
 
     /// Never looks at files: always glibc's built-in list.
@@ -42,6 +49,9 @@ impl LibcResolver {
     }
 
     fn reference(&self, arch: &str, needed: &[String]) -> Arc<FortifyReference> {
+        if let Some(fixed) = &self.fixed {
+            return fixed.clone();
+        }
         let Some(root) = &self.root else {
             return Arc::new(FortifyReference::builtin());
         };

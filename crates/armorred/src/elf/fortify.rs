@@ -121,6 +121,12 @@ impl FortifyReference {
         (!functions.is_empty()).then(|| Self { functions, origin: origin.to_owned() })
     }
 
+    /// The `__X_chk` functions of a libc given as bytes; None if it is no ELF file or defines none.
+    pub fn from_libc_bytes(bytes: &[u8], origin: &str) -> Option<Self> {
+        let elf = Elf::parse(bytes).ok()?;
+        Self::from_libc(&elf, origin)
+    }
+
     /// Where the list came from.
     pub fn origin(&self) -> &str {
         &self.origin

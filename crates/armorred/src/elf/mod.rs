@@ -19,7 +19,7 @@ use serde::Serialize;
 
 pub use analyze::{analyze, is_elf, LibcResolver};
 pub use fortify::{FortifyReference, GLIBC_CHK_FUNCTIONS};
-pub use scan::{scan, scan_root, ScanOptions};
+pub use scan::{scan, scan_files, scan_root, ScanOptions};
 
 /// Errors of the ELF analysis.
 #[derive(Debug, thiserror::Error)]

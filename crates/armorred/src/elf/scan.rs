@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{analyze, is_elf, ElfError, Entry, LibcResolver, ScanReport};
+use super::{analyze, is_elf, ElfError, Entry, FortifyReference, LibcResolver, ScanReport};
 
 /// How to scan.
 #[derive(Debug, Clone)]
@@ -47,6 +47,26 @@ pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Result<ScanReport, ElfErro
     let entries =
         files.into_par_iter().filter_map(|path| analyze_file(&path, &libs).map(|entry| (path, entry))).collect();
     Ok(ScanReport { entries })
+}
+
+/// Analyses files held in memory (an image's contents), keyed by their path in the image. The
+/// libc that FORTIFY is judged against is looked up among the files themselves (the first
+/// `libc.so.6` in a library directory), else glibc's built-in list. Non-ELF files are skipped.
+pub fn scan_files(files: Vec<(PathBuf, Vec<u8>)>) -> ScanReport {
+    let libc = files
+        .iter()
+        .filter(|(p, _)| p.file_name().is_some_and(|n| n == "libc.so.6"))
+        .find_map(|(p, bytes)| FortifyReference::from_libc_bytes(bytes, &p.to_string_lossy()));
+    let libs = libc.map_or_else(LibcResolver::builtin, LibcResolver::with_reference);
+    let entries = files
+        .into_par_iter()
+        .filter(|(_, bytes)| is_elf(bytes))
+        .map(|(path, bytes)| {
+            let entry = analyze(&bytes, &libs);
+            (path, entry)
+        })
+        .collect();
+    ScanReport { entries }
 }
 
 /// Analyses every ELF file of an unpacked root file system, resolving libraries inside it.

@@ -2,10 +2,12 @@
 //! renderings (JSON, Markdown, self-contained HTML, in-toto predicate).
 
 pub mod compare;
+mod image;
 pub mod render;
 mod side;
 
 pub use compare::{compare, Comparison, Component, Finding, FixState, Severity, Side, Size};
+pub use image::{image_facts, ImageFacts};
 pub use side::side_from_source;
 
 /// Errors of the report module.
@@ -20,11 +22,14 @@ pub enum ReportError {
         #[source]
         source: crate::vuln::VulnError,
     },
-    /// A source kind compare does not read.
-    #[error("{reference}: unsupported source (expected sbom:FILE)")]
-    UnsupportedSource {
+    /// An image side could not be opened, catalogued or read.
+    #[error("cannot read the image {reference}")]
+    Image {
         /// The source reference as given.
         reference: String,
+        /// The cause.
+        #[source]
+        source: Box<crate::Error>,
     },
     /// Serializing a report failed.
     #[error("cannot serialize the {what} report")]

@@ -4,19 +4,32 @@
 use std::path::Path;
 
 use super::compare::{Component, Finding, Side};
+use super::image::image_facts;
 use super::ReportError;
+use crate::sbom::GenerateOptions;
+use crate::source::{Limits, OpenOptions, Source};
 use crate::vuln::db::Db;
 use crate::vuln::{scan_packages, ScanOptions, ScanPackage, ScanResult};
 
-/// Reads one side of a comparison and scans it with `db`: `sbom:FILE` (CycloneDX).
+/// Reads one side of a comparison and scans it with `db`: `sbom:FILE` (CycloneDX), or an image
+/// source (`oci-dir:`, `docker-archive:`, `registry:`, `dir:`, ...), which also gives sizes,
+/// file facts and checksec.
 pub fn side_from_source(reference: &str, db: &Db) -> Result<Side, ReportError> {
     let err = |source| ReportError::Side { reference: reference.to_owned(), source };
-    let Some(file) = reference.strip_prefix("sbom:") else {
-        return Err(ReportError::UnsupportedSource { reference: reference.to_owned() });
-    };
-    let packages = crate::vuln::sbom::read(Path::new(file), None).map_err(err)?;
+    if let Some(file) = reference.strip_prefix("sbom:") {
+        let packages = crate::vuln::sbom::read(Path::new(file), None).map_err(err)?;
+        let result = scan_packages(db, &packages, &ScanOptions::default()).map_err(err)?;
+        return Ok(Side::from_scan(reference, None, &packages, &result));
+    }
+    let image_err =
+        |source: crate::Error| ReportError::Image { reference: reference.to_owned(), source: Box::new(source) };
+    let image =
+        Source::parse(reference).and_then(|s| s.open(&OpenOptions::default())).map_err(|e| image_err(e.into()))?;
+    let sbom = crate::sbom::generate(&image, &GenerateOptions::default()).map_err(|e| image_err(e.into()))?;
+    let packages = crate::vuln::sbom::from_sbom(&sbom);
     let result = scan_packages(db, &packages, &ScanOptions::default()).map_err(err)?;
-    Ok(Side::from_scan(reference, None, &packages, &result))
+    let facts = image_facts(&image, &Limits::default()).map_err(|e| image_err(e.into()))?;
+    Ok(Side::from_scan(reference, image.digest.as_deref(), &packages, &result).with_image_facts(&facts))
 }
 
 impl Side {

@@ -129,3 +129,26 @@ pub fn read(path: &Path, default_distro: Option<&Distro>) -> Result<Vec<ScanPack
     }
     Ok(parse(&doc, default_distro))
 }
+
+/// The packages of a generated SBOM, read exactly as `scan sbom:FILE` reads its CycloneDX form
+/// (so an image and its SBOM file scan the same).
+pub fn from_sbom(sbom: &crate::sbom::Sbom) -> Vec<ScanPackage> {
+    let doc = crate::sbom::format::cyclonedx::to_value(sbom, &crate::sbom::format::Timestamp::Image);
+    parse(&doc, None)
+}
+
+/// The packages of any scan source: `sbom:FILE` (CycloneDX), `dpkg-status:FILE`, or an image
+/// source (`oci-dir:`, `docker-archive:`, `oci-archive:`, `registry:`, `dir:`, a bare path),
+/// catalogued on the fly. `default_distro` applies to OS packages that name none (SBOM files and
+/// status files); an image names its own in `/etc/os-release`.
+pub fn packages_from_source(reference: &str, default_distro: Option<&Distro>) -> crate::Result<Vec<ScanPackage>> {
+    if let Some(file) = reference.strip_prefix("sbom:") {
+        return Ok(read(Path::new(file), default_distro)?);
+    }
+    if let Some(file) = reference.strip_prefix("dpkg-status:") {
+        return Ok(super::dpkg_status::read(Path::new(file), default_distro)?);
+    }
+    let image = crate::source::Source::parse(reference)?.open(&crate::source::OpenOptions::default())?;
+    let sbom = crate::sbom::generate(&image, &crate::sbom::GenerateOptions::default())?;
+    Ok(from_sbom(&sbom))
+}
