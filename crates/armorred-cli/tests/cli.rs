@@ -117,8 +117,15 @@ fn pipeline_writes_its_reports() {
     let import = armorred(&["db", "import", "--db", db.to_str().expect("utf-8"), feed.to_str().expect("utf-8")]);
     assert!(import.status.success(), "{}", text(&import.stderr));
     let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/nginx");
-    let run = armorred(&["pipeline", "--image", images.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8"),
-        "--db", db.to_str().expect("utf-8")]);
+    let run = armorred(&[
+        "pipeline",
+        "--image",
+        images.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--db",
+        db.to_str().expect("utf-8"),
+    ]);
     assert!(run.status.success(), "{}", text(&run.stderr));
     let stderr = text(&run.stderr);
     assert!(stderr.contains("compare skipped"), "{stderr}");

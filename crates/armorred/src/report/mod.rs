@@ -20,7 +20,7 @@ pub enum ReportError {
         reference: String,
         /// The cause.
         #[source]
-        source: crate::vuln::VulnError,
+        source: Box<crate::vuln::VulnError>,
     },
     /// An image side could not be opened, catalogued or read.
     #[error("cannot read the image {reference}")]

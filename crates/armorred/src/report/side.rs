@@ -15,7 +15,7 @@ use crate::vuln::{scan_packages, ScanOptions, ScanPackage, ScanResult};
 /// source (`oci-dir:`, `docker-archive:`, `registry:`, `dir:`, ...), which also gives sizes,
 /// file facts and checksec.
 pub fn side_from_source(reference: &str, db: &Db) -> Result<Side, ReportError> {
-    let err = |source| ReportError::Side { reference: reference.to_owned(), source };
+    let err = |source| ReportError::Side { reference: reference.to_owned(), source: Box::new(source) };
     if let Some(file) = reference.strip_prefix("sbom:") {
         let packages = crate::vuln::sbom::read(Path::new(file), None).map_err(err)?;
         let result = scan_packages(db, &packages, &ScanOptions::default()).map_err(err)?;
