@@ -16,64 +16,6 @@ const MAX_DOWNLOAD: u64 = 1 << 30;
 /// Largest decompressed `Sources` index.
 const MAX_SOURCES: u64 = 512 << 20;
 
-/// One `URIs:`/`Suites:` pair of an apt deb822 sources file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AptSource {
-    /// The mirror base URL.
-    pub uri: String,
-    /// The suites served from it.
-    pub suites: Vec<String>,
-}
-
-/// Parses apt's deb822 `.sources` text (stanzas with `URIs:` and `Suites:`).
-pub fn parse_apt_sources(text: &str) -> Vec<AptSource> {
-    let mut out = Vec::new();
-    for stanza in text.split("\n\n") {
-        let field = |key: &str| {
-            stanza.lines().find_map(|l| {
-                l.strip_prefix(key)
-                    .and_then(|r| r.strip_prefix(':'))
-                    .map(|v| v.split_whitespace().map(String::from).collect::<Vec<_>>())
-            })
-        };
-        if let (Some(uris), Some(suites)) = (field("URIs"), field("Suites")) {
-            for uri in uris {
-                out.push(AptSource { uri: uri.trim_end_matches('/').to_string(), suites: suites.clone() });
-            }
-        }
-    }
-    out
-}
-
-/// The mirror serving `suite`: the `ARMORRED_MIRROR` environment variable if set, else the
-/// host's `/etc/apt/sources.list.d/debian.sources`.
-pub fn mirror_for(suite: &str) -> Result<String, SourceBuildError> {
-    if let Ok(m) = std::env::var("ARMORRED_MIRROR") {
-        return Ok(m.trim_end_matches('/').to_string());
-    }
-    let path = Path::new("/etc/apt/sources.list.d/debian.sources");
-    let text = std::fs::read_to_string(path).map_err(|source| SourceBuildError::Io {
-        what: format!("cannot read the apt configuration {}", path.display()),
-        source,
-    })?;
-    pick_mirror(&parse_apt_sources(&text), suite).ok_or_else(|| SourceBuildError::Fetch {
-        what: format!("no mirror for suite {suite} in {}", path.display()),
-        reason: "add a URIs:/Suites: stanza or set ARMORRED_MIRROR".into(),
-    })
-}
-
-/// The mirror for `suite`: a stanza listing it, else (the host may run another release than
-/// the one built from) the archive of the same kind: `*-security` suites from a URI ending in
-/// `-security`, others from the first URI that does not.
-pub fn pick_mirror(sources: &[AptSource], suite: &str) -> Option<String> {
-    let security = suite.ends_with("-security");
-    sources
-        .iter()
-        .find(|s| s.suites.iter().any(|x| x == suite))
-        .or_else(|| sources.iter().find(|s| s.uri.ends_with("-security") == security))
-        .map(|s| s.uri.clone())
-}
-
 /// Finds `file` of source package `package` in a `Sources` index and checks its sha256
 /// against `sha256`. Returns the pool path (`pool/main/n/nginx/<file>`).
 pub fn resolve_in_sources(reader: impl BufRead, package: &str, file: &str, sha256: &str) -> Result<String, String> {
@@ -260,19 +202,6 @@ mod tests {
                 (w, g) => panic!("{pkg} {file}: want {w:?}, got {g:?}"),
             }
         }
-    }
-
-    #[test]
-    fn apt_sources() {
-        let text = "Types: deb deb-src\nURIs: http://127.0.0.1:9/debian/\nSuites: trixie trixie-updates\nComponents: main\n\nTypes: deb\nURIs: http://127.0.0.1:9/debian-security\nSuites: trixie-security\n";
-        let s = parse_apt_sources(text);
-        assert_eq!(s.len(), 2);
-        assert_eq!(s[0].uri, "http://127.0.0.1:9/debian");
-        assert_eq!(s[1].suites, vec!["trixie-security".to_string()]);
-        let base = "http://127.0.0.1:9/debian";
-        assert_eq!(pick_mirror(&s, "trixie").as_deref(), Some(base));
-        assert_eq!(pick_mirror(&s, "forky").as_deref(), Some(base));
-        assert_eq!(pick_mirror(&s, "forky-security").as_deref(), Some("http://127.0.0.1:9/debian-security"));
     }
 
     #[test]

@@ -450,7 +450,10 @@ fn fetch_debian(
         let pool = std::fs::read_to_string(p.with_extension("origin")).unwrap_or_else(|_| format!("(cached) {file}"));
         return Ok((p, pool.trim().to_string()));
     }
-    let mirror = fetch::mirror_for(suite)?;
+    // The same mirror rule as package builds: $ARMORRED_MIRROR, else the host's apt configuration.
+    let mirror = crate::build::debian::mirror::Mirror::discover(None)
+        .map_err(|e| SourceBuildError::Fetch { what: format!("a mirror for {suite}"), reason: e.to_string() })?;
+    let mirror = mirror.base_for(suite).to_owned();
     let pool = fetch::resolve_pool_path(&mirror, suite, component, package, file, sha256)?;
     let p = cache.download(&format!("{mirror}/{pool}"), sha256, file)?;
     crate::fsutil::write_bytes_atomic(&p.with_extension("origin"), pool.as_bytes())?;
