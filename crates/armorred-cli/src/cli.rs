@@ -90,8 +90,8 @@ pub(crate) struct PipelineArgs {
     /// are skipped with a note.
     #[arg(long)]
     pub(crate) db: Option<PathBuf>,
-    /// The upstream image to compare with (default: docker-archive:OUT/upstream-reference.tar, as
-    /// written by bench/upstream-reference.sh, when it exists).
+    /// The upstream image to compare with (default: docker-archive:target/bench-upstream/upstream.tar,
+    /// as written by bench/upstream-reference.sh, when it exists).
     #[arg(long, value_name = "SOURCE")]
     pub(crate) upstream: Option<String>,
     /// Debian mirror base URL (default: the host's apt sources).

@@ -37,6 +37,9 @@ fn stage<T, E: Into<crate::Error>>(stage: &'static str, r: Result<T, E>) -> Resu
     r.map_err(|e| PipelineError::Stage { stage, source: Box::new(e.into()) })
 }
 
+/// Where `bench/upstream-reference.sh` writes the upstream reference image by default.
+pub const UPSTREAM_REFERENCE: &str = "target/bench-upstream/upstream.tar";
+
 /// What the pipeline runs on; [`PipelineOptions::new`] gives the embedded defaults.
 #[derive(Debug, Clone)]
 pub struct PipelineOptions {
@@ -56,10 +59,11 @@ pub struct PipelineOptions {
 
 impl PipelineOptions {
     /// The embedded defaults for `image_dir` and `out`: the DB at its default place, and the
-    /// upstream reference at `OUT/upstream-reference.tar` when `bench/upstream-reference.sh` wrote it.
+    /// upstream reference where `bench/upstream-reference.sh` writes it by default
+    /// (`target/bench-upstream/upstream.tar`), when it exists.
     pub fn new(image_dir: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
         let out = out.into();
-        let reference = out.join("upstream-reference.tar");
+        let reference = PathBuf::from(UPSTREAM_REFERENCE);
         Self {
             image_dir: image_dir.into(),
             upstream: reference.exists().then(|| format!("docker-archive:{}", reference.display())),
