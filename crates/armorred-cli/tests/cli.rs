@@ -135,6 +135,14 @@ fn pipeline_writes_its_reports() {
     let sbom: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("nginx-hardened.cdx.json")).expect("sbom")).expect("json");
     assert_eq!(sbom["specVersion"], "1.6");
+    // The image names its release (/etc/os-release), so packages get distro-qualified purls and
+    // the scan matches Debian 13 advisories: without it every Debian finding would be missed.
+    let purls: Vec<&str> =
+        sbom["components"].as_array().expect("components").iter().filter_map(|c| c["purl"].as_str()).collect();
+    assert!(
+        purls.iter().any(|p| p.starts_with("pkg:deb/debian/nginx@") && p.contains("distro=debian-13")),
+        "{purls:?}"
+    );
     let scan: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("nginx-hardened.scan.json")).expect("scan")).expect("json");
     assert!(scan["matches"].is_array());

@@ -104,7 +104,31 @@ pub fn finish(
     tree.add_file("etc/group", 0o644, (0, 0), group.into_bytes())?;
     tree.add_file("etc/nsswitch.conf", 0o644, (0, 0), NSSWITCH.into())?;
     tree.add_dir("tmp", 0o1777, (0, 0))?;
+    if tree.get("etc/os-release").is_none() && tree.get("usr/lib/os-release").is_none() {
+        let suite = spec.debian.suites.first().map(String::as_str).unwrap_or_default();
+        if let Some(text) = os_release(suite) {
+            tree.add_file("etc/os-release", 0o644, (0, 0), text.into_bytes())?;
+        }
+    }
     status_d(tree, installed)
+}
+
+/// `/etc/os-release` for a Debian release, as base-files writes it (without the URLs), so that
+/// scanners (ours, syft, grype, trivy) know which release the packages come from: without it,
+/// Debian packages get no distro, no purl namespace, and no release to match advisories for.
+/// Written only when no package installed one; None for an unknown suite.
+pub(crate) fn os_release(suite: &str) -> Option<String> {
+    let codename = suite.split('-').next()?;
+    let version = match codename {
+        "bullseye" => "11",
+        "bookworm" => "12",
+        "trixie" => "13",
+        "forky" => "14",
+        _ => return None,
+    };
+    Some(format!(
+        "PRETTY_NAME=\"Debian GNU/Linux {version} ({codename})\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"{version}\"\nVERSION=\"{version} ({codename})\"\nVERSION_CODENAME={codename}\nID=debian\n"
+    ))
 }
 
 /// `/etc/ssl/certs/ca-certificates.crt`: every `/usr/share/ca-certificates/**.crt` in path
@@ -197,5 +221,20 @@ mod tests {
         assert_eq!(String::from_utf8_lossy(data), "aa  usr/sbin/nginx\n");
         let Some(Node::File { data, .. }) = t.get("var/lib/dpkg/status.d/nginx") else { panic!("no status") };
         assert_eq!(String::from_utf8_lossy(data), "Package: nginx\nVersion: 1\n");
+    }
+}
+
+#[cfg(test)]
+mod os_release_tests {
+    use super::os_release;
+
+    #[test]
+    fn os_release_names_the_release_scanners_match_against() {
+        let text = os_release("trixie").expect("trixie is known");
+        for line in ["ID=debian", "VERSION_ID=\"13\"", "VERSION_CODENAME=trixie"] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        assert_eq!(os_release("bookworm-security").as_deref().map(|t| t.contains("VERSION_ID=\"12\"")), Some(true));
+        assert_eq!(os_release("sid"), None, "no release number to claim");
     }
 }
