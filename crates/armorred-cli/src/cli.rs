@@ -73,7 +73,8 @@ pub(crate) struct ChecksecArgs {
     /// RPATH entries are looked up.
     #[arg(long, default_value = "/")]
     pub(crate) root: PathBuf,
-    /// ELF files or directories (walked recursively; non-ELF files are skipped).
+    /// ELF files or directories (walked recursively; non-ELF files are skipped), or images
+    /// (oci-dir:, oci-archive:, docker-archive:, registry:), read without unpacking.
     #[arg(required = true, value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
 }

@@ -147,4 +147,11 @@ fn pipeline_writes_its_reports() {
         serde_json::from_slice(&std::fs::read(out.join("nginx-hardened.scan.json")).expect("scan")).expect("json");
     assert!(scan["matches"].is_array());
     assert!(out.join("nginx-hardened/index.json").exists());
+
+    // checksec reads the image itself, without unpacking, with the same verdicts.
+    let image = format!("oci-dir:{}", out.join("nginx-hardened").display());
+    let direct = armorred(&["checksec", "--format", "json", "--extended", &image]);
+    assert!(direct.status.success(), "{}", text(&direct.stderr));
+    let direct: serde_json::Value = serde_json::from_slice(&direct.stdout).expect("json");
+    assert_eq!(direct, checksec, "checksec of the image equals the pipeline's report");
 }

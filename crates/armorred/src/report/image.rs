@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::compare::{FileStats, HardeningCounts, Side, Size};
 use crate::elf::{scan_files, ScanReport};
-use crate::source::{EntryKind, Image, Limits, SourceError};
+use crate::source::{EntryKind, FileEntry, FileTree, Image, Limits, SourceError};
 
 /// Shells whose presence the comparison reports.
 const SHELLS: [&str; 10] = [
@@ -35,22 +35,7 @@ pub struct ImageFacts {
 
 /// Reads an opened image once: the squashed tree for counts, and every ELF file for checksec.
 pub fn image_facts(image: &Image, limits: &Limits) -> Result<ImageFacts, SourceError> {
-    let mut elves: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    // An ELF header is 52 bytes at least; smaller files are not worth opening.
-    let want = |e: &crate::source::FileEntry| e.kind == EntryKind::File && e.size >= 52;
-    let mut visit = |entry: &crate::source::FileEntry, reader: &mut dyn Read| -> Result<(), SourceError> {
-        let mut magic = [0u8; 4];
-        if reader.read_exact(&mut magic).is_err() || !crate::elf::is_elf(&magic) {
-            return Ok(());
-        }
-        let mut bytes = magic.to_vec();
-        reader
-            .read_to_end(&mut bytes)
-            .map_err(|source| SourceError::Io { path: PathBuf::from(&entry.path), source })?;
-        elves.push((PathBuf::from(&entry.path), bytes));
-        Ok(())
-    };
-    let tree = image.scan(limits, &want, &mut visit)?;
+    let (tree, elves) = read_elves(image, limits)?;
     let mut files = FileStats::default();
     let mut uncompressed = 0u64;
     for e in tree.entries().filter(|e| e.kind == EntryKind::File) {
@@ -65,6 +50,33 @@ pub fn image_facts(image: &Image, limits: &Limits) -> Result<ImageFacts, SourceE
     let compressed =
         if image.layers.is_empty() { None } else { image.layers.iter().map(|l| l.size).sum::<Option<u64>>() };
     Ok(ImageFacts { size: Size { uncompressed, compressed }, files, checksec: scan_files(elves) })
+}
+
+/// checksec of every ELF file of an opened image, keyed by its path in the image (what
+/// `armorred checksec oci-dir:...` reports).
+pub fn image_checksec(image: &Image, limits: &Limits) -> Result<ScanReport, SourceError> {
+    Ok(scan_files(read_elves(image, limits)?.1))
+}
+
+/// The squashed tree, and the bytes of every ELF file in it.
+fn read_elves(image: &Image, limits: &Limits) -> Result<(FileTree, Vec<(PathBuf, Vec<u8>)>), SourceError> {
+    let mut elves: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    // An ELF header is 52 bytes at least; smaller files are not worth opening.
+    let want = |e: &FileEntry| e.kind == EntryKind::File && e.size >= 52;
+    let mut visit = |entry: &FileEntry, reader: &mut dyn Read| -> Result<(), SourceError> {
+        let mut magic = [0u8; 4];
+        if reader.read_exact(&mut magic).is_err() || !crate::elf::is_elf(&magic) {
+            return Ok(());
+        }
+        let mut bytes = magic.to_vec();
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|source| SourceError::Io { path: PathBuf::from(&entry.path), source })?;
+        elves.push((PathBuf::from(&entry.path), bytes));
+        Ok(())
+    };
+    let tree = image.scan(limits, &want, &mut visit)?;
+    Ok((tree, elves))
 }
 
 impl Side {
