@@ -58,9 +58,12 @@ pub fn image_checksec(image: &Image, limits: &Limits) -> Result<ScanReport, Sour
     Ok(scan_files(read_elves(image, limits)?.1))
 }
 
+/// ELF files of an image: path in the image, and content.
+type ElfFiles = Vec<(PathBuf, Vec<u8>)>;
+
 /// The squashed tree, and the bytes of every ELF file in it.
-fn read_elves(image: &Image, limits: &Limits) -> Result<(FileTree, Vec<(PathBuf, Vec<u8>)>), SourceError> {
-    let mut elves: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+fn read_elves(image: &Image, limits: &Limits) -> Result<(FileTree, ElfFiles), SourceError> {
+    let mut elves: ElfFiles = Vec::new();
     // An ELF header is 52 bytes at least; smaller files are not worth opening.
     let want = |e: &FileEntry| e.kind == EntryKind::File && e.size >= 52;
     let mut visit = |entry: &FileEntry, reader: &mut dyn Read| -> Result<(), SourceError> {
