@@ -19,6 +19,7 @@ use serde::Serialize;
 
 pub use analyze::{analyze, is_elf, LibcResolver};
 pub use fortify::{FortifyReference, GLIBC_CHK_FUNCTIONS};
+pub use notes::package_note;
 pub use scan::{scan, scan_files, scan_root, ScanOptions};
 
 /// Errors of the ELF analysis.

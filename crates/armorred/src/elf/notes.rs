@@ -19,25 +19,47 @@ pub(crate) struct NoteFacts {
     pub(crate) go_build_id: bool,
 }
 
-/// Reads every note in the file: from note sections when the file has section headers, else
-/// from PT_NOTE segments.
+/// Reads every note in the file.
 pub(crate) fn read(elf: &Elf<'_>, bytes: &[u8]) -> NoteFacts {
     let mut facts = NoteFacts::default();
-    let mut visit = |note: Note<'_>| match (note.name, note.n_type) {
+    for_each_note(elf, bytes, |note| match (note.name, note.n_type) {
         ("GNU", NT_GNU_PROPERTY_TYPE_0) => facts.cet = cet(note.desc, elf.is_64, elf.little_endian),
-        ("FDO", NT_FDO_PACKAGING_METADATA) => {
-            let json = note.desc.split(|b| *b == 0).next().unwrap_or_default();
-            facts.package = serde_json::from_slice(json).ok();
+        ("FDO", NT_FDO_PACKAGING_METADATA) if facts.package.is_none() => {
+            facts.package = serde_json::from_slice(package_json(note.desc)).ok();
         }
         ("Go", NT_GO_BUILDID) => facts.go_build_id = true,
         _ => {}
-    };
+    });
+    facts
+}
+
+/// Visits every note: from note sections when the file has section headers, else from PT_NOTE
+/// segments.
+fn for_each_note(elf: &Elf<'_>, bytes: &[u8], mut visit: impl FnMut(Note<'_>)) {
     if let Some(iter) = elf.iter_note_sections(bytes, None) {
         iter.filter_map(Result::ok).for_each(&mut visit);
     } else if let Some(iter) = elf.iter_note_headers(bytes) {
         iter.filter_map(Result::ok).for_each(&mut visit);
     }
-    facts
+}
+
+/// A package note's payload: JSON, NUL-padded to the note alignment.
+fn package_json(desc: &[u8]) -> &[u8] {
+    desc.split(|b| *b == 0).next().unwrap_or_default()
+}
+
+/// The JSON payload of the first `.note.package` note (owner `FDO`, type `0xcafe1a7e`) of an
+/// ELF file, unparsed, so that a caller can report JSON errors; None for non-ELF files and files
+/// without one.
+pub fn package_note(bytes: &[u8]) -> Option<Vec<u8>> {
+    let elf = Elf::parse(bytes).ok()?;
+    let mut found = None;
+    for_each_note(&elf, bytes, |note| {
+        if found.is_none() && note.name == "FDO" && note.n_type == NT_FDO_PACKAGING_METADATA {
+            found = Some(package_json(note.desc).to_vec());
+        }
+    });
+    found
 }
 
 /// Parses the properties array of an NT_GNU_PROPERTY_TYPE_0 note.

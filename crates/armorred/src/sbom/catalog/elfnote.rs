@@ -1,8 +1,6 @@
 //! ELF package notes (`.note.package`, owner `FDO`, type `0xcafe1a7e`, JSON description), as
 //! systemd specifies them and as ARMORRED's builder writes them into source-built binaries.
 
-use goblin::elf::Elf;
-
 use super::{make_purl, maybe_binary, CatalogError, Cataloger, Parsed};
 use crate::sbom::model::{Location, Package};
 use crate::source::FileEntry;
@@ -12,7 +10,6 @@ use crate::source::FileEntry;
 pub struct ElfNote;
 
 const NAME: &str = "elf-binary-package-cataloger";
-const NT_FDO_PACKAGING_METADATA: u32 = 0xcafe_1a7e;
 
 impl Cataloger for ElfNote {
     fn name(&self) -> &'static str {
@@ -32,20 +29,7 @@ impl Cataloger for ElfNote {
         if memchr::memmem::find(content, b"FDO\0").is_none() {
             return Ok(Parsed::default());
         }
-        let Ok(elf) = Elf::parse(content) else {
-            return Ok(Parsed::default());
-        };
-        let mut json = None;
-        let mut visit = |n: goblin::elf::note::Note<'_>| {
-            if n.name == "FDO" && n.n_type == NT_FDO_PACKAGING_METADATA && json.is_none() {
-                json = Some(n.desc.split(|b| *b == 0).next().unwrap_or_default().to_vec());
-            }
-        };
-        if let Some(iter) = elf.iter_note_sections(content, None) {
-            iter.filter_map(Result::ok).for_each(&mut visit);
-        } else if let Some(iter) = elf.iter_note_headers(content) {
-            iter.filter_map(Result::ok).for_each(&mut visit);
-        }
+        let json = crate::elf::package_note(content);
         match json {
             Some(j) => Ok(parse_note(location, &j)?.into_iter().collect::<Vec<_>>().into()),
             None => Ok(Parsed::default()),
