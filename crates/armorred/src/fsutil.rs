@@ -3,7 +3,7 @@
 //! Invariant: outputs are never half-written. Writers go to a temporary file in the target's
 //! directory, which is renamed over the target only once complete.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Errors of the file-system helpers.
@@ -46,4 +46,26 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::
 /// Writes `bytes` to `path` atomically.
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
     write_atomic(path, |w| w.write_all(bytes))
+}
+
+/// sha256 (lowercase hex) and length of everything `r` yields, streamed.
+pub fn sha256_reader(mut r: impl Read) -> std::io::Result<(String, u64)> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = r.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((hex::encode(h.finalize()), n))
+}
+
+/// sha256 (lowercase hex) of a file.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    Ok(sha256_reader(std::fs::File::open(path)?)?.0)
 }

@@ -356,7 +356,7 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
     for (i, p) in pkgs.iter().enumerate() {
         let cached = opts.cache.path_of(&p.sha256);
         let path = if cached.exists() {
-            debian::fetch::fetch_url(&opts.cache, "(cache only)", &p.sha256, p.size, &p.name)
+            debian::fetch::fetch_url(&opts.cache, "(cache only)", &p.sha256, Some(p.size), &p.name)
                 .or_else(|_| fetch_one(&mut mirror, &opts.cache, p))?
         } else {
             fetch_one(&mut mirror, &opts.cache, p)?

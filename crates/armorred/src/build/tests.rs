@@ -23,7 +23,7 @@ fn fixture(deb: &[u8]) -> (tempfile::TempDir, PathBuf, Cache) {
     std::fs::create_dir_all(&dir).expect("mkdir");
     std::fs::write(dir.join("image.toml"), SPEC).expect("spec");
     let cache = Cache::new(tmp.path().join("cache"));
-    let (sha, size) = debian::fetch::sha256_reader(deb).expect("hash");
+    let (sha, size) = crate::fsutil::sha256_reader(deb).expect("hash");
     std::fs::create_dir_all(cache.dir().join("sha256")).expect("mkdir");
     std::fs::write(cache.path_of(&sha), deb).expect("cache");
     let spec = ImageSpec::load(&dir).expect("spec");

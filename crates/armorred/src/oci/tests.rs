@@ -101,7 +101,7 @@ fn layout_and_docker_archive_round_trip() {
     assert_eq!(index["manifests"][0]["digest"], json!(s.manifest.digest));
     for blob in [&s.manifest, &s.config, &img.layers[0].blob] {
         let p = out.join("blobs/sha256").join(blob.hex());
-        let (h, _) = crate::build::debian::fetch::sha256_reader(std::fs::File::open(&p).expect("blob")).expect("hash");
+        let (h, _) = crate::fsutil::sha256_reader(std::fs::File::open(&p).expect("blob")).expect("hash");
         assert_eq!(format!("sha256:{h}"), blob.digest);
     }
     // Rewriting the same layout replaces it; a non-layout directory is refused.

@@ -6,13 +6,11 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::import::{self, Format};
 use super::model::{Advisory, Affected, FeedBatch};
@@ -228,17 +226,7 @@ impl std::fmt::Debug for Db {
 
 /// Hex sha256 of a file.
 pub fn file_sha256(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
+    crate::fsutil::sha256_file(path).map_err(|source| VulnError::Read { path: path.to_path_buf(), source })
 }
 
 impl Db {

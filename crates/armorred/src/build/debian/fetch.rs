@@ -1,7 +1,7 @@
 //! The content-addressed `.deb` cache: `<cache>/sha256/<hex>`. A file enters the cache only
 //! after its SHA256 and size matched the lock; cached files are verified again on use.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use super::lock::LockedPackage;
 use super::mirror::{http_get_to, Mirror};
 use super::{io_err, DebianError};
+pub use crate::fsutil::sha256_reader;
 
 /// A content-addressed blob cache.
 #[derive(Debug, Clone)]
@@ -41,22 +42,18 @@ impl Cache {
     pub fn path_of(&self, sha256: &str) -> PathBuf {
         self.dir.join("sha256").join(sha256)
     }
-}
 
-/// SHA256 and length of a reader.
-pub fn sha256_reader(mut r: impl Read) -> std::io::Result<(String, u64)> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut n = 0u64;
-    loop {
-        let k = r.read(&mut buf)?;
-        if k == 0 {
-            break;
+    /// The cached blob with `sha256` (and `size`, when pinned), re-hashed on every use; a
+    /// corrupt entry is removed and None returned, so it is fetched again.
+    pub fn verified(&self, sha256: &str, size: Option<u64>) -> Option<PathBuf> {
+        let path = self.path_of(sha256);
+        let (got, n) = sha256_reader(std::fs::File::open(&path).ok()?).ok()?;
+        if got == sha256 && size.is_none_or(|s| s == n) {
+            return Some(path);
         }
-        h.update(&buf[..k]);
-        n += k as u64;
+        let _ = std::fs::remove_file(&path);
+        None
     }
-    Ok((hex::encode(h.finalize()), n))
 }
 
 struct HashingWriter<W> {
@@ -79,24 +76,27 @@ impl<W: Write> Write for HashingWriter<W> {
 /// A digest mismatch is an error and nothing enters the cache.
 pub fn fetch(mirror: &Mirror, cache: &Cache, pkg: &LockedPackage) -> Result<PathBuf, DebianError> {
     let url = format!("{}/{}", mirror.base_for(&pkg.suite), pkg.filename);
-    fetch_url(cache, &url, &pkg.sha256, pkg.size, &pkg.name)
+    fetch_url(cache, &url, &pkg.sha256, Some(pkg.size), &pkg.name)
 }
 
-/// Like [`fetch`] for any URL pinned by `sha256` and `size`; `name` labels errors.
-pub fn fetch_url(cache: &Cache, url: &str, sha256: &str, size: u64, name: &str) -> Result<PathBuf, DebianError> {
+/// Like [`fetch`] for any URL pinned by `sha256` (and `size`, when known); `name` labels errors.
+/// Every download of the project goes through here: Debian packages and upstream sources alike.
+pub fn fetch_url(
+    cache: &Cache,
+    url: &str,
+    sha256: &str,
+    size: Option<u64>,
+    name: &str,
+) -> Result<PathBuf, DebianError> {
     let path = cache.path_of(sha256);
+    let pinned = |n: Option<u64>| n.map(|n| format!(" ({n} bytes)")).unwrap_or_default();
     let mismatch = |actual: String, n: u64| DebianError::Digest {
         what: format!("{name} ({url})"),
-        expected: format!("sha256:{sha256} ({size} bytes)"),
-        actual: format!("sha256:{actual} ({n} bytes)"),
+        expected: format!("sha256:{sha256}{}", pinned(size)),
+        actual: format!("sha256:{actual}{}", pinned(Some(n))),
     };
-    if let Ok(f) = std::fs::File::open(&path) {
-        let (got, n) = sha256_reader(f).map_err(io_err(format!("cached {}", path.display())))?;
-        if got == sha256 && n == size {
-            return Ok(path);
-        }
-        // A corrupted cache entry is discarded and fetched again.
-        let _ = std::fs::remove_file(&path);
+    if let Some(path) = cache.verified(sha256, size) {
+        return Ok(path);
     }
     let dir = cache.dir.join("sha256");
     std::fs::create_dir_all(&dir).map_err(io_err(format!("cache {}", dir.display())))?;
@@ -107,7 +107,7 @@ pub fn fetch_url(cache: &Cache, url: &str, sha256: &str, size: u64, name: &str) 
         let n = http_get_to(url, &mut w)?;
         w.flush().map_err(io_err(format!("{}", tmp.display())))?;
         let got = hex::encode(w.hash.finalize());
-        if got != sha256 || n != size {
+        if got != sha256 || size.is_some_and(|s| s != n) {
             return Err(mismatch(got, n));
         }
         std::fs::rename(&tmp, &path).map_err(io_err(format!("{}", path.display())))
@@ -132,6 +132,21 @@ mod tests {
     }
 
     #[test]
+    fn cache_rejects_corrupt_entries() {
+        use sha2::Digest;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = Cache::new(dir.path());
+        let sha = hex::encode(Sha256::digest(b"hello"));
+        std::fs::create_dir_all(dir.path().join("sha256")).expect("mkdir");
+        std::fs::write(dir.path().join("sha256").join(&sha), b"hello").expect("write");
+        assert!(cache.verified(&sha, None).is_some());
+        assert!(cache.verified(&sha, Some(6)).is_none(), "a size pin is checked too");
+        std::fs::write(dir.path().join("sha256").join(&sha), b"tampered").expect("write");
+        assert!(cache.verified(&sha, None).is_none());
+        assert!(!dir.path().join("sha256").join(&sha).exists());
+    }
+
+    #[test]
     fn corrupt_cache_entry_is_not_used() {
         let dir = tempfile::tempdir().expect("tempdir");
         let cache = Cache::new(dir.path());
@@ -139,10 +154,13 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("sha256")).expect("mkdir");
         std::fs::write(cache.path_of(sha), b"abd").expect("write");
         // The URL is unreachable: the corrupted entry must not be returned.
-        let err = fetch_url(&cache, "http://127.0.0.1:9/x.deb", sha, 3, "x").expect_err("must fail");
+        let err = fetch_url(&cache, "http://127.0.0.1:9/x.deb", sha, Some(3), "x").expect_err("must fail");
         assert!(err.to_string().starts_with("cannot download http://127.0.0.1:9/x.deb"), "{err}");
         assert!(!cache.path_of(sha).exists());
         std::fs::write(cache.path_of(sha), b"abc").expect("write");
-        assert_eq!(fetch_url(&cache, "http://127.0.0.1:9/x.deb", sha, 3, "x").expect("cached"), cache.path_of(sha));
+        assert_eq!(
+            fetch_url(&cache, "http://127.0.0.1:9/x.deb", sha, Some(3), "x").expect("cached"),
+            cache.path_of(sha)
+        );
     }
 }

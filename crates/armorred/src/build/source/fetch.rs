@@ -4,10 +4,7 @@
 //! Invariant: a file enters the cache only when its sha256 matches the pin; a cached file is
 //! re-hashed before use. With every source cached, no network is touched.
 
-use std::io::{BufRead, Read, Write};
-use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
+use std::io::{BufRead, Read};
 
 use super::SourceBuildError;
 
@@ -70,95 +67,6 @@ fn stanza_field(stanza: &str, key: &str) -> Option<String> {
     stanza.lines().find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')).map(|v| v.trim().to_string()))
 }
 
-/// sha256 of a file, lowercase hex.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h)?;
-    Ok(hex::encode(h.finalize()))
-}
-
-/// A content-addressed file cache: `<dir>/sha256/<hex>`.
-#[derive(Debug, Clone)]
-pub struct Cache {
-    dir: PathBuf,
-}
-
-impl Cache {
-    /// A cache rooted at `dir` (created on first store).
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-
-    fn path(&self, sha256: &str) -> PathBuf {
-        self.dir.join("sha256").join(sha256)
-    }
-
-    /// The cached file with this hash, re-hashed; a corrupt entry is removed.
-    pub fn get(&self, sha256: &str) -> Option<PathBuf> {
-        let p = self.path(sha256);
-        match sha256_file(&p) {
-            Ok(h) if h == sha256 => Some(p),
-            Ok(_) => {
-                let _ = std::fs::remove_file(&p);
-                None
-            }
-            Err(_) => None,
-        }
-    }
-
-    /// Downloads `url` into the cache if its sha256 is `sha256`. `what` names it in errors.
-    pub fn download(&self, url: &str, sha256: &str, what: &str) -> Result<PathBuf, SourceBuildError> {
-        let fetch_err = |reason: String| SourceBuildError::Fetch { what: what.to_string(), reason };
-        let resp = ureq::get(url).call().map_err(|e| fetch_err(format!("GET failed: {e}")))?;
-        let dir = self.dir.join("sha256");
-        std::fs::create_dir_all(&dir).map_err(|source| SourceBuildError::Io {
-            what: format!("cannot create cache {}", dir.display()),
-            source,
-        })?;
-        let tmp = dir.join(format!(".{sha256}.part-{}", std::process::id()));
-        let result = (|| -> Result<String, String> {
-            let mut out = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
-            let mut body = resp.into_reader().take(MAX_DOWNLOAD + 1);
-            let mut h = Sha256::new();
-            let mut buf = vec![0u8; 1 << 16];
-            let mut total = 0u64;
-            loop {
-                let n = body.read(&mut buf).map_err(|e| e.to_string())?;
-                if n == 0 {
-                    break;
-                }
-                total += n as u64;
-                if total > MAX_DOWNLOAD {
-                    return Err(format!("larger than {MAX_DOWNLOAD} bytes"));
-                }
-                h.update(&buf[..n]);
-                out.write_all(&buf[..n]).map_err(|e| e.to_string())?;
-            }
-            out.sync_all().map_err(|e| e.to_string())?;
-            Ok(hex::encode(h.finalize()))
-        })();
-        match result {
-            Ok(h) if h == sha256 => {
-                let dest = self.path(sha256);
-                std::fs::rename(&tmp, &dest).map_err(|source| SourceBuildError::Io {
-                    what: format!("cannot store {}", dest.display()),
-                    source,
-                })?;
-                Ok(dest)
-            }
-            Ok(h) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(SourceBuildError::HashMismatch { what: what.to_string(), expected: sha256.to_string(), actual: h })
-            }
-            Err(reason) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(fetch_err(reason))
-            }
-        }
-    }
-}
-
 /// Downloads and decompresses `dists/<suite>/<component>/source/Sources.xz`, then resolves
 /// `file` of `package` in it. Returns the pool path.
 pub fn resolve_pool_path(
@@ -202,18 +110,5 @@ mod tests {
                 (w, g) => panic!("{pkg} {file}: want {w:?}, got {g:?}"),
             }
         }
-    }
-
-    #[test]
-    fn cache_rejects_corrupt_entries() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let cache = Cache::new(dir.path());
-        let sha = hex::encode(Sha256::digest(b"hello"));
-        std::fs::create_dir_all(dir.path().join("sha256")).expect("mkdir");
-        std::fs::write(dir.path().join("sha256").join(&sha), b"hello").expect("write");
-        assert!(cache.get(&sha).is_some());
-        std::fs::write(dir.path().join("sha256").join(&sha), b"tampered").expect("write");
-        assert!(cache.get(&sha).is_none());
-        assert!(!dir.path().join("sha256").join(&sha).exists());
     }
 }

@@ -19,6 +19,7 @@ pub mod signature;
 pub mod unpack;
 pub mod verify;
 
+use crate::build::debian::fetch::{fetch_url, Cache};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -131,6 +132,9 @@ pub enum SourceBuildError {
     /// ELF analysis failed.
     #[error(transparent)]
     Elf(#[from] crate::elf::ElfError),
+    /// A download into the shared content-addressed cache failed (network, size, digest).
+    #[error(transparent)]
+    Download(#[from] crate::build::debian::DebianError),
     /// Writing the record failed.
     #[error(transparent)]
     Fs(#[from] crate::fsutil::FsError),
@@ -239,7 +243,7 @@ fn build_into(
     }
     std::fs::create_dir_all(&logs).map_err(io_err(format!("cannot create {}", logs.display())))?;
 
-    let cache = fetch::Cache::new(&opts.cache);
+    let cache = Cache::new(&opts.cache);
     let mut sources = Vec::new();
     for src in &recipe.sources {
         sources.push(prepare_source(src, &opts.recipe_dir, &cache, &work.join("src"))?);
@@ -368,13 +372,14 @@ fn environment(
 fn prepare_source(
     src: &recipe::Source,
     recipe_dir: &Path,
-    cache: &fetch::Cache,
+    cache: &Cache,
     src_dir: &Path,
 ) -> Result<SourceRecord, SourceBuildError> {
     let (path, origin) = match &src.from {
         Origin::Path { path } => {
             let p = recipe_dir.join(path);
-            let actual = fetch::sha256_file(&p).map_err(io_err(format!("cannot read source {}", p.display())))?;
+            let actual =
+                crate::fsutil::sha256_file(&p).map_err(io_err(format!("cannot read source {}", p.display())))?;
             if actual != src.sha256 {
                 return Err(SourceBuildError::HashMismatch {
                     what: p.display().to_string(),
@@ -395,7 +400,8 @@ fn prepare_source(
             let sig_path = match &src.from {
                 Origin::Path { path } => {
                     let p = recipe_dir.join(path).with_file_name(&sig.file);
-                    let actual = fetch::sha256_file(&p).map_err(io_err(format!("cannot read {}", p.display())))?;
+                    let actual =
+                        crate::fsutil::sha256_file(&p).map_err(io_err(format!("cannot read {}", p.display())))?;
                     if actual != sig.sha256 {
                         return Err(SourceBuildError::HashMismatch {
                             what: p.display().to_string(),
@@ -439,14 +445,14 @@ fn prepare_source(
 /// A Debian pool file from the cache, or resolved through `Sources.xz` and downloaded. The
 /// pool path of a cached file is kept beside it (`<hash>.origin`) for the record.
 fn fetch_debian(
-    cache: &fetch::Cache,
+    cache: &Cache,
     suite: &str,
     component: &str,
     package: &str,
     file: &str,
     sha256: &str,
 ) -> Result<(PathBuf, String), SourceBuildError> {
-    if let Some(p) = cache.get(sha256) {
+    if let Some(p) = cache.verified(sha256, None) {
         let pool = std::fs::read_to_string(p.with_extension("origin")).unwrap_or_else(|_| format!("(cached) {file}"));
         return Ok((p, pool.trim().to_string()));
     }
@@ -455,7 +461,7 @@ fn fetch_debian(
         .map_err(|e| SourceBuildError::Fetch { what: format!("a mirror for {suite}"), reason: e.to_string() })?;
     let mirror = mirror.base_for(suite).to_owned();
     let pool = fetch::resolve_pool_path(&mirror, suite, component, package, file, sha256)?;
-    let p = cache.download(&format!("{mirror}/{pool}"), sha256, file)?;
+    let p = fetch_url(cache, &format!("{mirror}/{pool}"), sha256, None, file)?;
     crate::fsutil::write_bytes_atomic(&p.with_extension("origin"), pool.as_bytes())?;
     Ok((p, pool))
 }
@@ -471,7 +477,7 @@ fn list_outputs(dest: &Path) -> Result<Vec<OutputRecord>, SourceBuildError> {
             out.push(OutputRecord {
                 path: p.strip_prefix(dest).unwrap_or(p).to_path_buf(),
                 size,
-                sha256: fetch::sha256_file(p).map_err(io_err(format!("cannot hash {}", p.display())))?,
+                sha256: crate::fsutil::sha256_file(p).map_err(io_err(format!("cannot hash {}", p.display())))?,
             });
         }
     }

@@ -55,7 +55,7 @@ pub fn read_keyring(keyring: &[u8]) -> Result<Vec<SignedPublicKey>, String> {
 
 /// sha256 of the keyring file, for the record.
 pub fn keyring_sha256(path: &Path) -> std::io::Result<String> {
-    super::fetch::sha256_file(path)
+    crate::fsutil::sha256_file(path)
 }
 
 #[cfg(test)]
