@@ -10,20 +10,19 @@ use armorred::source::{Limits, OpenOptions, Source};
 use crate::cli::{ChecksecArgs, ChecksecFormat, PolicyArg};
 use crate::{output, Outcome};
 
-/// Image sources, named as syft names them; `dir:PATH` and bare paths are files on disk.
-const IMAGE_SCHEMES: [&str; 4] = ["oci-dir:", "oci-archive:", "docker-archive:", "registry:"];
-
 pub(crate) fn run(args: &ChecksecArgs) -> anyhow::Result<Outcome> {
     let mut files: Vec<PathBuf> = Vec::new();
     let mut scan = ScanReport::default();
     for path in &args.paths {
-        let text = path.to_string_lossy();
-        if IMAGE_SCHEMES.iter().any(|s| text.starts_with(s)) {
-            let image = Source::parse(&text)?.open(&OpenOptions::default())?;
-            let report = armorred::report::image_checksec(&image, &Limits::default())?;
-            scan.entries.extend(report.entries);
-        } else {
-            files.push(text.strip_prefix("dir:").map_or_else(|| path.clone(), PathBuf::from));
+        // Images as syft names them (and bare archives or OCI layouts, detected); directories
+        // and files are read from disk, with libraries resolved below --root.
+        match Source::parse(&path.to_string_lossy()) {
+            Ok(Source::Dir(dir)) => files.push(dir),
+            Ok(source) => {
+                let image = source.open(&OpenOptions::default())?;
+                scan.entries.extend(armorred::report::image_checksec(&image, &Limits::default())?.entries);
+            }
+            Err(_) => files.push(path.clone()),
         }
     }
     if !files.is_empty() {
