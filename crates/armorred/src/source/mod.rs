@@ -356,25 +356,7 @@ impl Image {
                 tree.apply(entry, index, limits)
             })?;
         }
-        for (index, layer) in self.layers.iter().enumerate().take(top) {
-            if !tree.has_files_from(index) {
-                continue;
-            }
-            let reader = store.open(&layer.member)?;
-            layer::for_each_entry(reader, layer, &self.name, limits, |raw, content| {
-                if raw.kind != EntryKind::File {
-                    return Ok(());
-                }
-                let Some(entry) = tree.get(&raw.path) else {
-                    return Ok(());
-                };
-                if entry.layer != Some(index) || entry.ordinal != raw.ordinal || !want(entry) {
-                    return Ok(());
-                }
-                let mut bounded = content.take(limits.max_file_bytes);
-                visit(entry, &mut bounded)
-            })?;
-        }
+        self.visit_surviving(store, &tree, top, limits, want, visit)?;
         Ok(tree)
     }
 
@@ -403,31 +385,40 @@ impl Image {
                 }
                 Ok(())
             }
-            Store::Blobs(store) => {
-                for (index, layer) in self.layers.iter().enumerate() {
-                    if !tree.has_files_from(index) {
-                        continue;
-                    }
-                    let reader = store.open(&layer.member)?;
-                    layer::for_each_entry(reader, layer, &self.name, limits, |raw, content| {
-                        if raw.kind != EntryKind::File {
-                            return Ok(());
-                        }
-                        let Some(entry) = tree.get(&raw.path) else {
-                            return Ok(());
-                        };
-                        if entry.layer != Some(index) || entry.ordinal != raw.ordinal {
-                            return Ok(());
-                        }
-                        if !want(entry) {
-                            return Ok(());
-                        }
-                        let mut bounded = content.take(limits.max_file_bytes);
-                        visit(entry, &mut bounded)
-                    })?;
-                }
-                Ok(())
-            }
+            Store::Blobs(store) => self.visit_surviving(store, tree, self.layers.len(), limits, want, visit),
         }
+    }
+
+    /// Streams layers `0..upto` and visits each file that survives in `tree` from that layer
+    /// (the same path and ordinal: an entry overwritten or whited out above is skipped).
+    fn visit_surviving(
+        &self,
+        store: &blobs::BlobStore,
+        tree: &FileTree,
+        upto: usize,
+        limits: &Limits,
+        want: &dyn Fn(&FileEntry) -> bool,
+        visit: &mut Visitor<'_>,
+    ) -> Result<(), SourceError> {
+        for (index, layer) in self.layers.iter().enumerate().take(upto) {
+            if !tree.has_files_from(index) {
+                continue;
+            }
+            let reader = store.open(&layer.member)?;
+            layer::for_each_entry(reader, layer, &self.name, limits, |raw, content| {
+                if raw.kind != EntryKind::File {
+                    return Ok(());
+                }
+                let Some(entry) = tree.get(&raw.path) else {
+                    return Ok(());
+                };
+                if entry.layer != Some(index) || entry.ordinal != raw.ordinal || !want(entry) {
+                    return Ok(());
+                }
+                let mut bounded = content.take(limits.max_file_bytes);
+                visit(entry, &mut bounded)
+            })?;
+        }
+        Ok(())
     }
 }
