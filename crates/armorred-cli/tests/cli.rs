@@ -3,15 +3,11 @@
 #![allow(clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn armorred(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_armorred")).args(args).output().expect("run armorred")
-}
+mod support;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{armorred, debian_db, text};
 
 fn compile(dir: &Path, flags: &[&str], name: &str) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../armorred/testdata/elf/plain.c");
@@ -112,10 +108,7 @@ fn pipeline_writes_its_reports() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let db = dir.path().join("vuln.db");
-    let feed = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json");
-    let import = armorred(&["db", "import", "--db", db.to_str().expect("utf-8"), feed.to_str().expect("utf-8")]);
-    assert!(import.status.success(), "{}", text(&import.stderr));
+    debian_db(&db);
     let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/nginx");
     let run = armorred(&[
         "pipeline",

@@ -3,18 +3,12 @@
 
 #![allow(clippy::print_stderr)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-fn armorred(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_armorred")).args(args).output().expect("run armorred")
-}
+mod support;
 
-fn shared_data() -> PathBuf {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    assert!(data.is_dir(), "{} is missing", data.display());
-    data
-}
+use support::{armorred, debian_db};
 
 /// A CycloneDX document with a trixie OS component and Debian packages (name, version, source).
 fn sbom(packages: &[(&str, &str, &str)]) -> String {
@@ -34,9 +28,7 @@ fn sbom(packages: &[(&str, &str, &str)]) -> String {
 
 fn setup(dir: &Path) -> (String, String, String) {
     let db = dir.join("vuln.db");
-    let feed = shared_data().join("debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json");
-    let out = armorred(&["db", "import", "--db", db.to_str().expect("utf-8"), feed.to_str().expect("utf-8")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    debian_db(&db);
     // Upstream: trixie's first versions. Hardened: nginx from the latest security update,
     // OpenSSL unchanged, libxml2 not shipped.
     let upstream = dir.join("upstream.cdx.json");
@@ -101,7 +93,7 @@ fn compare_html_renders_in_chromium() {
     let out = armorred(&["compare", &upstream, &hardened, "--db", &db, "--skip-db-age-check", "-o", &o]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/artifacts");
+    let artifacts = support::repo().join("target/artifacts");
     std::fs::create_dir_all(&artifacts).expect("artifacts dir");
     let screenshot = artifacts.join("compare.png");
     let _ = std::fs::remove_file(&screenshot);

@@ -3,16 +3,15 @@
 //! outputs, schema validation of the CycloneDX VDR and OpenVEX, VEX / ignore rules / --fail-on.
 #![allow(clippy::print_stderr, clippy::redundant_closure_call)]
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-fn shared_data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
-}
+use support::shared_data;
 
 fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../armorred/testdata/vuln")
