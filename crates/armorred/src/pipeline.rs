@@ -185,10 +185,9 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
             Some(c)
         }
         (None, _, _) => {
-            notes.push(
-                "compare skipped: no upstream image (bench/upstream-reference.sh writes out/upstream-reference.tar)"
-                    .into(),
-            );
+            notes.push(format!(
+                "compare skipped: no upstream image (--upstream SOURCE, or bench/upstream-reference.sh, which writes {UPSTREAM_REFERENCE})"
+            ));
             None
         }
         _ => None,
