@@ -3,59 +3,18 @@
 //! Downloads are cached under `target/armorred-test-cache`, so reruns are fast.
 #![allow(clippy::print_stderr, clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use armorred::build::debian::{mirror::http_get, release, Cache, Lock, Mirror};
+use armorred::build::debian::{mirror::http_get, release, Cache, Lock};
 use armorred::build::{self, BuildOptions, LockStatus, Output};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod support;
 
-fn cache() -> Cache {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("target"));
-    Cache::new(target.join("armorred-test-cache"))
-}
-
-fn mirror() -> Mirror {
-    Mirror::discover(None).expect("a Debian mirror in /etc/apt or $ARMORRED_MIRROR")
-}
-
-/// Copies images/nginx (definition, lock, files) into `to`.
-fn copy_definition(to: &Path) -> PathBuf {
-    let src = repo().join("images/nginx");
-    let dst = to.join("nginx");
-    std::fs::create_dir_all(dst.join("files")).unwrap();
-    for f in ["image.toml", "image.lock", "files/nginx.conf"] {
-        std::fs::copy(src.join(f), dst.join(f)).unwrap();
-    }
-    dst
-}
+use support::images::{cache, copy_definition, mirror, repo, text, Dockerd};
 
 fn opts(output: Output, cache: Cache) -> BuildOptions<'static> {
-    BuildOptions {
-        tier: "hardened".into(),
-        output,
-        cache,
-        mirror: Some(mirror()),
-        source_date_epoch: None,
-        revision: None,
-        progress: None,
-    }
-}
-
-/// True when `tool` runs; panics when it does not and ARMORRED_REQUIRE_TOOLS=1.
-fn have(tool: &str, arg: &str) -> bool {
-    let ok = Command::new(tool).arg(arg).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{tool} is required (ARMORRED_REQUIRE_TOOLS=1) but does not run"
-        );
-        eprintln!("skipping: {tool} is not installed");
-    }
-    ok
+    BuildOptions { cache, ..support::images::opts("hardened", output) }
 }
 
 #[test]
@@ -161,69 +120,9 @@ fn tampered_or_foreign_inrelease_is_rejected() {
     );
 }
 
-/// dockerd started as in shared/ENVIRONMENT.md, stopped on drop.
-struct Dockerd {
-    dir: tempfile::TempDir,
-    child: std::process::Child,
-}
-
-impl Dockerd {
-    fn start() -> Self {
-        let dir = tempfile::Builder::new().prefix("armorred-dockerd-").tempdir().unwrap();
-        let d = dir.path().display();
-        let cfg = format!(
-            r#"{{"data-root":"{d}/data","exec-root":"{d}/exec","pidfile":"{d}/dockerd.pid","hosts":["unix://{d}/docker.sock"],"bridge":"none","iptables":false,"ip6tables":false,"storage-driver":"overlay2"}}"#
-        );
-        std::fs::write(dir.path().join("daemon.json"), cfg).unwrap();
-        let log = std::fs::File::create(dir.path().join("dockerd.log")).unwrap();
-        let child = Command::new("/usr/sbin/dockerd")
-            .arg("--config-file")
-            .arg(dir.path().join("daemon.json"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let me = Self { dir, child };
-        for _ in 0..60 {
-            if me.docker(&["version"]).status.success() {
-                return me;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(500));
-        }
-        panic!(
-            "dockerd did not start: {}",
-            std::fs::read_to_string(me.dir.path().join("dockerd.log")).unwrap_or_default()
-        );
-    }
-
-    fn docker(&self, args: &[&str]) -> std::process::Output {
-        Command::new("docker")
-            .env("DOCKER_HOST", format!("unix://{}/docker.sock", self.dir.path().display()))
-            .args(args)
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        // SIGTERM lets dockerd stop its containers and unmount; then reap it.
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
-        let _ = self.child.wait();
-    }
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
 #[test]
 fn docker_runs_it_read_only_as_nobody_and_syft_sees_every_package() {
-    if !(have("docker", "--version")
-        && have("nsenter", "--version")
-        && have("curl", "--version")
-        && Path::new("/usr/sbin/dockerd").exists())
-    {
+    if !support::images::have_docker() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -303,7 +202,7 @@ fn docker_runs_it_read_only_as_nobody_and_syft_sees_every_package() {
     assert_eq!(page.as_bytes(), &data[..], "logs: {logs}");
     assert!(logs.contains("\"GET / HTTP/1.1\" 200"), "access log goes to stdout: {logs}");
 
-    if !have("syft", "version") {
+    if !support::have_tool("syft", &["version"]) {
         return;
     }
     let o = Command::new("syft")

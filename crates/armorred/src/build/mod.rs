@@ -3,6 +3,7 @@
 //! load definition → read lock → fetch → unpack → assemble → checksec gate → layer → write →
 //! record.
 
+pub mod buildroot;
 pub mod debian;
 pub mod record;
 pub mod source;
@@ -53,6 +54,15 @@ pub enum BuildError {
         first: String,
         /// The full verdict (for the caller to print).
         verdict: Box<GateVerdict>,
+    },
+    /// The source build of a source-built tier failed.
+    #[error("source build of tier {tier}")]
+    SourceBuild {
+        /// The image tier.
+        tier: String,
+        /// The cause.
+        #[source]
+        source: Box<source::SourceBuildError>,
     },
     /// Scanning the root file system failed.
     #[error("checksec scan failed")]
@@ -164,15 +174,39 @@ pub fn resolve_lock(dir: &Path, mirror: &Mirror) -> Result<(Lock, ExcludedHits),
     let mut excluded = BTreeMap::new();
     for (name, tier) in &spec.tiers {
         let req = ResolveRequest {
-            wanted: spec.packages.clone(),
+            wanted: spec.tier_packages(tier).to_vec(),
             exclude: tier.exclude_packages.iter().cloned().collect::<BTreeSet<_>>(),
         };
         let res = debian::resolve(&indices, &req)?;
         excluded.insert(name.clone(), res.excluded_hits.clone());
         tiers.insert(name.clone(), res);
     }
-    let lock = Lock::new(&spec.debian.architecture, spec.lock_inputs_digest(), &indices.suites, &tiers);
+    let wanted_roots = build_root_inputs(dir, &spec)?;
+    let mut roots = BTreeMap::new();
+    for (name, wanted) in &wanted_roots {
+        let req = ResolveRequest { wanted: wanted.clone(), exclude: BTreeSet::new() };
+        roots.insert(name.clone(), debian::resolve(&indices, &req)?);
+    }
+    let digest = spec.lock_inputs_digest(&wanted_roots);
+    let lock = Lock::new(&spec.debian.architecture, digest, &indices.suites, &tiers, &roots);
     Ok((lock, excluded))
+}
+
+/// The build-root packages (`recipe.toml`'s `[build-root].packages`) of each tier built from
+/// source, keyed by image tier.
+pub fn build_root_inputs(dir: &Path, spec: &ImageSpec) -> Result<BTreeMap<String, Vec<String>>, BuildError> {
+    let mut out = BTreeMap::new();
+    if spec.tiers.values().all(|t| t.source_build.is_none()) {
+        return Ok(out);
+    }
+    let recipe = source::recipe::load(dir)
+        .map_err(|e| BuildError::SourceBuild { tier: "(recipe)".into(), source: Box::new(e) })?;
+    for (name, tier) in &spec.tiers {
+        if tier.source_build.is_some() {
+            out.insert(name.clone(), recipe.build_root.packages.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// Compares `lock` with the file at `path`; writes it (atomically) unless `check` or equal.
@@ -245,8 +279,14 @@ pub struct BuildOptions<'a> {
 /// The checksec gate's outcome.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GateVerdict {
-    /// Policy applied.
+    /// Policy applied to every ELF file.
     pub policy: Policy,
+    /// Policy applied in addition to the files the source build installed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub built_policy: Option<Policy>,
+    /// ELF files the source build installed, judged by `built_policy`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub built_files: usize,
     /// Whether violations fail the build.
     pub enforced: bool,
     /// ELF files checked.
@@ -264,6 +304,10 @@ impl GateVerdict {
     pub fn passed(&self) -> bool {
         self.violations.is_empty()
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One failing property of one file.
@@ -301,6 +345,8 @@ pub struct BuildReport {
     pub uncompressed_size: u64,
     /// Packages installed.
     pub packages: usize,
+    /// The source build's record, for a source-built tier.
+    pub source_build: Option<source::BuildRecord>,
     /// Entries in the layer.
     pub files: usize,
     /// SOURCE_DATE_EPOCH used.
@@ -337,7 +383,7 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
         return Err(BuildError::Lock { path: lock_file, detail: "no lock file: run `armorred lock` first".into() });
     }
     let lock = Lock::read(&lock_file)?;
-    if lock.inputs_digest != spec.lock_inputs_digest() {
+    if lock.inputs_digest != spec.lock_inputs_digest(&build_root_inputs(dir, &spec)?) {
         return Err(BuildError::Lock {
             path: lock_file,
             detail: "stale: image.toml changed since it was locked; run `armorred lock`".into(),
@@ -352,31 +398,38 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
 
     stage("fetch packages");
     let mut mirror = opts.mirror.clone();
-    let mut debs = Vec::new();
-    for (i, p) in pkgs.iter().enumerate() {
-        let cached = opts.cache.path_of(&p.sha256);
-        let path = if cached.exists() {
-            debian::fetch::fetch_url(&opts.cache, "(cache only)", &p.sha256, Some(p.size), &p.name)
-                .or_else(|_| fetch_one(&mut mirror, &opts.cache, p))?
-        } else {
-            fetch_one(&mut mirror, &opts.cache, p)?
-        };
-        debs.push((p.name.clone(), path));
-        if let Some(cb) = opts.progress {
-            cb(Progress::Package { name: &p.name, done: i + 1, total: pkgs.len() });
-        }
-    }
+    let debs = fetch_all(&pkgs, &mut mirror, opts)?;
     lap("fetch", &mut timings);
+
+    let built = match &tier.source_build {
+        None => None,
+        Some(recipe_tier) => {
+            stage("build from source");
+            let b = build_from_source(dir, &opts.tier, recipe_tier, &lock, &mut mirror, opts)?;
+            lap("source-build", &mut timings);
+            Some(b)
+        }
+    };
 
     stage("unpack and assemble");
     let mut tree = Tree::new();
     debian::rootfs::base(&mut tree).map_err(BuildError::Assemble)?;
     let installed = debian::rootfs::install(&mut tree, &debs)?;
+    let built_paths = match &built {
+        Some(b) => {
+            debian::rootfs::add_built(&mut tree, &b.destdir, &tier.exclude_built).map_err(BuildError::Assemble)?
+        }
+        None => Vec::new(),
+    };
     debian::rootfs::finish(&mut tree, &spec, &tier, dir, &installed).map_err(BuildError::Assemble)?;
     lap("assemble", &mut timings);
 
     stage("checksec gate");
-    let gate = gate(&spec, &tree)?;
+    let built_policy = built.as_ref().map(|b| match b.record.tier {
+        source::Tier::Hardened => Policy::Hardened,
+        source::Tier::Locked => Policy::Locked,
+    });
+    let gate = gate(&spec, &tree, &built_paths, built_policy)?;
     lap("checksec", &mut timings);
     if spec.checksec.enforce && !gate.passed() {
         let v = &gate.violations[0];
@@ -417,6 +470,7 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
         compressed_size: written.compressed_size,
         uncompressed_size: written.uncompressed_size,
         packages: pkgs.len(),
+        source_build: built.map(|b| b.record),
         files,
         source_date_epoch: epoch,
         gate,
@@ -430,6 +484,77 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
     Ok(report)
 }
 
+/// Every package of `pkgs` from the cache, else from the mirror, in order.
+fn fetch_all(
+    pkgs: &[&debian::LockedPackage],
+    mirror: &mut Option<Mirror>,
+    opts: &BuildOptions<'_>,
+) -> Result<Vec<(String, PathBuf)>, BuildError> {
+    let mut debs = Vec::new();
+    for (i, p) in pkgs.iter().enumerate() {
+        let cached = opts.cache.path_of(&p.sha256);
+        let path = if cached.exists() {
+            debian::fetch::fetch_url(&opts.cache, "(cache only)", &p.sha256, Some(p.size), &p.name)
+                .or_else(|_| fetch_one(mirror, &opts.cache, p))?
+        } else {
+            fetch_one(mirror, &opts.cache, p)?
+        };
+        debs.push((p.name.clone(), path));
+        if let Some(cb) = opts.progress {
+            cb(Progress::Package { name: &p.name, done: i + 1, total: pkgs.len() });
+        }
+    }
+    Ok(debs)
+}
+
+/// Where the source build of an image output goes: `<output>.source-build/` (installed tree,
+/// logs, record), next to the image.
+pub fn source_build_dir(output: &Output) -> PathBuf {
+    let p = output.path();
+    let mut name = p.file_name().unwrap_or_default().to_os_string();
+    name.push(".source-build");
+    p.with_file_name(name)
+}
+
+/// Fetches and unpacks the tier's locked build root, then builds `recipe.toml`'s
+/// `recipe_tier` in the sandbox over it.
+fn build_from_source(
+    dir: &Path,
+    tier: &str,
+    recipe_tier: &str,
+    lock: &Lock,
+    mirror: &mut Option<Mirror>,
+    opts: &BuildOptions<'_>,
+) -> Result<source::BuildOutcome, BuildError> {
+    let fail = |e: source::SourceBuildError| BuildError::SourceBuild { tier: tier.to_string(), source: Box::new(e) };
+    let lock_file = lock_path(dir);
+    let pkgs = lock.build_root_packages(tier).ok_or_else(|| BuildError::Lock {
+        path: lock_file,
+        detail: format!("tier {tier} has no locked build root; run `armorred lock`"),
+    })?;
+    let debs = fetch_all(&pkgs, mirror, opts)?;
+    let root = buildroot::materialize(opts.cache.dir(), &pkgs, &debs)?;
+    let sandbox = source::Bubblewrap::find().map_err(fail)?;
+    let out = source_build_dir(&opts.output);
+    if out.exists() {
+        std::fs::remove_dir_all(&out).map_err(|source| BuildError::Io {
+            what: format!("remove the previous source build {}", out.display()),
+            source,
+        })?;
+    }
+    let build_opts = source::BuildOptions {
+        recipe_dir: dir.to_path_buf(),
+        tier: recipe_tier
+            .parse()
+            .map_err(|reason| fail(source::SourceBuildError::Recipe { path: dir.join("image.toml"), reason }))?,
+        out,
+        cache: opts.cache.dir().to_path_buf(),
+        jobs: std::thread::available_parallelism().map_or(1, usize::from),
+        keep_work: false,
+    };
+    source::build(&build_opts, &sandbox, &root).map_err(fail)
+}
+
 fn fetch_one(mirror: &mut Option<Mirror>, cache: &Cache, p: &debian::LockedPackage) -> Result<PathBuf, BuildError> {
     if mirror.is_none() {
         *mirror = Some(Mirror::discover(None)?);
@@ -438,8 +563,14 @@ fn fetch_one(mirror: &mut Option<Mirror>, cache: &Cache, p: &debian::LockedPacka
     Ok(debian::fetch(m, cache, p)?)
 }
 
-/// Runs the hardened checksec policy on a materialized copy of `tree`.
-fn gate(spec: &ImageSpec, tree: &Tree) -> Result<GateVerdict, BuildError> {
+/// Runs the hardened checksec policy on a materialized copy of `tree`; files the source build
+/// installed (`built`, `/`-rooted) are judged by `built_policy` as well.
+fn gate(
+    spec: &ImageSpec,
+    tree: &Tree,
+    built: &[String],
+    built_policy: Option<Policy>,
+) -> Result<GateVerdict, BuildError> {
     let tmp = tempfile::Builder::new()
         .prefix("armorred-rootfs-")
         .tempdir()
@@ -453,15 +584,28 @@ fn gate(spec: &ImageSpec, tree: &Tree) -> Result<GateVerdict, BuildError> {
     let verdict = policy::evaluate(Policy::Hardened, &scan, &root);
     let mut out = GateVerdict {
         policy: Policy::Hardened,
+        built_policy,
+        built_files: 0,
         enforced: spec.checksec.enforce,
         files: verdict.files,
         violations: Vec::new(),
         allowed: Vec::new(),
         waivers: verdict.waivers.len(),
     };
-    for v in verdict.violations {
-        let rel = v.path.strip_prefix(&root).unwrap_or(&v.path);
-        let path = format!("/{}", rel.display());
+    let rel = |p: &Path| format!("/{}", p.strip_prefix(&root).unwrap_or(p).display());
+    let mut violations = verdict.violations;
+    if let Some(bp) = built_policy.filter(|p| *p != Policy::Hardened) {
+        out.built_files = scan.entries.keys().filter(|p| built.contains(&rel(p))).count();
+        let extra: Vec<_> = policy::evaluate(bp, &scan, &root)
+            .violations
+            .into_iter()
+            .filter(|v| built.contains(&rel(&v.path)))
+            .filter(|v| !violations.iter().any(|h| h.path == v.path && h.property == v.property))
+            .collect();
+        violations.extend(extra);
+    }
+    for v in violations {
+        let path = rel(&v.path);
         let allow = spec.checksec.allow.iter().find(|a| a.covers(&path, v.property));
         let gv = GateViolation {
             path,

@@ -28,7 +28,8 @@ pub fn record(
     report: &BuildReport,
 ) -> Result<Vec<u8>, BuildError> {
     let mut files = Vec::new();
-    for f in &spec.files {
+    let tier_files = spec.tiers.get(tier).map(|t| t.files.as_slice()).unwrap_or_default();
+    for f in spec.files.iter().chain(tier_files) {
         if let Some(src) = &f.source {
             files.push(json!({
                 "path": src.display().to_string(),
@@ -82,6 +83,7 @@ pub fn record(
             "files": report.files,
         },
         "checksec": report.gate,
+        "source_build": report.source_build,
         "timings_ms": report.timings,
     });
     let mut out = serde_json::to_vec_pretty(&value).unwrap_or_default();

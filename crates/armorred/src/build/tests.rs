@@ -30,8 +30,9 @@ fn fixture(deb: &[u8]) -> (tempfile::TempDir, PathBuf, Cache) {
     let lock = Lock {
         lock_version: 1,
         architecture: "amd64".into(),
-        inputs_digest: spec.lock_inputs_digest(),
+        inputs_digest: spec.lock_inputs_digest(&Default::default()),
         tiers: [("hardened".to_string(), vec!["tiny".to_string()])].into(),
+        build_roots: Default::default(),
         suites: vec![LockedSuite {
             name: "trixie".into(),
             date: "Sat, 09 Aug 2025 09:25:47 UTC".into(),

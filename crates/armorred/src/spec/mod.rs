@@ -186,6 +186,24 @@ pub struct DirSpec {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TierSpec {
+    /// The tier's own Debian packages, instead of the top-level `packages` (a tier that builds
+    /// its program from source ships only the libraries the program links).
+    #[serde(default)]
+    pub packages: Option<Vec<String>>,
+    /// Build the program from source with `recipe.toml`'s tier of this name: its build root is
+    /// locked with the image, the build runs in the sandbox, and the installed tree (DESTDIR)
+    /// goes into the image.
+    #[serde(default)]
+    pub source_build: Option<String>,
+    /// Files added after the top-level `[[files]]` (same form; a later entry wins).
+    #[serde(default)]
+    pub files: Vec<FileSpec>,
+    /// Symlinks added after the top-level `[[symlinks]]`.
+    #[serde(default)]
+    pub symlinks: Vec<SymlinkSpec>,
+    /// Globs of paths of the source build's installed tree left out of the image.
+    #[serde(default)]
+    pub exclude_built: Vec<String>,
     /// Packages never installed; dependencies on them count as satisfied.
     #[serde(default)]
     pub exclude_packages: Vec<String>,
@@ -289,9 +307,17 @@ impl ImageSpec {
         if self.packages.is_empty() {
             return Err(bad("packages".into(), "at least one package is required"));
         }
-        for (i, p) in self.packages.iter().enumerate() {
-            if !name_ok(p) || p.contains('/') {
-                return Err(bad(format!("packages[{i}]"), "not a package name"));
+        let lists = std::iter::once(("packages".to_string(), &self.packages)).chain(
+            self.tiers.iter().filter_map(|(n, t)| t.packages.as_ref().map(|p| (format!("tiers.{n}.packages"), p))),
+        );
+        for (field, list) in lists {
+            if list.is_empty() {
+                return Err(bad(field, "at least one package is required"));
+            }
+            for (i, p) in list.iter().enumerate() {
+                if !name_ok(p) || p.contains('/') {
+                    return Err(bad(format!("{field}[{i}]"), "not a package name"));
+                }
             }
         }
         if self.image.entrypoint.is_empty() && self.image.cmd.is_empty() {
@@ -338,8 +364,12 @@ impl ImageSpec {
             }
             Ok(())
         };
-        for (i, f) in self.files.iter().enumerate() {
-            let field = format!("files[{i}]");
+        let files = self.files.iter().enumerate().map(|(i, f)| (format!("files[{i}]"), f)).chain(
+            self.tiers
+                .iter()
+                .flat_map(|(n, t)| t.files.iter().enumerate().map(move |(i, f)| (format!("tiers.{n}.files[{i}]"), f))),
+        );
+        for (field, f) in files {
             abs(format!("{field}.path"), &f.path)?;
             match (&f.source, &f.copy_from) {
                 (Some(src), None) => {
@@ -367,10 +397,15 @@ impl ImageSpec {
                 }
             }
         }
-        for (i, l) in self.symlinks.iter().enumerate() {
-            abs(format!("symlinks[{i}].path"), &l.path)?;
+        let links = self.symlinks.iter().enumerate().map(|(i, l)| (format!("symlinks[{i}]"), l)).chain(
+            self.tiers.iter().flat_map(|(n, t)| {
+                t.symlinks.iter().enumerate().map(move |(i, l)| (format!("tiers.{n}.symlinks[{i}]"), l))
+            }),
+        );
+        for (field, l) in links {
+            abs(format!("{field}.path"), &l.path)?;
             if l.target.is_empty() {
-                return Err(bad(format!("symlinks[{i}].target"), "must not be empty"));
+                return Err(bad(format!("{field}.target"), "must not be empty"));
             }
         }
         for (i, d) in self.directories.iter().enumerate() {
@@ -388,8 +423,26 @@ impl ImageSpec {
             if !TIERS.contains(&name.as_str()) {
                 return Err(bad(format!("tiers.{name}"), "unknown tier (expected hardened or locked)"));
             }
+            if let Some(src) = &tier.source_build {
+                if !TIERS.contains(&src.as_str()) {
+                    return Err(bad(
+                        format!("tiers.{name}.source_build"),
+                        "expected a recipe tier: hardened or locked",
+                    ));
+                }
+                if let Some(dir) = dir {
+                    if !dir.join("recipe.toml").is_file() {
+                        return Err(bad(format!("tiers.{name}.source_build"), "needs recipe.toml next to image.toml"));
+                    }
+                }
+            }
+            for (i, g) in tier.exclude_built.iter().enumerate() {
+                if !g.starts_with('/') {
+                    return Err(bad(format!("tiers.{name}.exclude_built[{i}]"), &format!("{g:?} must start with /")));
+                }
+            }
             for p in &tier.exclude_packages {
-                if self.packages.contains(p) {
+                if self.tier_packages(tier).contains(p) {
                     return Err(bad(format!("tiers.{name}.exclude_packages"), &format!("{p} is also in packages")));
                 }
             }
@@ -431,9 +484,15 @@ impl ImageSpec {
         })
     }
 
+    /// The Debian packages of `tier`: its own list, else the top-level one.
+    pub fn tier_packages<'a>(&'a self, tier: &'a TierSpec) -> &'a [String] {
+        tier.packages.as_deref().unwrap_or(&self.packages)
+    }
+
     /// SHA256 over what decides the lock (suites, components, architecture, packages, package
     /// excludes of each tier): a lock with another digest is stale.
-    pub fn lock_inputs_digest(&self) -> String {
+    /// `build_roots`: the build-root packages of each source-built tier (from `recipe.toml`).
+    pub fn lock_inputs_digest(&self, build_roots: &BTreeMap<String, Vec<String>>) -> String {
         let inputs = serde_json::json!({
             "suites": self.debian.suites,
             "components": self.debian.components,
@@ -441,6 +500,16 @@ impl ImageSpec {
             "packages": self.packages,
             "exclude_packages": self.tiers.iter().map(|(k, t)| (k.clone(), t.exclude_packages.clone())).collect::<BTreeMap<_, _>>(),
         });
+        // Added only when used, so that the digest of a definition without them is unchanged.
+        let mut inputs = inputs;
+        let tier_packages: BTreeMap<_, _> =
+            self.tiers.iter().filter_map(|(k, t)| t.packages.clone().map(|p| (k.clone(), p))).collect();
+        if !tier_packages.is_empty() {
+            inputs["tier_packages"] = serde_json::json!(tier_packages);
+        }
+        if !build_roots.is_empty() {
+            inputs["build_roots"] = serde_json::json!(build_roots);
+        }
         format!("sha256:{}", hex::encode(sha2::Sha256::digest(inputs.to_string().as_bytes())))
     }
 }

@@ -18,7 +18,7 @@ fn nginx_definition_is_valid() {
         spec.tier("locked").expect_err("must fail").to_string(),
         "image.toml: tiers.locked: tier not declared (declared: hardened)"
     );
-    assert!(spec.lock_inputs_digest().starts_with("sha256:"));
+    assert!(spec.lock_inputs_digest(&Default::default()).starts_with("sha256:"));
 }
 
 #[test]
@@ -88,8 +88,8 @@ fn lock_digest_follows_resolution_inputs_only() {
     let a = ImageSpec::parse(Path::new("x"), &base, None).expect("valid");
     let b = ImageSpec::parse(Path::new("x"), &base.replace("\"SIGQUIT\"", "\"SIGTERM\""), None).expect("valid");
     let c = ImageSpec::parse(Path::new("x"), &base.replace("\"dpkg\",", ""), None).expect("valid");
-    assert_eq!(a.lock_inputs_digest(), b.lock_inputs_digest());
-    assert_ne!(a.lock_inputs_digest(), c.lock_inputs_digest());
+    assert_eq!(a.lock_inputs_digest(&Default::default()), b.lock_inputs_digest(&Default::default()));
+    assert_ne!(a.lock_inputs_digest(&Default::default()), c.lock_inputs_digest(&Default::default()));
 }
 
 #[test]

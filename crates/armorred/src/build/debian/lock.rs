@@ -27,6 +27,9 @@ pub struct Lock {
     pub inputs_digest: String,
     /// Package names of each tier, sorted.
     pub tiers: BTreeMap<String, Vec<String>>,
+    /// Package names of the build root of each source-built tier, sorted.
+    #[serde(default, rename = "build-roots", skip_serializing_if = "BTreeMap::is_empty")]
+    pub build_roots: BTreeMap<String, Vec<String>>,
     /// Suites in definition order.
     #[serde(rename = "suite")]
     pub suites: Vec<LockedSuite>,
@@ -82,11 +85,13 @@ impl Lock {
         inputs_digest: String,
         suites: &[SuiteInfo],
         tiers: &BTreeMap<String, Resolution>,
+        build_roots: &BTreeMap<String, Resolution>,
     ) -> Self {
         let mut packages: BTreeMap<(String, String), LockedPackage> = BTreeMap::new();
-        let mut tier_names = BTreeMap::new();
-        for (tier, res) in tiers {
-            tier_names.insert(tier.clone(), res.packages.keys().cloned().collect());
+        let names = |m: &BTreeMap<String, Resolution>| -> BTreeMap<String, Vec<String>> {
+            m.iter().map(|(k, r)| (k.clone(), r.packages.keys().cloned().collect())).collect()
+        };
+        for res in tiers.values().chain(build_roots.values()) {
             for c in res.packages.values() {
                 packages.entry((c.name.clone(), c.version.clone())).or_insert_with(|| LockedPackage {
                     name: c.name.clone(),
@@ -105,7 +110,8 @@ impl Lock {
             lock_version: LOCK_VERSION,
             architecture: architecture.to_string(),
             inputs_digest,
-            tiers: tier_names,
+            tiers: names(tiers),
+            build_roots: names(build_roots),
             suites: suites
                 .iter()
                 .map(|s| LockedSuite {
@@ -122,8 +128,16 @@ impl Lock {
 
     /// The packages of `tier`, in name order.
     pub fn tier_packages(&self, tier: &str) -> Option<Vec<&LockedPackage>> {
-        let names = self.tiers.get(tier)?;
-        Some(names.iter().filter_map(|n| self.packages.iter().find(|p| &p.name == n)).collect())
+        Some(self.packages_named(self.tiers.get(tier)?))
+    }
+
+    /// The build-root packages of the source-built `tier`, in name order.
+    pub fn build_root_packages(&self, tier: &str) -> Option<Vec<&LockedPackage>> {
+        Some(self.packages_named(self.build_roots.get(tier)?))
+    }
+
+    fn packages_named(&self, names: &[String]) -> Vec<&LockedPackage> {
+        names.iter().filter_map(|n| self.packages.iter().find(|p| &p.name == n)).collect()
     }
 
     /// The newest Release date of the locked suites: the default SOURCE_DATE_EPOCH.
@@ -153,9 +167,11 @@ impl Lock {
                 return Err(bad(format!("package {}: unsafe filename {:?}", p.name, p.filename)));
             }
         }
-        for (tier, names) in &lock.tiers {
+        let lists = lock.tiers.iter().map(|(t, n)| (format!("tier {t}"), n));
+        let lists = lists.chain(lock.build_roots.iter().map(|(t, n)| (format!("build root of tier {t}"), n)));
+        for (what, names) in lists {
             if let Some(n) = names.iter().find(|n| !lock.packages.iter().any(|p| &p.name == *n)) {
-                return Err(bad(format!("tier {tier} names {n}, which has no [[package]] entry")));
+                return Err(bad(format!("{what} names {n}, which has no [[package]] entry")));
             }
         }
         Ok(lock)
@@ -179,6 +195,7 @@ mod tests {
             architecture: "amd64".into(),
             inputs_digest: "sha256:00".into(),
             tiers: [("hardened".to_string(), vec!["libc6".to_string()])].into(),
+            build_roots: BTreeMap::new(),
             suites: vec![LockedSuite {
                 name: "trixie".into(),
                 date: "Sat, 09 Aug 2025 09:25:47 UTC".into(),

@@ -66,6 +66,39 @@ pub fn install(tree: &mut Tree, debs: &[(String, std::path::PathBuf)]) -> Result
     debs.iter().map(|(name, path)| Ok(Installed { name: name.clone(), contents: unpack(path, name, tree)? })).collect()
 }
 
+/// Adds the installed tree of a source build (`destdir`) to `tree`, except paths matching
+/// `exclude` (`/`-rooted globs). Owners become root; symlinks must stay inside the root.
+/// Returns the `/`-rooted paths of the regular files added.
+pub fn add_built(tree: &mut Tree, destdir: &Path, exclude: &[String]) -> Result<Vec<String>, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(destdir).min_depth(1).sort_by_file_name() {
+        let entry = entry.map_err(|e| format!("cannot list {}: {e}", destdir.display()))?;
+        let rel = entry.path().strip_prefix(destdir).map_err(|e| e.to_string())?;
+        let rel = rel.to_str().ok_or_else(|| format!("{} is not UTF-8", rel.display()))?;
+        let abs = format!("/{rel}");
+        if exclude.iter().any(|g| glob_match(g, &abs)) {
+            continue;
+        }
+        let meta = entry.path().symlink_metadata().map_err(|e| format!("cannot stat {abs}: {e}"))?;
+        let mode = meta.permissions().mode() & 0o7777;
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            tree.add_dir(rel, mode, (0, 0))?;
+        } else if ft.is_symlink() {
+            let target = std::fs::read_link(entry.path()).map_err(|e| format!("cannot read link {abs}: {e}"))?;
+            tree.add_symlink(rel, &target.to_string_lossy())?;
+        } else if ft.is_file() {
+            let data = std::fs::read(entry.path()).map_err(|e| format!("cannot read {abs}: {e}"))?;
+            tree.add_file(rel, mode, (0, 0), data)?;
+            files.push(abs);
+        } else {
+            return Err(format!("{abs}: the build installed a special file"));
+        }
+    }
+    Ok(files)
+}
+
 /// Applies the tier's path excludes, then the definition's directories, files and symlinks,
 /// the CA bundle, the accounts files and the package database. `dir` is the definition's
 /// directory (for `[[files]].source`).
@@ -81,7 +114,7 @@ pub fn finish(
         let mode = d.mode.as_deref().and_then(parse_mode).unwrap_or(0o755);
         tree.add_dir(&d.path, mode, (d.uid, d.gid))?;
     }
-    for f in &spec.files {
+    for f in spec.files.iter().chain(&tier.files) {
         let mode = f.mode.as_deref().and_then(parse_mode).unwrap_or(0o644);
         match (&f.source, &f.copy_from) {
             (Some(src), _) => {
@@ -93,7 +126,7 @@ pub fn finish(
             (None, None) => return Err(format!("files entry {} has no source", f.path)),
         }
     }
-    for l in &spec.symlinks {
+    for l in spec.symlinks.iter().chain(&tier.symlinks) {
         tree.add_symlink(&l.path, &l.target)?;
     }
     if spec.image.ca_certificates {
