@@ -1,8 +1,9 @@
 #!/bin/sh
 # Builds the upstream reference image (what users compare against: Debian trixie minbase +
 # Debian's nginx + ca-certificates, packed as the official image is: CMD ["nginx","-g","daemon off;"],
-# EXPOSE 80, STOPSIGNAL SIGQUIT) and ARMORRED's images/nginx hardened, then prints size and
-# package count of both side by side, with ratios, and ARMORRED's cold and warm build times.
+# EXPOSE 80, STOPSIGNAL SIGQUIT) and ARMORRED's images/nginx in both tiers (hardened: Debian's
+# nginx; locked: nginx compiled from source over the locked build root), then prints size and
+# package count side by side, with ratios to upstream, and ARMORRED's cold and warm build times.
 #
 # Needs: mmdebstrap umoci skopeo (apt), root, the mirror of the host's apt configuration.
 # Usage: bench/upstream-reference.sh [WORKDIR]   (default: target/bench-upstream)
@@ -57,11 +58,24 @@ PY
 )
 ar_gz=$(python3 -c "import json;print(json.load(open('$W/armorred.tar.build.json'))['output']['compressed_size'])")
 
-printf '\n%-28s %15s %15s %8s\n' "" "upstream-ref" "armorred" "ratio"
-printf '%-28s %15s %15s %8s\n' "gzip layers (bytes)" "$up_gz" "$ar_gz" "$(echo "scale=3; $ar_gz / $up_gz" | bc)"
-printf '%-28s %15s %15s %8s\n' "docker-archive file (bytes)" "$up_size" "$ar_size" "$(echo "scale=3; $ar_size / $up_size" | bc)"
-printf '%-28s %15s %15s %8s\n' "root fs uncompressed (bytes)" "$up_unc" "$ar_unc" "$(echo "scale=3; $ar_unc / $up_unc" | bc)"
-printf '%-28s %15s %15s %8s\n' "Debian packages" "$up_pkgs" "$ar_pkgs" "$(echo "scale=3; $ar_pkgs / $up_pkgs" | bc)"
-printf '%-28s %15s %15s %8s\n' "files" "$up_files" "$ar_files" "$(echo "scale=3; $ar_files / $up_files" | bc)"
-printf '%-28s %15s %15s\n' "build time (s)" "$up_time" "cold $cold"
-printf '%-28s %15s %15s\n' "warm rebuild (s)" "-" "$warm"
+echo "== ARMORRED images/nginx locked (from source; the build root is not cached yet)" >&2
+start=$(date +%s.%N)
+$A -q build "$W/nginx-def" --tier locked --output "docker-archive:$W/locked.tar" >/dev/null
+lk_cold=$(echo "$(date +%s.%N) - $start" | bc)
+start=$(date +%s.%N)
+$A -q build "$W/nginx-def" --tier locked --output "docker-archive:$W/locked.tar" >/dev/null
+lk_warm=$(echo "$(date +%s.%N) - $start" | bc)
+out() { python3 -c "import json;print(json.load(open('$W/locked.tar.build.json'))['output']['$1'])"; }
+lk_gz=$(out compressed_size); lk_unc=$(out uncompressed_size); lk_pkgs=$(out packages); lk_files=$(out files)
+lk_size=$(stat -c %s "$W/locked.tar")
+
+r() { echo "scale=3; $1 / $2" | bc; }
+printf '\n%-28s %13s %13s %7s %13s %7s\n' "" "upstream-ref" "hardened" "ratio" "locked" "ratio"
+row() { printf '%-28s %13s %13s %7s %13s %7s\n' "$1" "$2" "$3" "$(r "$3" "$2")" "$4" "$(r "$4" "$2")"; }
+row "gzip layers (bytes)" "$up_gz" "$ar_gz" "$lk_gz"
+row "docker-archive file (bytes)" "$up_size" "$ar_size" "$lk_size"
+row "root fs uncompressed (bytes)" "$up_unc" "$ar_unc" "$lk_unc"
+row "Debian packages" "$up_pkgs" "$ar_pkgs" "$lk_pkgs"
+row "files" "$up_files" "$ar_files" "$lk_files"
+printf '%-28s %13s %13s %7s %13s\n' "build time, cold (s)" "$up_time" "$cold" "" "$lk_cold"
+printf '%-28s %13s %13s %7s %13s\n' "rebuild, warm cache (s)" "-" "$warm" "" "$lk_warm"

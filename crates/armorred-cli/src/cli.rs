@@ -98,13 +98,18 @@ pub(crate) struct PipelineArgs {
     /// Debian mirror base URL (default: the host's apt sources).
     #[arg(long)]
     pub(crate) mirror: Option<String>,
+    /// Tiers to build and report, repeatable (default: hardened and locked).
+    #[arg(long, value_enum)]
+    pub(crate) tier: Vec<TierArg>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum TierArg {
-    /// Drop-in replacement for upstream: hardening flags, full RELRO, FORTIFY, SafeStack.
+    /// Drop-in replacement for upstream (nginx: Debian's binaries; from source: hardening flags
+    /// with SafeStack).
     Hardened,
-    /// hardened plus LTO, hidden visibility and clang CFI; no shell, rarely used features dropped.
+    /// Built from source: hardened plus SafeStack, LTO and clang CFI; no shell, rarely used
+    /// modules dropped.
     Locked,
 }
 

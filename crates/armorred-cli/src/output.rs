@@ -129,3 +129,20 @@ pub(crate) fn verdict(out: &mut impl Write, policy: Policy, v: &Verdict) -> io::
         writeln!(out, "policy {name}: {} violations in {} files", v.violations.len().red(), v.files)
     }
 }
+
+/// One line on a build's checksec gate: verdict, policies, counts.
+pub(crate) fn gate_summary(g: &armorred::build::GateVerdict) -> String {
+    let name = |p: Policy| serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let built = match g.built_policy {
+        Some(p) if g.built_files > 0 => format!(", {} on the {} source-built", name(p), g.built_files),
+        _ => String::new(),
+    };
+    format!(
+        "{} ({}{built}): {} ELF files, {} violations, {} allowed by image.toml",
+        if g.passed() { "pass" } else { "FAIL (not enforced)" },
+        name(g.policy),
+        g.files,
+        g.violations.len(),
+        g.allowed.len()
+    )
+}

@@ -101,8 +101,9 @@ fn missing_path_is_a_clear_error() {
     assert!(err.contains("cannot read /nonexistent/armorred-test"), "{err}");
 }
 
-/// The main job on the embedded defaults, with a real DB: the hardened nginx image is built
-/// from the committed lock, catalogued, checked and scanned; compare is skipped (no upstream).
+/// The main job on the embedded defaults, with a real DB: both nginx images (hardened from
+/// Debian's packages, locked from source) are built from the committed lock, catalogued,
+/// checked and scanned; compare is skipped (no upstream).
 #[test]
 fn pipeline_writes_its_reports() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -123,7 +124,8 @@ fn pipeline_writes_its_reports() {
     let stderr = text(&run.stderr);
     assert!(stderr.contains("compare skipped"), "{stderr}");
     let checksec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("checksec.json")).expect("checksec.json")).expect("json");
+        serde_json::from_slice(&std::fs::read(out.join("nginx-hardened.checksec.json")).expect("checksec"))
+            .expect("json");
     assert_eq!(checksec["/usr/sbin/nginx"]["relro"], "full", "the image's own nginx, analysed inside the image");
     let sbom: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("nginx-hardened.cdx.json")).expect("sbom")).expect("json");
@@ -147,4 +149,18 @@ fn pipeline_writes_its_reports() {
     assert!(direct.status.success(), "{}", text(&direct.stderr));
     let direct: serde_json::Value = serde_json::from_slice(&direct.stdout).expect("json");
     assert_eq!(direct, checksec, "checksec of the image equals the pipeline's report");
+
+    // The locked tier: nginx from source, with SafeStack and CFI, found by its package note.
+    let locked: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("nginx-locked.checksec.json")).expect("checksec"))
+            .expect("json");
+    let nginx = &locked["/usr/sbin/nginx"];
+    assert_eq!((&nginx["safestack"], &nginx["clangcfi"]), (&"yes".into(), &"yes".into()), "{nginx}");
+    let sbom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("nginx-locked.cdx.json")).expect("sbom")).expect("json");
+    let names: Vec<&str> =
+        sbom["components"].as_array().expect("components").iter().filter_map(|c| c["purl"].as_str()).collect();
+    assert!(names.iter().any(|p| p.starts_with("pkg:generic/nginx@1.26.3")), "{names:?}");
+    assert!(!names.iter().any(|p| p.starts_with("pkg:deb/debian/nginx")), "{names:?}");
+    assert!(stderr.contains("locked on the 1 source-built"), "{stderr}");
 }

@@ -1,8 +1,9 @@
 //! The main job: the nginx pipeline as a list of named stages, each wrapping its error as
 //! "failed to <stage>".
 //!
-//! build (hardened image from the committed lock) → sbom → checksec → scan (when a
-//! vulnerability DB exists) → compare (when an upstream image is given). A stage that cannot run
+//! For each tier (hardened, then locked): build (from the committed lock; the locked tier
+//! compiles nginx in the sandbox) → sbom → checksec → scan (when a vulnerability DB exists) →
+//! compare (when an upstream image is given; the upstream side is read once). A stage that cannot run
 //! for want of an input (no DB, no upstream image) is skipped with the reason in
 //! [`PipelineOutcome::notes`], never silently.
 
@@ -55,6 +56,8 @@ pub struct PipelineOptions {
     pub mirror: Option<String>,
     /// The `.deb` cache; None: `$XDG_CACHE_HOME/armorred`.
     pub cache: Option<PathBuf>,
+    /// The tiers to build, in order (default: hardened, then locked).
+    pub tiers: Vec<String>,
 }
 
 impl PipelineOptions {
@@ -71,6 +74,7 @@ impl PipelineOptions {
             db: None,
             mirror: None,
             cache: None,
+            tiers: vec!["hardened".into(), "locked".into()],
         }
     }
 }
@@ -78,18 +82,27 @@ impl PipelineOptions {
 /// What the pipeline produced.
 #[derive(Debug)]
 pub struct PipelineOutcome {
-    /// The hardened image build.
-    pub build: BuildReport,
+    /// One result per tier, in the order asked for.
+    pub tiers: Vec<TierOutcome>,
     /// Files written, in order.
     pub written: Vec<PathBuf>,
+    /// Stages skipped, with the reason.
+    pub notes: Vec<String>,
+}
+
+/// What the pipeline produced for one tier.
+#[derive(Debug)]
+pub struct TierOutcome {
+    /// The image build.
+    pub build: BuildReport,
     /// checksec of every ELF file in the image.
     pub checksec: ScanReport,
+    /// Where that report was written.
+    pub checksec_path: PathBuf,
     /// The scan, when a DB was there.
     pub scan: Option<ScanResult>,
     /// The comparison, when an upstream image was given.
     pub comparison: Option<Comparison>,
-    /// Stages skipped, with the reason.
-    pub notes: Vec<String>,
 }
 
 fn write(path: PathBuf, bytes: &[u8], written: &mut Vec<PathBuf>) -> Result<(), PipelineError> {
@@ -98,47 +111,12 @@ fn write(path: PathBuf, bytes: &[u8], written: &mut Vec<PathBuf>) -> Result<(), 
     Ok(())
 }
 
-/// Runs every stage in order.
+/// Runs every stage in order, for each tier.
 pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     let mut written = Vec::new();
     let mut notes = Vec::new();
-    let out = &opts.out;
+    let cache = Cache::new(opts.cache.clone().unwrap_or_else(Cache::default_dir));
 
-    // Stage 1: the hardened image, from the committed lock.
-    let image_dir = out.join("nginx-hardened");
-    let build_opts = BuildOptions {
-        tier: "hardened".into(),
-        output: Output::OciDir(image_dir.clone()),
-        cache: Cache::new(opts.cache.clone().unwrap_or_else(Cache::default_dir)),
-        mirror: opts.mirror.as_deref().map(Mirror::from_base),
-        source_date_epoch: None,
-        revision: None,
-        progress: None,
-    };
-    let build = stage("build the hardened image", build::build(&opts.image_dir, &build_opts))?;
-    written.push(image_dir.clone());
-    let reference = format!("oci-dir:{}", image_dir.display());
-
-    // Stage 2: its SBOM, CycloneDX and SPDX.
-    let image =
-        stage("open the hardened image", Source::parse(&reference).and_then(|s| s.open(&OpenOptions::default())))?;
-    let sbom = stage("generate the SBOM", crate::sbom::generate(&image, &crate::sbom::GenerateOptions::default()))?;
-    for (format, name) in
-        [(SbomFormat::CycloneDxJson, "nginx-hardened.cdx.json"), (SbomFormat::SpdxJson, "nginx-hardened.spdx.json")]
-    {
-        let path = out.join(name);
-        let result =
-            crate::fsutil::write_atomic(&path, |w| crate::sbom::format::write(&sbom, format, &Timestamp::Image, w));
-        stage("write the SBOM", result)?;
-        written.push(path);
-    }
-
-    // Stage 3: checksec of every ELF file in the image.
-    let facts: ImageFacts = stage("analyse the image's files", report::image_facts(&image, &Limits::default()))?;
-    let checksec_json = crate::elf::checksec_json::scan_object(&facts.checksec, true);
-    write(out.join("checksec.json"), &json_bytes(&checksec_json), &mut written)?;
-
-    // Stage 4: the scan, when a DB exists.
     let db_path = db::resolve_path(opts.db.as_deref());
     let db = if db_path.exists() {
         Some(stage("open the vulnerability DB", Db::open(&db_path))?)
@@ -149,42 +127,10 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
         ));
         None
     };
-    let packages = crate::vuln::sbom::from_sbom(&sbom);
-    let scan = match &db {
-        Some(db) => {
-            let result = stage("scan the hardened image", scan_packages(db, &packages, &ScanOptions::default()))?;
-            let meta = ReportMeta {
-                target: reference.clone(),
-                timestamp: image.created.clone().unwrap_or_default(),
-                tool_version: env!("CARGO_PKG_VERSION").into(),
-            };
-            write(
-                out.join("nginx-hardened.scan.json"),
-                crate::vuln::report::render(&result, Format::Json, &meta).as_bytes(),
-                &mut written,
-            )?;
-            Some(result)
-        }
-        None => None,
-    };
-
-    // Stage 5: the comparison with upstream, when both an upstream image and a DB are there.
-    let comparison = match (&opts.upstream, &db, &scan) {
-        (Some(upstream), Some(db), Some(result)) => {
-            let up = stage("read the upstream image", report::side_from_source(upstream, db))?;
-            let ours = report::Side::from_scan(&reference, image.digest.as_deref(), &packages, result)
-                .with_image_facts(&facts);
-            let c = report::compare(&up, &ours, Some(&format!("sha256:{}", db.sha256())));
-            write(
-                out.join("compare.json"),
-                stage("render the comparison", report::render::json(&c))?.as_bytes(),
-                &mut written,
-            )?;
-            write(out.join("compare.md"), report::render::markdown(&c).as_bytes(), &mut written)?;
-            write(out.join("compare.html"), report::render::html(&c).as_bytes(), &mut written)?;
-            Some(c)
-        }
-        (None, _, _) => {
+    // The upstream side is read and scanned once, for every tier's comparison.
+    let upstream = match (&opts.upstream, &db) {
+        (Some(upstream), Some(db)) => Some(stage("read the upstream image", report::side_from_source(upstream, db))?),
+        (None, _) => {
             notes.push(format!(
                 "compare skipped: no upstream image (--upstream SOURCE, or bench/upstream-reference.sh, which writes {UPSTREAM_REFERENCE})"
             ));
@@ -192,7 +138,97 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
         }
         _ => None,
     };
-    Ok(PipelineOutcome { build, written, checksec: facts.checksec, scan, comparison, notes })
+
+    let mut tiers = Vec::new();
+    for tier in &opts.tiers {
+        let t = run_tier(tier, opts, &cache, db.as_ref(), upstream.as_ref(), &mut written)?;
+        tiers.push(t);
+    }
+    Ok(PipelineOutcome { tiers, written, notes })
+}
+
+/// build → SBOM → checksec → scan → compare for one tier.
+fn run_tier(
+    tier: &str,
+    opts: &PipelineOptions,
+    cache: &Cache,
+    db: Option<&Db>,
+    upstream: Option<&report::Side>,
+    written: &mut Vec<PathBuf>,
+) -> Result<TierOutcome, PipelineError> {
+    let out = &opts.out;
+    let name = format!("nginx-{tier}");
+    // Stage 1: the image, from the committed lock (a source-built tier compiles in the sandbox).
+    let image_dir = out.join(&name);
+    let build_opts = BuildOptions {
+        tier: tier.to_string(),
+        output: Output::OciDir(image_dir.clone()),
+        cache: cache.clone(),
+        mirror: opts.mirror.as_deref().map(Mirror::from_base),
+        source_date_epoch: None,
+        revision: None,
+        progress: None,
+    };
+    let build = stage("build the image", build::build(&opts.image_dir, &build_opts))?;
+    written.push(image_dir.clone());
+    let reference = format!("oci-dir:{}", image_dir.display());
+
+    // Stage 2: its SBOM, CycloneDX and SPDX.
+    let image = stage("open the image", Source::parse(&reference).and_then(|s| s.open(&OpenOptions::default())))?;
+    let sbom = stage("generate the SBOM", crate::sbom::generate(&image, &crate::sbom::GenerateOptions::default()))?;
+    for (format, ext) in [(SbomFormat::CycloneDxJson, "cdx.json"), (SbomFormat::SpdxJson, "spdx.json")] {
+        let path = out.join(format!("{name}.{ext}"));
+        let result =
+            crate::fsutil::write_atomic(&path, |w| crate::sbom::format::write(&sbom, format, &Timestamp::Image, w));
+        stage("write the SBOM", result)?;
+        written.push(path);
+    }
+
+    // Stage 3: checksec of every ELF file in the image.
+    let facts: ImageFacts = stage("analyse the image's files", report::image_facts(&image, &Limits::default()))?;
+    let checksec_json = crate::elf::checksec_json::scan_object(&facts.checksec, true);
+    let checksec_path = out.join(format!("{name}.checksec.json"));
+    write(checksec_path.clone(), &json_bytes(&checksec_json), written)?;
+
+    // Stage 4: the scan, when a DB exists.
+    let packages = crate::vuln::sbom::from_sbom(&sbom);
+    let scan = match db {
+        Some(db) => {
+            let result = stage("scan the image", scan_packages(db, &packages, &ScanOptions::default()))?;
+            let meta = ReportMeta {
+                target: reference.clone(),
+                timestamp: image.created.clone().unwrap_or_default(),
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+            };
+            write(
+                out.join(format!("{name}.scan.json")),
+                crate::vuln::report::render(&result, Format::Json, &meta).as_bytes(),
+                written,
+            )?;
+            Some(result)
+        }
+        None => None,
+    };
+
+    // Stage 5: the comparison with upstream, when both an upstream image and a DB are there.
+    let comparison = match (upstream, db, &scan) {
+        (Some(up), Some(db), Some(result)) => {
+            let ours = report::Side::from_scan(&reference, image.digest.as_deref(), &packages, result)
+                .with_image_facts(&facts);
+            let c = report::compare(up, &ours, Some(&format!("sha256:{}", db.sha256())));
+            let base = format!("compare-{tier}");
+            write(
+                out.join(format!("{base}.json")),
+                stage("render the comparison", report::render::json(&c))?.as_bytes(),
+                written,
+            )?;
+            write(out.join(format!("{base}.md")), report::render::markdown(&c).as_bytes(), written)?;
+            write(out.join(format!("{base}.html")), report::render::html(&c).as_bytes(), written)?;
+            Some(c)
+        }
+        _ => None,
+    };
+    Ok(TierOutcome { build, checksec: facts.checksec, checksec_path, scan, comparison })
 }
 
 fn json_bytes(v: &serde_json::Value) -> Vec<u8> {

@@ -86,15 +86,18 @@ pub(crate) fn run(args: &BuildArgs, quiet: bool) -> anyhow::Result<Outcome> {
     writeln!(err, "packages  {}", report.packages)?;
     writeln!(err, "files     {}", report.files)?;
     let g = &report.gate;
-    writeln!(
-        err,
-        "checksec  {} ({}): {} ELF files, {} violations, {} allowed by image.toml",
-        if g.passed() { "pass" } else { "FAIL (not enforced)" },
-        serde_json::to_value(g.policy)?.as_str().unwrap_or("hardened"),
-        g.files,
-        g.violations.len(),
-        g.allowed.len()
-    )?;
+    writeln!(err, "checksec  {}", crate::output::gate_summary(g))?;
+    if let Some(sb) = &report.source_build {
+        writeln!(
+            err,
+            "source    {} {} built ({}) on a {} root of {} packages",
+            sb.package.name,
+            sb.package.version,
+            sb.tier.as_str(),
+            sb.build_root.kind,
+            sb.build_root.packages.len()
+        )?;
+    }
     if !g.passed() {
         print_gate(&mut err, g)?;
     }

@@ -14,20 +14,34 @@ pub(crate) fn run(args: &PipelineArgs, quiet: bool) -> anyhow::Result<Outcome> {
     if args.upstream.is_some() {
         opts.upstream.clone_from(&args.upstream);
     }
+    if !args.tier.is_empty() {
+        opts.tiers = args.tier.iter().map(|t| t.name().to_string()).collect();
+    }
     let outcome = pipeline::run(&opts)?;
     if quiet {
         return Ok(Outcome::Success);
     }
     let mut err = anstream::stderr().lock();
-    let b = &outcome.build;
-    writeln!(err, "built {} ({} packages, {} files) {}", b.name, b.packages, b.files, b.manifest_digest)?;
-    output::checksec_summary(&mut err, &outcome.checksec, &args.out.join("checksec.json"))?;
-    writeln!(err, "checksec gate ({:?}): {}", b.gate.policy, if b.gate.passed() { "passed" } else { "failed" })?;
-    if let Some(scan) = &outcome.scan {
-        writeln!(err, "scan: {} findings in {} packages", scan.matches.len(), scan.packages)?;
-    }
-    if let Some(c) = &outcome.comparison {
-        writeln!(err, "{}", armorred::report::render::table(c))?;
+    for t in &outcome.tiers {
+        let b = &t.build;
+        writeln!(
+            err,
+            "built {}:{} ({} packages, {} files) {} in {:.1} s",
+            b.name,
+            b.tier,
+            b.packages,
+            b.files,
+            b.manifest_digest,
+            b.timings.get("total").copied().unwrap_or_default() as f64 / 1000.0
+        )?;
+        output::checksec_summary(&mut err, &t.checksec, &t.checksec_path)?;
+        writeln!(err, "checksec gate: {}", output::gate_summary(&b.gate))?;
+        if let Some(scan) = &t.scan {
+            writeln!(err, "scan: {} findings in {} packages", scan.matches.len(), scan.packages)?;
+        }
+        if let Some(c) = &t.comparison {
+            writeln!(err, "{}", armorred::report::render::table(c))?;
+        }
     }
     for note in &outcome.notes {
         writeln!(err, "note: {note}")?;

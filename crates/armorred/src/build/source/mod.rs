@@ -432,7 +432,7 @@ fn prepare_source(
     };
     match src.strip_components {
         Some(strip) => {
-            unpack::unpack_tar_gz(&path, src_dir, strip)
+            unpack::unpack_archive(&path, &src.file, src_dir, strip)
                 .map_err(|reason| SourceBuildError::Unpack { file: src.file.clone(), reason })?;
         }
         None => {

@@ -1,4 +1,4 @@
-//! Unpacking a source tarball (`.tar.gz`) into the source directory, safely: only regular
+//! Unpacking a source tarball (`.tar.gz`, `.tar.xz`, `.tar`) into the source directory, safely: only regular
 //! files and directories, every path relative and inside the target after stripping leading
 //! components, and the decompressed size bounded.
 
@@ -14,6 +14,19 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, strip: usize) -> Result<usize,
     let file = std::fs::File::open(archive).map_err(|e| format!("cannot open: {e}"))?;
     let gz = flate2::read::GzDecoder::new(std::io::BufReader::new(file));
     unpack_tar(gz.take(MAX_UNPACKED), dest, strip)
+}
+
+/// Unpacks `archive`, choosing the decompressor by its file `name` (the cache names files by
+/// hash): `.tar.gz`/`.tgz` (gzip), `.tar.xz` (xz), `.tar` (none); see [`unpack_tar_gz`].
+pub fn unpack_archive(archive: &Path, name: &str, dest: &Path, strip: usize) -> Result<usize, String> {
+    let open = || std::fs::File::open(archive).map(std::io::BufReader::new).map_err(|e| format!("cannot open: {e}"));
+    if name.ends_with(".tar.xz") || name.ends_with(".txz") {
+        unpack_tar(xz2::read::XzDecoder::new(open()?).take(MAX_UNPACKED), dest, strip)
+    } else if name.ends_with(".tar") {
+        unpack_tar(open()?.take(MAX_UNPACKED), dest, strip)
+    } else {
+        unpack_tar_gz(archive, dest, strip)
+    }
 }
 
 /// Unpacks an uncompressed tar stream; see [`unpack_tar_gz`].
@@ -47,8 +60,33 @@ pub fn unpack_tar(reader: impl Read, dest: &Path, strip: usize) -> Result<usize,
             }
             entry.unpack(&target).map_err(|e| format!("{}: {e}", rel.display()))?;
             files += 1;
+        } else if kind.is_symlink() {
+            // Relative links that stay inside the tree (Debian packaging has a few); nothing else.
+            let link = entry.link_name().map_err(|e| format!("bad link in {}: {e}", raw.display()))?;
+            let link = link.ok_or_else(|| format!("symlink {} has no target", raw.display()))?.into_owned();
+            let depth = rel.components().count().saturating_sub(1);
+            let mut level = depth as isize;
+            for c in link.components() {
+                match c {
+                    Component::Normal(_) => level += 1,
+                    Component::CurDir => {}
+                    Component::ParentDir => level -= 1,
+                    _ => return Err(format!("symlink {} -> {} escapes the target", raw.display(), link.display())),
+                }
+                if level < 0 {
+                    return Err(format!("symlink {} -> {} escapes the target", raw.display(), link.display()));
+                }
+            }
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", rel.display()))?;
+            }
+            std::os::unix::fs::symlink(&link, &target).map_err(|e| format!("{}: {e}", rel.display()))?;
         } else {
-            return Err(format!("entry {} is a {:?}, only files and directories are accepted", raw.display(), kind));
+            return Err(format!(
+                "entry {} is a {:?}, only files, directories and inner symlinks are accepted",
+                raw.display(),
+                kind
+            ));
         }
     }
     Ok(files)
@@ -66,13 +104,15 @@ mod tests {
             h.set_size(data.len() as u64);
             h.set_mode(0o644);
             if *kind == tar::EntryType::Symlink {
-                h.set_link_name("/etc/passwd").expect("link");
+                h.set_link_name(std::str::from_utf8(data).expect("utf-8")).expect("link");
+                h.set_size(0);
             }
             // Write the name raw so that `..` survives the builder's own checks.
             let gnu = h.as_gnu_mut().expect("gnu");
             gnu.name[..name.len()].copy_from_slice(name.as_bytes());
             h.set_cksum();
-            b.append(&h, *data).expect("append");
+            let body: &[u8] = if *kind == tar::EntryType::Symlink { b"" } else { data };
+            b.append(&h, body).expect("append");
         }
         b.into_inner().expect("tar")
     }
@@ -86,7 +126,10 @@ mod tests {
             ("plain", vec![("p-1/", Directory, b""), ("p-1/a.c", Regular, b"x")], Ok(1)),
             ("dotdot", vec![("p-1/../../x", Regular, b"x")], Err("escapes")),
             ("absolute", vec![("/tmp/x", Regular, b"x")], Err("escapes")),
-            ("symlink", vec![("p-1/l", Symlink, b"")], Err("only files and directories")),
+            ("absolute symlink", vec![("p-1/l", Symlink, b"/etc/passwd")], Err("escapes")),
+            ("climbing symlink", vec![("p-1/d/l", Symlink, b"../../x")], Err("escapes")),
+            ("inner symlink", vec![("p-1/d/l", Symlink, b"../a.c"), ("p-1/a.c", Regular, b"x")], Ok(1)),
+            ("fifo", vec![("p-1/f", tar::EntryType::Fifo, b"")], Err("only files")),
         ];
         for (name, entries, want) in cases {
             let dir = tempfile::tempdir().expect("tempdir");
