@@ -15,9 +15,10 @@ pub use crate::vuln::model::{FixState, Severity};
 /// Image size in bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Size {
-    /// Sum of uncompressed layer sizes (the headline).
+    /// Bytes of the regular files of the final file system (the headline).
     pub uncompressed: u64,
-    /// Sum of compressed layer blobs, when known.
+    /// What a registry would transfer: compressed layer blobs as stored, plain-tar layers gzipped
+    /// ([`crate::report::transfer_size`]); None when the side is not an image.
     pub compressed: Option<u64>,
 }
 

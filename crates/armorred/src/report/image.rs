@@ -1,8 +1,11 @@
 //! Facts about an image that need its files, not only its SBOM: size, file counts, setuid
-//! files, shells, and checksec of every ELF file. One streaming pass over the layers.
+//! files, shells, and checksec of every ELF file. One streaming pass over the layers, and one
+//! more over the layers stored uncompressed to learn their compressed size.
 
-use std::io::Read;
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use super::compare::{FileStats, HardeningCounts, Side, Size};
 use crate::elf::{scan_files, ScanReport};
@@ -25,7 +28,8 @@ const SHELLS: [&str; 10] = [
 /// What [`image_facts`] learns.
 #[derive(Debug)]
 pub struct ImageFacts {
-    /// Uncompressed: bytes of regular files in the final file system; compressed: layer blobs.
+    /// Uncompressed: bytes of regular files in the final file system; compressed: what a registry
+    /// would transfer ([`transfer_size`]).
     pub size: Size,
     /// File counts, setuid files, shells.
     pub files: FileStats,
@@ -47,9 +51,113 @@ pub fn image_facts(image: &Image, limits: &Limits) -> Result<ImageFacts, SourceE
     }
     files.shells = SHELLS.iter().filter(|s| tree.get(s).is_some()).map(|s| (*s).to_owned()).collect();
     files.elf_binaries = elves.len() as u64;
-    let compressed =
-        if image.layers.is_empty() { None } else { image.layers.iter().map(|l| l.size).sum::<Option<u64>>() };
+    let compressed = Some(transfer_size(image, &tree, limits)?);
     Ok(ImageFacts { size: Size { uncompressed, compressed }, files, checksec: scan_files(elves) })
+}
+
+/// gzip magic bytes.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// zstd magic bytes.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// What a registry would transfer for the image, in bytes: for each layer, the blob's size when
+/// the blob is compressed (gzip or zstd, told by its magic bytes, not its media type); for a
+/// layer stored as a plain tar (`docker save`, uncompressed OCI layers), the size of that tar
+/// gzipped at flate2's default level (6), counted as it streams, never written ([`gzip_size`]).
+/// A `dir:` source is counted as one such layer: a tar of its tree.
+pub fn transfer_size(image: &Image, tree: &FileTree, limits: &Limits) -> Result<u64, SourceError> {
+    if let Some(root) = image.dir_root() {
+        return dir_gzip_size(root, tree).map_err(|source| SourceError::Io { path: root.to_path_buf(), source });
+    }
+    let sizes: Vec<u64> = image
+        .layers
+        .par_iter()
+        .map(|layer| {
+            let err = |reason: &str, source| SourceError::Layer {
+                source_name: image.name.clone(),
+                digest: layer.digest.clone(),
+                reason: reason.to_owned(),
+                source,
+            };
+            let mut blob = BufReader::with_capacity(256 << 10, image.open_layer_blob(layer)?);
+            let head = blob.fill_buf().map_err(|e| err("cannot read", e))?;
+            if head.starts_with(&GZIP_MAGIC) || head.starts_with(&ZSTD_MAGIC) {
+                if let Some(size) = image.layer_blob_size(layer) {
+                    return Ok(size);
+                }
+                return std::io::copy(&mut blob, &mut std::io::sink()).map_err(|e| err("cannot read", e));
+            }
+            gzip_size(blob, limits.max_layer_bytes).map_err(|e| err("cannot compress", e))
+        })
+        .collect::<Result<_, SourceError>>()?;
+    Ok(sizes.iter().sum())
+}
+
+/// Input is compressed in chunks of this size, so that the count does not depend on how the
+/// source happens to return its bytes (deflate output varies slightly with the write pattern).
+pub const GZIP_CHUNK: usize = 64 << 10;
+
+/// The size of `data` gzipped at flate2's default level, fed in [`GZIP_CHUNK`] chunks and
+/// counted, not stored; an error past `max` input bytes.
+pub fn gzip_size(mut data: impl Read, max: u64) -> std::io::Result<u64> {
+    let mut gz = flate2::write::GzEncoder::new(ByteCount(0), flate2::Compression::default());
+    let mut buf = vec![0u8; GZIP_CHUNK];
+    let mut total = 0u64;
+    loop {
+        let mut filled = 0;
+        while filled < GZIP_CHUNK {
+            match data.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        total += filled as u64;
+        if total > max {
+            return Err(std::io::Error::other(format!("more than {max} bytes")));
+        }
+        gz.write_all(&buf[..filled])?;
+        if filled < GZIP_CHUNK {
+            return Ok(gz.finish()?.0);
+        }
+    }
+}
+
+/// A writer that only counts what it is given.
+struct ByteCount(u64);
+
+impl Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The gzipped size of a tar of the tree of `root` (directories, files, symlinks, in path order).
+/// Files that vanish or cannot be read on a live system are left out, as the walk leaves them.
+fn dir_gzip_size(root: &Path, tree: &FileTree) -> std::io::Result<u64> {
+    let gz = flate2::write::GzEncoder::new(ByteCount(0), flate2::Compression::default());
+    let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(GZIP_CHUNK, gz));
+    tar.follow_symlinks(false);
+    tar.mode(tar::HeaderMode::Deterministic);
+    for e in tree.entries() {
+        if !matches!(e.kind, EntryKind::Dir | EntryKind::File | EntryKind::Symlink) {
+            continue;
+        }
+        let rel = e.path.trim_start_matches('/');
+        match tar.append_path_with_name(root.join(rel), rel) {
+            Ok(()) => {}
+            Err(err) if matches!(err.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    let gz = tar.into_inner()?.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+    Ok(gz.finish()?.0)
 }
 
 /// checksec of every ELF file of an opened image, keyed by its path in the image (what

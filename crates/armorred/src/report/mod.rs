@@ -7,7 +7,7 @@ pub mod render;
 mod side;
 
 pub use compare::{compare, Comparison, Component, Finding, FixState, Severity, Side, Size};
-pub use image::{image_checksec, image_facts, ImageFacts};
+pub use image::{gzip_size, image_checksec, image_facts, transfer_size, ImageFacts, GZIP_CHUNK};
 pub use side::side_from_source;
 
 /// Errors of the report module.

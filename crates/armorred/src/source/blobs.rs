@@ -100,6 +100,14 @@ impl BlobStore {
         }
     }
 
+    /// The stored size of a member, when the store knows it without reading it.
+    pub(crate) fn size(&self, name: &str) -> Option<u64> {
+        match self {
+            Self::Dir(root) => normalize(name).and_then(|_| std::fs::metadata(root.join(name)).ok()).map(|m| m.len()),
+            Self::Tar { index, .. } => index.get(name.trim_start_matches('/')).map(|&(_, size)| size),
+        }
+    }
+
     /// Reads a small member (JSON) fully, at most 16 MiB.
     pub(crate) fn read_small(&self, name: &str) -> Result<Vec<u8>, SourceError> {
         let mut buf = Vec::new();

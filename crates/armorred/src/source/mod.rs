@@ -304,6 +304,27 @@ impl Image {
         }
     }
 
+    /// Opens a layer's blob as it is stored (still compressed, if it is), for counting or hashing;
+    /// an error for `dir:` sources, which have no layers.
+    pub fn open_layer_blob(&self, layer: &Layer) -> Result<Box<dyn Read + '_>, SourceError> {
+        match &self.store {
+            Store::Blobs(store) => store.open(&layer.member),
+            Store::Dir(root) => Err(SourceError::Layout {
+                source_name: root.display().to_string(),
+                reason: "a directory has no layer blobs".into(),
+            }),
+        }
+    }
+
+    /// The stored size of a layer's blob: the manifest's `size`, else the size of the file or
+    /// archive member that holds it (a `docker save` manifest gives no sizes).
+    pub fn layer_blob_size(&self, layer: &Layer) -> Option<u64> {
+        match &self.store {
+            Store::Blobs(store) => layer.size.or_else(|| store.size(&layer.member)),
+            Store::Dir(_) => None,
+        }
+    }
+
     /// Whether this image is a plain directory (no layers).
     pub fn is_dir(&self) -> bool {
         matches!(self.store, Store::Dir(_))
