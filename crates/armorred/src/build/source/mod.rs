@@ -336,6 +336,7 @@ fn build_into(
         outputs,
         checks,
         checksec,
+        features: record::features(&recipe.features, &tier_spec.configure),
     })
 }
 

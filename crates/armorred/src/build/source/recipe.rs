@@ -61,6 +61,10 @@ pub struct Recipe {
     /// Shell steps, run in order in the source directory.
     #[serde(rename = "step")]
     pub steps: Vec<Step>,
+    /// Optional parts of the program that configure options build or leave out, with the
+    /// vulnerabilities that live only in them (the evidence for "compiled out").
+    #[serde(default, rename = "feature")]
+    pub features: Vec<Feature>,
 }
 
 /// The package a recipe builds: it names every ELF file's `.note.package`.
@@ -267,7 +271,56 @@ fn validate(r: &Recipe) -> Result<(), String> {
             return Err(format!("step name {:?} is not a plain name", s.name));
         }
     }
-    Ok(())
+    r.features.iter().try_for_each(Feature::validate)
+}
+
+/// An optional part of the program (an nginx module), the configure options that build it or
+/// leave it out, and the vulnerabilities that live only in it. See `docs/recipes.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feature {
+    /// The name the program gives it, as a string in the built binary (nginx's
+    /// `ngx_module_names[]`: `ngx_mail_smtp_module`); its absence is checked in the binary.
+    pub name: String,
+    /// The option that builds it (`--with-mail`); without it, the feature is not built.
+    #[serde(default, rename = "enabled-by")]
+    pub enabled_by: Option<String>,
+    /// The option that leaves it out (`--without-http_ssi_module`).
+    #[serde(default, rename = "disabled-by")]
+    pub disabled_by: Option<String>,
+    /// Vulnerability IDs whose code is only in this feature.
+    pub vulnerabilities: Vec<String>,
+    /// Where that is stated (the vendor's advisory).
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+impl Feature {
+    /// Whether configure `options` build it: the enabling option is given (alone or as
+    /// `--with-x=dynamic`) when there is one, and the disabling option is not.
+    pub fn built(&self, options: &[String]) -> bool {
+        let given = |o: &str| options.iter().any(|x| x == o || x.strip_prefix(o).is_some_and(|r| r.starts_with('=')));
+        self.enabled_by.as_deref().is_none_or(given) && !self.disabled_by.as_deref().is_some_and(given)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let name_ok = !self.name.is_empty() && self.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !name_ok {
+            return Err(format!("feature {:?}: name must be letters, digits and `_`", self.name));
+        }
+        let options: Vec<&str> = self.enabled_by.iter().chain(&self.disabled_by).map(String::as_str).collect();
+        if options.is_empty() {
+            return Err(format!("feature {}: needs enabled-by or disabled-by", self.name));
+        }
+        if let Some(o) = options.iter().find(|o| !o.starts_with("--") || o.contains([' ', '='])) {
+            return Err(format!("feature {}: {o:?} is not a configure option (--name)", self.name));
+        }
+        let id_ok = |v: &String| !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if self.vulnerabilities.is_empty() || !self.vulnerabilities.iter().all(id_ok) {
+            return Err(format!("feature {}: vulnerabilities must be a non-empty list of IDs", self.name));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -298,6 +351,34 @@ name = "build"
 run = "true"
 "#;
 
+    const FEATURE: &str = r#"
+[[feature]]
+name = "ngx_mail_smtp_module"
+enabled-by = "--with-mail"
+disabled-by = "--without-mail_smtp_module"
+vulnerabilities = ["CVE-2025-53859"]
+"#;
+
+    #[test]
+    fn feature_built_by_the_options() {
+        let f: Feature = toml::from_str(&FEATURE.replace("[[feature]]", "")).expect("feature");
+        let opts = |o: &[&str]| o.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(!f.built(&opts(&[])), "not enabled");
+        assert!(f.built(&opts(&["--with-mail"])));
+        assert!(f.built(&opts(&["--with-mail=dynamic"])), "a dynamic module is built too");
+        assert!(!f.built(&opts(&["--with-mail", "--without-mail_smtp_module"])), "enabled, then left out");
+        assert!(!f.built(&opts(&["--with-mailx"])), "a longer option is another option");
+        let ssi = Feature {
+            name: "ngx_http_ssi_filter_module".into(),
+            enabled_by: None,
+            disabled_by: Some("--without-http_ssi_module".into()),
+            vulnerabilities: vec!["CVE-2026-56434".into()],
+            reference: None,
+        };
+        assert!(ssi.built(&opts(&[])), "default on");
+        assert!(!ssi.built(&opts(&["--without-http_ssi_module"])));
+    }
+
     #[test]
     fn table() {
         let cases: &[(&str, &str, Option<&str>)] = &[
@@ -309,6 +390,24 @@ run = "true"
             ("bad cpe", &GOOD.replace("cpe:2.3:a", "cpe:/a"), Some("CPE 2.3")),
             ("cc path", &GOOD.replace("cc = \"clang-14\"", "cc = \"/usr/bin/cc\""), Some("command name")),
             ("not toml", "[[[", Some("")),
+            ("feature", &format!("{GOOD}{FEATURE}"), None),
+            (
+                "feature without option",
+                &format!("{GOOD}{}", FEATURE.replace("enabled-by", "#").replace("disabled-by", "#")),
+                Some("needs enabled-by"),
+            ),
+            (
+                "feature bad option",
+                &format!("{GOOD}{}", FEATURE.replace("\"--with-mail\"", "\"mail\"")),
+                Some("not a configure option"),
+            ),
+            ("feature no ids", &format!("{GOOD}{}", FEATURE.replace("\"CVE-2025-53859\"", "")), Some("non-empty list")),
+            (
+                "feature bad name",
+                &format!("{GOOD}{}", FEATURE.replace("ngx_mail_smtp_module", "ngx mail")),
+                Some("name must be"),
+            ),
+            ("feature unknown key", &format!("{GOOD}{FEATURE}bogus = 1\n"), Some("unknown field")),
         ];
         for (name, text, want) in cases {
             let got = parse(text.as_bytes(), Path::new("r.toml"));
@@ -330,5 +429,15 @@ run = "true"
         let r = load(&dir).expect("images/nginx/recipe.toml");
         assert_eq!(r.package.version, "1.26.3");
         assert!(r.tiers.contains_key(&Tier::Hardened) && r.tiers.contains_key(&Tier::Locked));
+        // The locked tier leaves mail and SSI out and keeps rewrite; the hardened tier builds mail.
+        let built = |tier: Tier, name: &str| {
+            r.features.iter().find(|f| f.name == name).expect(name).built(&r.tiers[&tier].configure)
+        };
+        assert!(!built(Tier::Locked, "ngx_mail_smtp_module") && built(Tier::Hardened, "ngx_mail_smtp_module"));
+        assert!(
+            !built(Tier::Locked, "ngx_http_ssi_filter_module") && built(Tier::Hardened, "ngx_http_ssi_filter_module")
+        );
+        assert!(built(Tier::Locked, "ngx_http_rewrite_module"));
+        assert!(!built(Tier::Hardened, "ngx_http_mp4_module"));
     }
 }

@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::flags::Flags;
 use super::note::PackageNote;
-use super::recipe::Tier;
+use super::recipe::{Feature, Tier};
 use super::root::RootDescription;
 use super::sandbox::SandboxDescription;
 use super::verify::Check;
@@ -47,6 +47,43 @@ pub struct BuildRecord {
     pub checks: Vec<Check>,
     /// checksec.sh-style JSON (with `--extended` keys) of every ELF file.
     pub checksec: BTreeMap<PathBuf, serde_json::Value>,
+    /// The recipe's features, each with whether this tier's configure options build it.
+    pub features: Vec<FeatureRecord>,
+}
+
+/// A recipe feature ([`Feature`]) as built, or not, by one tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureRecord {
+    /// The feature's name, as a string in the binary (`ngx_mail_smtp_module`).
+    pub name: String,
+    /// The option that builds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled_by: Option<String>,
+    /// The option that leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_by: Option<String>,
+    /// Vulnerability IDs whose code is only in this feature.
+    pub vulnerabilities: Vec<String>,
+    /// Where that is stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Whether the tier's configure options build it ([`Feature::built`]).
+    pub built: bool,
+}
+
+/// The recipe's features as built by `configure` options.
+pub fn features(features: &[Feature], configure: &[String]) -> Vec<FeatureRecord> {
+    features
+        .iter()
+        .map(|f| FeatureRecord {
+            name: f.name.clone(),
+            enabled_by: f.enabled_by.clone(),
+            disabled_by: f.disabled_by.clone(),
+            vulnerabilities: f.vulnerabilities.clone(),
+            reference: f.reference.clone(),
+            built: f.built(configure),
+        })
+        .collect()
 }
 
 /// One source.
@@ -153,6 +190,25 @@ mod tests {
             outputs: vec![OutputRecord { path: "usr/bin/hello".into(), size: 42, sha256: "e".repeat(64) }],
             checks: vec![Check { path: "usr/bin/hello".into(), property: "relro", ok: true, detail: "full".into() }],
             checksec: [(PathBuf::from("usr/bin/hello"), serde_json::json!({"relro": "full"}))].into(),
+            features: features(
+                &[
+                    Feature {
+                        name: "hello_mail_module".into(),
+                        enabled_by: Some("--with-mail".into()),
+                        disabled_by: None,
+                        vulnerabilities: vec!["CVE-2025-0001".into()],
+                        reference: Some("https://example.org/advisories".into()),
+                    },
+                    Feature {
+                        name: "hello_x_module".into(),
+                        enabled_by: None,
+                        disabled_by: Some("--without-x".into()),
+                        vulnerabilities: vec!["CVE-2025-0002".into()],
+                        reference: None,
+                    },
+                ],
+                &["--with-x".into()],
+            ),
         }
     }
 
