@@ -131,3 +131,68 @@ fn gzip_size_is_bounded() {
     assert_eq!(gzip_size(&[0u8; 100][..], 100).expect("at the limit"), gzip_default(&[0u8; 100]));
     assert_eq!(gzip_size(&[][..], 0).expect("empty"), gzip_default(&[]));
 }
+
+/// Compiles C `source` with gcc into `out` (extra linker arguments after).
+fn cc(source: &str, out: &Path, linker: &[&str]) {
+    let dir = out.parent().expect("parent");
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let c = dir.join("prog.c");
+    std::fs::write(&c, source).expect("write c");
+    let mut cmd = std::process::Command::new("gcc");
+    cmd.args(["-O2", "-o"]).arg(out).arg(&c);
+    for l in linker {
+        cmd.args(["-Xlinker", l]);
+    }
+    let o = cmd.output().expect("run gcc");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_file(c).expect("rm c");
+}
+
+/// nginx keeps each built module's name in `ngx_module_names[]`; a tiny program with the same
+/// array stands in for it.
+const MODULES: &str = r#"
+char *ngx_module_names[] = {"ngx_core_module", "ngx_http_rewrite_module", 0};
+const char *message = "the \"smtp\" parameter requires ngx_mail_smtp_module";
+int main(int argc, char **argv) { return argc > 5 ? message[argc] : ngx_module_names[0][0] == 0; }
+"#;
+
+#[test]
+fn feature_names_are_looked_up_in_the_component_binary() {
+    use armorred::report::{image_facts_probing, BinaryProbe};
+    if !support::tool("gcc") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    // Another program holding a mail module name is not the component's binary.
+    cc(MODULES, &root.join("usr/sbin/nginx"), &[]);
+    cc(&MODULES.replace("ngx_core_module", "ngx_mail_smtp_module"), &root.join("usr/bin/other"), &[]);
+    let probe = BinaryProbe {
+        component: "nginx".into(),
+        names: vec!["ngx_http_rewrite_module".into(), "ngx_mail_smtp_module".into(), "ngx_http_rewrite".into()],
+    };
+    let open = |root: &Path| {
+        let src = format!("dir:{}", root.display());
+        Source::parse(&src).and_then(|s| s.open(&OpenOptions::default())).expect("open")
+    };
+    let (facts, checks) = image_facts_probing(&open(&root), &Limits::default(), Some(&probe)).expect("facts");
+    assert_eq!(facts.files.elf_binaries, 2);
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0].path, "/usr/sbin/nginx");
+    assert!(checks[0].sha256.starts_with("sha256:") && checks[0].sha256.len() == 71);
+    // Whole NUL-terminated names only: a prefix of a name is not found, and the end of a longer
+    // string (nginx: "the \"quic\" parameter requires ngx_http_v3_module") is told apart.
+    assert_eq!(checks[0].found.iter().collect::<Vec<_>>(), ["ngx_http_rewrite_module"]);
+    assert_eq!(checks[0].suffix_only.iter().collect::<Vec<_>>(), ["ngx_mail_smtp_module"]);
+
+    // A binary whose package note names the component is checked wherever it is, and then the
+    // usual path is not guessed at.
+    let note = r#"--package-metadata={"type":"source","name":"nginx","version":"1.26.3"}"#;
+    cc(&MODULES.replace("ngx_core_module", "ngx_mail_smtp_module"), &root.join("opt/nginx/sbin/nginx-noted"), &[note]);
+    let (_, checks) = image_facts_probing(&open(&root), &Limits::default(), Some(&probe)).expect("facts");
+    let got: Vec<(&str, usize)> = checks.iter().map(|c| (c.path.as_str(), c.found.len())).collect();
+    assert_eq!(got, [("/opt/nginx/sbin/nginx-noted", 2)]);
+    assert!(checks[0].found.contains("ngx_mail_smtp_module"));
+    // Without a probe, nothing is checked.
+    assert!(image_facts_probing(&open(&root), &Limits::default(), None).expect("facts").1.is_empty());
+}

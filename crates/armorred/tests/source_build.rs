@@ -200,6 +200,39 @@ fn locked_nginx_is_hardened_and_serves() {
     assert!(status.success() || status.signal().is_some(), "{status:?}");
 }
 
+/// The real locked build, read as `armorred compare --hardened-build-record` reads it: every
+/// feature the record calls built has its module name in the binary and every other one has
+/// not (so the recipe's names are nginx's), and mail and SSI come out as compiled out with the
+/// binary as evidence.
+#[test]
+fn locked_nginx_compiles_out_features_with_evidence() {
+    use armorred::report::{image_facts_probing, read_build_record, BinaryProbe};
+    use armorred::source::{Limits, OpenOptions, Source};
+    if !tools_present() {
+        return;
+    }
+    let (_dir, out) = locked_nginx();
+    let record = read_build_record(&out.record_path).expect("build-record.json");
+    assert!(record.features.len() >= 10, "{:?}", record.features);
+    let probe = BinaryProbe { component: record.component.clone(), names: record.feature_names() };
+    let image = Source::parse(&format!("dir:{}", out.destdir.display()))
+        .and_then(|s| s.open(&OpenOptions::default()))
+        .expect("destdir");
+    let (_, checks) = image_facts_probing(&image, &Limits::default(), Some(&probe)).expect("facts");
+    assert_eq!(checks.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(), ["/usr/sbin/nginx"]);
+    for f in &record.features {
+        assert_eq!(checks[0].found.contains(&f.name), f.built, "{} (built: {})", f.name, f.built);
+    }
+    let compiled_out = record.compiled_out(Some(&checks));
+    for (feature, cve) in [("ngx_mail_smtp_module", "CVE-2025-53859"), ("ngx_http_ssi_filter_module", "CVE-2026-56434")]
+    {
+        let c = compiled_out.iter().find(|c| c.feature == feature).expect(feature);
+        assert!(c.vulnerabilities.iter().any(|v| v == cve), "{c:?}");
+        assert!(c.evidence.iter().any(|e| e.contains("is not in /usr/sbin/nginx (sha256:")), "{c:?}");
+    }
+    assert!(compiled_out.iter().all(|c| c.feature != "ngx_http_rewrite_module"), "rewrite is built");
+}
+
 #[test]
 fn locked_nginx_builds_reproducibly() {
     if !tools_present() {
@@ -235,6 +268,20 @@ fn hardened_nginx_builds() {
     assert_eq!(record["tier"], "hardened");
     assert_eq!(record["checksec"]["usr/sbin/nginx"]["safestack"], "yes");
     assert!(record["configure_options"].as_array().expect("options").iter().any(|o| o == "--with-mail"));
+    // Every feature the hardened tier builds has its module name in the binary, every other one
+    // has not: the recipe's names are nginx's (the locked test checks the other direction).
+    let read = armorred::report::read_build_record(&out.record_path).expect("record");
+    let probe = armorred::report::BinaryProbe { component: "nginx".into(), names: read.feature_names() };
+    let image = armorred::source::Source::parse(&format!("dir:{}", out.destdir.display()))
+        .and_then(|s| s.open(&armorred::source::OpenOptions::default()))
+        .expect("destdir");
+    let (_, checks) = armorred::report::image_facts_probing(&image, &armorred::source::Limits::default(), Some(&probe))
+        .expect("facts");
+    assert_eq!(checks.len(), 1);
+    for f in &read.features {
+        assert_eq!(checks[0].found.contains(&f.name), f.built, "{} (built: {})", f.name, f.built);
+    }
+    assert!(read.features.iter().any(|f| f.name == "ngx_mail_smtp_module" && f.built));
 }
 
 #[test]

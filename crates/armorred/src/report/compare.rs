@@ -86,19 +86,29 @@ pub struct Side {
     pub files: Option<FileStats>,
     /// checksec counts of the image's ELF files ([`HardeningCounts::of`]), when it was read.
     pub hardening: Option<HardeningCounts>,
-    /// Configure options of source-built components (evidence for "compiled out").
+    /// Features of source-built components that the build leaves out, with the evidence
+    /// ([`crate::report::SourceBuild::compiled_out`]).
     pub compiled_out: Vec<CompiledOut>,
+    /// `sha256:<hex>` of the vulnerability DB the findings came from, when known.
+    pub db_digest: Option<String>,
 }
 
-/// A feature the hardened build leaves out, and the vulnerabilities that need it.
+/// A feature the hardened build leaves out, the vulnerabilities that live only in it, and the
+/// evidence that it is not there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompiledOut {
     /// The component built without it (`nginx`).
     pub component: String,
-    /// The configure option (`--without-mail_smtp_module`).
+    /// The feature, as named in the binary (`ngx_mail_smtp_module`).
+    pub feature: String,
+    /// The configure option that leaves it out (`--without-http_ssi_module`), or the enabling
+    /// option not given (`no --with-mail`).
     pub option: String,
     /// Vulnerability IDs that live only in the left-out code.
     pub vulnerabilities: Vec<String>,
+    /// Why we say so, one statement each: the configure options, the binaries checked, the
+    /// advisory.
+    pub evidence: Vec<String>,
 }
 
 /// Upstream and hardened values of a metric, and the reduction.
@@ -203,8 +213,12 @@ pub enum VulnOutcome {
     CompiledOut {
         /// The component.
         package: String,
-        /// The configure option that leaves it out.
-        option: String,
+        /// The features left out that hold the vulnerability (`ngx_mail_smtp_module`).
+        features: Vec<String>,
+        /// The configure options that leave them out.
+        options: Vec<String>,
+        /// The evidence, from every feature.
+        evidence: Vec<String>,
     },
     /// Still present in the hardened image.
     Remains {
@@ -371,6 +385,8 @@ pub struct Comparison {
     pub vulnerability_outcomes: Vec<VulnAttribution>,
     /// Vulnerabilities only the hardened image has.
     pub new_vulnerabilities: Vec<String>,
+    /// Features the hardened build leaves out, with the evidence (empty without a build record).
+    pub compiled_out: Vec<CompiledOut>,
 }
 
 /// Names and digests of the two images.
@@ -422,7 +438,12 @@ pub fn compare(upstream: &Side, hardened: &Side, db_digest: Option<&str>) -> Com
         compressed: u.compressed.zip(h.compressed).map(|(u, h)| Metric::new(u, h)),
     });
     let up_vulns = distinct_vulns(&upstream.findings);
-    let hard_vulns = distinct_vulns(&hardened.findings);
+    // A hardened finding of a vulnerability compiled out of the very component it is found on is
+    // a scanner matching by version alone (the VEX status `not_affected`,
+    // `vulnerable_code_not_present`): it is not counted.
+    let present: Vec<Finding> =
+        hardened.findings.iter().filter(|f| !compiled_out_of(f, &hardened.compiled_out)).cloned().collect();
+    let hard_vulns = distinct_vulns(&present);
     let mut by_severity = BySeverity::default();
     for f in up_vulns.values() {
         by_severity.row_mut(f.severity).upstream += 1;
@@ -475,7 +496,25 @@ pub fn compare(upstream: &Side, hardened: &Side, db_digest: Option<&str>) -> Com
             })
             .collect(),
         new_vulnerabilities,
+        compiled_out: hardened.compiled_out.clone(),
     }
+}
+
+/// The DB digest that every side names, if they all name the same one: the comparison's
+/// `db_digest` when the findings came from scan results rather than one opened DB.
+pub fn common_db_digest(sides: &[&Side]) -> Option<String> {
+    let first = sides.first()?.db_digest.as_ref()?;
+    sides.iter().all(|s| s.db_digest.as_ref() == Some(first)).then(|| first.clone())
+}
+
+/// The IDs of a finding: its own and its aliases.
+fn ids(f: &Finding) -> impl Iterator<Item = &str> {
+    std::iter::once(f.id.as_str()).chain(f.aliases.iter().map(String::as_str))
+}
+
+/// Whether `f` is a vulnerability compiled out of the component it is found on.
+fn compiled_out_of(f: &Finding, compiled_out: &[CompiledOut]) -> bool {
+    compiled_out.iter().any(|c| c.component == f.package && ids(f).any(|id| c.vulnerabilities.iter().any(|v| v == id)))
 }
 
 /// Findings keyed by vulnerability ID, one per ID: the same CVE on several packages counts once,
@@ -537,14 +576,20 @@ fn component_changes(upstream: &Side, hardened: &Side) -> Vec<ComponentChange> {
 
 /// Why `f` (an upstream finding) is not in the hardened image, or where it remains.
 fn attribute(f: &Finding, upstream: &Side, hardened: &Side, hard_vulns: &BTreeMap<String, Finding>) -> VulnOutcome {
-    let ids: Vec<&str> = std::iter::once(f.id.as_str()).chain(f.aliases.iter().map(String::as_str)).collect();
+    let ids: Vec<&str> = ids(f).collect();
     let same = |h: &Finding| ids.iter().any(|id| h.id == *id || h.aliases.iter().any(|a| a == id));
     if let Some(h) = hard_vulns.values().find(|h| same(h)) {
         return VulnOutcome::Remains { package: h.package.clone(), version: h.version.clone() };
     }
-    if let Some(c) = hardened.compiled_out.iter().find(|c| c.vulnerabilities.iter().any(|v| ids.contains(&v.as_str())))
-    {
-        return VulnOutcome::CompiledOut { package: c.component.clone(), option: c.option.clone() };
+    let out: Vec<&CompiledOut> =
+        hardened.compiled_out.iter().filter(|c| c.vulnerabilities.iter().any(|v| ids.contains(&v.as_str()))).collect();
+    if let Some(first) = out.first() {
+        return VulnOutcome::CompiledOut {
+            package: first.component.clone(),
+            features: out.iter().map(|c| c.feature.clone()).collect(),
+            options: out.iter().map(|c| c.option.clone()).collect(),
+            evidence: out.iter().flat_map(|c| c.evidence.iter().cloned()).collect(),
+        };
     }
     let was_binary = upstream.components.iter().any(|c| c.name == f.package && c.kind == "binary");
     match hardened.components.iter().find(|c| c.name == f.package) {
@@ -609,6 +654,7 @@ mod tests {
             }),
             hardening: Some(HardeningCounts { elf_files: 400, without_full_relro: 3, ..HardeningCounts::default() }),
             compiled_out: vec![],
+            db_digest: Some("sha256:db".into()),
         };
         let hardened = Side {
             name: "oci-dir:hardened".into(),
@@ -619,7 +665,11 @@ mod tests {
                 component("libssl3t64", "3.5.1-1", "deb"),
                 component("ca-certificates", "20250419", "deb"),
             ],
-            findings: vec![finding("CVE-2025-0006", &[], Severity::Unknown, "nginx", "1.26.3")],
+            findings: vec![
+                finding("CVE-2025-0006", &[], Severity::Unknown, "nginx", "1.26.3"),
+                // Matched by version alone (CPE), in code the build left out: not counted.
+                finding("CVE-2025-0003", &[], Severity::Medium, "nginx", "1.26.3"),
+            ],
             files: Some(FileStats { files: 120, elf_binaries: 19, setuid: vec![], shells: vec![] }),
             hardening: Some(HardeningCounts {
                 elf_files: 19,
@@ -629,9 +679,16 @@ mod tests {
             }),
             compiled_out: vec![CompiledOut {
                 component: "nginx".into(),
+                feature: "ngx_http_ssi_filter_module".into(),
                 option: "--without-http_ssi_module".into(),
                 vulnerabilities: vec!["CVE-2025-0003".into()],
+                evidence: vec![
+                    "configure options of nginx 1.26.3 (locked tier) include --without-http_ssi_module".into(),
+                    "\"ngx_http_ssi_filter_module\" is not in /usr/sbin/nginx (sha256:cccc)".into(),
+                    "advisory: https://nginx.org/en/security_advisories.html".into(),
+                ],
             }],
+            db_digest: Some("sha256:db".into()),
         };
         (upstream, hardened)
     }
@@ -662,8 +719,31 @@ mod tests {
         assert!(matches!(outcomes[4], ("CVE-2025-0005", VulnOutcome::PackageNotShipped { .. })));
         assert!(matches!(outcomes[5], ("CVE-2025-0006", VulnOutcome::Remains { .. })));
         assert_eq!(c.vulnerabilities.by_severity.get(Severity::Critical), SeverityRow { upstream: 1, hardened: 0 });
-        assert_eq!((c.vulnerabilities.upstream, c.vulnerabilities.hardened), (6, 1));
+        assert_eq!(
+            (c.vulnerabilities.upstream, c.vulnerabilities.hardened),
+            (6, 1),
+            "the compiled-out match is not counted"
+        );
+        assert!(c.new_vulnerabilities.is_empty());
         assert_eq!(c.components.upstream, 5);
+        let VulnOutcome::CompiledOut { features, options, evidence, .. } = outcomes[2].1 else { unreachable!() };
+        assert_eq!(
+            (features.as_slice(), options.as_slice()),
+            (&["ngx_http_ssi_filter_module".to_string()][..], &["--without-http_ssi_module".to_string()][..])
+        );
+        assert_eq!(evidence.len(), 3);
+        assert_eq!(c.compiled_out, h.compiled_out);
+    }
+
+    #[test]
+    fn db_digest_only_when_every_side_agrees() {
+        let (u, h) = pair();
+        assert_eq!(common_db_digest(&[&u, &h]).as_deref(), Some("sha256:db"));
+        let other = Side { db_digest: Some("sha256:other".into()), ..h.clone() };
+        assert_eq!(common_db_digest(&[&u, &other]), None);
+        let unknown = Side { db_digest: None, ..h };
+        assert_eq!(common_db_digest(&[&u, &unknown]), None);
+        assert_eq!(common_db_digest(&[]), None);
     }
 
     #[test]

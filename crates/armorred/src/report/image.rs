@@ -2,6 +2,7 @@
 //! files, shells, and checksec of every ELF file. One streaming pass over the layers, and one
 //! more over the layers stored uncompressed to learn their compressed size.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -37,9 +38,44 @@ pub struct ImageFacts {
     pub checksec: ScanReport,
 }
 
+/// Names to look for in the binaries of one component (the features of a source build).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinaryProbe {
+    /// The component (`nginx`): its binaries are the ELF files whose package note names it, else
+    /// `/usr/sbin/<component>` and `/usr/bin/<component>`.
+    pub component: String,
+    /// Names to look for, each as a NUL-terminated string (how C keeps `ngx_module_names[]`).
+    pub names: Vec<String>,
+}
+
+/// One binary of a component, and which of the probe's names it contains.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BinaryCheck {
+    /// Its path in the image.
+    pub path: String,
+    /// `sha256:<hex>` of its content.
+    pub sha256: String,
+    /// The names found in it as strings of their own (NUL before and after).
+    pub found: BTreeSet<String>,
+    /// The names found only as the end of a longer string (nginx's message "the \"quic\"
+    /// parameter requires ngx_http_v3_module" ends with a module name that is not built).
+    pub suffix_only: BTreeSet<String>,
+}
+
 /// Reads an opened image once: the squashed tree for counts, and every ELF file for checksec.
 pub fn image_facts(image: &Image, limits: &Limits) -> Result<ImageFacts, SourceError> {
+    Ok(image_facts_probing(image, limits, None)?.0)
+}
+
+/// [`image_facts`], and, for a `probe`, which of its names each binary of its component holds
+/// (in the same pass over the image).
+pub fn image_facts_probing(
+    image: &Image,
+    limits: &Limits,
+    probe: Option<&BinaryProbe>,
+) -> Result<(ImageFacts, Vec<BinaryCheck>), SourceError> {
     let (tree, elves) = read_elves(image, limits)?;
+    let checks = probe.map(|p| check_binaries(p, &elves)).unwrap_or_default();
     let mut files = FileStats::default();
     let mut uncompressed = 0u64;
     for e in tree.entries().filter(|e| e.kind == EntryKind::File) {
@@ -52,7 +88,51 @@ pub fn image_facts(image: &Image, limits: &Limits) -> Result<ImageFacts, SourceE
     files.shells = SHELLS.iter().filter(|s| tree.get(s).is_some()).map(|s| (*s).to_owned()).collect();
     files.elf_binaries = elves.len() as u64;
     let compressed = Some(transfer_size(image, &tree, limits)?);
-    Ok(ImageFacts { size: Size { uncompressed, compressed }, files, checksec: scan_files(elves) })
+    Ok((ImageFacts { size: Size { uncompressed, compressed }, files, checksec: scan_files(elves) }, checks))
+}
+
+/// The component's binaries among `elves` and the probe's names in each: by package note first
+/// (a source build gives every ELF file one), else by the usual paths.
+fn check_binaries(probe: &BinaryProbe, elves: &ElfFiles) -> Vec<BinaryCheck> {
+    let noted = |bytes: &[u8]| {
+        crate::elf::package_note(bytes)
+            .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+            .is_some_and(|note| note.get("name").and_then(serde_json::Value::as_str) == Some(probe.component.as_str()))
+    };
+    let mut picked: Vec<&(PathBuf, Vec<u8>)> = elves.iter().filter(|(_, bytes)| noted(bytes)).collect();
+    if picked.is_empty() {
+        let paths = [format!("/usr/sbin/{}", probe.component), format!("/usr/bin/{}", probe.component)];
+        picked = elves.iter().filter(|(path, _)| paths.iter().any(|p| path == Path::new(p))).collect();
+    }
+    let mut checks: Vec<BinaryCheck> = picked
+        .into_iter()
+        .map(|(path, bytes)| {
+            let mut check = BinaryCheck {
+                path: path.display().to_string(),
+                // Reading a slice cannot fail.
+                sha256: format!(
+                    "sha256:{}",
+                    crate::fsutil::sha256_reader(&bytes[..]).map(|(h, _)| h).unwrap_or_default()
+                ),
+                ..BinaryCheck::default()
+            };
+            for name in &probe.names {
+                let needle = [name.as_bytes(), b"\0"].concat();
+                let mut hits = memchr::memmem::find_iter(bytes, &needle).peekable();
+                if hits.peek().is_none() {
+                    continue;
+                }
+                if hits.any(|at| at == 0 || bytes[at - 1] == 0) {
+                    check.found.insert(name.clone());
+                } else {
+                    check.suffix_only.insert(name.clone());
+                }
+            }
+            check
+        })
+        .collect();
+    checks.sort_by(|a, b| a.path.cmp(&b.path));
+    checks
 }
 
 /// gzip magic bytes.

@@ -1,14 +1,22 @@
-//! Reports over images: the upstream-versus-hardened comparison (`armorred compare`) and its
-//! renderings (JSON, Markdown, self-contained HTML, in-toto predicate).
+//! Reports over images: the upstream-versus-hardened comparison (`armorred compare`), its
+//! inputs (image facts, scan results, source build records) and its renderings (JSON, Markdown,
+//! self-contained HTML, in-toto predicate).
 
+mod build_record;
 pub mod compare;
 mod image;
 pub mod render;
 mod side;
 
-pub use compare::{compare, Comparison, Component, Finding, FixState, Severity, Side, Size};
-pub use image::{gzip_size, image_checksec, image_facts, transfer_size, ImageFacts, GZIP_CHUNK};
-pub use side::side_from_source;
+pub use build_record::{parse_build_record, read_build_record, SourceBuild};
+pub use compare::{
+    common_db_digest, compare, Comparison, CompiledOut, Component, Finding, FixState, Severity, Side, Size,
+};
+pub use image::{
+    gzip_size, image_checksec, image_facts, image_facts_probing, transfer_size, BinaryCheck, BinaryProbe, ImageFacts,
+    GZIP_CHUNK,
+};
+pub use side::{read_side, side_from_source, SideOptions};
 
 /// Errors of the report module.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +38,28 @@ pub enum ReportError {
         /// The cause.
         #[source]
         source: Box<crate::Error>,
+    },
+    /// A scan result was given for a side that is not an SBOM.
+    #[error(
+        "a scan result goes with an sbom:FILE side, not {reference} (an image is catalogued and scanned with the DB)"
+    )]
+    ScanNeedsSbom {
+        /// The side as given.
+        reference: String,
+    },
+    /// A side needs a scan and no vulnerability DB was given.
+    #[error("{reference} needs a vulnerability DB to be scanned (or, for an sbom: side, a scan result)")]
+    NoDb {
+        /// The side as given.
+        reference: String,
+    },
+    /// A source build record is unreadable or not one.
+    #[error("{path}: {reason}")]
+    BuildRecord {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
     },
     /// Serializing a report failed.
     #[error("cannot serialize the {what} report")]

@@ -89,7 +89,9 @@ fn outcome_words(o: &VulnOutcome) -> String {
             format!("fixed in a newer version ({package} {upstream} -> {hardened})")
         }
         VulnOutcome::BinaryNotPresent { package } => format!("binary not present ({package})"),
-        VulnOutcome::CompiledOut { package, option } => format!("compiled out ({package}: {option})"),
+        VulnOutcome::CompiledOut { package, options, .. } => {
+            format!("compiled out of {package} ({})", options.join(", "))
+        }
         VulnOutcome::Remains { package, version } => format!("remains ({package} {version})"),
     }
 }
@@ -119,6 +121,17 @@ pub fn table(c: &Comparison) -> String {
             h.hardened.elf_files,
             h.hardened.without_canary
         );
+    }
+    if !c.compiled_out.is_empty() {
+        let attributed =
+            c.vulnerability_outcomes.iter().filter(|v| matches!(v.outcome, VulnOutcome::CompiledOut { .. })).count();
+        let _ = writeln!(s, "\ncompiled out of the hardened build ({attributed} upstream vulnerabilities):");
+        for o in &c.compiled_out {
+            let _ = writeln!(s, "  {} {}: {} ({})", o.component, o.feature, o.vulnerabilities.join(" "), o.option);
+            for e in &o.evidence {
+                let _ = writeln!(s, "    - {e}");
+            }
+        }
     }
     s
 }
@@ -157,6 +170,20 @@ pub fn markdown(c: &Comparison) -> String {
     s += "\n## Upstream vulnerabilities\n\n| ID | Severity | Outcome |\n|---|---|---|\n";
     for v in &c.vulnerability_outcomes {
         let _ = writeln!(s, "| {} | {} | {} |", v.id, v.severity.as_str(), outcome_words(&v.outcome));
+    }
+    if !c.compiled_out.is_empty() {
+        s += "\n## Compiled out of the hardened build\n\n| Component | Feature | Option | Vulnerabilities | Evidence |\n|---|---|---|---|---|\n";
+        for o in &c.compiled_out {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                o.component,
+                o.feature,
+                o.option,
+                o.vulnerabilities.join(", "),
+                o.evidence.iter().map(|e| e.replace('|', "\\|")).collect::<Vec<_>>().join("<br>")
+            );
+        }
     }
     s += "\n## Components\n\n| Component | Change |\n|---|---|\n";
     for ch in &c.component_changes {
@@ -264,5 +291,22 @@ fn markdown_to_html_tables(c: &Comparison) -> String {
             escape(&outcome_words(&v.outcome))
         );
     }
-    s + "</table>"
+    s += "</table>";
+    if !c.compiled_out.is_empty() {
+        s += "<h2>Compiled out of the hardened build</h2><table><tr><th>Component</th><th>Feature</th><th>Option</th><th>Vulnerabilities</th><th>Evidence</th></tr>";
+        for o in &c.compiled_out {
+            let evidence: Vec<String> = o.evidence.iter().map(|e| format!("<li>{}</li>", escape(e))).collect();
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><ul>{}</ul></td></tr>",
+                escape(&o.component),
+                escape(&o.feature),
+                escape(&o.option),
+                escape(&o.vulnerabilities.join(", ")),
+                evidence.concat()
+            );
+        }
+        s += "</table>";
+    }
+    s
 }

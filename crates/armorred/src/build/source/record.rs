@@ -212,6 +212,17 @@ mod tests {
         }
     }
 
+    /// What the build writes, the comparison reads (`armorred compare --hardened-build-record`).
+    #[test]
+    fn round_trip_through_the_comparison_reader() {
+        let written = sample();
+        let json = serde_json::to_vec_pretty(&written).expect("json");
+        let read = crate::report::parse_build_record(&json, std::path::Path::new("build-record.json")).expect("read");
+        assert_eq!(read.features, written.features);
+        assert_eq!((read.component.as_str(), read.version.as_str(), read.tier.as_str()), ("hello", "1.0", "locked"));
+        assert_eq!(read.configure_options, written.configure_options);
+    }
+
     /// The record's JSON shape is pinned by a golden file (`UPDATE_GOLDEN=1` rewrites it).
     #[test]
     fn golden() {
