@@ -332,13 +332,28 @@ pub(crate) struct ScanArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct CompareArgs {
-    /// The upstream side: sbom:FILE (CycloneDX), scanned with the DB.
+    /// The upstream side: an image (oci-dir:, oci-archive:, docker-archive:, registry:, dir:, or
+    /// a bare path), catalogued and scanned with the DB, or sbom:FILE (CycloneDX), scanned with
+    /// the DB unless --upstream-scan gives its scan result.
     #[arg(value_name = "UPSTREAM")]
     pub(crate) upstream: String,
     /// The hardened side, same forms as UPSTREAM.
     #[arg(value_name = "HARDENED")]
     pub(crate) hardened: String,
-    /// Vulnerability DB (else $ARMORRED_DB, else the user data dir).
+    /// Scan result of an sbom: UPSTREAM (`grype -o json` or `armorred scan -o json`): its
+    /// findings are used as they are, and the DB is not opened for this side.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) upstream_scan: Option<PathBuf>,
+    /// Scan result of an sbom: HARDENED, as --upstream-scan.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) hardened_scan: Option<PathBuf>,
+    /// Source build record of HARDENED's source-built component (build-record.json of
+    /// `armorred build-source`, or JSON holding it under `source_build`): vulnerabilities only
+    /// in features the build leaves out are "compiled out", with the evidence.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) hardened_build_record: Option<PathBuf>,
+    /// Vulnerability DB (else $ARMORRED_DB, else the user data dir); not opened when both
+    /// sides come with scan results.
     #[arg(long)]
     pub(crate) db: Option<PathBuf>,
     /// Output: FORMAT or FORMAT=FILE, repeatable (table, markdown, json, html, in-toto).

@@ -127,3 +127,234 @@ fn compare_html_renders_in_chromium() {
     let png = std::fs::read(&screenshot).expect("screenshot written");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot");
 }
+
+/// `armorred scan -o json` of an SBOM, written to `out`.
+fn scan_json(sbom: &str, db: &str, out: &Path) {
+    let file = out.to_str().expect("utf-8");
+    let o = armorred(&["scan", sbom, "--db", db, "--skip-db-age-check", "-o", "json", "--file", file]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Runs `armorred compare ARGS -o json=OUT -o markdown`: the JSON report, and the Markdown one.
+fn compare_outputs(args: &[&str], out: &Path) -> (serde_json::Value, String) {
+    let o = format!("json={}", out.display());
+    let mut all = vec!["compare"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", &o, "-o", "markdown"]);
+    let run = armorred(&all);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let json = serde_json::from_slice(&std::fs::read(out).expect("json")).expect("valid JSON");
+    (json, String::from_utf8_lossy(&run.stdout).into_owned())
+}
+
+fn compare_json(args: &[&str], out: &Path) -> serde_json::Value {
+    compare_outputs(args, out).0
+}
+
+/// Scan results given for both sides: the DB is not opened (it does not even exist), and the
+/// comparison is the one made by scanning with the DB, because the scan files came from it.
+#[test]
+fn compare_with_scan_results_needs_no_db() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, upstream, hardened) = setup(dir.path());
+    let (up_scan, hard_scan) = (dir.path().join("upstream.scan.json"), dir.path().join("hardened.scan.json"));
+    scan_json(&upstream, &db, &up_scan);
+    scan_json(&hardened, &db, &hard_scan);
+    let with_db = compare_json(&[&upstream, &hardened, "--db", &db, "--skip-db-age-check"], &dir.path().join("a.json"));
+    let no_db = dir.path().join("no-such.db");
+    let from_files = compare_json(
+        &[
+            &upstream,
+            &hardened,
+            "--upstream-scan",
+            up_scan.to_str().expect("utf-8"),
+            "--hardened-scan",
+            hard_scan.to_str().expect("utf-8"),
+            "--db",
+            no_db.to_str().expect("utf-8"),
+        ],
+        &dir.path().join("b.json"),
+    );
+    assert!(!no_db.exists(), "the DB was not opened");
+    assert_eq!(from_files, with_db, "same findings, same DB digest (recorded in the scan files)");
+    assert!(with_db["vulnerability_outcomes"].as_array().is_some_and(|o| !o.is_empty()));
+
+    // One side from a file, the other scanned: the digests agree, so the comparison keeps it.
+    let mixed = compare_json(
+        &[
+            &upstream,
+            &hardened,
+            "--upstream-scan",
+            up_scan.to_str().expect("utf-8"),
+            "--db",
+            &db,
+            "--skip-db-age-check",
+        ],
+        &dir.path().join("c.json"),
+    );
+    assert_eq!(mixed, with_db);
+}
+
+/// grype's own JSON (its presenter golden) for the hardened side: read as grype writes it; its
+/// descriptor names no DB checksum, so the comparison names no DB.
+#[test]
+fn compare_reads_grype_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, upstream, _) = setup(dir.path());
+    let hardened = dir.path().join("hardened.cdx.json");
+    std::fs::write(&hardened, sbom(&[("package-2", "2.2.2", "package-2")])).expect("write");
+    let grype = support::repo().join("crates/armorred/testdata/vuln/grype-json/TestJsonImgsPresenter.golden");
+    let v = compare_json(
+        &[
+            &upstream,
+            &format!("sbom:{}", hardened.display()),
+            "--hardened-scan",
+            grype.to_str().expect("utf-8"),
+            "--db",
+            &db,
+            "--skip-db-age-check",
+        ],
+        &dir.path().join("c.json"),
+    );
+    assert!(v["db_digest"].is_null(), "the sides' findings come from different DBs");
+    assert_eq!(v["new_vulnerabilities"], serde_json::json!(["CVE-1999-0001", "CVE-1999-0002"]));
+    assert_eq!(v["vulnerabilities"]["by_severity"]["critical"]["hardened"], 1);
+}
+
+#[test]
+fn compare_input_errors_name_the_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, upstream, hardened) = setup(dir.path());
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"matches\": 3}").expect("write");
+    let bad = bad.to_str().expect("utf-8");
+    let image = format!("dir:{}", dir.path().display());
+    let cases: [(Vec<&str>, &str); 4] = [
+        (vec![&upstream, &hardened, "--upstream-scan", bad], "bad.json: not a grype JSON scan result"),
+        (vec![&image, &hardened, "--upstream-scan", bad], "a scan result goes with an sbom:FILE side"),
+        (vec![&upstream, &hardened, "--hardened-build-record", bad], "bad.json: not a source build record"),
+        (vec![&upstream, &hardened, "--hardened-scan", "/nonexistent/scan.json"], "/nonexistent/scan.json"),
+    ];
+    for (args, want) in cases {
+        let mut all = vec!["compare"];
+        all.extend_from_slice(&args);
+        all.extend_from_slice(&["--db", &db, "--skip-db-age-check"]);
+        let out = armorred(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(want), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// A C program standing in for nginx: its `ngx_module_names[]` holds `modules`, and it carries a
+/// package note naming nginx 1.26.3 (what a source build gives every binary).
+fn fake_nginx(root: &Path, modules: &[&str]) {
+    let sbin = root.join("usr/sbin");
+    std::fs::create_dir_all(&sbin).expect("mkdir");
+    let names: Vec<String> = modules.iter().map(|m| format!("\"{m}\"")).collect();
+    let src = format!(
+        "char *ngx_module_names[] = {{{}, 0}};\nint main(void) {{ return ngx_module_names[0][0] == 0; }}\n",
+        names.join(", ")
+    );
+    let c = root.join("nginx.c");
+    std::fs::write(&c, src).expect("write");
+    let note = r#"--package-metadata={"type":"source","name":"nginx","version":"1.26.3","cpe":"cpe:2.3:a:f5:nginx:1.26.3:*:*:*:*:*:*:*","purl":"pkg:generic/nginx@1.26.3"}"#;
+    let out = Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(sbin.join("nginx"))
+        .arg(&c)
+        .args(["-Xlinker", note])
+        .output()
+        .expect("gcc");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_file(c).expect("rm");
+}
+
+/// Compiled out, with the evidence: Debian's nginx upstream (real trixie advisories) against a
+/// hardened image whose nginx is the locked build (the record fixture, a tiny stand-in binary).
+/// The gRPC, SCGI and uWSGI advisories are compiled out with the configure options and the
+/// binary as evidence; the rewrite and charset ones are in built modules and are not.
+#[test]
+fn compare_attributes_compiled_out_cves_with_evidence() {
+    if Command::new("gcc").arg("--version").output().is_err() {
+        assert!(std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"), "gcc is required");
+        eprintln!("skipping: gcc is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, upstream, _) = setup(dir.path());
+    let root = dir.path().join("hardened");
+    let built = ["ngx_core_module", "ngx_http_module", "ngx_http_rewrite_module", "ngx_http_charset_filter_module"];
+    fake_nginx(&root, &built);
+    let hardened = format!("dir:{}", root.display());
+    let record = support::repo().join("crates/armorred/testdata/report/build-record.locked.json");
+    let nested = dir.path().join("nginx.build.json");
+    let inner: serde_json::Value = serde_json::from_slice(&std::fs::read(&record).expect("record")).expect("json");
+    std::fs::write(&nested, serde_json::json!({"image": "out/nginx", "source_build": inner}).to_string())
+        .expect("write");
+
+    let outcome = |v: &serde_json::Value, id: &str| -> serde_json::Value {
+        v["vulnerability_outcomes"].as_array().expect("outcomes").iter().find(|o| o["id"] == id).expect(id).clone()
+    };
+    let mut reports = Vec::new();
+    let mut markdown = String::new();
+    for (i, rec) in [&record, &nested].into_iter().enumerate() {
+        let (v, md) = compare_outputs(
+            &[
+                &upstream,
+                &hardened,
+                "--hardened-build-record",
+                rec.to_str().expect("utf-8"),
+                "--db",
+                &db,
+                "--skip-db-age-check",
+            ],
+            &dir.path().join(format!("r{i}.json")),
+        );
+        reports.push(v);
+        markdown = md;
+    }
+    assert_eq!(reports[0], reports[1], "a record under `source_build` reads the same");
+    let v = &reports[0];
+    for (id, features) in [
+        ("CVE-2026-42055", vec!["ngx_http_grpc_module"]),
+        ("CVE-2026-42946", vec!["ngx_http_scgi_module", "ngx_http_uwsgi_module"]),
+    ] {
+        let o = outcome(v, id);
+        assert_eq!(o["outcome"], "compiled-out", "{o:#}");
+        assert_eq!(o["package"], "nginx");
+        assert_eq!(o["features"], serde_json::json!(features));
+        let evidence: Vec<&str> =
+            o["evidence"].as_array().expect("evidence").iter().filter_map(|e| e.as_str()).collect();
+        assert!(evidence
+            .iter()
+            .any(|e| e.contains("configure options of nginx 1.26.3 (locked tier) include --without-")));
+        assert!(evidence.iter().any(|e| e.contains("is not in /usr/sbin/nginx (sha256:")), "{evidence:?}");
+    }
+    for id in ["CVE-2026-42945", "CVE-2026-48142"] {
+        assert_ne!(outcome(v, id)["outcome"], "compiled-out", "{id} is in a built module");
+    }
+    assert!(v["compiled_out"].as_array().is_some_and(|c| c.len() >= 10));
+    assert!(markdown.contains("## Compiled out of the hardened build"), "{markdown}");
+    assert!(
+        markdown.contains("| CVE-2026-42055 | ")
+            && markdown.contains("compiled out of nginx (--without-http_grpc_module)")
+    );
+
+    // The binary wins over the record: a gRPC module found in it is not compiled out.
+    fake_nginx(&root, &[&built[..], &["ngx_http_grpc_module"]].concat());
+    let v = compare_json(
+        &[
+            &upstream,
+            &hardened,
+            "--hardened-build-record",
+            record.to_str().expect("utf-8"),
+            "--db",
+            &db,
+            "--skip-db-age-check",
+        ],
+        &dir.path().join("r2.json"),
+    );
+    assert_ne!(outcome(&v, "CVE-2026-42055")["outcome"], "compiled-out");
+    assert_eq!(outcome(&v, "CVE-2026-42946")["outcome"], "compiled-out");
+}

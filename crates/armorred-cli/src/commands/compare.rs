@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use armorred::report::{compare, render, side_from_source, Comparison};
+use armorred::report::{common_db_digest, compare, read_build_record, read_side, render, Comparison, SideOptions};
 use armorred::vuln::db::{self, Db};
 
 use crate::cli::CompareArgs;
@@ -22,13 +22,28 @@ fn render_as(format: &str, c: &Comparison) -> anyhow::Result<String> {
 }
 
 pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
-    let db = Db::open(&db::resolve_path(args.db.as_deref()))?;
-    if !args.skip_db_age_check {
-        db.check_age(args.max_db_age)?;
-    }
-    let upstream = side_from_source(&args.upstream, &db)?;
-    let hardened = side_from_source(&args.hardened, &db)?;
-    let comparison = compare(&upstream, &hardened, Some(&format!("sha256:{}", db.sha256())));
+    let record = args.hardened_build_record.as_deref().map(read_build_record).transpose()?;
+    // A side with a scan result needs no DB: open it only for a side without one.
+    let db = if args.upstream_scan.is_none() || args.hardened_scan.is_none() {
+        let db = Db::open(&db::resolve_path(args.db.as_deref()))?;
+        if !args.skip_db_age_check {
+            db.check_age(args.max_db_age)?;
+        }
+        Some(db)
+    } else {
+        None
+    };
+    let upstream = read_side(
+        &args.upstream,
+        db.as_ref(),
+        &SideOptions { scan: args.upstream_scan.as_deref(), build_record: None },
+    )?;
+    let hardened = read_side(
+        &args.hardened,
+        db.as_ref(),
+        &SideOptions { scan: args.hardened_scan.as_deref(), build_record: record.as_ref() },
+    )?;
+    let comparison = compare(&upstream, &hardened, common_db_digest(&[&upstream, &hardened]).as_deref());
     for output in &args.output {
         let (format, file) = output.split_once('=').map_or((output.as_str(), None), |(f, p)| (f, Some(p)));
         let text = render_as(format, &comparison)?;

@@ -271,4 +271,17 @@ mod tests {
         let e = parse_build_record(b"{", Path::new("record.json")).expect_err("not json").to_string();
         assert!(e.contains("record.json: not JSON"), "{e}");
     }
+
+    /// The fixture the CLI tests use is what `armorred build-source` would record for the recipe
+    /// as it is (regenerate it when the recipe's features or locked options change).
+    #[test]
+    fn fixture_matches_the_recipe() {
+        use crate::build::source::recipe::{load, Tier};
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let fixture = read_build_record(&root.join("testdata/report/build-record.locked.json")).expect("fixture");
+        let recipe = load(&root.join("../../images/nginx")).expect("recipe");
+        let options = &recipe.tiers[&Tier::Locked].configure;
+        assert_eq!(&fixture.configure_options, options);
+        assert_eq!(fixture.features, crate::build::source::record::features(&recipe.features, options));
+    }
 }

@@ -123,13 +123,21 @@ pub fn table(c: &Comparison) -> String {
         );
     }
     if !c.compiled_out.is_empty() {
-        let attributed =
-            c.vulnerability_outcomes.iter().filter(|v| matches!(v.outcome, VulnOutcome::CompiledOut { .. })).count();
-        let _ = writeln!(s, "\ncompiled out of the hardened build ({attributed} upstream vulnerabilities):");
+        // Evidence for the features that took an upstream vulnerability with them; the others
+        // in one line each (every detail is in the Markdown, HTML and JSON reports).
+        let attributed: Vec<&str> = c
+            .vulnerability_outcomes
+            .iter()
+            .filter(|v| matches!(v.outcome, VulnOutcome::CompiledOut { .. }))
+            .map(|v| v.id.as_str())
+            .collect();
+        let _ = writeln!(s, "\ncompiled out of the hardened build ({} upstream vulnerabilities):", attributed.len());
         for o in &c.compiled_out {
             let _ = writeln!(s, "  {} {}: {} ({})", o.component, o.feature, o.vulnerabilities.join(" "), o.option);
-            for e in &o.evidence {
-                let _ = writeln!(s, "    - {e}");
+            if o.vulnerabilities.iter().any(|v| attributed.contains(&v.as_str())) {
+                for e in &o.evidence {
+                    let _ = writeln!(s, "    - {e}");
+                }
             }
         }
     }
