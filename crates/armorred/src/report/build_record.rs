@@ -10,6 +10,7 @@ use super::compare::CompiledOut;
 use super::image::BinaryCheck;
 use super::ReportError;
 use crate::build::source::record::FeatureRecord;
+use crate::build::source::BuildRecord;
 
 /// The record schema this reader knows (`armorred.dev/build-record/v1`); other versions of the
 /// same family are read as far as they agree.
@@ -46,6 +47,9 @@ pub fn parse_build_record(bytes: &[u8], origin: &Path) -> Result<SourceBuild, Re
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| bad(format!("not JSON: {e}")))?;
     let record = match doc.get("source_build") {
         Some(inner) if inner.is_object() => inner,
+        Some(Value::Null) => {
+            return Err(bad("`source_build` is null: this image's tier has no source-built component".into()))
+        }
         Some(_) => return Err(bad("`source_build` is not an object".into())),
         None => &doc,
     };
@@ -81,6 +85,19 @@ pub fn parse_build_record(bytes: &[u8], origin: &Path) -> Result<SourceBuild, Re
         configure_options,
         features,
     })
+}
+
+impl From<&BuildRecord> for SourceBuild {
+    /// The record of a build made in this process (the pipeline's), without a JSON round trip.
+    fn from(r: &BuildRecord) -> Self {
+        Self {
+            component: r.package.name.clone(),
+            version: r.package.version.clone(),
+            tier: r.tier.as_str().to_owned(),
+            configure_options: r.configure_options.clone(),
+            features: r.features.clone(),
+        }
+    }
 }
 
 impl SourceBuild {
@@ -239,6 +256,7 @@ mod tests {
             (serde_json::json!({"bomFormat": "CycloneDX"}), "not a source build record"),
             (serde_json::json!({"schema": "armorred.dev/comparison/v1"}), "is not a source build record"),
             (serde_json::json!({"source_build": 1}), "not an object"),
+            (serde_json::json!({"image": "nginx", "source_build": null}), "no source-built component"),
             (
                 {
                     let mut r = record();

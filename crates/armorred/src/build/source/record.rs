@@ -221,6 +221,7 @@ mod tests {
         assert_eq!(read.features, written.features);
         assert_eq!((read.component.as_str(), read.version.as_str(), read.tier.as_str()), ("hello", "1.0", "locked"));
         assert_eq!(read.configure_options, written.configure_options);
+        assert_eq!(read, crate::report::SourceBuild::from(&written), "the in-process conversion agrees");
     }
 
     /// The record's JSON shape is pinned by a golden file (`UPDATE_GOLDEN=1` rewrites it).
