@@ -184,8 +184,13 @@ fn run_tier(
         written.push(path);
     }
 
-    // Stage 3: checksec of every ELF file in the image.
-    let facts: ImageFacts = stage("analyse the image's files", report::image_facts(&image, &Limits::default()))?;
+    // Stage 3: checksec of every ELF file in the image (and, for a source-built tier, which of
+    // the recipe's features its binaries hold: the evidence for "compiled out").
+    let record = build.source_build.as_ref().map(report::SourceBuild::from);
+    let probe =
+        record.as_ref().map(|r| report::BinaryProbe { component: r.component.clone(), names: r.feature_names() });
+    let (facts, binaries): (ImageFacts, _) =
+        stage("analyse the image's files", report::image_facts_probing(&image, &Limits::default(), probe.as_ref()))?;
     let checksec_json = crate::elf::checksec_json::scan_object(&facts.checksec, true);
     let checksec_path = out.join(format!("{name}.checksec.json"));
     write(checksec_path.clone(), &json_bytes(&checksec_json), written)?;
@@ -213,8 +218,11 @@ fn run_tier(
     // Stage 5: the comparison with upstream, when both an upstream image and a DB are there.
     let comparison = match (upstream, db, &scan) {
         (Some(up), Some(db), Some(result)) => {
-            let ours = report::Side::from_scan(&reference, image.digest.as_deref(), &packages, result)
+            let mut ours = report::Side::from_scan(&reference, image.digest.as_deref(), &packages, result)
                 .with_image_facts(&facts);
+            if let Some(r) = &record {
+                ours.compiled_out = r.compiled_out(Some(&binaries));
+            }
             let c = report::compare(up, &ours, Some(&format!("sha256:{}", db.sha256())));
             let base = format!("compare-{tier}");
             write(

@@ -83,9 +83,15 @@ pub fn record(
             "files": report.files,
         },
         "checksec": report.gate,
-        "source_build": report.source_build,
         "timings_ms": report.timings,
     });
+    let mut value = value;
+    if let Some(sb) = &report.source_build {
+        value["source_build"] = serde_json::to_value(sb).map_err(|e| BuildError::Io {
+            what: "serialize the source build record".into(),
+            source: std::io::Error::other(e),
+        })?;
+    }
     let mut out = serde_json::to_vec_pretty(&value).unwrap_or_default();
     out.push(b'\n');
     Ok(out)

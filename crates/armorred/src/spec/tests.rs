@@ -14,9 +14,12 @@ fn nginx_definition_is_valid() {
     assert_eq!(spec.name, "nginx");
     assert_eq!(spec.image.user, "65534:65534");
     assert!(spec.tier("hardened").is_ok());
+    let locked = spec.tier("locked").expect("locked");
+    assert_eq!(locked.source_build.as_deref(), Some("locked"));
+    assert!(spec.tier_packages(locked).iter().all(|p| p != "nginx"), "the locked tier builds nginx itself");
     assert_eq!(
-        spec.tier("locked").expect_err("must fail").to_string(),
-        "image.toml: tiers.locked: tier not declared (declared: hardened)"
+        spec.tier("bogus").expect_err("must fail").to_string(),
+        "image.toml: tiers.bogus: tier not declared (declared: hardened, locked)"
     );
     assert!(spec.lock_inputs_digest(&Default::default()).starts_with("sha256:"));
 }
