@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 mod support;
 
-use support::{repo, run as armorred};
+use support::{copy_nginx_definition, repo, run as armorred};
 
 #[test]
 fn bad_arguments_exit_2_with_a_clear_message() {
@@ -43,11 +43,7 @@ fn build_prints_the_digest_and_the_summary() {
 #[test]
 fn lock_check_exits_1_on_a_stale_lock_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("nginx");
-    std::fs::create_dir_all(dir.join("files")).unwrap();
-    for f in ["image.toml", "image.lock", "files/nginx.conf"] {
-        std::fs::copy(repo().join("images/nginx").join(f), dir.join(f)).unwrap();
-    }
+    let dir = copy_nginx_definition(tmp.path());
     let stale = std::fs::read_to_string(dir.join("image.lock")).unwrap() + "# edited\n";
     std::fs::write(dir.join("image.lock"), &stale).unwrap();
     let (code, _, err) = armorred(&["lock", dir.to_str().unwrap(), "--check"]);

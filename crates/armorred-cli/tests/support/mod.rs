@@ -39,3 +39,22 @@ pub(crate) fn debian_db(db: &Path) {
     let out = armorred(&["db", "import", "--db", db.to_str().expect("utf-8"), feed.to_str().expect("utf-8")]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// Copies the whole nginx definition (every file it refers to, at any depth) into `to/nginx`.
+pub(crate) fn copy_nginx_definition(to: &Path) -> PathBuf {
+    fn copy_tree(src: &Path, dst: &Path) {
+        std::fs::create_dir_all(dst).expect("create definition dir");
+        for entry in std::fs::read_dir(src).expect("read definition dir") {
+            let entry = entry.expect("definition entry");
+            let target = dst.join(entry.file_name());
+            if entry.file_type().expect("file type").is_dir() {
+                copy_tree(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).expect("copy definition file");
+            }
+        }
+    }
+    let dst = to.join("nginx");
+    copy_tree(&repo().join("images/nginx"), &dst);
+    dst
+}
