@@ -204,6 +204,17 @@ pub enum VulnOutcome {
         /// Hardened version.
         hardened: String,
     },
+    /// The hardened image has the component under another identity (a source build where
+    /// upstream had a Debian package) or at the same version, and the scan no longer matches it:
+    /// not a proven fix, only that the DB has no data for the hardened identity. Review by hand.
+    NoLongerMatched {
+        /// The package.
+        package: String,
+        /// Upstream type and version (`deb 1.26.3-3+deb13u1`).
+        upstream: String,
+        /// Hardened type and version (`binary 1.26.3`).
+        hardened: String,
+    },
     /// The affected binary is not in the hardened image.
     BinaryNotPresent {
         /// The binary component.
@@ -592,14 +603,23 @@ fn attribute(f: &Finding, upstream: &Side, hardened: &Side, hard_vulns: &BTreeMa
         };
     }
     let was_binary = upstream.components.iter().any(|c| c.name == f.package && c.kind == "binary");
-    match hardened.components.iter().find(|c| c.name == f.package) {
-        Some(c) => VulnOutcome::FixedInNewerVersion {
+    let upstream_kind =
+        upstream.components.iter().find(|c| c.name == f.package && c.version == f.version).map(|c| c.kind.as_str());
+    let same_kind = |c: &&Component| upstream_kind.is_none_or(|k| k == c.kind);
+    let named: Vec<&Component> = hardened.components.iter().filter(|c| c.name == f.package).collect();
+    match (named.iter().find(|c| same_kind(c) && c.version != f.version), named.first()) {
+        (Some(c), _) => VulnOutcome::FixedInNewerVersion {
             package: f.package.clone(),
             upstream: f.version.clone(),
             hardened: c.version.clone(),
         },
-        None if was_binary => VulnOutcome::BinaryNotPresent { package: f.package.clone() },
-        None => VulnOutcome::PackageNotShipped { package: f.package.clone() },
+        (None, Some(c)) => VulnOutcome::NoLongerMatched {
+            package: f.package.clone(),
+            upstream: format!("{} {}", upstream_kind.unwrap_or("?"), f.version),
+            hardened: format!("{} {}", c.kind, c.version),
+        },
+        (None, None) if was_binary => VulnOutcome::BinaryNotPresent { package: f.package.clone() },
+        (None, None) => VulnOutcome::PackageNotShipped { package: f.package.clone() },
     }
 }
 
@@ -645,6 +665,8 @@ mod tests {
                 finding("CVE-2025-0004", &[], Severity::Low, "/usr/bin/curl", "8.14.1"),
                 finding("CVE-2025-0005", &[], Severity::Negligible, "bash", "5.2.37-2"),
                 finding("CVE-2025-0006", &[], Severity::Unknown, "nginx", "1.26.3-3"),
+                // Debian's data only: the source-built nginx is not matched by it.
+                finding("CVE-2025-0007", &[], Severity::Low, "nginx", "1.26.3-3"),
             ],
             files: Some(FileStats {
                 files: 7714,
@@ -711,17 +733,29 @@ mod tests {
         let c = compare(&u, &h, Some("sha256:db"));
         let outcomes: Vec<(&str, &VulnOutcome)> =
             c.vulnerability_outcomes.iter().map(|v| (v.id.as_str(), &v.outcome)).collect();
-        assert_eq!(outcomes.len(), 6, "CVE-2025-0001 reached through GHSA and NVD is one vulnerability");
+        assert_eq!(outcomes.len(), 7, "CVE-2025-0001 reached through GHSA and NVD is one vulnerability");
         assert!(matches!(outcomes[0], ("CVE-2025-0001", VulnOutcome::FixedInNewerVersion { .. })));
         assert!(matches!(outcomes[1], ("CVE-2025-0002", VulnOutcome::PackageNotShipped { .. })));
         assert!(matches!(outcomes[2], ("CVE-2025-0003", VulnOutcome::CompiledOut { .. })));
         assert!(matches!(outcomes[3], ("CVE-2025-0004", VulnOutcome::BinaryNotPresent { .. })));
         assert!(matches!(outcomes[4], ("CVE-2025-0005", VulnOutcome::PackageNotShipped { .. })));
         assert!(matches!(outcomes[5], ("CVE-2025-0006", VulnOutcome::Remains { .. })));
+        assert_eq!(
+            outcomes[6],
+            (
+                "CVE-2025-0007",
+                &VulnOutcome::NoLongerMatched {
+                    package: "nginx".into(),
+                    upstream: "deb 1.26.3-3".into(),
+                    hardened: "source 1.26.3".into()
+                }
+            ),
+            "a source build is not a newer version of the Debian package"
+        );
         assert_eq!(c.vulnerabilities.by_severity.get(Severity::Critical), SeverityRow { upstream: 1, hardened: 0 });
         assert_eq!(
             (c.vulnerabilities.upstream, c.vulnerabilities.hardened),
-            (6, 1),
+            (7, 1),
             "the compiled-out match is not counted"
         );
         assert!(c.new_vulnerabilities.is_empty());

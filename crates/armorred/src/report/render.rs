@@ -88,6 +88,9 @@ fn outcome_words(o: &VulnOutcome) -> String {
         VulnOutcome::FixedInNewerVersion { package, upstream, hardened } => {
             format!("fixed in a newer version ({package} {upstream} -> {hardened})")
         }
+        VulnOutcome::NoLongerMatched { package, upstream, hardened } => {
+            format!("no longer matched, review ({package} {upstream} -> {hardened}: no data for it in the DB)")
+        }
         VulnOutcome::BinaryNotPresent { package } => format!("binary not present ({package})"),
         VulnOutcome::CompiledOut { package, options, .. } => {
             format!("compiled out of {package} ({})", options.join(", "))
