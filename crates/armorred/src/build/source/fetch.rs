@@ -14,8 +14,14 @@ const MAX_DOWNLOAD: u64 = 1 << 30;
 const MAX_SOURCES: u64 = 512 << 20;
 
 /// Finds `file` of source package `package` in a `Sources` index and checks its sha256
-/// against `sha256`. Returns the pool path (`pool/main/n/nginx/<file>`).
-pub fn resolve_in_sources(reader: impl BufRead, package: &str, file: &str, sha256: &str) -> Result<String, String> {
+/// against `sha256`. Returns the pool path (`pool/main/n/nginx/<file>`), or `None` when the
+/// index does not list the file (a newer revision of the package replaced it in the suite).
+pub fn resolve_in_sources(
+    reader: impl BufRead,
+    package: &str,
+    file: &str,
+    sha256: &str,
+) -> Result<Option<String>, String> {
     let mut stanza = String::new();
     let mut seen_other_hash = None;
     let mut lines = reader.lines();
@@ -45,7 +51,7 @@ pub fn resolve_in_sources(reader: impl BufRead, package: &str, file: &str, sha25
                     if in_sha && parts.len() == 3 && parts[2] == file {
                         if parts[0] == sha256 {
                             let dir = dir.ok_or("stanza without Directory")?;
-                            return Ok(format!("{dir}/{file}"));
+                            return Ok(Some(format!("{dir}/{file}")));
                         }
                         seen_other_hash = Some(parts[0].to_string());
                     }
@@ -57,10 +63,21 @@ pub fn resolve_in_sources(reader: impl BufRead, package: &str, file: &str, sha25
             break;
         }
     }
-    Err(match seen_other_hash {
-        Some(h) => format!("{file} is listed with sha256 {h}, not the pinned {sha256}"),
-        None => format!("source package {package} has no file {file}"),
-    })
+    match seen_other_hash {
+        Some(h) => Err(format!("{file} is listed with sha256 {h}, not the pinned {sha256}")),
+        None => Ok(None),
+    }
+}
+
+/// Debian's pool directory of a source package: `pool/<component>/<prefix>/<package>`, the
+/// prefix being `lib` and the next letter for `lib*` packages, else the first letter (the
+/// archive's layout, which `Sources` lists as `Directory`).
+pub fn pool_dir(component: &str, package: &str) -> String {
+    let prefix = match package.strip_prefix("lib") {
+        Some(rest) if !rest.is_empty() => &package[..4],
+        _ => &package[..package.chars().next().map_or(0, char::len_utf8)],
+    };
+    format!("pool/{component}/{prefix}/{package}")
 }
 
 fn stanza_field(stanza: &str, key: &str) -> Option<String> {
@@ -68,7 +85,7 @@ fn stanza_field(stanza: &str, key: &str) -> Option<String> {
 }
 
 /// Downloads and decompresses `dists/<suite>/<component>/source/Sources.xz`, then resolves
-/// `file` of `package` in it. Returns the pool path.
+/// `file` of `package` in it. Returns the pool path, or `None` when the index does not list it.
 pub fn resolve_pool_path(
     mirror: &str,
     suite: &str,
@@ -76,7 +93,7 @@ pub fn resolve_pool_path(
     package: &str,
     file: &str,
     sha256: &str,
-) -> Result<String, SourceBuildError> {
+) -> Result<Option<String>, SourceBuildError> {
     let url = format!("{mirror}/dists/{suite}/{component}/source/Sources.xz");
     let what = format!("dists/{suite}/{component}/source/Sources.xz");
     let resp = ureq::get(&url)
@@ -97,18 +114,30 @@ mod tests {
     #[test]
     fn resolve_table() {
         let cases = [
-            ("nginx", "nginx_1.26.3.orig.tar.gz", "69ee", Ok("pool/main/n/nginx/nginx_1.26.3.orig.tar.gz")),
+            ("nginx", "nginx_1.26.3.orig.tar.gz", "69ee", Ok(Some("pool/main/n/nginx/nginx_1.26.3.orig.tar.gz"))),
             ("nginx", "nginx_1.26.3.orig.tar.gz", "ffff", Err("listed with sha256 69ee")),
-            ("nginx", "missing.tar.gz", "69ee", Err("has no file missing.tar.gz")),
-            ("other", "other.tar.gz", "bbbb", Ok("pool/main/o/other/other.tar.gz")),
+            ("nginx", "missing.tar.gz", "69ee", Ok(None)),
+            ("other", "other.tar.gz", "bbbb", Ok(Some("pool/main/o/other/other.tar.gz"))),
         ];
         for (pkg, file, sha, want) in cases {
             let got = resolve_in_sources(SOURCES.as_bytes(), pkg, file, sha);
             match (want, got) {
-                (Ok(w), Ok(g)) => assert_eq!(g, w),
+                (Ok(w), Ok(g)) => assert_eq!(g.as_deref(), w),
                 (Err(w), Err(g)) => assert!(g.contains(w), "{g}"),
                 (w, g) => panic!("{pkg} {file}: want {w:?}, got {g:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn pool_dir_table() {
+        for (package, want) in [
+            ("nginx", "pool/main/n/nginx"),
+            ("libxml2", "pool/main/libx/libxml2"),
+            ("lib", "pool/main/l/lib"),
+            ("0ad", "pool/main/0/0ad"),
+        ] {
+            assert_eq!(pool_dir("main", package), want);
         }
     }
 }

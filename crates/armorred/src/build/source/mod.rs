@@ -461,8 +461,28 @@ fn fetch_debian(
     let mirror = crate::build::debian::mirror::Mirror::discover(None)
         .map_err(|e| SourceBuildError::Fetch { what: format!("a mirror for {suite}"), reason: e.to_string() })?;
     let mirror = mirror.base_for(suite).to_owned();
-    let pool = fetch::resolve_pool_path(&mirror, suite, component, package, file, sha256)?;
-    let p = fetch_url(cache, &format!("{mirror}/{pool}"), sha256, None, file)?;
+    // A file that a newer revision replaced in the suite's index stays in the pool while any
+    // suite or the archive's retention keeps it: fetched from the package's pool directory then
+    // (the sha256 pin, not the index, is what is trusted).
+    let (pool, p) = match fetch::resolve_pool_path(&mirror, suite, component, package, file, sha256)? {
+        Some(pool) => {
+            let p = fetch_url(cache, &format!("{mirror}/{pool}"), sha256, None, file)?;
+            (pool, p)
+        }
+        None => {
+            let pool = format!("{}/{file}", fetch::pool_dir(component, package));
+            let p = fetch_url(cache, &format!("{mirror}/{pool}"), sha256, None, file).map_err(|e| {
+                SourceBuildError::Fetch {
+                    what: file.to_string(),
+                    reason: format!(
+                        "source package {package} in dists/{suite}/{component}/source/Sources.xz does not list it \
+                         (a newer revision replaced it), and {pool} could not be fetched: {e}"
+                    ),
+                }
+            })?;
+            (pool, p)
+        }
+    };
     crate::fsutil::write_bytes_atomic(&p.with_extension("origin"), pool.as_bytes())?;
     Ok((p, pool))
 }
