@@ -163,4 +163,65 @@ fn pipeline_writes_its_reports() {
     assert!(names.iter().any(|p| p.starts_with("pkg:generic/nginx@1.26.3")), "{names:?}");
     assert!(!names.iter().any(|p| p.starts_with("pkg:deb/debian/nginx")), "{names:?}");
     assert!(stderr.contains("locked on the 1 source-built"), "{stderr}");
+
+    // The package note names Debian's source package and version (the build applies that
+    // revision's patch series), so the tracker's data applies to the source-built nginx: none of
+    // trixie's nginx advisories affect deb13u7; claimed as deb13u4, those fixed in u5..u7 do.
+    let nginx = sbom["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .find(|c| c["purl"].as_str().is_some_and(|p| p.starts_with("pkg:generic/nginx@")))
+        .expect("nginx");
+    let prop = |name: &str| {
+        nginx["properties"]
+            .as_array()
+            .expect("properties")
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["value"].clone())
+    };
+    assert_eq!(prop("armorred:metadata:debianSource"), Some("nginx".into()), "{nginx}");
+    assert_eq!(prop("armorred:metadata:debianSourceVersion"), Some("1.26.3-3+deb13u7".into()), "{nginx}");
+    let nginx_ids = |sbom_text: &str| -> Vec<String> {
+        let file = dir.path().join("rebuild.cdx.json");
+        std::fs::write(&file, sbom_text).expect("write sbom");
+        let source = format!("sbom:{}", file.display());
+        let scan = armorred(&[
+            "scan",
+            &source,
+            "--db",
+            db.to_str().expect("utf-8"),
+            "--skip-db-age-check",
+            "-o",
+            "json",
+            "-q",
+        ]);
+        assert!(scan.status.success(), "{}", text(&scan.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&scan.stdout).expect("json");
+        let mut ids: Vec<String> = v["matches"]
+            .as_array()
+            .expect("matches")
+            .iter()
+            .filter(|m| m["artifact"]["name"] == "nginx")
+            .map(|m| m["vulnerability"]["id"].as_str().expect("id").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let text_sbom = std::fs::read_to_string(out.join("nginx-locked.cdx.json")).expect("sbom");
+    assert_eq!(nginx_ids(&text_sbom), Vec::<String>::new());
+    let older = text_sbom.replace("\"1.26.3-3+deb13u7\"", "\"1.26.3-3+deb13u4\"");
+    assert_eq!(
+        nginx_ids(&older),
+        [
+            "CVE-2026-40701",
+            "CVE-2026-42055",
+            "CVE-2026-42934",
+            "CVE-2026-42945",
+            "CVE-2026-42946",
+            "CVE-2026-48142",
+            "CVE-2026-9256"
+        ]
+    );
 }

@@ -80,7 +80,7 @@ pub fn parse(doc: &Value, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
         let is_os_pkg = purl
             .as_deref()
             .is_some_and(|p| p.starts_with("pkg:deb/") || p.starts_with("pkg:apk/") || p.starts_with("pkg:rpm/"));
-        let distro = if is_os_pkg {
+        let mut distro = if is_os_pkg {
             purl.as_deref().and_then(distro_from_purl).or_else(|| os.clone()).or_else(|| default_distro.cloned())
         } else {
             None
@@ -106,6 +106,15 @@ pub fn parse(doc: &Value, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
         if let Some(v) = prop(c, "armorred:source-version").or_else(|| prop(c, "syft:metadata:sourceVersion")) {
             if !v.is_empty() {
                 source_version = Some(v.to_string());
+            }
+        }
+        // A source build of a Debian source package, as its package note names it: matched by
+        // that source package and version in the release of the image's Debian.
+        let rebuilt = (prop(c, "armorred:metadata:debianSource"), prop(c, "armorred:metadata:debianSourceVersion"));
+        if let (false, Some(src), Some(ver)) = (is_os_pkg, rebuilt.0, rebuilt.1) {
+            let debian = os.clone().or_else(|| default_distro.cloned()).filter(|d| d.id == "debian");
+            if debian.is_some() && !src.is_empty() && !ver.is_empty() {
+                (source_name, source_version, distro) = (Some(src.to_string()), Some(ver.to_string()), debian);
             }
         }
         out.push(ScanPackage { name: name.to_string(), version, purl, cpes, source_name, source_version, distro });
@@ -151,4 +160,39 @@ pub fn packages_from_source(reference: &str, default_distro: Option<&Distro>) ->
     let image = crate::source::Source::parse(reference)?.open(&crate::source::OpenOptions::default())?;
     let sbom = crate::sbom::generate(&image, &crate::sbom::GenerateOptions::default())?;
     Ok(from_sbom(&sbom))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(os: bool) -> Value {
+        let mut components = vec![serde_json::json!({
+            "type": "application", "name": "nginx", "version": "1.26.3",
+            "purl": "pkg:generic/nginx@1.26.3", "cpe": "cpe:2.3:a:f5:nginx:1.26.3:*:*:*:*:*:*:*",
+            "properties": [
+                {"name": "armorred:metadata:debianSource", "value": "nginx"},
+                {"name": "armorred:metadata:debianSourceVersion", "value": "1.26.3-3+deb13u7"}
+            ]
+        })];
+        if os {
+            components.push(serde_json::json!({"type": "operating-system", "name": "debian", "version": "13"}));
+        }
+        serde_json::json!({"bomFormat": "CycloneDX", "components": components})
+    }
+
+    #[test]
+    fn a_debian_rebuild_keeps_its_source_and_takes_the_image_release() {
+        let p = &parse(&doc(true), None)[0];
+        assert_eq!(
+            (p.source_name.as_deref(), p.source_version.as_deref(), p.distro.as_ref().map(|d| d.version_id.as_str())),
+            (Some("nginx"), Some("1.26.3-3+deb13u7"), Some("13"))
+        );
+        assert!(p.is_debian_rebuild() && p.kind() == "binary");
+        // Without a Debian release to match in, it stays a plain binary (CPE matching).
+        let p = &parse(&doc(false), None)[0];
+        assert!(p.distro.is_none() && p.source_name.is_none() && !p.is_debian_rebuild());
+        let alpine = Distro { id: "alpine".into(), version_id: "3.22".into(), codename: None };
+        assert!(!parse(&doc(false), Some(&alpine))[0].is_debian_rebuild());
+    }
 }

@@ -99,6 +99,16 @@ impl ScanPackage {
         }
     }
 
+    /// Whether it is a build of a Debian source package that is not Debian's own binary package
+    /// (a source-built binary whose package note names its Debian source and version): Debian's
+    /// data applies to it by that source version, as to the distribution's packages.
+    pub fn is_debian_rebuild(&self) -> bool {
+        self.kind() == "binary"
+            && self.distro.as_ref().is_some_and(|d| d.id == "debian")
+            && self.source_name.is_some()
+            && self.source_version.is_some()
+    }
+
     /// Whether it is a language-ecosystem package (CPE matching is off for those by default).
     pub fn is_language_package(&self) -> bool {
         matches!(

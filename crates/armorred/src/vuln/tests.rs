@@ -119,6 +119,46 @@ fn debian_tracker_every_status() {
     assert_eq!(r.db_sha256, db::file_sha256(db.path()).expect("sha"));
 }
 
+/// A source build of Debian's nginx source package (its package note names source and version)
+/// is matched by the tracker like Debian's own package, and not by its CPE: the CPE's upstream
+/// version would miss Debian's backported fixes.
+#[test]
+fn debian_rebuild_is_matched_by_its_source_not_its_cpe() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = build_db(
+        dir.path(),
+        &[
+            ("debian-security-advisories/tracker-json/cve-list-excerpt-17.bookworm-trixie.json", None),
+            ("nvd-cve-json-2.0/fkie-cad-excerpts", None),
+        ],
+    );
+    // CVE-2021-23017 affects f5 nginx before 1.20.1 by CPE; Debian fixed it in its 1.18.0 package.
+    let built = ScanPackage {
+        name: "nginx".into(),
+        version: "1.20.0".into(),
+        purl: Some("pkg:generic/nginx@1.20.0".into()),
+        cpes: vec!["cpe:2.3:a:f5:nginx:1.20.0:*:*:*:*:*:*:*".into()],
+        ..ScanPackage::default()
+    };
+    let rebuild = ScanPackage {
+        source_name: Some("nginx".into()),
+        source_version: Some("1.22.1-9".into()),
+        distro: Some(bookworm()),
+        ..built.clone()
+    };
+    let r = scan_packages(&db, &[built], &ScanOptions::default()).expect("scan");
+    assert_eq!(summary(&r).into_iter().map(|x| x.1).collect::<Vec<_>>(), vec![s("CVE-2021-23017")]);
+    let r = scan_packages(&db, &[rebuild], &ScanOptions::default()).expect("scan");
+    let got: Vec<(String, FixState)> = summary(&r).into_iter().map(|x| (x.1, x.2)).collect();
+    // The same nginx entries as Debian's nginx 1.22.1-9 gets in debian_tracker_every_status.
+    let (nf, wf) = (FixState::NotFixed, FixState::WontFix);
+    assert_eq!(
+        got,
+        vec![(s("CVE-2009-4487"), nf), (s("CVE-2023-44487"), nf), (s("CVE-2024-7347"), wf), (s("CVE-2025-23419"), nf)]
+    );
+    assert_eq!(r.matches[0].details[0].kind, "exact-direct-match");
+}
+
 #[test]
 fn debian_evaluate_table() {
     use super::matcher::dpkg::evaluate;

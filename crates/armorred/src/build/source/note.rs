@@ -30,6 +30,12 @@ pub struct PackageNote {
     /// SPDX license, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+    /// The Debian source package the build is, when it is one (`nginx`).
+    #[serde(rename = "debianSource", skip_serializing_if = "Option::is_none")]
+    pub debian_source: Option<String>,
+    /// Its version (`1.26.3-3+deb13u7`).
+    #[serde(rename = "debianSourceVersion", skip_serializing_if = "Option::is_none")]
+    pub debian_source_version: Option<String>,
 }
 
 impl PackageNote {
@@ -43,6 +49,8 @@ impl PackageNote {
             cpe: package.cpe.clone(),
             purl: package.purl(),
             license: package.license.clone(),
+            debian_source: package.debian_source.as_ref().map(|d| d.package.clone()),
+            debian_source_version: package.debian_source.as_ref().map(|d| d.version.clone()),
         }
     }
 
@@ -101,6 +109,8 @@ mod tests {
             cpe: "cpe:2.3:a:x:n:1:*:*:*:*:*:*:*".into(),
             purl: "pkg:generic/n@1".into(),
             license: None,
+            debian_source: None,
+            debian_source_version: None,
         };
         let asm = note.assembly();
         assert!(asm.contains(r#"1:	.asciz "{\"type\":\"source\",\"name\":\"n\\\"x\""#));

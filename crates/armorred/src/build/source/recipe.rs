@@ -86,6 +86,30 @@ pub struct Package {
     /// Fixed time for the build (`SOURCE_DATE_EPOCH`), seconds since 1970.
     #[serde(rename = "source-date-epoch")]
     pub source_date_epoch: u64,
+    /// The Debian source package the build is (upstream tarball plus Debian's patch series):
+    /// named in the package note so that scanners apply the Debian security tracker's data for
+    /// exactly that source version. Checked against the recipe's sources.
+    #[serde(default, rename = "debian-source")]
+    pub debian_source: Option<DebianSource>,
+}
+
+/// A Debian source package and version (`nginx` `1.26.3-3+deb13u7`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebianSource {
+    /// Source package name.
+    pub package: String,
+    /// Source version, with the Debian revision.
+    pub version: String,
+}
+
+impl DebianSource {
+    /// The packaging file this source version implies (`nginx_1.26.3-3+deb13u7.debian.tar`),
+    /// without the compression suffix; the epoch is not part of Debian's file names.
+    fn debian_tar_stem(&self) -> String {
+        let v = self.version.split_once(':').map_or(self.version.as_str(), |(_, v)| v);
+        format!("{}_{v}.debian.tar", self.package)
+    }
 }
 
 impl Package {
@@ -257,6 +281,19 @@ fn validate(r: &Recipe) -> Result<(), String> {
             }
         }
     }
+    if let Some(d) = &r.package.debian_source {
+        let stem = d.debian_tar_stem();
+        let listed = r.sources.iter().any(|s| {
+            matches!(&s.from, Origin::Debian { package, .. } if *package == d.package)
+                && s.file.strip_prefix(&stem).is_some_and(|ext| matches!(ext, ".xz" | ".gz" | ".bz2"))
+        });
+        if !listed {
+            return Err(format!(
+                "package.debian-source {} {}: no [[source]] from Debian's {} package is {stem}.xz (or .gz)",
+                d.package, d.version, d.package
+            ));
+        }
+    }
     if r.build_root.cc.is_empty() || r.build_root.cc.contains(['/', ' ']) {
         return Err("build-root.cc must be a command name".into());
     }
@@ -408,6 +445,14 @@ vulnerabilities = ["CVE-2025-53859"]
                 Some("name must be"),
             ),
             ("feature unknown key", &format!("{GOOD}{FEATURE}bogus = 1\n"), Some("unknown field")),
+            (
+                "debian source not among the sources",
+                &GOOD.replace(
+                    "source-date-epoch = 1700000000",
+                    "source-date-epoch = 1700000000\ndebian-source = { package = \"hello\", version = \"1.0-1\" }",
+                ),
+                Some("no [[source]] from Debian's hello package is hello_1.0-1.debian.tar.xz"),
+            ),
         ];
         for (name, text, want) in cases {
             let got = parse(text.as_bytes(), Path::new("r.toml"));
@@ -428,6 +473,8 @@ vulnerabilities = ["CVE-2025-53859"]
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/nginx");
         let r = load(&dir).expect("images/nginx/recipe.toml");
         assert_eq!(r.package.version, "1.26.3");
+        let debian = r.package.debian_source.as_ref().expect("nginx is Debian's source package");
+        assert_eq!((debian.package.as_str(), debian.version.as_str()), ("nginx", "1.26.3-3+deb13u7"));
         assert!(r.tiers.contains_key(&Tier::Hardened) && r.tiers.contains_key(&Tier::Locked));
         // The locked tier leaves mail and SSI out and keeps rewrite; the hardened tier builds mail.
         let built = |tier: Tier, name: &str| {

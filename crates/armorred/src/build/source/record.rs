@@ -153,6 +153,8 @@ mod tests {
                 cpe: "cpe:2.3:a:example:hello:1.0:*:*:*:*:*:*:*".into(),
                 purl: "pkg:generic/hello@1.0".into(),
                 license: Some("MIT".into()),
+                debian_source: Some("hello".into()),
+                debian_source_version: Some("1.0-1".into()),
             },
             tier: Tier::Locked,
             sources: vec![SourceRecord {

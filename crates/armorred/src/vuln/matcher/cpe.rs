@@ -168,8 +168,9 @@ impl Matcher for CpeMatcher {
         if pkg.cpes.is_empty() {
             return Ok(());
         }
-        // Packages with distro data are matched by their distro's feed, not by CPE.
-        if matches!(pkg.kind(), "deb" | "apk" | "rpm") && pkg.distro.is_some() {
+        // Packages with distro data are matched by their distro's feed, not by CPE; so are
+        // rebuilds of a Debian source package (the CPE's version misses Debian's backports).
+        if (matches!(pkg.kind(), "deb" | "apk" | "rpm") && pkg.distro.is_some()) || pkg.is_debian_rebuild() {
             return Ok(());
         }
         if pkg.is_language_package() && !opts.cpe_for_language_packages {

@@ -68,7 +68,7 @@ impl Matcher for DpkgMatcher {
         let Some(distro) = pkg.distro.as_ref().filter(|d| d.id == "debian") else {
             return Ok(());
         };
-        if pkg.kind() != "deb" {
+        if pkg.kind() != "deb" && !pkg.is_debian_rebuild() {
             return Ok(());
         }
         let Some(codename) = distro.debian_codename() else {
