@@ -66,16 +66,21 @@ fn s(x: &str) -> String {
     x.to_string()
 }
 
-#[test]
-fn debian_tracker_every_status() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = build_db(
-        dir.path(),
+/// The tracker excerpt (every status) and the NVD excerpts.
+fn tracker_and_nvd_db(dir: &Path) -> Db {
+    build_db(
+        dir,
         &[
             ("debian-security-advisories/tracker-json/cve-list-excerpt-17.bookworm-trixie.json", None),
             ("nvd-cve-json-2.0/fkie-cad-excerpts", None),
         ],
-    );
+    )
+}
+
+#[test]
+fn debian_tracker_every_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = tracker_and_nvd_db(dir.path());
     let pkgs = vec![
         deb("nginx", "nginx", "1.22.1-9"),
         deb("libssl3", "openssl", "3.0.11-1~deb12u2"),
@@ -125,13 +130,7 @@ fn debian_tracker_every_status() {
 #[test]
 fn debian_rebuild_is_matched_by_its_source_not_its_cpe() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = build_db(
-        dir.path(),
-        &[
-            ("debian-security-advisories/tracker-json/cve-list-excerpt-17.bookworm-trixie.json", None),
-            ("nvd-cve-json-2.0/fkie-cad-excerpts", None),
-        ],
-    );
+    let db = tracker_and_nvd_db(dir.path());
     // CVE-2021-23017 affects f5 nginx before 1.20.1 by CPE; Debian fixed it in its 1.18.0 package.
     let built = ScanPackage {
         name: "nginx".into(),
