@@ -80,11 +80,9 @@ pub fn parse(doc: &Value, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
         let is_os_pkg = purl
             .as_deref()
             .is_some_and(|p| p.starts_with("pkg:deb/") || p.starts_with("pkg:apk/") || p.starts_with("pkg:rpm/"));
-        let mut distro = if is_os_pkg {
-            purl.as_deref().and_then(distro_from_purl).or_else(|| os.clone()).or_else(|| default_distro.cloned())
-        } else {
-            None
-        };
+        let image_distro = || os.clone().or_else(|| default_distro.cloned());
+        let mut distro =
+            if is_os_pkg { purl.as_deref().and_then(distro_from_purl).or_else(image_distro) } else { None };
         let upstream = purl.as_deref().and_then(|p| {
             p.split_once('?')?.1.split('&').find_map(|kv| kv.strip_prefix("upstream=")).map(|u| u.replace("%20", " "))
         });
@@ -112,7 +110,7 @@ pub fn parse(doc: &Value, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
         // that source package and version in the release of the image's Debian.
         let rebuilt = (prop(c, "armorred:metadata:debianSource"), prop(c, "armorred:metadata:debianSourceVersion"));
         if let (false, Some(src), Some(ver)) = (is_os_pkg, rebuilt.0, rebuilt.1) {
-            let debian = os.clone().or_else(|| default_distro.cloned()).filter(|d| d.id == "debian");
+            let debian = image_distro().filter(|d| d.id == "debian");
             if debian.is_some() && !src.is_empty() && !ver.is_empty() {
                 (source_name, source_version, distro) = (Some(src.to_string()), Some(ver.to_string()), debian);
             }

@@ -464,25 +464,18 @@ fn fetch_debian(
     // A file that a newer revision replaced in the suite's index stays in the pool while any
     // suite or the archive's retention keeps it: fetched from the package's pool directory then
     // (the sha256 pin, not the index, is what is trusted).
-    let (pool, p) = match fetch::resolve_pool_path(&mirror, suite, component, package, file, sha256)? {
-        Some(pool) => {
-            let p = fetch_url(cache, &format!("{mirror}/{pool}"), sha256, None, file)?;
-            (pool, p)
-        }
-        None => {
-            let pool = format!("{}/{file}", fetch::pool_dir(component, package));
-            let p = fetch_url(cache, &format!("{mirror}/{pool}"), sha256, None, file).map_err(|e| {
-                SourceBuildError::Fetch {
-                    what: file.to_string(),
-                    reason: format!(
-                        "source package {package} in dists/{suite}/{component}/source/Sources.xz does not list it \
-                         (a newer revision replaced it), and {pool} could not be fetched: {e}"
-                    ),
-                }
-            })?;
-            (pool, p)
-        }
-    };
+    let listed = fetch::resolve_pool_path(&mirror, suite, component, package, file, sha256)?;
+    let pool = listed.clone().unwrap_or_else(|| format!("{}/{file}", fetch::pool_dir(component, package)));
+    let p = fetch_url(cache, &format!("{mirror}/{pool}"), sha256, None, file).map_err(|e| match listed {
+        Some(_) => e.into(),
+        None => SourceBuildError::Fetch {
+            what: file.to_string(),
+            reason: format!(
+                "source package {package} in dists/{suite}/{component}/source/Sources.xz does not list it \
+                 (a newer revision replaced it), and {pool} could not be fetched: {e}"
+            ),
+        },
+    })?;
     crate::fsutil::write_bytes_atomic(&p.with_extension("origin"), pool.as_bytes())?;
     Ok((p, pool))
 }

@@ -289,7 +289,7 @@ fn validate(r: &Recipe) -> Result<(), String> {
         });
         if !listed {
             return Err(format!(
-                "package.debian-source {} {}: no [[source]] from Debian's {} package is {stem}.xz (or .gz)",
+                "package.debian-source {} {}: no [[source]] from Debian's {} package is {stem}.xz (.gz, .bz2)",
                 d.package, d.version, d.package
             ));
         }
