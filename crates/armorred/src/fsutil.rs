@@ -151,7 +151,8 @@ pub enum FsError {
 /// - a symbolic link: opened through the kernel (so `fs.protected_symlinks` applies), and its
 ///   final target is written as above (directly when it is not a regular file, else replaced
 ///   atomically in its own directory); the link itself stays. A link to a missing file is
-///   refused rather than creating a file wherever it points.
+///   refused rather than creating a file wherever it points. `/dev/stdout` and other names of
+///   a descriptor that lead to a regular file are appended to, as the descriptor would be.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), FsError> {
     let err = |source| FsError::Write { path: path.to_path_buf(), source };
     match std::fs::symlink_metadata(path) {
@@ -194,6 +195,13 @@ fn write_through_symlink(
     if !meta.is_file() {
         return write_direct(file, write).map_err(err);
     }
+    if names_a_descriptor(path) {
+        // `/dev/stdout` redirected to a file: append to what the process has written there, as
+        // the descriptor itself would; replacing the file would lose it (and `>>` appends).
+        drop(file);
+        let file = std::fs::OpenOptions::new().append(true).open(path).map_err(err)?;
+        return write_direct(file, write).map_err(err);
+    }
     // The file the kernel opened, by its real path; checked to be the same inode.
     let real = real_path(&file, path).map_err(err)?;
     match std::fs::metadata(&real) {
@@ -205,6 +213,17 @@ fn write_through_symlink(
         FsError::Write { source, .. } => err(source),
         other => other,
     })
+}
+
+/// Whether `path` names an open file descriptor (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`)
+/// rather than a file, itself or through its first link.
+fn names_a_descriptor(path: &Path) -> bool {
+    let is_descriptor = |p: &Path| {
+        ["/dev/stdout", "/dev/stderr", "/dev/stdin"].iter().any(|d| p == Path::new(d))
+            || p.starts_with("/dev/fd")
+            || p.starts_with("/proc")
+    };
+    is_descriptor(path) || std::fs::read_link(path).is_ok_and(|t| is_descriptor(&t))
 }
 
 /// The real path of an open file: `/proc/self/fd/N`, else the canonical form of `path`.
