@@ -143,7 +143,14 @@ struct OwnedNames {
 struct Shared {
     results: Mutex<Vec<(PathBuf, Pending)>>,
     libcs: Mutex<BTreeMap<PathBuf, FortifyReference>>,
-    in_flight: Mutex<u64>,
+    /// Bytes of files handed to workers and not yet analysed, and the most there ever were.
+    in_flight: Mutex<InFlight>,
+}
+
+#[derive(Default)]
+struct InFlight {
+    now: u64,
+    peak: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -180,9 +187,10 @@ impl<'scope> StreamScan<'_, 'scope> {
         let n = bytes.len() as u64;
         let admitted = {
             let mut in_flight = lock(&self.shared.in_flight);
-            let fits = *in_flight == 0 || in_flight.saturating_add(n) <= self.limits.max_in_flight_bytes;
+            let fits = in_flight.now == 0 || in_flight.now.saturating_add(n) <= self.limits.max_in_flight_bytes;
             if fits {
-                *in_flight += n;
+                in_flight.now += n;
+                in_flight.peak = in_flight.peak.max(in_flight.now);
             }
             fits
         };
@@ -191,11 +199,16 @@ impl<'scope> StreamScan<'_, 'scope> {
             self.scope.spawn(move |_| {
                 shared.analyze(path, &bytes, &limits, per_file);
                 drop(bytes);
-                *lock(&shared.in_flight) -= n;
+                lock(&shared.in_flight).now -= n;
             });
         } else {
             shared.analyze(path, &bytes, &limits, per_file);
         }
+    }
+
+    /// The most bytes handed to workers at once so far.
+    pub fn peak_in_flight_bytes(&self) -> u64 {
+        lock(&self.shared.in_flight).peak
     }
 
     /// Records an ELF file that was not analysed (too large to be read), with why.
@@ -420,5 +433,25 @@ mod tests {
         assert_eq!(r.fortify.fortifiable_count, direct.fortify.fortifiable_count);
         let e = report.entries[Path::new("/usr/bin/huge")].as_ref().expect_err("too large");
         assert_eq!(e.to_string(), "the file (600000000 bytes) is over the limit of 1 bytes");
+    }
+
+    #[test]
+    fn in_flight_bytes_stay_within_the_bound() {
+        // 40 ELF files of 1 MiB each (a real header, then padding) with room for 3 at a time;
+        // the hook keeps each one in flight a little while.
+        let mut file = host_elf();
+        file.resize(1 << 20, 0);
+        let limits = ElfLimits { max_in_flight_bytes: 3 << 20, ..ElfLimits::default() };
+        let per_file = |_: &Path, _: &[u8]| std::thread::sleep(Duration::from_millis(5));
+        let (report, peak) = StreamScan::run(&limits, &per_file, |scan| {
+            for i in 0..40 {
+                scan.add(PathBuf::from(format!("/bin/f{i:02}")), file.clone());
+            }
+            scan.peak_in_flight_bytes()
+        });
+        assert_eq!(report.entries.len(), 40);
+        assert!(report.entries.values().all(Result::is_ok));
+        assert!(peak <= 3 << 20, "{peak} bytes in flight");
+        assert!(peak >= 1 << 20);
     }
 }
