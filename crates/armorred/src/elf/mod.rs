@@ -30,8 +30,9 @@ pub struct ElfLimits {
     /// Largest ELF file of an image read into memory (image contents come from layers, not
     /// from a file that could be mapped). A larger one gets an error entry. Default 512 MiB.
     pub max_file_bytes: u64,
-    /// ELF bytes of an image held in memory at once while its files are analysed in parallel
-    /// (one file is always admitted, so the peak is this plus one file). Default 1 GiB.
+    /// ELF bytes of an image handed to worker threads at once while its files are analysed in
+    /// parallel; a file that does not fit is analysed on the reading thread, so the peak is this
+    /// plus one file (at most `max_file_bytes`). Default 256 MiB.
     pub max_in_flight_bytes: u64,
     /// Largest table a file's headers may declare where the parser reads the table whole:
     /// string, symbol, relocation, hash and note sections, `PT_DYNAMIC`, `PT_NOTE`,
@@ -52,7 +53,7 @@ impl Default for ElfLimits {
     fn default() -> Self {
         Self {
             max_file_bytes: 512 << 20,
-            max_in_flight_bytes: 1 << 30,
+            max_in_flight_bytes: 256 << 20,
             max_table_bytes: 256 << 20,
             max_strings: 8 << 20,
             max_symbols: 10_000_000,

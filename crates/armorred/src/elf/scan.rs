@@ -454,4 +454,24 @@ mod tests {
         assert!(peak <= 3 << 20, "{peak} bytes in flight");
         assert!(peak >= 1 << 20);
     }
+
+    #[test]
+    fn an_image_file_over_the_read_bound_gets_an_error_entry_not_a_truncated_analysis() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("usr/bin");
+        std::fs::create_dir_all(&bin).expect("mkdir");
+        std::fs::write(bin.join("true"), host_elf()).expect("write");
+        // 600 MiB, nearly all a hole: over the 512 MiB that an image's ELF file may take in memory.
+        let big = File::create(bin.join("big")).expect("create");
+        (&big).write_all(&host_elf()).expect("write");
+        big.set_len(600 << 20).expect("set_len");
+        let source = crate::source::Source::parse(&format!("dir:{}", dir.path().display())).expect("source");
+        let image = source.open(&crate::source::OpenOptions::default()).expect("open");
+        let started = Instant::now();
+        let report = crate::report::image_checksec(&image, &crate::source::Limits::default()).expect("checksec");
+        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+        assert!(report.entries[Path::new("/usr/bin/true")].is_ok());
+        let e = report.entries[Path::new("/usr/bin/big")].as_ref().expect_err("too large");
+        assert_eq!(e.to_string(), "the file (629145600 bytes) is over the limit of 536870912 bytes");
+    }
 }
