@@ -187,7 +187,15 @@ fn check_declared_sizes(bytes: &[u8], limits: &ElfLimits) -> Result<(), ElfError
                 if read_whole {
                     table(format!("section {i} (type {:#x})", s.sh_type), s.sh_size)?;
                 }
-                if s.sh_type == sh::SHT_STRTAB {
+            }
+            // The string tables goblin indexes: the section names' and the symbol table's.
+            let mut shstrndx = usize::from(header.e_shstrndx);
+            if shstrndx == sh::SHN_XINDEX as usize {
+                shstrndx = sections.first().map_or(0, |s| s.sh_link as usize);
+            }
+            let symtab_strings = sections.iter().rfind(|s| s.sh_type == sh::SHT_SYMTAB).map(|s| s.sh_link as usize);
+            for i in std::iter::once(shstrndx).chain(symtab_strings) {
+                if let Some(s) = sections.get(i) {
                     strings(&format!("string table section {i}"), s.sh_offset, s.sh_size)?;
                 }
             }
