@@ -146,8 +146,9 @@ pub enum FsError {
 /// Writes `path` without ever leaving it half-written or replacing what is not a regular file:
 /// - a new path or an existing regular file: the content goes to a temporary sibling with an
 ///   unpredictable name, created exclusively, which is renamed over `path` once complete;
-/// - a FIFO, a device (`/dev/null`) or anything else that is not a regular file: written
-///   directly, never replaced (a write to a FIFO waits for its reader, as a shell's `>` does);
+/// - a FIFO, a character device (`/dev/null`) or anything else that is not a regular file:
+///   written directly, never replaced (a write to a FIFO waits for its reader, as a shell's `>`
+///   does); a directory or a block device (a disk) is refused;
 /// - a symbolic link: opened through the kernel (so `fs.protected_symlinks` applies), and its
 ///   final target is written as above (directly when it is not a regular file, else replaced
 ///   atomically in its own directory); the link itself stays. A link to a missing file is
@@ -157,7 +158,10 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::
     let err = |source| FsError::Write { path: path.to_path_buf(), source };
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => write_through_symlink(path, write),
-        Ok(meta) if meta.is_dir() => Err(FsError::NotRegular { path: path.to_path_buf(), kind: FileKind::Directory }),
+        // A report is never meant to overwrite a disk.
+        Ok(meta) if meta.is_dir() || meta.file_type().is_block_device() => {
+            Err(FsError::NotRegular { path: path.to_path_buf(), kind: FileKind::of(meta.file_type()) })
+        }
         Ok(meta) if !meta.is_file() => {
             let file = std::fs::OpenOptions::new().write(true).open(path).map_err(err)?;
             write_direct(file, write).map_err(err)
@@ -192,6 +196,9 @@ fn write_through_symlink(
         Err(e) => return Err(err(e)),
     };
     let meta = file.metadata().map_err(err)?;
+    if meta.file_type().is_block_device() {
+        return Err(FsError::NotRegular { path: path.to_path_buf(), kind: FileKind::BlockDevice });
+    }
     if !meta.is_file() {
         return write_direct(file, write).map_err(err);
     }
