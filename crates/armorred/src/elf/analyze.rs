@@ -1,5 +1,6 @@
 //! One ELF file in, one [`Report`] out.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use goblin::elf::section_header::SHF_EXECINSTR;
 use goblin::elf::Elf;
 
 use super::fortify::FortifyReference;
-use super::{cfi, notes, Cet, Detection, ElfError, Fortify, Found, Language, Linking, Pie, Relro, Report};
+use super::{cfi, notes, Cet, Detection, ElfError, ElfLimits, Fortify, Found, Language, Linking, Pie, Relro, Report};
 
 const CANARY_SYMBOLS: [&str; 3] = ["__stack_chk_fail", "__stack_chk_guard", "__intel_security_cookie"];
 const CFI_DYNAMIC_SYMBOLS: [&str; 4] = ["__cfi_slowpath", "__cfi_slowpath_diag", "__cfi_check", "__cfi_check_fail"];
@@ -70,7 +71,8 @@ impl LibcResolver {
         let dirs =
             [format!("lib/{triplet}"), format!("usr/lib/{triplet}"), "lib64".into(), "lib".into(), "usr/lib".into()];
         for dir in dirs.iter().filter(|d| !d.ends_with('/')) {
-            let path = root.join(dir).join(name);
+            // Resolved as a chroot to the root would: `libc.so.6 -> /dev/zero` stays inside it.
+            let Ok(path) = crate::fsutil::resolve_in_root(root, &Path::new(dir).join(name)) else { continue };
             if let Some(found) = self.load(&path) {
                 return found;
             }
@@ -78,33 +80,258 @@ impl LibcResolver {
         Arc::new(FortifyReference::builtin())
     }
 
+    /// The reference of the libc at `path` (already resolved inside the root): a regular file
+    /// only, mapped rather than read, and parsed within [`ElfLimits`].
     fn load(&self, path: &Path) -> Option<Arc<FortifyReference>> {
         let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         cache
             .entry(path.to_path_buf())
             .or_insert_with(|| {
-                let bytes = std::fs::read(path).ok()?;
-                let elf = Elf::parse(&bytes).ok()?;
-                FortifyReference::from_libc(&elf, &path.to_string_lossy()).map(Arc::new)
+                let file = crate::fsutil::open_regular(path).ok()?;
+                let map = super::scan::map_file(&file).ok()?;
+                let origin = path.to_string_lossy();
+                std::panic::catch_unwind(|| FortifyReference::from_libc_bytes(&map, &origin)).ok()?.map(Arc::new)
             })
             .clone()
     }
 }
 
-/// Analyses one ELF image held in memory.
+/// Analyses one ELF image held in memory (or mapped), within the default [`ElfLimits`].
 pub fn analyze(bytes: &[u8], libs: &LibcResolver) -> Result<Report, ElfError> {
+    analyze_with(bytes, libs, &ElfLimits::default())
+}
+
+/// Analyses one ELF image held in memory (or mapped) within `limits`: tables its headers
+/// declare past the limits are refused before the parser reads them, and searches of stripped
+/// code stop after `limits.max_search_bytes`.
+pub fn analyze_with(bytes: &[u8], libs: &LibcResolver, limits: &ElfLimits) -> Result<Report, ElfError> {
     if !is_elf(bytes) {
         return Err(ElfError::NotElf);
     }
     // goblin is well fuzzed, but a panic on one hostile file must not take a scan down.
-    match std::panic::catch_unwind(|| analyze_parsed(bytes, libs)) {
+    match std::panic::catch_unwind(|| analyze_parsed(bytes, libs, limits)) {
         Ok(result) => result,
         Err(_) => Err(ElfError::Malformed { reason: "the ELF parser failed on this file".into() }),
     }
 }
 
-fn analyze_parsed(bytes: &[u8], libs: &LibcResolver) -> Result<Report, ElfError> {
-    let elf = Elf::parse(bytes).map_err(|e| ElfError::Malformed { reason: one_line(&e.to_string()) })?;
+/// Parses `bytes` with goblin once [`check_declared_sizes`] has passed.
+pub(crate) fn parse_bounded<'a>(bytes: &'a [u8], limits: &ElfLimits) -> Result<Elf<'a>, ElfError> {
+    check_declared_sizes(bytes, limits)?;
+    Elf::parse(bytes).map_err(|e| ElfError::Malformed { reason: one_line(&e.to_string()) })
+}
+
+/// What goblin reads whole while parsing, checked against `limits` before it does: goblin
+/// indexes every string of a string table (24 bytes each: a 256 MiB table of zeros would cost
+/// 6 GiB), reserves `PT_DYNAMIC`'s declared size, walks relocation tables and GNU hash chains
+/// to their declared ends. Headers that cannot be read are left for goblin to report.
+fn check_declared_sizes(bytes: &[u8], limits: &ElfLimits) -> Result<(), ElfError> {
+    use goblin::container::{Container, Ctx};
+    use goblin::elf::program_header::{ProgramHeader, PT_NOTE};
+    use goblin::elf::section_header::{self as sh, SectionHeader};
+
+    let too_large = |what: String, max: u64, unit: &'static str| ElfError::TooLarge { what, max, unit };
+    let table = |what: String, size: u64| {
+        if size > limits.max_table_bytes {
+            Err(too_large(format!("{what} ({size} bytes)"), limits.max_table_bytes, "bytes"))
+        } else {
+            Ok(())
+        }
+    };
+    let strings = |what: &str, offset: u64, size: u64| {
+        let Some(data) = file_range(bytes, offset, size) else { return Ok(()) };
+        let count = memchr::memchr_iter(0, data).count() as u64;
+        if count > limits.max_strings {
+            return Err(too_large(format!("{what} ({count} strings)"), limits.max_strings, "strings"));
+        }
+        Ok(())
+    };
+    let Ok(header) = Elf::parse_header(bytes) else { return Ok(()) };
+    let (Ok(container), Ok(le)) = (header.container(), header.endianness()) else { return Ok(()) };
+    let ctx = Ctx::new(container, le);
+    let Ok(phdrs) = ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx) else {
+        return Ok(());
+    };
+    for (i, p) in phdrs.iter().enumerate() {
+        if matches!(p.p_type, PT_DYNAMIC | PT_NOTE | PT_INTERP) {
+            table(format!("program header {i} (type {:#x})", p.p_type), p.p_filesz)?;
+        }
+    }
+    if header.e_shoff != 0 {
+        let shoff = header.e_shoff as usize;
+        if header.e_shnum == 0 {
+            if let Some(first) = SectionHeader::parse(bytes, shoff, 1, ctx).ok().and_then(|v| v.into_iter().next()) {
+                if first.sh_size > limits.max_sections {
+                    return Err(too_large(
+                        format!("the section header count ({})", first.sh_size),
+                        limits.max_sections,
+                        "sections",
+                    ));
+                }
+            }
+        }
+        if let Ok(sections) = SectionHeader::parse(bytes, shoff, header.e_shnum as usize, ctx) {
+            for (i, s) in sections.iter().enumerate() {
+                let read_whole = matches!(
+                    s.sh_type,
+                    sh::SHT_STRTAB
+                        | sh::SHT_SYMTAB
+                        | sh::SHT_DYNSYM
+                        | sh::SHT_REL
+                        | sh::SHT_RELA
+                        | sh::SHT_DYNAMIC
+                        | sh::SHT_NOTE
+                        | sh::SHT_HASH
+                        | sh::SHT_GNU_HASH
+                );
+                if read_whole {
+                    table(format!("section {i} (type {:#x})", s.sh_type), s.sh_size)?;
+                }
+            }
+            // The string tables goblin indexes: the section names' and the symbol table's.
+            let mut shstrndx = usize::from(header.e_shstrndx);
+            if shstrndx == sh::SHN_XINDEX as usize {
+                shstrndx = sections.first().map_or(0, |s| s.sh_link as usize);
+            }
+            let symtab_strings = sections.iter().rfind(|s| s.sh_type == sh::SHT_SYMTAB).map(|s| s.sh_link as usize);
+            for i in std::iter::once(shstrndx).chain(symtab_strings) {
+                if let Some(s) = sections.get(i) {
+                    strings(&format!("string table section {i}"), s.sh_offset, s.sh_size)?;
+                }
+            }
+        }
+    }
+    let Ok(Some(dynamic)) = goblin::elf::dynamic::Dynamic::parse(bytes, &phdrs, ctx) else { return Ok(()) };
+    let info = &dynamic.info;
+    table("the dynamic string table".into(), info.strsz as u64)?;
+    strings("the dynamic string table", info.strtab as u64, info.strsz as u64)?;
+    table("the dynamic RELA table".into(), info.relasz as u64)?;
+    table("the dynamic REL table".into(), info.relsz as u64)?;
+    table("the PLT relocation table".into(), info.pltrelsz as u64)?;
+    if let Some(offset) = info.gnu_hash {
+        let le = ctx.le == goblin::container::Endian::Little;
+        gnu_hash_chain_bounded(bytes, offset as usize, le, container == Container::Big, limits)?;
+    }
+    Ok(())
+}
+
+/// goblin counts dynamic symbols by walking the GNU hash table's buckets and its last chain to
+/// the end marker; both are bounded here ([`ElfLimits::max_symbols`]) before it does.
+fn gnu_hash_chain_bounded(
+    bytes: &[u8],
+    offset: usize,
+    le: bool,
+    is_64: bool,
+    limits: &ElfLimits,
+) -> Result<(), ElfError> {
+    let u32_at = |at: usize| -> Option<usize> {
+        let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some((if le { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) }) as usize)
+    };
+    let (Some(buckets), Some(min_chain), Some(bloom)) =
+        (u32_at(offset), u32_at(offset.saturating_add(4)), u32_at(offset.saturating_add(8)))
+    else {
+        return Ok(());
+    };
+    let over = |what: String| ElfError::TooLarge { what, max: limits.max_symbols, unit: "entries" };
+    if buckets as u64 > limits.max_symbols {
+        return Err(over(format!("the GNU hash table ({buckets} buckets)")));
+    }
+    if buckets == 0 || min_chain == 0 || bloom == 0 {
+        return Ok(());
+    }
+    let Some(buckets_at) =
+        bloom.checked_mul(if is_64 { 8 } else { 4 }).and_then(|b| offset.checked_add(16)?.checked_add(b))
+    else {
+        return Ok(());
+    };
+    let mut max_chain = 0;
+    for b in 0..buckets {
+        match u32_at(buckets_at.saturating_add(b * 4)) {
+            Some(chain) => max_chain = max_chain.max(chain),
+            None => return Ok(()),
+        }
+    }
+    if max_chain < min_chain {
+        return Ok(());
+    }
+    let mut at = buckets_at.saturating_add(buckets * 4).saturating_add((max_chain - min_chain).saturating_mul(4));
+    for _ in 0..limits.max_symbols {
+        match u32_at(at) {
+            Some(hash) if hash & 1 == 1 => return Ok(()),
+            Some(_) => at = at.saturating_add(4),
+            None => return Ok(()),
+        }
+    }
+    Err(over("a GNU hash chain".into()))
+}
+
+/// Bytes left to search in one file ([`ElfLimits::max_search_bytes`]).
+pub(crate) struct Budget(Cell<u64>);
+
+impl Budget {
+    pub(crate) fn new(bytes: u64) -> Self {
+        Self(Cell::new(bytes))
+    }
+
+    /// The part of `data` still within the budget, which it uses up.
+    pub(crate) fn take<'a>(&self, data: &'a [u8]) -> &'a [u8] {
+        let n = usize::try_from(self.0.get()).unwrap_or(usize::MAX).min(data.len());
+        self.0.set(self.0.get() - n as u64);
+        &data[..n]
+    }
+}
+
+fn analyze_parsed(bytes: &[u8], libs: &LibcResolver, limits: &ElfLimits) -> Result<Report, ElfError> {
+    examine(bytes, limits, |names| judge(&names.reference(libs), names.dynsym, names.lists))
+}
+
+/// The symbol names FORTIFY is judged on, and what picks the reference libc.
+pub(crate) struct FortifyNames<'a> {
+    pub(crate) arch: &'a str,
+    pub(crate) needed: &'a [String],
+    /// Dynamic symbol names (checksec.sh's counts, and the lists of dynamic binaries).
+    pub(crate) dynsym: &'a [&'a str],
+    /// For static binaries with a symbol table: every symbol name, for the lists.
+    pub(crate) lists: Option<&'a [&'a str]>,
+}
+
+impl FortifyNames<'_> {
+    fn reference(&self, libs: &LibcResolver) -> Arc<FortifyReference> {
+        libs.reference(self.arch, self.needed)
+    }
+}
+
+/// FORTIFY facts of the names against `reference`.
+pub(crate) fn judge<S: AsRef<str>>(reference: &FortifyReference, dynsym: &[S], lists: Option<&[S]>) -> Fortify {
+    let checksec_counts = reference.classify(dynsym.iter().map(AsRef::as_ref));
+    let lists = reference.classify(lists.unwrap_or(dynsym).iter().map(AsRef::as_ref));
+    Fortify {
+        fortified: lists.fortified.into_iter().collect(),
+        fortifiable: lists.fortifiable.into_iter().collect(),
+        fortified_count: checksec_counts.checked,
+        fortifiable_count: checksec_counts.checked + checksec_counts.unchecked,
+        reference: reference.origin().to_owned(),
+    }
+}
+
+/// Everything but the FORTIFY judgement, which `fortify` gives from the names.
+pub(crate) fn examine(
+    bytes: &[u8],
+    limits: &ElfLimits,
+    fortify: impl FnOnce(FortifyNames<'_>) -> Fortify,
+) -> Result<Report, ElfError> {
+    let elf = parse_bounded(bytes, limits)?;
+    for (what, count) in [("the symbol table", elf.syms.len()), ("the dynamic symbol table", elf.dynsyms.len())] {
+        if count as u64 > limits.max_symbols {
+            return Err(ElfError::TooLarge {
+                what: format!("{what} ({count} entries)"),
+                max: limits.max_symbols,
+                unit: "entries",
+            });
+        }
+    }
+    let budget = Budget::new(limits.max_search_bytes);
     let has_ph = |t: u32| elf.program_headers.iter().any(|p| p.p_type == t);
     let dyn_tags: Vec<u64> = elf.dynamic.as_ref().map(|d| d.dyns.iter().map(|d| d.d_tag).collect()).unwrap_or_default();
     let (flags, flags_1) = elf.dynamic.as_ref().map_or((0, 0), |d| (d.info.flags, d.info.flags_1));
@@ -148,29 +375,21 @@ fn analyze_parsed(bytes: &[u8], libs: &LibcResolver) -> Result<Report, ElfError>
 
     let arch = arch_name(elf.header.e_machine).to_owned();
     let needed: Vec<String> = elf.libraries.iter().map(|s| (*s).to_owned()).collect();
-    let reference = libs.reference(&arch, &needed);
-    let checksec_counts = reference.classify(dynsym.iter().copied());
-    let lists = if matches!(linking, Linking::Static | Linking::StaticPie) && !symtab.is_empty() {
-        reference.classify(all_symbols())
-    } else {
-        reference.classify(dynsym.iter().copied())
-    };
-    let fortify = Fortify {
-        fortified: lists.fortified.into_iter().collect(),
-        fortifiable: lists.fortifiable.into_iter().collect(),
-        fortified_count: checksec_counts.checked,
-        fortifiable_count: checksec_counts.checked + checksec_counts.unchecked,
-        reference: reference.origin().to_owned(),
-    };
+    let all: Option<Vec<&str>> = (matches!(linking, Linking::Static | Linking::StaticPie) && !symtab.is_empty())
+        .then(|| all_symbols().collect());
+    let fortify = fortify(FortifyNames { arch: &arch, needed: &needed, dynsym: &dynsym, lists: all.as_deref() });
+    drop(all);
 
     let x86 = matches!(arch.as_str(), "x86_64" | "x86");
-    let code = || executable_code(&elf, bytes);
+    let code = || executable_code(&elf, bytes).map(|(code, addr)| (budget.take(code), addr));
     let safestack =
         if symtab.iter().any(|s| s.contains("__safestack_init") || s.starts_with("__safestack_unsafe_stack_ptr")) {
             Found::by(Detection::Symbol)
         } else if dynsym.iter().any(|s| s.starts_with("__safestack")) {
             Found::by(Detection::DynamicSymbol)
-        } else if symtab.is_empty() && contains(bytes, cfi::SAFESTACK_RUNTIME_STRING) {
+        } else if symtab.is_empty()
+            && loaded_data(&elf, bytes).any(|d| contains(budget.take(d), cfi::SAFESTACK_RUNTIME_STRING))
+        {
             Found::by(Detection::Pattern)
         } else {
             Found::absent()
@@ -185,7 +404,7 @@ fn analyze_parsed(bytes: &[u8], libs: &LibcResolver) -> Result<Report, ElfError>
         Found::absent()
     };
 
-    let facts = notes::read(&elf, bytes);
+    let facts = notes::read(&elf, bytes, &budget);
     let section = |name: &str| elf.section_headers.iter().find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(name));
     let language = if facts.go_build_id || section(".go.buildinfo").is_some() || symtab.contains(&"runtime.main") {
         Language::Go
@@ -193,7 +412,7 @@ fn analyze_parsed(bytes: &[u8], libs: &LibcResolver) -> Result<Report, ElfError>
         .any(|s| s.contains("rust_begin_unwind") || s.starts_with("__rust_") || s.starts_with("_ZN3std"))
         || section(".comment")
             .and_then(|s| file_range(bytes, s.sh_offset, s.sh_size))
-            .is_some_and(|c| contains(c, b"rustc version"))
+            .is_some_and(|c| contains(budget.take(c), b"rustc version"))
     {
         Language::Rust
     } else {
@@ -246,6 +465,24 @@ fn executable_code<'a>(elf: &'a Elf<'a>, bytes: &'a [u8]) -> impl Iterator<Item 
             elf.section_headers.is_empty() && p.p_type == goblin::elf::program_header::PT_LOAD && p.p_flags & PF_X != 0
         })
         .filter_map(move |p| Some((slice(p.p_offset, p.p_filesz)?, p.p_vaddr)));
+    sections.chain(segments)
+}
+
+/// The bytes a loader maps: allocated sections with file contents, or PT_LOAD segments without
+/// section headers. Where the SafeStack runtime's message can be; the rest of a file (a 50 GB
+/// sparse tail) is never searched.
+fn loaded_data<'a>(elf: &'a Elf<'a>, bytes: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    use goblin::elf::section_header::{SHF_ALLOC, SHT_NOBITS};
+    let sections = elf
+        .section_headers
+        .iter()
+        .filter(|s| s.sh_flags & u64::from(SHF_ALLOC) != 0 && s.sh_type != SHT_NOBITS)
+        .filter_map(move |s| file_range(bytes, s.sh_offset, s.sh_size));
+    let segments = elf
+        .program_headers
+        .iter()
+        .filter(|p| elf.section_headers.is_empty() && p.p_type == goblin::elf::program_header::PT_LOAD)
+        .filter_map(move |p| file_range(bytes, p.p_offset, p.p_filesz));
     sections.chain(segments)
 }
 

@@ -121,9 +121,14 @@ impl FortifyReference {
         (!functions.is_empty()).then(|| Self { functions, origin: origin.to_owned() })
     }
 
-    /// The `__X_chk` functions of a libc given as bytes; None if it is no ELF file or defines none.
+    /// The `__X_chk` functions of a libc given as bytes; None if it is no ELF file, defines
+    /// none, or declares tables over the default [`super::ElfLimits`].
     pub fn from_libc_bytes(bytes: &[u8], origin: &str) -> Option<Self> {
-        let elf = Elf::parse(bytes).ok()?;
+        let limits = super::ElfLimits::default();
+        let elf = std::panic::catch_unwind(|| super::analyze::parse_bounded(bytes, &limits)).ok()?.ok()?;
+        if elf.dynsyms.len() as u64 > limits.max_symbols {
+            return None;
+        }
         Self::from_libc(&elf, origin)
     }
 

@@ -17,10 +17,51 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use analyze::{analyze, is_elf, LibcResolver};
+pub use analyze::{analyze, analyze_with, is_elf, LibcResolver};
 pub use fortify::{FortifyReference, GLIBC_CHK_FUNCTIONS};
 pub use notes::package_note;
-pub use scan::{scan, scan_files, scan_root, ScanOptions};
+pub use scan::{scan, scan_files, scan_root, scan_with, PerFile, ScanOptions, StreamScan};
+
+/// Bounds of the ELF analysis, in one place. Files on disk are memory-mapped, so only the pages
+/// the analysis touches are read; these bounds keep what it touches (and what the parser
+/// allocates for it) small whatever a hostile file's headers declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ElfLimits {
+    /// Largest ELF file of an image read into memory (image contents come from layers, not
+    /// from a file that could be mapped). A larger one gets an error entry. Default 512 MiB.
+    pub max_file_bytes: u64,
+    /// ELF bytes of an image handed to worker threads at once while its files are analysed in
+    /// parallel; a file that does not fit is analysed on the reading thread, so the peak is this
+    /// plus one file (at most `max_file_bytes`). Default 256 MiB.
+    pub max_in_flight_bytes: u64,
+    /// Largest table a file's headers may declare where the parser reads the table whole:
+    /// string, symbol, relocation, hash and note sections, `PT_DYNAMIC`, `PT_NOTE`,
+    /// `PT_INTERP`, and the dynamic string and relocation tables. Default 256 MiB.
+    pub max_table_bytes: u64,
+    /// Most strings in one string table (the parser indexes every one). Default 8 Mi.
+    pub max_strings: u64,
+    /// Most entries in one symbol table or GNU hash chain. Default 10 M.
+    pub max_symbols: u64,
+    /// Most section headers (the count in section 0 when `e_shnum` is 0). Default 1 Mi.
+    pub max_sections: u64,
+    /// Bytes searched in all for machine-code patterns, runtime strings and notes in one file
+    /// (stripped binaries). Default 256 MiB.
+    pub max_search_bytes: u64,
+}
+
+impl Default for ElfLimits {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 512 << 20,
+            max_in_flight_bytes: 256 << 20,
+            max_table_bytes: 256 << 20,
+            max_strings: 8 << 20,
+            max_symbols: 10_000_000,
+            max_sections: 1 << 20,
+            max_search_bytes: 256 << 20,
+        }
+    }
+}
 
 /// Errors of the ELF analysis.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +84,19 @@ pub enum ElfError {
     /// The file is not an ELF file at all.
     #[error("not an ELF file")]
     NotElf,
+    /// The file or a table its headers declare is over an [`ElfLimits`] bound.
+    #[error("{what} is over the limit of {max} {unit}")]
+    TooLarge {
+        /// What is too large (`the file (600000000 bytes)`, `string table section 29`).
+        what: String,
+        /// The bound.
+        max: u64,
+        /// `bytes`, `strings`, `entries`, `sections`.
+        unit: &'static str,
+    },
+    /// A path is not a regular file, or cannot be opened.
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::FsError),
 }
 
 /// RELRO state.

@@ -1,10 +1,13 @@
 //! ELF notes: x86 CET feature bits from `.note.gnu.property`, and systemd package notes
 //! (`.note.package`, owner `FDO`, type `0xcafe1a7e`).
 
-use goblin::elf::note::Note;
+use goblin::elf::note::{Note, NoteDataIterator};
+use goblin::elf::program_header::PT_NOTE;
+use goblin::elf::section_header::SHT_NOTE;
 use goblin::elf::Elf;
 
-use super::Cet;
+use super::analyze::Budget;
+use super::{Cet, ElfLimits};
 
 const NT_GNU_PROPERTY_TYPE_0: u32 = 5;
 const GNU_PROPERTY_X86_FEATURE_1_AND: u32 = 0xc000_0002;
@@ -19,10 +22,10 @@ pub(crate) struct NoteFacts {
     pub(crate) go_build_id: bool,
 }
 
-/// Reads every note in the file.
-pub(crate) fn read(elf: &Elf<'_>, bytes: &[u8]) -> NoteFacts {
+/// Reads every note in the file, within `budget`.
+pub(crate) fn read(elf: &Elf<'_>, bytes: &[u8], budget: &Budget) -> NoteFacts {
     let mut facts = NoteFacts::default();
-    for_each_note(elf, bytes, |note| match (note.name, note.n_type) {
+    for_each_note(elf, bytes, budget, |note| match (note.name, note.n_type) {
         ("GNU", NT_GNU_PROPERTY_TYPE_0) => facts.cet = cet(note.desc, elf.is_64, elf.little_endian),
         ("FDO", NT_FDO_PACKAGING_METADATA) if facts.package.is_none() => {
             facts.package = serde_json::from_slice(package_json(note.desc)).ok();
@@ -34,11 +37,37 @@ pub(crate) fn read(elf: &Elf<'_>, bytes: &[u8]) -> NoteFacts {
 }
 
 /// Visits every note: from note sections when the file has section headers, else from PT_NOTE
-/// segments.
-fn for_each_note(elf: &Elf<'_>, bytes: &[u8], mut visit: impl FnMut(Note<'_>)) {
-    if let Some(iter) = elf.iter_note_sections(bytes, None) {
-        iter.filter_map(Result::ok).for_each(&mut visit);
-    } else if let Some(iter) = elf.iter_note_headers(bytes) {
+/// segments. At most `budget` bytes of notes are read (hostile headers can point every note
+/// section at the same huge range).
+fn for_each_note(elf: &Elf<'_>, bytes: &[u8], budget: &Budget, mut visit: impl FnMut(Note<'_>)) {
+    let mut ranges: Vec<(u64, u64, u64)> = elf
+        .section_headers
+        .iter()
+        .filter(|s| s.sh_type == SHT_NOTE)
+        .map(|s| (s.sh_offset, s.sh_size, s.sh_addralign))
+        .collect();
+    if ranges.is_empty() {
+        ranges = elf
+            .program_headers
+            .iter()
+            .filter(|p| p.p_type == PT_NOTE)
+            .map(|p| (p.p_offset, p.p_filesz, p.p_align))
+            .collect();
+    }
+    use goblin::container::{Container, Ctx, Endian};
+    let ctx = Ctx::new(
+        if elf.is_64 { Container::Big } else { Container::Little },
+        if elf.little_endian { Endian::Little } else { Endian::Big },
+    );
+    for (offset, size, align) in ranges {
+        let (Ok(offset), Ok(size), Ok(align)) =
+            (usize::try_from(offset), usize::try_from(size), usize::try_from(align))
+        else {
+            continue;
+        };
+        let Some(data) = bytes.get(offset..offset.saturating_add(size).min(bytes.len())) else { continue };
+        let size = budget.take(data).len();
+        let iter = NoteDataIterator { data: bytes, size: offset + size, offset, ctx: (align, ctx) };
         iter.filter_map(Result::ok).for_each(&mut visit);
     }
 }
@@ -52,9 +81,11 @@ fn package_json(desc: &[u8]) -> &[u8] {
 /// ELF file, unparsed, so that a caller can report JSON errors; None for non-ELF files and files
 /// without one.
 pub fn package_note(bytes: &[u8]) -> Option<Vec<u8>> {
-    let elf = Elf::parse(bytes).ok()?;
+    let limits = ElfLimits::default();
+    let elf = std::panic::catch_unwind(|| super::analyze::parse_bounded(bytes, &limits)).ok()?.ok()?;
+    let budget = Budget::new(limits.max_search_bytes);
     let mut found = None;
-    for_each_note(&elf, bytes, |note| {
+    for_each_note(&elf, bytes, &budget, |note| {
         if found.is_none() && note.name == "FDO" && note.n_type == NT_FDO_PACKAGING_METADATA {
             found = Some(package_json(note.desc).to_vec());
         }

@@ -138,13 +138,16 @@ fn check(policy: Policy, path: &Path, r: &Report, root: &Path, v: &mut Verdict) 
 }
 
 /// An RPATH entry is inside the image when it is `$ORIGIN`-relative or an existing directory
-/// below `root`.
+/// below `root` (symbolic links resolved inside `root`).
 fn search_path_inside(entry: &str, root: &Path) -> bool {
     if entry.starts_with("$ORIGIN") || entry.starts_with("${ORIGIN}") {
         return !entry.contains("/../..");
     }
     match entry.strip_prefix('/') {
-        Some(rel) if !rel.split('/').any(|c| c == "..") => root.join(rel).is_dir(),
+        // Resolved as the image would resolve it: a symlinked directory must stay in the root.
+        Some(rel) if !rel.split('/').any(|c| c == "..") => {
+            crate::fsutil::resolve_in_root(root, Path::new(rel)).is_ok_and(|p| p.is_dir())
+        }
         _ => false,
     }
 }

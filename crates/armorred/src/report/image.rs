@@ -5,11 +5,12 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
 use super::compare::{FileStats, HardeningCounts, Side, Size};
-use crate::elf::{scan_files, ScanReport};
+use crate::elf::{ElfError, ElfLimits, ScanReport, StreamScan};
 use crate::source::{EntryKind, FileEntry, FileTree, Image, Limits, SourceError};
 
 /// Shells whose presence the comparison reports.
@@ -74,8 +75,7 @@ pub fn image_facts_probing(
     limits: &Limits,
     probe: Option<&BinaryProbe>,
 ) -> Result<(ImageFacts, Vec<BinaryCheck>), SourceError> {
-    let (tree, elves) = read_elves(image, limits)?;
-    let checks = probe.map(|p| check_binaries(p, &elves)).unwrap_or_default();
+    let (tree, checksec, checks) = read_elves(image, limits, probe)?;
     let mut files = FileStats::default();
     let mut uncompressed = 0u64;
     for e in tree.entries().filter(|e| e.kind == EntryKind::File) {
@@ -86,53 +86,64 @@ pub fn image_facts_probing(
         }
     }
     files.shells = SHELLS.iter().filter(|s| tree.get(s).is_some()).map(|s| (*s).to_owned()).collect();
-    files.elf_binaries = elves.len() as u64;
+    files.elf_binaries = checksec.entries.len() as u64;
     let compressed = Some(transfer_size(image, &tree, limits)?);
-    Ok((ImageFacts { size: Size { uncompressed, compressed }, files, checksec: scan_files(elves) }, checks))
+    Ok((ImageFacts { size: Size { uncompressed, compressed }, files, checksec }, checks))
 }
 
-/// The component's binaries among `elves` and the probe's names in each: by package note first
-/// (a source build gives every ELF file one), else by the usual paths.
-fn check_binaries(probe: &BinaryProbe, elves: &ElfFiles) -> Vec<BinaryCheck> {
-    let noted = |bytes: &[u8]| {
-        crate::elf::package_note(bytes)
-            .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
-            .is_some_and(|note| note.get("name").and_then(serde_json::Value::as_str) == Some(probe.component.as_str()))
-    };
-    let mut picked: Vec<&(PathBuf, Vec<u8>)> = elves.iter().filter(|(_, bytes)| noted(bytes)).collect();
-    if picked.is_empty() {
-        let paths = [format!("/usr/sbin/{}", probe.component), format!("/usr/bin/{}", probe.component)];
-        picked = elves.iter().filter(|(path, _)| paths.iter().any(|p| path == Path::new(p))).collect();
+/// Whether one ELF file is a binary of the probe's component, and how it was told: by package
+/// note (a source build gives every ELF file one), else by the usual paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Picked {
+    ByNote,
+    ByPath,
+}
+
+fn pick(probe: &BinaryProbe, path: &Path, bytes: &[u8]) -> Option<Picked> {
+    let noted = crate::elf::package_note(bytes)
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+        .is_some_and(|note| note.get("name").and_then(serde_json::Value::as_str) == Some(probe.component.as_str()));
+    let paths = [format!("/usr/sbin/{}", probe.component), format!("/usr/bin/{}", probe.component)];
+    if noted {
+        Some(Picked::ByNote)
+    } else if paths.iter().any(|p| path == Path::new(p)) {
+        Some(Picked::ByPath)
+    } else {
+        None
     }
-    let mut checks: Vec<BinaryCheck> = picked
-        .into_iter()
-        .map(|(path, bytes)| {
-            let mut check = BinaryCheck {
-                path: path.display().to_string(),
-                // Reading a slice cannot fail.
-                sha256: format!(
-                    "sha256:{}",
-                    crate::fsutil::sha256_reader(&bytes[..]).map(|(h, _)| h).unwrap_or_default()
-                ),
-                ..BinaryCheck::default()
-            };
-            for name in &probe.names {
-                let needle = [name.as_bytes(), b"\0"].concat();
-                let mut hits = memchr::memmem::find_iter(bytes, &needle).peekable();
-                if hits.peek().is_none() {
-                    continue;
-                }
-                if hits.any(|at| at == 0 || bytes[at - 1] == 0) {
-                    check.found.insert(name.clone());
-                } else {
-                    check.suffix_only.insert(name.clone());
-                }
-            }
-            check
-        })
-        .collect();
+}
+
+/// The component's binaries among the checked files: those picked by package note when there
+/// are any, else those picked by path.
+fn check_binaries(mut picked: Vec<(Picked, BinaryCheck)>) -> Vec<BinaryCheck> {
+    let by = if picked.iter().any(|(p, _)| *p == Picked::ByNote) { Picked::ByNote } else { Picked::ByPath };
+    picked.retain(|(p, _)| *p == by);
+    let mut checks: Vec<BinaryCheck> = picked.into_iter().map(|(_, check)| check).collect();
     checks.sort_by(|a, b| a.path.cmp(&b.path));
     checks
+}
+
+/// The probe's names in one binary.
+fn check_binary(probe: &BinaryProbe, path: &Path, bytes: &[u8]) -> BinaryCheck {
+    let mut check = BinaryCheck {
+        path: path.display().to_string(),
+        // Reading a slice cannot fail.
+        sha256: format!("sha256:{}", crate::fsutil::sha256_reader(bytes).map(|(h, _)| h).unwrap_or_default()),
+        ..BinaryCheck::default()
+    };
+    for name in &probe.names {
+        let needle = [name.as_bytes(), b"\0"].concat();
+        let mut hits = memchr::memmem::find_iter(bytes, &needle).peekable();
+        if hits.peek().is_none() {
+            continue;
+        }
+        if hits.any(|at| at == 0 || bytes[at - 1] == 0) {
+            check.found.insert(name.clone());
+        } else {
+            check.suffix_only.insert(name.clone());
+        }
+    }
+    check
 }
 
 /// gzip magic bytes.
@@ -243,31 +254,55 @@ fn dir_gzip_size(root: &Path, tree: &FileTree) -> std::io::Result<u64> {
 /// checksec of every ELF file of an opened image, keyed by its path in the image (what
 /// `armorred checksec oci-dir:...` reports).
 pub fn image_checksec(image: &Image, limits: &Limits) -> Result<ScanReport, SourceError> {
-    Ok(scan_files(read_elves(image, limits)?.1))
+    Ok(read_elves(image, limits, None)?.1)
 }
 
-/// ELF files of an image: path in the image, and content.
-type ElfFiles = Vec<(PathBuf, Vec<u8>)>;
-
-/// The squashed tree, and the bytes of every ELF file in it.
-fn read_elves(image: &Image, limits: &Limits) -> Result<(FileTree, ElfFiles), SourceError> {
-    let mut elves: ElfFiles = Vec::new();
-    // An ELF header is 52 bytes at least; smaller files are not worth opening.
-    let want = |e: &FileEntry| e.kind == EntryKind::File && e.size >= 52;
-    let mut visit = |entry: &FileEntry, reader: &mut dyn Read| -> Result<(), SourceError> {
-        let mut magic = [0u8; 4];
-        if reader.read_exact(&mut magic).is_err() || !crate::elf::is_elf(&magic) {
-            return Ok(());
+/// The squashed tree, checksec of every ELF file in it, and the probe's checks. Each ELF file
+/// is read into memory (at most [`ElfLimits::max_file_bytes`], and the layer reader's
+/// `max_file_bytes`; a larger one gets an error entry rather than a truncated analysis) and
+/// analysed as the layers stream, with at most [`ElfLimits::max_in_flight_bytes`] held at once.
+fn read_elves(
+    image: &Image,
+    limits: &Limits,
+    probe: Option<&BinaryProbe>,
+) -> Result<(FileTree, ScanReport, Vec<BinaryCheck>), SourceError> {
+    let elf_limits = ElfLimits::default();
+    let max_file = elf_limits.max_file_bytes.min(limits.max_file_bytes);
+    let picked = Mutex::new(Vec::new());
+    let per_file = |path: &Path, bytes: &[u8]| {
+        if let Some(probe) = probe {
+            if let Some(how) = pick(probe, path, bytes) {
+                let check = check_binary(probe, path, bytes);
+                picked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((how, check));
+            }
         }
-        let mut bytes = magic.to_vec();
-        reader
-            .read_to_end(&mut bytes)
-            .map_err(|source| SourceError::Io { path: PathBuf::from(&entry.path), source })?;
-        elves.push((PathBuf::from(&entry.path), bytes));
-        Ok(())
     };
-    let tree = image.scan(limits, &want, &mut visit)?;
-    Ok((tree, elves))
+    let (checksec, tree) = StreamScan::run(&elf_limits, &per_file, |scan| {
+        // An ELF header is 52 bytes at least; smaller files are not worth opening.
+        let want = |e: &FileEntry| e.kind == EntryKind::File && e.size >= 52;
+        let mut visit = |entry: &FileEntry, reader: &mut dyn Read| -> Result<(), SourceError> {
+            let mut magic = [0u8; 4];
+            if reader.read_exact(&mut magic).is_err() || !crate::elf::is_elf(&magic) {
+                return Ok(());
+            }
+            let path = PathBuf::from(&entry.path);
+            if entry.size > max_file {
+                let what = format!("the file ({} bytes)", entry.size);
+                scan.add_error(path, ElfError::TooLarge { what, max: max_file, unit: "bytes" });
+                return Ok(());
+            }
+            let mut bytes = magic.to_vec();
+            reader
+                .take(max_file)
+                .read_to_end(&mut bytes)
+                .map_err(|source| SourceError::Io { path: path.clone(), source })?;
+            scan.add(path, bytes);
+            Ok(())
+        };
+        image.scan(limits, &want, &mut visit)
+    });
+    let checks = check_binaries(picked.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner));
+    Ok((tree?, checksec, checks))
 }
 
 impl Side {

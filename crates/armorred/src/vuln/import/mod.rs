@@ -54,7 +54,7 @@ impl Format {
 pub const MAX_FILE: u64 = 512 << 20;
 
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
-    let f = std::fs::File::open(path).map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
+    let f = crate::fsutil::open_regular(path)?;
     let mut buf = Vec::new();
     f.take(MAX_FILE + 1)
         .read_to_end(&mut buf)

@@ -143,7 +143,7 @@ pub fn parse_record(v: &Value, batch: &mut FeedBatch) {
 
 /// Loads osv.dev's `all.zip` (every entry an OSV JSON record). Entry sizes are bounded.
 pub fn load_zip(path: &Path, batch: &mut FeedBatch) -> Result<()> {
-    let f = std::fs::File::open(path).map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
+    let f = crate::fsutil::open_regular(path)?;
     let mut zip = zip::ZipArchive::new(f)
         .map_err(|e| VulnError::Feed { path: path.to_path_buf(), what: format!("invalid zip: {e}") })?;
     for i in 0..zip.len() {
