@@ -182,6 +182,9 @@ pub(crate) struct BuildArgs {
     /// Value of the org.opencontainers.image.revision annotation.
     #[arg(long)]
     pub(crate) revision: Option<String>,
+    /// Compile from source even when the cache holds a verified build of the same inputs.
+    #[arg(long)]
+    pub(crate) rebuild: bool,
 }
 
 #[derive(Debug, Args)]

@@ -168,6 +168,7 @@ fn run_tier(
         source_date_epoch: None,
         revision: None,
         progress: None,
+        reuse_source_build: true,
     };
     let build = stage("build the image", build::build(&opts.image_dir, &build_opts))?;
     written.push(image_dir.clone());

@@ -106,9 +106,33 @@ fn two_locked_builds_give_the_same_digest() {
     let (_tmp, _archive, first) = built();
     let tmp = tempfile::tempdir().unwrap();
     let dir = copy_definition(tmp.path());
-    let second = build::build(&dir, &opts("locked", Output::OciDir(tmp.path().join("again")))).unwrap();
+    // Compiled again (not the cached build), so that the digests prove reproducibility.
+    let again =
+        build::BuildOptions { reuse_source_build: false, ..opts("locked", Output::OciDir(tmp.path().join("again"))) };
+    let second = build::build(&dir, &again).unwrap();
+    assert!(!second.source_build_reused);
     assert_eq!(first.manifest_digest, second.manifest_digest);
     assert_eq!(first.config_digest, second.config_digest);
+}
+
+/// A warm build of the same definition and lock reuses the verified cached source build (the
+/// first build stored it) and gives the same image.
+#[test]
+fn a_warm_locked_build_reuses_the_cached_source_build() {
+    if !support::have_tool("bwrap", &["--version"]) {
+        return;
+    }
+    let (_tmp, _archive, first) = built();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_definition(tmp.path());
+    let t = std::time::Instant::now();
+    let warm = build::build(&dir, &opts("locked", Output::OciDir(tmp.path().join("warm")))).unwrap();
+    eprintln!("warm locked build in {:.1} s", t.elapsed().as_secs_f64());
+    assert!(warm.source_build_reused, "the cached source build was not reused");
+    assert_eq!(first.manifest_digest, warm.manifest_digest);
+    assert_eq!(first.source_build, warm.source_build, "the same build record");
+    let logs = build::source_build_dir(&Output::OciDir(tmp.path().join("warm"))).join("logs/debian-patches.log");
+    assert!(std::fs::read_to_string(logs).unwrap().contains("applying CVE-2026-42945.patch"));
 }
 
 #[test]

@@ -56,6 +56,7 @@ fn build(recipe: &Path, tier: Tier, out: &Path) -> BuildOutcome {
         cache: cache(),
         jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
         keep_work: false,
+        reuse: false,
     };
     let sandbox = Bubblewrap::find().expect("bwrap");
     match source::build(&opts, &sandbox, &HostToolchain::new()) {
@@ -429,6 +430,7 @@ fn bad_pins_fail_before_building_and_leave_no_output() {
         cache: dir.path().join("cache"),
         jobs: 1,
         keep_work: false,
+        reuse: false,
     };
     let err = source::build(&opts(Tier::Locked), &NeverRun, &HostToolchain::new()).expect_err("hash mismatch");
     assert!(matches!(err, source::SourceBuildError::HashMismatch { .. }), "{err}");
@@ -498,6 +500,7 @@ fn flags_are_checked_not_assumed() {
         cache: cache(),
         jobs: 1,
         keep_work: false,
+        reuse: false,
     };
     let err = source::build(&opts, &Bubblewrap::find().expect("bwrap"), &HostToolchain::new())
         .expect_err("an unhardened binary must fail the build");

@@ -47,6 +47,7 @@ pub(crate) fn run(args: &BuildArgs, quiet: bool) -> anyhow::Result<Outcome> {
         source_date_epoch: epoch,
         revision: args.revision.clone(),
         progress: Some(&progress),
+        reuse_source_build: !args.rebuild,
     };
     let result = build::build(&args.dir, &opts);
     if let Some(b) = &bar {
@@ -90,12 +91,13 @@ pub(crate) fn run(args: &BuildArgs, quiet: bool) -> anyhow::Result<Outcome> {
     if let Some(sb) = &report.source_build {
         writeln!(
             err,
-            "source    {} {} built ({}) on a {} root of {} packages",
+            "source    {} {} built ({}) on a {} root of {} packages{}",
             sb.package.name,
             sb.package.version,
             sb.tier.as_str(),
             sb.build_root.kind,
-            sb.build_root.packages.len()
+            sb.build_root.packages.len(),
+            if report.source_build_reused { ", reused from the cache (same inputs; --rebuild compiles)" } else { "" }
         )?;
     }
     if !g.passed() {

@@ -20,6 +20,7 @@ pub(crate) fn run(args: &BuildSourceArgs, quiet: bool) -> anyhow::Result<Outcome
         cache: args.cache.clone(),
         jobs,
         keep_work: args.keep_work,
+        reuse: false,
     };
     let sandbox = Bubblewrap::find()?;
     let outcome = match source::build(&opts, &sandbox, &HostToolchain::new()) {

@@ -274,6 +274,9 @@ pub struct BuildOptions<'a> {
     pub revision: Option<String>,
     /// Progress callback.
     pub progress: Option<&'a (dyn Fn(Progress<'_>) + Sync)>,
+    /// Reuse a verified cached source build of exactly the same inputs (recipe, sources,
+    /// build-root lock, flags, tier) instead of compiling again; `false` always compiles.
+    pub reuse_source_build: bool,
 }
 
 /// The checksec gate's outcome.
@@ -347,6 +350,8 @@ pub struct BuildReport {
     pub packages: usize,
     /// The source build's record, for a source-built tier.
     pub source_build: Option<source::BuildRecord>,
+    /// Whether the source build was a verified cached build of the same inputs.
+    pub source_build_reused: bool,
     /// Entries in the layer.
     pub files: usize,
     /// SOURCE_DATE_EPOCH used.
@@ -470,6 +475,7 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
         compressed_size: written.compressed_size,
         uncompressed_size: written.uncompressed_size,
         packages: pkgs.len(),
+        source_build_reused: built.as_ref().is_some_and(|b| b.reused),
         source_build: built.map(|b| b.record),
         files,
         source_date_epoch: epoch,
@@ -551,6 +557,7 @@ fn build_from_source(
         cache: opts.cache.dir().to_path_buf(),
         jobs: std::thread::available_parallelism().map_or(1, usize::from),
         keep_work: false,
+        reuse: opts.reuse_source_build,
     };
     source::build(&build_opts, &sandbox, &root).map_err(fail)
 }

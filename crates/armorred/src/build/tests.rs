@@ -66,6 +66,7 @@ fn opts(out: &Path, cache: Cache) -> BuildOptions<'static> {
         source_date_epoch: None,
         revision: None,
         progress: None,
+        reuse_source_build: true,
     }
 }
 

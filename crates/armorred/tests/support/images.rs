@@ -49,6 +49,7 @@ pub(crate) fn opts(tier: &str, output: Output) -> BuildOptions<'static> {
         source_date_epoch: None,
         revision: None,
         progress: None,
+        reuse_source_build: true,
     }
 }
 

@@ -3,7 +3,7 @@
 //! Flags are an input, not a proof: after the build every ELF file is analysed and each
 //! property the tier promises must be found (see `verify`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::recipe::{Tier, TierSpec};
 
@@ -11,7 +11,7 @@ use super::recipe::{Tier, TierSpec};
 pub const SANDBOX_BUILD_DIR: &str = "/build";
 
 /// The flags of one build.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flags {
     /// `CC`.
     pub cc: String,

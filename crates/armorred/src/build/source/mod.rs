@@ -8,6 +8,7 @@
 //! not verify; the output directory appears only complete (staged, then renamed); a build whose
 //! binaries lack a promised property fails and leaves no output.
 
+mod cache;
 pub mod fetch;
 pub mod flags;
 pub mod note;
@@ -155,6 +156,10 @@ pub struct BuildOptions {
     pub jobs: usize,
     /// Keep the build directory (`work/`) in the output.
     pub keep_work: bool,
+    /// Reuse a verified cached build of exactly the same inputs (and keep this one for later),
+    /// under `<cache>/source-builds/`. Only for a build root pinned by hash: a host toolchain
+    /// can change under the same description. See `cache.rs`.
+    pub reuse: bool,
 }
 
 /// A finished build.
@@ -166,8 +171,12 @@ pub struct BuildOutcome {
     pub destdir: PathBuf,
     /// The record file.
     pub record_path: PathBuf,
-    /// Wall time of the whole build, in seconds.
+    /// Wall time of the whole build, in seconds (of the copy, when reused).
     pub seconds: f64,
+    /// The cache key of the inputs, when the build was cacheable.
+    pub cache_key: Option<String>,
+    /// Whether the result is a cached build of the same inputs rather than a new compile.
+    pub reused: bool,
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SourceBuildError {
@@ -195,7 +204,47 @@ pub fn build(
     if stage.exists() {
         std::fs::remove_dir_all(&stage).map_err(io_err(format!("cannot clear {}", stage.display())))?;
     }
-    let result = build_into(&stage, opts, &recipe, tier_spec, sandbox, root);
+    let flags = flags::for_tier(
+        opts.tier,
+        &recipe.build_root.cc,
+        &recipe.package.name,
+        &recipe.package.version,
+        tier_spec,
+        &format!("{SANDBOX_BUILD_DIR}/.armorred/package-note.o"),
+    );
+    let env = environment(&recipe, &flags, tier_spec, opts.jobs);
+    let cache_key = if opts.reuse {
+        cache::key(&cache::KeyInputs {
+            recipe_dir: &opts.recipe_dir,
+            recipe: &recipe,
+            tier: opts.tier,
+            flags: &flags,
+            environment: &env,
+            root_packages: &root.describe(&recipe.build_root.packages).packages,
+            sandbox: &sandbox.describe(),
+        })
+    } else {
+        None
+    };
+    if let Some((record, cached)) = cache_key.as_deref().and_then(|k| cache::lookup(&opts.cache, k)) {
+        let copied = cache::copy_tree(&cached, &stage).and_then(|()| std::fs::rename(&stage, &opts.out));
+        if let Err(e) = copied {
+            let _ = std::fs::remove_dir_all(&stage);
+            return Err(
+                io_err(format!("cannot copy the cached build {} to {}", cached.display(), opts.out.display()))(e),
+            );
+        }
+        return Ok(BuildOutcome {
+            record,
+            destdir: opts.out.join("destdir"),
+            record_path: opts.out.join("build-record.json"),
+            seconds: started.elapsed().as_secs_f64(),
+            cache_key,
+            reused: true,
+        });
+    }
+    let plan = Plan { recipe: &recipe, tier_spec, flags: &flags, env };
+    let result = build_into(&stage, opts, &plan, sandbox, root);
     match result {
         Ok(mut record) => {
             let record_path = stage.join("build-record.json");
@@ -203,11 +252,17 @@ pub fn build(
             std::fs::rename(&stage, &opts.out)
                 .map_err(io_err(format!("cannot move the build to {}", opts.out.display())))?;
             record.steps.shrink_to_fit();
+            if let Some(key) = &cache_key {
+                cache::store(&opts.cache, key, &opts.out)
+                    .map_err(io_err(format!("cannot keep the build in {}", cache::dir(&opts.cache).display())))?;
+            }
             Ok(BuildOutcome {
                 record,
                 destdir: opts.out.join("destdir"),
                 record_path: opts.out.join("build-record.json"),
                 seconds: started.elapsed().as_secs_f64(),
+                cache_key,
+                reused: false,
             })
         }
         Err(e) => {
@@ -228,14 +283,23 @@ pub fn write_record(path: &Path, record: &BuildRecord) -> Result<(), SourceBuild
     })?)
 }
 
+/// What one build runs: the recipe, its tier, and the flags and environment derived from them.
+struct Plan<'a> {
+    recipe: &'a Recipe,
+    tier_spec: &'a recipe::TierSpec,
+    flags: &'a flags::Flags,
+    env: BTreeMap<String, String>,
+}
+
 fn build_into(
     stage: &Path,
     opts: &BuildOptions,
-    recipe: &Recipe,
-    tier_spec: &recipe::TierSpec,
+    plan: &Plan<'_>,
     sandbox: &dyn Sandbox,
     root: &dyn BuildRoot,
 ) -> Result<BuildRecord, SourceBuildError> {
+    let Plan { recipe, tier_spec, flags, env } = plan;
+    let (recipe, tier_spec) = (*recipe, *tier_spec);
     let work = stage.join("work");
     let logs = stage.join("logs");
     for d in ["src", "dest", "tmp", "home", ".armorred"] {
@@ -253,15 +317,6 @@ fn build_into(
     let note_src = work.join(".armorred/package-note.S");
     crate::fsutil::write_bytes_atomic(&note_src, package_note.assembly().as_bytes())?;
     let note_obj = format!("{SANDBOX_BUILD_DIR}/.armorred/package-note.o");
-    let flags = flags::for_tier(
-        opts.tier,
-        &recipe.build_root.cc,
-        &recipe.package.name,
-        &recipe.package.version,
-        tier_spec,
-        &note_obj,
-    );
-    let env = environment(recipe, &flags, tier_spec, opts.jobs);
 
     let mut steps = Vec::new();
     let note_step = recipe::Step {
@@ -275,7 +330,7 @@ fn build_into(
             root,
             build_dir: &work,
             cwd: &format!("{SANDBOX_BUILD_DIR}/src"),
-            env: &env,
+            env,
             script: &step.run,
             log: &log,
         })?;
@@ -329,8 +384,8 @@ fn build_into(
         sources,
         build_root: root.describe(&recipe.build_root.packages),
         sandbox: sandbox.describe(),
-        environment: env,
-        flags,
+        environment: env.clone(),
+        flags: (*flags).clone(),
         configure_options: tier_spec.configure.clone(),
         steps,
         outputs,

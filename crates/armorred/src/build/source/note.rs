@@ -7,12 +7,12 @@
 //! x86 `.note.gnu.property` with IBT and SHSTK, so that it does not clear the CET marking of the
 //! output (lld keeps a feature only when every input has it).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::recipe::Package;
 
 /// The JSON payload of the note.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageNote {
     /// How the package was made (`source`: built from source by ARMORRED).
     #[serde(rename = "type")]

@@ -19,7 +19,7 @@ use super::verify::Check;
 pub const SCHEMA: &str = "armorred.dev/build-record/v1";
 
 /// Everything about one source build.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BuildRecord {
     /// [`SCHEMA`].
     pub schema: String,
@@ -87,7 +87,7 @@ pub fn features(features: &[Feature], configure: &[String]) -> Vec<FeatureRecord
 }
 
 /// One source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceRecord {
     /// File name.
     pub file: String,
@@ -101,7 +101,7 @@ pub struct SourceRecord {
 }
 
 /// A verified signature.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatureRecord {
     /// Signature file.
     pub file: String,
@@ -116,7 +116,7 @@ pub struct SignatureRecord {
 }
 
 /// One step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRecord {
     /// Name.
     pub name: String,
@@ -127,7 +127,7 @@ pub struct StepRecord {
 }
 
 /// One installed file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputRecord {
     /// Path relative to the installed tree.
     pub path: PathBuf,

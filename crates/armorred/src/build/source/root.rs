@@ -6,10 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One Debian package found in a build root.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootPackage {
     /// Package name.
     pub name: String,
@@ -23,7 +23,7 @@ pub struct RootPackage {
 }
 
 /// What a build root is, for the build record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootDescription {
     /// `host` or `debian-locked`.
     pub kind: String,

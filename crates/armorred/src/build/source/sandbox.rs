@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::flags::SANDBOX_BUILD_DIR;
 use super::root::BuildRoot;
@@ -32,7 +32,7 @@ pub struct RunSpec<'a> {
 }
 
 /// What a sandbox is, for the build record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SandboxDescription {
     /// `bubblewrap`.
     pub kind: String,

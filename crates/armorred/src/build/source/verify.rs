@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::recipe::{Package, Tier};
 use crate::elf::{Pie, Relro, Report, ScanReport};
@@ -20,6 +20,42 @@ pub struct Check {
     pub ok: bool,
     /// What was found, or why the rule does not apply.
     pub detail: String,
+}
+
+/// Every property the gate checks, as written in `Check::property`.
+pub const PROPERTIES: &[&str] = &[
+    "relro",
+    "canary",
+    "nx",
+    "pie",
+    "fortify",
+    "safestack",
+    "cfi",
+    "cet-ibt",
+    "cet-shstk",
+    "package-note",
+    "analysable",
+];
+
+/// A check as read back (a cached build record): only the property names the gate writes.
+#[derive(Deserialize)]
+struct CheckRepr {
+    path: PathBuf,
+    property: String,
+    ok: bool,
+    detail: String,
+}
+
+impl<'de> Deserialize<'de> for Check {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let c = CheckRepr::deserialize(d)?;
+        let property = PROPERTIES
+            .iter()
+            .copied()
+            .find(|p| *p == c.property)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown checked property {:?}", c.property)))?;
+        Ok(Check { path: c.path, property, ok: c.ok, detail: c.detail })
+    }
 }
 
 /// Checks every entry of `scan` (paths below `dest`) against `tier`.
