@@ -411,9 +411,10 @@ pub fn sha256_reader(mut r: impl Read) -> std::io::Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), n))
 }
 
-/// sha256 (lowercase hex) of a file.
+/// sha256 (lowercase hex) of a regular file ([`open_regular`]: a FIFO is refused, not waited on).
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    Ok(sha256_reader(std::fs::File::open(path)?)?.0)
+    let file = open_regular(path).map_err(std::io::Error::other)?;
+    Ok(sha256_reader(file)?.0)
 }
 
 #[cfg(test)]

@@ -100,10 +100,10 @@ pub(super) fn lookup(cache: &Path, key: &str) -> Option<(BuildRecord, PathBuf)> 
         return None;
     }
     let record_path = entry.join("build-record.json");
-    if !std::fs::symlink_metadata(&record_path).is_ok_and(|m| m.is_file() && m.len() <= MAX_RECORD) {
+    if !std::fs::symlink_metadata(&record_path).is_ok_and(|m| m.is_file()) {
         return None;
     }
-    let bytes = std::fs::read(&record_path).ok()?;
+    let bytes = crate::fsutil::read_regular_bounded(&record_path, MAX_RECORD).ok()?;
     let record: BuildRecord = serde_json::from_slice(&bytes).ok()?;
     verify_outputs(&record, &entry.join("destdir")).then_some((record, entry))
 }
