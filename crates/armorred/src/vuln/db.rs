@@ -1,8 +1,9 @@
 //! The vulnerability database: one SQLite file (bundled SQLite), replaced atomically.
 //!
 //! Location: `--db FILE`, else `$ARMORRED_DB`, else `<user data dir>/armorred/vuln.db`.
-//! An import copies the current DB (if any) into a temporary sibling, writes there, and renames
-//! it over the DB only when complete: a failed or killed import leaves the previous DB intact.
+//! An import takes the writer lock `<db>.lock`, copies the current DB (if any) into a private
+//! temporary sibling, writes there, and renames it over the DB only when complete: a failed or
+//! killed import leaves the previous DB intact, and concurrent imports are serialized.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -96,6 +97,13 @@ pub fn import(db_path: &Path, inputs: &[(PathBuf, Option<Format>)]) -> Result<Im
 }
 
 /// Writes already-parsed batches (format, source name, batch) into the DB, atomically.
+///
+/// Writers are serialized by an exclusive lock on `<db>.lock` beside the DB, held across the
+/// copy, the import and the rename: two concurrent imports both end up in the DB (the second
+/// one copies what the first renamed into place). Readers take no lock: they open the DB file
+/// as it is and see the old or the new one, never a half-written one. The work is done in a
+/// private temporary file (created exclusively, random name `.DBNAME.import-XXXXXX`) that is
+/// removed on every failure; leftovers of killed runs are removed by the next import.
 pub fn write_batches(db_path: &Path, batches: Vec<(Format, String, FeedBatch)>) -> Result<ImportReport> {
     let dir = match db_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -103,22 +111,75 @@ pub fn write_batches(db_path: &Path, batches: Vec<(Format, String, FeedBatch)>) 
     };
     std::fs::create_dir_all(&dir).map_err(|source| VulnError::Read { path: dir.clone(), source })?;
     let name = db_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "vuln.db".into());
-    let tmp = dir.join(format!(".{name}.import-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let result = (|| {
-        if db_path.exists() {
-            std::fs::copy(db_path, &tmp).map_err(|source| VulnError::Read { path: db_path.to_path_buf(), source })?;
-        }
-        let report = write_into(&tmp, db_path, batches)?;
-        let f = std::fs::File::open(&tmp).map_err(|source| VulnError::Read { path: tmp.clone(), source })?;
-        f.sync_all().map_err(|source| VulnError::Read { path: tmp.clone(), source })?;
-        std::fs::rename(&tmp, db_path).map_err(|source| VulnError::Read { path: db_path.to_path_buf(), source })?;
-        Ok(report)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let _lock = WriterLock::acquire(&dir.join(format!("{name}.lock")))?;
+    remove_stale_leftovers(&dir, &name);
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.import-"))
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(&dir)
+        .map_err(|source| VulnError::Read { path: dir.clone(), source })?;
+    let tmp_path = tmp.path().to_path_buf();
+    if db_path.exists() {
+        std::fs::copy(db_path, &tmp_path).map_err(|source| VulnError::Read { path: db_path.to_path_buf(), source })?;
     }
-    result
+    // On any error below, dropping `tmp` removes the temporary file.
+    let report = write_into(&tmp_path, db_path, batches)?;
+    tmp.as_file().sync_all().map_err(|source| VulnError::Read { path: tmp_path.clone(), source })?;
+    tmp.persist(db_path).map_err(|e| VulnError::Read { path: db_path.to_path_buf(), source: e.error })?;
+    Ok(report)
+}
+
+/// An exclusive advisory lock on `<db>.lock`, released when dropped (or when the process dies).
+struct WriterLock {
+    _file: std::fs::File,
+}
+
+impl WriterLock {
+    fn acquire(path: &Path) -> Result<WriterLock> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
+        file.lock().map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
+        Ok(WriterLock { _file: file })
+    }
+}
+
+/// Removes what killed imports of `name` left in `dir` (called with the writer lock held):
+/// `.NAME.import-XXXXXX` (our random temporary names: no other writer can be using one while we
+/// hold the lock) and the older `.NAME.import-PID` whose process is no longer alive.
+fn remove_stale_leftovers(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.import-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file_name = e.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        if !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let stale = match rest.parse::<u32>() {
+            Ok(pid) => pid == std::process::id() || !pid_alive(pid),
+            Err(_) => true,
+        };
+        if stale {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Whether a process with this id exists (Linux `/proc`; elsewhere assumed alive).
+fn pid_alive(pid: u32) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return true;
+    }
+    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 fn write_into(tmp: &Path, final_path: &Path, batches: Vec<(Format, String, FeedBatch)>) -> Result<ImportReport> {
