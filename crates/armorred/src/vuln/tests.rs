@@ -724,3 +724,28 @@ fn alpine_agrees_with_osv_scanner_oracle() {
     assert_eq!(compared, 11);
     assert_eq!(diffs, vec![s("apk-tools 2.10.6-r0: ours [], osv.dev [\"CVE-2021-36159\"]")]);
 }
+
+/// The false finding of a binary package whose version differs from its source's: bsdutils
+/// `1:2.38.1-5+deb12u3` from util-linux `2.38.1-5+deb12u3`, catalogued from a bookworm root
+/// file system (the image path: SBOM, CycloneDX, purl `upstream=` qualifier), against Debian's
+/// DSA data, where CVE-2024-28085 is fixed in `2.38.1-5+deb12u1`.
+#[test]
+fn binary_with_other_version_than_its_source_is_matched_by_the_decoded_source_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = build_db(dir.path(), &[("debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json", None)]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/vuln/bookworm-bsdutils");
+    let pkgs = super::sbom::packages_from_source(&format!("dir:{}", root.display()), None).expect("catalogue");
+    let bsdutils = pkgs.iter().find(|p| p.name == "bsdutils").expect("bsdutils catalogued");
+    assert_eq!(
+        (bsdutils.version.as_str(), bsdutils.source_name.as_deref(), bsdutils.source_version.as_deref()),
+        ("1:2.38.1-5+deb12u3", Some("util-linux"), Some("2.38.1-5+deb12u3"))
+    );
+    let r = scan_packages(&db, &pkgs, &ScanOptions::default()).expect("scan");
+    let false_findings: Vec<_> =
+        r.matches.iter().filter(|m| m.vulnerability.id == "CVE-2024-28085").map(|m| &m.artifact.name).collect();
+    assert!(false_findings.is_empty(), "CVE-2024-28085 is fixed in 2.38.1-5+deb12u1: {false_findings:?}");
+    // The data does apply to the source: an older util-linux is reported.
+    let old = deb("bsdutils", "util-linux", "2.38.1-5");
+    let r = scan_packages(&db, &[old], &ScanOptions::default()).expect("scan");
+    assert!(r.matches.iter().any(|m| m.vulnerability.id == "CVE-2024-28085"), "{:?}", summary(&r));
+}
