@@ -85,11 +85,21 @@ fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Imports `inputs` (path, forced format) into the DB at `db_path`, atomically.
+/// Imports `inputs` (path, forced format) into the DB at `db_path`, atomically, with the
+/// default [`import::Limits`].
 pub fn import(db_path: &Path, inputs: &[(PathBuf, Option<Format>)]) -> Result<ImportReport> {
+    import_with(db_path, inputs, &import::Limits::default())
+}
+
+/// [`import`] with explicit [`import::Limits`].
+pub fn import_with(
+    db_path: &Path,
+    inputs: &[(PathBuf, Option<Format>)],
+    limits: &import::Limits,
+) -> Result<ImportReport> {
     let mut batches = Vec::new();
     for (path, format) in inputs {
-        for (format, name, batch) in import::load(path, *format)? {
+        for (format, name, batch) in import::load_with(path, *format, limits)? {
             batches.push((format, name, batch));
         }
     }
@@ -143,7 +153,15 @@ impl WriterLock {
             .truncate(false)
             .open(path)
             .map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
-        file.lock().map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
+        // flock(2) (std's File::lock is newer than the MSRV): blocks until the other writer
+        // is done; released by the kernel if the holder dies.
+        loop {
+            match rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive) {
+                Ok(()) => break,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(VulnError::Read { path: path.to_path_buf(), source: e.into() }),
+            }
+        }
         Ok(WriterLock { _file: file })
     }
 }

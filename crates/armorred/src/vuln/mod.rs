@@ -44,6 +44,14 @@ pub enum VulnError {
         /// What is wrong.
         what: String,
     },
+    /// An input is over its size limit (see [`import::Limits`]).
+    #[error("{path} is over {} (limit {limit} bytes)", import::human_size(*limit))]
+    TooLarge {
+        /// The input (for a zip entry: `ZIP:ENTRY`).
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The feed format could not be detected.
     #[error("{path}: cannot detect the feed format (use --format osv|debian|nvd|secdb)")]
     UnknownFormat {

@@ -162,7 +162,7 @@ pub fn parse(doc: &Value, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
 /// Reads a CycloneDX JSON SBOM file.
 pub fn read(path: &Path, default_distro: Option<&Distro>) -> Result<Vec<ScanPackage>> {
     let bytes = super::import::read_file(path)?;
-    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| VulnError::Input {
+    let doc: Value = crate::json::from_slice(&bytes).map_err(|e| VulnError::Input {
         path: path.to_path_buf(),
         what: format!("not a CycloneDX JSON document: {e}"),
     })?;

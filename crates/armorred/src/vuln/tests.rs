@@ -172,6 +172,11 @@ fn debian_evaluate_table() {
         ("open", None, None, Some("x"), Some("postponed"), Some(FixState::NotFixed)),
         ("open", None, Some("end-of-life"), None, None, Some(FixState::WontFix)),
         ("undetermined", None, None, None, None, Some(FixState::Unknown)),
+        // A status the tracker does not have is never fixed nor not-affected.
+        ("pwned", Some("1.2-2"), None, None, None, Some(FixState::Unknown)),
+        ("pwned", Some("1.0-1"), None, None, None, Some(FixState::Unknown)),
+        ("pwned", Some("0"), None, None, None, Some(FixState::Unknown)),
+        ("pwned", None, None, None, None, Some(FixState::Unknown)),
     ];
     for (st, fv, urg, nodsa, reason, want) in cases {
         let got = evaluate(&v, st, fv, urg, nodsa, reason).map(|x| x.0);
@@ -748,4 +753,82 @@ fn binary_with_other_version_than_its_source_is_matched_by_the_decoded_source_ve
     let old = deb("bsdutils", "util-linux", "2.38.1-5");
     let r = scan_packages(&db, &[old], &ScanOptions::default()).expect("scan");
     assert!(r.matches.iter().any(|m| m.vulnerability.id == "CVE-2024-28085"), "{:?}", summary(&r));
+}
+
+/// Hostile feeds and SBOMs (issue 12 item 14): each ends in a clear error or a counted skip.
+#[test]
+fn hostile_feeds_end_clearly() {
+    use super::import::{self, Limits};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).expect("write");
+        p
+    };
+    let db_path = dir.path().join("vuln.db");
+    // A duplicated key in the tracker JSON: an error naming the key (serde_json would keep the
+    // second entry silently).
+    let dup = write(
+        "dup.json",
+        br#"{"util-linux": {"CVE-2024-28085": {"releases": {"bookworm": {"status": "resolved", "fixed_version": "2.38.1-5+deb12u1"}}},
+                            "CVE-2024-28085": {"releases": {"bookworm": {"status": "resolved", "fixed_version": "0"}}}}}"#,
+    );
+    let e = db::import(&db_path, &[(dup, None)]).expect_err("duplicate key").to_string();
+    assert!(e.contains("dup.json") && e.contains("duplicate key \"CVE-2024-28085\" at line 2"), "{e}");
+    // A leading UTF-8 BOM is accepted.
+    let mut bommed = crate::json::UTF8_BOM.to_vec();
+    bommed.extend_from_slice(
+        br#"{"util-linux": {"CVE-2024-28085": {"releases": {"bookworm": {"status": "pwned", "fixed_version": "0"}}}}}"#,
+    );
+    let pwned = write("pwned.json", &bommed);
+    let rep = db::import(&db_path, &[(pwned.clone(), None)]).expect("a BOM is skipped");
+    // An unknown tracker status is counted, and matched with fix state unknown, never as fixed
+    // or not-affected (here its fixed_version "0" would have meant not affected).
+    assert_eq!(rep.sources[0].skipped.get(import::debian::UNKNOWN_STATUS), Some(&1), "{rep:?}");
+    let db = Db::open(&db_path).expect("open");
+    let r = scan_packages(&db, &[deb("bsdutils", "util-linux", "2.38.1-5+deb12u3")], &ScanOptions::default())
+        .expect("scan");
+    assert_eq!(summary(&r), vec![(s("bsdutils"), s("CVE-2024-28085"), FixState::Unknown, vec![], Severity::Unknown)]);
+    drop(db);
+    // Over the size limit: said so, not "EOF at column N".
+    let limits = Limits { max_file_bytes: 16, ..Limits::default() };
+    let e = import::load_with(&pwned, None, &limits).expect_err("too large").to_string();
+    assert_eq!(e, format!("{} is over 16 bytes (limit 16 bytes)", pwned.display()));
+    let limits = Limits { max_file_bytes: 1 << 20, ..Limits::default() };
+    let big = write("big.json", &vec![b' '; (1 << 20) + 1]);
+    let e = import::load_with(&big, None, &limits).expect_err("too large").to_string();
+    assert!(e.ends_with("big.json is over 1 MiB (limit 1048576 bytes)"), "{e}");
+    // An NVD record with a 100,000-character versionEndExcluding: imported without that row,
+    // counted as malformed; scanning the product does not panic and finds nothing there.
+    let long = format!("1{}", "0".repeat(100_000));
+    let nvd = serde_json::json!({"id": "CVE-2099-0001", "sourceIdentifier": "x", "configurations": [{"nodes": [
+        {"operator": "OR", "cpeMatch": [{"vulnerable": true,
+            "criteria": "cpe:2.3:a:f5:nginx:*:*:*:*:*:*:*:*", "versionEndExcluding": long}]}]}]});
+    let nvd = write("CVE-2099-0001.json", nvd.to_string().as_bytes());
+    let rep = db::import(&db_path, &[(nvd, None)]).expect("import");
+    let nvd_src = rep.sources.iter().find(|s| s.format == "nvd").expect("nvd source");
+    assert_eq!(nvd_src.affected, 0);
+    assert_eq!(nvd_src.skipped.get("malformed: affected rows with a version over 1024 bytes"), Some(&1));
+    let db = Db::open(&db_path).expect("open");
+    let nginx = ScanPackage {
+        name: "nginx".into(),
+        version: long.clone(),
+        cpes: vec![format!("cpe:2.3:a:f5:nginx:{long}:*:*:*:*:*:*:*")],
+        ..ScanPackage::default()
+    };
+    let r = scan_packages(&db, &[nginx], &ScanOptions::default()).expect("scan");
+    assert!(r.matches.iter().all(|m| m.vulnerability.id != "CVE-2099-0001"));
+    // CycloneDX: a duplicated key is an error naming it (both readers), a BOM is accepted.
+    let cdx = br#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
+        {"type": "library", "name": "bsdutils", "version": "1", "version": "2"}]}"#;
+    let f = write("dup.cdx.json", cdx);
+    let e = super::sbom::read(&f, None).expect_err("duplicate").to_string();
+    assert!(e.contains("dup.cdx.json") && e.contains("duplicate key \"version\" at line 2"), "{e}");
+    let e = crate::sbom::format::cyclonedx::read(cdx, "dup.cdx.json").expect_err("duplicate").to_string();
+    assert!(e.contains("duplicate key \"version\""), "{e}");
+    let mut bommed = crate::json::UTF8_BOM.to_vec();
+    bommed.extend_from_slice(br#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}"#);
+    let f = write("bom.cdx.json", &bommed);
+    assert!(super::sbom::read(&f, None).expect("a BOM is skipped").is_empty());
+    assert!(crate::sbom::format::cyclonedx::read(&bommed, "bom.cdx.json").is_ok());
 }

@@ -27,6 +27,10 @@ pub fn urgency_severity(urgency: Option<&str>) -> Option<Severity> {
     }
 }
 
+/// The tracker's release statuses. Any other status (a hostile or future word) is never read
+/// as fixed or not-affected: it is matched with fix state unknown.
+pub const KNOWN_STATUSES: [&str; 3] = ["resolved", "open", "undetermined"];
+
 /// What one tracker entry says about an installed source version: `None` = not vulnerable.
 pub fn evaluate(
     installed: &DpkgVersion,
@@ -36,6 +40,9 @@ pub fn evaluate(
     nodsa: Option<&str>,
     nodsa_reason: Option<&str>,
 ) -> Option<(FixState, Vec<String>)> {
+    if !KNOWN_STATUSES.contains(&status) {
+        return Some((FixState::Unknown, Vec::new()));
+    }
     if let Some(fixed) = fixed_version.filter(|f| !f.is_empty()) {
         if fixed == "0" {
             return None; // not-affected

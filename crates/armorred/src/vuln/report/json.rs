@@ -152,7 +152,7 @@ pub fn read(path: &Path) -> Result<ReadScan, VulnError> {
 /// input in errors.
 pub fn parse(bytes: &[u8], origin: &Path) -> Result<ReadScan, VulnError> {
     let bad = |what: String| VulnError::Input { path: origin.to_path_buf(), what };
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| bad(format!("not a grype JSON scan result: {e}")))?;
+    let doc: Value = crate::json::from_slice(bytes).map_err(|e| bad(format!("not a grype JSON scan result: {e}")))?;
     let matches = doc
         .get("matches")
         .and_then(Value::as_array)
