@@ -295,6 +295,7 @@ pub struct Db {
     sources: Vec<SourceStatus>,
     affected_cache: AffectedCache,
     advisory_cache: AdvisoryCache,
+    queries: std::cell::Cell<u64>,
 }
 
 impl std::fmt::Debug for Db {
@@ -330,6 +331,7 @@ impl Db {
             sources: Vec::new(),
             affected_cache: RefCell::default(),
             advisory_cache: RefCell::default(),
+            queries: std::cell::Cell::new(0),
         };
         db.sources = db.load_sources()?;
         Ok(db)
@@ -408,7 +410,14 @@ impl Db {
         Ok(v)
     }
 
+    /// SQL queries made through this handle for affected rows and advisories (each distinct
+    /// key once: later lookups are served from memory).
+    pub fn query_count(&self) -> u64 {
+        self.queries.get()
+    }
+
     fn query_affected(&self, namespace: &str, package: &str) -> Result<Vec<Affected>> {
+        self.queries.set(self.queries.get() + 1);
         let mut st = self
             .conn
             .prepare_cached("SELECT vuln_id, data FROM affected WHERE namespace = ?1 AND package = ?2")
@@ -437,6 +446,7 @@ impl Db {
     }
 
     fn query_advisories(&self, id: &str) -> Result<Vec<(String, Advisory)>> {
+        self.queries.set(self.queries.get() + 1);
         let mut st = self
             .conn
             .prepare_cached("SELECT source, data FROM advisories WHERE id = ?1 ORDER BY source")

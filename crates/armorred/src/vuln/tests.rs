@@ -454,7 +454,7 @@ fn agrees_with_osv_scanner_oracle() {
         let r = scan_packages(&db, &[pkg], &ScanOptions::default()).expect("scan");
         let mut ours: Vec<String> = Vec::new();
         for m in &r.matches {
-            for d in &m.details {
+            for d in m.details.iter() {
                 if let Some(id) = d.found["vulnerabilityID"].as_str() {
                     ours.push(id.to_string());
                 }
@@ -831,4 +831,51 @@ fn hostile_feeds_end_clearly() {
     let f = write("bom.cdx.json", &bommed);
     assert!(super::sbom::read(&f, None).expect("a BOM is skipped").is_empty());
     assert!(crate::sbom::format::cyclonedx::read(&bommed, "bom.cdx.json").is_ok());
+}
+
+/// 20,000 binary packages of one source (issue 12 item 12: 100,000 with `upstream=openssl`
+/// reached 12 GB): each (namespace, package, version) is looked up once, and the findings share
+/// their vulnerability data instead of copying it per package.
+#[test]
+fn packages_sharing_an_upstream_are_looked_up_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = tracker_and_nvd_db(dir.path());
+    const N: usize = 20_000;
+    let versions = ["3.0.11-1~deb12u2", "3.0.13-1~deb12u1"];
+    let components: Vec<serde_json::Value> = (0..N)
+        .map(|i| {
+            let v = versions[i % 2];
+            serde_json::json!({"type": "library", "name": format!("libssl-{i}"), "version": "1",
+                "purl": format!("pkg:deb/debian/libssl-{i}@1?distro=debian-12&upstream=openssl%40{}", v.replace('~', "%7E"))})
+        })
+        .collect();
+    let doc = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": components});
+    let pkgs = super::sbom::parse(&doc, None);
+    assert_eq!(pkgs.len(), N);
+    let started = std::time::Instant::now();
+    let r = scan_packages(&db, &pkgs, &ScanOptions::default()).expect("scan");
+    let took = started.elapsed();
+    // One lookup per distinct key (two source versions), whatever the number of packages.
+    assert_eq!(r.stats.lookups.get("dpkg-matcher"), Some(&2), "{:?}", r.stats);
+    assert_eq!(r.stats.lookups.get("osv-matcher"), Some(&2), "{:?}", r.stats);
+    // As many DB queries as a scan of one package per key, on a fresh handle.
+    let fresh = Db::open(db.path()).expect("open");
+    let one_each = [pkgs.iter().find(|p| p.name == "libssl-0"), pkgs.iter().find(|p| p.name == "libssl-1")];
+    let one_each: Vec<ScanPackage> = one_each.into_iter().flatten().cloned().collect();
+    let small = scan_packages(&fresh, &one_each, &ScanOptions::default()).expect("scan");
+    assert_eq!(r.stats.db_queries, small.stats.db_queries, "{:?} vs {:?}", r.stats, small.stats);
+    // Every package has its findings (libssl-0 is at the older version: more of them) ...
+    let per_pkg = |name: &str| r.matches.iter().filter(|m| m.artifact.name == name).count();
+    let (old, new) = (per_pkg("libssl-0"), per_pkg("libssl-1"));
+    assert!(old > new && new > 0, "{old} {new}");
+    assert_eq!(r.matches.len(), N / 2 * (old + new));
+    // ... sharing one copy of each vulnerability's data.
+    let of = |name: &str| {
+        r.matches.iter().find(|m| m.artifact.name == name && m.vulnerability.id == "CVE-2024-5535").expect(name)
+    };
+    let (a, b) = (of("libssl-2"), of("libssl-19998"));
+    assert!(std::sync::Arc::ptr_eq(&a.vulnerability, &b.vulnerability));
+    assert!(std::sync::Arc::ptr_eq(&a.details, &b.details));
+    assert!(took.as_secs() < 20, "scan took {took:?}");
+    eprintln!("{N} packages, {} findings in {took:?}, {:?}", r.matches.len(), r.stats);
 }

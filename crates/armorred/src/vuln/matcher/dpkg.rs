@@ -66,23 +66,33 @@ pub fn evaluate(
     }
 }
 
+/// What a Debian package is looked up by: its distribution, release codename, source package
+/// and source version (`None`: not a Debian package).
+fn target(pkg: &ScanPackage) -> Option<(&crate::vuln::scan::Distro, String, &str, &str)> {
+    let distro = pkg.distro.as_ref().filter(|d| d.id == "debian")?;
+    if pkg.kind() != "deb" && !pkg.is_debian_rebuild() {
+        return None;
+    }
+    let codename = distro.debian_codename()?;
+    let src = pkg.source_name.as_deref().unwrap_or(&pkg.name);
+    let ver = pkg.source_version.as_deref().unwrap_or(&pkg.version);
+    Some((distro, codename, src, ver))
+}
+
 impl Matcher for DpkgMatcher {
     fn name(&self) -> &'static str {
         "dpkg-matcher"
     }
 
+    fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {
+        let (distro, codename, src, ver) = target(pkg)?;
+        Some(format!("{codename}\0{}\0{src}\0{ver}\0{}", distro.version_id, src == pkg.name))
+    }
+
     fn find(&self, db: &Db, pkg: &ScanPackage, _opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()> {
-        let Some(distro) = pkg.distro.as_ref().filter(|d| d.id == "debian") else {
+        let Some((distro, codename, src, ver)) = target(pkg) else {
             return Ok(());
         };
-        if pkg.kind() != "deb" && !pkg.is_debian_rebuild() {
-            return Ok(());
-        }
-        let Some(codename) = distro.debian_codename() else {
-            return Ok(());
-        };
-        let src = pkg.source_name.as_deref().unwrap_or(&pkg.name);
-        let ver = pkg.source_version.as_deref().unwrap_or(&pkg.version);
         let Ok(installed) = ver.parse::<DpkgVersion>() else {
             return Ok(());
         };
