@@ -879,3 +879,53 @@ fn packages_sharing_an_upstream_are_looked_up_once() {
     assert!(took.as_secs() < 20, "scan took {took:?}");
     eprintln!("{N} packages, {} findings in {took:?}, {:?}", r.matches.len(), r.stats);
 }
+
+/// This machine's dpkg database, read as an image is (the `dir:` source: SBOM, CycloneDX, purl
+/// qualifiers), against Debian's DSA/DLA data: every finding is confirmed by the real
+/// `dpkg --compare-versions` (installed source version lt fixed version), and the findings are
+/// those of the same status file read directly (`dpkg-status:`).
+#[test]
+fn this_machine_read_as_an_image_is_not_contradicted_by_dpkg() {
+    let host = std::fs::read_to_string("/etc/os-release").ok().and_then(|t| super::dpkg_status::parse_os_release(&t));
+    let status = Path::new("/var/lib/dpkg/status");
+    let dpkg = std::process::Command::new("dpkg").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !(host.as_ref().is_some_and(|d| d.id == "debian" && d.version_id == "12") && status.is_file() && dpkg) {
+        assert!(
+            std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "a Debian 12 host with dpkg is required (ARMORRED_REQUIRE_TOOLS=1)"
+        );
+        eprintln!("skipping: not a Debian 12 host with dpkg");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = build_db(dir.path(), &[("debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json", None)]);
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).expect("mkdir");
+    std::fs::copy("/etc/os-release", root.join("etc/os-release")).expect("copy os-release");
+    std::fs::copy(status, root.join("var/lib/dpkg/status")).expect("copy status");
+    let pkgs = super::sbom::packages_from_source(&format!("dir:{}", root.display()), None).expect("catalogue");
+    let r = scan_packages(&db, &pkgs, &ScanOptions::default()).expect("scan");
+    let direct = super::dpkg_status::read(status, host.as_ref()).expect("status");
+    let d = scan_packages(&db, &direct, &ScanOptions::default()).expect("scan");
+    let set = |r: &ScanResult| -> std::collections::BTreeSet<(String, String, Vec<String>)> {
+        r.matches
+            .iter()
+            .map(|m| (m.artifact.name.clone(), m.vulnerability.id.clone(), m.vulnerability.fix_versions.clone()))
+            .collect()
+    };
+    assert_eq!(set(&r), set(&d), "the image path and the status file disagree");
+    let mut pairs = Vec::new();
+    for m in &r.matches {
+        assert_eq!(m.vulnerability.fix_state, FixState::Fixed, "{m:?}");
+        let installed = m.artifact.source_version.clone().unwrap_or_else(|| m.artifact.version.clone());
+        pairs.push((installed, m.vulnerability.fix_versions[0].clone()));
+    }
+    let debian_chars = |v: &str| v.chars().all(|c| c.is_ascii_alphanumeric() || ".+-~:".contains(c));
+    assert!(pairs.iter().all(|(a, b)| debian_chars(a) && debian_chars(b)), "{pairs:?}");
+    let got = dpkg_lt_all(&pairs).expect("dpkg");
+    assert_eq!(got.len(), pairs.len());
+    let contradicted: Vec<_> = pairs.iter().zip(&got).filter(|(_, lt)| !**lt).map(|(p, _)| p).collect();
+    assert!(contradicted.is_empty(), "dpkg says installed >= fixed for: {contradicted:?}");
+    eprintln!("{} packages, {} findings, all confirmed by dpkg", pkgs.len(), pairs.len());
+}
