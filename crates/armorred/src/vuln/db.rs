@@ -304,6 +304,9 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// How often [`Db::open`] tries to hash and open the same file while imports replace it.
+const OPEN_ATTEMPTS: u32 = 5;
+
 /// Hex sha256 of a file.
 pub fn file_sha256(path: &Path) -> Result<String> {
     crate::fsutil::sha256_file(path).map_err(|source| VulnError::Read { path: path.to_path_buf(), source })
@@ -315,14 +318,33 @@ impl Db {
         if !path.is_file() {
             return Err(VulnError::NoDb { path: path.to_path_buf() });
         }
-        let sha256 = file_sha256(path)?;
-        let conn =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .map_err(db_err(path, "cannot open"))?;
-        let built: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'built'", [], |r| r.get(0))
-            .optional()
-            .map_err(db_err(path, "not an armorred vulnerability database"))?;
+        // An import may rename a new DB into place at any moment: the sha256 must be that of
+        // the file the connection reads. The file hashed is held open (so its inode cannot be
+        // reused); if the path still names it after the connection has read the DB, both are
+        // the same file. Else an import replaced it meanwhile: try again.
+        let mut attempt = 0;
+        let (sha256, conn, built) = loop {
+            attempt += 1;
+            let read_err = |source| VulnError::Read { path: path.to_path_buf(), source };
+            let hashed = std::fs::File::open(path).map_err(read_err)?;
+            let inode = |m: std::fs::Metadata| {
+                use std::os::unix::fs::MetadataExt;
+                (m.dev(), m.ino())
+            };
+            let before = inode(hashed.metadata().map_err(read_err)?);
+            let sha256 = crate::fsutil::sha256_reader(&hashed).map_err(read_err)?.0;
+            let conn =
+                Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                    .map_err(db_err(path, "cannot open"))?;
+            let built: Option<String> = conn
+                .query_row("SELECT value FROM meta WHERE key = 'built'", [], |r| r.get(0))
+                .optional()
+                .map_err(db_err(path, "not an armorred vulnerability database"))?;
+            let after = inode(std::fs::metadata(path).map_err(read_err)?);
+            if before == after || attempt >= OPEN_ATTEMPTS {
+                break (sha256, conn, built);
+            }
+        };
         let mut db = Db {
             path: path.to_path_buf(),
             conn,

@@ -929,3 +929,49 @@ fn this_machine_read_as_an_image_is_not_contradicted_by_dpkg() {
     assert!(contradicted.is_empty(), "dpkg says installed >= fixed for: {contradicted:?}");
     eprintln!("{} packages, {} findings, all confirmed by dpkg", pkgs.len(), pairs.len());
 }
+
+/// Writers in two threads and a reader in a third (issue 12 item 5): every import lands, and the
+/// reader always opens a whole DB (old or new), never an error or a half-written file.
+#[test]
+fn concurrent_writers_and_a_reader() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vuln.db");
+    let feeds = [
+        shared_data().join("osv-ghsa-samples"),
+        shared_data().join("debian-security-advisories/tracker-json/cve-list-excerpt-17.bookworm-trixie.json"),
+    ];
+    db::import(&path, &[(feeds[0].clone(), None)]).expect("first import");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let writers: Vec<_> = feeds
+            .iter()
+            .map(|feed| {
+                let path = &path;
+                s.spawn(move || {
+                    for _ in 0..4 {
+                        db::import(path, &[(feed.clone(), None)]).expect("import");
+                    }
+                })
+            })
+            .collect();
+        let reader = s.spawn(|| {
+            let mut opened = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let db = Db::open(&path).expect("a reader always opens a whole DB");
+                assert!(!db.sources().is_empty());
+                db.affected("debian:bookworm", "openssl").expect("query");
+                opened += 1;
+            }
+            opened
+        });
+        for w in writers {
+            w.join().expect("writer");
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(reader.join().expect("reader") > 0);
+    });
+    let db = Db::open(&path).expect("open");
+    let names: Vec<&str> = db.sources().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["debian:cve-list-excerpt-17.bookworm-trixie.json", "osv:osv-ghsa-samples"]);
+    assert_eq!(db.sha256(), db::file_sha256(&path).expect("sha256"));
+}
