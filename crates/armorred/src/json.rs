@@ -2,7 +2,7 @@
 //! is skipped (as syft and grype accept it), and a key repeated in one object is an error that
 //! names the key, where `serde_json` would keep the last value silently.
 //!
-//! The duplicate check is made while the document is parsed, in the same single pass that builds
+//! The duplicate check ([`Strict`], for any serde format) is made while the document is parsed, in the same single pass that builds
 //! the [`Value`] (a visitor that looks each key up in the object being built, an O(1) lookup in
 //! the insertion-ordered map): no second pass, no second copy, so it costs next to nothing on a
 //! 100+ MB feed. serde_json's recursion limit (128 levels) still applies.
@@ -29,8 +29,9 @@ pub fn from_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     Ok(v)
 }
 
-/// A [`Value`] whose objects have no duplicated key.
-struct Strict(Value);
+/// A [`Value`] whose objects have no duplicated key, for any serde format (YAML feeds too:
+/// `serde_yaml_ng::from_slice::<Strict>(bytes)?.0`).
+pub struct Strict(pub Value);
 
 impl<'de> Deserialize<'de> for Strict {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -119,7 +119,11 @@ pub fn write_batches(db_path: &Path, batches: Vec<(Format, String, FeedBatch)>) 
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir).map_err(|source| VulnError::Read { path: dir.clone(), source })?;
+    std::fs::create_dir_all(&dir).map_err(|source| VulnError::Write {
+        what: "create the DB directory",
+        path: dir.clone(),
+        source,
+    })?;
     let name = db_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "vuln.db".into());
     let _lock = WriterLock::acquire(&dir.join(format!("{name}.lock")))?;
     remove_stale_leftovers(&dir, &name);
@@ -127,15 +131,19 @@ pub fn write_batches(db_path: &Path, batches: Vec<(Format, String, FeedBatch)>) 
         .prefix(&format!(".{name}.import-"))
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
         .tempfile_in(&dir)
-        .map_err(|source| VulnError::Read { path: dir.clone(), source })?;
+        .map_err(|source| VulnError::Write { what: "create the temporary DB in", path: dir.clone(), source })?;
     let tmp_path = tmp.path().to_path_buf();
     if db_path.exists() {
         std::fs::copy(db_path, &tmp_path).map_err(|source| VulnError::Read { path: db_path.to_path_buf(), source })?;
     }
     // On any error below, dropping `tmp` removes the temporary file.
     let report = write_into(&tmp_path, db_path, batches)?;
-    tmp.as_file().sync_all().map_err(|source| VulnError::Read { path: tmp_path.clone(), source })?;
-    tmp.persist(db_path).map_err(|e| VulnError::Read { path: db_path.to_path_buf(), source: e.error })?;
+    tmp.as_file().sync_all().map_err(|source| VulnError::Write { what: "write", path: tmp_path.clone(), source })?;
+    tmp.persist(db_path).map_err(|e| VulnError::Write {
+        what: "rename the import over",
+        path: db_path.to_path_buf(),
+        source: e.error,
+    })?;
     Ok(report)
 }
 
@@ -146,20 +154,20 @@ struct WriterLock {
 
 impl WriterLock {
     fn acquire(path: &Path) -> Result<WriterLock> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
+        let file =
+            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(
+                |source| VulnError::Write { what: "take the writer lock", path: path.to_path_buf(), source },
+            )?;
         // flock(2) (std's File::lock is newer than the MSRV): blocks until the other writer
         // is done; released by the kernel if the holder dies.
         loop {
             match rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive) {
                 Ok(()) => break,
                 Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(VulnError::Read { path: path.to_path_buf(), source: e.into() }),
+                Err(e) => {
+                    let source = e.into();
+                    return Err(VulnError::Write { what: "take the writer lock", path: path.to_path_buf(), source });
+                }
             }
         }
         Ok(WriterLock { _file: file })

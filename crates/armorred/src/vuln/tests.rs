@@ -790,6 +790,10 @@ fn hostile_feeds_end_clearly() {
         .expect("scan");
     assert_eq!(summary(&r), vec![(s("bsdutils"), s("CVE-2024-28085"), FixState::Unknown, vec![], Severity::Unknown)]);
     drop(db);
+    // The same in a YAML feed (OSV and secdb come as YAML too).
+    let yaml = write("dup.yaml", b"id: PYSEC-1\nmodified: x\nid: PYSEC-2\n");
+    let e = db::import(&db_path, &[(yaml, None)]).expect_err("duplicate key").to_string();
+    assert!(e.contains("dup.yaml") && e.contains("duplicate key \"id\""), "{e}");
     // Over the size limit: said so, not "EOF at column N".
     let limits = Limits { max_file_bytes: 16, ..Limits::default() };
     let e = import::load_with(&pwned, None, &limits).expect_err("too large").to_string();
@@ -974,4 +978,30 @@ fn concurrent_writers_and_a_reader() {
     let names: Vec<&str> = db.sources().iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["debian:cve-list-excerpt-17.bookworm-trixie.json", "osv:osv-ghsa-samples"]);
     assert_eq!(db.sha256(), db::file_sha256(&path).expect("sha256"));
+}
+
+/// An import into a directory that cannot be written says what failed, and leaves nothing.
+#[test]
+fn import_errors_name_what_failed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The DB's "directory" is a file: neither the lock nor the temporary file can be made.
+    let file = dir.path().join("plain");
+    std::fs::write(&file, "x").expect("write");
+    let e = db::import(&file.join("vuln.db"), &[(shared_data().join("osv-ghsa-samples"), None)])
+        .expect_err("not a directory")
+        .to_string();
+    assert!(e.starts_with("cannot create the DB directory") && e.contains("plain"), "{e}");
+    // The DB path is a directory: the rename over it fails; the temporary file is removed.
+    let db_dir = dir.path().join("vuln.db");
+    std::fs::create_dir(&db_dir).expect("mkdir");
+    let e = db::import(&db_dir, &[(shared_data().join("osv-ghsa-samples"), None)]).expect_err("a directory");
+    let e = e.to_string();
+    assert!(e.starts_with("cannot") && e.contains("vuln.db"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("readdir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".import-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

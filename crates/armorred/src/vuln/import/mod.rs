@@ -146,7 +146,8 @@ fn drop_overlong_versions(batch: &mut FeedBatch, max: usize) {
 pub(crate) fn parse_value(path: &Path, bytes: &[u8]) -> Result<serde_json::Value> {
     let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
     if yaml {
-        serde_yaml_ng::from_slice(bytes)
+        serde_yaml_ng::from_slice::<crate::json::Strict>(bytes)
+            .map(|v| v.0)
             .map_err(|e| VulnError::Feed { path: path.to_path_buf(), what: format!("invalid YAML: {e}") })
     } else {
         crate::json::from_slice(bytes)
