@@ -1,5 +1,5 @@
 //! End-to-end tests of `armorred db` and `armorred scan` over real feeds in ../shared/data:
-//! atomic import under kill, `db update` against a local HTTP server (resume, sha256), golden
+//! atomic import under kill, concurrent imports serialized, `db update` against a local HTTP server (resume, sha256), golden
 //! outputs, schema validation of the CycloneDX VDR and OpenVEX, VEX / ignore rules / --fail-on.
 #![allow(clippy::print_stderr, clippy::redundant_closure_call)]
 
@@ -101,6 +101,51 @@ fn killed_import_leaves_previous_db_intact() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("osv:osv-ghsa-samples"), "{out}");
     assert!(!out.contains("osv-golang"), "{out}");
+}
+
+#[test]
+fn concurrent_imports_both_land() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("vuln.db");
+    // A leftover of an older killed import (a PID that cannot be alive) and one of ours.
+    let old = dir.path().join(".vuln.db.import-4294967295");
+    let ours = dir.path().join(".vuln.db.import-Ab3dE9");
+    std::fs::write(&old, "half").expect("write leftover");
+    std::fs::write(&ours, "half").expect("write leftover");
+    // Two imports of different feeds started at once, each large enough that both are running
+    // while the other copies and renames.
+    let feeds = [
+        shared_data().join("osv-golang-vulndb/data/osv"),
+        shared_data().join("debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json"),
+    ];
+    let children: Vec<_> = feeds
+        .iter()
+        .map(|feed| {
+            bin()
+                .args(["db", "import", "--db"])
+                .arg(&db)
+                .arg(feed)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (code, out, err) = run(&["db", "status", "--db", &db.display().to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("osv-golang-vulndb"), "the first import was lost:\n{out}");
+    assert!(out.contains("dsa-dla.bookworm-trixie.json"), "the second import was lost:\n{out}");
+    // Nothing is left beside the DB but the DB and its lock file.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("readdir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["vuln.db", "vuln.db.lock"], "leftovers beside the DB");
 }
 
 /// A tiny HTTP/1.1 server for `db update`: serves files under `root`, honours `Range`, and

@@ -10,6 +10,7 @@ pub mod build;
 pub mod elf;
 pub mod error;
 pub mod fsutil;
+pub mod json;
 pub mod oci;
 pub mod pipeline;
 pub mod report;

@@ -1,8 +1,9 @@
 //! The vulnerability database: one SQLite file (bundled SQLite), replaced atomically.
 //!
 //! Location: `--db FILE`, else `$ARMORRED_DB`, else `<user data dir>/armorred/vuln.db`.
-//! An import copies the current DB (if any) into a temporary sibling, writes there, and renames
-//! it over the DB only when complete: a failed or killed import leaves the previous DB intact.
+//! An import takes the writer lock `<db>.lock`, copies the current DB (if any) into a private
+//! temporary sibling, writes there, and renames it over the DB only when complete: a failed or
+//! killed import leaves the previous DB intact, and concurrent imports are serialized.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -84,11 +85,21 @@ fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Imports `inputs` (path, forced format) into the DB at `db_path`, atomically.
+/// Imports `inputs` (path, forced format) into the DB at `db_path`, atomically, with the
+/// default [`import::Limits`].
 pub fn import(db_path: &Path, inputs: &[(PathBuf, Option<Format>)]) -> Result<ImportReport> {
+    import_with(db_path, inputs, &import::Limits::default())
+}
+
+/// [`import`] with explicit [`import::Limits`].
+pub fn import_with(
+    db_path: &Path,
+    inputs: &[(PathBuf, Option<Format>)],
+    limits: &import::Limits,
+) -> Result<ImportReport> {
     let mut batches = Vec::new();
     for (path, format) in inputs {
-        for (format, name, batch) in import::load(path, *format)? {
+        for (format, name, batch) in import::load_with(path, *format, limits)? {
             batches.push((format, name, batch));
         }
     }
@@ -96,29 +107,105 @@ pub fn import(db_path: &Path, inputs: &[(PathBuf, Option<Format>)]) -> Result<Im
 }
 
 /// Writes already-parsed batches (format, source name, batch) into the DB, atomically.
+///
+/// Writers are serialized by an exclusive lock on `<db>.lock` beside the DB, held across the
+/// copy, the import and the rename: two concurrent imports both end up in the DB (the second
+/// one copies what the first renamed into place). Readers take no lock: they open the DB file
+/// as it is and see the old or the new one, never a half-written one. The work is done in a
+/// private temporary file (created exclusively, random name `.DBNAME.import-XXXXXX`) that is
+/// removed on every failure; leftovers of killed runs are removed by the next import.
 pub fn write_batches(db_path: &Path, batches: Vec<(Format, String, FeedBatch)>) -> Result<ImportReport> {
     let dir = match db_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir).map_err(|source| VulnError::Read { path: dir.clone(), source })?;
+    std::fs::create_dir_all(&dir).map_err(|source| VulnError::Write {
+        what: "create the DB directory",
+        path: dir.clone(),
+        source,
+    })?;
     let name = db_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "vuln.db".into());
-    let tmp = dir.join(format!(".{name}.import-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let result = (|| {
-        if db_path.exists() {
-            std::fs::copy(db_path, &tmp).map_err(|source| VulnError::Read { path: db_path.to_path_buf(), source })?;
-        }
-        let report = write_into(&tmp, db_path, batches)?;
-        let f = std::fs::File::open(&tmp).map_err(|source| VulnError::Read { path: tmp.clone(), source })?;
-        f.sync_all().map_err(|source| VulnError::Read { path: tmp.clone(), source })?;
-        std::fs::rename(&tmp, db_path).map_err(|source| VulnError::Read { path: db_path.to_path_buf(), source })?;
-        Ok(report)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let _lock = WriterLock::acquire(&dir.join(format!("{name}.lock")))?;
+    remove_stale_leftovers(&dir, &name);
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.import-"))
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(&dir)
+        .map_err(|source| VulnError::Write { what: "create the temporary DB in", path: dir.clone(), source })?;
+    let tmp_path = tmp.path().to_path_buf();
+    if db_path.exists() {
+        std::fs::copy(db_path, &tmp_path).map_err(|source| VulnError::Read { path: db_path.to_path_buf(), source })?;
     }
-    result
+    // On any error below, dropping `tmp` removes the temporary file.
+    let report = write_into(&tmp_path, db_path, batches)?;
+    tmp.as_file().sync_all().map_err(|source| VulnError::Write { what: "write", path: tmp_path.clone(), source })?;
+    tmp.persist(db_path).map_err(|e| VulnError::Write {
+        what: "rename the import over",
+        path: db_path.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(report)
+}
+
+/// An exclusive advisory lock on `<db>.lock`, released when dropped (or when the process dies).
+struct WriterLock {
+    _file: std::fs::File,
+}
+
+impl WriterLock {
+    fn acquire(path: &Path) -> Result<WriterLock> {
+        let file =
+            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(
+                |source| VulnError::Write { what: "take the writer lock", path: path.to_path_buf(), source },
+            )?;
+        // flock(2) (std's File::lock is newer than the MSRV): blocks until the other writer
+        // is done; released by the kernel if the holder dies.
+        loop {
+            match rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive) {
+                Ok(()) => break,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => {
+                    let source = e.into();
+                    return Err(VulnError::Write { what: "take the writer lock", path: path.to_path_buf(), source });
+                }
+            }
+        }
+        Ok(WriterLock { _file: file })
+    }
+}
+
+/// Removes what killed imports of `name` left in `dir` (called with the writer lock held):
+/// `.NAME.import-XXXXXX` (our random temporary names: no other writer can be using one while we
+/// hold the lock) and the older `.NAME.import-PID` whose process is no longer alive.
+fn remove_stale_leftovers(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.import-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file_name = e.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        if !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let stale = match rest.parse::<u32>() {
+            Ok(pid) => pid == std::process::id() || !pid_alive(pid),
+            Err(_) => true,
+        };
+        if stale {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Whether a process with this id exists (Linux `/proc`; elsewhere assumed alive).
+fn pid_alive(pid: u32) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return true;
+    }
+    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 fn write_into(tmp: &Path, final_path: &Path, batches: Vec<(Format, String, FeedBatch)>) -> Result<ImportReport> {
@@ -216,6 +303,7 @@ pub struct Db {
     sources: Vec<SourceStatus>,
     affected_cache: AffectedCache,
     advisory_cache: AdvisoryCache,
+    queries: std::cell::Cell<u64>,
 }
 
 impl std::fmt::Debug for Db {
@@ -223,6 +311,9 @@ impl std::fmt::Debug for Db {
         f.debug_struct("Db").field("path", &self.path).field("sha256", &self.sha256).finish()
     }
 }
+
+/// How often [`Db::open`] tries to hash and open the same file while imports replace it.
+const OPEN_ATTEMPTS: u32 = 5;
 
 /// Hex sha256 of a file.
 pub fn file_sha256(path: &Path) -> Result<String> {
@@ -235,14 +326,33 @@ impl Db {
         if !path.is_file() {
             return Err(VulnError::NoDb { path: path.to_path_buf() });
         }
-        let sha256 = file_sha256(path)?;
-        let conn =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .map_err(db_err(path, "cannot open"))?;
-        let built: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'built'", [], |r| r.get(0))
-            .optional()
-            .map_err(db_err(path, "not an armorred vulnerability database"))?;
+        // An import may rename a new DB into place at any moment: the sha256 must be that of
+        // the file the connection reads. The file hashed is held open (so its inode cannot be
+        // reused); if the path still names it after the connection has read the DB, both are
+        // the same file. Else an import replaced it meanwhile: try again.
+        let mut attempt = 0;
+        let (sha256, conn, built) = loop {
+            attempt += 1;
+            let read_err = |source| VulnError::Read { path: path.to_path_buf(), source };
+            let hashed = std::fs::File::open(path).map_err(read_err)?;
+            let inode = |m: std::fs::Metadata| {
+                use std::os::unix::fs::MetadataExt;
+                (m.dev(), m.ino())
+            };
+            let before = inode(hashed.metadata().map_err(read_err)?);
+            let sha256 = crate::fsutil::sha256_reader(&hashed).map_err(read_err)?.0;
+            let conn =
+                Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                    .map_err(db_err(path, "cannot open"))?;
+            let built: Option<String> = conn
+                .query_row("SELECT value FROM meta WHERE key = 'built'", [], |r| r.get(0))
+                .optional()
+                .map_err(db_err(path, "not an armorred vulnerability database"))?;
+            let after = inode(std::fs::metadata(path).map_err(read_err)?);
+            if before == after || attempt >= OPEN_ATTEMPTS {
+                break (sha256, conn, built);
+            }
+        };
         let mut db = Db {
             path: path.to_path_buf(),
             conn,
@@ -251,6 +361,7 @@ impl Db {
             sources: Vec::new(),
             affected_cache: RefCell::default(),
             advisory_cache: RefCell::default(),
+            queries: std::cell::Cell::new(0),
         };
         db.sources = db.load_sources()?;
         Ok(db)
@@ -329,7 +440,14 @@ impl Db {
         Ok(v)
     }
 
+    /// SQL queries made through this handle for affected rows and advisories (each distinct
+    /// key once: later lookups are served from memory).
+    pub fn query_count(&self) -> u64 {
+        self.queries.get()
+    }
+
     fn query_affected(&self, namespace: &str, package: &str) -> Result<Vec<Affected>> {
+        self.queries.set(self.queries.get() + 1);
         let mut st = self
             .conn
             .prepare_cached("SELECT vuln_id, data FROM affected WHERE namespace = ?1 AND package = ?2")
@@ -358,6 +476,7 @@ impl Db {
     }
 
     fn query_advisories(&self, id: &str) -> Result<Vec<(String, Advisory)>> {
+        self.queries.set(self.queries.get() + 1);
         let mut st = self
             .conn
             .prepare_cached("SELECT source, data FROM advisories WHERE id = ?1 ORDER BY source")

@@ -44,6 +44,25 @@ pub enum VulnError {
         /// What is wrong.
         what: String,
     },
+    /// The DB's writer lock could not be taken or the import's temporary file not written.
+    #[error("cannot {what} {path}")]
+    Write {
+        /// What failed: `take the writer lock`, `rename the import over`, ...
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An input is over its size limit (see [`import::Limits`]).
+    #[error("{path} is over {} (limit {limit} bytes)", import::human_size(*limit))]
+    TooLarge {
+        /// The input (for a zip entry: `ZIP:ENTRY`).
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The feed format could not be detected.
     #[error("{path}: cannot detect the feed format (use --format osv|debian|nvd|secdb)")]
     UnknownFormat {

@@ -9,9 +9,43 @@ use serde_json::Value;
 use super::scan::{Distro, ScanPackage};
 use super::{Result, VulnError};
 
+/// One qualifier of a purl, percent-decoded (`upstream=util-linux%402.38.1-5%2Bdeb12u3` is
+/// `util-linux@2.38.1-5+deb12u3`). Read with the packageurl parser; a purl it refuses is read
+/// leniently (split on `?`, `&`, `=`, then decoded) so that a slightly odd SBOM still scans.
+pub(crate) fn purl_qualifier(purl: &str, key: &str) -> Option<String> {
+    if let Ok(p) = purl.parse::<packageurl::PackageUrl>() {
+        return p.qualifiers().get(key).map(|v| v.to_string());
+    }
+    let q = purl.split_once('?')?.1.split('#').next()?;
+    q.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        k.eq_ignore_ascii_case(key).then(|| percent_decode(v))
+    })
+}
+
+/// `%XX` decoding; invalid escapes and non-UTF-8 results are kept as they are.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
 fn distro_from_purl(purl: &str) -> Option<Distro> {
-    let q = purl.split_once('?')?.1;
-    let d = q.split('&').find_map(|kv| kv.strip_prefix("distro="))?.split('#').next()?;
+    let d = purl_qualifier(purl, "distro")?;
+    let d = d.as_str();
     // debian-12, alpine-3.18.4, or just "bookworm".
     if let Some((id, ver)) = d.split_once('-') {
         return Some(Distro { id: id.to_string(), version_id: ver.to_string(), codename: None });
@@ -83,13 +117,10 @@ pub fn parse(doc: &Value, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
         let image_distro = || os.clone().or_else(|| default_distro.cloned());
         let mut distro =
             if is_os_pkg { purl.as_deref().and_then(distro_from_purl).or_else(image_distro) } else { None };
-        let upstream = purl.as_deref().and_then(|p| {
-            p.split_once('?')?.1.split('&').find_map(|kv| kv.strip_prefix("upstream=")).map(|u| u.replace("%20", " "))
-        });
+        let upstream = purl.as_deref().and_then(|p| purl_qualifier(p, "upstream"));
         let (mut source_name, mut source_version) = (None, None);
         if let Some(u) = upstream {
-            // "openssl" or "openssl@3.0.11-1" (syft) or "openssl 3.0.11-1".
-            let u = u.replace("%40", "@");
+            // "openssl" or "openssl@3.0.11-1" (syft) or "openssl 3.0.11-1", decoded.
             match u.split_once(['@', ' ']) {
                 Some((n, v)) => {
                     source_name = Some(n.to_string());
@@ -98,10 +129,17 @@ pub fn parse(doc: &Value, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
                 None => source_name = Some(u),
             }
         }
-        if let Some(s) = prop(c, "armorred:source-name").or_else(|| prop(c, "syft:metadata:source")) {
+        // The source package as the SBOM writer states it (ours, an older spelling, syft's).
+        let src_name = prop(c, "armorred:package:sourceName")
+            .or_else(|| prop(c, "armorred:source-name"))
+            .or_else(|| prop(c, "syft:metadata:source"));
+        if let Some(s) = src_name.filter(|s| !s.is_empty()) {
             source_name = Some(s.to_string());
         }
-        if let Some(v) = prop(c, "armorred:source-version").or_else(|| prop(c, "syft:metadata:sourceVersion")) {
+        let src_version = prop(c, "armorred:package:sourceVersion")
+            .or_else(|| prop(c, "armorred:source-version"))
+            .or_else(|| prop(c, "syft:metadata:sourceVersion"));
+        if let Some(v) = src_version {
             if !v.is_empty() {
                 source_version = Some(v.to_string());
             }
@@ -124,7 +162,7 @@ pub fn parse(doc: &Value, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
 /// Reads a CycloneDX JSON SBOM file.
 pub fn read(path: &Path, default_distro: Option<&Distro>) -> Result<Vec<ScanPackage>> {
     let bytes = super::import::read_file(path)?;
-    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| VulnError::Input {
+    let doc: Value = crate::json::from_slice(&bytes).map_err(|e| VulnError::Input {
         path: path.to_path_buf(),
         what: format!("not a CycloneDX JSON document: {e}"),
     })?;
@@ -192,5 +230,21 @@ mod tests {
         assert!(p.distro.is_none() && p.source_name.is_none() && !p.is_debian_rebuild());
         let alpine = Distro { id: "alpine".into(), version_id: "3.22".into(), codename: None };
         assert!(!parse(&doc(false), Some(&alpine))[0].is_debian_rebuild());
+    }
+
+    #[test]
+    fn purl_qualifiers_are_decoded() {
+        let purl = "pkg:deb/debian/bsdutils@1%3A2.38.1-5%2Bdeb12u3?arch=amd64&upstream=util-linux%402.38.1-5%2Bdeb12u3&distro=debian-12";
+        assert_eq!(purl_qualifier(purl, "upstream").as_deref(), Some("util-linux@2.38.1-5+deb12u3"));
+        assert_eq!(purl_qualifier(purl, "distro").as_deref(), Some("debian-12"));
+        // A purl the parser refuses (no name) is still read, leniently.
+        assert_eq!(purl_qualifier("pkg:deb/?upstream=a%2Bb%zz", "upstream").as_deref(), Some("a+b%zz"));
+        let doc = serde_json::json!({"bomFormat": "CycloneDX", "components": [{
+            "type": "library", "name": "bsdutils", "version": "1:2.38.1-5+deb12u3", "purl": purl}]});
+        let p = &parse(&doc, None)[0];
+        assert_eq!(
+            (p.source_name.as_deref(), p.source_version.as_deref()),
+            (Some("util-linux"), Some("2.38.1-5+deb12u3"))
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! `scan_packages`: every matcher over every package, alias merging (one flaw found through two
 //! feeds is one finding), severity, then VEX, ignore rules and filters.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -188,17 +190,48 @@ pub struct MatchDetail {
     pub found: serde_json::Value,
 }
 
-/// One finding.
+/// One finding. Its parts are shared: every package that matches a vulnerability the same way
+/// (binary packages of one source) points at one [`VulnInfo`], and every finding of a package
+/// at one [`ScanPackage`], so that 100,000 packages of one source cost pointers, not copies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Match {
     /// The vulnerability.
-    pub vulnerability: VulnInfo,
+    #[serde(with = "shared")]
+    pub vulnerability: Arc<VulnInfo>,
     /// Aliases found through other records.
-    pub related: Vec<Related>,
+    #[serde(with = "shared")]
+    pub related: Arc<Vec<Related>>,
     /// The package.
-    pub artifact: ScanPackage,
+    #[serde(with = "shared")]
+    pub artifact: Arc<ScanPackage>,
     /// How it matched.
-    pub details: Vec<MatchDetail>,
+    #[serde(with = "shared")]
+    pub details: Arc<Vec<MatchDetail>>,
+}
+
+/// Serde for `Arc<T>` as `T` (serde's own needs its `rc` feature).
+mod shared {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<T: Serialize, S: Serializer>(v: &Arc<T>, s: S) -> Result<S::Ok, S::Error> {
+        T::serialize(v, s)
+    }
+
+    pub(super) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Arc<T>, D::Error> {
+        T::deserialize(d).map(Arc::new)
+    }
+}
+
+/// What a scan did, for tests and benchmarks: how often each matcher looked a key up (the
+/// number of distinct keys when memoised) and how many queries reached the DB.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Lookups by matcher name (calls of [`matcher::Matcher::find`]).
+    pub lookups: std::collections::BTreeMap<&'static str, u64>,
+    /// SQL queries made by this scan (the DB handle memoises rows across scans too).
+    pub db_queries: u64,
 }
 
 /// A match dropped by VEX, an ignore rule or a filter, with why.
@@ -228,6 +261,9 @@ pub struct ScanResult {
     pub notes: Vec<String>,
     /// Packages scanned.
     pub packages: usize,
+    /// What the scan did (not serialized).
+    #[serde(skip)]
+    pub stats: ScanStats,
 }
 
 impl ScanResult {
@@ -254,18 +290,46 @@ impl ScanResult {
 
 struct Merged {
     ids: BTreeSet<String>,
-    raws: Vec<RawMatch>,
+    raws: Vec<Rc<RawMatch>>,
 }
 
+/// The shared parts of one finding, before it is given its package.
+type Built = (Arc<VulnInfo>, Arc<Vec<Related>>, Arc<Vec<MatchDetail>>);
+
 /// Scans packages against the DB.
+///
+/// Each matcher's lookups are memoised for the scan by [`matcher::Matcher::memo_key`], and so
+/// are the findings built from them: packages that share a lookup (binary packages of one
+/// source at one version) share their findings' data, whatever their number.
 pub fn scan_packages(db: &Db, packages: &[ScanPackage], opts: &ScanOptions) -> Result<ScanResult> {
     let matchers = matcher::all();
+    let queries_before = db.query_count();
+    let mut stats = ScanStats::default();
+    let mut raw_memo: HashMap<(&'static str, String), Rc<Vec<Rc<RawMatch>>>> = HashMap::new();
+    // Keyed by the addresses of memoised raw matches (kept alive by `raw_memo`).
+    let mut built_memo: HashMap<Vec<usize>, Rc<Vec<Built>>> = HashMap::new();
     let mut matches = Vec::new();
     let mut namespaces_used = BTreeSet::new();
     for pkg in packages {
-        let mut raws = Vec::new();
+        let mut raws: Vec<Rc<RawMatch>> = Vec::new();
+        let mut all_memoised = true;
         for m in &matchers {
-            m.find(db, pkg, opts, &mut raws)?;
+            let key = m.memo_key(pkg);
+            if let Some(hit) = key.as_ref().and_then(|k| raw_memo.get(&(m.name(), k.clone()))) {
+                raws.extend(hit.iter().cloned());
+                continue;
+            }
+            let mut out = Vec::new();
+            m.find(db, pkg, opts, &mut out)?;
+            *stats.lookups.entry(m.name()).or_default() += 1;
+            let found: Vec<Rc<RawMatch>> = out.into_iter().map(Rc::new).collect();
+            raws.extend(found.iter().cloned());
+            match key {
+                Some(k) => {
+                    raw_memo.insert((m.name(), k), Rc::new(found));
+                }
+                None => all_memoised &= found.is_empty(),
+            }
         }
         if let Some(d) = &pkg.distro {
             if d.id == "debian" {
@@ -274,33 +338,33 @@ pub fn scan_packages(db: &Db, packages: &[ScanPackage], opts: &ScanOptions) -> R
                 }
             }
         }
-        // Merge raw matches whose ID sets (ID + aliases) overlap.
-        let mut groups: Vec<Merged> = Vec::new();
-        for r in raws {
-            let mut ids: BTreeSet<String> = BTreeSet::new();
-            ids.insert(r.vuln_id.clone());
-            for (_, a) in db.advisories(&r.vuln_id)?.iter() {
-                ids.extend(a.aliases.iter().cloned());
-            }
-            let mut hit: Vec<usize> =
-                groups.iter().enumerate().filter(|(_, g)| !g.ids.is_disjoint(&ids)).map(|(i, _)| i).collect();
-            if hit.is_empty() {
-                groups.push(Merged { ids, raws: vec![r] });
-            } else {
-                let first = hit.remove(0);
-                for i in hit.into_iter().rev() {
-                    let g = groups.remove(i);
-                    groups[first].ids.extend(g.ids);
-                    groups[first].raws.extend(g.raws);
-                }
-                groups[first].ids.extend(ids);
-                groups[first].raws.push(r);
-            }
+        if raws.is_empty() {
+            continue;
         }
-        for g in groups {
-            matches.push(build_match(db, pkg, g)?);
+        let built = if all_memoised {
+            let key: Vec<usize> = raws.iter().map(|r| Rc::as_ptr(r) as usize).collect();
+            match built_memo.get(&key) {
+                Some(b) => b.clone(),
+                None => {
+                    let b = Rc::new(build_all(db, raws)?);
+                    built_memo.insert(key, b.clone());
+                    b
+                }
+            }
+        } else {
+            Rc::new(build_all(db, raws)?)
+        };
+        let artifact = Arc::new(pkg.clone());
+        for (vulnerability, related, details) in built.iter() {
+            matches.push(Match {
+                vulnerability: vulnerability.clone(),
+                related: related.clone(),
+                artifact: artifact.clone(),
+                details: details.clone(),
+            });
         }
     }
+    stats.db_queries = db.query_count() - queries_before;
     // Filters: VEX first, then ignore rules, then fix-state filters.
     let mut kept = Vec::new();
     let mut ignored = Vec::new();
@@ -318,16 +382,13 @@ pub fn scan_packages(db: &Db, packages: &[ScanPackage], opts: &ScanOptions) -> R
             kept.push(m);
         }
     }
-    let key = |m: &Match| {
-        (
-            std::cmp::Reverse(m.vulnerability.severity),
-            m.artifact.name.clone(),
-            m.artifact.version.clone(),
-            m.vulnerability.id.clone(),
-        )
-    };
-    kept.sort_by_key(key);
-    ignored.sort_by_key(|i| key(&i.finding));
+    // Compared in place: no key is built (and allocated) per comparison.
+    fn key(m: &Match) -> (std::cmp::Reverse<Severity>, &str, &str, &str) {
+        (std::cmp::Reverse(m.vulnerability.severity), &m.artifact.name, &m.artifact.version, &m.vulnerability.id)
+    }
+    let order = |a: &Match, b: &Match| key(a).cmp(&key(b));
+    kept.sort_by(order);
+    ignored.sort_by(|a, b| order(&a.finding, &b.finding));
     let mut notes = Vec::new();
     let partial = db.partial_namespaces();
     for ns in &namespaces_used {
@@ -353,7 +414,35 @@ pub fn scan_packages(db: &Db, packages: &[ScanPackage], opts: &ScanOptions) -> R
         db_sources: db.sources().iter().map(|s| (s.name.clone(), s.newest.clone())).collect(),
         notes,
         packages: packages.len(),
+        stats,
     })
+}
+
+/// Merges raw matches whose ID sets (ID + aliases) overlap, and builds one finding per group.
+fn build_all(db: &Db, raws: Vec<Rc<RawMatch>>) -> Result<Vec<Built>> {
+    let mut groups: Vec<Merged> = Vec::new();
+    for r in raws {
+        let mut ids: BTreeSet<String> = BTreeSet::new();
+        ids.insert(r.vuln_id.clone());
+        for (_, a) in db.advisories(&r.vuln_id)?.iter() {
+            ids.extend(a.aliases.iter().cloned());
+        }
+        let mut hit: Vec<usize> =
+            groups.iter().enumerate().filter(|(_, g)| !g.ids.is_disjoint(&ids)).map(|(i, _)| i).collect();
+        if hit.is_empty() {
+            groups.push(Merged { ids, raws: vec![r] });
+        } else {
+            let first = hit.remove(0);
+            for i in hit.into_iter().rev() {
+                let g = groups.remove(i);
+                groups[first].ids.extend(g.ids);
+                groups[first].raws.extend(g.raws);
+            }
+            groups[first].ids.extend(ids);
+            groups[first].raws.push(r);
+        }
+    }
+    groups.into_iter().map(|g| build_match(db, g)).collect()
 }
 
 fn pick_primary(g: &Merged) -> usize {
@@ -365,7 +454,7 @@ fn pick_primary(g: &Merged) -> usize {
     (0..g.raws.len()).min_by_key(|i| rank(&g.raws[*i])).unwrap_or(0)
 }
 
-fn build_match(db: &Db, pkg: &ScanPackage, g: Merged) -> Result<Match> {
+fn build_match(db: &Db, g: Merged) -> Result<Built> {
     let p = pick_primary(&g);
     let primary = &g.raws[p];
     let id = primary.vuln_id.clone();
@@ -440,8 +529,8 @@ fn build_match(db: &Db, pkg: &ScanPackage, g: Merged) -> Result<Match> {
             found: r.found.clone(),
         })
         .collect();
-    Ok(Match {
-        vulnerability: VulnInfo {
+    Ok((
+        Arc::new(VulnInfo {
             id,
             namespace: primary.namespace.clone(),
             severity: sev,
@@ -452,9 +541,8 @@ fn build_match(db: &Db, pkg: &ScanPackage, g: Merged) -> Result<Match> {
             fix_state,
             fix_versions,
             urls,
-        },
-        related,
-        artifact: pkg.clone(),
-        details,
-    })
+        }),
+        Arc::new(related),
+        Arc::new(details),
+    ))
 }

@@ -172,6 +172,11 @@ fn debian_evaluate_table() {
         ("open", None, None, Some("x"), Some("postponed"), Some(FixState::NotFixed)),
         ("open", None, Some("end-of-life"), None, None, Some(FixState::WontFix)),
         ("undetermined", None, None, None, None, Some(FixState::Unknown)),
+        // A status the tracker does not have is never fixed nor not-affected.
+        ("pwned", Some("1.2-2"), None, None, None, Some(FixState::Unknown)),
+        ("pwned", Some("1.0-1"), None, None, None, Some(FixState::Unknown)),
+        ("pwned", Some("0"), None, None, None, Some(FixState::Unknown)),
+        ("pwned", None, None, None, None, Some(FixState::Unknown)),
     ];
     for (st, fv, urg, nodsa, reason, want) in cases {
         let got = evaluate(&v, st, fv, urg, nodsa, reason).map(|x| x.0);
@@ -449,7 +454,7 @@ fn agrees_with_osv_scanner_oracle() {
         let r = scan_packages(&db, &[pkg], &ScanOptions::default()).expect("scan");
         let mut ours: Vec<String> = Vec::new();
         for m in &r.matches {
-            for d in &m.details {
+            for d in m.details.iter() {
                 if let Some(id) = d.found["vulnerabilityID"].as_str() {
                     ours.push(id.to_string());
                 }
@@ -723,4 +728,280 @@ fn alpine_agrees_with_osv_scanner_oracle() {
     }
     assert_eq!(compared, 11);
     assert_eq!(diffs, vec![s("apk-tools 2.10.6-r0: ours [], osv.dev [\"CVE-2021-36159\"]")]);
+}
+
+/// The false finding of a binary package whose version differs from its source's: bsdutils
+/// `1:2.38.1-5+deb12u3` from util-linux `2.38.1-5+deb12u3`, catalogued from a bookworm root
+/// file system (the image path: SBOM, CycloneDX, purl `upstream=` qualifier), against Debian's
+/// DSA data, where CVE-2024-28085 is fixed in `2.38.1-5+deb12u1`.
+#[test]
+fn binary_with_other_version_than_its_source_is_matched_by_the_decoded_source_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = build_db(dir.path(), &[("debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json", None)]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/vuln/bookworm-bsdutils");
+    let pkgs = super::sbom::packages_from_source(&format!("dir:{}", root.display()), None).expect("catalogue");
+    let bsdutils = pkgs.iter().find(|p| p.name == "bsdutils").expect("bsdutils catalogued");
+    assert_eq!(
+        (bsdutils.version.as_str(), bsdutils.source_name.as_deref(), bsdutils.source_version.as_deref()),
+        ("1:2.38.1-5+deb12u3", Some("util-linux"), Some("2.38.1-5+deb12u3"))
+    );
+    let r = scan_packages(&db, &pkgs, &ScanOptions::default()).expect("scan");
+    let false_findings: Vec<_> =
+        r.matches.iter().filter(|m| m.vulnerability.id == "CVE-2024-28085").map(|m| &m.artifact.name).collect();
+    assert!(false_findings.is_empty(), "CVE-2024-28085 is fixed in 2.38.1-5+deb12u1: {false_findings:?}");
+    // The data does apply to the source: an older util-linux is reported.
+    let old = deb("bsdutils", "util-linux", "2.38.1-5");
+    let r = scan_packages(&db, &[old], &ScanOptions::default()).expect("scan");
+    assert!(r.matches.iter().any(|m| m.vulnerability.id == "CVE-2024-28085"), "{:?}", summary(&r));
+}
+
+/// Hostile feeds and SBOMs (issue 12 item 14): each ends in a clear error or a counted skip.
+#[test]
+fn hostile_feeds_end_clearly() {
+    use super::import::{self, Limits};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).expect("write");
+        p
+    };
+    let db_path = dir.path().join("vuln.db");
+    // A duplicated key in the tracker JSON: an error naming the key (serde_json would keep the
+    // second entry silently).
+    let dup = write(
+        "dup.json",
+        br#"{"util-linux": {"CVE-2024-28085": {"releases": {"bookworm": {"status": "resolved", "fixed_version": "2.38.1-5+deb12u1"}}},
+                            "CVE-2024-28085": {"releases": {"bookworm": {"status": "resolved", "fixed_version": "0"}}}}}"#,
+    );
+    let e = db::import(&db_path, &[(dup, None)]).expect_err("duplicate key").to_string();
+    assert!(e.contains("dup.json") && e.contains("duplicate key \"CVE-2024-28085\" at line 2"), "{e}");
+    // A leading UTF-8 BOM is accepted.
+    let mut bommed = crate::json::UTF8_BOM.to_vec();
+    bommed.extend_from_slice(
+        br#"{"util-linux": {"CVE-2024-28085": {"releases": {"bookworm": {"status": "pwned", "fixed_version": "0"}}}}}"#,
+    );
+    let pwned = write("pwned.json", &bommed);
+    let rep = db::import(&db_path, &[(pwned.clone(), None)]).expect("a BOM is skipped");
+    // An unknown tracker status is counted, and matched with fix state unknown, never as fixed
+    // or not-affected (here its fixed_version "0" would have meant not affected).
+    assert_eq!(rep.sources[0].skipped.get(import::debian::UNKNOWN_STATUS), Some(&1), "{rep:?}");
+    let db = Db::open(&db_path).expect("open");
+    let r = scan_packages(&db, &[deb("bsdutils", "util-linux", "2.38.1-5+deb12u3")], &ScanOptions::default())
+        .expect("scan");
+    assert_eq!(summary(&r), vec![(s("bsdutils"), s("CVE-2024-28085"), FixState::Unknown, vec![], Severity::Unknown)]);
+    drop(db);
+    // The same in a YAML feed (OSV and secdb come as YAML too).
+    let yaml = write("dup.yaml", b"id: PYSEC-1\nmodified: x\nid: PYSEC-2\n");
+    let e = db::import(&db_path, &[(yaml, None)]).expect_err("duplicate key").to_string();
+    assert!(e.contains("dup.yaml") && e.contains("duplicate key \"id\""), "{e}");
+    // Over the size limit: said so, not "EOF at column N".
+    let limits = Limits { max_file_bytes: 16, ..Limits::default() };
+    let e = import::load_with(&pwned, None, &limits).expect_err("too large").to_string();
+    assert_eq!(e, format!("{} is over 16 bytes (limit 16 bytes)", pwned.display()));
+    let limits = Limits { max_file_bytes: 1 << 20, ..Limits::default() };
+    let big = write("big.json", &vec![b' '; (1 << 20) + 1]);
+    let e = import::load_with(&big, None, &limits).expect_err("too large").to_string();
+    assert!(e.ends_with("big.json is over 1 MiB (limit 1048576 bytes)"), "{e}");
+    // An NVD record with a 100,000-character versionEndExcluding: imported without that row,
+    // counted as malformed; scanning the product does not panic and finds nothing there.
+    let long = format!("1{}", "0".repeat(100_000));
+    let nvd = serde_json::json!({"id": "CVE-2099-0001", "sourceIdentifier": "x", "configurations": [{"nodes": [
+        {"operator": "OR", "cpeMatch": [{"vulnerable": true,
+            "criteria": "cpe:2.3:a:f5:nginx:*:*:*:*:*:*:*:*", "versionEndExcluding": long}]}]}]});
+    let nvd = write("CVE-2099-0001.json", nvd.to_string().as_bytes());
+    let rep = db::import(&db_path, &[(nvd, None)]).expect("import");
+    let nvd_src = rep.sources.iter().find(|s| s.format == "nvd").expect("nvd source");
+    assert_eq!(nvd_src.affected, 0);
+    assert_eq!(nvd_src.skipped.get("malformed: affected rows with a version over 1024 bytes"), Some(&1));
+    let db = Db::open(&db_path).expect("open");
+    let nginx = ScanPackage {
+        name: "nginx".into(),
+        version: long.clone(),
+        cpes: vec![format!("cpe:2.3:a:f5:nginx:{long}:*:*:*:*:*:*:*")],
+        ..ScanPackage::default()
+    };
+    let r = scan_packages(&db, &[nginx], &ScanOptions::default()).expect("scan");
+    assert!(r.matches.iter().all(|m| m.vulnerability.id != "CVE-2099-0001"));
+    // CycloneDX: a duplicated key is an error naming it (both readers), a BOM is accepted.
+    let cdx = br#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
+        {"type": "library", "name": "bsdutils", "version": "1", "version": "2"}]}"#;
+    let f = write("dup.cdx.json", cdx);
+    let e = super::sbom::read(&f, None).expect_err("duplicate").to_string();
+    assert!(e.contains("dup.cdx.json") && e.contains("duplicate key \"version\" at line 2"), "{e}");
+    let e = crate::sbom::format::cyclonedx::read(cdx, "dup.cdx.json").expect_err("duplicate").to_string();
+    assert!(e.contains("duplicate key \"version\""), "{e}");
+    let mut bommed = crate::json::UTF8_BOM.to_vec();
+    bommed.extend_from_slice(br#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}"#);
+    let f = write("bom.cdx.json", &bommed);
+    assert!(super::sbom::read(&f, None).expect("a BOM is skipped").is_empty());
+    assert!(crate::sbom::format::cyclonedx::read(&bommed, "bom.cdx.json").is_ok());
+}
+
+/// 20,000 binary packages of one source (issue 12 item 12: 100,000 with `upstream=openssl`
+/// reached 12 GB): each (namespace, package, version) is looked up once, and the findings share
+/// their vulnerability data instead of copying it per package.
+#[test]
+fn packages_sharing_an_upstream_are_looked_up_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = tracker_and_nvd_db(dir.path());
+    const N: usize = 20_000;
+    let versions = ["3.0.11-1~deb12u2", "3.0.13-1~deb12u1"];
+    let components: Vec<serde_json::Value> = (0..N)
+        .map(|i| {
+            let v = versions[i % 2];
+            serde_json::json!({"type": "library", "name": format!("libssl-{i}"), "version": "1",
+                "purl": format!("pkg:deb/debian/libssl-{i}@1?distro=debian-12&upstream=openssl%40{}", v.replace('~', "%7E"))})
+        })
+        .collect();
+    let doc = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": components});
+    let pkgs = super::sbom::parse(&doc, None);
+    assert_eq!(pkgs.len(), N);
+    let started = std::time::Instant::now();
+    let r = scan_packages(&db, &pkgs, &ScanOptions::default()).expect("scan");
+    let took = started.elapsed();
+    // One lookup per distinct key (two source versions), whatever the number of packages.
+    assert_eq!(r.stats.lookups.get("dpkg-matcher"), Some(&2), "{:?}", r.stats);
+    assert_eq!(r.stats.lookups.get("osv-matcher"), Some(&2), "{:?}", r.stats);
+    // As many DB queries as a scan of one package per key, on a fresh handle.
+    let fresh = Db::open(db.path()).expect("open");
+    let one_each = [pkgs.iter().find(|p| p.name == "libssl-0"), pkgs.iter().find(|p| p.name == "libssl-1")];
+    let one_each: Vec<ScanPackage> = one_each.into_iter().flatten().cloned().collect();
+    let small = scan_packages(&fresh, &one_each, &ScanOptions::default()).expect("scan");
+    assert_eq!(r.stats.db_queries, small.stats.db_queries, "{:?} vs {:?}", r.stats, small.stats);
+    // Every package has its findings (libssl-0 is at the older version: more of them) ...
+    let per_pkg = |name: &str| r.matches.iter().filter(|m| m.artifact.name == name).count();
+    let (old, new) = (per_pkg("libssl-0"), per_pkg("libssl-1"));
+    assert!(old > new && new > 0, "{old} {new}");
+    assert_eq!(r.matches.len(), N / 2 * (old + new));
+    // ... sharing one copy of each vulnerability's data.
+    let of = |name: &str| {
+        r.matches.iter().find(|m| m.artifact.name == name && m.vulnerability.id == "CVE-2024-5535").expect(name)
+    };
+    let (a, b) = (of("libssl-2"), of("libssl-19998"));
+    assert!(std::sync::Arc::ptr_eq(&a.vulnerability, &b.vulnerability));
+    assert!(std::sync::Arc::ptr_eq(&a.details, &b.details));
+    assert!(took.as_secs() < 20, "scan took {took:?}");
+    eprintln!("{N} packages, {} findings in {took:?}, {:?}", r.matches.len(), r.stats);
+}
+
+/// This machine's dpkg database, read as an image is (the `dir:` source: SBOM, CycloneDX, purl
+/// qualifiers), against Debian's DSA/DLA data: every finding is confirmed by the real
+/// `dpkg --compare-versions` (installed source version lt fixed version), and the findings are
+/// those of the same status file read directly (`dpkg-status:`).
+#[test]
+fn this_machine_read_as_an_image_is_not_contradicted_by_dpkg() {
+    let host = std::fs::read_to_string("/etc/os-release").ok().and_then(|t| super::dpkg_status::parse_os_release(&t));
+    let status = Path::new("/var/lib/dpkg/status");
+    let dpkg = std::process::Command::new("dpkg").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !(host.as_ref().is_some_and(|d| d.id == "debian" && d.version_id == "12") && status.is_file() && dpkg) {
+        assert!(
+            std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "a Debian 12 host with dpkg is required (ARMORRED_REQUIRE_TOOLS=1)"
+        );
+        eprintln!("skipping: not a Debian 12 host with dpkg");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = build_db(dir.path(), &[("debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json", None)]);
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).expect("mkdir");
+    std::fs::copy("/etc/os-release", root.join("etc/os-release")).expect("copy os-release");
+    std::fs::copy(status, root.join("var/lib/dpkg/status")).expect("copy status");
+    let pkgs = super::sbom::packages_from_source(&format!("dir:{}", root.display()), None).expect("catalogue");
+    let r = scan_packages(&db, &pkgs, &ScanOptions::default()).expect("scan");
+    let direct = super::dpkg_status::read(status, host.as_ref()).expect("status");
+    let d = scan_packages(&db, &direct, &ScanOptions::default()).expect("scan");
+    let set = |r: &ScanResult| -> std::collections::BTreeSet<(String, String, Vec<String>)> {
+        r.matches
+            .iter()
+            .map(|m| (m.artifact.name.clone(), m.vulnerability.id.clone(), m.vulnerability.fix_versions.clone()))
+            .collect()
+    };
+    assert_eq!(set(&r), set(&d), "the image path and the status file disagree");
+    let mut pairs = Vec::new();
+    for m in &r.matches {
+        assert_eq!(m.vulnerability.fix_state, FixState::Fixed, "{m:?}");
+        let installed = m.artifact.source_version.clone().unwrap_or_else(|| m.artifact.version.clone());
+        pairs.push((installed, m.vulnerability.fix_versions[0].clone()));
+    }
+    let debian_chars = |v: &str| v.chars().all(|c| c.is_ascii_alphanumeric() || ".+-~:".contains(c));
+    assert!(pairs.iter().all(|(a, b)| debian_chars(a) && debian_chars(b)), "{pairs:?}");
+    let got = dpkg_lt_all(&pairs).expect("dpkg");
+    assert_eq!(got.len(), pairs.len());
+    let contradicted: Vec<_> = pairs.iter().zip(&got).filter(|(_, lt)| !**lt).map(|(p, _)| p).collect();
+    assert!(contradicted.is_empty(), "dpkg says installed >= fixed for: {contradicted:?}");
+    eprintln!("{} packages, {} findings, all confirmed by dpkg", pkgs.len(), pairs.len());
+}
+
+/// Writers in two threads and a reader in a third (issue 12 item 5): every import lands, and the
+/// reader always opens a whole DB (old or new), never an error or a half-written file.
+#[test]
+fn concurrent_writers_and_a_reader() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vuln.db");
+    let feeds = [
+        shared_data().join("osv-ghsa-samples"),
+        shared_data().join("debian-security-advisories/tracker-json/cve-list-excerpt-17.bookworm-trixie.json"),
+    ];
+    db::import(&path, &[(feeds[0].clone(), None)]).expect("first import");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let writers: Vec<_> = feeds
+            .iter()
+            .map(|feed| {
+                let path = &path;
+                s.spawn(move || {
+                    for _ in 0..4 {
+                        db::import(path, &[(feed.clone(), None)]).expect("import");
+                    }
+                })
+            })
+            .collect();
+        let reader = s.spawn(|| {
+            let mut opened = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let db = Db::open(&path).expect("a reader always opens a whole DB");
+                assert!(!db.sources().is_empty());
+                db.affected("debian:bookworm", "openssl").expect("query");
+                opened += 1;
+            }
+            opened
+        });
+        for w in writers {
+            w.join().expect("writer");
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(reader.join().expect("reader") > 0);
+    });
+    let db = Db::open(&path).expect("open");
+    let names: Vec<&str> = db.sources().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["debian:cve-list-excerpt-17.bookworm-trixie.json", "osv:osv-ghsa-samples"]);
+    assert_eq!(db.sha256(), db::file_sha256(&path).expect("sha256"));
+}
+
+/// An import into a directory that cannot be written says what failed, and leaves nothing.
+#[test]
+fn import_errors_name_what_failed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The DB's "directory" is a file: neither the lock nor the temporary file can be made.
+    let file = dir.path().join("plain");
+    std::fs::write(&file, "x").expect("write");
+    let e = db::import(&file.join("vuln.db"), &[(shared_data().join("osv-ghsa-samples"), None)])
+        .expect_err("not a directory")
+        .to_string();
+    assert!(e.starts_with("cannot create the DB directory") && e.contains("plain"), "{e}");
+    // The DB path is a directory: the rename over it fails; the temporary file is removed.
+    let db_dir = dir.path().join("vuln.db");
+    std::fs::create_dir(&db_dir).expect("mkdir");
+    let e = db::import(&db_dir, &[(shared_data().join("osv-ghsa-samples"), None)]).expect_err("a directory");
+    let e = e.to_string();
+    assert!(e.starts_with("cannot") && e.contains("vuln.db"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("readdir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".import-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -67,7 +67,7 @@ pub fn parse(doc: &Value) -> Vec<VexStatement> {
 /// Reads an OpenVEX file.
 pub fn read(path: &Path) -> Result<Vec<VexStatement>> {
     let bytes = super::import::read_file(path)?;
-    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| VulnError::Input {
+    let doc: Value = crate::json::from_slice(&bytes).map_err(|e| VulnError::Input {
         path: path.to_path_buf(),
         what: format!("not an OpenVEX JSON document: {e}"),
     })?;

@@ -202,10 +202,11 @@ fn component(p: &Package) -> Value {
 }
 
 /// Reads a CycloneDX JSON document (any 1.x version) into the model. Unknown fields are
-/// ignored; nested components are flattened; never panics on any input.
+/// ignored; nested components are flattened; never panics on any input. A leading UTF-8 BOM is
+/// skipped; a key repeated in one object is an error naming it ([`crate::json`]).
 pub fn read(bytes: &[u8], what: &str) -> Result<Sbom, SbomError> {
     let err = |reason: String| SbomError::Read { what: what.to_string(), reason };
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| err(format!("not JSON: {e}")))?;
+    let doc: Value = crate::json::from_slice(bytes).map_err(|e| err(format!("not JSON: {e}")))?;
     let obj = doc.as_object().ok_or_else(|| err("not a JSON object".into()))?;
     if obj.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX") {
         return Err(err("bomFormat is not \"CycloneDX\"".into()));

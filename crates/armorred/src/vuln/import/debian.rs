@@ -9,6 +9,10 @@ use serde_json::Value;
 use super::s;
 use crate::vuln::model::{Advisory, Affected, AffectedData, FeedBatch};
 
+/// The import summary's count of releases whose status is not one of the tracker's.
+pub const UNKNOWN_STATUS: &str =
+    "Debian tracker releases with an unknown status (kept, matched with fix state unknown)";
+
 /// Parses the export (or an excerpt in its shape).
 pub fn parse_value(v: &Value, batch: &mut FeedBatch) {
     let Some(pkgs) = v.as_object() else {
@@ -38,6 +42,10 @@ pub fn parse_value(v: &Value, batch: &mut FeedBatch) {
                     batch.skip("Debian tracker release without status");
                     continue;
                 };
+                if !crate::vuln::matcher::dpkg::KNOWN_STATUSES.contains(&status.as_str()) {
+                    // Kept, and matched with fix state unknown: never read as fixed.
+                    batch.skip(UNKNOWN_STATUS);
+                }
                 let open = open_by_release.entry(rel.clone()).or_default();
                 *open |= status == "open";
                 batch.affected.push(Affected {

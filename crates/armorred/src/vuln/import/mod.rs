@@ -50,29 +50,107 @@ impl Format {
     }
 }
 
-/// Largest single feed file or zip entry read (bounded decompression).
+/// Largest single feed file or zip entry read (bounded decompression); also the bound of the
+/// SBOM, VEX, ignore-rule and scan-result files the vulnerability module reads. Default of
+/// [`Limits::max_file_bytes`].
 pub const MAX_FILE: u64 = 512 << 20;
 
+/// Longest version string kept from a feed (fixed versions, range events, NVD version bounds):
+/// an affected row with a longer one is skipped and counted as malformed in the import summary,
+/// so that no matcher compares 100,000-character versions. Default of
+/// [`Limits::max_version_len`].
+pub const MAX_VERSION_LEN: usize = 1024;
+
+/// The import's bounds, each with its default ([`MAX_FILE`], [`MAX_VERSION_LEN`]); pass others
+/// through [`load_with`] or [`crate::vuln::db::import_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest feed file or zip entry, in bytes.
+    pub max_file_bytes: u64,
+    /// Longest version string, in bytes.
+    pub max_version_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_file_bytes: MAX_FILE, max_version_len: MAX_VERSION_LEN }
+    }
+}
+
+/// `512 MiB`, `16 KiB`, `100 bytes`.
+pub fn human_size(n: u64) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+    read_file_max(path, MAX_FILE)
+}
+
+/// Reads a whole file of at most `max` bytes; a larger one is [`VulnError::TooLarge`] (never a
+/// truncated read that a parser would report as an early end of input).
+pub(crate) fn read_file_max(path: &Path, max: u64) -> Result<Vec<u8>> {
     let f = crate::fsutil::open_regular(path)?;
+    read_max(f, max, path)
+}
+
+/// Reads at most `max` bytes of `r`; more is [`VulnError::TooLarge`] naming `path`.
+pub(crate) fn read_max(r: impl Read, max: u64, path: &Path) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
-    f.take(MAX_FILE + 1)
+    r.take(max.saturating_add(1))
         .read_to_end(&mut buf)
         .map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
-    if buf.len() as u64 > MAX_FILE {
-        return Err(VulnError::Feed { path: path.to_path_buf(), what: format!("larger than {MAX_FILE} bytes") });
+    if buf.len() as u64 > max {
+        return Err(VulnError::TooLarge { path: path.to_path_buf(), limit: max });
     }
     Ok(buf)
+}
+
+/// Skips (and counts) affected rows with a version string over `max` bytes.
+fn drop_overlong_versions(batch: &mut FeedBatch, max: usize) {
+    use super::model::{AffectedData, Event};
+    fn any_long(v: &serde_json::Value, max: usize) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.len() > max,
+            serde_json::Value::Array(a) => a.iter().any(|x| any_long(x, max)),
+            serde_json::Value::Object(m) => m.values().any(|x| any_long(x, max)),
+            _ => false,
+        }
+    }
+    let long = |s: &str| s.len() > max;
+    let before = batch.affected.len();
+    batch.affected.retain(|a| match &a.data {
+        AffectedData::Debian { fixed_version, .. } => !fixed_version.as_deref().is_some_and(long),
+        AffectedData::Secfix { fixed_version } => !long(fixed_version),
+        AffectedData::Osv { ranges, versions, .. } => {
+            !versions.iter().any(|v| long(v))
+                && !ranges.iter().flat_map(|r| &r.events).any(|e| match e {
+                    Event::Introduced(v) | Event::Fixed(v) | Event::LastAffected(v) | Event::Limit(v) => long(v),
+                })
+        }
+        AffectedData::Cpe { configurations } => !any_long(configurations, max),
+    });
+    let dropped = (before - batch.affected.len()) as u64;
+    if dropped > 0 {
+        *batch.skipped.entry(format!("malformed: affected rows with a version over {max} bytes")).or_default() +=
+            dropped;
+    }
 }
 
 /// Parses JSON or YAML into a JSON value.
 pub(crate) fn parse_value(path: &Path, bytes: &[u8]) -> Result<serde_json::Value> {
     let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
     if yaml {
-        serde_yaml_ng::from_slice(bytes)
+        serde_yaml_ng::from_slice::<crate::json::Strict>(bytes)
+            .map(|v| v.0)
             .map_err(|e| VulnError::Feed { path: path.to_path_buf(), what: format!("invalid YAML: {e}") })
     } else {
-        serde_json::from_slice(bytes)
+        crate::json::from_slice(bytes)
             .map_err(|e| VulnError::Feed { path: path.to_path_buf(), what: format!("invalid JSON: {e}") })
     }
 }
@@ -142,8 +220,22 @@ fn source_name(format: Format, path: &Path) -> String {
     format!("{}:{name}", format.name())
 }
 
-/// Loads one input (a file, an OSV `all.zip` or a directory) into one batch per format found.
+/// Loads one input (a file, an OSV `all.zip` or a directory) into one batch per format found,
+/// with the default [`Limits`].
 pub fn load(path: &Path, forced: Option<Format>) -> Result<Vec<(Format, String, FeedBatch)>> {
+    load_with(path, forced, &Limits::default())
+}
+
+/// [`load`] with explicit [`Limits`].
+pub fn load_with(path: &Path, forced: Option<Format>, limits: &Limits) -> Result<Vec<(Format, String, FeedBatch)>> {
+    let mut out = load_unchecked(path, forced, limits)?;
+    for (_, _, batch) in &mut out {
+        drop_overlong_versions(batch, limits.max_version_len);
+    }
+    Ok(out)
+}
+
+fn load_unchecked(path: &Path, forced: Option<Format>, limits: &Limits) -> Result<Vec<(Format, String, FeedBatch)>> {
     let mut out: Vec<(Format, String, FeedBatch)> = Vec::new();
     let mut add = |format: Format, f: &mut dyn FnMut(&mut FeedBatch)| {
         let name = source_name(format, path);
@@ -169,11 +261,11 @@ pub fn load(path: &Path, forced: Option<Format>) -> Result<Vec<(Format, String, 
         for f in files {
             if f.extension().and_then(|e| e.to_str()) == Some("zip") {
                 let mut b = FeedBatch::default();
-                osv::load_zip(&f, &mut b)?;
+                osv::load_zip(&f, &mut b, limits.max_file_bytes)?;
                 add(Format::Osv, &mut |t| merge(t, &b));
                 continue;
             }
-            let bytes = read_file(&f)?;
+            let bytes = read_file_max(&f, limits.max_file_bytes)?;
             let Ok(v) = parse_value(&f, &bytes) else {
                 undetected += 1;
                 continue;
@@ -193,10 +285,10 @@ pub fn load(path: &Path, forced: Option<Format>) -> Result<Vec<(Format, String, 
     }
     if path.extension().and_then(|e| e.to_str()) == Some("zip") {
         let mut b = FeedBatch::default();
-        osv::load_zip(path, &mut b)?;
+        osv::load_zip(path, &mut b, limits.max_file_bytes)?;
         return Ok(vec![(Format::Osv, source_name(Format::Osv, path), b)]);
     }
-    let bytes = read_file(path)?;
+    let bytes = read_file_max(path, limits.max_file_bytes)?;
     let v = parse_value(path, &bytes)?;
     let fmt =
         forced.or_else(|| detect_value(&v)).ok_or_else(|| VulnError::UnknownFormat { path: path.to_path_buf() })?;

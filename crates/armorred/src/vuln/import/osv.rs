@@ -1,12 +1,11 @@
 //! OSV records (schema 1.x; JSON or YAML; GHSA, Go, RustSec, PyPA, Chainguard ...), single,
 //! as an array, or as osv.dev's per-ecosystem `all.zip`.
 
-use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
 
-use super::{s, VulnError, MAX_FILE};
+use super::{s, VulnError};
 use crate::vuln::model::{Advisory, Affected, AffectedData, Cvss, Event, FeedBatch, Range};
 use crate::vuln::Result;
 
@@ -142,7 +141,7 @@ pub fn parse_record(v: &Value, batch: &mut FeedBatch) {
 }
 
 /// Loads osv.dev's `all.zip` (every entry an OSV JSON record). Entry sizes are bounded.
-pub fn load_zip(path: &Path, batch: &mut FeedBatch) -> Result<()> {
+pub fn load_zip(path: &Path, batch: &mut FeedBatch, max_entry: u64) -> Result<()> {
     let f = crate::fsutil::open_regular(path)?;
     let mut zip = zip::ZipArchive::new(f)
         .map_err(|e| VulnError::Feed { path: path.to_path_buf(), what: format!("invalid zip: {e}") })?;
@@ -153,18 +152,9 @@ pub fn load_zip(path: &Path, batch: &mut FeedBatch) -> Result<()> {
         if !entry.is_file() || !entry.name().ends_with(".json") {
             continue;
         }
-        let mut buf = Vec::new();
-        (&mut entry)
-            .take(MAX_FILE + 1)
-            .read_to_end(&mut buf)
-            .map_err(|source| VulnError::Read { path: path.to_path_buf(), source })?;
-        if buf.len() as u64 > MAX_FILE {
-            return Err(VulnError::Feed {
-                path: path.to_path_buf(),
-                what: format!("zip entry {} is larger than {MAX_FILE} bytes", entry.name()),
-            });
-        }
-        match serde_json::from_slice::<Value>(&buf) {
+        let what = std::path::PathBuf::from(format!("{}:{}", path.display(), entry.name()));
+        let buf = super::read_max(&mut entry, max_entry, &what)?;
+        match crate::json::from_slice(&buf) {
             Ok(v) => parse_value(&v, batch),
             Err(_) => batch.skip("zip entry that is not JSON"),
         }

@@ -19,6 +19,12 @@ impl Matcher for ApkMatcher {
         "apk-matcher"
     }
 
+    fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {
+        let d = pkg.distro.as_ref()?;
+        let src = pkg.source_name.as_deref().unwrap_or("");
+        Some(format!("{}\0{}\0{}\0{src}\0{}", d.id, d.version_id, pkg.name, pkg.version))
+    }
+
     fn find(&self, db: &Db, pkg: &ScanPackage, _opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()> {
         let Some(distro) = pkg.distro.as_ref() else {
             return Ok(());

@@ -27,6 +27,10 @@ pub fn urgency_severity(urgency: Option<&str>) -> Option<Severity> {
     }
 }
 
+/// The tracker's release statuses. Any other status (a hostile or future word) is never read
+/// as fixed or not-affected: it is matched with fix state unknown.
+pub const KNOWN_STATUSES: [&str; 3] = ["resolved", "open", "undetermined"];
+
 /// What one tracker entry says about an installed source version: `None` = not vulnerable.
 pub fn evaluate(
     installed: &DpkgVersion,
@@ -36,6 +40,9 @@ pub fn evaluate(
     nodsa: Option<&str>,
     nodsa_reason: Option<&str>,
 ) -> Option<(FixState, Vec<String>)> {
+    if !KNOWN_STATUSES.contains(&status) {
+        return Some((FixState::Unknown, Vec::new()));
+    }
     if let Some(fixed) = fixed_version.filter(|f| !f.is_empty()) {
         if fixed == "0" {
             return None; // not-affected
@@ -59,23 +66,33 @@ pub fn evaluate(
     }
 }
 
+/// What a Debian package is looked up by: its distribution, release codename, source package
+/// and source version (`None`: not a Debian package).
+fn target(pkg: &ScanPackage) -> Option<(&crate::vuln::scan::Distro, String, &str, &str)> {
+    let distro = pkg.distro.as_ref().filter(|d| d.id == "debian")?;
+    if pkg.kind() != "deb" && !pkg.is_debian_rebuild() {
+        return None;
+    }
+    let codename = distro.debian_codename()?;
+    let src = pkg.source_name.as_deref().unwrap_or(&pkg.name);
+    let ver = pkg.source_version.as_deref().unwrap_or(&pkg.version);
+    Some((distro, codename, src, ver))
+}
+
 impl Matcher for DpkgMatcher {
     fn name(&self) -> &'static str {
         "dpkg-matcher"
     }
 
+    fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {
+        let (distro, codename, src, ver) = target(pkg)?;
+        Some(format!("{codename}\0{}\0{src}\0{ver}\0{}", distro.version_id, src == pkg.name))
+    }
+
     fn find(&self, db: &Db, pkg: &ScanPackage, _opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()> {
-        let Some(distro) = pkg.distro.as_ref().filter(|d| d.id == "debian") else {
+        let Some((distro, codename, src, ver)) = target(pkg) else {
             return Ok(());
         };
-        if pkg.kind() != "deb" && !pkg.is_debian_rebuild() {
-            return Ok(());
-        }
-        let Some(codename) = distro.debian_codename() else {
-            return Ok(());
-        };
-        let src = pkg.source_name.as_deref().unwrap_or(&pkg.name);
-        let ver = pkg.source_version.as_deref().unwrap_or(&pkg.version);
         let Ok(installed) = ver.parse::<DpkgVersion>() else {
             return Ok(());
         };

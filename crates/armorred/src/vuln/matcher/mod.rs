@@ -42,6 +42,12 @@ pub trait Matcher: Sync {
     fn name(&self) -> &'static str;
     /// Appends the matches for `pkg`.
     fn find(&self, db: &Db, pkg: &ScanPackage, opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()>;
+    /// Everything of `pkg` that [`Matcher::find`] reads, as a key: packages with equal keys get
+    /// equal matches, so a scan looks each key up once (many binary packages of one source
+    /// share one lookup). `None`: not memoised (`find` runs for every package).
+    fn memo_key(&self, _pkg: &ScanPackage) -> Option<String> {
+        None
+    }
 }
 
 /// Every matcher, in the order they run.

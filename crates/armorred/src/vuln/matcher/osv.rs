@@ -126,9 +126,23 @@ pub fn ecosystem_of(pkg: &ScanPackage) -> Option<(String, String)> {
     }
 }
 
+/// The version an OSV record is compared with: the source version for distro packages.
+fn lookup_version(pkg: &ScanPackage) -> &str {
+    if pkg.distro.is_some() && pkg.purl_type() != Some("pypi") {
+        pkg.source_version.as_deref().unwrap_or(&pkg.version)
+    } else {
+        pkg.version.as_str()
+    }
+}
+
 impl Matcher for OsvMatcher {
     fn name(&self) -> &'static str {
         "osv-matcher"
+    }
+
+    fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {
+        let (eco, name) = ecosystem_of(pkg)?;
+        Some(format!("{eco}\0{name}\0{}", lookup_version(pkg)))
     }
 
     fn find(&self, db: &Db, pkg: &ScanPackage, _opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()> {
@@ -138,11 +152,7 @@ impl Matcher for OsvMatcher {
         let Some(scheme) = Scheme::for_ecosystem(&eco) else {
             return Ok(());
         };
-        let version = if pkg.distro.is_some() && pkg.purl_type() != Some("pypi") {
-            pkg.source_version.as_deref().unwrap_or(&pkg.version)
-        } else {
-            pkg.version.as_str()
-        };
+        let version = lookup_version(pkg);
         let rows = db.affected(&eco, &name)?;
         // One raw match per advisory, over all its rows and ranges.
         let mut by_id: Vec<(String, Vec<String>, Option<String>)> = Vec::new();

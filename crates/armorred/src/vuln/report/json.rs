@@ -152,7 +152,7 @@ pub fn read(path: &Path) -> Result<ReadScan, VulnError> {
 /// input in errors.
 pub fn parse(bytes: &[u8], origin: &Path) -> Result<ReadScan, VulnError> {
     let bad = |what: String| VulnError::Input { path: origin.to_path_buf(), what };
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| bad(format!("not a grype JSON scan result: {e}")))?;
+    let doc: Value = crate::json::from_slice(bytes).map_err(|e| bad(format!("not a grype JSON scan result: {e}")))?;
     let matches = doc
         .get("matches")
         .and_then(Value::as_array)
@@ -247,7 +247,7 @@ mod tests {
         pkg: ScanPackage,
     ) -> Match {
         Match {
-            vulnerability: VulnInfo {
+            vulnerability: std::sync::Arc::new(VulnInfo {
                 id: id.into(),
                 namespace: "debian:distro:debian:13".into(),
                 severity,
@@ -262,24 +262,26 @@ mod tests {
                 fix_state: fix,
                 fix_versions: versions.iter().map(|v| (*v).to_owned()).collect(),
                 urls: vec![],
-            },
-            related: related
-                .iter()
-                .map(|r| Related {
-                    id: (*r).into(),
-                    namespace: "nvd:cpe".into(),
-                    severity,
-                    cvss: vec![],
-                    description: String::new(),
-                })
-                .collect(),
-            artifact: pkg,
-            details: vec![MatchDetail {
+            }),
+            related: std::sync::Arc::new(
+                related
+                    .iter()
+                    .map(|r| Related {
+                        id: (*r).into(),
+                        namespace: "nvd:cpe".into(),
+                        severity,
+                        cvss: vec![],
+                        description: String::new(),
+                    })
+                    .collect(),
+            ),
+            artifact: std::sync::Arc::new(pkg),
+            details: std::sync::Arc::new(vec![MatchDetail {
                 kind: "exact-indirect-match".into(),
                 matcher: "dpkg-matcher".into(),
                 searched_by: json!({}),
                 found: json!({}),
-            }],
+            }]),
         }
     }
 
@@ -328,6 +330,7 @@ mod tests {
             db_sources: vec![],
             notes: vec![],
             packages: 3,
+            stats: Default::default(),
         };
         let text = serde_json::to_string_pretty(&render(&result, &meta())).expect("json");
         let back = parse(text.as_bytes(), Path::new("scan.json")).expect("parse");
