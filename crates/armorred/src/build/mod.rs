@@ -199,7 +199,7 @@ pub fn build_root_inputs(dir: &Path, spec: &ImageSpec) -> Result<BTreeMap<String
     if spec.tiers.values().all(|t| t.source_build.is_none()) {
         return Ok(out);
     }
-    let recipe = source::recipe::load(dir)
+    let recipe = source::load_checked(dir)
         .map_err(|e| BuildError::SourceBuild { tier: "(recipe)".into(), source: Box::new(e) })?;
     for (name, tier) in &spec.tiers {
         if tier.source_build.is_some() {
@@ -230,7 +230,18 @@ fn load_keyring(spec: &ImageSpec, dir: &Path) -> Result<Keyring, BuildError> {
     let paths: Vec<PathBuf> = if spec.debian.keyrings.is_empty() {
         default_keyring_paths()
     } else {
-        spec.debian.keyrings.iter().map(|k| dir.join(k)).collect()
+        let mut paths = Vec::new();
+        for k in &spec.debian.keyrings {
+            // A relative keyring must resolve inside the definition (checked again here: the
+            // definition may have changed since it was parsed).
+            paths.push(if k.is_absolute() {
+                k.clone()
+            } else {
+                crate::spec::definition_file(dir, k)
+                    .map_err(|e| DebianError::Keyring { path: dir.join(k), detail: e.to_string() })?
+            });
+        }
+        paths
     };
     if paths.is_empty() {
         return Err(DebianError::Keyring {

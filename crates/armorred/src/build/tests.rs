@@ -144,3 +144,51 @@ fn outputs_parse() {
     assert!("tarball:x".parse::<Output>().is_err());
     assert_eq!(Output::OciDir("a/oci".into()).record_path(), PathBuf::from("a/oci.build.json"));
 }
+
+#[test]
+fn a_files_source_symlinked_to_the_host_is_refused_and_nothing_is_written() {
+    let deb = make_deb(&[("./usr/", 'd', "")], "gz");
+    let (tmp, dir, cache) = fixture(&deb);
+    std::fs::create_dir_all(dir.join("files")).expect("mkdir");
+    std::os::unix::fs::symlink("/proc/self/environ", dir.join("files/env")).expect("symlink");
+    std::fs::write(dir.join("image.toml"), format!("{SPEC}\n[[files]]\npath = \"/etc/env\"\nsource = \"files/env\"\n"))
+        .expect("spec");
+    let out = tmp.path().join("out/oci");
+    let err = build(&dir, &opts(&out, cache)).expect_err("must fail").to_string();
+    assert!(err.contains("image.toml: files[0].source: "), "{err}");
+    assert!(err.contains("files/env resolves to /proc/"), "{err}");
+    assert!(err.contains("outside the definition's directory"), "{err}");
+    assert!(!tmp.path().join("out").exists());
+
+    // The assembly reads through the same check (the definition may change after parsing).
+    let spec = ImageSpec::parse(
+        Path::new("image.toml"),
+        &format!("{SPEC}\n[[files]]\npath = \"/etc/env\"\nsource = \"files/env\"\n"),
+        None,
+    )
+    .expect("parses without a directory");
+    let mut tree = Tree::new();
+    let tier = spec.tier("hardened").expect("tier").clone();
+    let err = debian::rootfs::finish(&mut tree, &spec, &tier, &dir, &[]).expect_err("must fail");
+    assert!(err.starts_with("[[files]] /etc/env: source files/env: "), "{err}");
+    assert!(err.contains("outside the definition's directory"), "{err}");
+    assert!(tree.get("etc/env").is_none());
+}
+
+#[test]
+fn recipe_files_symlinked_out_of_the_definition_are_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let nginx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/nginx");
+    source::load_checked(&nginx).expect("the nginx recipe is fine");
+    std::fs::copy(nginx.join("recipe.toml"), dir.join("recipe.toml")).expect("copy");
+    std::fs::create_dir(dir.join("keys")).expect("mkdir");
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("keys/nginx-signing-keys.asc")).expect("symlink");
+    let err = source::load_checked(dir).expect_err("must fail").to_string();
+    assert!(err.contains("keyring: "), "{err}");
+    assert!(err.contains("keys/nginx-signing-keys.asc resolves to /etc/passwd, outside"), "{err}");
+    std::fs::remove_file(dir.join("recipe.toml")).expect("rm");
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("recipe.toml")).expect("symlink");
+    let err = source::load_checked(dir).expect_err("must fail").to_string();
+    assert!(err.contains("recipe.toml resolves to /etc/passwd, outside"), "{err}");
+}
