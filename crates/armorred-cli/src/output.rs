@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use armorred::display::escape;
 use armorred::elf::policy::{Policy, Verdict};
 use armorred::elf::{Pie, Relro, Report, ScanReport};
 use owo_colors::OwoColorize;
@@ -81,11 +82,16 @@ pub(crate) fn checksec_table(out: &mut impl Write, scan: &ScanReport) -> io::Res
     )?;
     for (path, entry) in &scan.entries {
         match entry {
-            Ok(r) => writeln!(out, "{} {}", row(r).join(" "), path.display())?,
-            Err(e) => writeln!(out, "{} {}", format!("error: {e}").red(), path.display())?,
+            Ok(r) => writeln!(out, "{} {}", row(r).join(" "), shown(path))?,
+            Err(e) => writeln!(out, "{} {}", format!("error: {}", escape(&e.to_string())).red(), shown(path))?,
         }
     }
     Ok(())
+}
+
+/// A path from an image or the command line, escaped for the terminal.
+pub(crate) fn shown(path: &Path) -> String {
+    escape(&path.display().to_string()).into_owned()
 }
 
 /// A one-paragraph summary of a scan.
@@ -93,12 +99,7 @@ pub(crate) fn checksec_summary(out: &mut impl Write, scan: &ScanReport, written:
     let total = scan.entries.len();
     let reports: Vec<&Report> = scan.reports().map(|(_, r)| r).collect();
     let count = |f: &dyn Fn(&Report) -> bool| reports.iter().filter(|r| f(r)).count();
-    writeln!(
-        out,
-        "checksec: {total} ELF files ({} unreadable), report in {}",
-        total - reports.len(),
-        written.display()
-    )?;
+    writeln!(out, "checksec: {total} ELF files ({} unreadable), report in {}", total - reports.len(), shown(written))?;
     writeln!(
         out,
         "  full RELRO {}  canary {}  NX {}  PIE/DSO {}  FORTIFY {}  CET IBT+SHSTK {}",
@@ -114,10 +115,10 @@ pub(crate) fn checksec_summary(out: &mut impl Write, scan: &ScanReport, written:
 /// A policy verdict: every violation on its own line, then one summary line.
 pub(crate) fn verdict(out: &mut impl Write, policy: Policy, v: &Verdict) -> io::Result<()> {
     for w in &v.waivers {
-        writeln!(out, "{} {}: {} not required: {}", "note:".dimmed(), w.path.display(), w.property, w.reason)?;
+        writeln!(out, "{} {}: {} not required: {}", "note:".dimmed(), shown(&w.path), w.property, escape(w.reason))?;
     }
     for x in &v.violations {
-        writeln!(out, "{} {}: {}: {}", "violation:".red(), x.path.display(), x.property, x.detail)?;
+        writeln!(out, "{} {}: {}: {}", "violation:".red(), shown(&x.path), x.property, escape(&x.detail))?;
     }
     let name = match policy {
         Policy::Hardened => "hardened",

@@ -22,6 +22,9 @@ fn render_as(format: &str, c: &Comparison) -> anyhow::Result<String> {
 }
 
 pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
+    super::distinct_files(
+        args.output.iter().filter_map(|o| o.split_once('=').map(|(_, p)| (format!("-o {o}"), Path::new(p)))),
+    )?;
     let record = args.hardened_build_record.as_deref().map(read_build_record).transpose()?;
     // A side with a scan result needs no DB: open it only for a side without one.
     let db = if args.upstream_scan.is_none() || args.hardened_scan.is_none() {

@@ -35,16 +35,17 @@ pub(crate) fn run(args: &SbomArgs, quiet: bool) -> anyhow::Result<Outcome> {
     if !quiet {
         let mut err = anstream::stderr().lock();
         for w in &sbom.warnings {
-            writeln!(err, "warning: {w}")?;
+            writeln!(err, "warning: {}", armorred::display::escape(w))?;
         }
         writeln!(
             err,
             "{}: {} packages{}",
-            source,
+            armorred::display::escape(&source.to_string()),
             sbom.packages.len(),
             sbom.distro
                 .as_ref()
-                .map(|d| format!(", {} {}", d.id, d.version_id.as_deref().unwrap_or("")))
+                .map(|d| armorred::display::escape(&format!(", {} {}", d.id, d.version_id.as_deref().unwrap_or("")))
+                    .into_owned())
                 .unwrap_or_default()
         )?;
     }
@@ -79,5 +80,8 @@ fn outputs(args: &SbomArgs) -> anyhow::Result<Vec<(Format, Option<PathBuf>)>> {
     } else if to_stdout > 1 {
         bail!("only one output can go to stdout: give the others a file (-o FORMAT=FILE)");
     }
+    super::distinct_files(
+        out.iter().filter_map(|(fmt, f)| f.as_deref().map(|f| (format!("-o {}={}", fmt.name(), f.display()), f))),
+    )?;
     Ok(out)
 }

@@ -95,7 +95,7 @@ pub(crate) fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<Outcome> {
         let mut err = anstream::stderr().lock();
         writeln!(err, "{}", result.summary_line())?;
         for n in &result.notes {
-            writeln!(err, "note: {n}")?;
+            writeln!(err, "note: {}", armorred::display::escape(n))?;
         }
     }
     if let Some(t) = opts.fail_on {

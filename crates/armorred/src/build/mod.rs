@@ -405,6 +405,10 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
         detail: format!("tier {} is not locked; run `armorred lock`", opts.tier),
     })?;
     let epoch = opts.source_date_epoch.unwrap_or_else(|| lock.newest_release_epoch());
+    if let Output::OciDir(p) = &opts.output {
+        // Refused before any download rather than after the whole build.
+        oci::check_layout_target(p)?;
+    }
     lap("load", &mut timings);
 
     stage("fetch packages");

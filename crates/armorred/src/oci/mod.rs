@@ -335,6 +335,12 @@ fn inspect_layout_target(dir: &Path) -> Result<LayoutTarget, OciError> {
     Ok(LayoutTarget::Ours(blobs))
 }
 
+/// Checks, before any work, that [`write_layout`] may write `dir` (absent, an empty directory
+/// or a layout armorred wrote); the same check runs again when it writes.
+pub fn check_layout_target(dir: &Path) -> Result<(), OciError> {
+    inspect_layout_target(dir).map(|_| ())
+}
+
 /// Removes a layout [`inspect_layout_target`] accepted (moved aside to `old`): only the files
 /// it listed, then the directories if empty. Anything that appeared since is left in place.
 fn remove_our_layout(old: &Path, blobs: &[String]) {
