@@ -444,7 +444,7 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
         source::Tier::Hardened => Policy::Hardened,
         source::Tier::Locked => Policy::Locked,
     });
-    let gate = gate(&spec, &tree, &built_paths, built_policy)?;
+    let gate = gate(&spec, &tree, &built_paths, built_policy, &scratch_dir(opts.cache.dir())?)?;
     lap("checksec", &mut timings);
     if spec.checksec.enforce && !gate.passed() {
         let v = &gate.violations[0];
@@ -578,18 +578,47 @@ fn fetch_one(mirror: &mut Option<Mirror>, cache: &Cache, p: &debian::LockedPacka
     Ok(debian::fetch(m, cache, p)?)
 }
 
-/// Runs the hardened checksec policy on a materialized copy of `tree`; files the source build
-/// installed (`built`, `/`-rooted) are judged by `built_policy` as well.
+/// The private directory for the build's scratch trees: `<cache>/tmp` (mode 0700, in the
+/// user's cache rather than the shared `/tmp`). Trees a killed build left (`rootfs-<pid>-*`
+/// of a process that no longer runs) are removed first.
+pub fn scratch_dir(cache: &Path) -> Result<PathBuf, BuildError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let dir = cache.join("tmp");
+    let io = |source| BuildError::Io { what: format!("create the scratch directory {}", dir.display()), source };
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(io)?;
+    let meta = std::fs::symlink_metadata(&dir).map_err(io)?;
+    if !meta.is_dir() {
+        return Err(io(std::io::Error::other("not a directory (a symlink?)")));
+    }
+    // Best effort (a shared cache may belong to another user): the trees themselves are
+    // created exclusively under unpredictable names, and tempfile makes them 0700.
+    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+    for entry in std::fs::read_dir(&dir).map_err(io)?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("rootfs-")).and_then(|r| r.split('-').next()) else {
+            continue;
+        };
+        let dead = pid.parse::<u32>().is_ok_and(|p| p != std::process::id() && !Path::new("/proc").join(pid).exists());
+        if dead && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    Ok(dir)
+}
+
+/// Runs the hardened checksec policy on a materialized copy of `tree` (in a private temporary
+/// directory under `scratch`, removed on return); files the source build installed (`built`,
+/// `/`-rooted) are judged by `built_policy` as well.
 fn gate(
     spec: &ImageSpec,
     tree: &Tree,
     built: &[String],
     built_policy: Option<Policy>,
+    scratch: &Path,
 ) -> Result<GateVerdict, BuildError> {
-    let tmp = tempfile::Builder::new()
-        .prefix("armorred-rootfs-")
-        .tempdir()
-        .map_err(|source| BuildError::Io { what: "create a temporary directory".into(), source })?;
+    let tmp = tempfile::Builder::new().prefix(&format!("rootfs-{}-", std::process::id())).tempdir_in(scratch).map_err(
+        |source| BuildError::Io { what: format!("create a temporary directory in {}", scratch.display()), source },
+    )?;
     let root = tmp.path().join("rootfs");
     tree.materialize(&root).map_err(|source| BuildError::Io {
         what: format!("materialize the root file system in {}", root.display()),

@@ -192,3 +192,25 @@ fn recipe_files_symlinked_out_of_the_definition_are_refused() {
     let err = source::load_checked(dir).expect_err("must fail").to_string();
     assert!(err.contains("recipe.toml resolves to /etc/passwd, outside"), "{err}");
 }
+
+#[test]
+fn the_gate_tree_lives_in_the_cache_and_what_a_killed_build_left_is_removed() {
+    let deb = make_deb(&[("./usr/", 'd', ""), ("./usr/bin/", 'd', ""), ("./usr/bin/tiny", 'f', "not elf")], "gz");
+    let (tmp, dir, cache) = fixture(&deb);
+    let scratch = cache.dir().join("tmp");
+    // Left by a killed build (a PID above pid_max never runs), by this process, and not ours.
+    let dead = scratch.join("rootfs-4294967295-Ab12Cd/rootfs/etc");
+    let alive = scratch.join(format!("rootfs-{}-Xy34Zw", std::process::id()));
+    std::fs::create_dir_all(&dead).expect("mkdir");
+    std::fs::create_dir_all(&alive).expect("mkdir");
+    std::fs::write(scratch.join("notes"), b"x").expect("write");
+    build(&dir, &opts(&tmp.path().join("out/oci"), cache.clone())).expect("build");
+    let mut left: Vec<String> = std::fs::read_dir(&scratch)
+        .expect("scratch")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, vec!["notes".to_string(), format!("rootfs-{}-Xy34Zw", std::process::id())]);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&scratch).expect("meta").permissions().mode() & 0o777, 0o700);
+}
