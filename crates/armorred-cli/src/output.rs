@@ -89,6 +89,23 @@ pub(crate) fn checksec_table(out: &mut impl Write, scan: &ScanReport) -> io::Res
     Ok(())
 }
 
+/// The environment variable that sets the widest table cell shown (characters, at least 2;
+/// default [`armorred::display::MAX_CELL_CHARS`]).
+pub(crate) const CELL_ENV: &str = "ARMORRED_TABLE_CELL_CHARS";
+
+/// The table limits: the defaults, or `$ARMORRED_TABLE_CELL_CHARS`.
+pub(crate) fn table_limits() -> anyhow::Result<armorred::display::TableLimits> {
+    let mut limits = armorred::display::TableLimits::default();
+    if let Some(v) = std::env::var_os(CELL_ENV) {
+        let v = v.to_string_lossy();
+        match v.trim().parse::<usize>() {
+            Ok(n) if n >= 2 => limits.max_cell_chars = n,
+            _ => anyhow::bail!("${CELL_ENV} = {:?}: expected a number of characters, at least 2", escape(&v)),
+        }
+    }
+    Ok(limits)
+}
+
 /// A path from an image or the command line, escaped for the terminal.
 pub(crate) fn shown(path: &Path) -> String {
     escape(&path.display().to_string()).into_owned()

@@ -302,3 +302,19 @@ fn terminal_escapes_in_error_messages_are_printed_escaped() {
     assert!(!err.contains('\x1b') && !err.contains('\x07') && !err.contains('\u{202e}'), "{err:?}");
     assert!(err.contains("/nonexistent/\\x1b[2J\\x1b]0;pwned\\x07\\u{202e}x"), "{err}");
 }
+
+#[test]
+fn the_table_cell_bound_is_set_by_the_environment() {
+    for cmd in [&["sbom", "oci-dir:/nonexistent/img", "-o", "table"][..], &["scan", "sbom:/nonexistent/bom.json"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_armorred"))
+            .args(cmd)
+            .env("ARMORRED_TABLE_CELL_CHARS", "1")
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            text(&out.stderr).trim(),
+            "error: $ARMORRED_TABLE_CELL_CHARS = \"1\": expected a number of characters, at least 2"
+        );
+    }
+}
