@@ -405,9 +405,12 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
         detail: format!("tier {} is not locked; run `armorred lock`", opts.tier),
     })?;
     let epoch = opts.source_date_epoch.unwrap_or_else(|| lock.newest_release_epoch());
+    // Outputs that may not be replaced are refused before any download, not after the build.
     if let Output::OciDir(p) = &opts.output {
-        // Refused before any download rather than after the whole build.
         oci::check_layout_target(p)?;
+    }
+    if tier.source_build.is_some() {
+        previous_source_build(&source_build_dir(&opts.output))?;
     }
     lap("load", &mut timings);
 
@@ -531,6 +534,50 @@ pub fn source_build_dir(output: &Output) -> PathBuf {
     p.with_file_name(name)
 }
 
+/// Whether `out` holds a previous source build to replace (false: nothing there). Anything
+/// else at that path (a symlink, a file, a directory with other entries than a source build
+/// writes: `build-record.json`, `destdir/`, `logs/`, `work/`) is refused, never deleted.
+fn previous_source_build(out: &Path) -> Result<bool, BuildError> {
+    let refuse = |detail: String| OciError::Output { target: out.display().to_string(), detail };
+    let meta = match std::fs::symlink_metadata(out) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(source) => return Err(BuildError::Io { what: format!("inspect {}", out.display()), source }),
+    };
+    if !meta.is_dir() {
+        return Err(refuse(format!(
+            "is {}, not a previous source build; refusing to replace it",
+            crate::spec::file_kind(meta.file_type())
+        ))
+        .into());
+    }
+    let io = |source| BuildError::Io { what: format!("list {}", out.display()), source };
+    let mut has_record = false;
+    for e in std::fs::read_dir(out).map_err(io)? {
+        let e = e.map_err(io)?;
+        let ft = e.file_type().map_err(io)?;
+        let name = e.file_name();
+        match name.to_str() {
+            Some("build-record.json") if ft.is_file() => has_record = true,
+            Some("destdir" | "logs" | "work") if ft.is_dir() => {}
+            _ => {
+                return Err(refuse(format!(
+                    "holds {:?}, which a source build does not write; refusing to replace it",
+                    name.to_string_lossy()
+                ))
+                .into())
+            }
+        }
+    }
+    if !has_record {
+        return Err(refuse(
+            "has no build-record.json, so it is not a previous source build; refusing to replace it".into(),
+        )
+        .into());
+    }
+    Ok(true)
+}
+
 /// Fetches and unpacks the tier's locked build root, then builds `recipe.toml`'s
 /// `recipe_tier` in the sandbox over it.
 fn build_from_source(
@@ -551,7 +598,7 @@ fn build_from_source(
     let root = buildroot::materialize(opts.cache.dir(), &pkgs, &debs)?;
     let sandbox = source::Bubblewrap::find().map_err(fail)?;
     let out = source_build_dir(&opts.output);
-    if out.exists() {
+    if previous_source_build(&out)? {
         std::fs::remove_dir_all(&out).map_err(|source| BuildError::Io {
             what: format!("remove the previous source build {}", out.display()),
             source,

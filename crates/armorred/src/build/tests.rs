@@ -214,3 +214,28 @@ fn the_gate_tree_lives_in_the_cache_and_what_a_killed_build_left_is_removed() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&scratch).expect("meta").permissions().mode() & 0o777, 0o700);
 }
+
+#[test]
+fn only_a_previous_source_build_is_replaced() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("oci.source-build");
+    assert!(!previous_source_build(&out).expect("absent"));
+    std::fs::create_dir_all(out.join("destdir/usr")).expect("mkdir");
+    std::fs::create_dir_all(out.join("logs")).expect("mkdir");
+    std::fs::write(out.join("build-record.json"), "{}").expect("write");
+    assert!(previous_source_build(&out).expect("ours"));
+    std::fs::write(out.join("thesis.tex"), "x").expect("write");
+    let err = previous_source_build(&out).expect_err("not ours").to_string();
+    assert!(
+        err.ends_with("holds \"thesis.tex\", which a source build does not write; refusing to replace it"),
+        "{err}"
+    );
+    let link = tmp.path().join("link.source-build");
+    std::os::unix::fs::symlink(&out, &link).expect("symlink");
+    let err = previous_source_build(&link).expect_err("symlink").to_string();
+    assert!(err.ends_with("is a symlink, not a previous source build; refusing to replace it"), "{err}");
+    let other = tmp.path().join("other.source-build");
+    std::fs::create_dir(&other).expect("mkdir");
+    std::fs::create_dir(other.join("destdir")).expect("mkdir");
+    assert!(previous_source_build(&other).expect_err("no record").to_string().contains("has no build-record.json"));
+}
