@@ -212,7 +212,17 @@ pub fn build_root_inputs(dir: &Path, spec: &ImageSpec) -> Result<BTreeMap<String
 /// Compares `lock` with the file at `path`; writes it (atomically) unless `check` or equal.
 pub fn write_lock(path: &Path, lock: &Lock, check: bool) -> Result<LockStatus, BuildError> {
     let text = lock.to_toml();
-    let current = std::fs::read_to_string(path).ok();
+    let current = match std::fs::symlink_metadata(path) {
+        Err(_) => None,
+        Ok(_) => {
+            // The lock is a file of the definition: inside it, regular (a FIFO would hang).
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let name = Path::new(path.file_name().unwrap_or_default());
+            let bytes = crate::spec::read_definition_file(dir, name)
+                .map_err(|e| BuildError::Lock { path: path.to_path_buf(), detail: e.to_string() })?;
+            String::from_utf8(bytes).ok()
+        }
+    };
     Ok(if current.as_deref() == Some(text.as_str()) {
         LockStatus::Unchanged
     } else if check {
@@ -393,6 +403,8 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
     if !lock_file.exists() {
         return Err(BuildError::Lock { path: lock_file, detail: "no lock file: run `armorred lock` first".into() });
     }
+    crate::spec::definition_file(dir, Path::new("image.lock"))
+        .map_err(|e| BuildError::Lock { path: lock_file.clone(), detail: e.to_string() })?;
     let lock = Lock::read(&lock_file)?;
     if lock.inputs_digest != spec.lock_inputs_digest(&build_root_inputs(dir, &spec)?) {
         return Err(BuildError::Lock {

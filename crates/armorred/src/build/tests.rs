@@ -239,3 +239,21 @@ fn only_a_previous_source_build_is_replaced() {
     std::fs::create_dir(other.join("destdir")).expect("mkdir");
     assert!(previous_source_build(&other).expect_err("no record").to_string().contains("has no build-record.json"));
 }
+
+#[test]
+fn an_image_lock_that_is_a_fifo_or_leads_out_is_refused_without_hanging() {
+    let deb = make_deb(&[("./usr/", 'd', "")], "gz");
+    let (tmp, dir, cache) = fixture(&deb);
+    let lock_file = dir.join("image.lock");
+    let lock = Lock::read(&lock_file).expect("lock");
+    std::fs::remove_file(&lock_file).expect("rm");
+    assert!(std::process::Command::new("mkfifo").arg(&lock_file).status().expect("mkfifo").success());
+    let err = build(&dir, &opts(&tmp.path().join("o"), cache.clone())).expect_err("fifo").to_string();
+    assert!(err.ends_with("image.lock is a FIFO, not a regular file"), "{err}");
+    let err = write_lock(&lock_file, &lock, true).expect_err("fifo").to_string();
+    assert!(err.ends_with("image.lock is a FIFO, not a regular file"), "{err}");
+    std::fs::remove_file(&lock_file).expect("rm");
+    std::os::unix::fs::symlink("/etc/passwd", &lock_file).expect("symlink");
+    let err = build(&dir, &opts(&tmp.path().join("o"), cache)).expect_err("outside").to_string();
+    assert!(err.contains("image.lock resolves to /etc/passwd, outside"), "{err}");
+}
