@@ -29,7 +29,8 @@ fn main() -> ExitCode {
         Err(err) => {
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("error: {err:#}");
+                // Error messages quote image, SBOM and feed data: escaped, newlines kept.
+                eprintln!("error: {}", armorred::display::escape_lines(&format!("{err:#}")));
             }
             ExitCode::from(2)
         }

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use armorred::display::escape;
 use armorred::elf::policy::{Policy, Verdict};
 use armorred::elf::{Pie, Relro, Report, ScanReport};
 use owo_colors::OwoColorize;
@@ -81,11 +82,33 @@ pub(crate) fn checksec_table(out: &mut impl Write, scan: &ScanReport) -> io::Res
     )?;
     for (path, entry) in &scan.entries {
         match entry {
-            Ok(r) => writeln!(out, "{} {}", row(r).join(" "), path.display())?,
-            Err(e) => writeln!(out, "{} {}", format!("error: {e}").red(), path.display())?,
+            Ok(r) => writeln!(out, "{} {}", row(r).join(" "), shown(path))?,
+            Err(e) => writeln!(out, "{} {}", format!("error: {}", escape(&e.to_string())).red(), shown(path))?,
         }
     }
     Ok(())
+}
+
+/// The environment variable that sets the widest table cell shown (characters, at least 2;
+/// default [`armorred::display::MAX_CELL_CHARS`]).
+pub(crate) const CELL_ENV: &str = "ARMORRED_TABLE_CELL_CHARS";
+
+/// The table limits: the defaults, or `$ARMORRED_TABLE_CELL_CHARS`.
+pub(crate) fn table_limits() -> anyhow::Result<armorred::display::TableLimits> {
+    let mut limits = armorred::display::TableLimits::default();
+    if let Some(v) = std::env::var_os(CELL_ENV) {
+        let v = v.to_string_lossy();
+        match v.trim().parse::<usize>() {
+            Ok(n) if n >= 2 => limits.max_cell_chars = n,
+            _ => anyhow::bail!("${CELL_ENV} = {:?}: expected a number of characters, at least 2", escape(&v)),
+        }
+    }
+    Ok(limits)
+}
+
+/// A path from an image or the command line, escaped for the terminal.
+pub(crate) fn shown(path: &Path) -> String {
+    escape(&path.display().to_string()).into_owned()
 }
 
 /// A one-paragraph summary of a scan.
@@ -93,12 +116,7 @@ pub(crate) fn checksec_summary(out: &mut impl Write, scan: &ScanReport, written:
     let total = scan.entries.len();
     let reports: Vec<&Report> = scan.reports().map(|(_, r)| r).collect();
     let count = |f: &dyn Fn(&Report) -> bool| reports.iter().filter(|r| f(r)).count();
-    writeln!(
-        out,
-        "checksec: {total} ELF files ({} unreadable), report in {}",
-        total - reports.len(),
-        written.display()
-    )?;
+    writeln!(out, "checksec: {total} ELF files ({} unreadable), report in {}", total - reports.len(), shown(written))?;
     writeln!(
         out,
         "  full RELRO {}  canary {}  NX {}  PIE/DSO {}  FORTIFY {}  CET IBT+SHSTK {}",
@@ -114,10 +132,10 @@ pub(crate) fn checksec_summary(out: &mut impl Write, scan: &ScanReport, written:
 /// A policy verdict: every violation on its own line, then one summary line.
 pub(crate) fn verdict(out: &mut impl Write, policy: Policy, v: &Verdict) -> io::Result<()> {
     for w in &v.waivers {
-        writeln!(out, "{} {}: {} not required: {}", "note:".dimmed(), w.path.display(), w.property, w.reason)?;
+        writeln!(out, "{} {}: {} not required: {}", "note:".dimmed(), shown(&w.path), w.property, escape(w.reason))?;
     }
     for x in &v.violations {
-        writeln!(out, "{} {}: {}: {}", "violation:".red(), x.path.display(), x.property, x.detail)?;
+        writeln!(out, "{} {}: {}: {}", "violation:".red(), shown(&x.path), x.property, escape(&x.detail))?;
     }
     let name = match policy {
         Policy::Hardened => "hardened",

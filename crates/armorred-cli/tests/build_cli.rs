@@ -56,3 +56,65 @@ fn lock_check_exits_1_on_a_stale_lock_and_writes_nothing() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("is up to date"), "{err}");
 }
+
+#[test]
+fn lock_and_build_refuse_a_files_source_symlinked_to_the_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_nginx_definition(tmp.path());
+    let conf = dir.join("files/nginx.conf");
+    std::fs::remove_file(&conf).unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", &conf).unwrap();
+    let out = tmp.path().join("oci");
+    let dest = format!("oci-dir:{}", out.display());
+    for args in [
+        vec!["lock", dir.to_str().unwrap(), "--check"],
+        vec!["build", dir.to_str().unwrap(), "--tier", "hardened", "--output", &dest],
+    ] {
+        let (code, _, err) = armorred(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.starts_with(&format!("error: {}/image.toml: files[0].source: ", dir.display())), "{err}");
+        assert!(
+            err.contains(&format!("{} resolves to /proc/", conf.display()))
+                && err.contains("outside the definition's directory"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    assert!(!out.exists());
+}
+
+#[test]
+fn build_refuses_an_output_directory_it_did_not_write_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nginx = repo().join("images/nginx");
+    let out = tmp.path().join("work");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}").unwrap();
+    std::fs::write(out.join("thesis.tex"), "years of work").unwrap();
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&out, &link).unwrap();
+    // An unroutable mirror and an empty cache: refused before any download is tried.
+    let cache = tmp.path().join("cache");
+    for (target, want) in [
+        (&out, "exists and is not an OCI layout written by armorred (unexpected thesis.tex)"),
+        (&link, "is a symlink; refusing to write through it"),
+    ] {
+        let dest = format!("oci-dir:{}", target.display());
+        let (code, _, err) = armorred(&[
+            "build",
+            nginx.to_str().unwrap(),
+            "--tier",
+            "hardened",
+            "--output",
+            &dest,
+            "--cache-dir",
+            cache.to_str().unwrap(),
+            "--mirror",
+            "http://127.0.0.1:9/debian",
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(&format!("bad output {}: {want}", target.display())), "{err}");
+    }
+    assert_eq!(std::fs::read_to_string(out.join("thesis.tex")).unwrap(), "years of work");
+    assert!(!cache.join("sha256").exists() || std::fs::read_dir(cache.join("sha256")).unwrap().next().is_none());
+}

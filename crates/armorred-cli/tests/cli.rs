@@ -225,3 +225,96 @@ fn pipeline_writes_its_reports() {
         ]
     );
 }
+
+#[test]
+fn two_outputs_naming_the_same_file_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = dir.path().join("a.json");
+    let same = dir.path().join(".").join("a.json");
+    // The source does not exist: the error proves the outputs were checked first.
+    let cases: Vec<Vec<String>> = vec![
+        vec![
+            "sbom".into(),
+            "oci-dir:/nonexistent/img".into(),
+            "-o".into(),
+            format!("json={}", a.display()),
+            "-o".into(),
+            format!("table={}", a.display()),
+        ],
+        vec![
+            "sbom".into(),
+            "oci-dir:/nonexistent/img".into(),
+            "-o".into(),
+            format!("json={}", a.display()),
+            "-o".into(),
+            format!("table={}", same.display()),
+        ],
+        vec![
+            "sbom".into(),
+            "oci-dir:/nonexistent/img".into(),
+            "-o".into(),
+            "json".into(),
+            "-o".into(),
+            format!("table={}", a.display()),
+            "--file".into(),
+            a.display().to_string(),
+        ],
+        vec![
+            "compare".into(),
+            "oci-dir:/nonexistent/a".into(),
+            "oci-dir:/nonexistent/b".into(),
+            "-o".into(),
+            format!("json={}", a.display()),
+            "-o".into(),
+            format!("markdown={}", a.display()),
+        ],
+    ];
+    for args in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = armorred(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("error: -o "), "{args:?}: {err}");
+        assert!(
+            err.contains(" name the same file ") && err.trim_end().ends_with(": give each output its own file"),
+            "{err}"
+        );
+        assert!(!a.exists());
+    }
+    // Different files are fine (and fail later, on the missing image).
+    let b = dir.path().join("b.json");
+    let out = armorred(&[
+        "sbom",
+        "oci-dir:/nonexistent/img",
+        "-o",
+        &format!("json={}", a.display()),
+        "-o",
+        &format!("table={}", b.display()),
+    ]);
+    assert!(!text(&out.stderr).contains("same file"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn terminal_escapes_in_error_messages_are_printed_escaped() {
+    let out = armorred(&["checksec", "/nonexistent/\x1b[2J\x1b]0;pwned\x07\u{202e}x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(!err.contains('\x1b') && !err.contains('\x07') && !err.contains('\u{202e}'), "{err:?}");
+    assert!(err.contains("/nonexistent/\\x1b[2J\\x1b]0;pwned\\x07\\u{202e}x"), "{err}");
+}
+
+#[test]
+fn the_table_cell_bound_is_set_by_the_environment() {
+    for cmd in [&["sbom", "oci-dir:/nonexistent/img", "-o", "table"][..], &["scan", "sbom:/nonexistent/bom.json"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_armorred"))
+            .args(cmd)
+            .env("ARMORRED_TABLE_CELL_CHARS", "1")
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            text(&out.stderr).trim(),
+            "error: $ARMORRED_TABLE_CELL_CHARS = \"1\": expected a number of characters, at least 2"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Write};
 
 use armorred::build::{self, debian::Cache, debian::Mirror, BuildError, BuildOptions, GateVerdict, Progress};
+use armorred::display::escape;
 
 use crate::cli::BuildArgs;
 use crate::Outcome;
@@ -110,7 +111,7 @@ pub(crate) fn run(args: &BuildArgs, quiet: bool) -> anyhow::Result<Outcome> {
 
 fn print_gate(w: &mut impl Write, g: &GateVerdict) -> std::io::Result<()> {
     for v in &g.violations {
-        writeln!(w, "  {} {}: {}", v.path, v.property, v.detail)?;
+        writeln!(w, "  {} {}: {}", escape(&v.path), v.property, escape(&v.detail))?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `armorred compare UPSTREAM HARDENED`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -22,6 +22,9 @@ fn render_as(format: &str, c: &Comparison) -> anyhow::Result<String> {
 }
 
 pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
+    super::distinct_files(
+        args.output.iter().filter_map(|o| o.split_once('=').map(|(_, p)| (format!("-o {o}"), Path::new(p)))),
+    )?;
     let record = args.hardened_build_record.as_deref().map(read_build_record).transpose()?;
     // A side with a scan result needs no DB: open it only for a side without one.
     let db = if args.upstream_scan.is_none() || args.hardened_scan.is_none() {
@@ -50,7 +53,13 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
         match file {
             Some(path) => armorred::fsutil::write_bytes_atomic(Path::new(path), text.as_bytes())
                 .with_context(|| format!("cannot write the {format} report"))?,
-            None => std::io::stdout().lock().write_all(text.as_bytes())?,
+            None => {
+                let mut out = std::io::stdout().lock();
+                // Markdown and HTML carry image data as is: escaped when a terminal shows it.
+                let text =
+                    if out.is_terminal() { armorred::display::escape_lines(&text) } else { text.as_str().into() };
+                out.write_all(text.as_bytes())?;
+            }
         }
     }
     Ok(Outcome::Success)

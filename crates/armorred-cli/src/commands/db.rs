@@ -20,15 +20,17 @@ fn format(f: FeedFormat) -> Format {
 }
 
 fn print_sources(out: &mut dyn Write, sources: &[SourceStatus]) -> std::io::Result<()> {
+    use armorred::display::{cell, escape, pad, pad_left, MAX_CELL_CHARS};
+    let c = |s: &str| cell(s, MAX_CELL_CHARS).into_owned();
     let rows: Vec<[String; 5]> = sources
         .iter()
         .map(|s| {
             [
-                s.name.clone(),
+                c(&s.name),
                 s.records.to_string(),
                 s.affected.to_string(),
-                s.newest.clone().unwrap_or_else(|| "-".into()),
-                s.imported_at.clone(),
+                c(s.newest.as_deref().unwrap_or("-")),
+                c(&s.imported_at),
             ]
         })
         .collect();
@@ -36,21 +38,17 @@ fn print_sources(out: &mut dyn Write, sources: &[SourceStatus]) -> std::io::Resu
     let mut w = header.map(str::len);
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.len());
+            w[i] = w[i].max(c.chars().count());
         }
     }
     let line = |c: [&str; 5]| {
         format!(
-            "{:<a$}  {:>b$}  {:>c$}  {:<d$}  {}\n",
-            c[0],
-            c[1],
-            c[2],
-            c[3],
-            c[4],
-            a = w[0],
-            b = w[1],
-            c = w[2],
-            d = w[3]
+            "{}  {}  {}  {}  {}\n",
+            pad(c[0], w[0]),
+            pad_left(c[1], w[1]),
+            pad_left(c[2], w[2]),
+            pad(c[3], w[3]),
+            c[4]
         )
     };
     out.write_all(line(header).as_bytes())?;
@@ -60,11 +58,11 @@ fn print_sources(out: &mut dyn Write, sources: &[SourceStatus]) -> std::io::Resu
     for s in sources {
         let skipped: u64 = s.skipped.values().sum();
         if skipped > 0 {
-            let detail: Vec<String> = s.skipped.iter().map(|(k, v)| format!("{k} ({v})")).collect();
-            writeln!(out, "  {}: skipped {skipped}: {}", s.name, detail.join(", "))?;
+            let detail: Vec<String> = s.skipped.iter().map(|(k, v)| format!("{} ({v})", escape(k))).collect();
+            writeln!(out, "  {}: skipped {skipped}: {}", escape(&s.name), detail.join(", "))?;
         }
         for (ns, why) in &s.partial {
-            writeln!(out, "  {}: {ns} is partial: {why}", s.name)?;
+            writeln!(out, "  {}: {} is partial: {}", escape(&s.name), escape(ns), escape(why))?;
         }
     }
     Ok(())

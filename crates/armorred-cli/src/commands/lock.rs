@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use armorred::build::{self, debian::Mirror, LockStatus};
+use armorred::display::escape;
 
 use crate::cli::LockArgs;
 use crate::Outcome;
@@ -15,7 +16,7 @@ pub(crate) fn run(args: &LockArgs, quiet: bool) -> anyhow::Result<Outcome> {
         for (tier, names) in &report.lock.tiers {
             writeln!(err, "{tier}: {} packages", names.len())?;
             for (excluded, by) in report.excluded.get(tier).into_iter().flatten() {
-                writeln!(err, "  excluded {excluded} (wanted by {by})")?;
+                writeln!(err, "  excluded {} (wanted by {})", escape(excluded), escape(by))?;
             }
         }
         for s in &report.lock.suites {

@@ -10,6 +10,8 @@ mod pipeline;
 mod sbom;
 mod scan;
 
+use std::path::{Path, PathBuf};
+
 use crate::cli::{Cli, Command};
 use crate::Outcome;
 
@@ -25,4 +27,42 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Compare(args) => compare::run(&args),
         Command::Pipeline(args) => pipeline::run(&args, cli.quiet),
     }
+}
+
+/// What identifies a file for [`distinct_files`]: an existing file by device and inode (so a
+/// symlink or hard link to it is the same file), a new one by its resolved directory and name.
+#[derive(PartialEq, Eq)]
+enum FileKey {
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
+fn file_key(path: &Path) -> FileKey {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(m) = std::fs::metadata(path) {
+        return FileKey::Inode(m.dev(), m.ino());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let parent = parent.canonicalize().unwrap_or_else(|_| std::env::current_dir().unwrap_or_default().join(parent));
+    FileKey::Path(parent.join(path.file_name().unwrap_or_default()))
+}
+
+/// Refuses two outputs (`(option as given, file)`) that name the same file, before any work:
+/// the second would silently replace the first.
+pub(crate) fn distinct_files<'a>(outputs: impl IntoIterator<Item = (String, &'a Path)>) -> anyhow::Result<()> {
+    let mut seen: Vec<(String, FileKey)> = Vec::new();
+    for (option, path) in outputs {
+        let key = file_key(path);
+        if let Some((first, _)) = seen.iter().find(|(_, k)| *k == key) {
+            anyhow::bail!(
+                "{first} and {option} name the same file {}: give each output its own file",
+                armorred::display::escape(&path.display().to_string())
+            );
+        }
+        seen.push((option, key));
+    }
+    Ok(())
 }

@@ -44,7 +44,7 @@ pub(crate) fn run(args: &PipelineArgs, quiet: bool) -> anyhow::Result<Outcome> {
         }
     }
     for note in &outcome.notes {
-        writeln!(err, "note: {note}")?;
+        writeln!(err, "note: {}", armorred::display::escape(note))?;
     }
     for path in &outcome.written {
         writeln!(err, "wrote {}", path.display())?;

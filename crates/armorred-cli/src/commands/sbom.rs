@@ -13,6 +13,7 @@ use crate::Outcome;
 
 pub(crate) fn run(args: &SbomArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let outputs = outputs(args)?;
+    let limits = crate::output::table_limits()?;
     let Some(timestamp) = Timestamp::parse(&args.timestamp) else {
         bail!("invalid --timestamp {:?}: use image, now or an RFC 3339 time", args.timestamp);
     };
@@ -24,10 +25,10 @@ pub(crate) fn run(args: &SbomArgs, quiet: bool) -> anyhow::Result<Outcome> {
         .with_context(|| format!("cannot catalog {source}"))?;
     for (fmt, file) in &outputs {
         match file {
-            Some(path) => armorred::fsutil::write_atomic(path, |w| format::write(&sbom, *fmt, &timestamp, w))?,
+            Some(path) => armorred::fsutil::write_atomic(path, |w| encode(&sbom, *fmt, &timestamp, &limits, w))?,
             None => {
                 let mut out = anstream::stdout().lock();
-                format::write(&sbom, *fmt, &timestamp, &mut out)?;
+                encode(&sbom, *fmt, &timestamp, &limits, &mut out)?;
                 out.flush()?;
             }
         }
@@ -35,20 +36,35 @@ pub(crate) fn run(args: &SbomArgs, quiet: bool) -> anyhow::Result<Outcome> {
     if !quiet {
         let mut err = anstream::stderr().lock();
         for w in &sbom.warnings {
-            writeln!(err, "warning: {w}")?;
+            writeln!(err, "warning: {}", armorred::display::escape(w))?;
         }
         writeln!(
             err,
             "{}: {} packages{}",
-            source,
+            armorred::display::escape(&source.to_string()),
             sbom.packages.len(),
             sbom.distro
                 .as_ref()
-                .map(|d| format!(", {} {}", d.id, d.version_id.as_deref().unwrap_or("")))
+                .map(|d| armorred::display::escape(&format!(", {} {}", d.id, d.version_id.as_deref().unwrap_or("")))
+                    .into_owned())
                 .unwrap_or_default()
         )?;
     }
     Ok(Outcome::Success)
+}
+
+/// Encodes `sbom`; the table with `limits`.
+fn encode(
+    sbom: &sbom::Sbom,
+    fmt: Format,
+    timestamp: &Timestamp,
+    limits: &armorred::display::TableLimits,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match fmt {
+        Format::Table => format::table::write_with(sbom, out, limits),
+        other => format::write(sbom, other, timestamp, out),
+    }
 }
 
 /// `-o FORMAT[=FILE]` list (default cyclonedx-json), with `--file` for the one without a file.
@@ -79,5 +95,8 @@ fn outputs(args: &SbomArgs) -> anyhow::Result<Vec<(Format, Option<PathBuf>)>> {
     } else if to_stdout > 1 {
         bail!("only one output can go to stdout: give the others a file (-o FORMAT=FILE)");
     }
+    super::distinct_files(
+        out.iter().filter_map(|(fmt, f)| f.as_deref().map(|f| (format!("-o {}={}", fmt.name(), f.display()), f))),
+    )?;
     Ok(out)
 }

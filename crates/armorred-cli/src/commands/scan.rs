@@ -41,6 +41,7 @@ fn timestamp() -> String {
 }
 
 pub(crate) fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let limits = crate::output::table_limits()?;
     let path = db::resolve_path(args.db.as_deref());
     let db = Db::open(&path)?;
     if !args.skip_db_age_check {
@@ -86,7 +87,10 @@ pub(crate) fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<Outcome> {
         ScanFormat::CyclonedxJson => report::Format::CycloneDx,
         ScanFormat::Openvex => report::Format::OpenVex,
     };
-    let text = report::render(&result, format, &meta);
+    let text = match format {
+        report::Format::Table => report::table::render_with(&result, &limits),
+        other => report::render(&result, other, &meta),
+    };
     match &args.file {
         Some(f) => armorred::fsutil::write_bytes_atomic(f, text.as_bytes())?,
         None => anstream::stdout().lock().write_all(text.as_bytes())?,
@@ -95,7 +99,7 @@ pub(crate) fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<Outcome> {
         let mut err = anstream::stderr().lock();
         writeln!(err, "{}", result.summary_line())?;
         for n in &result.notes {
-            writeln!(err, "note: {n}")?;
+            writeln!(err, "note: {}", armorred::display::escape(n))?;
         }
     }
     if let Some(t) = opts.fail_on {

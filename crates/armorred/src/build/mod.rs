@@ -199,7 +199,7 @@ pub fn build_root_inputs(dir: &Path, spec: &ImageSpec) -> Result<BTreeMap<String
     if spec.tiers.values().all(|t| t.source_build.is_none()) {
         return Ok(out);
     }
-    let recipe = source::recipe::load(dir)
+    let recipe = source::load_checked(dir)
         .map_err(|e| BuildError::SourceBuild { tier: "(recipe)".into(), source: Box::new(e) })?;
     for (name, tier) in &spec.tiers {
         if tier.source_build.is_some() {
@@ -212,7 +212,17 @@ pub fn build_root_inputs(dir: &Path, spec: &ImageSpec) -> Result<BTreeMap<String
 /// Compares `lock` with the file at `path`; writes it (atomically) unless `check` or equal.
 pub fn write_lock(path: &Path, lock: &Lock, check: bool) -> Result<LockStatus, BuildError> {
     let text = lock.to_toml();
-    let current = std::fs::read_to_string(path).ok();
+    let current = match std::fs::symlink_metadata(path) {
+        Err(_) => None,
+        Ok(_) => {
+            // The lock is a file of the definition: inside it, regular (a FIFO would hang).
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let name = Path::new(path.file_name().unwrap_or_default());
+            let bytes = crate::spec::read_definition_file(dir, name)
+                .map_err(|e| BuildError::Lock { path: path.to_path_buf(), detail: e.to_string() })?;
+            String::from_utf8(bytes).ok()
+        }
+    };
     Ok(if current.as_deref() == Some(text.as_str()) {
         LockStatus::Unchanged
     } else if check {
@@ -230,7 +240,18 @@ fn load_keyring(spec: &ImageSpec, dir: &Path) -> Result<Keyring, BuildError> {
     let paths: Vec<PathBuf> = if spec.debian.keyrings.is_empty() {
         default_keyring_paths()
     } else {
-        spec.debian.keyrings.iter().map(|k| dir.join(k)).collect()
+        let mut paths = Vec::new();
+        for k in &spec.debian.keyrings {
+            // A relative keyring must resolve inside the definition (checked again here: the
+            // definition may have changed since it was parsed).
+            paths.push(if k.is_absolute() {
+                k.clone()
+            } else {
+                crate::spec::definition_file(dir, k)
+                    .map_err(|e| DebianError::Keyring { path: dir.join(k), detail: e.to_string() })?
+            });
+        }
+        paths
     };
     if paths.is_empty() {
         return Err(DebianError::Keyring {
@@ -387,6 +408,8 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
     if !lock_file.exists() {
         return Err(BuildError::Lock { path: lock_file, detail: "no lock file: run `armorred lock` first".into() });
     }
+    crate::spec::definition_file(dir, Path::new("image.lock"))
+        .map_err(|e| BuildError::Lock { path: lock_file.clone(), detail: e.to_string() })?;
     let lock = Lock::read(&lock_file)?;
     if lock.inputs_digest != spec.lock_inputs_digest(&build_root_inputs(dir, &spec)?) {
         return Err(BuildError::Lock {
@@ -399,6 +422,13 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
         detail: format!("tier {} is not locked; run `armorred lock`", opts.tier),
     })?;
     let epoch = opts.source_date_epoch.unwrap_or_else(|| lock.newest_release_epoch());
+    // Outputs that may not be replaced are refused before any download, not after the build.
+    if let Output::OciDir(p) = &opts.output {
+        oci::check_layout_target(p)?;
+    }
+    if tier.source_build.is_some() {
+        previous_source_build(&source_build_dir(&opts.output))?;
+    }
     lap("load", &mut timings);
 
     stage("fetch packages");
@@ -434,7 +464,7 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
         source::Tier::Hardened => Policy::Hardened,
         source::Tier::Locked => Policy::Locked,
     });
-    let gate = gate(&spec, &tree, &built_paths, built_policy)?;
+    let gate = gate(&spec, &tree, &built_paths, built_policy, &scratch_dir(opts.cache.dir())?)?;
     lap("checksec", &mut timings);
     if spec.checksec.enforce && !gate.passed() {
         let v = &gate.violations[0];
@@ -522,6 +552,50 @@ pub fn source_build_dir(output: &Output) -> PathBuf {
     p.with_file_name(name)
 }
 
+/// Whether `out` holds a previous source build to replace (false: nothing there). Anything
+/// else at that path (a symlink, a file, a directory with other entries than a source build
+/// writes: `build-record.json`, `destdir/`, `logs/`, `work/`) is refused, never deleted.
+fn previous_source_build(out: &Path) -> Result<bool, BuildError> {
+    let refuse = |detail: String| OciError::Output { target: out.display().to_string(), detail };
+    let meta = match std::fs::symlink_metadata(out) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(source) => return Err(BuildError::Io { what: format!("inspect {}", out.display()), source }),
+    };
+    if !meta.is_dir() {
+        return Err(refuse(format!(
+            "is {}, not a previous source build; refusing to replace it",
+            crate::spec::file_kind(meta.file_type())
+        ))
+        .into());
+    }
+    let io = |source| BuildError::Io { what: format!("list {}", out.display()), source };
+    let mut has_record = false;
+    for e in std::fs::read_dir(out).map_err(io)? {
+        let e = e.map_err(io)?;
+        let ft = e.file_type().map_err(io)?;
+        let name = e.file_name();
+        match name.to_str() {
+            Some("build-record.json") if ft.is_file() => has_record = true,
+            Some("destdir" | "logs" | "work") if ft.is_dir() => {}
+            _ => {
+                return Err(refuse(format!(
+                    "holds {:?}, which a source build does not write; refusing to replace it",
+                    name.to_string_lossy()
+                ))
+                .into())
+            }
+        }
+    }
+    if !has_record {
+        return Err(refuse(
+            "has no build-record.json, so it is not a previous source build; refusing to replace it".into(),
+        )
+        .into());
+    }
+    Ok(true)
+}
+
 /// Fetches and unpacks the tier's locked build root, then builds `recipe.toml`'s
 /// `recipe_tier` in the sandbox over it.
 fn build_from_source(
@@ -542,7 +616,7 @@ fn build_from_source(
     let root = buildroot::materialize(opts.cache.dir(), &pkgs, &debs)?;
     let sandbox = source::Bubblewrap::find().map_err(fail)?;
     let out = source_build_dir(&opts.output);
-    if out.exists() {
+    if previous_source_build(&out)? {
         std::fs::remove_dir_all(&out).map_err(|source| BuildError::Io {
             what: format!("remove the previous source build {}", out.display()),
             source,
@@ -570,18 +644,47 @@ fn fetch_one(mirror: &mut Option<Mirror>, cache: &Cache, p: &debian::LockedPacka
     Ok(debian::fetch(m, cache, p)?)
 }
 
-/// Runs the hardened checksec policy on a materialized copy of `tree`; files the source build
-/// installed (`built`, `/`-rooted) are judged by `built_policy` as well.
+/// The private directory for the build's scratch trees: `<cache>/tmp` (mode 0700, in the
+/// user's cache rather than the shared `/tmp`). Trees a killed build left (`rootfs-<pid>-*`
+/// of a process that no longer runs) are removed first.
+pub fn scratch_dir(cache: &Path) -> Result<PathBuf, BuildError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let dir = cache.join("tmp");
+    let io = |source| BuildError::Io { what: format!("create the scratch directory {}", dir.display()), source };
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(io)?;
+    let meta = std::fs::symlink_metadata(&dir).map_err(io)?;
+    if !meta.is_dir() {
+        return Err(io(std::io::Error::other("not a directory (a symlink?)")));
+    }
+    // Best effort (a shared cache may belong to another user): the trees themselves are
+    // created exclusively under unpredictable names, and tempfile makes them 0700.
+    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+    for entry in std::fs::read_dir(&dir).map_err(io)?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("rootfs-")).and_then(|r| r.split('-').next()) else {
+            continue;
+        };
+        let dead = pid.parse::<u32>().is_ok_and(|p| p != std::process::id() && !Path::new("/proc").join(pid).exists());
+        if dead && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    Ok(dir)
+}
+
+/// Runs the hardened checksec policy on a materialized copy of `tree` (in a private temporary
+/// directory under `scratch`, removed on return); files the source build installed (`built`,
+/// `/`-rooted) are judged by `built_policy` as well.
 fn gate(
     spec: &ImageSpec,
     tree: &Tree,
     built: &[String],
     built_policy: Option<Policy>,
+    scratch: &Path,
 ) -> Result<GateVerdict, BuildError> {
-    let tmp = tempfile::Builder::new()
-        .prefix("armorred-rootfs-")
-        .tempdir()
-        .map_err(|source| BuildError::Io { what: "create a temporary directory".into(), source })?;
+    let tmp = tempfile::Builder::new().prefix(&format!("rootfs-{}-", std::process::id())).tempdir_in(scratch).map_err(
+        |source| BuildError::Io { what: format!("create a temporary directory in {}", scratch.display()), source },
+    )?;
     let root = tmp.path().join("rootfs");
     tree.materialize(&root).map_err(|source| BuildError::Io {
         what: format!("materialize the root file system in {}", root.display()),

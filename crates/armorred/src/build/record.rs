@@ -13,9 +13,11 @@ use crate::spec::ImageSpec;
 /// Format version of the record.
 pub const RECORD_VERSION: u32 = 1;
 
-fn file_digest(path: &Path) -> Result<String, BuildError> {
-    let data =
-        std::fs::read(path).map_err(|source| BuildError::Io { what: format!("read {}", path.display()), source })?;
+fn file_digest(dir: &Path, rel: &Path) -> Result<String, BuildError> {
+    let data = crate::spec::read_definition_file(dir, rel).map_err(|e| BuildError::Io {
+        what: format!("read {}", dir.join(rel).display()),
+        source: std::io::Error::other(e),
+    })?;
     Ok(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&data))))
 }
 
@@ -34,7 +36,7 @@ pub fn record(
             files.push(json!({
                 "path": src.display().to_string(),
                 "destination": f.path,
-                "digest": file_digest(&dir.join(src))?,
+                "digest": file_digest(dir, src)?,
             }));
         }
     }
@@ -62,8 +64,8 @@ pub fn record(
         "tier": tier,
         "source_date_epoch": report.source_date_epoch,
         "inputs": {
-            "definition": { "path": "image.toml", "digest": file_digest(&dir.join("image.toml"))? },
-            "lock": { "path": "image.lock", "digest": file_digest(&super::lock_path(dir))? },
+            "definition": { "path": "image.toml", "digest": file_digest(dir, Path::new("image.toml"))? },
+            "lock": { "path": "image.lock", "digest": file_digest(dir, Path::new("image.lock"))? },
             "files": files,
             "suites": lock.suites.iter().map(|s| json!({
                 "name": s.name,

@@ -145,3 +145,116 @@ fn outputs_parse() {
     assert!("tarball:x".parse::<Output>().is_err());
     assert_eq!(Output::OciDir("a/oci".into()).record_path(), PathBuf::from("a/oci.build.json"));
 }
+
+#[test]
+fn a_files_source_symlinked_to_the_host_is_refused_and_nothing_is_written() {
+    let deb = make_deb(&[("./usr/", 'd', "")], "gz");
+    let (tmp, dir, cache) = fixture(&deb);
+    std::fs::create_dir_all(dir.join("files")).expect("mkdir");
+    std::os::unix::fs::symlink("/proc/self/environ", dir.join("files/env")).expect("symlink");
+    std::fs::write(dir.join("image.toml"), format!("{SPEC}\n[[files]]\npath = \"/etc/env\"\nsource = \"files/env\"\n"))
+        .expect("spec");
+    let out = tmp.path().join("out/oci");
+    let err = build(&dir, &opts(&out, cache)).expect_err("must fail").to_string();
+    assert!(err.contains("image.toml: files[0].source: "), "{err}");
+    assert!(err.contains("files/env resolves to /proc/"), "{err}");
+    assert!(err.contains("outside the definition's directory"), "{err}");
+    assert!(!tmp.path().join("out").exists());
+
+    // The assembly reads through the same check (the definition may change after parsing).
+    let spec = ImageSpec::parse(
+        Path::new("image.toml"),
+        &format!("{SPEC}\n[[files]]\npath = \"/etc/env\"\nsource = \"files/env\"\n"),
+        None,
+    )
+    .expect("parses without a directory");
+    let mut tree = Tree::new();
+    let tier = spec.tier("hardened").expect("tier").clone();
+    let err = debian::rootfs::finish(&mut tree, &spec, &tier, &dir, &[]).expect_err("must fail");
+    assert!(err.starts_with("[[files]] /etc/env: source files/env: "), "{err}");
+    assert!(err.contains("outside the definition's directory"), "{err}");
+    assert!(tree.get("etc/env").is_none());
+}
+
+#[test]
+fn recipe_files_symlinked_out_of_the_definition_are_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let nginx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/nginx");
+    source::load_checked(&nginx).expect("the nginx recipe is fine");
+    std::fs::copy(nginx.join("recipe.toml"), dir.join("recipe.toml")).expect("copy");
+    std::fs::create_dir(dir.join("keys")).expect("mkdir");
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("keys/nginx-signing-keys.asc")).expect("symlink");
+    let err = source::load_checked(dir).expect_err("must fail").to_string();
+    assert!(err.contains("keyring: "), "{err}");
+    assert!(err.contains("keys/nginx-signing-keys.asc resolves to /etc/passwd, outside"), "{err}");
+    std::fs::remove_file(dir.join("recipe.toml")).expect("rm");
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("recipe.toml")).expect("symlink");
+    let err = source::load_checked(dir).expect_err("must fail").to_string();
+    assert!(err.contains("recipe.toml resolves to /etc/passwd, outside"), "{err}");
+}
+
+#[test]
+fn the_gate_tree_lives_in_the_cache_and_what_a_killed_build_left_is_removed() {
+    let deb = make_deb(&[("./usr/", 'd', ""), ("./usr/bin/", 'd', ""), ("./usr/bin/tiny", 'f', "not elf")], "gz");
+    let (tmp, dir, cache) = fixture(&deb);
+    let scratch = cache.dir().join("tmp");
+    // Left by a killed build (a PID above pid_max never runs), by this process, and not ours.
+    let dead = scratch.join("rootfs-4294967295-Ab12Cd/rootfs/etc");
+    let alive = scratch.join(format!("rootfs-{}-Xy34Zw", std::process::id()));
+    std::fs::create_dir_all(&dead).expect("mkdir");
+    std::fs::create_dir_all(&alive).expect("mkdir");
+    std::fs::write(scratch.join("notes"), b"x").expect("write");
+    build(&dir, &opts(&tmp.path().join("out/oci"), cache.clone())).expect("build");
+    let mut left: Vec<String> = std::fs::read_dir(&scratch)
+        .expect("scratch")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, vec!["notes".to_string(), format!("rootfs-{}-Xy34Zw", std::process::id())]);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&scratch).expect("meta").permissions().mode() & 0o777, 0o700);
+}
+
+#[test]
+fn only_a_previous_source_build_is_replaced() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("oci.source-build");
+    assert!(!previous_source_build(&out).expect("absent"));
+    std::fs::create_dir_all(out.join("destdir/usr")).expect("mkdir");
+    std::fs::create_dir_all(out.join("logs")).expect("mkdir");
+    std::fs::write(out.join("build-record.json"), "{}").expect("write");
+    assert!(previous_source_build(&out).expect("ours"));
+    std::fs::write(out.join("thesis.tex"), "x").expect("write");
+    let err = previous_source_build(&out).expect_err("not ours").to_string();
+    assert!(
+        err.ends_with("holds \"thesis.tex\", which a source build does not write; refusing to replace it"),
+        "{err}"
+    );
+    let link = tmp.path().join("link.source-build");
+    std::os::unix::fs::symlink(&out, &link).expect("symlink");
+    let err = previous_source_build(&link).expect_err("symlink").to_string();
+    assert!(err.ends_with("is a symlink, not a previous source build; refusing to replace it"), "{err}");
+    let other = tmp.path().join("other.source-build");
+    std::fs::create_dir(&other).expect("mkdir");
+    std::fs::create_dir(other.join("destdir")).expect("mkdir");
+    assert!(previous_source_build(&other).expect_err("no record").to_string().contains("has no build-record.json"));
+}
+
+#[test]
+fn an_image_lock_that_is_a_fifo_or_leads_out_is_refused_without_hanging() {
+    let deb = make_deb(&[("./usr/", 'd', "")], "gz");
+    let (tmp, dir, cache) = fixture(&deb);
+    let lock_file = dir.join("image.lock");
+    let lock = Lock::read(&lock_file).expect("lock");
+    std::fs::remove_file(&lock_file).expect("rm");
+    assert!(std::process::Command::new("mkfifo").arg(&lock_file).status().expect("mkfifo").success());
+    let err = build(&dir, &opts(&tmp.path().join("o"), cache.clone())).expect_err("fifo").to_string();
+    assert!(err.ends_with("image.lock is a FIFO, not a regular file"), "{err}");
+    let err = write_lock(&lock_file, &lock, true).expect_err("fifo").to_string();
+    assert!(err.ends_with("image.lock is a FIFO, not a regular file"), "{err}");
+    std::fs::remove_file(&lock_file).expect("rm");
+    std::os::unix::fs::symlink("/etc/passwd", &lock_file).expect("symlink");
+    let err = build(&dir, &opts(&tmp.path().join("o"), cache)).expect_err("outside").to_string();
+    assert!(err.contains("image.lock resolves to /etc/passwd, outside"), "{err}");
+}

@@ -209,55 +209,213 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OciError + '_ {
     move |source| OciError::Io { path: path.to_path_buf(), source }
 }
 
-/// Writes `image` as an OCI image layout at `dir` (replaced atomically: built next to it, then
-/// renamed). Returns the manifest digest and sizes.
+/// The largest `index.json` or manifest read when deciding whether an existing output
+/// directory is a layout we wrote (ours are a few hundred bytes).
+pub const MAX_LAYOUT_JSON: u64 = 1 << 20;
+
+/// What is at an `oci-dir:` output path before it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LayoutTarget {
+    /// Nothing.
+    Absent,
+    /// An empty directory.
+    Empty,
+    /// A layout as [`write_layout`] writes it: the blob files it holds (hex names).
+    Ours(Vec<String>),
+}
+
+fn is_hex64(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Reads a small regular file (never through a symlink: the caller checked the type).
+fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    std::fs::File::open(path)?.take(MAX_LAYOUT_JSON + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > MAX_LAYOUT_JSON {
+        return Err(std::io::Error::other(format!("larger than {MAX_LAYOUT_JSON} bytes")));
+    }
+    Ok(data)
+}
+
+/// Decides whether `dir` may be replaced. Ours means: a directory (not a symlink) holding only
+/// `oci-layout` (our bytes), `index.json` naming exactly one manifest, and `blobs/sha256/`
+/// with regular files named by their hex digest, each the manifest, its config or one of its
+/// layers; nothing else, no symlink anywhere.
+fn inspect_layout_target(dir: &Path) -> Result<LayoutTarget, OciError> {
+    let refuse = |detail: String| OciError::Output { target: dir.display().to_string(), detail };
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LayoutTarget::Absent),
+        Err(source) => return Err(OciError::Io { path: dir.to_path_buf(), source }),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(refuse("is a symlink; refusing to write through it (give the real path)".into()));
+    }
+    if !meta.is_dir() {
+        return Err(refuse(format!("exists and is {}, not a directory", crate::spec::file_kind(meta.file_type()))));
+    }
+    let list = |d: &Path| -> Result<Vec<(String, std::fs::FileType)>, OciError> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(d).map_err(io(d))? {
+            let e = e.map_err(io(d))?;
+            let ft = e.file_type().map_err(io(d))?;
+            out.push((e.file_name().to_string_lossy().into_owned(), ft));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    };
+    let top = list(dir)?;
+    if top.is_empty() {
+        return Ok(LayoutTarget::Empty);
+    }
+    let not_ours = |what: String| {
+        refuse(format!(
+            "exists and is not an OCI layout written by armorred ({what}); refusing to replace it: remove it or choose another path"
+        ))
+    };
+    let mut blobs = Vec::new();
+    let mut index = None;
+    for (name, ft) in &top {
+        match name.as_str() {
+            "oci-layout" | "index.json" if ft.is_file() => {
+                let p = dir.join(name);
+                let data = read_small(&p).map_err(io(&p))?;
+                if name == "oci-layout" {
+                    if data != OCI_LAYOUT {
+                        return Err(not_ours("oci-layout is not the one armorred writes".into()));
+                    }
+                } else {
+                    index = Some(data);
+                }
+            }
+            "blobs" if ft.is_dir() => {
+                let b = dir.join("blobs");
+                for (n, t) in list(&b)? {
+                    if n != "sha256" || !t.is_dir() {
+                        return Err(not_ours(format!("unexpected blobs/{n}")));
+                    }
+                }
+                let b = b.join("sha256");
+                if b.exists() {
+                    for (n, t) in list(&b)? {
+                        if !t.is_file() || !is_hex64(&n) {
+                            return Err(not_ours(format!("unexpected blobs/sha256/{n}")));
+                        }
+                        blobs.push(n);
+                    }
+                }
+            }
+            _ => {
+                let kind = if ft.is_symlink() { " (a symlink)" } else { "" };
+                return Err(not_ours(format!("unexpected {name}{kind}")));
+            }
+        }
+    }
+    let Some(index) = index else { return Err(not_ours("no index.json".into())) };
+    let index: Value = serde_json::from_slice(&index).map_err(|e| not_ours(format!("index.json: {e}")))?;
+    let manifest_hex = match index["manifests"].as_array().map(Vec::as_slice) {
+        Some([m]) => m["digest"].as_str().and_then(|d| d.strip_prefix("sha256:")).filter(|h| is_hex64(h)),
+        _ => None,
+    }
+    .ok_or_else(|| not_ours("index.json does not name exactly one sha256 manifest".into()))?
+    .to_string();
+    let mut known = vec![manifest_hex.clone()];
+    if blobs.contains(&manifest_hex) {
+        let p = dir.join("blobs/sha256").join(&manifest_hex);
+        let m: Value =
+            serde_json::from_slice(&read_small(&p).map_err(io(&p))?).map_err(|e| not_ours(format!("manifest: {e}")))?;
+        let digests = std::iter::once(&m["config"]).chain(m["layers"].as_array().into_iter().flatten());
+        known.extend(digests.filter_map(|d| d["digest"].as_str()?.strip_prefix("sha256:").map(str::to_string)));
+    }
+    if let Some(extra) = blobs.iter().find(|b| !known.contains(b)) {
+        return Err(not_ours(format!("blobs/sha256/{extra} is not part of its image")));
+    }
+    Ok(LayoutTarget::Ours(blobs))
+}
+
+/// Checks, before any work, that [`write_layout`] may write `dir` (absent, an empty directory
+/// or a layout armorred wrote); the same check runs again when it writes.
+pub fn check_layout_target(dir: &Path) -> Result<(), OciError> {
+    inspect_layout_target(dir).map(|_| ())
+}
+
+/// Removes a layout [`inspect_layout_target`] accepted (moved aside to `old`): only the files
+/// it listed, then the directories if empty. Anything that appeared since is left in place.
+fn remove_our_layout(old: &Path, blobs: &[String]) {
+    let sha = old.join("blobs/sha256");
+    for b in blobs {
+        let p = sha.join(b);
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+    for f in ["oci-layout", "index.json"] {
+        let p = old.join(f);
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+    for d in [sha, old.join("blobs"), old.to_path_buf()] {
+        let _ = std::fs::remove_dir(d);
+    }
+}
+
+/// Writes `image` as an OCI image layout at `dir`. The path must be absent, an empty
+/// directory, or a layout armorred wrote (see [`inspect_layout_target`]); anything else,
+/// including a symlink, is refused and left untouched. The layout is built in a private
+/// temporary directory beside `dir`, then renamed into place; a previous layout of ours is
+/// moved aside first and removed file by file. Returns the manifest digest and sizes.
 pub fn write_layout(dir: &Path, image: &Image) -> Result<Serialized, OciError> {
     let s = serialize(image);
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
     let name = dir
         .file_name()
         .ok_or_else(|| OciError::Output { target: dir.display().to_string(), detail: "not a directory name".into() })?
         .to_string_lossy()
         .into_owned();
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let result = (|| {
-        let blobs = tmp.join("blobs/sha256");
-        std::fs::create_dir_all(&blobs).map_err(io(&blobs))?;
-        let put = |hex: &str, data: &[u8]| {
-            let p = blobs.join(hex);
-            std::fs::write(&p, data).map_err(io(&p))
-        };
-        for l in &image.layers {
-            put(l.blob.hex(), &l.blob.data)?;
-        }
-        put(s.config.hex(), &s.config.data)?;
-        put(s.manifest.hex(), &s.manifest.data)?;
-        let p = tmp.join("oci-layout");
-        std::fs::write(&p, OCI_LAYOUT).map_err(io(&p))?;
-        let p = tmp.join("index.json");
-        std::fs::write(&p, &s.index).map_err(io(&p))?;
-        if dir.exists() {
-            let is_layout =
-                dir.join("oci-layout").is_file() || dir.read_dir().map(|mut d| d.next().is_none()).unwrap_or(false);
-            if !is_layout {
-                return Err(OciError::Output {
-                    target: dir.display().to_string(),
-                    detail: "exists and is not an OCI layout; refusing to replace it".into(),
-                });
-            }
-            std::fs::remove_dir_all(dir).map_err(io(dir))?;
-        }
-        std::fs::rename(&tmp, dir).map_err(io(dir))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
+    let target = inspect_layout_target(dir)?;
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let tmp = tempfile::Builder::new().prefix(&format!(".{name}.tmp-")).tempdir_in(&parent).map_err(io(&parent))?;
+    let blobs = tmp.path().join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).map_err(io(&blobs))?;
+    let put = |p: PathBuf, data: &[u8]| std::fs::write(&p, data).map_err(io(&p));
+    for l in &image.layers {
+        put(blobs.join(l.blob.hex()), &l.blob.data)?;
     }
-    result.map(|()| s)
+    put(blobs.join(s.config.hex()), &s.config.data)?;
+    put(blobs.join(s.manifest.hex()), &s.manifest.data)?;
+    put(tmp.path().join("oci-layout"), OCI_LAYOUT)?;
+    put(tmp.path().join("index.json"), &s.index)?;
+    match target {
+        LayoutTarget::Absent | LayoutTarget::Empty => {
+            // rename(2) replaces an empty directory and fails on a non-empty one.
+            std::fs::rename(tmp.path(), dir).map_err(io(dir))?;
+            let _ = tmp.keep();
+        }
+        LayoutTarget::Ours(old_blobs) => {
+            let old = tempfile::Builder::new()
+                .prefix(&format!(".{name}.old-"))
+                .tempdir_in(&parent)
+                .map_err(io(&parent))?
+                .keep();
+            if let Err(source) = std::fs::rename(dir, &old) {
+                let _ = std::fs::remove_dir(&old);
+                return Err(OciError::Io { path: dir.to_path_buf(), source });
+            }
+            if let Err(source) = std::fs::rename(tmp.path(), dir) {
+                let _ = std::fs::rename(&old, dir);
+                return Err(OciError::Io { path: dir.to_path_buf(), source });
+            }
+            let _ = tmp.keep();
+            remove_our_layout(&old, &old_blobs);
+        }
+    }
+    Ok(s)
 }
 
 /// Writes `image` as a docker archive at `file` (atomically): `manifest.json` for `docker load`

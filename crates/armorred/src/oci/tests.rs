@@ -110,7 +110,7 @@ fn layout_and_docker_archive_round_trip() {
     std::fs::create_dir_all(&other).expect("mkdir");
     std::fs::write(other.join("keep.txt"), b"x").expect("write");
     let err = write_layout(&other, &img).expect_err("must fail").to_string();
-    assert!(err.contains("is not an OCI layout"), "{err}");
+    assert!(err.contains("is not an OCI layout written by armorred"), "{err}");
     assert!(other.join("keep.txt").exists());
 
     let tar_path = dir.path().join("img.tar");
@@ -132,4 +132,100 @@ fn layout_and_docker_archive_round_trip() {
     assert!(names.contains(&"index.json".to_string()) && names.contains(&"oci-layout".to_string()));
     assert_eq!(manifest[0]["RepoTags"], json!(["armorred/tiny:hardened"]));
     assert_eq!(manifest[0]["Config"], json!(format!("blobs/sha256/{}", s.config.hex())));
+}
+
+/// Every file under `dir` (relative, sorted), for before/after comparisons.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .into_iter()
+        .map(|e| e.expect("walk").path().strip_prefix(dir).expect("prefix").display().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_foreign_layout_with_other_files_is_refused_and_left_intact() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("work");
+    std::fs::create_dir_all(out.join("src")).expect("mkdir");
+    std::fs::write(out.join("oci-layout"), OCI_LAYOUT).expect("write");
+    std::fs::write(out.join("src/main.rs"), b"fn main() {}").expect("write");
+    std::fs::write(out.join("notes.txt"), b"mine").expect("write");
+    let before = listing(&out);
+    let err = write_layout(&out, &tiny(1)).expect_err("must refuse").to_string();
+    assert!(
+        err.starts_with(&format!("bad output {}: exists and is not an OCI layout written by armorred", out.display())),
+        "{err}"
+    );
+    assert!(err.contains("(unexpected notes.txt)"), "{err}");
+    assert_eq!(listing(&out), before);
+    assert_eq!(std::fs::read(out.join("notes.txt")).expect("kept"), b"mine");
+    // No temporary directory left beside it.
+    assert_eq!(listing(tmp.path()).iter().filter(|p| p.starts_with('.')).count(), 0);
+
+    // One of our own layouts with an extra blob (a multi-image layout) is not ours either.
+    let ours = tmp.path().join("ours");
+    write_layout(&ours, &tiny(1)).expect("layout");
+    std::fs::write(ours.join("blobs/sha256").join("a".repeat(64)), b"other image").expect("write");
+    let err = write_layout(&ours, &tiny(1)).expect_err("must refuse").to_string();
+    assert!(err.contains("is not part of its image"), "{err}");
+    assert!(ours.join("blobs/sha256").join("a".repeat(64)).exists());
+}
+
+#[test]
+fn a_symlink_at_the_output_path_is_refused_and_its_target_intact() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let target = tmp.path().join("precious");
+    std::fs::create_dir(&target).expect("mkdir");
+    std::fs::write(target.join("oci-layout"), OCI_LAYOUT).expect("write");
+    std::fs::write(target.join("data"), b"x").expect("write");
+    let link = tmp.path().join("out");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let err = write_layout(&link, &tiny(1)).expect_err("must refuse").to_string();
+    assert_eq!(
+        err,
+        format!("bad output {}: is a symlink; refusing to write through it (give the real path)", link.display())
+    );
+    assert_eq!(listing(&target), ["data", "oci-layout"]);
+    assert!(std::fs::symlink_metadata(&link).expect("link").file_type().is_symlink());
+
+    // Also a symlink to our own layout, and a symlinked file inside a layout.
+    let ours = tmp.path().join("ours");
+    write_layout(&ours, &tiny(1)).expect("layout");
+    let link2 = tmp.path().join("out2");
+    std::os::unix::fs::symlink(&ours, &link2).expect("symlink");
+    assert!(write_layout(&link2, &tiny(2)).is_err());
+    std::fs::remove_file(ours.join("index.json")).expect("rm");
+    std::os::unix::fs::symlink("/etc/passwd", ours.join("index.json")).expect("symlink");
+    let err = write_layout(&ours, &tiny(2)).expect_err("must refuse").to_string();
+    assert!(err.contains("(unexpected index.json (a symlink))"), "{err}");
+}
+
+#[test]
+fn our_previous_layout_is_replaced_and_an_empty_directory_is_used() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("oci");
+    let first = write_layout(&out, &tiny(1)).expect("first");
+    let second = write_layout(&out, &tiny(2)).expect("replaces our own layout");
+    assert_ne!(first.manifest.digest, second.manifest.digest);
+    let index: Value = serde_json::from_slice(&std::fs::read(out.join("index.json")).expect("index")).expect("json");
+    assert_eq!(index["manifests"][0]["digest"], json!(second.manifest.digest));
+    // Only the new image's blobs remain, and nothing is left beside the output.
+    let blobs = listing(&out.join("blobs/sha256"));
+    assert_eq!(blobs.len(), 3, "{blobs:?}");
+    assert!(!blobs.contains(&first.manifest.digest.trim_start_matches("sha256:").to_string()));
+    assert_eq!(listing(tmp.path()).iter().filter(|p| p.starts_with('.')).count(), 0, "{:?}", listing(tmp.path()));
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    write_layout(&empty, &tiny(1)).expect("an empty directory is fine");
+    assert!(empty.join("index.json").is_file());
+
+    let file = tmp.path().join("file");
+    std::fs::write(&file, b"x").expect("write");
+    let err = write_layout(&file, &tiny(1)).expect_err("must refuse").to_string();
+    assert!(err.ends_with("exists and is a regular file, not a directory"), "{err}");
+    assert_eq!(std::fs::read(&file).expect("kept"), b"x");
 }

@@ -770,6 +770,19 @@ mod tests {
     }
 
     #[test]
+    fn the_table_escapes_terminal_controls_from_image_data() {
+        let (mut u, mut h) = pair();
+        u.name = "oci-dir:up\x1b]0;pwned\x07".into();
+        h.compiled_out[0].option = "--without-x\x1b[2J".into();
+        h.compiled_out[0].evidence[0] = "evidence \u{202e}txt".into();
+        let table = render::table(&compare(&u, &h, None));
+        assert!(!table.contains('\x1b') && !table.contains('\x07') && !table.contains('\u{202e}'), "{table:?}");
+        assert!(table.starts_with("oci-dir:up\\x1b]0;pwned\\x07 -> "), "{table}");
+        assert!(table.contains(" (--without-x\\x1b[2J)\n"), "{table}");
+        assert!(table.contains("    - evidence \\u{202e}txt\n"), "{table}");
+    }
+
+    #[test]
     fn db_digest_only_when_every_side_agrees() {
         let (u, h) = pair();
         assert_eq!(common_db_digest(&[&u, &h]).as_deref(), Some("sha256:db"));

@@ -102,11 +102,13 @@ fn outcome_words(o: &VulnOutcome) -> String {
 /// Plain-text table for a terminal.
 pub fn table(c: &Comparison) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{} -> {}", c.images.upstream, c.images.hardened);
+    // Image names, components and evidence come from the images: escaped for the terminal.
+    use crate::display::escape as e;
+    let _ = writeln!(s, "{} -> {}", e(&c.images.upstream), e(&c.images.hardened));
     let _ = writeln!(s, "{:<22} {:>14} {:>14} {:>10}", "METRIC", "UPSTREAM", "HARDENED", "REDUCTION");
     for (name, u, h, p) in headlines(c) {
         let p = if p.is_empty() { p } else { format!("{p} %") };
-        let _ = writeln!(s, "{name:<22} {u:>14} {h:>14} {p:>10}");
+        let _ = writeln!(s, "{name:<22} {:>14} {:>14} {p:>10}", e(&u), e(&h));
     }
     let _ = writeln!(s, "\n{:<22} {:>14} {:>14}", "SEVERITY", "UPSTREAM", "HARDENED");
     for sev in Severity::DESCENDING {
@@ -136,10 +138,17 @@ pub fn table(c: &Comparison) -> String {
             .collect();
         let _ = writeln!(s, "\ncompiled out of the hardened build ({} upstream vulnerabilities):", attributed.len());
         for o in &c.compiled_out {
-            let _ = writeln!(s, "  {} {}: {} ({})", o.component, o.feature, o.vulnerabilities.join(" "), o.option);
+            let _ = writeln!(
+                s,
+                "  {} {}: {} ({})",
+                e(&o.component),
+                e(&o.feature),
+                e(&o.vulnerabilities.join(" ")),
+                e(&o.option)
+            );
             if o.vulnerabilities.iter().any(|v| attributed.contains(&v.as_str())) {
-                for e in &o.evidence {
-                    let _ = writeln!(s, "    - {e}");
+                for ev in &o.evidence {
+                    let _ = writeln!(s, "    - {}", e(ev));
                 }
             }
         }

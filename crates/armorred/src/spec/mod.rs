@@ -20,6 +20,15 @@ pub enum SpecError {
         #[source]
         source: std::io::Error,
     },
+    /// The file is not usable (outside the definition's directory, not a regular file).
+    #[error("cannot read image definition {}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: DefinitionFileError,
+    },
     /// TOML syntax or an unknown/mistyped field.
     #[error("{}: {detail}", path.display())]
     Parse {
@@ -38,6 +47,126 @@ pub enum SpecError {
         /// What is wrong.
         detail: String,
     },
+}
+
+/// Why a file of the definition's directory cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DefinitionFileError {
+    /// The path (or a symlink on the way) leads out of the definition's directory.
+    #[error("{} resolves to {}, outside the definition's directory {}", path.display(), resolved.display(), dir.display())]
+    Outside {
+        /// The path as joined (`<dir>/files/env`).
+        path: PathBuf,
+        /// Where its symlinks lead.
+        resolved: PathBuf,
+        /// The definition's directory (canonical).
+        dir: PathBuf,
+    },
+    /// The path does not resolve (missing, dangling symlink, unreadable directory).
+    #[error("{} does not exist or cannot be resolved", path.display())]
+    Missing {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The path is not a regular file (a directory, FIFO, socket or device).
+    #[error("{} is {kind}, not a regular file", path.display())]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is (`a FIFO`).
+        kind: &'static str,
+    },
+    /// Opening or reading failed.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// `O_NONBLOCK` (the same value on every Linux architecture): opening a FIFO that swapped in
+/// after the check must not block; the file type is checked again on the open handle.
+const O_NONBLOCK: i32 = 0o4000;
+
+/// What a file type is, for errors.
+pub fn file_kind(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_file() {
+        "a regular file"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_symlink() {
+        "a symlink"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else {
+        "a special file"
+    }
+}
+
+/// Resolves `rel` (relative to the definition's directory `dir`) with every symlink followed,
+/// and checks that it stays inside `dir` and is a regular file. Returns the resolved path.
+/// Absolute `rel` values are resolved the same way (and so must lie inside `dir`).
+pub fn definition_file(dir: &Path, rel: &Path) -> Result<PathBuf, DefinitionFileError> {
+    let path = dir.join(rel);
+    let missing = |source| DefinitionFileError::Missing { path: path.clone(), source };
+    let root = dir.canonicalize().map_err(|source| DefinitionFileError::Missing { path: dir.to_path_buf(), source })?;
+    let resolved = match path.canonicalize() {
+        Ok(r) => r,
+        Err(e) => {
+            // A missing file behind a symlink that leads out is reported as leading out.
+            if let Some(outside) = path.ancestors().skip(1).find_map(|a| a.canonicalize().ok()) {
+                if !outside.starts_with(&root) {
+                    return Err(DefinitionFileError::Outside { path, resolved: outside, dir: root });
+                }
+            }
+            return Err(missing(e));
+        }
+    };
+    if !resolved.starts_with(&root) {
+        return Err(DefinitionFileError::Outside { path, resolved, dir: root });
+    }
+    let meta = std::fs::metadata(&resolved).map_err(missing)?;
+    if !meta.is_file() {
+        return Err(DefinitionFileError::NotRegular { path, kind: file_kind(meta.file_type()) });
+    }
+    Ok(resolved)
+}
+
+/// Opens a regular file without blocking on a FIFO and checks, on the open handle, that it
+/// is one; `shown` names it in errors.
+pub fn open_regular(path: &Path, shown: &Path) -> Result<std::fs::File, DefinitionFileError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let read_err = |source| DefinitionFileError::Read { path: shown.to_path_buf(), source };
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(O_NONBLOCK).open(path).map_err(read_err)?;
+    let meta = file.metadata().map_err(read_err)?;
+    if !meta.is_file() {
+        return Err(DefinitionFileError::NotRegular { path: shown.to_path_buf(), kind: file_kind(meta.file_type()) });
+    }
+    Ok(file)
+}
+
+/// Reads a file of the definition's directory: [`definition_file`], then [`open_regular`].
+pub fn read_definition_file(dir: &Path, rel: &Path) -> Result<Vec<u8>, DefinitionFileError> {
+    use std::io::Read;
+    let resolved = definition_file(dir, rel)?;
+    let shown = dir.join(rel);
+    let mut file = open_regular(&resolved, &shown)?;
+    let mut data = Vec::new();
+    file.read_to_end(&mut data).map_err(|source| DefinitionFileError::Read { path: shown, source })?;
+    Ok(data)
 }
 
 /// The tiers a definition may declare.
@@ -265,7 +394,10 @@ impl ImageSpec {
     /// Reads `<dir>/image.toml`.
     pub fn load(dir: &Path) -> Result<Self, SpecError> {
         let path = dir.join("image.toml");
-        let text = std::fs::read_to_string(&path).map_err(|source| SpecError::Io { path: path.clone(), source })?;
+        let bytes = read_definition_file(dir, Path::new("image.toml"))
+            .map_err(|source| SpecError::File { path: path.clone(), source })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| SpecError::Parse { path: path.clone(), detail: "not UTF-8".into() })?;
         Self::parse(&path, &text, Some(dir))
     }
 
@@ -303,6 +435,22 @@ impl ImageSpec {
         }
         if !name_ok(&self.debian.architecture) || self.debian.architecture.contains('/') {
             return Err(bad("debian.architecture".into(), "not a Debian architecture"));
+        }
+        for (i, k) in self.debian.keyrings.iter().enumerate() {
+            let Some(dir) = dir else { break };
+            // A relative keyring is a file of the definition; an absolute one a host keyring.
+            let checked = if k.is_absolute() {
+                match std::fs::metadata(k) {
+                    Ok(m) if m.is_file() => Ok(()),
+                    Ok(m) => Err(format!("{} is {}, not a regular file", k.display(), file_kind(m.file_type()))),
+                    Err(e) => Err(format!("{}: {e}", k.display())),
+                }
+            } else {
+                definition_file(dir, k).map(|_| ()).map_err(|e| e.to_string())
+            };
+            if let Err(e) = checked {
+                return Err(bad(format!("debian.keyrings[{i}]"), &e));
+            }
         }
         if self.packages.is_empty() {
             return Err(bad("packages".into(), "at least one package is required"));
@@ -380,11 +528,8 @@ impl ImageSpec {
                         ));
                     }
                     if let Some(dir) = dir {
-                        if !dir.join(src).is_file() {
-                            return Err(bad(
-                                format!("{field}.source"),
-                                &format!("{} does not exist", dir.join(src).display()),
-                            ));
+                        if let Err(e) = definition_file(dir, src) {
+                            return Err(bad(format!("{field}.source"), &e.to_string()));
                         }
                     }
                 }
@@ -410,6 +555,12 @@ impl ImageSpec {
         }
         for (i, d) in self.directories.iter().enumerate() {
             abs(format!("directories[{i}].path"), &d.path)?;
+            if d.path.split('/').all(|c| c.is_empty() || c == ".") {
+                return Err(bad(
+                    format!("directories[{i}].path"),
+                    "the root directory cannot be declared (its owner and mode are fixed)",
+                ));
+            }
             if let Some(m) = &d.mode {
                 if parse_mode(m).is_none() {
                     return Err(bad(format!("directories[{i}].mode"), "expected an octal mode such as \"0755\""));
@@ -431,8 +582,15 @@ impl ImageSpec {
                     ));
                 }
                 if let Some(dir) = dir {
-                    if !dir.join("recipe.toml").is_file() {
-                        return Err(bad(format!("tiers.{name}.source_build"), "needs recipe.toml next to image.toml"));
+                    match definition_file(dir, Path::new("recipe.toml")) {
+                        Ok(_) => {}
+                        Err(DefinitionFileError::Missing { .. }) => {
+                            return Err(bad(
+                                format!("tiers.{name}.source_build"),
+                                "needs recipe.toml next to image.toml",
+                            ))
+                        }
+                        Err(e) => return Err(bad(format!("tiers.{name}.source_build"), &e.to_string())),
                     }
                 }
             }

@@ -78,6 +78,14 @@ fn invalid_definitions() {
             "x.toml: TOML parse error at line 3, column 1",
         ),
         (base.replace("packages = [\"nginx\", \"ca-certificates\"]", ""), "missing field `packages`"),
+        (
+            format!("{base}\n[[directories]]\npath = \"/\"\nmode = \"0777\"\n"),
+            "x.toml: directories[0].path: the root directory cannot be declared (its owner and mode are fixed)",
+        ),
+        (
+            format!("{base}\n[[directories]]\npath = \"/./\"\n"),
+            "x.toml: directories[0].path: the root directory cannot be declared",
+        ),
     ];
     for (text, want) in cases {
         let err = ImageSpec::parse(Path::new("x.toml"), &text, Some(&nginx_dir())).expect_err("must fail").to_string();
@@ -102,4 +110,102 @@ fn modes() {
     assert_eq!(parse_mode("0o755"), Some(0o755));
     assert_eq!(parse_mode("999"), None);
     assert_eq!(parse_mode("77777"), None);
+}
+
+/// A copy of `images/nginx` in a temporary directory, for tests that plant hostile files.
+fn nginx_copy() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for entry in walkdir::WalkDir::new(nginx_dir()).min_depth(1) {
+        let entry = entry.expect("walk");
+        let rel = entry.path().strip_prefix(nginx_dir()).expect("prefix");
+        let to = tmp.path().join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &to).expect("copy");
+        }
+    }
+    tmp
+}
+
+#[test]
+fn a_files_source_symlinked_out_of_the_definition_is_refused() {
+    let def = nginx_copy();
+    let conf = def.path().join("files/nginx.conf");
+    std::fs::remove_file(&conf).expect("rm");
+    std::os::unix::fs::symlink("/proc/self/environ", &conf).expect("symlink");
+    let err = ImageSpec::load(def.path()).expect_err("must fail").to_string();
+    assert!(err.contains("files[0].source: "), "{err}");
+    assert!(err.contains("files/nginx.conf resolves to /proc/"), "{err}");
+    assert!(err.contains("outside the definition's directory"), "{err}");
+
+    // Through a symlinked directory on the way, too.
+    std::fs::remove_file(&conf).expect("rm");
+    std::fs::rename(def.path().join("files"), def.path().join("real")).expect("mv");
+    std::os::unix::fs::symlink("/etc", def.path().join("files")).expect("symlink");
+    std::fs::write(def.path().join("real/nginx.conf"), "x").expect("write");
+    let err = ImageSpec::load(def.path()).expect_err("must fail").to_string();
+    assert!(err.contains("outside the definition's directory"), "{err}");
+}
+
+#[test]
+fn a_symlink_inside_the_definition_is_accepted() {
+    let def = nginx_copy();
+    let conf = def.path().join("files/nginx.conf");
+    std::fs::rename(&conf, def.path().join("files/real.conf")).expect("mv");
+    std::os::unix::fs::symlink("real.conf", &conf).expect("symlink");
+    ImageSpec::load(def.path()).expect("a link to a file of the definition is fine");
+    assert_eq!(
+        read_definition_file(def.path(), Path::new("files/nginx.conf")).expect("read"),
+        std::fs::read(nginx_dir().join("files/nginx.conf")).expect("read")
+    );
+}
+
+#[test]
+fn a_fifo_or_directory_source_is_refused_without_hanging() {
+    let def = nginx_copy();
+    let conf = def.path().join("files/nginx.conf");
+    std::fs::remove_file(&conf).expect("rm");
+    let status = std::process::Command::new("mkfifo").arg(&conf).status().expect("mkfifo");
+    assert!(status.success());
+    let err = ImageSpec::load(def.path()).expect_err("must fail").to_string();
+    assert!(err.ends_with("files/nginx.conf is a FIFO, not a regular file"), "{err}");
+    let err = read_definition_file(def.path(), Path::new("files/nginx.conf")).expect_err("fifo").to_string();
+    assert!(err.ends_with("is a FIFO, not a regular file"), "{err}");
+    // The handle check: a FIFO opened directly (as if swapped in after the check) does not block.
+    let err = open_regular(&conf, &conf).expect_err("fifo").to_string();
+    assert!(err.ends_with("is a FIFO, not a regular file"), "{err}");
+    std::fs::remove_file(&conf).expect("rm");
+    std::fs::create_dir(&conf).expect("mkdir");
+    let err = ImageSpec::load(def.path()).expect_err("must fail").to_string();
+    assert!(err.ends_with("files/nginx.conf is a directory, not a regular file"), "{err}");
+}
+
+#[test]
+fn image_toml_and_recipe_toml_must_be_regular_files_of_the_definition() {
+    let def = nginx_copy();
+    let recipe = def.path().join("recipe.toml");
+    std::fs::remove_file(&recipe).expect("rm");
+    std::os::unix::fs::symlink("/etc/passwd", &recipe).expect("symlink");
+    let err = ImageSpec::load(def.path()).expect_err("must fail").to_string();
+    assert!(err.contains("tiers.locked.source_build: "), "{err}");
+    assert!(err.contains("recipe.toml resolves to /etc/passwd, outside"), "{err}");
+
+    let image = def.path().join("image.toml");
+    std::fs::remove_file(&image).expect("rm");
+    std::os::unix::fs::symlink("/etc/passwd", &image).expect("symlink");
+    let err = ImageSpec::load(def.path()).expect_err("must fail");
+    let chain = format!("{err}: {}", std::error::Error::source(&err).map(ToString::to_string).unwrap_or_default());
+    assert!(chain.contains("image.toml resolves to /etc/passwd, outside"), "{chain}");
+}
+
+#[test]
+fn a_relative_keyring_symlinked_out_is_refused() {
+    let def = nginx_copy();
+    std::os::unix::fs::symlink("/etc/passwd", def.path().join("evil.gpg")).expect("symlink");
+    let text = nginx_text().replace("architecture = \"amd64\"", "architecture = \"amd64\"\nkeyrings = [\"evil.gpg\"]");
+    assert!(text.contains("evil.gpg"));
+    let err = ImageSpec::parse(Path::new("x.toml"), &text, Some(def.path())).expect_err("must fail").to_string();
+    assert!(err.contains("x.toml: debian.keyrings[0]: "), "{err}");
+    assert!(err.contains("outside the definition's directory"), "{err}");
 }

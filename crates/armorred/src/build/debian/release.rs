@@ -40,8 +40,13 @@ impl Keyring {
     pub fn load(paths: &[PathBuf]) -> Result<Self, DebianError> {
         let mut keys = Vec::new();
         for path in paths {
-            let bytes = std::fs::read(path)
-                .map_err(|source| DebianError::Io { what: format!("keyring {}", path.display()), source })?;
+            let io = |source| DebianError::Io { what: format!("keyring {}", path.display()), source };
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(
+                &mut crate::spec::open_regular(path, path).map_err(|e| io(std::io::Error::other(e)))?,
+                &mut bytes,
+            )
+            .map_err(io)?;
             let bad = |e: pgp::errors::Error| DebianError::Keyring { path: path.clone(), detail: e.to_string() };
             let parsed: Vec<_> = if bytes.first().is_some_and(|b| *b == b'-') {
                 SignedPublicKey::from_armor_many(&bytes[..]).map_err(bad)?.0.collect()

@@ -118,8 +118,8 @@ pub fn finish(
         let mode = f.mode.as_deref().and_then(parse_mode).unwrap_or(0o644);
         match (&f.source, &f.copy_from) {
             (Some(src), _) => {
-                let p = dir.join(src);
-                let data = std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                let data = crate::spec::read_definition_file(dir, src)
+                    .map_err(|e| format!("[[files]] {}: source {}: {e}", f.path, src.display()))?;
                 tree.add_file(&f.path, mode, (0, 0), data)?;
             }
             (None, Some(from)) => tree.copy_file(from, &f.path)?,

@@ -191,7 +191,7 @@ pub fn build(
     root: &dyn BuildRoot,
 ) -> Result<BuildOutcome, SourceBuildError> {
     let started = Instant::now();
-    let recipe = recipe::load(&opts.recipe_dir)?;
+    let recipe = load_checked(&opts.recipe_dir)?;
     let tier_spec = recipe
         .tiers
         .get(&opts.tier)
@@ -423,6 +423,34 @@ fn environment(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect()
+}
+
+/// Reads `dir/recipe.toml` after checking that it, and every file it names in `dir` (path
+/// sources, their signatures, keyrings), resolves inside `dir` and is a regular file.
+pub fn load_checked(dir: &Path) -> Result<recipe::Recipe, SourceBuildError> {
+    let bad = |what: String, e: crate::spec::DefinitionFileError| SourceBuildError::Recipe {
+        path: dir.join("recipe.toml"),
+        reason: format!("{what}: {e}"),
+    };
+    crate::spec::definition_file(dir, Path::new("recipe.toml")).map_err(|e| bad("recipe.toml".into(), e))?;
+    let recipe = recipe::load(dir)?;
+    for src in &recipe.sources {
+        let inside = |what: &str, rel: &Path| {
+            crate::spec::definition_file(dir, rel)
+                .map(|_| ())
+                .map_err(|e| bad(format!("source {} {what}", src.file), e))
+        };
+        if let Origin::Path { path } = &src.from {
+            inside("path", path)?;
+            if let Some(sig) = &src.signature {
+                inside("signature", &path.with_file_name(&sig.file))?;
+            }
+        }
+        if let Some(sig) = &src.signature {
+            inside("keyring", &sig.keyring)?;
+        }
+    }
+    Ok(recipe)
 }
 
 fn prepare_source(
