@@ -90,10 +90,11 @@ mod tests {
                     fix_state: FixState::Fixed,
                     fix_versions: vec![fixed.into()],
                     urls: vec![],
-                },
-                related: vec![],
-                artifact: ScanPackage { name: name.into(), version: version.into(), ..ScanPackage::default() },
-                details: vec![],
+                }
+                .into(),
+                related: Vec::new().into(),
+                artifact: ScanPackage { name: name.into(), version: version.into(), ..ScanPackage::default() }.into(),
+                details: Vec::new().into(),
             }],
             ignored: vec![],
             db_sha256: String::new(),
@@ -101,6 +102,7 @@ mod tests {
             db_sources: vec![],
             notes: vec!["partial \x1b]0;pwned\x07".into()],
             packages: 1,
+            stats: Default::default(),
         }
     }
 
