@@ -276,6 +276,14 @@ impl BlobStore {
         Ok(Self::Tar { path: path.to_path_buf(), file, index })
     }
 
+    /// Whether something (of any kind) is at `name`.
+    pub(crate) fn exists(&self, name: &str) -> bool {
+        match self {
+            Self::Dir(root) => std::fs::symlink_metadata(root.join(name)).is_ok(),
+            Self::Tar { index, .. } => index.contains_key(name),
+        }
+    }
+
     /// Whether the store has a member at `name`.
     pub(crate) fn has(&self, name: &str) -> bool {
         match self {
@@ -345,7 +353,10 @@ impl BlobStore {
     ) -> Result<Vec<u8>, SourceError> {
         let over = || SourceError::Layout {
             source_name: source_name.to_string(),
-            reason: format!("the {what} ({name}) is over the limit of {max} bytes"),
+            reason: match expect {
+                Some(e) => format!("the {what} {} is over the limit of {max} bytes", e.digest),
+                None => format!("{name} is over the limit of {max} bytes"),
+            },
         };
         if expect.and_then(|e| e.size).is_some_and(|s| s > max) || self.size(name).is_some_and(|s| s > max) {
             return Err(over());

@@ -453,7 +453,7 @@ pub(crate) fn for_each_entry(
                     source_name: source_name.clone(),
                     digest: layer.digest.clone(),
                     reason: format!(
-                        "a PAX global header of {size} bytes at entry {ordinal} (limit {})",
+                        "a PAX global header of {size} bytes at entry {ordinal}: over the limit of {} bytes",
                         limits.max_header_bytes
                     ),
                     source: std::io::Error::other("tar header over the limit"),

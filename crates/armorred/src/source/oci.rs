@@ -80,7 +80,7 @@ pub(crate) fn open_oci(
     explicit: bool,
     limits: &Limits,
 ) -> Result<Image, SourceError> {
-    if !store.has("index.json") {
+    if !store.exists("index.json") {
         return Err(layout(&source_name, "no index.json: not an OCI image layout"));
     }
     let max = limits.max_json_bytes;
@@ -100,9 +100,8 @@ pub(crate) fn open_oci(
             .ok_or_else(|| layout(&source_name, "index without manifests"))?;
         let chosen = select(manifests, platform, explicit, &source_name)?;
         let expect = descriptor(chosen, "manifest descriptor", &source_name)?;
-        let what = format!("manifest {}", expect.digest);
         let bytes =
-            store.read_json(&blob_path(&expect.digest, &source_name)?, &what, Some(&expect), max, &source_name)?;
+            store.read_json(&blob_path(&expect.digest, &source_name)?, "manifest", Some(&expect), max, &source_name)?;
         doc = parse(&bytes, "manifest", &source_name)?;
         digest = Some(expect.digest);
     }
