@@ -455,6 +455,10 @@ fn fifos_are_not_regular_files() {
         let e = within(move || open(&src).unwrap_err());
         assert!(e.contains("is not a regular file: it is a FIFO"), "{e}");
     }
+    // A bare path that is a FIFO: named as such, not "does not exist".
+    let bare = fifo.display().to_string();
+    let e = within(move || Source::parse(&bare).map(|_| ()).map_err(|e| e.to_string()).unwrap_err());
+    assert!(e.contains("it is a FIFO"), "{e}");
     // A blob that is a FIFO.
     let dir = tmp.path().join("oci");
     let layer = status_layer();

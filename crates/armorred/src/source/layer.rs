@@ -119,8 +119,8 @@ impl<R: BufRead> Read for ZstdFrames<R> {
 }
 
 enum Dec<'a> {
-    Gzip(flate2::bufread::MultiGzDecoder<Raw<'a>>),
-    Zstd(ZstdFrames<Raw<'a>>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<Raw<'a>>>),
+    Zstd(Box<ZstdFrames<Raw<'a>>>),
     Plain(Raw<'a>),
 }
 
@@ -137,8 +137,11 @@ impl Read for Dec<'_> {
 impl<'a> Dec<'a> {
     fn into_raw(self) -> Option<Raw<'a>> {
         match self {
-            Self::Gzip(d) => Some(d.into_inner()),
-            Self::Zstd(d) => d.dec.map(|d| d.into_inner()).or(d.rest),
+            Self::Gzip(d) => Some((*d).into_inner()),
+            Self::Zstd(d) => {
+                let d = *d;
+                d.dec.map(|d| d.into_inner()).or(d.rest)
+            }
             Self::Plain(d) => Some(d),
         }
     }
@@ -206,9 +209,9 @@ fn open_stream<'a>(
     let mut buffered = BufReader::with_capacity(256 << 10, Counting { inner: raw, count: compressed.clone() });
     let magic = buffered.fill_buf()?.to_vec();
     let (dec, check_ratio) = if magic.starts_with(&[0x1f, 0x8b]) {
-        (Dec::Gzip(flate2::bufread::MultiGzDecoder::new(buffered)), true)
+        (Dec::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(buffered))), true)
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        (Dec::Zstd(ZstdFrames { dec: Some(zstd_frame(buffered)?), rest: None }), true)
+        (Dec::Zstd(Box::new(ZstdFrames { dec: Some(zstd_frame(buffered)?), rest: None })), true)
     } else {
         (Dec::Plain(buffered), false)
     };
@@ -423,7 +426,21 @@ pub(crate) fn for_each_entry(
         }
         _ => (blob, None),
     };
-    let stream = open_stream(blob, &limits, ctx.budget).map_err(|e| err("cannot decompress", e))?;
+    let stream = match open_stream(blob, &limits, ctx.budget) {
+        Ok(s) => s,
+        Err(e) => {
+            let failure = blob_check.as_ref().and_then(|s| s.failure());
+            return Err(match failure {
+                Some(reason) => SourceError::Digest {
+                    source_name: source_name.clone(),
+                    what: "layer".into(),
+                    digest: layer.digest.clone(),
+                    reason,
+                },
+                None => err("cannot decompress", e),
+            });
+        }
+    };
     let (stream, diff_check): (Box<dyn StreamFinish + '_>, _) = match &layer.expect {
         Some(e) if e.uncompressed => {
             let v = Verified::new(stream, e.clone());

@@ -246,6 +246,14 @@ impl Source {
         if input.is_empty() {
             return Err(invalid("empty source"));
         }
+        if let Ok(meta) = std::fs::metadata(input) {
+            if !meta.is_file() && !meta.is_dir() {
+                return Err(invalid(&format!(
+                    "not a directory or an image archive: it is {}",
+                    blobs::describe(meta.file_type())
+                )));
+            }
+        }
         Self::detect(Path::new(input)).ok_or_else(|| {
             invalid("not an existing directory, OCI layout or image archive; prefix it with oci-dir:, oci-archive:, docker-archive:, registry: or dir:")
         })
@@ -329,6 +337,9 @@ impl std::fmt::Display for Source {
 /// What a walk visitor is given for one file.
 pub type Visitor<'a> = dyn FnMut(&FileEntry, &mut dyn Read) -> Result<(), SourceError> + 'a;
 
+/// Who wants the files of the top layer as it is read: a filter and a visitor.
+type TopVisit<'w, 'v> = (&'w dyn Fn(&FileEntry) -> bool, &'w mut Visitor<'v>);
+
 /// Layers that share one blob: read once, applied at each of their positions.
 fn distinct(layers: &[Layer]) -> Vec<(&Layer, Vec<usize>)> {
     let mut out: Vec<(&Layer, Vec<usize>)> = Vec::new();
@@ -411,7 +422,7 @@ impl Image {
         store: &blobs::BlobStore,
         limits: &Limits,
         budget: &layer::Budget,
-        mut top: Option<(&dyn Fn(&FileEntry) -> bool, &mut Visitor<'_>)>,
+        mut top: Option<TopVisit<'_, '_>>,
     ) -> Result<FileTree, SourceError> {
         let mut tree = FileTree::default();
         let mut warnings = Vec::new();
