@@ -336,6 +336,22 @@ fn repeated_layer_is_read_once() {
 
 // ---- item 11: what a runtime would unpack ----
 
+/// A zstd layer of two frames is read whole (the runtimes decode every frame): the files of
+/// the second frame were hidden.
+#[test]
+fn every_zstd_frame_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut first = tar(&[E::File("etc/hostname", b"x\n", 0o644)]);
+    first.truncate(first.len() - 1024);
+    let second = status_layer();
+    let mut blob = zstd(&first);
+    blob.extend(zstd(&second));
+    let dir = tmp.path().join("oci");
+    oci_layout(&dir, &[Layer { tar: vec![], blob, media_type: "application/vnd.oci.image.layer.v1.tar+zstd" }]);
+    let s = generate(&open(&format!("oci-dir:{}", dir.display())).unwrap(), Limits::default()).unwrap();
+    assert_eq!(names(&s), ["hidden"]);
+}
+
 /// A GNU sparse dpkg status is read as the runtime unpacks it (it was skipped: "no
 /// vulnerabilities found").
 #[test]
