@@ -629,10 +629,17 @@ fn registry_downloads_are_bounded() {
     let layers = vec![layer_gzip(status_layer()), layer_gzip(status_layer()), layer];
     let manifest_digest = oci_layout(&dir, &layers);
 
-    // A cache left by a killed run of ours (a pid that cannot exist) is removed; one that
-    // is not a directory of ours (a symlink) is left alone.
+    // A cache left by a killed run of ours (its owner file names another boot) is removed;
+    // one without a proof (no owner file), or that is a symlink, is left alone.
     let stale = std::env::temp_dir().join("armorred-registry-999999999-leftover");
     std::fs::create_dir_all(stale.join("blobs")).unwrap();
+    std::fs::write(
+        stale.join("owner"),
+        "armorred registry cache v1\nboot 00000000-0000-0000-0000-000000000000\npidns 1\npid 999999999\nstart 1\n",
+    )
+    .unwrap();
+    let unproven = std::env::temp_dir().join("armorred-registry-999999997-noproof");
+    std::fs::create_dir_all(&unproven).unwrap();
     let bait_target = tmp.path().join("bait");
     std::fs::create_dir_all(&bait_target).unwrap();
     let bait = std::env::temp_dir().join("armorred-registry-999999998-link");
@@ -658,6 +665,8 @@ fn registry_downloads_are_bounded() {
     assert!(std::fs::read_dir(&bait_target).unwrap().next().is_none(), "the planted link was followed");
     assert!(!stale.exists(), "the stale cache of a dead run is left");
     assert!(bait.symlink_metadata().is_ok(), "a link was removed");
+    assert!(unproven.exists(), "a cache without proof of a dead owner was removed");
+    std::fs::remove_dir_all(&unproven).unwrap();
     let s = generate(&image, Limits::default()).unwrap();
     assert_eq!(names(&s), ["hidden"]);
     drop(image);

@@ -84,28 +84,111 @@ fn private_cache() -> std::io::Result<tempfile::TempDir> {
         .tempdir()
 }
 
+/// Who made a cache: written into it as `owner`, so that a later run can prove the maker is
+/// gone (another boot, or the same pid namespace without that process) before removing it.
+#[derive(Debug, PartialEq, Eq)]
+struct Owner {
+    boot: String,
+    pidns: u64,
+    pid: u32,
+    start: String,
+}
+
+const OWNER_MAGIC: &str = "armorred registry cache v1";
+
+impl Owner {
+    /// This process.
+    fn me() -> Option<Self> {
+        let pid = std::process::id();
+        Some(Self { boot: boot_id()?, pidns: pid_namespace("self")?, pid, start: start_time(&pid.to_string())? })
+    }
+
+    fn render(&self) -> String {
+        format!("{OWNER_MAGIC}\nboot {}\npidns {}\npid {}\nstart {}\n", self.boot, self.pidns, self.pid, self.start)
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let mut lines = text.lines();
+        if lines.next()? != OWNER_MAGIC {
+            return None;
+        }
+        let mut field = |key: &str| lines.next()?.strip_prefix(key)?.strip_prefix(' ').map(str::to_string);
+        let boot = field("boot")?;
+        let pidns = field("pidns")?.parse().ok()?;
+        let pid = field("pid")?.parse().ok()?;
+        let start = field("start")?;
+        Some(Self { boot, pidns, pid, start })
+    }
+
+    /// Whether the process that wrote this is provably gone, seen from `me`.
+    fn is_gone(&self, me: &Self) -> bool {
+        if self.boot != me.boot {
+            return true;
+        }
+        if self.pidns != me.pidns {
+            // Another pid namespace of this boot: its processes cannot be checked from here.
+            return false;
+        }
+        match start_time(&self.pid.to_string()) {
+            None => true,
+            Some(start) => start != self.start,
+        }
+    }
+}
+
+fn boot_id() -> Option<String> {
+    Some(std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?.trim().to_string())
+}
+
+fn pid_namespace(pid: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(Path::new("/proc").join(pid).join("ns/pid")).ok().map(|m| m.ino())
+}
+
+/// Field 22 of `/proc/<pid>/stat`: when the process started (tells a reused pid apart).
+fn start_time(pid: &str) -> Option<String> {
+    let stat = std::fs::read_to_string(Path::new("/proc").join(pid).join("stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// Writes the `owner` file of a new cache.
+fn claim(cache: &Path) -> std::io::Result<()> {
+    let Some(me) = Owner::me() else { return Ok(()) };
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(cache.join("owner"))?;
+    f.write_all(me.render().as_bytes())
+}
+
 /// Removes the caches that runs of ours left when they were killed: directories (not links)
-/// named `armorred-registry-<pid>-*`, owned by us (the owner of `ours`), whose process is gone.
+/// named `armorred-registry-*`, owned by our uid (the owner of `ours`), whose `owner` file
+/// proves the process that made them is gone. Anything else is left alone.
 fn remove_stale_caches(ours: &Path) {
     use std::os::unix::fs::MetadataExt;
+    let Some(me) = Owner::me() else { return };
     let Some(tmp) = ours.parent() else { return };
-    let Ok(me) = std::fs::symlink_metadata(ours) else { return };
+    let Ok(mine) = std::fs::symlink_metadata(ours) else { return };
     let Ok(dir) = std::fs::read_dir(tmp) else { return };
     for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(CACHE_PREFIX)) else {
-            continue;
-        };
-        let Some((pid, _)) = rest.split_once('-') else { continue };
-        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) || pid == std::process::id().to_string() {
+        if !entry.file_name().to_str().is_some_and(|n| n.starts_with(CACHE_PREFIX)) {
             continue;
         }
         let path = entry.path();
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-        if !meta.is_dir() || meta.uid() != me.uid() || Path::new("/proc").join(pid).exists() {
+        if path == ours {
             continue;
         }
-        let _ = std::fs::remove_dir_all(&path);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if !meta.is_dir() || meta.uid() != mine.uid() {
+            continue;
+        }
+        let owner_file = path.join("owner");
+        let Ok(file) = super::blobs::open_regular(&owner_file, false) else { continue };
+        let mut text = String::new();
+        if file.take(4096).read_to_string(&mut text).is_err() {
+            continue;
+        }
+        if Owner::parse(&text).is_some_and(|o| o.is_gone(&me)) {
+            let _ = std::fs::remove_dir_all(&path);
+        }
     }
 }
 
@@ -346,6 +429,7 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
         (doc, digest) = client.manifest(&d)?;
     }
     let cache = private_cache().map_err(|source| SourceError::Io { path: std::env::temp_dir(), source })?;
+    claim(cache.path()).map_err(|source| SourceError::Io { path: cache.path().join("owner"), source })?;
     remove_stale_caches(cache.path());
     let descriptor = |d: &Value, what: &str| -> Result<(String, u64), SourceError> {
         let digest =
@@ -394,6 +478,20 @@ mod tests {
         assert!(Reference::parse("nginx:latest").is_err());
         assert!(Reference::parse("library/nginx").is_err());
         assert!(Reference::parse("host.example/UPPER").is_err());
+    }
+
+    #[test]
+    fn owner_proves_a_dead_maker() {
+        let me = Owner::me().unwrap();
+        assert_eq!(Owner::parse(&me.render()).as_ref(), Some(&me));
+        assert!(!me.is_gone(&me), "we are alive");
+        let other_boot = Owner { boot: "other".into(), ..Owner::me().unwrap() };
+        assert!(other_boot.is_gone(&me));
+        let reused = Owner { start: "0".into(), ..Owner::me().unwrap() };
+        assert!(reused.is_gone(&me), "a reused pid is told apart by its start time");
+        let other_ns = Owner { boot: me.boot.clone(), pidns: me.pidns + 1, pid: 1, start: "0".into() };
+        assert!(!other_ns.is_gone(&me), "another pid namespace cannot be proven gone");
+        assert_eq!(Owner::parse("garbage"), None);
     }
 
     #[test]
