@@ -10,6 +10,7 @@ fuzz_target!(|data: &[u8]| {
         max_ratio: 100,
         max_file_bytes: 1 << 20,
         max_entries: 100_000,
+        ..Limits::default()
     };
     let _ = layer::list_entries(data, &limits);
 });

@@ -88,11 +88,12 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
         }
     } else {
         let mut buf = Vec::new();
-        image.scan(limits, &want, &mut |entry, reader| {
+        let tree = image.scan(limits, &want, &mut |entry, reader| {
             let location = Location { path: entry.path.clone(), layer: layer_digest(entry) };
             catalog_file(&catalogers, entry, location, reader, &mut buf, &mut found, &mut warnings)
                 .map_err(|e| visit_err(entry, image, e))
         })?;
+        warnings.extend(tree.warnings().iter().cloned());
     }
     let source = SourceInfo {
         name: image.name.clone(),

@@ -1,31 +1,69 @@
 //! One layer as a stream: compression detected by magic bytes (gzip, zstd, none), bounded
-//! decompression, tar entries with normalized paths and whiteouts recognized.
+//! decompression, digest verification as the bytes stream through, tar entries with
+//! normalized paths and whiteouts recognized, and tar metadata (GNU long names, PAX headers,
+//! sparse maps) bounded before the tar reader allocates it.
 
 use std::cell::Cell;
 use std::io::{BufRead, BufReader, Read};
 use std::rc::Rc;
+use std::time::Duration;
 
+use super::blobs::Verified;
 use super::tree::{EntryKind, FileEntry};
 use super::{Layer, SourceError};
 
-/// Bounds that keep hostile images from exhausting memory or time.
+/// Bounds that keep hostile images from exhausting memory or time. Every bound of the image
+/// reader lives here; each field's doc gives its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Decompressed bytes per layer.
+    /// Decompressed bytes per layer (default 64 GiB).
     pub max_layer_bytes: u64,
-    /// Decompressed / compressed ratio allowed once past 1 MiB of output.
+    /// Decompressed / compressed ratio allowed once past 1 MiB of output (default 1000).
     pub max_ratio: u64,
-    /// Bytes of one file's content handed to a visitor.
+    /// Bytes of one file's content handed to a visitor (default 512 MiB).
     pub max_file_bytes: u64,
-    /// Entries in the squashed tree.
+    /// Entries in the squashed tree (default 10,000,000).
     pub max_entries: u64,
+    /// Decompressed bytes over all the layers one operation ([`super::Image::tree`],
+    /// [`super::Image::scan`], [`super::Image::walk`]) reads, re-reads included
+    /// (default 128 GiB: the largest real images, some 20 GiB unpacked, read twice by a scan,
+    /// with room to spare; a few minutes of gunzip at most).
+    pub max_image_bytes: u64,
+    /// Bytes of tar metadata in front of one entry: GNU long name and long link (`L`, `K`),
+    /// PAX extended headers (`x`, and `g` entries), GNU sparse maps and the header blocks
+    /// themselves (default 1 MiB; a path is at most 4 KiB on Linux).
+    pub max_header_bytes: u64,
+    /// The JSON documents of an image (index, manifest, config) (default 16 MiB).
+    pub max_json_bytes: u64,
+    /// A registry request for a manifest or a token, from connect to the last byte (default 30 s).
+    pub registry_request_timeout: Duration,
+    /// A registry blob download, from connect to the last byte (default 30 min).
+    pub registry_blob_timeout: Duration,
+    /// A registry connection that sends nothing for this long fails (default 60 s).
+    pub registry_stall_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_layer_bytes: 64 << 30, max_ratio: 1000, max_file_bytes: 512 << 20, max_entries: 10_000_000 }
+        Self {
+            max_layer_bytes: 64 << 30,
+            max_ratio: 1000,
+            max_file_bytes: 512 << 20,
+            max_entries: 10_000_000,
+            max_image_bytes: 128 << 30,
+            max_header_bytes: 1 << 20,
+            max_json_bytes: 16 << 20,
+            registry_request_timeout: Duration::from_secs(30),
+            registry_blob_timeout: Duration::from_secs(30 * 60),
+            registry_stall_timeout: Duration::from_secs(60),
+        }
     }
 }
+
+/// The decompressed bytes one operation on an image has used, against
+/// [`Limits::max_image_bytes`].
+#[derive(Debug, Default)]
+pub(crate) struct Budget(Cell<u64>);
 
 /// Counts bytes read through it.
 struct Counting<R> {
@@ -41,24 +79,103 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Fails once the decompressed output passes the limits.
-struct Bounded<R> {
+type Raw<'a> = BufReader<Counting<Box<dyn Read + 'a>>>;
+
+/// Every zstd frame of a stream, one after the other (`zstd` concatenates frames, and the
+/// runtimes decode them all).
+struct ZstdFrames<R: BufRead> {
+    dec: Option<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>,
+    rest: Option<R>,
+}
+
+fn zstd_frame<R: BufRead>(
     inner: R,
+) -> std::io::Result<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>> {
+    ruzstd::decoding::StreamingDecoder::new(inner)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
+}
+
+impl<R: BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let Some(dec) = self.dec.as_mut() else {
+                return Ok(0);
+            };
+            let n = dec.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            let Some(dec) = self.dec.take() else {
+                return Ok(0);
+            };
+            let mut inner = dec.into_inner();
+            if inner.fill_buf()?.is_empty() {
+                self.rest = Some(inner);
+                return Ok(0);
+            }
+            self.dec = Some(zstd_frame(inner)?);
+        }
+    }
+}
+
+enum Dec<'a> {
+    Gzip(Box<flate2::bufread::MultiGzDecoder<Raw<'a>>>),
+    Zstd(Box<ZstdFrames<Raw<'a>>>),
+    Plain(Raw<'a>),
+}
+
+impl Read for Dec<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Gzip(d) => d.read(buf),
+            Self::Zstd(d) => d.read(buf),
+            Self::Plain(d) => d.read(buf),
+        }
+    }
+}
+
+impl<'a> Dec<'a> {
+    fn into_raw(self) -> Option<Raw<'a>> {
+        match self {
+            Self::Gzip(d) => Some((*d).into_inner()),
+            Self::Zstd(d) => {
+                let d = *d;
+                d.dec.map(|d| d.into_inner()).or(d.rest)
+            }
+            Self::Plain(d) => Some(d),
+        }
+    }
+}
+
+/// A decompressed layer: fails once the output passes the limits; hashes the output when the
+/// digest to check is the uncompressed one (docker `diff_id`).
+pub(crate) struct Stream<'a> {
+    dec: Dec<'a>,
     out: u64,
     compressed: Rc<Cell<u64>>,
     limits: Limits,
     check_ratio: bool,
+    budget: Option<&'a Budget>,
 }
 
-impl<R: Read> Read for Bounded<R> {
+impl Read for Stream<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = self.dec.read(buf)?;
         self.out += n as u64;
         if self.out > self.limits.max_layer_bytes {
             return Err(std::io::Error::other(format!(
                 "decompressed size exceeds the limit of {} bytes",
                 self.limits.max_layer_bytes
             )));
+        }
+        if let Some(budget) = self.budget {
+            budget.0.set(budget.0.get() + n as u64);
+            if budget.0.get() > self.limits.max_image_bytes {
+                return Err(std::io::Error::other(format!(
+                    "the image's layers decompress to more than the limit of {} bytes",
+                    self.limits.max_image_bytes
+                )));
+            }
         }
         let compressed = self.compressed.get().max(1);
         if self.check_ratio && self.out > (1 << 20) && self.out / compressed > self.limits.max_ratio {
@@ -71,90 +188,362 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
-/// Wraps a raw blob in the right decompressor, bounded by `limits`.
-pub fn decompress<'a>(raw: Box<dyn Read + 'a>, limits: &Limits) -> std::io::Result<Box<dyn Read + 'a>> {
+impl Stream<'_> {
+    /// Reads what is left of the stream (decompressed, then any compressed bytes past the end
+    /// of the compressed data), so that every digest over it is complete.
+    fn finish(mut self) -> std::io::Result<()> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        if let Some(mut raw) = self.dec.into_raw() {
+            std::io::copy(&mut raw, &mut std::io::sink())?;
+        }
+        Ok(())
+    }
+}
+
+fn open_stream<'a>(
+    raw: Box<dyn Read + 'a>,
+    limits: &Limits,
+    budget: Option<&'a Budget>,
+) -> std::io::Result<Stream<'a>> {
     let compressed = Rc::new(Cell::new(0));
     let mut buffered = BufReader::with_capacity(256 << 10, Counting { inner: raw, count: compressed.clone() });
     let magic = buffered.fill_buf()?.to_vec();
-    let (inner, check_ratio): (Box<dyn Read + 'a>, bool) = if magic.starts_with(&[0x1f, 0x8b]) {
-        (Box::new(flate2::bufread::MultiGzDecoder::new(buffered)), true)
+    let (dec, check_ratio) = if magic.starts_with(&[0x1f, 0x8b]) {
+        (Dec::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(buffered))), true)
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        let dec = ruzstd::decoding::StreamingDecoder::new(buffered)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-        (Box::new(dec), true)
+        (Dec::Zstd(Box::new(ZstdFrames { dec: Some(zstd_frame(buffered)?), rest: None })), true)
     } else {
-        (Box::new(buffered), false)
+        (Dec::Plain(buffered), false)
     };
-    Ok(Box::new(Bounded { inner, out: 0, compressed, limits: *limits, check_ratio }))
+    Ok(Stream { dec, out: 0, compressed, limits: *limits, check_ratio, budget })
 }
 
-/// Normalizes a tar path to `/a/b`; `None` when it escapes the root (`..`) or is the root.
-pub fn normalize(raw: &str) -> Option<String> {
-    let mut out = String::with_capacity(raw.len() + 1);
+/// Wraps a raw blob in the right decompressor, bounded by `limits`.
+pub fn decompress<'a>(raw: Box<dyn Read + 'a>, limits: &Limits) -> std::io::Result<Box<dyn Read + 'a>> {
+    Ok(Box::new(open_stream(raw, limits, None)?))
+}
+
+/// A tar path after lexical cleaning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Clean {
+    /// The root itself (`./`, `/`).
+    Root,
+    /// `/a/b`.
+    Path(String),
+    /// The path climbs above the root (`../x`, `a/../../x`).
+    Escapes,
+}
+
+/// Cleans a tar path lexically as the runtimes do (`a/./b//c/../d` is `/a/b/d`).
+pub(crate) fn clean(raw: &str) -> Clean {
+    let mut parts: Vec<&str> = Vec::new();
     for part in raw.split('/') {
         match part {
             "" | "." => {}
-            ".." => return None,
-            p => {
-                out.push('/');
-                out.push_str(p);
+            ".." => {
+                if parts.pop().is_none() {
+                    return Clean::Escapes;
+                }
             }
+            p => parts.push(p),
         }
     }
-    if out.is_empty() {
-        None
-    } else {
-        Some(out)
+    if parts.is_empty() {
+        return Clean::Root;
+    }
+    let mut out = String::with_capacity(raw.len() + 1);
+    for p in parts {
+        out.push('/');
+        out.push_str(p);
+    }
+    Clean::Path(out)
+}
+
+/// Normalizes a tar path to `/a/b` (`a/../b` is `/b`, as the runtimes read it); `None` when
+/// it climbs above the root or is the root.
+pub fn normalize(raw: &str) -> Option<String> {
+    match clean(raw) {
+        Clean::Path(p) => Some(p),
+        Clean::Root | Clean::Escapes => None,
+    }
+}
+
+/// The shared state of a [`Guard`]: the position in the tar stream and how far the tar reader
+/// may read before the next entry is handed out.
+#[derive(Debug)]
+pub(crate) struct GuardState {
+    pos: Cell<u64>,
+    limit: Cell<u64>,
+    tripped: Cell<bool>,
+}
+
+impl Default for GuardState {
+    fn default() -> Self {
+        Self { pos: Cell::new(0), limit: Cell::new(u64::MAX), tripped: Cell::new(false) }
+    }
+}
+
+/// Sits under the `tar` reader and fails a read past the allowed position: while the reader
+/// looks for the next entry, it may only skip what is left of the previous one and read
+/// [`Limits::max_header_bytes`] of headers (the `tar` crate reads GNU long names and PAX
+/// headers into memory whole; this stops it before it allocates a hostile size).
+pub(crate) struct Guard<R> {
+    pub(crate) inner: R,
+    pub(crate) state: Rc<GuardState>,
+}
+
+impl<R: Read> Read for Guard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let pos = self.state.pos.get();
+        let room = self.state.limit.get().saturating_sub(pos);
+        if room == 0 && !buf.is_empty() {
+            self.state.tripped.set(true);
+            return Err(std::io::Error::other("tar headers over the limit"));
+        }
+        let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.state.pos.set(pos + n as u64);
+        Ok(n)
+    }
+}
+
+/// One entry of a guarded tar stream: what the tar crate saw plus the end of its data.
+pub(crate) struct GuardedEntry<'e, 'a, R: Read> {
+    pub(crate) entry: &'e mut tar::Entry<'a, Guard<R>>,
+    pub(crate) ordinal: u64,
+}
+
+/// Why a guarded tar walk stopped.
+pub(crate) enum TarStop<E> {
+    /// The tar stream is broken (or a read below failed).
+    Io(std::io::Error),
+    /// The metadata in front of entry `ordinal` is over the limit.
+    Headers { ordinal: u64 },
+    /// The callback failed.
+    Callback(E),
+}
+
+/// Walks the entries of a tar stream with bounded metadata, then hands the reader back.
+pub(crate) fn guarded_entries<R: Read, E>(
+    reader: R,
+    max_header_bytes: u64,
+    mut f: impl FnMut(GuardedEntry<'_, '_, R>) -> Result<(), E>,
+) -> Result<R, TarStop<E>> {
+    let state = Rc::new(GuardState::default());
+    let mut archive = tar::Archive::new(Guard { inner: reader, state: state.clone() });
+    {
+        let mut entries = archive.entries().map_err(TarStop::Io)?;
+        let mut end = 0u64;
+        let mut ordinal = 0u64;
+        loop {
+            let pos = state.pos.get();
+            // What is left of the previous entry, its padding, then the headers.
+            let allowed = end.max(pos).saturating_add(512).saturating_add(max_header_bytes);
+            state.limit.set(allowed);
+            let item = entries.next();
+            state.limit.set(u64::MAX);
+            let mut entry = match item {
+                None => break,
+                Some(Ok(e)) => e,
+                Some(Err(e)) if state.tripped.get() => {
+                    drop(e);
+                    return Err(TarStop::Headers { ordinal });
+                }
+                Some(Err(e)) => return Err(TarStop::Io(e)),
+            };
+            let sparse = entry.header().entry_type().is_gnu_sparse();
+            let stored = if sparse {
+                let pax_size = entry
+                    .pax_extensions()
+                    .ok()
+                    .flatten()
+                    .and_then(|mut p| p.find(|x| x.as_ref().is_ok_and(|x| x.key_bytes() == b"size")))
+                    .and_then(|x| x.ok())
+                    .and_then(|x| x.value().ok().and_then(|v| v.parse::<u64>().ok()));
+                match pax_size {
+                    Some(s) => s,
+                    None => entry.header().entry_size().map_err(TarStop::Io)?,
+                }
+            } else {
+                entry.size()
+            };
+            end = state.pos.get().saturating_add(stored.saturating_add(511) & !511);
+            f(GuardedEntry { entry: &mut entry, ordinal }).map_err(TarStop::Callback)?;
+            ordinal += 1;
+        }
+    }
+    Ok(archive.into_inner().inner)
+}
+
+/// How one layer is read: the source it belongs to, its bounds, the image budget, and where
+/// refused constructs are reported.
+pub(crate) struct LayerRead<'r> {
+    pub(crate) source_name: &'r str,
+    pub(crate) limits: &'r Limits,
+    pub(crate) budget: Option<&'r Budget>,
+    /// Warnings about what the layer holds that a reader could not show as is.
+    pub(crate) warnings: Option<&'r mut Vec<String>>,
+}
+
+impl LayerRead<'_> {
+    fn warn(&mut self, layer: &Layer, msg: String) {
+        if let Some(w) = self.warnings.as_deref_mut() {
+            if w.len() < super::tree::MAX_WARNINGS {
+                w.push(format!("layer {}: {msg}", layer.digest));
+            } else if w.len() == super::tree::MAX_WARNINGS {
+                w.push("more warnings left out".to_string());
+            }
+        }
     }
 }
 
 /// Streams the entries of one layer blob, calling `f` with each entry (whiteouts as
-/// [`EntryKind::Whiteout`]/[`EntryKind::Opaque`]) and a reader of its content.
+/// [`EntryKind::Whiteout`]/[`EntryKind::Opaque`]) and a reader of its content. The blob is
+/// verified against its digest as it streams: on a mismatch the call fails at the end, after
+/// `f` has seen the entries (the caller must throw away what it gathered, and does: the
+/// error ends the operation).
 pub(crate) fn for_each_entry(
     blob: Box<dyn Read + '_>,
     layer: &Layer,
-    source_name: &str,
-    limits: &Limits,
+    ctx: &mut LayerRead<'_>,
     mut f: impl FnMut(FileEntry, &mut dyn Read) -> Result<(), SourceError>,
 ) -> Result<(), SourceError> {
+    let source_name = ctx.source_name.to_string();
+    let limits = *ctx.limits;
     let err = |reason: &str, source: std::io::Error| SourceError::Layer {
-        source_name: source_name.to_string(),
+        source_name: source_name.clone(),
         digest: layer.digest.clone(),
         reason: reason.to_string(),
         source,
     };
-    let reader = decompress(blob, limits).map_err(|e| err("cannot decompress", e))?;
-    let mut archive = tar::Archive::new(reader);
-    let entries = archive.entries().map_err(|e| err("not a tar stream", e))?;
-    for (ordinal, item) in entries.enumerate() {
-        let mut entry = item.map_err(|e| err("truncated or corrupt tar", e))?;
+    // The stored blob is checked against the manifest's digest, or (docker archives) the
+    // uncompressed tar against the config's diff_id.
+    let (blob, blob_check): (Box<dyn Read + '_>, _) = match &layer.expect {
+        Some(e) if !e.uncompressed => {
+            let v = Verified::new(blob, e.clone());
+            let state = v.state();
+            (Box::new(v), Some(state))
+        }
+        _ => (blob, None),
+    };
+    let stream = match open_stream(blob, &limits, ctx.budget) {
+        Ok(s) => s,
+        Err(e) => {
+            let failure = blob_check.as_ref().and_then(|s| s.failure());
+            return Err(match failure {
+                Some(reason) => SourceError::Digest {
+                    source_name: source_name.clone(),
+                    what: "layer".into(),
+                    digest: layer.digest.clone(),
+                    reason,
+                },
+                None => err("cannot decompress", e),
+            });
+        }
+    };
+    let (stream, diff_check): (Box<dyn StreamFinish + '_>, _) = match &layer.expect {
+        Some(e) if e.uncompressed => {
+            let v = Verified::new(stream, e.clone());
+            let state = v.state();
+            (Box::new(v), Some(state))
+        }
+        _ => (Box::new(stream), None),
+    };
+    let mismatch = || {
+        blob_check.iter().chain(diff_check.iter()).find_map(|s| s.failure()).map(|reason| SourceError::Digest {
+            source_name: source_name.clone(),
+            what: "layer".into(),
+            digest: layer.digest.clone(),
+            reason,
+        })
+    };
+    let walked = guarded_entries(stream, limits.max_header_bytes, |g| {
+        let ordinal = g.ordinal;
+        let entry = g.entry;
         let header = entry.header();
         let tar_kind = header.entry_type();
         let mode = header.mode().unwrap_or(0o644) & 0o7777;
-        let size = header.size().unwrap_or(0);
+        let size = entry.size();
+        if matches!(tar_kind, tar::EntryType::XGlobalHeader | tar::EntryType::XHeader) {
+            if size > limits.max_header_bytes {
+                return Err(SourceError::Layer {
+                    source_name: source_name.clone(),
+                    digest: layer.digest.clone(),
+                    reason: format!(
+                        "a PAX global header of {size} bytes at entry {ordinal}: over the limit of {} bytes",
+                        limits.max_header_bytes
+                    ),
+                    source: std::io::Error::other("tar header over the limit"),
+                });
+            }
+            return Ok(());
+        }
         let raw_path = entry.path().map_err(|e| err("bad entry path", e))?.to_string_lossy().into_owned();
-        let Some(path) = normalize(&raw_path) else {
-            continue;
+        let path = match clean(&raw_path) {
+            Clean::Path(p) => p,
+            Clean::Root => return Ok(()),
+            Clean::Escapes => {
+                ctx.warn(
+                    layer,
+                    format!("entry {raw_path:?} climbs above the root: left out, as the runtimes refuse it"),
+                );
+                return Ok(());
+            }
         };
+        if raw_path.split('/').any(|p| p == "..") {
+            ctx.warn(layer, format!("entry {raw_path:?} read as {path}, as the runtimes clean it"));
+        }
+        let pax_sparse = entry
+            .pax_extensions()
+            .ok()
+            .flatten()
+            .is_some_and(|mut p| p.any(|x| x.is_ok_and(|x| x.key_bytes().starts_with(b"GNU.sparse."))));
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", &path));
         let (path, kind) = if name == ".wh..wh..opq" {
             (if dir.is_empty() { "/".to_string() } else { dir.to_string() }, EntryKind::Opaque)
         } else if let Some(hidden) = name.strip_prefix(".wh.") {
-            (format!("{dir}/{hidden}"), EntryKind::Whiteout)
+            if hidden.is_empty() {
+                // `dir/.wh.` names `dir` itself (Go's filepath.Join(dir, "")).
+                ctx.warn(
+                    layer,
+                    format!(
+                        "whiteout {raw_path:?} with an empty name hides {}",
+                        if dir.is_empty() { "/" } else { dir }
+                    ),
+                );
+                (if dir.is_empty() { "/".to_string() } else { dir.to_string() }, EntryKind::Whiteout)
+            } else {
+                (format!("{dir}/{hidden}"), EntryKind::Whiteout)
+            }
         } else {
             let kind = match tar_kind {
-                tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+                _ if pax_sparse => {
+                    ctx.warn(layer, format!("{path} is a PAX-format sparse file: its content is not analysed"));
+                    EntryKind::Other
+                }
+                tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => EntryKind::File,
                 tar::EntryType::Directory => EntryKind::Dir,
                 tar::EntryType::Symlink => EntryKind::Symlink,
                 tar::EntryType::Link => EntryKind::Hardlink,
-                tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => continue,
                 _ => EntryKind::Other,
             };
             (path, kind)
         };
+        if path == "/" {
+            ctx.warn(layer, format!("{raw_path:?} hides every file of the layers below, as the runtimes read it"));
+        }
         let link = match kind {
             EntryKind::Symlink => entry.link_name().ok().flatten().map(|p| p.to_string_lossy().into_owned()),
-            EntryKind::Hardlink => entry.link_name().ok().flatten().and_then(|p| normalize(&p.to_string_lossy())),
+            EntryKind::Hardlink => {
+                let target = entry.link_name().ok().flatten().map(|p| p.to_string_lossy().into_owned());
+                match target.as_deref().map(clean) {
+                    Some(Clean::Path(p)) => Some(p),
+                    _ => {
+                        ctx.warn(layer, format!("hard link {path} to {target:?} points outside the image: left out"));
+                        return Ok(());
+                    }
+                }
+            }
             _ => None,
         };
         let fe = FileEntry {
@@ -164,20 +553,65 @@ pub(crate) fn for_each_entry(
             mode,
             link,
             layer: None,
-            ordinal: ordinal as u64,
+            ordinal,
+            content: None,
         };
-        f(fe, &mut entry)?;
+        f(fe, entry)
+    });
+    let stream = match walked {
+        Ok(stream) => stream,
+        Err(TarStop::Callback(e)) => return Err(mismatch().unwrap_or(e)),
+        Err(TarStop::Io(e)) => return Err(mismatch().unwrap_or_else(|| err("truncated or corrupt tar", e))),
+        Err(TarStop::Headers { ordinal }) => {
+            return Err(mismatch().unwrap_or_else(|| {
+                err(
+                    &format!(
+                        "the tar headers of entry {ordinal} (GNU long name or link, PAX header, sparse map) are over the limit of {} bytes",
+                        limits.max_header_bytes
+                    ),
+                    std::io::Error::other("tar header over the limit"),
+                )
+            }))
+        }
+    };
+    let finished = stream.finish_box();
+    if let Some(e) = mismatch() {
+        return Err(e);
     }
-    Ok(())
+    finished.map_err(|e| err("cannot read to the end", e))
+}
+
+/// A layer stream that can be read to its end, digests included.
+pub(crate) trait StreamFinish: Read {
+    fn finish_box(self: Box<Self>) -> std::io::Result<()>;
+}
+
+impl StreamFinish for Stream<'_> {
+    fn finish_box(self: Box<Self>) -> std::io::Result<()> {
+        (*self).finish()
+    }
+}
+
+impl StreamFinish for Verified<Stream<'_>> {
+    fn finish_box(mut self: Box<Self>) -> std::io::Result<()> {
+        std::io::copy(&mut *self, &mut std::io::sink())?;
+        self.into_inner().finish()
+    }
 }
 
 /// Lists the entries of one layer blob (compressed or not), whiteouts included. For tests,
 /// fuzzing and diagnostics; bounded by `limits` like every layer read.
 pub fn list_entries(blob: &[u8], limits: &Limits) -> Result<Vec<FileEntry>, SourceError> {
-    let layer =
-        Layer { digest: "sha256:-".into(), media_type: None, size: Some(blob.len() as u64), member: String::new() };
+    let layer = Layer {
+        digest: "sha256:-".into(),
+        media_type: None,
+        size: Some(blob.len() as u64),
+        member: String::new(),
+        expect: None,
+    };
     let mut out = Vec::new();
-    for_each_entry(Box::new(blob), &layer, "bytes", limits, |e, _| {
+    let mut ctx = LayerRead { source_name: "bytes", limits, budget: None, warnings: None };
+    for_each_entry(Box::new(blob), &layer, &mut ctx, |e, _| {
         if out.len() as u64 >= limits.max_entries {
             return Err(SourceError::Visit(format!("more than {} entries (limit)", limits.max_entries)));
         }
@@ -198,6 +632,10 @@ mod tests {
         assert_eq!(normalize("/etc//passwd").as_deref(), Some("/etc/passwd"));
         assert_eq!(normalize("a/../../etc"), None);
         assert_eq!(normalize("./"), None);
+        // Runtimes clean `a/../b` to `b`: so do we.
+        assert_eq!(normalize("usr/../var/lib/dpkg/status").as_deref(), Some("/var/lib/dpkg/status"));
+        assert_eq!(clean("../x"), Clean::Escapes);
+        assert_eq!(clean("a/.."), Clean::Root);
     }
 
     #[test]
@@ -233,7 +671,7 @@ mod tests {
                 ("/etc/shadow".to_string(), EntryKind::Whiteout),
                 ("/usr".to_string(), EntryKind::Opaque),
                 ("/".to_string(), EntryKind::Opaque),
-                ("/a/b/".to_string(), EntryKind::Whiteout),
+                ("/a/b".to_string(), EntryKind::Whiteout),
             ]
         );
         // Garbage is an error, not a panic.

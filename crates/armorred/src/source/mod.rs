@@ -5,7 +5,12 @@
 //! [`Image`], [`Image::tree`] squashes the layers (OCI whiteouts: `.wh.NAME`, `.wh..wh..opq`)
 //! into a [`FileTree`] of metadata only, and [`Image::walk`] streams the layers once more and
 //! hands the content of the files a caller wants to a visitor. Nothing is unpacked to disk;
-//! every decompression is bounded by [`Limits`]; paths with `..` never reach the tree.
+//! every decompression is bounded by [`Limits`]; paths are cleaned as the runtimes clean
+//! them and a path that climbs above the root never reaches the tree. Every blob is checked
+//! against its digest as it streams (OCI: the stored blob; docker archives: the uncompressed
+//! tar against the config's `diff_ids`); a layer that does not verify fails the operation.
+//! What a hostile layer does that changes what is visible (a whiteout of `/`, a refused
+//! path, a sparse format not read) is reported by [`FileTree::warnings`].
 
 mod blobs;
 pub mod layer;
@@ -78,6 +83,26 @@ pub enum SourceError {
         reference: String,
         /// What went wrong.
         reason: String,
+    },
+    /// A blob does not match the digest (or size) its descriptor gives.
+    #[error("{what} {digest} of {source_name} does not verify: {reason}")]
+    Digest {
+        /// The image source.
+        source_name: String,
+        /// Which blob (`layer`, `image config`, `manifest ...`).
+        what: String,
+        /// The digest it must have.
+        digest: String,
+        /// What was found instead.
+        reason: String,
+    },
+    /// A path that must be a regular file is something else (never opened, never waited on).
+    #[error("{path} is not a regular file: it is {kind}")]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is (`a FIFO`, `a symbolic link`, ...).
+        kind: &'static str,
     },
     /// A visitor of [`Image::walk`] failed.
     #[error("{0}")]
@@ -170,6 +195,8 @@ pub struct Layer {
     pub size: Option<u64>,
     /// Where the blob is in the store (`blobs/sha256/...` or a docker archive member).
     pub(crate) member: String,
+    /// What the blob (or, for docker archives, its uncompressed tar) must hash to.
+    pub(crate) expect: Option<blobs::Expect>,
 }
 
 /// An opened image: its identity and its layers (or a directory).
@@ -187,7 +214,7 @@ pub struct Image {
     pub layers: Vec<Layer>,
     store: Store,
     /// A download cache removed with the image (registry sources).
-    pub(crate) cache: Option<registry::CacheDir>,
+    pub(crate) cache: Option<tempfile::TempDir>,
 }
 
 #[derive(Debug)]
@@ -219,6 +246,14 @@ impl Source {
         if input.is_empty() {
             return Err(invalid("empty source"));
         }
+        if let Ok(meta) = std::fs::metadata(input) {
+            if !meta.is_file() && !meta.is_dir() {
+                return Err(invalid(&format!(
+                    "not a directory or an image archive: it is {}",
+                    blobs::describe(meta.file_type())
+                )));
+            }
+        }
         Self::detect(Path::new(input)).ok_or_else(|| {
             invalid("not an existing directory, OCI layout or image archive; prefix it with oci-dir:, oci-archive:, docker-archive:, registry: or dir:")
         })
@@ -234,7 +269,7 @@ impl Source {
             return Some(Self::Dir(path.into()));
         }
         if path.is_file() {
-            let index = blobs::BlobStore::tar(path).ok()?;
+            let index = blobs::BlobStore::tar(path, Limits::default().max_header_bytes).ok()?;
             if index.has("manifest.json") {
                 return Some(Self::DockerArchive(path.into()));
             }
@@ -250,16 +285,23 @@ impl Source {
         let platform = options.platform.clone().unwrap_or_else(Platform::host);
         match self {
             Self::OciDir(path) => {
+                let meta = std::fs::metadata(path).map_err(|source| SourceError::Io { path: path.clone(), source })?;
+                if !meta.is_dir() {
+                    return Err(SourceError::Invalid {
+                        input: self.to_string(),
+                        reason: format!("not a directory: it is {}", blobs::describe(meta.file_type())),
+                    });
+                }
                 let store = blobs::BlobStore::Dir(path.clone());
-                oci::open_oci(self.to_string(), store, &platform, options.platform.is_some())
+                oci::open_oci(self.to_string(), store, &platform, options.platform.is_some(), &options.limits)
             }
             Self::OciArchive(path) => {
-                let store = blobs::BlobStore::tar(path)?;
-                oci::open_oci(self.to_string(), store, &platform, options.platform.is_some())
+                let store = blobs::BlobStore::tar(path, options.limits.max_header_bytes)?;
+                oci::open_oci(self.to_string(), store, &platform, options.platform.is_some(), &options.limits)
             }
             Self::DockerArchive(path) => {
-                let store = blobs::BlobStore::tar(path)?;
-                oci::open_docker(self.to_string(), store)
+                let store = blobs::BlobStore::tar(path, options.limits.max_header_bytes)?;
+                oci::open_docker(self.to_string(), store, &options.limits)
             }
             Self::Registry(reference) => registry::open(reference, &platform, options),
             Self::Dir(path) => {
@@ -295,6 +337,29 @@ impl std::fmt::Display for Source {
 /// What a walk visitor is given for one file.
 pub type Visitor<'a> = dyn FnMut(&FileEntry, &mut dyn Read) -> Result<(), SourceError> + 'a;
 
+/// Who wants the files of the top layer as it is read: a filter and a visitor.
+type TopVisit<'w, 'v> = (&'w dyn Fn(&FileEntry) -> bool, &'w mut Visitor<'v>);
+
+/// Layers that share one blob: read once, applied at each of their positions.
+fn distinct(layers: &[Layer]) -> Vec<(&Layer, Vec<usize>)> {
+    let mut out: Vec<(&Layer, Vec<usize>)> = Vec::new();
+    let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, l) in layers.iter().enumerate() {
+        match at.get(l.member.as_str()) {
+            Some(&k) => {
+                if let Some((_, v)) = out.get_mut(k) {
+                    v.push(i);
+                }
+            }
+            None => {
+                at.insert(l.member.as_str(), out.len());
+                out.push((l, vec![i]));
+            }
+        }
+    }
+    out
+}
+
 impl Image {
     /// The root of a `dir:` source.
     pub fn dir_root(&self) -> Option<&Path> {
@@ -305,10 +370,18 @@ impl Image {
     }
 
     /// Opens a layer's blob as it is stored (still compressed, if it is), for counting or hashing;
-    /// an error for `dir:` sources, which have no layers.
+    /// an error for `dir:` sources, which have no layers. An OCI blob is checked against its
+    /// digest and size as it is read: reading it to the end fails on a mismatch. (A docker
+    /// archive's layer is checked against its `diff_id` when its tar is streamed.)
     pub fn open_layer_blob(&self, layer: &Layer) -> Result<Box<dyn Read + '_>, SourceError> {
         match &self.store {
-            Store::Blobs(store) => store.open(&layer.member),
+            Store::Blobs(store) => {
+                let raw = store.open(&layer.member)?;
+                match &layer.expect {
+                    Some(e) if !e.uncompressed => Ok(Box::new(blobs::Verified::new(raw, e.clone()))),
+                    _ => Ok(raw),
+                }
+            }
             Store::Dir(root) => Err(SourceError::Layout {
                 source_name: root.display().to_string(),
                 reason: "a directory has no layer blobs".into(),
@@ -331,21 +404,74 @@ impl Image {
     }
 
     /// Builds the squashed file tree (metadata only): layers are streamed in order and OCI
-    /// whiteouts applied.
+    /// whiteouts applied. A blob listed several times is read once.
     pub fn tree(&self, limits: &Limits) -> Result<FileTree, SourceError> {
         match &self.store {
             Store::Dir(root) => tree::from_dir(root, limits),
             Store::Blobs(store) => {
-                let mut tree = FileTree::default();
-                for (index, layer) in self.layers.iter().enumerate() {
-                    let reader = store.open(&layer.member)?;
-                    layer::for_each_entry(reader, layer, &self.name, limits, |entry, _| {
-                        tree.apply(entry, index, limits)
-                    })?;
-                }
-                Ok(tree)
+                let budget = layer::Budget::default();
+                self.build(store, limits, &budget, None)
             }
         }
+    }
+
+    /// Streams the layers in order into a tree; entries of the top layer (when its blob is not
+    /// also lower down) are offered to `top` as they come (nothing lies above them).
+    fn build(
+        &self,
+        store: &blobs::BlobStore,
+        limits: &Limits,
+        budget: &layer::Budget,
+        mut top: Option<TopVisit<'_, '_>>,
+    ) -> Result<FileTree, SourceError> {
+        let mut tree = FileTree::default();
+        let mut warnings = Vec::new();
+        let last = self.layers.len().saturating_sub(1);
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for l in &self.layers {
+            *seen.entry(l.member.as_str()).or_default() += 1;
+        }
+        let mut replay: std::collections::HashMap<&str, Vec<FileEntry>> = std::collections::HashMap::new();
+        for (index, layer) in self.layers.iter().enumerate() {
+            if let Some(entries) = replay.get(layer.member.as_str()) {
+                // The same blob again: applying it once more is what the runtime does; it is
+                // not inflated again.
+                for e in entries.clone() {
+                    tree.apply(e, index, limits)?;
+                }
+                continue;
+            }
+            let keep = seen.get(layer.member.as_str()).copied().unwrap_or(0) > 1;
+            let mut kept = Vec::new();
+            let reader = store.open(&layer.member)?;
+            let mut ctx = layer::LayerRead {
+                source_name: &self.name,
+                limits,
+                budget: Some(budget),
+                warnings: Some(&mut warnings),
+            };
+            let offer = index == last && !keep;
+            layer::for_each_entry(reader, layer, &mut ctx, |mut entry, content| {
+                if keep {
+                    kept.push(entry.clone());
+                }
+                if let (true, Some((want, visit))) = (offer, top.as_mut()) {
+                    if entry.kind == EntryKind::File {
+                        entry.layer = Some(index);
+                        if want(&entry) {
+                            let mut bounded = content.take(limits.max_file_bytes);
+                            visit(&entry, &mut bounded)?;
+                        }
+                    }
+                }
+                tree.apply(entry, index, limits)
+            })?;
+            if keep {
+                replay.insert(layer.member.as_str(), kept);
+            }
+        }
+        tree.add_warnings(warnings);
+        Ok(tree)
     }
 
     /// Builds the tree and visits every wanted file, reading the top layer once only: its
@@ -362,27 +488,18 @@ impl Image {
             self.walk(&tree, limits, want, visit)?;
             return Ok(tree);
         };
-        let mut tree = FileTree::default();
+        let budget = layer::Budget::default();
+        let tree = self.build(store, limits, &budget, Some((want, &mut *visit)))?;
+        // The top layer was visited while building unless its blob is also lower down.
         let top = self.layers.len().saturating_sub(1);
-        for (index, layer) in self.layers.iter().enumerate() {
-            let reader = store.open(&layer.member)?;
-            layer::for_each_entry(reader, layer, &self.name, limits, |mut entry, content| {
-                if index == top && entry.kind == EntryKind::File {
-                    entry.layer = Some(index);
-                    if want(&entry) {
-                        let mut bounded = content.take(limits.max_file_bytes);
-                        visit(&entry, &mut bounded)?;
-                    }
-                }
-                tree.apply(entry, index, limits)
-            })?;
-        }
-        self.visit_surviving(store, &tree, top, limits, want, visit)?;
+        let top_unique = self.layers.last().is_some_and(|t| self.layers[..top].iter().all(|l| l.member != t.member));
+        let upto = if top_unique { top } else { self.layers.len() };
+        self.visit_surviving(store, &tree, upto, limits, &budget, want, visit)?;
         Ok(tree)
     }
 
     /// Streams the files of `tree` for which `want` holds, handing each one's content to
-    /// `visit`. For images, each layer is read once, lowest first.
+    /// `visit`. For images, each distinct layer blob is read once, lowest first.
     pub fn walk(
         &self,
         tree: &FileTree,
@@ -406,36 +523,68 @@ impl Image {
                 }
                 Ok(())
             }
-            Store::Blobs(store) => self.visit_surviving(store, tree, self.layers.len(), limits, want, visit),
+            Store::Blobs(store) => {
+                let budget = layer::Budget::default();
+                self.visit_surviving(store, tree, self.layers.len(), limits, &budget, want, visit)
+            }
         }
     }
 
-    /// Streams layers `0..upto` and visits each file that survives in `tree` from that layer
-    /// (the same path and ordinal: an entry overwritten or whited out above is skipped).
+    /// Streams the distinct blobs of layers `0..upto` and visits each file whose content
+    /// survives in `tree` from them: a file at the same path and ordinal (an entry
+    /// overwritten or whited out above is skipped), or a hard link whose target's content
+    /// survives only through it (the target path whited out or replaced above).
+    #[allow(clippy::too_many_arguments)]
     fn visit_surviving(
         &self,
         store: &blobs::BlobStore,
         tree: &FileTree,
         upto: usize,
         limits: &Limits,
+        budget: &layer::Budget,
         want: &dyn Fn(&FileEntry) -> bool,
         visit: &mut Visitor<'_>,
     ) -> Result<(), SourceError> {
-        for (index, layer) in self.layers.iter().enumerate().take(upto) {
-            if !tree.has_files_from(index) {
+        use std::collections::hash_map::Entry as Slot;
+        // (layer, ordinal) of a content → the path that shows it (the file itself first).
+        let mut wanted: std::collections::HashMap<(usize, u64), FileEntry> = std::collections::HashMap::new();
+        for e in tree.entries() {
+            let (key, shown) = match (e.kind, e.layer, e.content) {
+                (EntryKind::File, Some(l), _) => ((l, e.ordinal), e.clone()),
+                (EntryKind::Hardlink, Some(_), Some(c)) => (c, FileEntry { kind: EntryKind::File, ..e.clone() }),
+                _ => continue,
+            };
+            if key.0 >= upto || !want(&shown) {
+                continue;
+            }
+            match wanted.entry(key) {
+                Slot::Vacant(v) => {
+                    v.insert(shown);
+                }
+                Slot::Occupied(mut o) => {
+                    if e.kind == EntryKind::File {
+                        o.insert(shown);
+                    }
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let layers = &self.layers[..upto.min(self.layers.len())];
+        for (layer, indexes) in distinct(layers) {
+            if !indexes.iter().any(|&i| tree.has_files_from(i)) {
                 continue;
             }
             let reader = store.open(&layer.member)?;
-            layer::for_each_entry(reader, layer, &self.name, limits, |raw, content| {
+            let mut ctx = layer::LayerRead { source_name: &self.name, limits, budget: Some(budget), warnings: None };
+            layer::for_each_entry(reader, layer, &mut ctx, |raw, content| {
                 if raw.kind != EntryKind::File {
                     return Ok(());
                 }
-                let Some(entry) = tree.get(&raw.path) else {
+                let Some(entry) = indexes.iter().find_map(|&i| wanted.get(&(i, raw.ordinal))) else {
                     return Ok(());
                 };
-                if entry.layer != Some(index) || entry.ordinal != raw.ordinal || !want(entry) {
-                    return Ok(());
-                }
                 let mut bounded = content.take(limits.max_file_bytes);
                 visit(entry, &mut bounded)
             })?;

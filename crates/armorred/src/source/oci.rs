@@ -4,8 +4,8 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::blobs::{blob_path, BlobStore};
-use super::{Image, Layer, Platform, SourceError, Store};
+use super::blobs::{blob_path, BlobStore, Expect};
+use super::{Image, Layer, Limits, Platform, SourceError, Store};
 
 const INDEX_TYPES: [&str; 2] =
     ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
@@ -65,17 +65,27 @@ pub(crate) fn select<'a>(
     Err(layout(source_name, format!("no manifest for platform {platform} (available: {})", available.join(", "))))
 }
 
+/// The descriptor fields a blob is checked against: digest (well-formed) and size.
+fn descriptor(d: &Value, what: &str, source_name: &str) -> Result<Expect, SourceError> {
+    let digest =
+        d.get("digest").and_then(Value::as_str).ok_or_else(|| layout(source_name, format!("{what} without digest")))?;
+    Expect::blob(digest, d.get("size").and_then(Value::as_u64), source_name)
+}
+
 /// Reads an image from an OCI layout store.
 pub(crate) fn open_oci(
     source_name: String,
     store: BlobStore,
     platform: &Platform,
     explicit: bool,
+    limits: &Limits,
 ) -> Result<Image, SourceError> {
-    if !store.has("index.json") {
+    if !store.exists("index.json") {
         return Err(layout(&source_name, "no index.json: not an OCI image layout"));
     }
-    let mut doc = parse(&store.read_small("index.json")?, "index.json", &source_name)?;
+    let max = limits.max_json_bytes;
+    let mut doc =
+        parse(&store.read_json("index.json", "index.json", None, max, &source_name)?, "index.json", &source_name)?;
     let mut digest = None;
     // Follow nested indexes (at most a few levels) down to an image manifest.
     for _ in 0..4 {
@@ -89,42 +99,47 @@ pub(crate) fn open_oci(
             .and_then(Value::as_array)
             .ok_or_else(|| layout(&source_name, "index without manifests"))?;
         let chosen = select(manifests, platform, explicit, &source_name)?;
-        let d = chosen
-            .get("digest")
-            .and_then(Value::as_str)
-            .ok_or_else(|| layout(&source_name, "manifest descriptor without digest"))?
-            .to_string();
-        let bytes = store.read_small(&blob_path(&d, &source_name)?)?;
+        let expect = descriptor(chosen, "manifest descriptor", &source_name)?;
+        let bytes =
+            store.read_json(&blob_path(&expect.digest, &source_name)?, "manifest", Some(&expect), max, &source_name)?;
         doc = parse(&bytes, "manifest", &source_name)?;
-        digest = Some(d);
+        digest = Some(expect.digest);
     }
-    manifest_image(source_name, store, &doc, digest)
+    manifest_image(source_name, store, &doc, digest, limits)
 }
 
-/// Builds the image from an image manifest.
+/// Builds the image from an image manifest: the config is read and verified now, the layers
+/// as they are streamed.
 pub(crate) fn manifest_image(
     source_name: String,
     store: BlobStore,
     manifest: &Value,
     digest: Option<String>,
+    limits: &Limits,
 ) -> Result<Image, SourceError> {
-    let config_digest = manifest
-        .pointer("/config/digest")
-        .and_then(Value::as_str)
-        .ok_or_else(|| layout(&source_name, "manifest without config"))?;
-    let config = parse(&store.read_small(&blob_path(config_digest, &source_name)?)?, "image config", &source_name)?;
+    let config_desc = manifest.get("config").ok_or_else(|| layout(&source_name, "manifest without config"))?;
+    let expect = descriptor(config_desc, "config descriptor", &source_name)?;
+    let bytes = store.read_json(
+        &blob_path(&expect.digest, &source_name)?,
+        "image config",
+        Some(&expect),
+        limits.max_json_bytes,
+        &source_name,
+    )?;
+    let config = parse(&bytes, "image config", &source_name)?;
     let mut layers = Vec::new();
     for l in manifest
         .get("layers")
         .and_then(Value::as_array)
         .ok_or_else(|| layout(&source_name, "manifest without layers"))?
     {
-        let d = l.get("digest").and_then(Value::as_str).ok_or_else(|| layout(&source_name, "layer without digest"))?;
+        let expect = descriptor(l, "layer", &source_name)?;
         layers.push(Layer {
-            digest: d.to_string(),
+            digest: expect.digest.clone(),
             media_type: l.get("mediaType").and_then(Value::as_str).map(str::to_string),
-            size: l.get("size").and_then(Value::as_u64),
-            member: blob_path(d, &source_name)?,
+            size: expect.size,
+            member: blob_path(&expect.digest, &source_name)?,
+            expect: Some(expect),
         });
     }
     let created = config.get("created").and_then(Value::as_str).map(str::to_string);
@@ -139,9 +154,16 @@ pub(crate) fn manifest_image(
     })
 }
 
-/// Reads a `docker save` archive (first image of `manifest.json`).
-pub(crate) fn open_docker(source_name: String, store: BlobStore) -> Result<Image, SourceError> {
-    let manifest = parse(&store.read_small("manifest.json")?, "manifest.json", &source_name)?;
+/// Reads a `docker save` archive (first image of `manifest.json`). The config is verified
+/// against its name when the name is its digest (`<hex>.json`, `blobs/sha256/<hex>`); each
+/// layer's uncompressed tar against the config's `rootfs.diff_ids`, as it streams.
+pub(crate) fn open_docker(source_name: String, store: BlobStore, limits: &Limits) -> Result<Image, SourceError> {
+    let max = limits.max_json_bytes;
+    let manifest = parse(
+        &store.read_json("manifest.json", "manifest.json", None, max, &source_name)?,
+        "manifest.json",
+        &source_name,
+    )?;
     let first = manifest
         .as_array()
         .and_then(|a| a.first())
@@ -150,24 +172,45 @@ pub(crate) fn open_docker(source_name: String, store: BlobStore) -> Result<Image
         .get("Config")
         .and_then(Value::as_str)
         .ok_or_else(|| layout(&source_name, "manifest.json entry without Config"))?;
-    let config_bytes = store.read_small(config_path)?;
+    let named = config_path.rsplit('/').next().unwrap_or_default().trim_end_matches(".json");
+    let config_expect = if named.len() == 64 && named.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Some(Expect::blob(&format!("sha256:{named}"), None, &source_name)?)
+    } else {
+        None
+    };
+    let config_bytes = store.read_json(config_path, "image config", config_expect.as_ref(), max, &source_name)?;
     let config = parse(&config_bytes, "image config", &source_name)?;
     let diff_ids: Vec<&str> = config
         .pointer("/rootfs/diff_ids")
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let mut layers = Vec::new();
-    for (i, l) in first
+    let members = first
         .get("Layers")
         .and_then(Value::as_array)
-        .ok_or_else(|| layout(&source_name, "manifest.json entry without Layers"))?
-        .iter()
-        .enumerate()
-    {
+        .ok_or_else(|| layout(&source_name, "manifest.json entry without Layers"))?;
+    if members.len() != diff_ids.len() {
+        return Err(layout(
+            &source_name,
+            format!(
+                "the config lists {} rootfs.diff_ids for {} layers: the layers cannot be verified",
+                diff_ids.len(),
+                members.len()
+            ),
+        ));
+    }
+    let mut layers = Vec::new();
+    for (l, diff_id) in members.iter().zip(diff_ids) {
         let member = l.as_str().ok_or_else(|| layout(&source_name, "layer path is not a string"))?;
-        let digest = diff_ids.get(i).map(|s| s.to_string()).unwrap_or_else(|| member.to_string());
-        layers.push(Layer { digest, media_type: None, size: None, member: member.to_string() });
+        let mut expect = Expect::blob(diff_id, None, &source_name)?;
+        expect.uncompressed = true;
+        layers.push(Layer {
+            digest: diff_id.to_string(),
+            media_type: None,
+            size: None,
+            member: member.to_string(),
+            expect: Some(expect),
+        });
     }
     let created = config.get("created").and_then(Value::as_str).map(str::to_string);
     let digest = format!("sha256:{:x}", Sha256::digest(&config_bytes));

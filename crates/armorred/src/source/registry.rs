@@ -1,18 +1,23 @@
 //! `registry:HOST[:PORT]/REPO[:TAG|@DIGEST]` sources: a small OCI distribution client on
 //! ureq (rustls with ring). Anonymous and bearer-token pulls, credentials from
 //! `~/.docker/config.json` (`auths.<host>.auth`). Plain HTTP only for loopback hosts.
-//! Config and layers are downloaded (digest-verified) into a private cache laid out like an
-//! OCI layout, removed when the [`Image`] is dropped, and read like `oci-dir:`.
+//! Config and layers are downloaded (digest- and size-verified, each distinct blob once) into
+//! a private cache laid out like an OCI layout (a fresh directory of mode 0700 with an
+//! unpredictable name, created exclusively), removed when the [`Image`] is dropped or the open
+//! fails, and read like `oci-dir:`. Every request has a deadline and a stall timeout
+//! ([`super::Limits`]); a cache left by a killed run of ours is removed by the next run.
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::blobs::{blob_path, BlobStore};
-use super::{oci, Image, OpenOptions, Platform, SourceError};
+use super::blobs::{blob_path, check_digest, BlobStore};
+use super::{oci, Image, Limits, OpenOptions, Platform, SourceError};
 
 const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
@@ -66,13 +71,124 @@ impl Reference {
     }
 }
 
-/// Removes the download cache when the image is dropped.
-#[derive(Debug)]
-pub(crate) struct CacheDir(pub(crate) PathBuf);
+/// The prefix of a download cache in the temp directory: `armorred-registry-<pid>-<random>`.
+const CACHE_PREFIX: &str = "armorred-registry-";
 
-impl Drop for CacheDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+/// Creates a private download cache: a new directory (mode 0700, unpredictable name, created
+/// exclusively, so nothing planted under a guessable name is followed).
+fn private_cache() -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix(&format!("{CACHE_PREFIX}{}-", std::process::id()))
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+}
+
+/// Who made a cache: written into it as `owner`, so that a later run can prove the maker is
+/// gone (another boot, or the same pid namespace without that process) before removing it.
+#[derive(Debug, PartialEq, Eq)]
+struct Owner {
+    boot: String,
+    pidns: u64,
+    pid: u32,
+    start: String,
+}
+
+const OWNER_MAGIC: &str = "armorred registry cache v1";
+
+impl Owner {
+    /// This process.
+    fn me() -> Option<Self> {
+        let pid = std::process::id();
+        Some(Self { boot: boot_id()?, pidns: pid_namespace("self")?, pid, start: start_time(&pid.to_string())? })
+    }
+
+    fn render(&self) -> String {
+        format!("{OWNER_MAGIC}\nboot {}\npidns {}\npid {}\nstart {}\n", self.boot, self.pidns, self.pid, self.start)
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let mut lines = text.lines();
+        if lines.next()? != OWNER_MAGIC {
+            return None;
+        }
+        let mut field = |key: &str| lines.next()?.strip_prefix(key)?.strip_prefix(' ').map(str::to_string);
+        let boot = field("boot")?;
+        let pidns = field("pidns")?.parse().ok()?;
+        let pid = field("pid")?.parse().ok()?;
+        let start = field("start")?;
+        Some(Self { boot, pidns, pid, start })
+    }
+
+    /// Whether the process that wrote this is provably gone, seen from `me`.
+    fn is_gone(&self, me: &Self) -> bool {
+        if self.boot != me.boot {
+            return true;
+        }
+        if self.pidns != me.pidns {
+            // Another pid namespace of this boot: its processes cannot be checked from here.
+            return false;
+        }
+        match start_time(&self.pid.to_string()) {
+            None => true,
+            Some(start) => start != self.start,
+        }
+    }
+}
+
+fn boot_id() -> Option<String> {
+    Some(std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?.trim().to_string())
+}
+
+fn pid_namespace(pid: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(Path::new("/proc").join(pid).join("ns/pid")).ok().map(|m| m.ino())
+}
+
+/// Field 22 of `/proc/<pid>/stat`: when the process started (tells a reused pid apart).
+fn start_time(pid: &str) -> Option<String> {
+    let stat = std::fs::read_to_string(Path::new("/proc").join(pid).join("stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// Writes the `owner` file of a new cache.
+fn claim(cache: &Path) -> std::io::Result<()> {
+    let Some(me) = Owner::me() else { return Ok(()) };
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(cache.join("owner"))?;
+    f.write_all(me.render().as_bytes())
+}
+
+/// Removes the caches that runs of ours left when they were killed: directories (not links)
+/// named `armorred-registry-*`, owned by our uid (the owner of `ours`), whose `owner` file
+/// proves the process that made them is gone. Anything else is left alone.
+fn remove_stale_caches(ours: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Some(me) = Owner::me() else { return };
+    let Some(tmp) = ours.parent() else { return };
+    let Ok(mine) = std::fs::symlink_metadata(ours) else { return };
+    let Ok(dir) = std::fs::read_dir(tmp) else { return };
+    for entry in dir.flatten() {
+        if !entry.file_name().to_str().is_some_and(|n| n.starts_with(CACHE_PREFIX)) {
+            continue;
+        }
+        let path = entry.path();
+        if path == ours {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if !meta.is_dir() || meta.uid() != mine.uid() {
+            continue;
+        }
+        let owner_file = path.join("owner");
+        let Ok(file) = super::blobs::open_regular(&owner_file, false) else { continue };
+        let mut text = String::new();
+        if file.take(4096).read_to_string(&mut text).is_err() {
+            continue;
+        }
+        if Owner::parse(&text).is_some_and(|o| o.is_gone(&me)) {
+            let _ = std::fs::remove_dir_all(&path);
+        }
     }
 }
 
@@ -82,6 +198,7 @@ struct Client {
     name: String,
     token: Option<String>,
     basic: Option<String>,
+    limits: Limits,
 }
 
 impl Client {
@@ -89,9 +206,9 @@ impl Client {
         SourceError::Registry { reference: self.name.clone(), reason: reason.into() }
     }
 
-    fn get(&mut self, url: &str, accept: Option<&str>) -> Result<ureq::Response, SourceError> {
+    fn get(&mut self, url: &str, accept: Option<&str>, deadline: Duration) -> Result<ureq::Response, SourceError> {
         for attempt in 0..2 {
-            let mut req = self.agent.get(url);
+            let mut req = self.agent.get(url).timeout(deadline);
             if let Some(a) = accept {
                 req = req.set("Accept", a);
             }
@@ -141,7 +258,7 @@ impl Client {
         if !query.iter().any(|(k, _)| k == "scope") {
             query.push(("scope".into(), format!("repository:{}:pull", self.reference.repo)));
         }
-        let mut req = self.agent.get(&realm);
+        let mut req = self.agent.get(&realm).timeout(self.limits.registry_request_timeout);
         for (k, v) in &query {
             req = req.query(k, v);
         }
@@ -149,7 +266,12 @@ impl Client {
             req = req.set("Authorization", &format!("Basic {b}"));
         }
         let resp = req.call().map_err(|e| self.err(format!("token request to {realm}: {e}")))?;
-        let v: Value = resp.into_json().map_err(|e| self.err(format!("token response: {e}")))?;
+        let mut body = Vec::new();
+        resp.into_reader()
+            .take(self.limits.max_json_bytes)
+            .read_to_end(&mut body)
+            .map_err(|e| self.err(format!("token response: {e}")))?;
+        let v: Value = serde_json::from_slice(&body).map_err(|e| self.err(format!("token response: {e}")))?;
         let token = v
             .get("token")
             .or_else(|| v.get("access_token"))
@@ -160,16 +282,23 @@ impl Client {
     }
 
     fn manifest(&mut self, reference: &str) -> Result<(Value, String), SourceError> {
+        if reference.contains(':') {
+            check_digest(reference).map_err(|e| self.err(e))?;
+        }
         let url = format!("{}/manifests/{reference}", self.reference.base());
-        let resp = self.get(&url, Some(ACCEPT))?;
+        let resp = self.get(&url, Some(ACCEPT), self.limits.registry_request_timeout)?;
+        let max = self.limits.max_json_bytes;
         let mut bytes = Vec::new();
         resp.into_reader()
-            .take(16 << 20)
+            .take(max + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| self.err(format!("reading manifest: {e}")))?;
+            .map_err(|e| self.err(format!("reading manifest {reference}: {e}")))?;
+        if bytes.len() as u64 > max {
+            return Err(self.err(format!("the manifest {reference} is over the limit of {max} bytes")));
+        }
         let digest = format!("sha256:{:x}", Sha256::digest(&bytes));
         if reference.starts_with("sha256:") && reference != digest {
-            return Err(self.err(format!("manifest digest mismatch: got {digest}")));
+            return Err(self.err(format!("manifest {reference} does not verify: the content hashes to {digest}")));
         }
         let v = serde_json::from_slice(&bytes).map_err(|source| SourceError::Json {
             what: "manifest".into(),
@@ -179,16 +308,26 @@ impl Client {
         Ok((v, digest))
     }
 
-    fn blob_to(&mut self, digest: &str, cache: &std::path::Path, max: u64) -> Result<(), SourceError> {
+    /// Downloads a blob into the cache: at most `size` bytes (its descriptor's; more or fewer
+    /// is an error), within the blob deadline, verified against its digest.
+    fn blob_to(&mut self, digest: &str, size: u64, cache: &Path, max: u64) -> Result<(), SourceError> {
+        if size > max {
+            return Err(self.err(format!("blob {digest} is {size} bytes, over the limit of {max}")));
+        }
+        if !digest.starts_with("sha256:") {
+            check_digest(digest).map_err(|e| self.err(e))?;
+            return Err(self.err(format!("blob {digest}: only sha256 blobs are downloaded")));
+        }
         let rel = blob_path(digest, &self.name)?;
         let path = cache.join(&rel);
         let url = format!("{}/blobs/{digest}", self.reference.base());
-        let resp = self.get(&url, None)?;
+        let resp = self.get(&url, None, self.limits.registry_blob_timeout)?;
         let io = |source| SourceError::Io { path: path.clone(), source };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
-        let mut file = std::fs::File::create(&path).map_err(io)?;
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(io)?;
+        let max = size;
         let mut reader = resp.into_reader().take(max + 1);
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 256 << 10];
@@ -200,10 +339,13 @@ impl Client {
             }
             total += n as u64;
             if total > max {
-                return Err(self.err(format!("blob {digest} larger than {max} bytes")));
+                return Err(self.err(format!("blob {digest} sends more than the {max} bytes its descriptor gives")));
             }
             hasher.update(&buf[..n]);
             file.write_all(&buf[..n]).map_err(io)?;
+        }
+        if total < max {
+            return Err(self.err(format!("blob {digest} ends after {total} of the {max} bytes its descriptor gives")));
         }
         let got = format!("sha256:{:x}", hasher.finalize());
         if got != digest {
@@ -259,9 +401,11 @@ fn docker_credentials(host: &str) -> Option<String> {
 pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) -> Result<Image, SourceError> {
     let parsed = Reference::parse(reference)?;
     let name = format!("registry:{reference}");
+    let limits = options.limits;
     let agent = ureq::AgentBuilder::new()
-        .timeout_connect(std::time::Duration::from_secs(30))
-        .timeout_read(std::time::Duration::from_secs(300))
+        .timeout_connect(limits.registry_request_timeout.min(Duration::from_secs(30)))
+        .timeout_read(limits.registry_stall_timeout)
+        .timeout_write(limits.registry_stall_timeout)
         .build();
     let mut client = Client {
         agent,
@@ -269,6 +413,7 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
         reference: parsed.clone(),
         name: name.clone(),
         token: None,
+        limits,
     };
     let (mut doc, mut digest) = client.manifest(&parsed.reference)?;
     for _ in 0..4 {
@@ -283,24 +428,30 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
             .to_string();
         (doc, digest) = client.manifest(&d)?;
     }
-    let cache = std::env::temp_dir().join(format!(
-        "armorred-registry-{}-{}",
-        std::process::id(),
-        &digest.trim_start_matches("sha256:")[..12.min(digest.len().saturating_sub(7))]
-    ));
-    let guard = CacheDir(cache.clone());
-    let config = doc
-        .pointer("/config/digest")
-        .and_then(Value::as_str)
-        .ok_or_else(|| client.err("manifest without config"))?
-        .to_string();
-    client.blob_to(&config, &cache, 16 << 20)?;
+    let cache = private_cache().map_err(|source| SourceError::Io { path: std::env::temp_dir(), source })?;
+    claim(cache.path()).map_err(|source| SourceError::Io { path: cache.path().join("owner"), source })?;
+    remove_stale_caches(cache.path());
+    let descriptor = |d: &Value, what: &str| -> Result<(String, u64), SourceError> {
+        let digest =
+            d.get("digest").and_then(Value::as_str).ok_or_else(|| client.err(format!("{what} without digest")))?;
+        let size =
+            d.get("size").and_then(Value::as_u64).ok_or_else(|| client.err(format!("{what} {digest} without size")))?;
+        Ok((digest.to_string(), size))
+    };
+    let config = descriptor(doc.get("config").unwrap_or(&Value::Null), "config")?;
+    let mut blobs = vec![(config, limits.max_json_bytes)];
     for l in doc.get("layers").and_then(Value::as_array).ok_or_else(|| client.err("manifest without layers"))? {
-        let d = l.get("digest").and_then(Value::as_str).ok_or_else(|| client.err("layer without digest"))?.to_string();
-        client.blob_to(&d, &cache, options.limits.max_layer_bytes)?;
+        blobs.push((descriptor(l, "layer")?, limits.max_layer_bytes));
     }
-    let mut image = oci::manifest_image(name, BlobStore::Dir(cache), &doc, Some(digest))?;
-    image.cache = Some(guard);
+    // A layer listed several times is downloaded once (its size must agree).
+    let mut done: HashSet<String> = HashSet::new();
+    for ((d, size), max) in blobs {
+        if done.insert(d.clone()) {
+            client.blob_to(&d, size, cache.path(), max)?;
+        }
+    }
+    let mut image = oci::manifest_image(name, BlobStore::Dir(cache.path().to_path_buf()), &doc, Some(digest), &limits)?;
+    image.cache = Some(cache);
     Ok(image)
 }
 
@@ -327,6 +478,20 @@ mod tests {
         assert!(Reference::parse("nginx:latest").is_err());
         assert!(Reference::parse("library/nginx").is_err());
         assert!(Reference::parse("host.example/UPPER").is_err());
+    }
+
+    #[test]
+    fn owner_proves_a_dead_maker() {
+        let me = Owner::me().unwrap();
+        assert_eq!(Owner::parse(&me.render()).as_ref(), Some(&me));
+        assert!(!me.is_gone(&me), "we are alive");
+        let other_boot = Owner { boot: "other".into(), ..Owner::me().unwrap() };
+        assert!(other_boot.is_gone(&me));
+        let reused = Owner { start: "0".into(), ..Owner::me().unwrap() };
+        assert!(reused.is_gone(&me), "a reused pid is told apart by its start time");
+        let other_ns = Owner { boot: me.boot.clone(), pidns: me.pidns + 1, pid: 1, start: "0".into() };
+        assert!(!other_ns.is_gone(&me), "another pid namespace cannot be proven gone");
+        assert_eq!(Owner::parse("garbage"), None);
     }
 
     #[test]

@@ -15,7 +15,8 @@ pub enum EntryKind {
     Dir,
     /// A symbolic link (target in [`FileEntry::link`]).
     Symlink,
-    /// A hard link to another path of the same layer (in [`FileEntry::link`]).
+    /// A hard link to another path (in [`FileEntry::link`]); its content is the target's as
+    /// the link was made, and stays readable when the target is whited out later.
     Hardlink,
     /// A device, fifo or socket.
     Other,
@@ -43,6 +44,9 @@ pub struct FileEntry {
     /// Position of the entry in its layer's tar (to tell apart repeated paths).
     #[serde(skip)]
     pub ordinal: u64,
+    /// For a hard link: the (layer, ordinal) of the file whose content it shares.
+    #[serde(skip)]
+    pub(crate) content: Option<(usize, u64)>,
 }
 
 impl FileEntry {
@@ -57,13 +61,15 @@ impl FileEntry {
     }
 }
 
+/// At most this many warnings are kept on a tree (a hostile layer could make millions).
+pub(crate) const MAX_WARNINGS: usize = 100;
+
 /// The squashed view of an image: every visible path once.
 #[derive(Debug, Default)]
 pub struct FileTree {
     map: BTreeMap<String, FileEntry>,
     files_per_layer: Vec<u64>,
-    /// Entries skipped because their path escaped the root (`..`).
-    pub skipped_escapes: u64,
+    warnings: Vec<String>,
 }
 
 impl FileTree {
@@ -85,6 +91,17 @@ impl FileTree {
     /// Whether the tree is empty.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    /// What the layers hold that changes what is visible or could not be read as is: a
+    /// whiteout of `/`, a path climbing above the root (left out), a `..` path cleaned, a
+    /// sparse format not read. Each starts with `layer <digest>:`; at most 100, then a note.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    pub(crate) fn add_warnings(&mut self, warnings: Vec<String>) {
+        self.warnings.extend(warnings);
     }
 
     /// Whether some visible regular file comes from layer `index`.
@@ -120,8 +137,17 @@ impl FileTree {
         }
     }
 
+    /// The layer that holds an entry's content (a file's own, a hard link's target's).
+    fn content_layer(e: &FileEntry) -> Option<usize> {
+        match e.kind {
+            EntryKind::File => e.layer,
+            EntryKind::Hardlink => e.content.map(|(l, _)| l),
+            _ => None,
+        }
+    }
+
     fn uncount(&mut self, e: &FileEntry) {
-        if let (EntryKind::File, Some(l)) = (e.kind, e.layer) {
+        if let Some(l) = Self::content_layer(e) {
             if let Some(n) = self.files_per_layer.get_mut(l) {
                 *n = n.saturating_sub(1);
             }
@@ -135,6 +161,21 @@ impl FileTree {
             EntryKind::Whiteout => self.hide(&entry.path, layer, false),
             EntryKind::Opaque => self.hide(&entry.path, layer, true),
             kind => {
+                if kind == EntryKind::Hardlink {
+                    // The link shares its target's content as it is now.
+                    let target = entry.link.as_deref().and_then(|t| self.map.get(t));
+                    if let Some(t) = target {
+                        let content = match t.kind {
+                            EntryKind::File => t.layer.map(|l| (l, t.ordinal)),
+                            EntryKind::Hardlink => t.content,
+                            _ => None,
+                        };
+                        if content.is_some() {
+                            entry.content = content;
+                            entry.size = t.size;
+                        }
+                    }
+                }
                 if kind != EntryKind::Dir {
                     // A non-directory replaces a lower directory and its content.
                     self.hide(&entry.path, layer, true);
@@ -145,11 +186,11 @@ impl FileTree {
                         limits.max_entries
                     )));
                 }
-                if self.files_per_layer.len() <= layer {
-                    self.files_per_layer.resize(layer + 1, 0);
-                }
-                if kind == EntryKind::File {
-                    self.files_per_layer[layer] += 1;
+                if let Some(l) = Self::content_layer(&entry) {
+                    if self.files_per_layer.len() <= l {
+                        self.files_per_layer.resize(l + 1, 0);
+                    }
+                    self.files_per_layer[l] += 1;
                 }
                 if let Some(old) = self.map.insert(entry.path.clone(), entry) {
                     self.uncount(&old);
@@ -216,6 +257,7 @@ pub(crate) fn from_dir(root: &Path, limits: &Limits) -> Result<FileTree, SourceE
             link,
             layer: None,
             ordinal: 0,
+            content: None,
         });
     }
     Ok(tree)
@@ -227,7 +269,7 @@ mod tests {
     use super::*;
 
     fn e(path: &str, kind: EntryKind) -> FileEntry {
-        FileEntry { path: path.into(), kind, size: 1, mode: 0o644, link: None, layer: None, ordinal: 0 }
+        FileEntry { path: path.into(), kind, size: 1, mode: 0o644, link: None, layer: None, ordinal: 0, content: None }
     }
 
     fn paths(t: &FileTree) -> Vec<&str> {
