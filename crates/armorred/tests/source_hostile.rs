@@ -398,6 +398,17 @@ fn dot_dot_names_are_cleaned() {
     assert!(w.contains("read as /var/lib/dpkg/status"), "{w}");
     assert!(w.contains("\"../../etc/evil\" climbs above the root"), "{w}");
     assert!(s.warnings.iter().any(|x| x.contains("climbs above the root")), "{:?}", s.warnings);
+    // The warnings travel with the SBOM (CycloneDX metadata properties, read back) and with a
+    // scan of the image or of that SBOM.
+    let cdx = armorred::sbom::format::cyclonedx::to_value(&s, &armorred::sbom::format::Timestamp::Image);
+    let bytes = serde_json::to_vec(&cdx).unwrap();
+    assert_eq!(armorred::sbom::format::cyclonedx::read(&bytes, "sbom").unwrap().warnings, s.warnings);
+    let scanned = armorred::vuln::sbom::catalogue(&format!("oci-dir:{}", dir.display()), None).unwrap();
+    assert_eq!(scanned.warnings, s.warnings);
+    let file = tmp.path().join("bom.cdx.json");
+    std::fs::write(&file, &bytes).unwrap();
+    let from_file = armorred::vuln::sbom::catalogue(&format!("sbom:{}", file.display()), None).unwrap();
+    assert_eq!(from_file.warnings, s.warnings);
 }
 
 /// A hard link whose target is whited out above keeps its content, as on disk.

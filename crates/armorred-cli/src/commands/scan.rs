@@ -51,7 +51,8 @@ pub(crate) fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<Outcome> {
     // A distro guessed from this machine applies only to files that name none (status files);
     // images and SBOMs name their own.
     let default_distro = if args.source.starts_with("dpkg-status:") || args.distro.is_some() { distro } else { None };
-    let packages = sbom::packages_from_source(&args.source, default_distro.as_ref())?;
+    let catalogue = sbom::catalogue(&args.source, default_distro.as_ref())?;
+    let packages = catalogue.packages;
     let mut ignore_states = Vec::new();
     for s in &args.ignore_states {
         ignore_states.push(
@@ -74,7 +75,8 @@ pub(crate) fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<Outcome> {
         vex: statements,
         fail_on: args.fail_on.map(severity),
     };
-    let result = scan_packages(&db, &packages, &opts)?;
+    let mut result = scan_packages(&db, &packages, &opts)?;
+    result.notes.extend(catalogue.warnings.iter().map(|w| format!("warning: {w}")));
     let meta = ReportMeta {
         target: args.source.clone(),
         timestamp: timestamp(),

@@ -161,6 +161,11 @@ pub fn parse(doc: &Value, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
 
 /// Reads a CycloneDX JSON SBOM file.
 pub fn read(path: &Path, default_distro: Option<&Distro>) -> Result<Vec<ScanPackage>> {
+    Ok(read_with_warnings(path, default_distro)?.0)
+}
+
+/// [`read`], with the warnings the SBOM's writer recorded.
+pub fn read_with_warnings(path: &Path, default_distro: Option<&Distro>) -> Result<(Vec<ScanPackage>, Vec<String>)> {
     let bytes = super::import::read_file(path)?;
     let doc: Value = crate::json::from_slice(&bytes).map_err(|e| VulnError::Input {
         path: path.to_path_buf(),
@@ -172,7 +177,7 @@ pub fn read(path: &Path, default_distro: Option<&Distro>) -> Result<Vec<ScanPack
             what: "not a CycloneDX JSON document (bomFormat is not \"CycloneDX\")".into(),
         });
     }
-    Ok(parse(&doc, default_distro))
+    Ok((parse(&doc, default_distro), crate::sbom::format::cyclonedx::document_warnings(&doc)))
 }
 
 /// The packages of a generated SBOM, read exactly as `scan sbom:FILE` reads its CycloneDX form
@@ -182,20 +187,38 @@ pub fn from_sbom(sbom: &crate::sbom::Sbom) -> Vec<ScanPackage> {
     parse(&doc, None)
 }
 
+/// What a scan source holds: its packages, and the warnings of reading it (constructs of a
+/// hostile image that were refused or read as a runtime reads them, catalogers that failed; for
+/// an SBOM file, the warnings its writer recorded as `armorred:warning` metadata properties).
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    /// The packages.
+    pub packages: Vec<ScanPackage>,
+    /// The warnings, to be shown with the scan's result.
+    pub warnings: Vec<String>,
+}
+
 /// The packages of any scan source: `sbom:FILE` (CycloneDX), `dpkg-status:FILE`, or an image
 /// source (`oci-dir:`, `docker-archive:`, `oci-archive:`, `registry:`, `dir:`, a bare path),
 /// catalogued on the fly. `default_distro` applies to OS packages that name none (SBOM files and
 /// status files); an image names its own in `/etc/os-release`.
 pub fn packages_from_source(reference: &str, default_distro: Option<&Distro>) -> crate::Result<Vec<ScanPackage>> {
+    Ok(catalogue(reference, default_distro)?.packages)
+}
+
+/// [`packages_from_source`] with the warnings of reading the source.
+pub fn catalogue(reference: &str, default_distro: Option<&Distro>) -> crate::Result<Catalogue> {
     if let Some(file) = reference.strip_prefix("sbom:") {
-        return Ok(read(Path::new(file), default_distro)?);
+        let (packages, warnings) = read_with_warnings(Path::new(file), default_distro)?;
+        return Ok(Catalogue { packages, warnings });
     }
     if let Some(file) = reference.strip_prefix("dpkg-status:") {
-        return Ok(super::dpkg_status::read(Path::new(file), default_distro)?);
+        let packages = super::dpkg_status::read(Path::new(file), default_distro)?;
+        return Ok(Catalogue { packages, warnings: Vec::new() });
     }
     let image = crate::source::Source::parse(reference)?.open(&crate::source::OpenOptions::default())?;
     let sbom = crate::sbom::generate(&image, &crate::sbom::GenerateOptions::default())?;
-    Ok(from_sbom(&sbom))
+    Ok(Catalogue { packages: from_sbom(&sbom), warnings: sbom.warnings.clone() })
 }
 
 #[cfg(test)]

@@ -33,6 +33,11 @@ pub fn to_value(sbom: &Sbom, timestamp: &Timestamp) -> Value {
         json!({"components": [{"type": "application", "author": "armorred", "name": TOOL_NAME, "version": TOOL_VERSION}]}),
     );
     metadata.insert("component".into(), subject(&sbom.source));
+    // What reading the image refused or read as a runtime would (hostile constructs), so that
+    // a later `scan sbom:` shows it too.
+    if !sbom.warnings.is_empty() {
+        metadata.insert("properties".into(), Value::Array(sbom.warnings.iter().map(|w| prop("warning", w)).collect()));
+    }
     doc.insert("metadata".into(), Value::Object(metadata));
 
     let mut components = Vec::new();
@@ -215,7 +220,7 @@ pub fn read(bytes: &[u8], what: &str) -> Result<Sbom, SbomError> {
     if !spec.starts_with("1.") {
         return Err(err(format!("unsupported specVersion {spec}")));
     }
-    let mut sbom = Sbom::default();
+    let mut sbom = Sbom { warnings: document_warnings(&doc), ..Sbom::default() };
     if let Some(m) = doc.pointer("/metadata/component") {
         sbom.source.name = str_at(m, "name").unwrap_or_default();
         sbom.source.digest = str_at(m, "version");
@@ -278,6 +283,17 @@ fn str_at(v: &Value, key: &str) -> Option<String> {
 }
 
 /// Properties by name, with our `armorred:` and syft's `syft:` prefixes removed.
+/// The `armorred:warning` properties of a CycloneDX document's metadata.
+pub fn document_warnings(doc: &Value) -> Vec<String> {
+    doc.pointer("/metadata/properties")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|p| p.get("name").and_then(Value::as_str) == Some("armorred:warning"))
+        .filter_map(|p| p.get("value").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
 fn properties(v: &Value) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for p in v.get("properties").and_then(Value::as_array).into_iter().flatten() {
