@@ -163,6 +163,10 @@ impl Lock {
             if p.sha256.len() != 64 || !p.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(bad(format!("package {}: sha256 is not 64 hex digits", p.name)));
             }
+            // Digests are compared as written; say so instead of reporting a mismatch later.
+            if p.sha256.bytes().any(|b| b.is_ascii_uppercase()) {
+                return Err(bad(format!("package {}: sha256 must be lowercase hex (as sha256sum prints it)", p.name)));
+            }
             if p.filename.starts_with('/') || p.filename.split('/').any(|c| c == "..") {
                 return Err(bad(format!("package {}: unsafe filename {:?}", p.name, p.filename)));
             }
@@ -237,6 +241,7 @@ mod tests {
         let text = sample().to_toml();
         let cases = [
             (text.replace(&"a".repeat(64), "zz"), "package libc6: sha256 is not 64 hex digits"),
+            (text.replace(&"a".repeat(64), &"A".repeat(64)), "package libc6: sha256 must be lowercase hex"),
             (text.replace("pool/main", "../pool/main"), "unsafe filename"),
             (text.replace("lock_version = 1", "lock_version = 9"), "lock_version 9 is not supported"),
             (text.replace("hardened = [\"libc6\"]", "hardened = [\"nope\"]"), "tier hardened names nope"),
