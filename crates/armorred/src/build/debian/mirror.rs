@@ -131,14 +131,27 @@ pub fn http_get(url: &str) -> Result<Vec<u8>, DebianError> {
     Ok(out)
 }
 
+/// Connecting to the mirror gives up after this long.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// A mirror response that sends nothing for this long fails.
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// One mirror request (index or package), body included, fails after this long, however
+/// slowly the server trickles bytes.
+pub const DOWNLOAD_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
+/// The HTTP agent of every mirror request, with the bounds above.
+pub fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout_connect(CONNECT_TIMEOUT)
+        .timeout_read(STALL_TIMEOUT)
+        .timeout(DOWNLOAD_DEADLINE)
+        .build()
+}
+
 /// GETs `url`, streaming the body to `sink`, at most [`MAX_DOWNLOAD`] bytes.
 pub fn http_get_to(url: &str, sink: &mut dyn std::io::Write) -> Result<u64, DebianError> {
     let fail = |detail: String| DebianError::Http { url: url.to_string(), detail };
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(20))
-        .timeout_read(Duration::from_secs(60))
-        .build();
-    let resp = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
+    let resp = agent().get(url).call().map_err(|e| fail(e.to_string()))?;
     let mut body = resp.into_reader().take(MAX_DOWNLOAD + 1);
     let n = std::io::copy(&mut body, sink).map_err(|e| fail(e.to_string()))?;
     if n > MAX_DOWNLOAD {

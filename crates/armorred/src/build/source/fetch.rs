@@ -96,7 +96,8 @@ pub fn resolve_pool_path(
 ) -> Result<Option<String>, SourceBuildError> {
     let url = format!("{mirror}/dists/{suite}/{component}/source/Sources.xz");
     let what = format!("dists/{suite}/{component}/source/Sources.xz");
-    let resp = ureq::get(&url)
+    let resp = crate::build::debian::mirror::agent()
+        .get(&url)
         .call()
         .map_err(|e| SourceBuildError::Fetch { what: what.clone(), reason: format!("GET failed: {e}") })?;
     let body = resp.into_reader().take(MAX_DOWNLOAD);
