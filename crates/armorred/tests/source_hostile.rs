@@ -705,3 +705,18 @@ fn registry_downloads_are_bounded() {
     assert!(e.contains("downloading sha256:") || e.contains("timed out") || e.contains("imeout"), "{e}");
     assert!(our_caches().is_empty(), "left behind: {:?}", our_caches());
 }
+
+/// A file over the file limit is read only in part: the tree (and so the SBOM) says so.
+#[test]
+fn a_file_over_the_file_limit_is_reported_not_silently_cut() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("oci");
+    oci_layout(&dir, &[layer_plain(status_layer())]);
+    let image = open(&format!("oci-dir:{}", dir.display())).unwrap();
+    let limits = Limits { max_file_bytes: 16, ..Limits::default() };
+    let s = generate(&image, limits).unwrap();
+    let w = s.warnings.join("\n");
+    assert!(w.contains("/var/lib/dpkg/status is"), "{w}");
+    assert!(w.contains("only its first 16 bytes (the file limit) are read"), "{w}");
+    assert!(generate(&image, Limits::default()).unwrap().warnings.is_empty());
+}

@@ -513,9 +513,13 @@ impl Image {
                     if entry.kind != EntryKind::File || !want(entry) {
                         continue;
                     }
-                    let full = root.join(entry.path.trim_start_matches('/'));
-                    // Files may vanish or be unreadable on a live system: skip them.
-                    let Ok(file) = std::fs::File::open(&full) else {
+                    // Resolved inside the root (a link swapped in never leads out), opened only
+                    // as a regular file (a FIFO never blocks). Files may vanish or be
+                    // unreadable on a live system: skip them.
+                    let Ok(full) = crate::fsutil::resolve_in_root(root, Path::new(&entry.path)) else {
+                        continue;
+                    };
+                    let Ok(file) = crate::fsutil::open_regular(&full) else {
                         continue;
                     };
                     let mut reader = std::io::BufReader::new(file).take(limits.max_file_bytes);

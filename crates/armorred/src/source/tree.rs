@@ -186,6 +186,12 @@ impl FileTree {
                         limits.max_entries
                     )));
                 }
+                if kind == EntryKind::File && entry.size > limits.max_file_bytes && self.warnings.len() < MAX_WARNINGS {
+                    self.warnings.push(format!(
+                        "{} is {} bytes: only its first {} bytes (the file limit) are read by the catalogers",
+                        entry.path, entry.size, limits.max_file_bytes
+                    ));
+                }
                 if let Some(l) = Self::content_layer(&entry) {
                     if self.files_per_layer.len() <= l {
                         self.files_per_layer.resize(l + 1, 0);
