@@ -25,9 +25,11 @@ const O_NONBLOCK: i32 = 0o4000;
 #[cfg(any(target_arch = "mips", target_arch = "mips64"))]
 const O_NONBLOCK: i32 = 0x80;
 
-/// What a path is when it is not a regular file.
+/// What a path is, for errors that say why it is not what was wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
+    /// A regular file.
+    Regular,
     /// A directory.
     Directory,
     /// A named pipe.
@@ -45,10 +47,11 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    /// The kind of a file type (regular files are [`FileKind::Other`]; callers ask only for
-    /// non-regular ones).
+    /// The kind of a file type.
     pub fn of(t: FileType) -> Self {
-        if t.is_dir() {
+        if t.is_file() {
+            Self::Regular
+        } else if t.is_dir() {
             Self::Directory
         } else if t.is_fifo() {
             Self::Fifo
@@ -69,6 +72,7 @@ impl FileKind {
 impl std::fmt::Display for FileKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Self::Regular => "a regular file",
             Self::Directory => "a directory",
             Self::Fifo => "a FIFO",
             Self::Socket => "a socket",

@@ -565,7 +565,7 @@ fn previous_source_build(out: &Path) -> Result<bool, BuildError> {
     if !meta.is_dir() {
         return Err(refuse(format!(
             "is {}, not a previous source build; refusing to replace it",
-            crate::spec::file_kind(meta.file_type())
+            crate::fsutil::FileKind::of(meta.file_type())
         ))
         .into());
     }

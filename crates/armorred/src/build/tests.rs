@@ -234,7 +234,7 @@ fn only_a_previous_source_build_is_replaced() {
     let link = tmp.path().join("link.source-build");
     std::os::unix::fs::symlink(&out, &link).expect("symlink");
     let err = previous_source_build(&link).expect_err("symlink").to_string();
-    assert!(err.ends_with("is a symlink, not a previous source build; refusing to replace it"), "{err}");
+    assert!(err.ends_with("is a symbolic link, not a previous source build; refusing to replace it"), "{err}");
     let other = tmp.path().join("other.source-build");
     std::fs::create_dir(&other).expect("mkdir");
     std::fs::create_dir(other.join("destdir")).expect("mkdir");

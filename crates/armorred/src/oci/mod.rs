@@ -254,7 +254,10 @@ fn inspect_layout_target(dir: &Path) -> Result<LayoutTarget, OciError> {
         return Err(refuse("is a symlink; refusing to write through it (give the real path)".into()));
     }
     if !meta.is_dir() {
-        return Err(refuse(format!("exists and is {}, not a directory", crate::spec::file_kind(meta.file_type()))));
+        return Err(refuse(format!(
+            "exists and is {}, not a directory",
+            crate::fsutil::FileKind::of(meta.file_type())
+        )));
     }
     let list = |d: &Path| -> Result<Vec<(String, std::fs::FileType)>, OciError> {
         let mut out = Vec::new();

@@ -4,11 +4,12 @@
 //! waited on), and a blob read through [`Verified`] is checked against its digest and size as
 //! its bytes stream through.
 
+use crate::fsutil::FileKind;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::os::unix::fs::{FileExt, FileTypeExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -17,40 +18,22 @@ use sha2::Digest as _;
 use super::layer::{guarded_entries, normalize, TarStop};
 use super::SourceError;
 
-/// What a path is, for "not a regular file" messages.
-pub(crate) fn describe(ft: std::fs::FileType) -> &'static str {
-    if ft.is_symlink() {
-        "a symbolic link"
-    } else if ft.is_dir() {
-        "a directory"
-    } else if ft.is_fifo() {
-        "a FIFO"
-    } else if ft.is_socket() {
-        "a socket"
-    } else if ft.is_char_device() {
-        "a character device"
-    } else if ft.is_block_device() {
-        "a block device"
-    } else {
-        "not a regular file"
-    }
-}
-
 /// Opens `path` for reading only if it is a regular file: checked before opening (a FIFO is
 /// never opened, so never waited on) and again on the open file. `follow` tells whether the
 /// last component may be a symbolic link (a path the user typed) or not (a blob in a layout).
 pub(crate) fn open_regular(path: &Path, follow: bool) -> Result<File, SourceError> {
     let io = |source| SourceError::Io { path: path.to_path_buf(), source };
-    let meta = if follow { std::fs::metadata(path) } else { std::fs::symlink_metadata(path) }.map_err(io)?;
-    if !meta.file_type().is_file() {
-        return Err(SourceError::NotRegular { path: path.to_path_buf(), kind: describe(meta.file_type()) });
+    if !follow {
+        let meta = std::fs::symlink_metadata(path).map_err(io)?;
+        if meta.file_type().is_symlink() {
+            return Err(SourceError::NotRegular { path: path.to_path_buf(), kind: FileKind::Symlink });
+        }
     }
-    let file = File::open(path).map_err(io)?;
-    let ft = file.metadata().map_err(io)?.file_type();
-    if !ft.is_file() {
-        return Err(SourceError::NotRegular { path: path.to_path_buf(), kind: describe(ft) });
-    }
-    Ok(file)
+    crate::fsutil::open_regular(path).map_err(|e| match e {
+        crate::fsutil::FsError::NotRegular { kind, .. } => SourceError::NotRegular { path: path.to_path_buf(), kind },
+        crate::fsutil::FsError::Open { source, .. } => io(source),
+        other => io(std::io::Error::other(other)),
+    })
 }
 
 /// The digest a blob must have: `algorithm:hex` as the OCI image spec writes it (sha256 or
@@ -311,7 +294,7 @@ impl BlobStore {
                     let meta = std::fs::symlink_metadata(&dir)
                         .map_err(|source| SourceError::Io { path: dir.clone(), source })?;
                     if !meta.is_dir() {
-                        return Err(SourceError::NotRegular { path: dir, kind: describe(meta.file_type()) });
+                        return Err(SourceError::NotRegular { path: dir, kind: FileKind::of(meta.file_type()) });
                     }
                 }
                 let file = open_regular(&root.join(name), false)?;

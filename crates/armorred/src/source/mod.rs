@@ -102,7 +102,7 @@ pub enum SourceError {
         /// The path.
         path: PathBuf,
         /// What it is (`a FIFO`, `a symbolic link`, ...).
-        kind: &'static str,
+        kind: crate::fsutil::FileKind,
     },
     /// A visitor of [`Image::walk`] failed.
     #[error("{0}")]
@@ -250,7 +250,7 @@ impl Source {
             if !meta.is_file() && !meta.is_dir() {
                 return Err(invalid(&format!(
                     "not a directory or an image archive: it is {}",
-                    blobs::describe(meta.file_type())
+                    crate::fsutil::FileKind::of(meta.file_type())
                 )));
             }
         }
@@ -289,7 +289,7 @@ impl Source {
                 if !meta.is_dir() {
                     return Err(SourceError::Invalid {
                         input: self.to_string(),
-                        reason: format!("not a directory: it is {}", blobs::describe(meta.file_type())),
+                        reason: format!("not a directory: it is {}", crate::fsutil::FileKind::of(meta.file_type())),
                     });
                 }
                 let store = blobs::BlobStore::Dir(path.clone());

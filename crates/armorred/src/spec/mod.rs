@@ -77,7 +77,7 @@ pub enum DefinitionFileError {
         /// The path.
         path: PathBuf,
         /// What it is (`a FIFO`).
-        kind: &'static str,
+        kind: crate::fsutil::FileKind,
     },
     /// Opening or reading failed.
     #[error("cannot read {}", path.display())]
@@ -88,32 +88,6 @@ pub enum DefinitionFileError {
         #[source]
         source: std::io::Error,
     },
-}
-
-/// `O_NONBLOCK` (the same value on every Linux architecture): opening a FIFO that swapped in
-/// after the check must not block; the file type is checked again on the open handle.
-const O_NONBLOCK: i32 = 0o4000;
-
-/// What a file type is, for errors.
-pub fn file_kind(ft: std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if ft.is_file() {
-        "a regular file"
-    } else if ft.is_dir() {
-        "a directory"
-    } else if ft.is_symlink() {
-        "a symlink"
-    } else if ft.is_fifo() {
-        "a FIFO"
-    } else if ft.is_socket() {
-        "a socket"
-    } else if ft.is_block_device() {
-        "a block device"
-    } else if ft.is_char_device() {
-        "a character device"
-    } else {
-        "a special file"
-    }
 }
 
 /// Resolves `rel` (relative to the definition's directory `dir`) with every symlink followed,
@@ -140,7 +114,7 @@ pub fn definition_file(dir: &Path, rel: &Path) -> Result<PathBuf, DefinitionFile
     }
     let meta = std::fs::metadata(&resolved).map_err(missing)?;
     if !meta.is_file() {
-        return Err(DefinitionFileError::NotRegular { path, kind: file_kind(meta.file_type()) });
+        return Err(DefinitionFileError::NotRegular { path, kind: crate::fsutil::FileKind::of(meta.file_type()) });
     }
     Ok(resolved)
 }
@@ -148,14 +122,13 @@ pub fn definition_file(dir: &Path, rel: &Path) -> Result<PathBuf, DefinitionFile
 /// Opens a regular file without blocking on a FIFO and checks, on the open handle, that it
 /// is one; `shown` names it in errors.
 pub fn open_regular(path: &Path, shown: &Path) -> Result<std::fs::File, DefinitionFileError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let read_err = |source| DefinitionFileError::Read { path: shown.to_path_buf(), source };
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(O_NONBLOCK).open(path).map_err(read_err)?;
-    let meta = file.metadata().map_err(read_err)?;
-    if !meta.is_file() {
-        return Err(DefinitionFileError::NotRegular { path: shown.to_path_buf(), kind: file_kind(meta.file_type()) });
-    }
-    Ok(file)
+    crate::fsutil::open_regular(path).map_err(|e| match e {
+        crate::fsutil::FsError::NotRegular { kind, .. } => {
+            DefinitionFileError::NotRegular { path: shown.to_path_buf(), kind }
+        }
+        crate::fsutil::FsError::Open { source, .. } => DefinitionFileError::Read { path: shown.to_path_buf(), source },
+        other => DefinitionFileError::Read { path: shown.to_path_buf(), source: std::io::Error::other(other) },
+    })
 }
 
 /// Reads a file of the definition's directory: [`definition_file`], then [`open_regular`].
@@ -442,7 +415,11 @@ impl ImageSpec {
             let checked = if k.is_absolute() {
                 match std::fs::metadata(k) {
                     Ok(m) if m.is_file() => Ok(()),
-                    Ok(m) => Err(format!("{} is {}, not a regular file", k.display(), file_kind(m.file_type()))),
+                    Ok(m) => Err(format!(
+                        "{} is {}, not a regular file",
+                        k.display(),
+                        crate::fsutil::FileKind::of(m.file_type())
+                    )),
                     Err(e) => Err(format!("{}: {e}", k.display())),
                 }
             } else {
