@@ -77,12 +77,23 @@ pub fn distro_from_os_release(text: &str) -> Option<Distro> {
 /// package the SBOM states overrides the purl's `upstream=`.
 pub fn packages(sbom: &Sbom, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
     let image_distro = sbom.distro.as_ref().and_then(scan_distro).or_else(|| default_distro.cloned());
-    // Last component first, so that packages of the same name and version keep the order that
-    // scans have always given them (a stable sort follows).
-    let mut out: Vec<ScanPackage> =
-        sbom.packages.iter().rev().map(|p| scan_package(p, image_distro.as_ref())).collect();
+    // The subject first, then the last component first, so that packages of the same name and
+    // version keep the order that scans have always given them (a stable sort follows).
+    let mut out: Vec<ScanPackage> = subject_package(&sbom.source).into_iter().collect();
+    out.extend(sbom.packages.iter().rev().map(|p| scan_package(p, image_distro.as_ref())));
     out.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
     out
+}
+
+/// The SBOM's subject (the CycloneDX `metadata.component`: the image, by its name and digest)
+/// as a package, as scans have always counted it: it has no purl or CPE, so no matcher finds
+/// anything for it, but it is one of the packages a scan reports and a comparison lists.
+fn subject_package(source: &SourceInfo) -> Option<ScanPackage> {
+    (!source.name.is_empty()).then(|| ScanPackage {
+        name: source.name.clone(),
+        version: source.digest.clone().unwrap_or_default(),
+        ..ScanPackage::default()
+    })
 }
 
 fn scan_package(p: &Package, image_distro: Option<&Distro>) -> ScanPackage {
@@ -188,7 +199,8 @@ fn dpkg_status(name: &str, bytes: &[u8], distro: Option<&Distro>) -> Catalogue {
         ..SbomDistro::default()
     });
     found.push(Parsed { distro: model_distro, ..Parsed::default() });
-    let source = SourceInfo { name, kind: "directory".into(), ..SourceInfo::default() };
+    // No subject: a status file is not an image (and was never counted as a package).
+    let source = SourceInfo { kind: "directory".into(), ..SourceInfo::default() };
     let sbom = crate::sbom::finish(source, found, warnings);
     let mut packages = packages(&sbom, distro);
     // Debian's rule, stated as a status file's packages have always been scanned: without
