@@ -186,7 +186,7 @@ fn dpkg_status(name: &str, bytes: &[u8], distro: Option<&Distro>) -> Catalogue {
     let location = Location { path: name.clone(), layer: None };
     let mut found = Vec::new();
     let mut warnings = Vec::new();
-    match dpkg::parse_status(&location, &String::from_utf8_lossy(&bytes)) {
+    match dpkg::parse_status(&location, &String::from_utf8_lossy(bytes)) {
         Ok(p) => found.push(Parsed::from(p)),
         Err(e) => warnings.push(format!("{}: {name}: {e}", dpkg::Dpkg.name())),
     }
@@ -342,5 +342,48 @@ mod tests {
             let c = read_dpkg_status(&dir.join(name), None).expect(name);
             assert!(c.packages.iter().all(|p| !p.name.is_empty() && !p.version.is_empty()));
         }
+    }
+
+    /// What other writers (and our older spelling) put in properties reaches the scan through
+    /// the model, as does every CPE of our own documents.
+    #[test]
+    fn facts_of_every_writer_reach_the_scan() {
+        let doc = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
+            {"type": "library", "name": "libssl3", "version": "3.0.11-1~deb12u2",
+             "purl": "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?distro=bookworm",
+             "properties": [{"name": "syft:metadata:source", "value": "openssl"},
+                            {"name": "syft:metadata:sourceVersion", "value": "3.0.11-1~deb12u2"}]},
+            {"type": "library", "name": "old", "version": "1", "purl": "pkg:deb/debian/old@1",
+             "properties": [{"name": "armorred:source-name", "value": "older"},
+                            {"name": "armorred:source-version", "value": "0.9"}]},
+            {"type": "application", "name": "nginx", "version": "1.26.3",
+             "cpe": "cpe:2.3:a:f5:nginx:1.26.3:*:*:*:*:*:*:*",
+             "properties": [{"name": "armorred:cpe23", "value": "cpe:2.3:a:nginx:nginx:1.26.3:*:*:*:*:*:*:*"},
+                            {"name": "syft:cpe23", "value": "cpe:2.3:a:nginx_inc:nginx:1.26.3:*:*:*:*:*:*:*"}]},
+            {"type": "operating-system", "name": "Debian", "version": "12"}]});
+        let p = parse(&doc, None);
+        let by = |n: &str| p.iter().find(|p| p.name == n).unwrap_or_else(|| panic!("{n}: {p:?}"));
+        let ssl = by("libssl3");
+        assert_eq!(
+            (ssl.source_name.as_deref(), ssl.source_version.as_deref()),
+            (Some("openssl"), Some("3.0.11-1~deb12u2"))
+        );
+        // A codename in the purl's distro= is looked up in the one table.
+        assert_eq!(
+            ssl.distro.as_ref().map(|d| (d.id.as_str(), d.version_id.as_str(), d.codename.as_deref())),
+            Some(("debian", "12", Some("bookworm")))
+        );
+        let old = by("old");
+        assert_eq!((old.source_name.as_deref(), old.source_version.as_deref()), (Some("older"), Some("0.9")));
+        // No distro= qualifier: the operating-system component's, its name lowercased.
+        assert_eq!(old.distro.as_ref().map(|d| (d.id.as_str(), d.version_id.as_str())), Some(("debian", "12")));
+        assert_eq!(by("nginx").cpes.len(), 3, "{:?}", by("nginx").cpes);
+        // An SBOM without a distribution takes the default one for its OS packages only.
+        let bare = serde_json::json!({"bomFormat": "CycloneDX", "components": [
+            {"type": "library", "name": "a", "version": "1", "purl": "pkg:deb/debian/a@1"},
+            {"type": "library", "name": "b", "version": "1", "purl": "pkg:pypi/b@1"}]});
+        let d12 = Distro { id: "debian".into(), version_id: "12".into(), codename: None };
+        let p = parse(&bare, Some(&d12));
+        assert!(p[0].distro.is_some() && p[1].distro.is_none(), "{p:?}");
     }
 }
