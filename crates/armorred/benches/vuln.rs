@@ -57,11 +57,9 @@ fn main() {
 
     // 2. A 150-package SBOM: 120 Debian packages from the recorded status + 30 language packages.
     let bookworm = Distro { id: "debian".into(), version_id: "12".into(), codename: Some("bookworm".into()) };
-    let debs = armorred::vuln::dpkg_status::read(
-        &d.join("debian-bookworm-packages/dpkg-status.this-machine"),
-        Some(&bookworm),
-    )
-    .unwrap();
+    let debs = sbom::read_dpkg_status(&d.join("debian-bookworm-packages/dpkg-status.this-machine"), Some(&bookworm))
+        .unwrap()
+        .packages;
     let lang = [
         "pkg:pypi/django@2.2.24",
         "pkg:pypi/flask@1.0",

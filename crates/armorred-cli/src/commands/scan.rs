@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use armorred::vuln::db::{self, Db};
 use armorred::vuln::model::{FixState, Severity};
 use armorred::vuln::report::{self, ReportMeta};
-use armorred::vuln::{dpkg_status, ignore, sbom, scan_packages, vex, Distro, ScanOptions};
+use armorred::vuln::{ignore, sbom, scan_packages, vex, Distro, ScanOptions};
 
 use crate::cli::{ScanArgs, ScanFormat, SeverityArg};
 use crate::Outcome;
@@ -28,7 +28,7 @@ fn distro(arg: Option<&str>) -> anyhow::Result<Option<Distro>> {
         };
         return Ok(Some(Distro { id: id.to_string(), version_id: ver.to_string(), codename: None }));
     }
-    Ok(std::fs::read_to_string("/etc/os-release").ok().and_then(|t| dpkg_status::parse_os_release(&t)))
+    Ok(std::fs::read_to_string("/etc/os-release").ok().and_then(|t| sbom::distro_from_os_release(&t)))
 }
 
 fn timestamp() -> String {

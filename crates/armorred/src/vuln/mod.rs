@@ -6,7 +6,6 @@
 //! leaves the previous DB intact; every scan result carries the DB's sha256.
 
 pub mod db;
-pub mod dpkg_status;
 pub mod ignore;
 pub mod import;
 pub mod matcher;

@@ -1,6 +1,8 @@
-//! A small, lenient CycloneDX 1.x JSON reader for `scan sbom:FILE`: components (nested too)
-//! with purl, cpe and properties. Distro comes from an `operating-system` component, or from
-//! the purl's `distro=` qualifier.
+//! The packages a scan matches, from every scan source through one way: an image is
+//! catalogued into the SBOM model, an `sbom:FILE` is read into it by the one CycloneDX reader
+//! ([`crate::sbom::format::cyclonedx::read`]), a `dpkg-status:FILE` by the dpkg cataloger's
+//! parser; [`packages`] then converts the model into [`ScanPackage`]s. Distro comes from the
+//! purl's `distro=` qualifier, else the SBOM's operating system, else the default one.
 
 use std::path::Path;
 
@@ -8,6 +10,9 @@ use serde_json::Value;
 
 use super::scan::{Distro, ScanPackage};
 use super::{Result, VulnError};
+use crate::sbom::catalog::{dpkg, osrelease, Cataloger, Parsed};
+use crate::sbom::format::cyclonedx;
+use crate::sbom::{Distro as SbomDistro, Location, Package, Sbom, SbomError, SourceInfo};
 
 /// One qualifier of a purl, percent-decoded (`upstream=util-linux%402.38.1-5%2Bdeb12u3` is
 /// `util-linux@2.38.1-5+deb12u3`). Read with the packageurl parser; a purl it refuses is read
@@ -43,120 +48,104 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
+/// A purl's `distro=` qualifier: `debian-12`, `alpine-3.18.4`, or just a Debian codename.
 fn distro_from_purl(purl: &str) -> Option<Distro> {
     let d = purl_qualifier(purl, "distro")?;
-    let d = d.as_str();
-    // debian-12, alpine-3.18.4, or just "bookworm".
     if let Some((id, ver)) = d.split_once('-') {
         return Some(Distro { id: id.to_string(), version_id: ver.to_string(), codename: None });
     }
-    let version = match d {
-        "buster" => "10",
-        "bullseye" => "11",
-        "bookworm" => "12",
-        "trixie" => "13",
-        _ => return None,
-    };
-    Some(Distro { id: "debian".into(), version_id: version.into(), codename: Some(d.into()) })
+    let version = osrelease::debian_version(&d)?;
+    Some(Distro { id: "debian".into(), version_id: version.into(), codename: Some(d) })
 }
 
-fn prop<'a>(c: &'a Value, name: &str) -> Option<&'a str> {
-    c.get("properties")?
-        .as_array()?
-        .iter()
-        .find(|p| p.get("name").and_then(Value::as_str) == Some(name))?
-        .get("value")?
-        .as_str()
+/// The scan's distribution of the SBOM model's one (from `/etc/os-release` or the SBOM's
+/// operating-system component): `None` without both an ID and a version.
+pub fn scan_distro(d: &SbomDistro) -> Option<Distro> {
+    let version_id = d.version_id.clone().filter(|v| !v.is_empty())?;
+    (!d.id.is_empty()).then(|| Distro { id: d.id.to_lowercase(), version_id, codename: d.codename.clone() })
 }
 
-/// Parses an SBOM document; `default_distro` applies to OS packages without one.
-pub fn parse(doc: &Value, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
-    let mut os: Option<Distro> = None;
-    let mut comps = Vec::new();
-    let mut stack: Vec<&Value> =
-        doc.get("components").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
-    if let Some(m) = doc.get("metadata").and_then(|m| m.get("component")) {
-        stack.push(m);
-    }
-    while let Some(c) = stack.pop() {
-        if let Some(sub) = c.get("components").and_then(Value::as_array) {
-            stack.extend(sub.iter());
-        }
-        if c.get("type").and_then(Value::as_str) == Some("operating-system") {
-            let id = c.get("name").and_then(Value::as_str).unwrap_or("").to_lowercase();
-            let ver = c.get("version").and_then(Value::as_str).unwrap_or("").to_string();
-            if !id.is_empty() && !ver.is_empty() {
-                os = Some(Distro { id, version_id: ver, codename: None });
-            }
-            continue;
-        }
-        comps.push(c);
-    }
-    let mut out = Vec::new();
-    for c in comps {
-        let Some(name) = c.get("name").and_then(Value::as_str) else {
-            continue;
-        };
-        let version = c.get("version").and_then(Value::as_str).unwrap_or("").to_string();
-        let purl = c.get("purl").and_then(Value::as_str).map(str::to_string);
-        let mut cpes: Vec<String> =
-            c.get("cpe").and_then(Value::as_str).map(|s| vec![s.to_string()]).unwrap_or_default();
-        // syft puts extra CPEs in properties "syft:cpe23".
-        if let Some(props) = c.get("properties").and_then(Value::as_array) {
-            for p in props {
-                if p.get("name").and_then(Value::as_str) == Some("syft:cpe23") {
-                    if let Some(v) = p.get("value").and_then(Value::as_str) {
-                        cpes.push(v.to_string());
-                    }
-                }
-            }
-        }
-        let is_os_pkg = purl
-            .as_deref()
-            .is_some_and(|p| p.starts_with("pkg:deb/") || p.starts_with("pkg:apk/") || p.starts_with("pkg:rpm/"));
-        let image_distro = || os.clone().or_else(|| default_distro.cloned());
-        let mut distro =
-            if is_os_pkg { purl.as_deref().and_then(distro_from_purl).or_else(image_distro) } else { None };
-        let upstream = purl.as_deref().and_then(|p| purl_qualifier(p, "upstream"));
-        let (mut source_name, mut source_version) = (None, None);
-        if let Some(u) = upstream {
-            // "openssl" or "openssl@3.0.11-1" (syft) or "openssl 3.0.11-1", decoded.
-            match u.split_once(['@', ' ']) {
-                Some((n, v)) => {
-                    source_name = Some(n.to_string());
-                    source_version = Some(v.to_string());
-                }
-                None => source_name = Some(u),
-            }
-        }
-        // The source package as the SBOM writer states it (ours, an older spelling, syft's).
-        let src_name = prop(c, "armorred:package:sourceName")
-            .or_else(|| prop(c, "armorred:source-name"))
-            .or_else(|| prop(c, "syft:metadata:source"));
-        if let Some(s) = src_name.filter(|s| !s.is_empty()) {
-            source_name = Some(s.to_string());
-        }
-        let src_version = prop(c, "armorred:package:sourceVersion")
-            .or_else(|| prop(c, "armorred:source-version"))
-            .or_else(|| prop(c, "syft:metadata:sourceVersion"));
-        if let Some(v) = src_version {
-            if !v.is_empty() {
-                source_version = Some(v.to_string());
-            }
-        }
-        // A source build of a Debian source package, as its package note names it: matched by
-        // that source package and version in the release of the image's Debian.
-        let rebuilt = (prop(c, "armorred:metadata:debianSource"), prop(c, "armorred:metadata:debianSourceVersion"));
-        if let (false, Some(src), Some(ver)) = (is_os_pkg, rebuilt.0, rebuilt.1) {
-            let debian = image_distro().filter(|d| d.id == "debian");
-            if debian.is_some() && !src.is_empty() && !ver.is_empty() {
-                (source_name, source_version, distro) = (Some(src.to_string()), Some(ver.to_string()), debian);
-            }
-        }
-        out.push(ScanPackage { name: name.to_string(), version, purl, cpes, source_name, source_version, distro });
-    }
+/// The distribution that `os-release` text names (this machine's `/etc/os-release`, for
+/// `dpkg-status:` files), read by the os-release cataloger.
+pub fn distro_from_os_release(text: &str) -> Option<Distro> {
+    osrelease::parse(text).as_ref().and_then(scan_distro)
+}
+
+/// The packages to scan of an SBOM (generated from an image, or read from a CycloneDX file):
+/// the one conversion from the SBOM model. `default_distro` applies to OS packages when the SBOM
+/// names no distribution. Purl qualifiers are decoded here (`upstream=`, `distro=`); the source
+/// package the SBOM states overrides the purl's `upstream=`.
+pub fn packages(sbom: &Sbom, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
+    let image_distro = sbom.distro.as_ref().and_then(scan_distro).or_else(|| default_distro.cloned());
+    // The subject first, then the last component first, so that packages of the same name and
+    // version keep the order that scans have always given them (a stable sort follows).
+    let mut out: Vec<ScanPackage> = subject_package(&sbom.source).into_iter().collect();
+    out.extend(sbom.packages.iter().rev().map(|p| scan_package(p, image_distro.as_ref())));
     out.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
     out
+}
+
+/// The SBOM's subject (the CycloneDX `metadata.component`: the image, by its name and digest)
+/// as a package, as scans have always counted it: it has no purl or CPE, so no matcher finds
+/// anything for it, but it is one of the packages a scan reports and a comparison lists.
+fn subject_package(source: &SourceInfo) -> Option<ScanPackage> {
+    (!source.name.is_empty()).then(|| ScanPackage {
+        name: source.name.clone(),
+        version: source.digest.clone().unwrap_or_default(),
+        ..ScanPackage::default()
+    })
+}
+
+fn scan_package(p: &Package, image_distro: Option<&Distro>) -> ScanPackage {
+    let purl = p.purl.clone();
+    let is_os_pkg = purl
+        .as_deref()
+        .is_some_and(|p| p.starts_with("pkg:deb/") || p.starts_with("pkg:apk/") || p.starts_with("pkg:rpm/"));
+    let mut distro =
+        if is_os_pkg { purl.as_deref().and_then(distro_from_purl).or_else(|| image_distro.cloned()) } else { None };
+    let (mut source_name, mut source_version) = (None, None);
+    if let Some(u) = purl.as_deref().and_then(|p| purl_qualifier(p, "upstream")) {
+        // "openssl" or "openssl@3.0.11-1" (syft) or "openssl 3.0.11-1", decoded.
+        match u.split_once(['@', ' ']) {
+            Some((n, v)) => {
+                source_name = Some(n.to_string());
+                source_version = Some(v.to_string());
+            }
+            None => source_name = Some(u),
+        }
+    }
+    if let Some(s) = &p.source_package {
+        if !s.name.is_empty() {
+            source_name = Some(s.name.clone());
+        }
+        if let Some(v) = s.version.as_ref().filter(|v| !v.is_empty()) {
+            source_version = Some(v.clone());
+        }
+    }
+    // A source build of a Debian source package, as its package note names it: matched by
+    // that source package and version in the release of the image's Debian.
+    let rebuilt = (p.metadata.get("debianSource"), p.metadata.get("debianSourceVersion"));
+    if let (false, Some(src), Some(ver)) = (is_os_pkg, rebuilt.0, rebuilt.1) {
+        let debian = image_distro.filter(|d| d.id == "debian");
+        if debian.is_some() && !src.is_empty() && !ver.is_empty() {
+            (source_name, source_version, distro) = (Some(src.clone()), Some(ver.clone()), debian.cloned());
+        }
+    }
+    ScanPackage {
+        name: p.name.clone(),
+        version: p.version.clone(),
+        purl,
+        cpes: p.cpes.clone(),
+        source_name,
+        source_version,
+        distro,
+    }
+}
+
+/// Parses an SBOM document (no header checks); `default_distro` applies to OS packages
+/// without one.
+pub fn parse(doc: &Value, default_distro: Option<&Distro>) -> Vec<ScanPackage> {
+    packages(&cyclonedx::from_document(doc), default_distro)
 }
 
 /// Reads a CycloneDX JSON SBOM file.
@@ -167,24 +156,60 @@ pub fn read(path: &Path, default_distro: Option<&Distro>) -> Result<Vec<ScanPack
 /// [`read`], with the warnings the SBOM's writer recorded.
 pub fn read_with_warnings(path: &Path, default_distro: Option<&Distro>) -> Result<(Vec<ScanPackage>, Vec<String>)> {
     let bytes = super::import::read_file(path)?;
-    let doc: Value = crate::json::from_slice(&bytes).map_err(|e| VulnError::Input {
+    let sbom = cyclonedx::read(&bytes, &path.display().to_string()).map_err(|e| VulnError::Input {
         path: path.to_path_buf(),
-        what: format!("not a CycloneDX JSON document: {e}"),
+        what: match e {
+            SbomError::Read { reason, .. } => format!("not a CycloneDX JSON document: {reason}"),
+            other => other.to_string(),
+        },
     })?;
-    if doc.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX") {
-        return Err(VulnError::Input {
-            path: path.to_path_buf(),
-            what: "not a CycloneDX JSON document (bomFormat is not \"CycloneDX\")".into(),
-        });
-    }
-    Ok((parse(&doc, default_distro), crate::sbom::format::cyclonedx::document_warnings(&doc)))
+    Ok((packages(&sbom, default_distro), sbom.warnings))
 }
 
-/// The packages of a generated SBOM, read exactly as `scan sbom:FILE` reads its CycloneDX form
-/// (so an image and its SBOM file scan the same).
-pub fn from_sbom(sbom: &crate::sbom::Sbom) -> Vec<ScanPackage> {
-    let doc = crate::sbom::format::cyclonedx::to_value(sbom, &crate::sbom::format::Timestamp::Image);
-    parse(&doc, None)
+/// The packages of a generated SBOM, converted exactly as `scan sbom:FILE` converts the SBOM
+/// it reads (so an image and its SBOM file scan the same).
+pub fn from_sbom(sbom: &Sbom) -> Vec<ScanPackage> {
+    packages(sbom, None)
+}
+
+/// A dpkg status file (`/var/lib/dpkg/status`) read by the dpkg cataloger, as an image's is,
+/// then converted as an image's packages are. `distro` is the release the packages come from
+/// (a status file names none). A file the cataloger cannot read is a warning, as in an image.
+pub fn read_dpkg_status(path: &Path, distro: Option<&Distro>) -> Result<Catalogue> {
+    let bytes = super::import::read_file(path)?;
+    Ok(dpkg_status(&path.display().to_string(), &bytes, distro))
+}
+
+/// [`read_dpkg_status`] of a status file's content, named `name`.
+fn dpkg_status(name: &str, bytes: &[u8], distro: Option<&Distro>) -> Catalogue {
+    let name = name.to_string();
+    let location = Location { path: name.clone(), layer: None };
+    let mut found = Vec::new();
+    let mut warnings = Vec::new();
+    match dpkg::parse_status(&location, &String::from_utf8_lossy(bytes)) {
+        Ok(p) => found.push(Parsed::from(p)),
+        Err(e) => warnings.push(format!("{}: {name}: {e}", dpkg::Dpkg.name())),
+    }
+    // A dpkg database's packages are Debian's or a derivative's (they get `pkg:deb/` purls).
+    let model_distro = distro.map(|d| SbomDistro {
+        id: d.id.clone(),
+        version_id: Some(d.version_id.clone()),
+        codename: d.codename.clone(),
+        id_like: if d.id == "debian" { Vec::new() } else { vec!["debian".into()] },
+        ..SbomDistro::default()
+    });
+    found.push(Parsed { distro: model_distro, ..Parsed::default() });
+    // No subject: a status file is not an image (and was never counted as a package).
+    let source = SourceInfo { kind: "directory".into(), ..SourceInfo::default() };
+    let sbom = crate::sbom::finish(source, found, warnings);
+    let mut packages = packages(&sbom, distro);
+    // Debian's rule, stated as a status file's packages have always been scanned: without
+    // `Source:` the source is the package itself, without a source version it is the binary's.
+    for p in packages.iter_mut().filter(|p| p.purl_type() == Some("deb")) {
+        p.source_name.get_or_insert_with(|| p.name.clone());
+        p.source_version.get_or_insert_with(|| p.version.clone());
+    }
+    Catalogue { packages, warnings: sbom.warnings }
 }
 
 /// What a scan source holds: its packages, and the warnings of reading it (constructs of a
@@ -213,8 +238,7 @@ pub fn catalogue(reference: &str, default_distro: Option<&Distro>) -> crate::Res
         return Ok(Catalogue { packages, warnings });
     }
     if let Some(file) = reference.strip_prefix("dpkg-status:") {
-        let packages = super::dpkg_status::read(Path::new(file), default_distro)?;
-        return Ok(Catalogue { packages, warnings: Vec::new() });
+        return Ok(read_dpkg_status(Path::new(file), default_distro)?);
     }
     let image = crate::source::Source::parse(reference)?.open(&crate::source::OpenOptions::default())?;
     let sbom = crate::sbom::generate(&image, &crate::sbom::GenerateOptions::default())?;
@@ -269,5 +293,97 @@ mod tests {
             (p.source_name.as_deref(), p.source_version.as_deref()),
             (Some("util-linux"), Some("2.38.1-5+deb12u3"))
         );
+    }
+
+    #[test]
+    fn a_status_file_goes_through_the_dpkg_cataloger() {
+        let text = "Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\nVersion: 3.0.11-1~deb12u2\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n\nPackage: zlib1g\nStatus: install ok installed\nSource: zlib (1:1.2.13.dfsg-1)\nVersion: 1:1.2.13.dfsg-1\n";
+        let d = distro_from_os_release("ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n");
+        assert_eq!(d.as_ref().and_then(|d| d.codename.as_deref()), Some("bookworm"));
+        let c = dpkg_status("status", text.as_bytes(), d.as_ref());
+        let p = &c.packages;
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert_eq!(
+            (p[0].source_name.as_deref(), p[0].source_version.as_deref()),
+            (Some("openssl"), Some("3.0.11-1~deb12u2"))
+        );
+        assert_eq!(p[1].source_version.as_deref(), Some("1:1.2.13.dfsg-1"));
+        assert_eq!(
+            p[0].purl.as_deref(),
+            Some("pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl")
+        );
+        assert!(p.iter().all(|p| p.kind() == "deb" && p.distro.as_ref().is_some_and(|d| d.version_id == "12")));
+        // A derivative's status file: its packages are still Debian packages, of that release.
+        let ubuntu = Distro { id: "ubuntu".into(), version_id: "24.04".into(), codename: None };
+        let p = &dpkg_status("status", text.as_bytes(), Some(&ubuntu)).packages[0];
+        assert_eq!(p.purl_type(), Some("deb"));
+        assert_eq!(p.distro.as_ref().map(|d| (d.id.as_str(), d.version_id.as_str())), Some(("ubuntu", "24.04")));
+    }
+
+    #[test]
+    fn scalibr_fixtures() {
+        let dir = crate::vuln::testutil::shared_data()
+            .join("osv-scalibr-fixtures/extractor/filesystem/os/dpkg/testdata/dpkg");
+        // (file, packages kept, warnings): entries with Package and Version, not removed
+        // (`config-files`, `not-installed`), as the dpkg cataloger reads an image's.
+        for (name, want, warned) in [
+            ("empty", 0, false),
+            ("invalid", 0, true),
+            ("single", 1, false),
+            ("trailingnewlines", 1, false),
+            // all but wantdeinstall_configfiles
+            ("statusfield", 6, false),
+            ("valid", 7, false),
+        ] {
+            let c = read_dpkg_status(&dir.join(name), None).expect(name);
+            assert_eq!((c.packages.len(), !c.warnings.is_empty()), (want, warned), "{name}: {c:?}");
+        }
+        for name in ["nopackage", "noversion"] {
+            let c = read_dpkg_status(&dir.join(name), None).expect(name);
+            assert!(c.packages.iter().all(|p| !p.name.is_empty() && !p.version.is_empty()));
+        }
+    }
+
+    /// What other writers (and our older spelling) put in properties reaches the scan through
+    /// the model, as does every CPE of our own documents.
+    #[test]
+    fn facts_of_every_writer_reach_the_scan() {
+        let doc = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
+            {"type": "library", "name": "libssl3", "version": "3.0.11-1~deb12u2",
+             "purl": "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?distro=bookworm",
+             "properties": [{"name": "syft:metadata:source", "value": "openssl"},
+                            {"name": "syft:metadata:sourceVersion", "value": "3.0.11-1~deb12u2"}]},
+            {"type": "library", "name": "old", "version": "1", "purl": "pkg:deb/debian/old@1",
+             "properties": [{"name": "armorred:source-name", "value": "older"},
+                            {"name": "armorred:source-version", "value": "0.9"}]},
+            {"type": "application", "name": "nginx", "version": "1.26.3",
+             "cpe": "cpe:2.3:a:f5:nginx:1.26.3:*:*:*:*:*:*:*",
+             "properties": [{"name": "armorred:cpe23", "value": "cpe:2.3:a:nginx:nginx:1.26.3:*:*:*:*:*:*:*"},
+                            {"name": "syft:cpe23", "value": "cpe:2.3:a:nginx_inc:nginx:1.26.3:*:*:*:*:*:*:*"}]},
+            {"type": "operating-system", "name": "Debian", "version": "12"}]});
+        let p = parse(&doc, None);
+        let by = |n: &str| p.iter().find(|p| p.name == n).unwrap_or_else(|| panic!("{n}: {p:?}"));
+        let ssl = by("libssl3");
+        assert_eq!(
+            (ssl.source_name.as_deref(), ssl.source_version.as_deref()),
+            (Some("openssl"), Some("3.0.11-1~deb12u2"))
+        );
+        // A codename in the purl's distro= is looked up in the one table.
+        assert_eq!(
+            ssl.distro.as_ref().map(|d| (d.id.as_str(), d.version_id.as_str(), d.codename.as_deref())),
+            Some(("debian", "12", Some("bookworm")))
+        );
+        let old = by("old");
+        assert_eq!((old.source_name.as_deref(), old.source_version.as_deref()), (Some("older"), Some("0.9")));
+        // No distro= qualifier: the operating-system component's, its name lowercased.
+        assert_eq!(old.distro.as_ref().map(|d| (d.id.as_str(), d.version_id.as_str())), Some(("debian", "12")));
+        assert_eq!(by("nginx").cpes.len(), 3, "{:?}", by("nginx").cpes);
+        // An SBOM without a distribution takes the default one for its OS packages only.
+        let bare = serde_json::json!({"bomFormat": "CycloneDX", "components": [
+            {"type": "library", "name": "a", "version": "1", "purl": "pkg:deb/debian/a@1"},
+            {"type": "library", "name": "b", "version": "1", "purl": "pkg:pypi/b@1"}]});
+        let d12 = Distro { id: "debian".into(), version_id: "12".into(), codename: None };
+        let p = parse(&bare, Some(&d12));
+        assert!(p[0].distro.is_some() && p[1].distro.is_none(), "{p:?}");
     }
 }

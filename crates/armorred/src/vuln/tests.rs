@@ -563,7 +563,7 @@ fn real_debian_bookworm_at_scale() {
     let rows = bookworm_rows(&files);
     let mut statuses: Vec<(String, PathBuf)> =
         vec![("recorded".into(), shared_data().join("debian-bookworm-packages/dpkg-status.this-machine"))];
-    let host = std::fs::read_to_string("/etc/os-release").ok().and_then(|t| super::dpkg_status::parse_os_release(&t));
+    let host = std::fs::read_to_string("/etc/os-release").ok().and_then(|t| super::sbom::distro_from_os_release(&t));
     if host.as_ref().is_some_and(|d| d.id == "debian" && d.version_id == "12")
         && Path::new("/var/lib/dpkg/status").is_file()
     {
@@ -573,7 +573,7 @@ fn real_debian_bookworm_at_scale() {
     }
     let mut sample: Vec<(String, String, bool)> = Vec::new();
     for (label, status) in statuses {
-        let pkgs = super::dpkg_status::read(&status, Some(&bookworm())).expect("status");
+        let pkgs = super::sbom::read_dpkg_status(&status, Some(&bookworm())).expect("status").packages;
         let r = scan_packages(&db, &pkgs, &ScanOptions::default()).expect("scan");
         eprintln!("{label}: {} packages, {} findings: {}", pkgs.len(), r.matches.len(), r.summary_line());
         assert!(r.notes.iter().any(|n| n.contains("debian:bookworm: distro data is partial")), "{:?}", r.notes);
@@ -890,7 +890,7 @@ fn packages_sharing_an_upstream_are_looked_up_once() {
 /// those of the same status file read directly (`dpkg-status:`).
 #[test]
 fn this_machine_read_as_an_image_is_not_contradicted_by_dpkg() {
-    let host = std::fs::read_to_string("/etc/os-release").ok().and_then(|t| super::dpkg_status::parse_os_release(&t));
+    let host = std::fs::read_to_string("/etc/os-release").ok().and_then(|t| super::sbom::distro_from_os_release(&t));
     let status = Path::new("/var/lib/dpkg/status");
     let dpkg = std::process::Command::new("dpkg").arg("--version").output().is_ok_and(|o| o.status.success());
     if !(host.as_ref().is_some_and(|d| d.id == "debian" && d.version_id == "12") && status.is_file() && dpkg) {
@@ -910,7 +910,7 @@ fn this_machine_read_as_an_image_is_not_contradicted_by_dpkg() {
     std::fs::copy(status, root.join("var/lib/dpkg/status")).expect("copy status");
     let pkgs = super::sbom::packages_from_source(&format!("dir:{}", root.display()), None).expect("catalogue");
     let r = scan_packages(&db, &pkgs, &ScanOptions::default()).expect("scan");
-    let direct = super::dpkg_status::read(status, host.as_ref()).expect("status");
+    let direct = super::sbom::read_dpkg_status(status, host.as_ref()).expect("status").packages;
     let d = scan_packages(&db, &direct, &ScanOptions::default()).expect("scan");
     let set = |r: &ScanResult| -> std::collections::BTreeSet<(String, String, Vec<String>)> {
         r.matches

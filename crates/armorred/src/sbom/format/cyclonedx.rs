@@ -206,9 +206,11 @@ fn component(p: &Package) -> Value {
     Value::Object(c)
 }
 
-/// Reads a CycloneDX JSON document (any 1.x version) into the model. Unknown fields are
-/// ignored; nested components are flattened; never panics on any input. A leading UTF-8 BOM is
-/// skipped; a key repeated in one object is an error naming it ([`crate::json`]).
+/// Reads a CycloneDX JSON document (any 1.x version) into the model: the one CycloneDX reader
+/// (`sbom:FILE` scans and compares read through it too). Unknown fields are ignored; nested
+/// components are flattened; never panics on any input. A leading UTF-8 BOM is skipped; a key
+/// repeated in one object is an error naming it ([`crate::json`]). A document without
+/// `specVersion` is read leniently as 1.x; another major version is an error.
 pub fn read(bytes: &[u8], what: &str) -> Result<Sbom, SbomError> {
     let err = |reason: String| SbomError::Read { what: what.to_string(), reason };
     let doc: Value = crate::json::from_slice(bytes).map_err(|e| err(format!("not JSON: {e}")))?;
@@ -216,11 +218,18 @@ pub fn read(bytes: &[u8], what: &str) -> Result<Sbom, SbomError> {
     if obj.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX") {
         return Err(err("bomFormat is not \"CycloneDX\"".into()));
     }
-    let spec = obj.get("specVersion").and_then(Value::as_str).ok_or_else(|| err("no specVersion".into()))?;
-    if !spec.starts_with("1.") {
-        return Err(err(format!("unsupported specVersion {spec}")));
+    if let Some(spec) = obj.get("specVersion") {
+        let spec = spec.as_str().ok_or_else(|| err("specVersion is not a string".into()))?;
+        if !spec.starts_with("1.") {
+            return Err(err(format!("unsupported specVersion {spec}")));
+        }
     }
-    let mut sbom = Sbom { warnings: document_warnings(&doc), ..Sbom::default() };
+    Ok(from_document(&doc))
+}
+
+/// The model of an already parsed CycloneDX document, without [`read`]'s checks of its header.
+pub fn from_document(doc: &Value) -> Sbom {
+    let mut sbom = Sbom { warnings: document_warnings(doc), ..Sbom::default() };
     if let Some(m) = doc.pointer("/metadata/component") {
         sbom.source.name = str_at(m, "name").unwrap_or_default();
         sbom.source.digest = str_at(m, "version");
@@ -241,7 +250,7 @@ pub fn read(bytes: &[u8], what: &str) -> Result<Sbom, SbomError> {
         sbom.source.layers = layers.into_iter().map(|(_, l)| l).collect();
     }
     let mut flat = Vec::new();
-    if let Some(cs) = obj.get("components").and_then(Value::as_array) {
+    if let Some(cs) = doc.get("components").and_then(Value::as_array) {
         flatten(cs, &mut flat, 0);
     }
     for c in flat {
@@ -263,7 +272,7 @@ pub fn read(bytes: &[u8], what: &str) -> Result<Sbom, SbomError> {
             sbom.packages.push(p);
         }
     }
-    Ok(sbom)
+    sbom
 }
 
 fn flatten<'a>(cs: &'a [Value], out: &mut Vec<&'a Value>, depth: usize) {
@@ -282,7 +291,6 @@ fn str_at(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
-/// Properties by name, with our `armorred:` and syft's `syft:` prefixes removed.
 /// The `armorred:warning` properties of a CycloneDX document's metadata.
 pub fn document_warnings(doc: &Value) -> Vec<String> {
     doc.pointer("/metadata/properties")
@@ -294,6 +302,7 @@ pub fn document_warnings(doc: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Properties by name, with our `armorred:` and syft's `syft:` prefixes removed.
 fn properties(v: &Value) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for p in v.get("properties").and_then(Value::as_array).into_iter().flatten() {
@@ -304,6 +313,15 @@ fn properties(v: &Value) -> BTreeMap<String, Vec<String>> {
         out.entry(name).or_default().push(value);
     }
     out
+}
+
+/// The first property with exactly this name (prefix included).
+fn raw_property(v: &Value, name: &str) -> Option<String> {
+    v.get("properties")?
+        .as_array()?
+        .iter()
+        .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
+        .and_then(|p| str_at(p, "value"))
 }
 
 fn first(props: &BTreeMap<String, Vec<String>>, key: &str) -> Option<String> {
@@ -336,8 +354,15 @@ fn package(c: &Value) -> Option<Package> {
             }
         }
     }
-    if let Some(name) = first(&props, "package:sourceName") {
-        p.source_package = Some(SourcePackage { name, version: first(&props, "package:sourceVersion") });
+    // The source package as the writer states it: ours, our older spelling, syft's.
+    let source_name = first(&props, "package:sourceName")
+        .or_else(|| raw_property(c, "armorred:source-name"))
+        .or_else(|| raw_property(c, "syft:metadata:source"));
+    if let Some(name) = source_name {
+        let version = first(&props, "package:sourceVersion")
+            .or_else(|| raw_property(c, "armorred:source-version"))
+            .or_else(|| raw_property(c, "syft:metadata:sourceVersion"));
+        p.source_package = Some(SourcePackage { name, version });
     }
     let mut locs: BTreeMap<usize, Location> = BTreeMap::new();
     for (k, v) in &props {
