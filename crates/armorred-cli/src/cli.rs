@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use armorred::tier::Tier;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Hardened container images from pinned inputs, with proof attached.
@@ -50,12 +52,31 @@ pub(crate) enum ChecksecFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum PolicyArg {
-    /// Full RELRO, canary, NX, PIE, no RPATH/RUNPATH outside the image, FORTIFY.
-    Hardened,
-    /// hardened plus SafeStack and CFI on executables.
-    Locked,
+/// A [`Tier`] by name (`--tier`, `--policy`): every tier a possible value, with `help` saying
+/// what it is in that option.
+fn tier_values(help: fn(Tier) -> &'static str) -> impl TypedValueParser<Value = Tier> {
+    PossibleValuesParser::new(Tier::ALL.map(|t| PossibleValue::new(t.as_str()).help(help(t))))
+        .try_map(|name| name.parse::<Tier>())
+}
+
+/// `--tier`: what each tier builds.
+fn tier_parser() -> impl TypedValueParser<Value = Tier> {
+    tier_values(|t| match t {
+        Tier::Hardened => {
+            "Drop-in replacement for upstream (nginx: Debian's binaries; from source: hardening flags with SafeStack)"
+        }
+        Tier::Locked => {
+            "Built from source: hardened plus SafeStack, LTO and clang CFI; no shell, rarely used modules dropped"
+        }
+    })
+}
+
+/// `--policy`: what each tier's checksec policy requires.
+fn policy_parser() -> impl TypedValueParser<Value = Tier> {
+    tier_values(|t| match t {
+        Tier::Hardened => "Full RELRO, canary, NX, PIE, no RPATH/RUNPATH outside the image, FORTIFY",
+        Tier::Locked => "hardened plus SafeStack and CFI on executables",
+    })
 }
 
 #[derive(Debug, Args)]
@@ -64,8 +85,8 @@ pub(crate) struct ChecksecArgs {
     #[arg(long, short = 'f', value_enum, default_value_t = ChecksecFormat::Table)]
     pub(crate) format: ChecksecFormat,
     /// Judge every file against a tier policy; exit 1 on a violation.
-    #[arg(long, value_enum)]
-    pub(crate) policy: Option<PolicyArg>,
+    #[arg(long, value_parser = policy_parser())]
+    pub(crate) policy: Option<Tier>,
     /// Add checksec.sh's --extended keys (clangcfi, safestack) to JSON; the table always has them.
     #[arg(long)]
     pub(crate) extended: bool,
@@ -99,28 +120,8 @@ pub(crate) struct PipelineArgs {
     #[arg(long)]
     pub(crate) mirror: Option<String>,
     /// Tiers to build and report, repeatable (default: hardened and locked).
-    #[arg(long, value_enum)]
-    pub(crate) tier: Vec<TierArg>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum TierArg {
-    /// Drop-in replacement for upstream (nginx: Debian's binaries; from source: hardening flags
-    /// with SafeStack).
-    Hardened,
-    /// Built from source: hardened plus SafeStack, LTO and clang CFI; no shell, rarely used
-    /// modules dropped.
-    Locked,
-}
-
-impl TierArg {
-    /// The tier's name in image definitions and records.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Hardened => "hardened",
-            Self::Locked => "locked",
-        }
-    }
+    #[arg(long, value_parser = tier_parser())]
+    pub(crate) tier: Vec<Tier>,
 }
 
 #[derive(Debug, Args)]
@@ -129,8 +130,8 @@ pub(crate) struct BuildSourceArgs {
     #[arg(value_name = "RECIPE_DIR")]
     pub(crate) recipe_dir: PathBuf,
     /// Hardening tier.
-    #[arg(long, value_enum)]
-    pub(crate) tier: TierArg,
+    #[arg(long, value_parser = tier_parser())]
+    pub(crate) tier: Tier,
     /// Output directory (must not exist): destdir/, build-record.json, logs/.
     #[arg(long)]
     pub(crate) out: PathBuf,
@@ -164,8 +165,8 @@ pub(crate) struct BuildArgs {
     #[arg(value_name = "DIR")]
     pub(crate) dir: PathBuf,
     /// Tier to build.
-    #[arg(long, value_enum, default_value_t = TierArg::Hardened)]
-    pub(crate) tier: TierArg,
+    #[arg(long, value_parser = tier_parser(), default_value_t = Tier::Hardened)]
+    pub(crate) tier: Tier,
     /// Where to write the image: oci-dir:DIR or docker-archive:FILE.
     #[arg(long, short = 'o', value_name = "KIND:PATH")]
     pub(crate) output: String,

@@ -5,8 +5,9 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use armorred::display::escape;
-use armorred::elf::policy::{Policy, Verdict};
+use armorred::elf::policy::Verdict;
 use armorred::elf::{Pie, Relro, Report, ScanReport};
+use armorred::tier::Tier;
 use owo_colors::OwoColorize;
 
 fn cell(ok: bool, text: &str, width: usize) -> String {
@@ -130,35 +131,30 @@ pub(crate) fn checksec_summary(out: &mut impl Write, scan: &ScanReport, written:
 }
 
 /// A policy verdict: every violation on its own line, then one summary line.
-pub(crate) fn verdict(out: &mut impl Write, policy: Policy, v: &Verdict) -> io::Result<()> {
+pub(crate) fn verdict(out: &mut impl Write, policy: Tier, v: &Verdict) -> io::Result<()> {
     for w in &v.waivers {
         writeln!(out, "{} {}: {} not required: {}", "note:".dimmed(), shown(&w.path), w.property, escape(w.reason))?;
     }
     for x in &v.violations {
         writeln!(out, "{} {}: {}: {}", "violation:".red(), shown(&x.path), x.property, escape(&x.detail))?;
     }
-    let name = match policy {
-        Policy::Hardened => "hardened",
-        Policy::Locked => "locked",
-    };
     if v.passed() {
-        writeln!(out, "policy {name}: {} files pass", v.files.green())
+        writeln!(out, "policy {policy}: {} files pass", v.files.green())
     } else {
-        writeln!(out, "policy {name}: {} violations in {} files", v.violations.len().red(), v.files)
+        writeln!(out, "policy {policy}: {} violations in {} files", v.violations.len().red(), v.files)
     }
 }
 
 /// One line on a build's checksec gate: verdict, policies, counts.
 pub(crate) fn gate_summary(g: &armorred::build::GateVerdict) -> String {
-    let name = |p: Policy| serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     let built = match g.built_policy {
-        Some(p) if g.built_files > 0 => format!(", {} on the {} source-built", name(p), g.built_files),
+        Some(p) if g.built_files > 0 => format!(", {p} on the {} source-built", g.built_files),
         _ => String::new(),
     };
     format!(
         "{} ({}{built}): {} ELF files, {} violations, {} allowed by image.toml",
         if g.passed() { "pass" } else { "FAIL (not enforced)" },
-        name(g.policy),
+        g.policy,
         g.files,
         g.violations.len(),
         g.allowed.len()

@@ -18,6 +18,7 @@ pub mod report;
 pub mod sbom;
 pub mod source;
 pub mod spec;
+pub mod tier;
 pub mod version;
 pub mod vuln;
 

@@ -16,6 +16,7 @@ use crate::elf::ScanReport;
 use crate::report::{self, Comparison, ImageFacts};
 use crate::sbom::format::{Format as SbomFormat, Timestamp};
 use crate::source::{Limits, OpenOptions, Source};
+use crate::tier::Tier;
 use crate::vuln::db::{self, Db};
 use crate::vuln::report::{Format, ReportMeta};
 use crate::vuln::{scan_packages, ScanOptions, ScanResult};
@@ -57,7 +58,7 @@ pub struct PipelineOptions {
     /// The `.deb` cache; None: `$XDG_CACHE_HOME/armorred`.
     pub cache: Option<PathBuf>,
     /// The tiers to build, in order (default: hardened, then locked).
-    pub tiers: Vec<String>,
+    pub tiers: Vec<Tier>,
 }
 
 impl PipelineOptions {
@@ -74,7 +75,7 @@ impl PipelineOptions {
             db: None,
             mirror: None,
             cache: None,
-            tiers: vec!["hardened".into(), "locked".into()],
+            tiers: Tier::ALL.to_vec(),
         }
     }
 }
@@ -140,7 +141,7 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     };
 
     let mut tiers = Vec::new();
-    for tier in &opts.tiers {
+    for &tier in &opts.tiers {
         let t = run_tier(tier, opts, &cache, db.as_ref(), upstream.as_ref(), &mut written)?;
         tiers.push(t);
     }
@@ -149,7 +150,7 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
 
 /// build → SBOM → checksec → scan → compare for one tier.
 fn run_tier(
-    tier: &str,
+    tier: Tier,
     opts: &PipelineOptions,
     cache: &Cache,
     db: Option<&Db>,
@@ -161,7 +162,7 @@ fn run_tier(
     // Stage 1: the image, from the committed lock (a source-built tier compiles in the sandbox).
     let image_dir = out.join(&name);
     let build_opts = BuildOptions {
-        tier: tier.to_string(),
+        tier,
         output: Output::OciDir(image_dir.clone()),
         cache: cache.clone(),
         mirror: opts.mirror.as_deref().map(Mirror::from_base),

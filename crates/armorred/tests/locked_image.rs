@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use armorred::build::{self, BuildReport, Output};
-use armorred::elf::policy::{self, Policy};
+use armorred::elf::policy;
 use armorred::elf::{Pie, Relro, ScanReport};
 use armorred::report::image_checksec;
 use armorred::source::{Limits, OpenOptions, Source};
+use armorred::tier::Tier;
 
 mod support;
 
@@ -30,7 +31,7 @@ fn built() -> &'static (tempfile::TempDir, PathBuf, BuildReport) {
         let dir = copy_definition(tmp.path());
         let archive = tmp.path().join("nginx-locked.tar");
         let t = std::time::Instant::now();
-        let report = build::build(&dir, &opts("locked", Output::DockerArchive(archive.clone()))).unwrap();
+        let report = build::build(&dir, &opts(Tier::Locked, Output::DockerArchive(archive.clone()))).unwrap();
         eprintln!("locked image built in {:.1} s", t.elapsed().as_secs_f64());
         (tmp, archive, report)
     })
@@ -63,9 +64,9 @@ fn locked_nginx_shows_every_protection_and_passes_the_locked_policy() {
     // The locked policy on the source-built binary, the hardened one on everything (the gate).
     let only_nginx =
         ScanReport { entries: scan.entries.into_iter().filter(|(p, _)| p == Path::new("/usr/sbin/nginx")).collect() };
-    let verdict = policy::evaluate(Policy::Locked, &only_nginx, Path::new("/"));
+    let verdict = policy::evaluate(Tier::Locked, &only_nginx, Path::new("/"));
     assert!(verdict.violations.is_empty(), "{:?}", verdict.violations);
-    assert_eq!(report.gate.built_policy, Some(Policy::Locked));
+    assert_eq!(report.gate.built_policy, Some(Tier::Locked));
     assert_eq!(report.gate.built_files, 1);
     assert!(report.gate.passed(), "{:?}", report.gate.violations);
 
@@ -107,8 +108,10 @@ fn two_locked_builds_give_the_same_digest() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = copy_definition(tmp.path());
     // Compiled again (not the cached build), so that the digests prove reproducibility.
-    let again =
-        build::BuildOptions { reuse_source_build: false, ..opts("locked", Output::OciDir(tmp.path().join("again"))) };
+    let again = build::BuildOptions {
+        reuse_source_build: false,
+        ..opts(Tier::Locked, Output::OciDir(tmp.path().join("again")))
+    };
     let second = build::build(&dir, &again).unwrap();
     assert!(!second.source_build_reused);
     assert_eq!(first.manifest_digest, second.manifest_digest);
@@ -126,7 +129,7 @@ fn a_warm_locked_build_reuses_the_cached_source_build() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = copy_definition(tmp.path());
     let t = std::time::Instant::now();
-    let warm = build::build(&dir, &opts("locked", Output::OciDir(tmp.path().join("warm")))).unwrap();
+    let warm = build::build(&dir, &opts(Tier::Locked, Output::OciDir(tmp.path().join("warm")))).unwrap();
     eprintln!("warm locked build in {:.1} s", t.elapsed().as_secs_f64());
     assert!(warm.source_build_reused, "the cached source build was not reused");
     assert_eq!(first.manifest_digest, warm.manifest_digest);

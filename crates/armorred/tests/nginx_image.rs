@@ -8,13 +8,14 @@ use std::process::Command;
 
 use armorred::build::debian::{mirror::http_get, release, Cache, Lock};
 use armorred::build::{self, BuildOptions, LockStatus, Output};
+use armorred::tier::Tier;
 
 mod support;
 
 use support::images::{cache, copy_definition, mirror, repo, text, Dockerd};
 
 fn opts(output: Output, cache: Cache) -> BuildOptions<'static> {
-    BuildOptions { cache, ..support::images::opts("hardened", output) }
+    BuildOptions { cache, ..support::images::opts(Tier::Hardened, output) }
 }
 
 #[test]
@@ -33,14 +34,14 @@ fn lock_resolves_and_check_detects_staleness() {
     assert_eq!(build::write_lock(&path, &lock, false).unwrap(), LockStatus::Written);
     assert_eq!(build::write_lock(&path, &lock, true).unwrap(), LockStatus::Unchanged);
     assert_eq!(Lock::read(&path).unwrap(), lock);
-    let names = &lock.tiers["hardened"];
+    let names = &lock.tiers[&Tier::Hardened];
     for want in ["nginx", "nginx-common", "libc6", "libssl3t64", "ca-certificates"] {
         assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
     }
     for gone in ["debconf", "iproute2", "perl-base", "dpkg", "bash", "dash"] {
         assert!(!names.iter().any(|n| n == gone), "{gone} should be excluded");
     }
-    assert_eq!(excluded["hardened"]["iproute2"], "nginx");
+    assert_eq!(excluded[&Tier::Hardened]["iproute2"], "nginx");
     let committed = Lock::read(&repo().join("images/nginx/image.lock")).unwrap();
     assert_eq!(lock.inputs_digest, committed.inputs_digest);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -221,7 +222,7 @@ fn docker_runs_it_read_only_as_nobody_and_syft_sees_every_package() {
         .collect();
     seen.sort();
     let mut shipped: Vec<String> =
-        lock.tier_packages("hardened").unwrap().iter().map(|p| format!("{}={}", p.name, p.version)).collect();
+        lock.tier_packages(Tier::Hardened).unwrap().iter().map(|p| format!("{}={}", p.name, p.version)).collect();
     shipped.sort();
     assert_eq!(seen, shipped);
 }

@@ -18,9 +18,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use armorred::build::source::{
-    self, root::BuildRoot, sandbox::RunSpec, Bubblewrap, BuildOptions, BuildOutcome, HostToolchain, Sandbox, Tier,
+    self, root::BuildRoot, sandbox::RunSpec, Bubblewrap, BuildOptions, BuildOutcome, HostToolchain, Sandbox,
 };
 use armorred::elf::{self, LibcResolver, Pie, Relro};
+use armorred::tier::Tier;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -41,7 +41,7 @@ pub(crate) fn run(args: &BuildArgs, quiet: bool) -> anyhow::Result<Outcome> {
         }
     };
     let opts = BuildOptions {
-        tier: args.tier.name().to_owned(),
+        tier: args.tier,
         output,
         cache: Cache::new(args.cache_dir.clone().unwrap_or_else(Cache::default_dir)),
         mirror: args.mirror.as_deref().map(Mirror::from_base),
@@ -95,7 +95,7 @@ pub(crate) fn run(args: &BuildArgs, quiet: bool) -> anyhow::Result<Outcome> {
             "source    {} {} built ({}) on a {} root of {} packages{}",
             sb.package.name,
             sb.package.version,
-            sb.tier.as_str(),
+            sb.tier,
             sb.build_root.kind,
             sb.build_root.packages.len(),
             if report.source_build_reused { ", reused from the cache (same inputs; --rebuild compiles)" } else { "" }

@@ -2,16 +2,13 @@
 
 use std::io::Write;
 
-use armorred::build::source::{self, Bubblewrap, BuildOptions, HostToolchain, Tier};
+use armorred::build::source::{self, Bubblewrap, BuildOptions, HostToolchain};
 
-use crate::cli::{BuildSourceArgs, TierArg};
+use crate::cli::BuildSourceArgs;
 use crate::Outcome;
 
 pub(crate) fn run(args: &BuildSourceArgs, quiet: bool) -> anyhow::Result<Outcome> {
-    let tier = match args.tier {
-        TierArg::Hardened => Tier::Hardened,
-        TierArg::Locked => Tier::Locked,
-    };
+    let tier = args.tier;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
     let opts = BuildOptions {
         recipe_dir: args.recipe_dir.clone(),
@@ -40,7 +37,7 @@ pub(crate) fn run(args: &BuildSourceArgs, quiet: bool) -> anyhow::Result<Outcome
             "built {} {} ({}) in {:.1} s: {} files, {} ELF, {} checks passed",
             outcome.record.package.name,
             outcome.record.package.version,
-            tier.as_str(),
+            tier,
             outcome.seconds,
             outcome.record.outputs.len(),
             elves,

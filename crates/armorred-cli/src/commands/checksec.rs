@@ -7,7 +7,7 @@ use anyhow::Context;
 use armorred::elf::{self, policy, ScanOptions, ScanReport};
 use armorred::source::{Limits, OpenOptions, Source};
 
-use crate::cli::{ChecksecArgs, ChecksecFormat, PolicyArg};
+use crate::cli::{ChecksecArgs, ChecksecFormat};
 use crate::{output, Outcome};
 
 pub(crate) fn run(args: &ChecksecArgs) -> anyhow::Result<Outcome> {
@@ -38,10 +38,6 @@ pub(crate) fn run(args: &ChecksecArgs) -> anyhow::Result<Outcome> {
         ChecksecFormat::Table => output::checksec_table(&mut out, &scan)?,
     }
     let Some(policy) = args.policy else { return Ok(Outcome::Success) };
-    let policy = match policy {
-        PolicyArg::Hardened => policy::Policy::Hardened,
-        PolicyArg::Locked => policy::Policy::Locked,
-    };
     let verdict = policy::evaluate(policy, &scan, &args.root);
     let mut err = anstream::stderr().lock();
     output::verdict(&mut err, policy, &verdict).context("cannot print the verdict")?;

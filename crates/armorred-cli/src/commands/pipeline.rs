@@ -15,7 +15,7 @@ pub(crate) fn run(args: &PipelineArgs, quiet: bool) -> anyhow::Result<Outcome> {
         opts.upstream.clone_from(&args.upstream);
     }
     if !args.tier.is_empty() {
-        opts.tiers = args.tier.iter().map(|t| t.name().to_string()).collect();
+        opts.tiers.clone_from(&args.tier);
     }
     let outcome = pipeline::run(&opts)?;
     if quiet {

@@ -16,9 +16,10 @@ use debian::release::{default_keyring_paths, Keyring};
 use debian::tree::Tree;
 use debian::{Cache, DebianError, Indices, Lock, Mirror, ResolveRequest};
 
-use crate::elf::policy::{self, Policy};
+use crate::elf::policy;
 use crate::oci::{self, Image, OciError, RuntimeConfig};
 use crate::spec::{ImageSpec, SpecError};
+use crate::tier::Tier;
 
 /// Errors of `lock` and `build`, each naming the stage.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +47,8 @@ pub enum BuildError {
     /// The checksec gate failed.
     #[error("checksec gate ({policy}): {count} violation(s) not allowed by [checksec] in image.toml, first: {first}")]
     Gate {
-        /// The policy.
-        policy: String,
+        /// The policy (the tier whose policy every file is judged by).
+        policy: Tier,
         /// How many violations.
         count: usize,
         /// The first one.
@@ -59,11 +60,14 @@ pub enum BuildError {
     #[error("source build of tier {tier}")]
     SourceBuild {
         /// The image tier.
-        tier: String,
+        tier: Tier,
         /// The cause.
         #[source]
         source: Box<source::SourceBuildError>,
     },
+    /// The recipe that the source-built tiers build (`recipe.toml`) could not be loaded.
+    #[error("source build of tier (recipe)")]
+    Recipe(#[source] Box<source::SourceBuildError>),
     /// Scanning the root file system failed.
     #[error("checksec scan failed")]
     Scan(#[source] crate::elf::ElfError),
@@ -162,7 +166,7 @@ pub fn lock(dir: &Path, mirror: &Mirror, check: bool) -> Result<LockReport, Buil
 }
 
 /// Excluded packages some dependency named, per tier (name → first dependent).
-pub type ExcludedHits = BTreeMap<String, BTreeMap<String, String>>;
+pub type ExcludedHits = BTreeMap<Tier, BTreeMap<String, String>>;
 
 /// Fetches and verifies the indices and resolves every tier of the definition in `dir`.
 pub fn resolve_lock(dir: &Path, mirror: &Mirror) -> Result<(Lock, ExcludedHits), BuildError> {
@@ -172,20 +176,20 @@ pub fn resolve_lock(dir: &Path, mirror: &Mirror) -> Result<(Lock, ExcludedHits),
         Indices::fetch(mirror, &spec.debian.suites, &spec.debian.components, &spec.debian.architecture, &keyring)?;
     let mut tiers = BTreeMap::new();
     let mut excluded = BTreeMap::new();
-    for (name, tier) in &spec.tiers {
+    for (&name, tier) in &spec.tiers {
         let req = ResolveRequest {
             wanted: spec.tier_packages(tier).to_vec(),
             exclude: tier.exclude_packages.iter().cloned().collect::<BTreeSet<_>>(),
         };
         let res = debian::resolve(&indices, &req)?;
-        excluded.insert(name.clone(), res.excluded_hits.clone());
-        tiers.insert(name.clone(), res);
+        excluded.insert(name, res.excluded_hits.clone());
+        tiers.insert(name, res);
     }
     let wanted_roots = build_root_inputs(dir, &spec)?;
     let mut roots = BTreeMap::new();
-    for (name, wanted) in &wanted_roots {
+    for (&name, wanted) in &wanted_roots {
         let req = ResolveRequest { wanted: wanted.clone(), exclude: BTreeSet::new() };
-        roots.insert(name.clone(), debian::resolve(&indices, &req)?);
+        roots.insert(name, debian::resolve(&indices, &req)?);
     }
     let digest = spec.lock_inputs_digest(&wanted_roots);
     let lock = Lock::new(&spec.debian.architecture, digest, &indices.suites, &tiers, &roots);
@@ -194,16 +198,15 @@ pub fn resolve_lock(dir: &Path, mirror: &Mirror) -> Result<(Lock, ExcludedHits),
 
 /// The build-root packages (`recipe.toml`'s `[build-root].packages`) of each tier built from
 /// source, keyed by image tier.
-pub fn build_root_inputs(dir: &Path, spec: &ImageSpec) -> Result<BTreeMap<String, Vec<String>>, BuildError> {
+pub fn build_root_inputs(dir: &Path, spec: &ImageSpec) -> Result<BTreeMap<Tier, Vec<String>>, BuildError> {
     let mut out = BTreeMap::new();
     if spec.tiers.values().all(|t| t.source_build.is_none()) {
         return Ok(out);
     }
-    let recipe = source::load_checked(dir)
-        .map_err(|e| BuildError::SourceBuild { tier: "(recipe)".into(), source: Box::new(e) })?;
-    for (name, tier) in &spec.tiers {
+    let recipe = source::load_checked(dir).map_err(|e| BuildError::Recipe(Box::new(e)))?;
+    for (&name, tier) in &spec.tiers {
         if tier.source_build.is_some() {
-            out.insert(name.clone(), recipe.build_root.packages.clone());
+            out.insert(name, recipe.build_root.packages.clone());
         }
     }
     Ok(out)
@@ -281,8 +284,8 @@ pub enum Progress<'a> {
 
 /// Options of [`build`].
 pub struct BuildOptions<'a> {
-    /// Tier to build (`hardened`).
-    pub tier: String,
+    /// Tier to build.
+    pub tier: Tier,
     /// Where the image goes.
     pub output: Output,
     /// The `.deb` cache.
@@ -303,11 +306,11 @@ pub struct BuildOptions<'a> {
 /// The checksec gate's outcome.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GateVerdict {
-    /// Policy applied to every ELF file.
-    pub policy: Policy,
-    /// Policy applied in addition to the files the source build installed.
+    /// The tier whose policy every ELF file is judged by.
+    pub policy: Tier,
+    /// The tier whose policy the files the source build installed are judged by as well.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub built_policy: Option<Policy>,
+    pub built_policy: Option<Tier>,
     /// ELF files the source build installed, judged by `built_policy`.
     #[serde(skip_serializing_if = "is_zero")]
     pub built_files: usize,
@@ -354,7 +357,7 @@ pub struct BuildReport {
     /// Image name.
     pub name: String,
     /// Tier.
-    pub tier: String,
+    pub tier: Tier,
     /// Output written.
     pub output: Output,
     /// Build record path.
@@ -403,7 +406,7 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
 
     stage("load definition and lock");
     let spec = ImageSpec::load(dir)?;
-    let tier = spec.tier(&opts.tier)?.clone();
+    let tier = spec.tier(opts.tier)?.clone();
     let lock_file = lock_path(dir);
     if !lock_file.exists() {
         return Err(BuildError::Lock { path: lock_file, detail: "no lock file: run `armorred lock` first".into() });
@@ -417,7 +420,7 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
             detail: "stale: image.toml changed since it was locked; run `armorred lock`".into(),
         });
     }
-    let pkgs = lock.tier_packages(&opts.tier).ok_or_else(|| BuildError::Lock {
+    let pkgs = lock.tier_packages(opts.tier).ok_or_else(|| BuildError::Lock {
         path: lock_file.clone(),
         detail: format!("tier {} is not locked; run `armorred lock`", opts.tier),
     })?;
@@ -436,11 +439,11 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
     let debs = fetch_all(&pkgs, &mut mirror, opts)?;
     lap("fetch", &mut timings);
 
-    let built = match &tier.source_build {
+    let built = match tier.source_build {
         None => None,
         Some(recipe_tier) => {
             stage("build from source");
-            let b = build_from_source(dir, &opts.tier, recipe_tier, &lock, &mut mirror, opts)?;
+            let b = build_from_source(dir, opts.tier, recipe_tier, &lock, &mut mirror, opts)?;
             lap("source-build", &mut timings);
             Some(b)
         }
@@ -460,16 +463,13 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
     lap("assemble", &mut timings);
 
     stage("checksec gate");
-    let built_policy = built.as_ref().map(|b| match b.record.tier {
-        source::Tier::Hardened => Policy::Hardened,
-        source::Tier::Locked => Policy::Locked,
-    });
+    let built_policy = built.as_ref().map(|b| b.record.tier);
     let gate = gate(&spec, &tree, &built_paths, built_policy, &scratch_dir(opts.cache.dir())?)?;
     lap("checksec", &mut timings);
     if spec.checksec.enforce && !gate.passed() {
         let v = &gate.violations[0];
         return Err(BuildError::Gate {
-            policy: "hardened".into(),
+            policy: gate.policy,
             count: gate.violations.len(),
             first: format!("{} {}: {}", v.path, v.property, v.detail),
             verdict: Box::new(gate),
@@ -497,7 +497,7 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
 
     let report = BuildReport {
         name: spec.name.clone(),
-        tier: opts.tier.clone(),
+        tier: opts.tier,
         output: opts.output.clone(),
         record: opts.output.record_path(),
         manifest_digest: written.manifest.digest.clone(),
@@ -512,7 +512,7 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
         gate,
         timings,
     };
-    let rec = record::record(dir, &spec, &lock, &opts.tier, &report)?;
+    let rec = record::record(dir, &spec, &lock, opts.tier, &report)?;
     crate::fsutil::write_bytes_atomic(&report.record, &rec).map_err(|e| BuildError::Io {
         what: format!("write {}", report.record.display()),
         source: std::io::Error::other(e),
@@ -600,13 +600,13 @@ fn previous_source_build(out: &Path) -> Result<bool, BuildError> {
 /// `recipe_tier` in the sandbox over it.
 fn build_from_source(
     dir: &Path,
-    tier: &str,
-    recipe_tier: &str,
+    tier: Tier,
+    recipe_tier: Tier,
     lock: &Lock,
     mirror: &mut Option<Mirror>,
     opts: &BuildOptions<'_>,
 ) -> Result<source::BuildOutcome, BuildError> {
-    let fail = |e: source::SourceBuildError| BuildError::SourceBuild { tier: tier.to_string(), source: Box::new(e) };
+    let fail = |e: source::SourceBuildError| BuildError::SourceBuild { tier, source: Box::new(e) };
     let lock_file = lock_path(dir);
     let pkgs = lock.build_root_packages(tier).ok_or_else(|| BuildError::Lock {
         path: lock_file,
@@ -624,9 +624,7 @@ fn build_from_source(
     }
     let build_opts = source::BuildOptions {
         recipe_dir: dir.to_path_buf(),
-        tier: recipe_tier
-            .parse()
-            .map_err(|reason| fail(source::SourceBuildError::Recipe { path: dir.join("image.toml"), reason }))?,
+        tier: recipe_tier,
         out,
         cache: opts.cache.dir().to_path_buf(),
         jobs: std::thread::available_parallelism().map_or(1, usize::from),
@@ -679,7 +677,7 @@ fn gate(
     spec: &ImageSpec,
     tree: &Tree,
     built: &[String],
-    built_policy: Option<Policy>,
+    built_policy: Option<Tier>,
     scratch: &Path,
 ) -> Result<GateVerdict, BuildError> {
     let tmp = tempfile::Builder::new().prefix(&format!("rootfs-{}-", std::process::id())).tempdir_in(scratch).map_err(
@@ -691,9 +689,9 @@ fn gate(
         source,
     })?;
     let scan = crate::elf::scan_root(&root).map_err(BuildError::Scan)?;
-    let verdict = policy::evaluate(Policy::Hardened, &scan, &root);
+    let verdict = policy::evaluate(Tier::Hardened, &scan, &root);
     let mut out = GateVerdict {
-        policy: Policy::Hardened,
+        policy: Tier::Hardened,
         built_policy,
         built_files: 0,
         enforced: spec.checksec.enforce,
@@ -704,7 +702,7 @@ fn gate(
     };
     let rel = |p: &Path| format!("/{}", p.strip_prefix(&root).unwrap_or(p).display());
     let mut violations = verdict.violations;
-    if let Some(bp) = built_policy.filter(|p| *p != Policy::Hardened) {
+    if let Some(bp) = built_policy.filter(|p| *p != Tier::Hardened) {
         out.built_files = scan.entries.keys().filter(|p| built.contains(&rel(p))).count();
         let extra: Vec<_> = policy::evaluate(bp, &scan, &root)
             .violations

@@ -9,6 +9,7 @@ use sha2::Digest;
 use super::debian::Lock;
 use super::{BuildError, BuildReport};
 use crate::spec::ImageSpec;
+use crate::tier::Tier;
 
 /// Format version of the record.
 pub const RECORD_VERSION: u32 = 1;
@@ -26,11 +27,11 @@ pub fn record(
     dir: &Path,
     spec: &ImageSpec,
     lock: &Lock,
-    tier: &str,
+    tier: Tier,
     report: &BuildReport,
 ) -> Result<Vec<u8>, BuildError> {
     let mut files = Vec::new();
-    let tier_files = spec.tiers.get(tier).map(|t| t.files.as_slice()).unwrap_or_default();
+    let tier_files = spec.tiers.get(&tier).map(|t| t.files.as_slice()).unwrap_or_default();
     for f in spec.files.iter().chain(tier_files) {
         if let Some(src) = &f.source {
             files.push(json!({

@@ -31,7 +31,7 @@ fn fixture(deb: &[u8]) -> (tempfile::TempDir, PathBuf, Cache) {
         lock_version: 1,
         architecture: "amd64".into(),
         inputs_digest: spec.lock_inputs_digest(&Default::default()),
-        tiers: [("hardened".to_string(), vec!["tiny".to_string()])].into(),
+        tiers: [(Tier::Hardened, vec!["tiny".to_string()])].into(),
         build_roots: Default::default(),
         suites: vec![LockedSuite {
             name: "trixie".into(),
@@ -58,7 +58,7 @@ fn fixture(deb: &[u8]) -> (tempfile::TempDir, PathBuf, Cache) {
 
 fn opts(out: &Path, cache: Cache) -> BuildOptions<'static> {
     BuildOptions {
-        tier: "hardened".into(),
+        tier: Tier::Hardened,
         output: Output::OciDir(out.to_path_buf()),
         cache,
         // Unroutable: every package must come from the cache.
@@ -169,7 +169,7 @@ fn a_files_source_symlinked_to_the_host_is_refused_and_nothing_is_written() {
     )
     .expect("parses without a directory");
     let mut tree = Tree::new();
-    let tier = spec.tier("hardened").expect("tier").clone();
+    let tier = spec.tier(Tier::Hardened).expect("tier").clone();
     let err = debian::rootfs::finish(&mut tree, &spec, &tier, &dir, &[]).expect_err("must fail");
     assert!(err.starts_with("[[files]] /etc/env: source files/env: "), "{err}");
     assert!(err.contains("outside the definition's directory"), "{err}");

@@ -1,34 +1,15 @@
 //! Tier policies over checksec reports: what every ELF file of a `hardened` or `locked` image
-//! must show. Rules that do not apply to a file (static linking, Go, Rust) are skipped with the
-//! reason recorded, never silently.
+//! must show. A policy is named by its [`Tier`]: `hardened` requires full RELRO, canary, NX, PIE
+//! or DSO, no RPATH/RUNPATH outside the image, FORTIFY where fortifiable functions exist;
+//! `locked` adds SafeStack and clang CFI on executables. Rules that do not apply to a file
+//! (static linking, Go, Rust) are skipped with the reason recorded, never silently.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::{Language, Linking, Pie, Relro, Report, ScanReport};
-
-/// A tier's hardening policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Policy {
-    /// Full RELRO, canary, NX, PIE or DSO, no RPATH/RUNPATH outside the image, FORTIFY where
-    /// fortifiable functions exist.
-    Hardened,
-    /// `hardened` plus SafeStack and clang CFI on executables.
-    Locked,
-}
-
-impl std::str::FromStr for Policy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "hardened" => Ok(Self::Hardened),
-            "locked" => Ok(Self::Locked),
-            other => Err(format!("unknown policy {other:?} (expected hardened or locked)")),
-        }
-    }
-}
+use crate::tier::Tier;
 
 /// A file that breaks the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,7 +53,7 @@ impl Verdict {
 
 /// Judges every entry of `scan`. `root` is the image root that absolute RPATH/RUNPATH entries
 /// must exist in. Files that could not be analysed are violations: nothing unproven passes.
-pub fn evaluate(policy: Policy, scan: &ScanReport, root: &Path) -> Verdict {
+pub fn evaluate(policy: Tier, scan: &ScanReport, root: &Path) -> Verdict {
     let mut verdict = Verdict::default();
     for (path, entry) in &scan.entries {
         verdict.files += 1;
@@ -84,7 +65,7 @@ pub fn evaluate(policy: Policy, scan: &ScanReport, root: &Path) -> Verdict {
     verdict
 }
 
-fn check(policy: Policy, path: &Path, r: &Report, root: &Path, v: &mut Verdict) {
+fn check(policy: Tier, path: &Path, r: &Report, root: &Path, v: &mut Verdict) {
     let mut fail =
         |property, detail: String| v.violations.push(Violation { path: path.to_path_buf(), property, detail });
     let mut waive = Vec::new();
@@ -121,7 +102,7 @@ fn check(policy: Policy, path: &Path, r: &Report, root: &Path, v: &mut Verdict) 
                 fail(what, format!("{entry:?} points outside the image"));
             }
         }
-        if policy == Policy::Locked && r.pie == Pie::Yes {
+        if policy == Tier::Locked && r.pie == Pie::Yes {
             if !is_c {
                 waive.push(("safestack", "SafeStack and CFI are clang C/C++ instrumentation"));
             } else {

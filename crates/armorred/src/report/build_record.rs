@@ -11,6 +11,7 @@ use super::image::BinaryCheck;
 use super::ReportError;
 use crate::build::source::record::FeatureRecord;
 use crate::build::source::BuildRecord;
+use crate::tier::Tier;
 
 /// The record schema this reader knows (`armorred.dev/build-record/v1`); other versions of the
 /// same family are read as far as they agree.
@@ -24,7 +25,7 @@ pub struct SourceBuild {
     /// Its version (`package.version`).
     pub version: String,
     /// The tier (`locked`).
-    pub tier: String,
+    pub tier: Tier,
     /// The options passed to configure.
     pub configure_options: Vec<String>,
     /// The recipe's features, each with whether the tier built it. Empty for a record written
@@ -81,7 +82,7 @@ pub fn parse_build_record(bytes: &[u8], origin: &Path) -> Result<SourceBuild, Re
     Ok(SourceBuild {
         component: text("/package/name")?,
         version: text("/package/version")?,
-        tier: text("/tier")?,
+        tier: text("/tier")?.parse().map_err(|e| bad(format!("/tier: {e}")))?,
         configure_options,
         features,
     })
@@ -93,7 +94,7 @@ impl From<&BuildRecord> for SourceBuild {
         Self {
             component: r.package.name.clone(),
             version: r.package.version.clone(),
-            tier: r.tier.as_str().to_owned(),
+            tier: r.tier,
             configure_options: r.configure_options.clone(),
             features: r.features.clone(),
         }
@@ -294,7 +295,7 @@ mod tests {
     /// as it is (regenerate it when the recipe's features or locked options change).
     #[test]
     fn fixture_matches_the_recipe() {
-        use crate::build::source::recipe::{load, Tier};
+        use crate::build::source::recipe::load;
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let fixture = read_build_record(&root.join("testdata/report/build-record.locked.json")).expect("fixture");
         let recipe = load(&root.join("../../images/nginx")).expect("recipe");

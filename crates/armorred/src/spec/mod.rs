@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
+use crate::tier::Tier;
+
 /// A definition that failed to load or validate.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -142,9 +144,6 @@ pub fn read_definition_file(dir: &Path, rel: &Path) -> Result<Vec<u8>, Definitio
     Ok(data)
 }
 
-/// The tiers a definition may declare.
-pub const TIERS: &[&str] = &["hardened", "locked"];
-
 /// Checksec properties an allow entry may name (those of `elf::policy`).
 pub const PROPERTIES: &[&str] =
     &["relro", "canary", "nx", "pie", "fortify", "rpath", "runpath", "safestack", "cfi", "elf"];
@@ -176,8 +175,8 @@ pub struct ImageSpec {
     /// Directories to create (with owner, e.g. writable by 65534).
     #[serde(default)]
     pub directories: Vec<DirSpec>,
-    /// Per-tier excludes.
-    pub tiers: BTreeMap<String, TierSpec>,
+    /// Per-tier settings, keyed by tier (a name that is not a [`Tier`] fails the parse).
+    pub tiers: BTreeMap<Tier, TierSpec>,
     /// The checksec build gate.
     #[serde(default)]
     pub checksec: ChecksecSpec,
@@ -296,7 +295,7 @@ pub struct TierSpec {
     /// locked with the image, the build runs in the sandbox, and the installed tree (DESTDIR)
     /// goes into the image.
     #[serde(default)]
-    pub source_build: Option<String>,
+    pub source_build: Option<Tier>,
     /// Files added after the top-level `[[files]]` (same form; a later entry wins).
     #[serde(default)]
     pub files: Vec<FileSpec>,
@@ -377,9 +376,11 @@ impl ImageSpec {
     /// Parses and validates definition text. `path` names it in errors; `dir`, when given, is
     /// where `[[files]].source` must exist.
     pub fn parse(path: &Path, text: &str, dir: Option<&Path>) -> Result<Self, SpecError> {
-        let spec: Self = toml::from_str(text).map_err(|e| SpecError::Parse {
-            path: path.to_path_buf(),
-            detail: e.to_string().trim().replace('\n', " "),
+        let spec: Self = toml::from_str(text).map_err(|e| {
+            unknown_tier(path, text).unwrap_or_else(|| SpecError::Parse {
+                path: path.to_path_buf(),
+                detail: e.to_string().trim().replace('\n', " "),
+            })
         })?;
         spec.validate(path, dir)?;
         Ok(spec)
@@ -545,19 +546,10 @@ impl ImageSpec {
             }
         }
         if self.tiers.is_empty() {
-            return Err(bad("tiers".into(), "declare at least one tier (hardened or locked)"));
+            return Err(bad("tiers".into(), &format!("declare at least one tier ({})", Tier::EXPECTED)));
         }
         for (name, tier) in &self.tiers {
-            if !TIERS.contains(&name.as_str()) {
-                return Err(bad(format!("tiers.{name}"), "unknown tier (expected hardened or locked)"));
-            }
-            if let Some(src) = &tier.source_build {
-                if !TIERS.contains(&src.as_str()) {
-                    return Err(bad(
-                        format!("tiers.{name}.source_build"),
-                        "expected a recipe tier: hardened or locked",
-                    ));
-                }
+            if tier.source_build.is_some() {
                 if let Some(dir) = dir {
                     match definition_file(dir, Path::new("recipe.toml")) {
                         Ok(_) => {}
@@ -607,14 +599,14 @@ impl ImageSpec {
         Ok(())
     }
 
-    /// The tier `name`, or an error listing the declared ones.
-    pub fn tier(&self, name: &str) -> Result<&TierSpec, SpecError> {
-        self.tiers.get(name).ok_or_else(|| SpecError::Invalid {
+    /// The settings of `tier`, or an error listing the declared tiers.
+    pub fn tier(&self, tier: Tier) -> Result<&TierSpec, SpecError> {
+        self.tiers.get(&tier).ok_or_else(|| SpecError::Invalid {
             path: PathBuf::from("image.toml"),
-            field: format!("tiers.{name}"),
+            field: format!("tiers.{tier}"),
             detail: format!(
                 "tier not declared (declared: {})",
-                self.tiers.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.tiers.keys().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
             ),
         })
     }
@@ -627,26 +619,60 @@ impl ImageSpec {
     /// SHA256 over what decides the lock (suites, components, architecture, packages, package
     /// excludes of each tier): a lock with another digest is stale.
     /// `build_roots`: the build-root packages of each source-built tier (from `recipe.toml`).
-    pub fn lock_inputs_digest(&self, build_roots: &BTreeMap<String, Vec<String>>) -> String {
+    pub fn lock_inputs_digest(&self, build_roots: &BTreeMap<Tier, Vec<String>>) -> String {
+        // Keyed by the tier's name: the digest is over the text, and so the same as before tiers
+        // were typed.
         let inputs = serde_json::json!({
             "suites": self.debian.suites,
             "components": self.debian.components,
             "architecture": self.debian.architecture,
             "packages": self.packages,
-            "exclude_packages": self.tiers.iter().map(|(k, t)| (k.clone(), t.exclude_packages.clone())).collect::<BTreeMap<_, _>>(),
+            "exclude_packages": self.tiers.iter().map(|(k, t)| (k.as_str(), t.exclude_packages.clone())).collect::<BTreeMap<_, _>>(),
         });
         // Added only when used, so that the digest of a definition without them is unchanged.
         let mut inputs = inputs;
         let tier_packages: BTreeMap<_, _> =
-            self.tiers.iter().filter_map(|(k, t)| t.packages.clone().map(|p| (k.clone(), p))).collect();
+            self.tiers.iter().filter_map(|(k, t)| t.packages.clone().map(|p| (k.as_str(), p))).collect();
         if !tier_packages.is_empty() {
             inputs["tier_packages"] = serde_json::json!(tier_packages);
         }
         if !build_roots.is_empty() {
+            let build_roots: BTreeMap<_, _> = build_roots.iter().map(|(k, p)| (k.as_str(), p)).collect();
             inputs["build_roots"] = serde_json::json!(build_roots);
         }
         format!("sha256:{}", hex::encode(sha2::Sha256::digest(inputs.to_string().as_bytes())))
     }
+}
+
+/// The first `[tiers.<name>]` whose name, or whose `source_build`, is not a [`Tier`], as the
+/// field error it is, for a definition the full parse refused (the TOML error would name only a
+/// line). `None` when the names are fine (or the text is not TOML): the parse error stands.
+fn unknown_tier(path: &Path, text: &str) -> Option<SpecError> {
+    /// Only what names a tier; everything else is left to the full parse.
+    #[derive(Deserialize)]
+    struct Names {
+        #[serde(default)]
+        tiers: BTreeMap<String, TierNames>,
+    }
+    #[derive(Deserialize)]
+    struct TierNames {
+        #[serde(default)]
+        source_build: Option<toml::Value>,
+    }
+    let names: Names = toml::from_str(text).ok()?;
+    let bad =
+        |field: String, detail: &str| SpecError::Invalid { path: path.to_path_buf(), field, detail: detail.into() };
+    names.tiers.iter().find_map(|(name, t)| {
+        if name.parse::<Tier>().is_err() {
+            return Some(bad(format!("tiers.{name}"), &format!("unknown tier (expected {})", Tier::EXPECTED)));
+        }
+        match &t.source_build {
+            Some(toml::Value::String(s)) if s.parse::<Tier>().is_err() => {
+                Some(bad(format!("tiers.{name}.source_build"), &format!("expected a recipe tier: {}", Tier::EXPECTED)))
+            }
+            _ => None,
+        }
+    })
 }
 
 #[cfg(test)]

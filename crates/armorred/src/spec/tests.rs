@@ -13,13 +13,15 @@ fn nginx_definition_is_valid() {
     let spec = ImageSpec::load(&nginx_dir()).expect("valid");
     assert_eq!(spec.name, "nginx");
     assert_eq!(spec.image.user, "65534:65534");
-    assert!(spec.tier("hardened").is_ok());
-    let locked = spec.tier("locked").expect("locked");
-    assert_eq!(locked.source_build.as_deref(), Some("locked"));
+    assert!(spec.tier(Tier::Hardened).is_ok());
+    let locked = spec.tier(Tier::Locked).expect("locked");
+    assert_eq!(locked.source_build, Some(Tier::Locked));
     assert!(spec.tier_packages(locked).iter().all(|p| p != "nginx"), "the locked tier builds nginx itself");
+    let mut hardened_only = spec.clone();
+    hardened_only.tiers.remove(&Tier::Locked);
     assert_eq!(
-        spec.tier("bogus").expect_err("must fail").to_string(),
-        "image.toml: tiers.bogus: tier not declared (declared: hardened, locked)"
+        hardened_only.tier(Tier::Locked).expect_err("must fail").to_string(),
+        "image.toml: tiers.locked: tier not declared (declared: hardened)"
     );
     assert!(spec.lock_inputs_digest(&Default::default()).starts_with("sha256:"));
 }
@@ -58,6 +60,10 @@ fn invalid_definitions() {
         (
             base.replace("[tiers.hardened]", "[tiers.gold]"),
             "x.toml: tiers.gold: unknown tier (expected hardened or locked)",
+        ),
+        (
+            base.replace("source_build = \"locked\"", "source_build = \"gold\""),
+            "x.toml: tiers.locked.source_build: expected a recipe tier: hardened or locked",
         ),
         (
             base.replace("\"debconf\",", "\"nginx\","),

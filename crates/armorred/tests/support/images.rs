@@ -6,6 +6,7 @@ use std::process::Command;
 
 use armorred::build::debian::{Cache, Mirror};
 use armorred::build::{BuildOptions, Output};
+use armorred::tier::Tier;
 
 /// The repository root.
 pub(crate) fn repo() -> PathBuf {
@@ -40,9 +41,9 @@ pub(crate) fn copy_definition(to: &Path) -> PathBuf {
 }
 
 /// Build options for `tier` into `output`, with the test cache and the host's mirror.
-pub(crate) fn opts(tier: &str, output: Output) -> BuildOptions<'static> {
+pub(crate) fn opts(tier: Tier, output: Output) -> BuildOptions<'static> {
     BuildOptions {
-        tier: tier.into(),
+        tier,
         output,
         cache: cache(),
         mirror: Some(mirror()),

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::index::SuiteInfo;
 use super::resolve::Resolution;
 use super::DebianError;
+use crate::tier::Tier;
 
 /// Format version written in `lock_version`.
 pub const LOCK_VERSION: u32 = 1;
@@ -26,10 +27,10 @@ pub struct Lock {
     /// definition makes the lock stale.
     pub inputs_digest: String,
     /// Package names of each tier, sorted.
-    pub tiers: BTreeMap<String, Vec<String>>,
+    pub tiers: BTreeMap<Tier, Vec<String>>,
     /// Package names of the build root of each source-built tier, sorted.
     #[serde(default, rename = "build-roots", skip_serializing_if = "BTreeMap::is_empty")]
-    pub build_roots: BTreeMap<String, Vec<String>>,
+    pub build_roots: BTreeMap<Tier, Vec<String>>,
     /// Suites in definition order.
     #[serde(rename = "suite")]
     pub suites: Vec<LockedSuite>,
@@ -84,12 +85,12 @@ impl Lock {
         architecture: &str,
         inputs_digest: String,
         suites: &[SuiteInfo],
-        tiers: &BTreeMap<String, Resolution>,
-        build_roots: &BTreeMap<String, Resolution>,
+        tiers: &BTreeMap<Tier, Resolution>,
+        build_roots: &BTreeMap<Tier, Resolution>,
     ) -> Self {
         let mut packages: BTreeMap<(String, String), LockedPackage> = BTreeMap::new();
-        let names = |m: &BTreeMap<String, Resolution>| -> BTreeMap<String, Vec<String>> {
-            m.iter().map(|(k, r)| (k.clone(), r.packages.keys().cloned().collect())).collect()
+        let names = |m: &BTreeMap<Tier, Resolution>| -> BTreeMap<Tier, Vec<String>> {
+            m.iter().map(|(k, r)| (*k, r.packages.keys().cloned().collect())).collect()
         };
         for res in tiers.values().chain(build_roots.values()) {
             for c in res.packages.values() {
@@ -127,13 +128,13 @@ impl Lock {
     }
 
     /// The packages of `tier`, in name order.
-    pub fn tier_packages(&self, tier: &str) -> Option<Vec<&LockedPackage>> {
-        Some(self.packages_named(self.tiers.get(tier)?))
+    pub fn tier_packages(&self, tier: Tier) -> Option<Vec<&LockedPackage>> {
+        Some(self.packages_named(self.tiers.get(&tier)?))
     }
 
     /// The build-root packages of the source-built `tier`, in name order.
-    pub fn build_root_packages(&self, tier: &str) -> Option<Vec<&LockedPackage>> {
-        Some(self.packages_named(self.build_roots.get(tier)?))
+    pub fn build_root_packages(&self, tier: Tier) -> Option<Vec<&LockedPackage>> {
+        Some(self.packages_named(self.build_roots.get(&tier)?))
     }
 
     fn packages_named(&self, names: &[String]) -> Vec<&LockedPackage> {
@@ -198,7 +199,7 @@ mod tests {
             lock_version: 1,
             architecture: "amd64".into(),
             inputs_digest: "sha256:00".into(),
-            tiers: [("hardened".to_string(), vec!["libc6".to_string()])].into(),
+            tiers: [(Tier::Hardened, vec!["libc6".to_string()])].into(),
             build_roots: BTreeMap::new(),
             suites: vec![LockedSuite {
                 name: "trixie".into(),
@@ -246,6 +247,7 @@ mod tests {
             (text.replace("lock_version = 1", "lock_version = 9"), "lock_version 9 is not supported"),
             (text.replace("hardened = [\"libc6\"]", "hardened = [\"nope\"]"), "tier hardened names nope"),
             ("garbage = ".to_string(), "bad lock file x.lock"),
+            (text.replace("hardened = [", "gold = ["), "unknown variant `gold`"),
         ];
         for (input, want) in cases {
             let err = Lock::parse(Path::new("x.lock"), &input).expect_err("must fail").to_string();

@@ -16,10 +16,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::flags::Flags;
-use super::recipe::{Origin, Recipe, Tier};
+use super::recipe::{Origin, Recipe};
 use super::record::BuildRecord;
 use super::root::RootPackage;
 use super::sandbox::SandboxDescription;
+use crate::tier::Tier;
 
 /// Bump when the build logic changes what a build with the same inputs produces.
 const FORMAT: u32 = 1;

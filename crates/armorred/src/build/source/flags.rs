@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::recipe::{Tier, TierSpec};
+use super::recipe::TierSpec;
+use crate::tier::Tier;
 
 /// Where the source tree is mounted inside the sandbox.
 pub const SANDBOX_BUILD_DIR: &str = "/build";

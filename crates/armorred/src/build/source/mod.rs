@@ -25,10 +25,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub use recipe::{Recipe, Tier};
+pub use recipe::Recipe;
 pub use record::BuildRecord;
 pub use root::{BuildRoot, HostToolchain, LockedRoot};
 pub use sandbox::{Bubblewrap, Sandbox};
+
+use crate::tier::Tier;
 
 use flags::SANDBOX_BUILD_DIR;
 use recipe::Origin;
@@ -51,7 +53,7 @@ pub enum SourceBuildError {
         /// The recipe directory.
         recipe: PathBuf,
         /// The tier.
-        tier: &'static str,
+        tier: Tier,
     },
     /// A file operation failed.
     #[error("{what}")]
@@ -121,7 +123,7 @@ pub enum SourceBuildError {
     #[error("the build does not show what tier {tier} promises: {failures}")]
     Verification {
         /// The tier.
-        tier: &'static str,
+        tier: Tier,
         /// `path: property (detail)`, joined by `; `.
         failures: String,
         /// Every failed check.
@@ -195,7 +197,7 @@ pub fn build(
     let tier_spec = recipe
         .tiers
         .get(&opts.tier)
-        .ok_or_else(|| SourceBuildError::NoTier { recipe: opts.recipe_dir.clone(), tier: opts.tier.as_str() })?;
+        .ok_or_else(|| SourceBuildError::NoTier { recipe: opts.recipe_dir.clone(), tier: opts.tier })?;
     if opts.out.exists() {
         return Err(SourceBuildError::OutputExists(opts.out.clone()));
     }
@@ -363,7 +365,7 @@ fn build_into(
             .map(|c| format!("{}: {} ({})", c.path.display(), c.property, c.detail))
             .collect::<Vec<_>>()
             .join("; ");
-        return Err(SourceBuildError::Verification { tier: opts.tier.as_str(), failures, checks: failed });
+        return Err(SourceBuildError::Verification { tier: opts.tier, failures, checks: failed });
     }
     let checksec = scan
         .reports()

@@ -12,37 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::SourceBuildError;
-
-/// The hardening tier a build is made for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    /// Stack protector, stack clash, CET, PIE, FORTIFY, full RELRO, SafeStack.
-    Hardened,
-    /// `hardened` plus LTO, hidden visibility and clang CFI.
-    Locked,
-}
-
-impl Tier {
-    /// The tier's name as written in recipes and records.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Hardened => "hardened",
-            Self::Locked => "locked",
-        }
-    }
-}
-
-impl std::str::FromStr for Tier {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "hardened" => Ok(Self::Hardened),
-            "locked" => Ok(Self::Locked),
-            other => Err(format!("unknown tier {other:?} (expected hardened or locked)")),
-        }
-    }
-}
+use crate::tier::Tier;
 
 /// A parsed, validated recipe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

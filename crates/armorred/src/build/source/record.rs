@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::flags::Flags;
 use super::note::PackageNote;
-use super::recipe::{Feature, Tier};
+use super::recipe::Feature;
 use super::root::RootDescription;
 use super::sandbox::SandboxDescription;
 use super::verify::Check;
+use crate::tier::Tier;
 
 /// The record's schema name.
 pub const SCHEMA: &str = "armorred.dev/build-record/v1";

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::recipe::{Package, Tier};
+use super::recipe::Package;
 use crate::elf::{Pie, Relro, Report, ScanReport};
+use crate::tier::Tier;
 
 /// One property checked on one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
