@@ -3,12 +3,11 @@
 
 use serde_json::json;
 
-use super::{Matcher, RawMatch};
+use super::{MatchOptions, Matcher, RawMatch};
 use crate::version::ApkVersion;
-use crate::vuln::db::Db;
-use crate::vuln::model::{AffectedData, FixState};
-use crate::vuln::scan::{ScanOptions, ScanPackage};
-use crate::vuln::Result;
+use crate::vuln::error::Result;
+use crate::vuln::model::{AffectedData, FixState, ScanPackage};
+use crate::vuln::provider::Provider;
 
 /// The apk matcher.
 #[derive(Debug, Clone, Copy)]
@@ -19,13 +18,23 @@ impl Matcher for ApkMatcher {
         "apk-matcher"
     }
 
+    fn package_types(&self) -> &'static [&'static str] {
+        &["apk"]
+    }
+
     fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {
         let d = pkg.distro.as_ref()?;
         let src = pkg.source_name.as_deref().unwrap_or("");
         Some(format!("{}\0{}\0{}\0{src}\0{}", d.id, d.version_id, pkg.name, pkg.version))
     }
 
-    fn find(&self, db: &Db, pkg: &ScanPackage, _opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()> {
+    fn find(
+        &self,
+        provider: &dyn Provider,
+        pkg: &ScanPackage,
+        _opts: &MatchOptions,
+        out: &mut Vec<RawMatch>,
+    ) -> Result<()> {
         let Some(distro) = pkg.distro.as_ref() else {
             return Ok(());
         };
@@ -49,7 +58,7 @@ impl Matcher for ApkMatcher {
             names.push(src);
         }
         for name in names {
-            for a in db.affected(&ns, name)?.iter() {
+            for a in provider.affected(&ns, name)?.iter() {
                 let AffectedData::Secfix { fixed_version } = &a.data else {
                     continue;
                 };

@@ -4,12 +4,11 @@
 
 use serde_json::json;
 
-use super::{Matcher, RawMatch};
+use super::{MatchOptions, Matcher, RawMatch};
 use crate::version::DpkgVersion;
-use crate::vuln::db::Db;
-use crate::vuln::model::{AffectedData, FixState, Severity};
-use crate::vuln::scan::{ScanOptions, ScanPackage};
-use crate::vuln::Result;
+use crate::vuln::error::Result;
+use crate::vuln::model::{AffectedData, Distro, FixState, ScanPackage, Severity, DEBIAN_STATUSES};
+use crate::vuln::provider::Provider;
 
 /// The dpkg matcher.
 #[derive(Debug, Clone, Copy)]
@@ -27,9 +26,8 @@ pub fn urgency_severity(urgency: Option<&str>) -> Option<Severity> {
     }
 }
 
-/// The tracker's release statuses. Any other status (a hostile or future word) is never read
-/// as fixed or not-affected: it is matched with fix state unknown.
-pub const KNOWN_STATUSES: [&str; 3] = ["resolved", "open", "undetermined"];
+/// The tracker's release statuses (see [`DEBIAN_STATUSES`]).
+pub const KNOWN_STATUSES: [&str; 3] = DEBIAN_STATUSES;
 
 /// What one tracker entry says about an installed source version: `None` = not vulnerable.
 pub fn evaluate(
@@ -68,7 +66,7 @@ pub fn evaluate(
 
 /// What a Debian package is looked up by: its distribution, release codename, source package
 /// and source version (`None`: not a Debian package).
-fn target(pkg: &ScanPackage) -> Option<(&crate::vuln::scan::Distro, String, &str, &str)> {
+fn target(pkg: &ScanPackage) -> Option<(&Distro, String, &str, &str)> {
     let distro = pkg.distro.as_ref().filter(|d| d.id == "debian")?;
     if pkg.kind() != "deb" && !pkg.is_debian_rebuild() {
         return None;
@@ -84,12 +82,23 @@ impl Matcher for DpkgMatcher {
         "dpkg-matcher"
     }
 
+    fn package_types(&self) -> &'static [&'static str] {
+        // `binary`: source builds of a Debian source package ([`ScanPackage::is_debian_rebuild`]).
+        &["deb", "binary"]
+    }
+
     fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {
         let (distro, codename, src, ver) = target(pkg)?;
         Some(format!("{codename}\0{}\0{src}\0{ver}\0{}", distro.version_id, src == pkg.name))
     }
 
-    fn find(&self, db: &Db, pkg: &ScanPackage, _opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()> {
+    fn find(
+        &self,
+        provider: &dyn Provider,
+        pkg: &ScanPackage,
+        _opts: &MatchOptions,
+        out: &mut Vec<RawMatch>,
+    ) -> Result<()> {
         let Some((distro, codename, src, ver)) = target(pkg) else {
             return Ok(());
         };
@@ -97,7 +106,7 @@ impl Matcher for DpkgMatcher {
             return Ok(());
         };
         let ns = format!("debian:{codename}");
-        for a in db.affected(&ns, src)?.iter() {
+        for a in provider.affected(&ns, src)?.iter() {
             let AffectedData::Debian { status, fixed_version, urgency, nodsa, nodsa_reason } = &a.data else {
                 continue;
             };

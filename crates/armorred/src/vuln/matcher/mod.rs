@@ -1,5 +1,8 @@
 //! Matchers: one file per ecosystem family, each a [`Matcher`] that turns one package into raw
-//! matches against the DB. [`crate::vuln::scan`] merges them (aliases) and sets severities.
+//! matches against a [`Provider`] (the DB, or a mini DB in memory in the tables tests).
+//! [`crate::vuln::scan`] selects them by [`Matcher::package_types`], merges their matches
+//! (aliases) and sets severities. A matcher depends only on [`crate::vuln::model`],
+//! [`crate::vuln::provider`] and [`crate::vuln::cpe`], never on `scan` or `db`.
 
 pub mod apk;
 pub mod cpe;
@@ -8,10 +11,16 @@ pub mod osv;
 
 use serde_json::Value;
 
-use super::db::Db;
-use super::model::{FixState, Severity};
-use super::scan::{ScanOptions, ScanPackage};
-use super::Result;
+use super::error::Result;
+use super::model::{FixState, ScanPackage, Severity};
+use super::provider::Provider;
+
+/// What a scan's options say to the matchers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MatchOptions {
+    /// Also run CPE matching for language packages.
+    pub cpe_for_language_packages: bool,
+}
 
 /// One raw match, before alias merging.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,8 +49,16 @@ pub struct RawMatch {
 pub trait Matcher: Sync {
     /// Its name (`dpkg-matcher`, ...).
     fn name(&self) -> &'static str;
+    /// The package types ([`ScanPackage::kind`]) it handles: a scan runs it only for those.
+    fn package_types(&self) -> &'static [&'static str];
     /// Appends the matches for `pkg`.
-    fn find(&self, db: &Db, pkg: &ScanPackage, opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()>;
+    fn find(
+        &self,
+        provider: &dyn Provider,
+        pkg: &ScanPackage,
+        opts: &MatchOptions,
+        out: &mut Vec<RawMatch>,
+    ) -> Result<()>;
     /// Everything of `pkg` that [`Matcher::find`] reads, as a key: packages with equal keys get
     /// equal matches, so a scan looks each key up once (many binary packages of one source
     /// share one lookup). `None`: not memoised (`find` runs for every package).
@@ -50,7 +67,7 @@ pub trait Matcher: Sync {
     }
 }
 
-/// Every matcher, in the order they run.
+/// Every matcher, in the order they run (a new matcher is one line here).
 pub fn all() -> Vec<Box<dyn Matcher>> {
     vec![Box::new(dpkg::DpkgMatcher), Box::new(apk::ApkMatcher), Box::new(osv::OsvMatcher), Box::new(cpe::CpeMatcher)]
 }

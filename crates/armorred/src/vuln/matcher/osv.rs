@@ -5,13 +5,11 @@ use std::cmp::Ordering;
 
 use serde_json::json;
 
-use super::{Matcher, RawMatch};
+use super::{MatchOptions, Matcher, RawMatch};
 use crate::version::Scheme;
-use crate::vuln::db::Db;
-use crate::vuln::import::osv::normalize_name;
-use crate::vuln::model::{AffectedData, Event, FixState, Range, Severity};
-use crate::vuln::scan::{ScanOptions, ScanPackage};
-use crate::vuln::Result;
+use crate::vuln::error::Result;
+use crate::vuln::model::{normalize_name, AffectedData, Event, FixState, Range, ScanPackage, Severity};
+use crate::vuln::provider::Provider;
 
 /// The OSV matcher.
 #[derive(Debug, Clone, Copy)]
@@ -140,12 +138,23 @@ impl Matcher for OsvMatcher {
         "osv-matcher"
     }
 
+    fn package_types(&self) -> &'static [&'static str] {
+        // Language packages by their purl's ecosystem, distro packages by their distro's.
+        &ScanPackage::KINDS
+    }
+
     fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {
         let (eco, name) = ecosystem_of(pkg)?;
         Some(format!("{eco}\0{name}\0{}", lookup_version(pkg)))
     }
 
-    fn find(&self, db: &Db, pkg: &ScanPackage, _opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()> {
+    fn find(
+        &self,
+        provider: &dyn Provider,
+        pkg: &ScanPackage,
+        _opts: &MatchOptions,
+        out: &mut Vec<RawMatch>,
+    ) -> Result<()> {
         let Some((eco, name)) = ecosystem_of(pkg) else {
             return Ok(());
         };
@@ -153,7 +162,7 @@ impl Matcher for OsvMatcher {
             return Ok(());
         };
         let version = lookup_version(pkg);
-        let rows = db.affected(&eco, &name)?;
+        let rows = provider.affected(&eco, &name)?;
         // One raw match per advisory, over all its rows and ranges.
         let mut by_id: Vec<(String, Vec<String>, Option<String>)> = Vec::new();
         for a in rows.iter() {
@@ -180,7 +189,7 @@ impl Matcher for OsvMatcher {
             }
         }
         for (id, mut fixes, severity) in by_id {
-            let withdrawn = db.advisories(&id)?.iter().any(|(_, adv)| adv.withdrawn.is_some());
+            let withdrawn = provider.advisories(&id)?.iter().any(|(_, adv)| adv.withdrawn.is_some());
             if withdrawn {
                 continue;
             }
