@@ -36,4 +36,6 @@ pub(crate) mod testutil {
 }
 
 #[cfg(test)]
+mod module_graph;
+#[cfg(test)]
 mod tests;
