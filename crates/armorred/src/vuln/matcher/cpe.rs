@@ -78,3 +78,68 @@ impl Matcher for CpeMatcher {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run};
+    use FixState::*;
+
+    /// A source-built binary identified by one CPE.
+    fn built(name: &str, version: &str, cpe: &str) -> ScanPackage {
+        ScanPackage { name: name.into(), version: version.into(), cpes: vec![cpe.into()], ..ScanPackage::default() }
+    }
+
+    #[test]
+    fn table() {
+        let db = mini_db("cpe");
+        let opts = MatchOptions::default();
+        let nginx = |v: &str| built("nginx", v, &format!("cpe:2.3:a:f5:nginx:{v}:*:*:*:*:*:*:*"));
+        let openssl = |v: &str| built("openssl", v, &format!("cpe:2.3:a:openssl:openssl:{v}:*:*:*:*:*:*:*"));
+        let cases: Vec<(&str, ScanPackage, Vec<(String, FixState, Vec<String>)>)> = vec![
+            ("inside 0.6.18 <= v < 1.20.1", nginx("1.20.0"), expect(&[("CVE-2021-23017", Fixed, &["1.20.1"])])),
+            ("at versionEndExcluding", nginx("1.20.1"), expect(&[])),
+            ("below versionStartIncluding", nginx("0.6.17"), expect(&[])),
+            (
+                "a CPE without a version: the package's",
+                built("nginx", "1.19.0", "cpe:2.3:a:f5:nginx:*:*:*:*:*:*:*:*"),
+                expect(&[("CVE-2021-23017", Fixed, &["1.20.1"])]),
+            ),
+            (
+                "another product of the same CVE",
+                built("openresty", "1.19.3.1", "cpe:2.3:a:openresty:openresty:1.19.3.1:*:*:*:*:*:*:*"),
+                expect(&[("CVE-2021-23017", Fixed, &["1.19.3.2"])]),
+            ),
+            ("openssl 3.0 range", openssl("3.0.1"), expect(&[("CVE-2022-0778", Fixed, &["3.0.2"])])),
+            ("openssl 1.1.1 letter versions", openssl("1.1.1m"), expect(&[("CVE-2022-0778", Fixed, &["1.1.1n"])])),
+            ("openssl at the fix", openssl("1.1.1n"), expect(&[])),
+            (
+                "a Debian package: matched by its distro's data, not by CPE",
+                ScanPackage {
+                    purl: Some("pkg:deb/debian/openssl@3.0.1-1".into()),
+                    distro: Some(distro("debian", "12", Some("bookworm"))),
+                    ..openssl("3.0.1")
+                },
+                expect(&[]),
+            ),
+            (
+                "a language package: off by default",
+                ScanPackage {
+                    cpes: vec!["cpe:2.3:a:openssl:openssl:3.0.1:*:*:*:*:*:*:*".into()],
+                    ..lang("pkg:npm/openssl@3.0.1")
+                },
+                expect(&[]),
+            ),
+        ];
+        for (what, pkg, want) in cases {
+            assert_eq!(run(&CpeMatcher, &db, &pkg, &opts), want, "{what}: {pkg:?}");
+        }
+        // Asked for: language packages are matched by CPE too.
+        let on = MatchOptions { cpe_for_language_packages: true };
+        let npm = ScanPackage {
+            cpes: vec!["cpe:2.3:a:openssl:openssl:3.0.1:*:*:*:*:*:*:*".into()],
+            ..lang("pkg:npm/openssl@3.0.1")
+        };
+        assert_eq!(run(&CpeMatcher, &db, &npm, &on), expect(&[("CVE-2022-0778", Fixed, &["3.0.2"])]));
+    }
+}

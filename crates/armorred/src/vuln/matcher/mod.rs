@@ -71,3 +71,86 @@ pub trait Matcher: Sync {
 pub fn all() -> Vec<Box<dyn Matcher>> {
     vec![Box::new(dpkg::DpkgMatcher), Box::new(apk::ApkMatcher), Box::new(osv::OsvMatcher), Box::new(cpe::CpeMatcher)]
 }
+
+/// The matchers' table tests: each matcher's mini DB (real rows, see the README next to each)
+/// and a runner that selects by package type as a scan does.
+#[cfg(test)]
+pub(crate) mod table {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use serde::Deserialize;
+
+    use super::{MatchOptions, Matcher};
+    use crate::vuln::model::{Advisory, Affected, Distro, FeedBatch, FixState, ScanPackage};
+    use crate::vuln::provider::MemoryProvider;
+
+    #[derive(Deserialize)]
+    struct AdvisoryRow {
+        source: String,
+        advisory: Advisory,
+    }
+
+    /// `rows.json`: the rows of the `advisories` and `affected` tables, in the model's form.
+    #[derive(Deserialize)]
+    struct MiniDb {
+        advisories: Vec<AdvisoryRow>,
+        affected: Vec<Affected>,
+    }
+
+    /// The mini DB of one matcher: `testdata/vuln/matcher/<name>/rows.json`.
+    pub(crate) fn mini_db(name: &str) -> MemoryProvider {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/vuln/matcher").join(name).join("rows.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let db: MiniDb = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut by_source: BTreeMap<String, FeedBatch> = BTreeMap::new();
+        for row in db.advisories {
+            by_source.entry(row.source).or_default().advisories.push(row.advisory);
+        }
+        let mut p = MemoryProvider::default();
+        for (source, batch) in &by_source {
+            p.add(source, batch);
+        }
+        p.add("", &FeedBatch { affected: db.affected, ..FeedBatch::default() });
+        p
+    }
+
+    /// What one matcher finds for one package (nothing when it does not handle the package's
+    /// type): (vulnerability ID, fix state, fix versions), sorted.
+    pub(crate) fn run(
+        m: &dyn Matcher,
+        db: &MemoryProvider,
+        pkg: &ScanPackage,
+        opts: &MatchOptions,
+    ) -> Vec<(String, FixState, Vec<String>)> {
+        if !m.package_types().contains(&pkg.kind()) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        m.find(db, pkg, opts, &mut out).expect("find");
+        let mut v: Vec<_> = out.into_iter().map(|r| (r.vuln_id, r.fix_state, r.fix_versions)).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// A distro.
+    pub(crate) fn distro(id: &str, version_id: &str, codename: Option<&str>) -> Distro {
+        Distro { id: id.into(), version_id: version_id.into(), codename: codename.map(str::to_string) }
+    }
+
+    /// A language package from its purl (name and version from the purl, no distro).
+    pub(crate) fn lang(purl: &str) -> ScanPackage {
+        let p: packageurl::PackageUrl = purl.parse().expect("purl");
+        ScanPackage {
+            name: p.name().to_string(),
+            version: p.version().unwrap_or("").to_string(),
+            purl: Some(purl.into()),
+            ..ScanPackage::default()
+        }
+    }
+
+    /// `(id, state, fixes)` rows of an expected table.
+    pub(crate) fn expect(rows: &[(&str, FixState, &[&str])]) -> Vec<(String, FixState, Vec<String>)> {
+        rows.iter().map(|(id, s, f)| (id.to_string(), *s, f.iter().map(|x| x.to_string()).collect())).collect()
+    }
+}

@@ -214,6 +214,50 @@ impl Matcher for OsvMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run};
+    use FixState::*;
+
+    #[test]
+    fn table() {
+        let db = mini_db("osv");
+        let opts = MatchOptions::default();
+        let cases: Vec<(&str, ScanPackage, Vec<(String, FixState, Vec<String>)>)> = vec![
+            (
+                "Go: SEMVER range, below the fix",
+                lang("pkg:golang/golang.org/x/text@v0.3.2"),
+                expect(&[("GO-2020-0015", Fixed, &["0.3.3"])]),
+            ),
+            ("Go: at the fix", lang("pkg:golang/golang.org/x/text@v0.3.3"), expect(&[])),
+            ("Go: a withdrawn record", lang("pkg:golang/github.com/gorilla/sessions@v1.2.1"), expect(&[])),
+            (
+                "PyPI: two records, the name normalised (PEP 503)",
+                lang("pkg:pypi/Jinja2@2.10"),
+                expect(&[("PYSEC-2019-217", Fixed, &["2.10.1"]), ("PYSEC-2021-66", Fixed, &["2.11.3"])]),
+            ),
+            ("PyPI: at the newest fix", lang("pkg:pypi/jinja2@2.11.3"), expect(&[])),
+            (
+                "crates.io: inside introduced..fixed",
+                lang("pkg:cargo/smallvec@0.6.9"),
+                expect(&[("RUSTSEC-2019-0009", Fixed, &["0.6.10"])]),
+            ),
+            ("crates.io: before introduced", lang("pkg:cargo/smallvec@0.6.4"), expect(&[])),
+            ("npm: no records in this DB", lang("pkg:npm/smallvec@0.6.9"), expect(&[])),
+            (
+                "a Debian package: looked up in Debian:12, which has no records here",
+                ScanPackage {
+                    name: "golang-golang-x-text-dev".into(),
+                    version: "0.3.2-1".into(),
+                    purl: Some("pkg:deb/debian/golang-golang-x-text-dev@0.3.2-1".into()),
+                    distro: Some(distro("debian", "12", Some("bookworm"))),
+                    ..ScanPackage::default()
+                },
+                expect(&[]),
+            ),
+        ];
+        for (what, pkg, want) in cases {
+            assert_eq!(run(&OsvMatcher, &db, &pkg, &opts), want, "{what}: {pkg:?}");
+        }
+    }
 
     fn r(events: Vec<Event>) -> Range {
         Range { kind: "ECOSYSTEM".into(), events }
