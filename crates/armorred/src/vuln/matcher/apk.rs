@@ -92,7 +92,7 @@ impl Matcher for ApkMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run};
+    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run, Case};
     use FixState::*;
 
     fn apk(name: &str, version: &str, origin: Option<&str>, alpine: &str) -> ScanPackage {
@@ -110,7 +110,7 @@ mod tests {
     fn table() {
         let db = mini_db("apk");
         let opts = MatchOptions::default();
-        let cases: Vec<(&str, ScanPackage, Vec<(String, FixState, Vec<String>)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "below two secfixes versions",
                 apk("openssl", "1.1.1d-r0", None, "3.11.6"),

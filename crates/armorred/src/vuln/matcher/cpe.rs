@@ -82,7 +82,7 @@ impl Matcher for CpeMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run};
+    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run, Case};
     use FixState::*;
 
     /// A source-built binary identified by one CPE.
@@ -96,7 +96,7 @@ mod tests {
         let opts = MatchOptions::default();
         let nginx = |v: &str| built("nginx", v, &format!("cpe:2.3:a:f5:nginx:{v}:*:*:*:*:*:*:*"));
         let openssl = |v: &str| built("openssl", v, &format!("cpe:2.3:a:openssl:openssl:{v}:*:*:*:*:*:*:*"));
-        let cases: Vec<(&str, ScanPackage, Vec<(String, FixState, Vec<String>)>)> = vec![
+        let cases: Vec<Case> = vec![
             ("inside 0.6.18 <= v < 1.20.1", nginx("1.20.0"), expect(&[("CVE-2021-23017", Fixed, &["1.20.1"])])),
             ("at versionEndExcluding", nginx("1.20.1"), expect(&[])),
             ("below versionStartIncluding", nginx("0.6.17"), expect(&[])),

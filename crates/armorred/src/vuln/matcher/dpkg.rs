@@ -143,7 +143,7 @@ impl Matcher for DpkgMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run};
+    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run, Case};
     use FixState::*;
 
     /// A Debian binary package of a source package, in bookworm (or `release`).
@@ -166,7 +166,7 @@ mod tests {
     fn table() {
         let db = mini_db("dpkg");
         let opts = MatchOptions::default();
-        let cases: Vec<(&str, ScanPackage, Vec<(String, FixState, Vec<String>)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "open entries: unfixed, unimportant and no-dsa (wont-fix)",
                 deb("nginx", "1.22.1-9", "nginx", "1.22.1-9", BOOKWORM),

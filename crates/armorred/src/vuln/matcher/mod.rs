@@ -85,6 +85,12 @@ pub(crate) mod table {
     use crate::vuln::model::{Advisory, Affected, Distro, FeedBatch, FixState, ScanPackage};
     use crate::vuln::provider::MemoryProvider;
 
+    /// What a matcher found: (vulnerability ID, fix state, fix versions), sorted.
+    pub(crate) type Found = Vec<(String, FixState, Vec<String>)>;
+
+    /// One row of a table: what it shows, the package in, what is found.
+    pub(crate) type Case = (&'static str, ScanPackage, Found);
+
     #[derive(Deserialize)]
     struct AdvisoryRow {
         source: String,
@@ -117,12 +123,7 @@ pub(crate) mod table {
 
     /// What one matcher finds for one package (nothing when it does not handle the package's
     /// type): (vulnerability ID, fix state, fix versions), sorted.
-    pub(crate) fn run(
-        m: &dyn Matcher,
-        db: &MemoryProvider,
-        pkg: &ScanPackage,
-        opts: &MatchOptions,
-    ) -> Vec<(String, FixState, Vec<String>)> {
+    pub(crate) fn run(m: &dyn Matcher, db: &MemoryProvider, pkg: &ScanPackage, opts: &MatchOptions) -> Found {
         if !m.package_types().contains(&pkg.kind()) {
             return Vec::new();
         }
@@ -150,7 +151,7 @@ pub(crate) mod table {
     }
 
     /// `(id, state, fixes)` rows of an expected table.
-    pub(crate) fn expect(rows: &[(&str, FixState, &[&str])]) -> Vec<(String, FixState, Vec<String>)> {
+    pub(crate) fn expect(rows: &[(&str, FixState, &[&str])]) -> Found {
         rows.iter().map(|(id, s, f)| (id.to_string(), *s, f.iter().map(|x| x.to_string()).collect())).collect()
     }
 }

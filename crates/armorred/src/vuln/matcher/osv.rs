@@ -214,14 +214,14 @@ impl Matcher for OsvMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run};
+    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run, Case};
     use FixState::*;
 
     #[test]
     fn table() {
         let db = mini_db("osv");
         let opts = MatchOptions::default();
-        let cases: Vec<(&str, ScanPackage, Vec<(String, FixState, Vec<String>)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "Go: SEMVER range, below the fix",
                 lang("pkg:golang/golang.org/x/text@v0.3.2"),
