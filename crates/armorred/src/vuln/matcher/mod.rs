@@ -1,5 +1,5 @@
 //! Matchers: one file per ecosystem family, each a [`Matcher`] that turns one package into raw
-//! matches against a [`Provider`] (the DB, or a mini DB in memory in the tables tests).
+//! matches against a [`Provider`] (the DB, or a mini DB in memory in the table tests).
 //! [`crate::vuln::scan`] selects them by [`Matcher::package_types`], merges their matches
 //! (aliases) and sets severities. A matcher depends only on [`crate::vuln::model`],
 //! [`crate::vuln::provider`] and [`crate::vuln::cpe`], never on `scan` or `db`.
