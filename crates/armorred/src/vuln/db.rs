@@ -13,9 +13,10 @@ use std::rc::Rc;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use super::error::{Result, VulnError};
 use super::import::{self, Format};
 use super::model::{Advisory, Affected, FeedBatch};
-use super::{Result, VulnError};
+use super::provider::Provider;
 
 /// Schema version stored in `meta`.
 pub const SCHEMA_VERSION: &str = "1";
@@ -503,5 +504,16 @@ impl Db {
             }
         }
         out
+    }
+}
+
+/// The SQLite DB as a matcher reads it (through the memoised lookups above).
+impl Provider for Db {
+    fn affected(&self, namespace: &str, package: &str) -> Result<Rc<Vec<Affected>>> {
+        Db::affected(self, namespace, package)
+    }
+
+    fn advisories(&self, id: &str) -> Result<Rc<Vec<(String, Advisory)>>> {
+        Db::advisories(self, id)
     }
 }

@@ -12,9 +12,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::error::{Result, VulnError};
 use super::model::FixState;
-use super::scan::Match;
-use super::{Result, VulnError};
+use super::model::Match;
 
 /// Package selector of a rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

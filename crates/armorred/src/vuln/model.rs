@@ -1,6 +1,14 @@
-//! The normalised records every importer produces and every matcher reads.
+//! The domain types of `vuln`: the normalised records every importer produces and every
+//! matcher reads (here), the package a matcher looks up ([`package`]) and the finding a scan
+//! reports ([`finding`]). It depends on nothing else in `vuln`.
+
+pub mod finding;
+pub mod package;
 
 use serde::{Deserialize, Serialize};
+
+pub use finding::{Match, MatchDetail, Related, VulnInfo};
+pub use package::{Distro, ScanPackage};
 
 /// Severity as grype reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -166,6 +174,35 @@ pub struct Range {
     pub kind: String,
     /// The events.
     pub events: Vec<Event>,
+}
+
+/// The Debian security tracker's release statuses. Any other status (a hostile or future word)
+/// is never read as fixed or not-affected: it is kept on import and matched with fix state
+/// unknown.
+pub const DEBIAN_STATUSES: [&str; 3] = ["resolved", "open", "undetermined"];
+
+/// Canonical package name in an ecosystem (PEP 503 normalisation for PyPI): the name affected
+/// rows are stored under and looked up by.
+pub fn normalize_name(ecosystem: &str, name: &str) -> String {
+    match ecosystem.split(':').next().unwrap_or("") {
+        "PyPI" => {
+            let mut out = String::with_capacity(name.len());
+            let mut sep = false;
+            for c in name.chars() {
+                if matches!(c, '-' | '_' | '.') {
+                    sep = true;
+                } else {
+                    if sep && !out.is_empty() {
+                        out.push('-');
+                    }
+                    sep = false;
+                    out.push(c.to_ascii_lowercase());
+                }
+            }
+            out
+        }
+        _ => name.to_string(),
+    }
 }
 
 /// What a record says about one package in one namespace.

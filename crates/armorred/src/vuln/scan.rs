@@ -8,117 +8,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::db::Db;
+use super::error::Result;
 use super::ignore::IgnoreRule;
-use super::matcher::{self, RawMatch};
+use super::matcher::{self, MatchOptions, RawMatch};
 use super::model::{Cvss, FixState, Severity};
+pub use super::model::{Distro, Match, MatchDetail, Related, ScanPackage, VulnInfo};
 use super::severity;
 use super::vex::VexStatement;
-use super::Result;
-
-/// A distribution (from `/etc/os-release` or the SBOM).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Distro {
-    /// `debian`, `alpine`, `wolfi`, ...
-    pub id: String,
-    /// `12`, `3.18.4`, ...
-    pub version_id: String,
-    /// `bookworm`, if known.
-    pub codename: Option<String>,
-}
-
-impl Distro {
-    /// The Debian codename for this release.
-    pub fn debian_codename(&self) -> Option<String> {
-        if let Some(c) = &self.codename {
-            return Some(c.clone());
-        }
-        let major = self.version_id.split('.').next()?;
-        Some(
-            match major {
-                "9" => "stretch",
-                "10" => "buster",
-                "11" => "bullseye",
-                "12" => "bookworm",
-                "13" => "trixie",
-                "14" => "forky",
-                "15" => "duke",
-                _ => return None,
-            }
-            .to_string(),
-        )
-    }
-}
-
-/// One package to scan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct ScanPackage {
-    /// Binary package name.
-    pub name: String,
-    /// Installed version.
-    pub version: String,
-    /// Package URL, if known.
-    pub purl: Option<String>,
-    /// CPE 2.3 names.
-    pub cpes: Vec<String>,
-    /// Source package name (Debian `Source:`, apk origin).
-    pub source_name: Option<String>,
-    /// Source package version.
-    pub source_version: Option<String>,
-    /// The distribution it comes from, for distro packages.
-    pub distro: Option<Distro>,
-}
-
-impl ScanPackage {
-    /// The purl type, if any.
-    pub fn purl_type(&self) -> Option<&str> {
-        let p = self.purl.as_deref()?.strip_prefix("pkg:")?;
-        p.split('/').next()
-    }
-
-    /// grype's artifact type (`deb`, `apk`, `python`, `go-module`, ...).
-    pub fn kind(&self) -> &'static str {
-        match self.purl_type() {
-            Some("deb") => "deb",
-            Some("apk") => "apk",
-            Some("rpm") => "rpm",
-            Some("pypi") => "python",
-            Some("golang") => "go-module",
-            Some("cargo") => "rust-crate",
-            Some("npm") => "npm",
-            Some("maven") => "java-archive",
-            Some("gem") => "gem",
-            Some("nuget") => "dotnet",
-            Some("composer") => "php-composer",
-            None if self.distro.as_ref().is_some_and(|d| d.id == "debian") => "deb",
-            None if self
-                .distro
-                .as_ref()
-                .is_some_and(|d| matches!(d.id.as_str(), "alpine" | "wolfi" | "chainguard")) =>
-            {
-                "apk"
-            }
-            _ => "binary",
-        }
-    }
-
-    /// Whether it is a build of a Debian source package that is not Debian's own binary package
-    /// (a source-built binary whose package note names its Debian source and version): Debian's
-    /// data applies to it by that source version, as to the distribution's packages.
-    pub fn is_debian_rebuild(&self) -> bool {
-        self.kind() == "binary"
-            && self.distro.as_ref().is_some_and(|d| d.id == "debian")
-            && self.source_name.is_some()
-            && self.source_version.is_some()
-    }
-
-    /// Whether it is a language-ecosystem package (CPE matching is off for those by default).
-    pub fn is_language_package(&self) -> bool {
-        matches!(
-            self.kind(),
-            "python" | "go-module" | "rust-crate" | "npm" | "java-archive" | "gem" | "dotnet" | "php-composer"
-        )
-    }
-}
 
 /// Scan options.
 #[derive(Debug, Clone, Default)]
@@ -135,93 +31,6 @@ pub struct ScanOptions {
     pub vex: Vec<VexStatement>,
     /// Exit-1 threshold.
     pub fail_on: Option<Severity>,
-}
-
-/// The vulnerability part of a match.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VulnInfo {
-    /// ID.
-    pub id: String,
-    /// Namespace / data source.
-    pub namespace: String,
-    /// Severity.
-    pub severity: Severity,
-    /// Where the severity came from (`vendor`, `cvss`, `osv`, `none`).
-    pub severity_source: String,
-    /// CVSS base score used, if any.
-    pub cvss_score: Option<f64>,
-    /// CVSS vectors.
-    pub cvss: Vec<Cvss>,
-    /// Description.
-    pub description: String,
-    /// Fix state.
-    pub fix_state: FixState,
-    /// Fixed versions.
-    pub fix_versions: Vec<String>,
-    /// URLs.
-    pub urls: Vec<String>,
-}
-
-/// A related vulnerability (an alias found through another record).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Related {
-    /// ID.
-    pub id: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Severity from its own data.
-    pub severity: Severity,
-    /// CVSS vectors.
-    pub cvss: Vec<Cvss>,
-    /// Description.
-    pub description: String,
-}
-
-/// One match detail (grype's `matchDetails[]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MatchDetail {
-    /// Match type.
-    pub kind: String,
-    /// Matcher.
-    pub matcher: String,
-    /// What was searched.
-    pub searched_by: serde_json::Value,
-    /// What was found.
-    pub found: serde_json::Value,
-}
-
-/// One finding. Its parts are shared: every package that matches a vulnerability the same way
-/// (binary packages of one source) points at one [`VulnInfo`], and every finding of a package
-/// at one [`ScanPackage`], so that 100,000 packages of one source cost pointers, not copies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Match {
-    /// The vulnerability.
-    #[serde(with = "shared")]
-    pub vulnerability: Arc<VulnInfo>,
-    /// Aliases found through other records.
-    #[serde(with = "shared")]
-    pub related: Arc<Vec<Related>>,
-    /// The package.
-    #[serde(with = "shared")]
-    pub artifact: Arc<ScanPackage>,
-    /// How it matched.
-    #[serde(with = "shared")]
-    pub details: Arc<Vec<MatchDetail>>,
-}
-
-/// Serde for `Arc<T>` as `T` (serde's own needs its `rc` feature).
-mod shared {
-    use std::sync::Arc;
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub(super) fn serialize<T: Serialize, S: Serializer>(v: &Arc<T>, s: S) -> Result<S::Ok, S::Error> {
-        T::serialize(v, s)
-    }
-
-    pub(super) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Arc<T>, D::Error> {
-        T::deserialize(d).map(Arc::new)
-    }
 }
 
 /// What a scan did, for tests and benchmarks: how often each matcher looked a key up (the
@@ -303,6 +112,7 @@ type Built = (Arc<VulnInfo>, Arc<Vec<Related>>, Arc<Vec<MatchDetail>>);
 /// source at one version) share their findings' data, whatever their number.
 pub fn scan_packages(db: &Db, packages: &[ScanPackage], opts: &ScanOptions) -> Result<ScanResult> {
     let matchers = matcher::all();
+    let match_opts = MatchOptions { cpe_for_language_packages: opts.cpe_for_language_packages };
     let queries_before = db.query_count();
     let mut stats = ScanStats::default();
     let mut raw_memo: HashMap<(&'static str, String), Rc<Vec<Rc<RawMatch>>>> = HashMap::new();
@@ -313,14 +123,15 @@ pub fn scan_packages(db: &Db, packages: &[ScanPackage], opts: &ScanOptions) -> R
     for pkg in packages {
         let mut raws: Vec<Rc<RawMatch>> = Vec::new();
         let mut all_memoised = true;
-        for m in &matchers {
+        let kind = pkg.kind();
+        for m in matchers.iter().filter(|m| m.package_types().contains(&kind)) {
             let key = m.memo_key(pkg);
             if let Some(hit) = key.as_ref().and_then(|k| raw_memo.get(&(m.name(), k.clone()))) {
                 raws.extend(hit.iter().cloned());
                 continue;
             }
             let mut out = Vec::new();
-            m.find(db, pkg, opts, &mut out)?;
+            m.find(db, pkg, &match_opts, &mut out)?;
             *stats.lookups.entry(m.name()).or_default() += 1;
             let found: Vec<Rc<RawMatch>> = out.into_iter().map(Rc::new).collect();
             raws.extend(found.iter().cloned());

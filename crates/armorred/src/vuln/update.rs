@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::db::{self, ImportReport};
+use super::error::{Result, VulnError};
 use super::import::Format;
-use super::{Result, VulnError};
 
 /// One feed to fetch.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

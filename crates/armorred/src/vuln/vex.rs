@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::scan::Match;
-use super::{Result, VulnError};
+use super::error::{Result, VulnError};
+use super::model::Match;
 
 /// One OpenVEX statement, reduced to what matching needs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::s;
-use crate::vuln::model::{Advisory, Affected, AffectedData, FeedBatch};
+use crate::vuln::model::{Advisory, Affected, AffectedData, FeedBatch, DEBIAN_STATUSES};
 
 /// The import summary's count of releases whose status is not one of the tracker's.
 pub const UNKNOWN_STATUS: &str =
@@ -42,7 +42,7 @@ pub fn parse_value(v: &Value, batch: &mut FeedBatch) {
                     batch.skip("Debian tracker release without status");
                     continue;
                 };
-                if !crate::vuln::matcher::dpkg::KNOWN_STATUSES.contains(&status.as_str()) {
+                if !DEBIAN_STATUSES.contains(&status.as_str()) {
                     // Kept, and matched with fix state unknown: never read as fixed.
                     batch.skip(UNKNOWN_STATUS);
                 }

@@ -11,8 +11,8 @@ pub mod secdb;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use super::error::{Result, VulnError};
 use super::model::FeedBatch;
-use super::{Result, VulnError};
 
 /// A feed format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -77,16 +77,7 @@ impl Default for Limits {
     }
 }
 
-/// `512 MiB`, `16 KiB`, `100 bytes`.
-pub fn human_size(n: u64) -> String {
-    if n >= 1 << 20 && n % (1 << 20) == 0 {
-        format!("{} MiB", n >> 20)
-    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
-        format!("{} KiB", n >> 10)
-    } else {
-        format!("{n} bytes")
-    }
-}
+pub use super::error::human_size;
 
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     read_file_max(path, MAX_FILE)

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::s;
+use crate::vuln::cpe::vendor_product;
 use crate::vuln::model::{Advisory, Affected, AffectedData, Cvss, FeedBatch};
 
 /// Parses a page, a `{cve: ...}` wrapper or a bare CVE object.
@@ -24,12 +25,6 @@ pub fn parse_value(v: &Value, batch: &mut FeedBatch) {
     } else {
         parse_cve(v, batch);
     }
-}
-
-/// `vendor:product` of a CPE 2.3 formatted string.
-pub fn vendor_product(cpe: &str) -> Option<String> {
-    let parts = super::super::matcher::cpe::split_cpe(cpe)?;
-    Some(format!("{}:{}", parts[3], parts[4]))
 }
 
 fn parse_cve(cve: &Value, batch: &mut FeedBatch) {

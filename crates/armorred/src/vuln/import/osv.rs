@@ -5,32 +5,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{s, VulnError};
+use super::s;
+use crate::vuln::error::{Result, VulnError};
+pub use crate::vuln::model::normalize_name;
 use crate::vuln::model::{Advisory, Affected, AffectedData, Cvss, Event, FeedBatch, Range};
-use crate::vuln::Result;
-
-/// Canonical package name in an ecosystem (PEP 503 normalisation for PyPI).
-pub fn normalize_name(ecosystem: &str, name: &str) -> String {
-    match ecosystem.split(':').next().unwrap_or("") {
-        "PyPI" => {
-            let mut out = String::with_capacity(name.len());
-            let mut sep = false;
-            for c in name.chars() {
-                if matches!(c, '-' | '_' | '.') {
-                    sep = true;
-                } else {
-                    if sep && !out.is_empty() {
-                        out.push('-');
-                    }
-                    sep = false;
-                    out.push(c.to_ascii_lowercase());
-                }
-            }
-            out
-        }
-        _ => name.to_string(),
-    }
-}
 
 /// Parses one OSV document (a record or an array of records).
 pub fn parse_value(v: &Value, batch: &mut FeedBatch) {

@@ -3,12 +3,11 @@
 
 use serde_json::json;
 
-use super::{Matcher, RawMatch};
+use super::{MatchOptions, Matcher, RawMatch};
 use crate::version::ApkVersion;
-use crate::vuln::db::Db;
-use crate::vuln::model::{AffectedData, FixState};
-use crate::vuln::scan::{ScanOptions, ScanPackage};
-use crate::vuln::Result;
+use crate::vuln::error::Result;
+use crate::vuln::model::{AffectedData, FixState, ScanPackage};
+use crate::vuln::provider::Provider;
 
 /// The apk matcher.
 #[derive(Debug, Clone, Copy)]
@@ -19,13 +18,23 @@ impl Matcher for ApkMatcher {
         "apk-matcher"
     }
 
+    fn package_types(&self) -> &'static [&'static str] {
+        &["apk"]
+    }
+
     fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {
         let d = pkg.distro.as_ref()?;
         let src = pkg.source_name.as_deref().unwrap_or("");
         Some(format!("{}\0{}\0{}\0{src}\0{}", d.id, d.version_id, pkg.name, pkg.version))
     }
 
-    fn find(&self, db: &Db, pkg: &ScanPackage, _opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()> {
+    fn find(
+        &self,
+        provider: &dyn Provider,
+        pkg: &ScanPackage,
+        _opts: &MatchOptions,
+        out: &mut Vec<RawMatch>,
+    ) -> Result<()> {
         let Some(distro) = pkg.distro.as_ref() else {
             return Ok(());
         };
@@ -49,7 +58,7 @@ impl Matcher for ApkMatcher {
             names.push(src);
         }
         for name in names {
-            for a in db.affected(&ns, name)?.iter() {
+            for a in provider.affected(&ns, name)?.iter() {
                 let AffectedData::Secfix { fixed_version } = &a.data else {
                     continue;
                 };
@@ -77,5 +86,69 @@ impl Matcher for ApkMatcher {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run, Case};
+    use FixState::*;
+
+    fn apk(name: &str, version: &str, origin: Option<&str>, alpine: &str) -> ScanPackage {
+        ScanPackage {
+            name: name.into(),
+            version: version.into(),
+            purl: Some(format!("pkg:apk/alpine/{name}@{version}?distro=alpine-{alpine}")),
+            source_name: origin.map(str::to_string),
+            distro: Some(distro("alpine", alpine, None)),
+            ..ScanPackage::default()
+        }
+    }
+
+    #[test]
+    fn table() {
+        let db = mini_db("apk");
+        let opts = MatchOptions::default();
+        let cases: Vec<Case> = vec![
+            (
+                "below two secfixes versions",
+                apk("openssl", "1.1.1d-r0", None, "3.11.6"),
+                expect(&[
+                    ("CVE-2019-1547", Fixed, &["1.1.1d-r1"]),
+                    ("CVE-2019-1549", Fixed, &["1.1.1d-r1"]),
+                    ("CVE-2019-1551", Fixed, &["1.1.1d-r3"]),
+                    ("CVE-2019-1563", Fixed, &["1.1.1d-r1"]),
+                ]),
+            ),
+            ("at the newest fix", apk("openssl", "1.1.1d-r3", None, "3.11.6"), expect(&[])),
+            (
+                "a subpackage by its origin",
+                apk("libssl1.1", "1.1.1d-r2", Some("openssl"), "3.11.6"),
+                expect(&[("CVE-2019-1551", Fixed, &["1.1.1d-r3"])]),
+            ),
+            ("musl fixed", apk("musl", "1.1.24-r0", None, "3.11.6"), expect(&[])),
+            (
+                "musl below its fix",
+                apk("musl", "1.1.22-r3", None, "3.11.6"),
+                expect(&[("CVE-2019-14697", Fixed, &["1.1.23-r2"])]),
+            ),
+            ("another release: another namespace", apk("openssl", "1.1.1d-r0", None, "3.12.0"), expect(&[])),
+            (
+                "a Debian package of the same name",
+                ScanPackage {
+                    name: "openssl".into(),
+                    version: "1.1.1d-1".into(),
+                    purl: Some("pkg:deb/debian/openssl@1.1.1d-1".into()),
+                    distro: Some(distro("debian", "10", Some("buster"))),
+                    ..ScanPackage::default()
+                },
+                expect(&[]),
+            ),
+            ("a language package", lang("pkg:pypi/openssl@1.0"), expect(&[])),
+        ];
+        for (what, pkg, want) in cases {
+            assert_eq!(run(&ApkMatcher, &db, &pkg, &opts), want, "{what}: {pkg:?}");
+        }
     }
 }

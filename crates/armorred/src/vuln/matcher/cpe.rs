@@ -1,170 +1,35 @@
-//! CPE 2.3 matching over NVD configurations (version ranges, AND/OR nodes, `negate`,
-//! `vulnerable` flags), for components with CPEs and no distro data. Off for language packages
-//! unless asked (a known false-positive source).
+//! CPE 2.3 matching over NVD configurations ([`crate::vuln::cpe`]), for components with CPEs
+//! and no distro data. Off for language packages unless asked (a known false-positive source).
 
-use std::cmp::Ordering;
+use serde_json::json;
 
-use serde_json::{json, Value};
-
-use super::{Matcher, RawMatch};
-use crate::version::dpkg::verrevcmp;
-use crate::vuln::db::Db;
-use crate::vuln::model::{AffectedData, FixState};
-use crate::vuln::scan::{ScanOptions, ScanPackage};
-use crate::vuln::Result;
+use super::{MatchOptions, Matcher, RawMatch};
+use crate::vuln::cpe::{any, eval_configurations, split_cpe};
+use crate::vuln::error::Result;
+use crate::vuln::model::{AffectedData, FixState, ScanPackage};
+use crate::vuln::provider::Provider;
 
 /// The CPE matcher.
 #[derive(Debug, Clone, Copy)]
 pub struct CpeMatcher;
-
-/// Splits a CPE 2.3 formatted string into its 13 fields (`cpe`, `2.3`, part, vendor, product,
-/// version, update, edition, language, sw_edition, target_sw, target_hw, other), honouring
-/// backslash escapes.
-pub fn split_cpe(cpe: &str) -> Option<Vec<String>> {
-    let mut parts = Vec::with_capacity(13);
-    let mut cur = String::new();
-    let mut esc = false;
-    for c in cpe.chars() {
-        if esc {
-            cur.push('\\');
-            cur.push(c);
-            esc = false;
-        } else if c == '\\' {
-            esc = true;
-        } else if c == ':' {
-            parts.push(std::mem::take(&mut cur));
-        } else {
-            cur.push(c);
-        }
-    }
-    parts.push(cur);
-    if parts.len() != 13 || parts[0] != "cpe" || parts[1] != "2.3" {
-        return None;
-    }
-    Some(parts.into_iter().map(|p| p.to_lowercase()).collect())
-}
-
-fn any(v: &str) -> bool {
-    v == "*" || v == "-" || v.is_empty()
-}
-
-/// Version order for CPE ranges: dpkg's character order, which handles OpenSSL letter suffixes
-/// (`1.1.1n` < `1.1.1o`, `1.0.2zd`) and dotted numbers.
-pub fn cmp_version(a: &str, b: &str) -> Ordering {
-    verrevcmp(&a.replace('\\', ""), &b.replace('\\', ""))
-}
-
-/// Whether one `cpeMatch` entry matches a component CPE; on a match, the range's fix version.
-pub fn match_entry(component: &[String], m: &Value) -> Option<Option<String>> {
-    let crit = split_cpe(m.get("criteria")?.as_str()?)?;
-    for i in 2..13 {
-        if i == 5 {
-            continue;
-        }
-        if !any(&crit[i]) && !any(&component[i]) && crit[i] != component[i] {
-            return None;
-        }
-        if i <= 4 && crit[i] != component[i] {
-            return None;
-        }
-    }
-    let ver = &component[5];
-    if !any(&crit[5]) {
-        return (cmp_version(ver, &crit[5]) == Ordering::Equal).then_some(None);
-    }
-    if any(ver) {
-        return None;
-    }
-    let g = |k: &str| m.get(k).and_then(Value::as_str);
-    if let Some(s) = g("versionStartIncluding") {
-        if cmp_version(ver, s) == Ordering::Less {
-            return None;
-        }
-    }
-    if let Some(s) = g("versionStartExcluding") {
-        if cmp_version(ver, s) != Ordering::Greater {
-            return None;
-        }
-    }
-    if let Some(e) = g("versionEndIncluding") {
-        if cmp_version(ver, e) == Ordering::Greater {
-            return None;
-        }
-    }
-    if let Some(e) = g("versionEndExcluding") {
-        if cmp_version(ver, e) != Ordering::Less {
-            return None;
-        }
-        return Some(Some(e.to_string()));
-    }
-    Some(None)
-}
-
-/// Evaluates one node: `Some(result)` when it has vulnerable entries, `None` for a platform-only
-/// node (whose truth the scan cannot know). Collects fix versions of matching entries.
-fn eval_node(component: &[String], node: &Value, fixes: &mut Vec<String>) -> Option<bool> {
-    let entries = node.get("cpeMatch").and_then(Value::as_array)?;
-    let and = node.get("operator").and_then(Value::as_str) == Some("AND");
-    let mut results = Vec::new();
-    for m in entries {
-        if m.get("vulnerable").and_then(Value::as_bool) != Some(true) {
-            continue;
-        }
-        match match_entry(component, m) {
-            Some(fix) => {
-                fixes.extend(fix);
-                results.push(true);
-            }
-            None => results.push(false),
-        }
-    }
-    if results.is_empty() {
-        return None;
-    }
-    let r = if and { results.iter().all(|x| *x) } else { results.iter().any(|x| *x) };
-    let negate = node.get("negate").and_then(Value::as_bool) == Some(true);
-    Some(r != negate)
-}
-
-/// Evaluates NVD `configurations` for one component CPE; the fix versions on a match.
-pub fn eval_configurations(component: &[String], configs: &Value) -> Option<Vec<String>> {
-    let mut matched = false;
-    let mut fixes = Vec::new();
-    for conf in configs.as_array()? {
-        let and = conf.get("operator").and_then(Value::as_str) == Some("AND");
-        let mut local = Vec::new();
-        let results: Vec<bool> = conf
-            .get("nodes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|n| eval_node(component, n, &mut local))
-            .collect();
-        let ok = if results.is_empty() {
-            false
-        } else if and {
-            results.iter().all(|x| *x)
-        } else {
-            results.iter().any(|x| *x)
-        };
-        if ok {
-            matched = true;
-            fixes.extend(local);
-        }
-    }
-    matched.then(|| {
-        fixes.sort();
-        fixes.dedup();
-        fixes
-    })
-}
 
 impl Matcher for CpeMatcher {
     fn name(&self) -> &'static str {
         "cpe-matcher"
     }
 
-    fn find(&self, db: &Db, pkg: &ScanPackage, opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()> {
+    fn package_types(&self) -> &'static [&'static str] {
+        // Any package with CPEs; distro packages and language packages are left out in `find`.
+        &ScanPackage::KINDS
+    }
+
+    fn find(
+        &self,
+        provider: &dyn Provider,
+        pkg: &ScanPackage,
+        opts: &MatchOptions,
+        out: &mut Vec<RawMatch>,
+    ) -> Result<()> {
         if pkg.cpes.is_empty() {
             return Ok(());
         }
@@ -185,7 +50,7 @@ impl Matcher for CpeMatcher {
                 comp[5] = pkg.version.to_lowercase();
             }
             let vp = format!("{}:{}", comp[3], comp[4]);
-            for a in db.affected("cpe", &vp)?.iter() {
+            for a in provider.affected("cpe", &vp)?.iter() {
                 let AffectedData::Cpe { configurations } = &a.data else {
                     continue;
                 };
@@ -217,15 +82,64 @@ impl Matcher for CpeMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run, Case};
+    use FixState::*;
+
+    /// A source-built binary identified by one CPE.
+    fn built(name: &str, version: &str, cpe: &str) -> ScanPackage {
+        ScanPackage { name: name.into(), version: version.into(), cpes: vec![cpe.into()], ..ScanPackage::default() }
+    }
 
     #[test]
-    fn split_and_versions() {
-        let c = split_cpe("cpe:2.3:a:f5:nginx:1.20.0:*:*:*:*:*:*:*").expect("cpe");
-        assert_eq!(c[3], "f5");
-        assert_eq!(c[5], "1.20.0");
-        assert!(split_cpe("cpe:/a:f5:nginx").is_none());
-        assert_eq!(cmp_version("1.1.1n", "1.1.1o"), Ordering::Less);
-        assert_eq!(cmp_version("1.0.2zd", "1.0.2z"), Ordering::Greater);
-        assert_eq!(cmp_version("1.20.1", "1.9.0"), Ordering::Greater);
+    fn table() {
+        let db = mini_db("cpe");
+        let opts = MatchOptions::default();
+        let nginx = |v: &str| built("nginx", v, &format!("cpe:2.3:a:f5:nginx:{v}:*:*:*:*:*:*:*"));
+        let openssl = |v: &str| built("openssl", v, &format!("cpe:2.3:a:openssl:openssl:{v}:*:*:*:*:*:*:*"));
+        let cases: Vec<Case> = vec![
+            ("inside 0.6.18 <= v < 1.20.1", nginx("1.20.0"), expect(&[("CVE-2021-23017", Fixed, &["1.20.1"])])),
+            ("at versionEndExcluding", nginx("1.20.1"), expect(&[])),
+            ("below versionStartIncluding", nginx("0.6.17"), expect(&[])),
+            (
+                "a CPE without a version: the package's",
+                built("nginx", "1.19.0", "cpe:2.3:a:f5:nginx:*:*:*:*:*:*:*:*"),
+                expect(&[("CVE-2021-23017", Fixed, &["1.20.1"])]),
+            ),
+            (
+                "another product of the same CVE",
+                built("openresty", "1.19.3.1", "cpe:2.3:a:openresty:openresty:1.19.3.1:*:*:*:*:*:*:*"),
+                expect(&[("CVE-2021-23017", Fixed, &["1.19.3.2"])]),
+            ),
+            ("openssl 3.0 range", openssl("3.0.1"), expect(&[("CVE-2022-0778", Fixed, &["3.0.2"])])),
+            ("openssl 1.1.1 letter versions", openssl("1.1.1m"), expect(&[("CVE-2022-0778", Fixed, &["1.1.1n"])])),
+            ("openssl at the fix", openssl("1.1.1n"), expect(&[])),
+            (
+                "a Debian package: matched by its distro's data, not by CPE",
+                ScanPackage {
+                    purl: Some("pkg:deb/debian/openssl@3.0.1-1".into()),
+                    distro: Some(distro("debian", "12", Some("bookworm"))),
+                    ..openssl("3.0.1")
+                },
+                expect(&[]),
+            ),
+            (
+                "a language package: off by default",
+                ScanPackage {
+                    cpes: vec!["cpe:2.3:a:openssl:openssl:3.0.1:*:*:*:*:*:*:*".into()],
+                    ..lang("pkg:npm/openssl@3.0.1")
+                },
+                expect(&[]),
+            ),
+        ];
+        for (what, pkg, want) in cases {
+            assert_eq!(run(&CpeMatcher, &db, &pkg, &opts), want, "{what}: {pkg:?}");
+        }
+        // Asked for: language packages are matched by CPE too.
+        let on = MatchOptions { cpe_for_language_packages: true };
+        let npm = ScanPackage {
+            cpes: vec!["cpe:2.3:a:openssl:openssl:3.0.1:*:*:*:*:*:*:*".into()],
+            ..lang("pkg:npm/openssl@3.0.1")
+        };
+        assert_eq!(run(&CpeMatcher, &db, &npm, &on), expect(&[("CVE-2022-0778", Fixed, &["3.0.2"])]));
     }
 }

@@ -4,12 +4,11 @@
 
 use serde_json::json;
 
-use super::{Matcher, RawMatch};
+use super::{MatchOptions, Matcher, RawMatch};
 use crate::version::DpkgVersion;
-use crate::vuln::db::Db;
-use crate::vuln::model::{AffectedData, FixState, Severity};
-use crate::vuln::scan::{ScanOptions, ScanPackage};
-use crate::vuln::Result;
+use crate::vuln::error::Result;
+use crate::vuln::model::{AffectedData, Distro, FixState, ScanPackage, Severity, DEBIAN_STATUSES};
+use crate::vuln::provider::Provider;
 
 /// The dpkg matcher.
 #[derive(Debug, Clone, Copy)]
@@ -27,9 +26,8 @@ pub fn urgency_severity(urgency: Option<&str>) -> Option<Severity> {
     }
 }
 
-/// The tracker's release statuses. Any other status (a hostile or future word) is never read
-/// as fixed or not-affected: it is matched with fix state unknown.
-pub const KNOWN_STATUSES: [&str; 3] = ["resolved", "open", "undetermined"];
+/// The tracker's release statuses (see [`DEBIAN_STATUSES`]).
+pub const KNOWN_STATUSES: [&str; 3] = DEBIAN_STATUSES;
 
 /// What one tracker entry says about an installed source version: `None` = not vulnerable.
 pub fn evaluate(
@@ -68,7 +66,7 @@ pub fn evaluate(
 
 /// What a Debian package is looked up by: its distribution, release codename, source package
 /// and source version (`None`: not a Debian package).
-fn target(pkg: &ScanPackage) -> Option<(&crate::vuln::scan::Distro, String, &str, &str)> {
+fn target(pkg: &ScanPackage) -> Option<(&Distro, String, &str, &str)> {
     let distro = pkg.distro.as_ref().filter(|d| d.id == "debian")?;
     if pkg.kind() != "deb" && !pkg.is_debian_rebuild() {
         return None;
@@ -84,12 +82,23 @@ impl Matcher for DpkgMatcher {
         "dpkg-matcher"
     }
 
+    fn package_types(&self) -> &'static [&'static str] {
+        // `binary`: source builds of a Debian source package ([`ScanPackage::is_debian_rebuild`]).
+        &["deb", "binary"]
+    }
+
     fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {
         let (distro, codename, src, ver) = target(pkg)?;
         Some(format!("{codename}\0{}\0{src}\0{ver}\0{}", distro.version_id, src == pkg.name))
     }
 
-    fn find(&self, db: &Db, pkg: &ScanPackage, _opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()> {
+    fn find(
+        &self,
+        provider: &dyn Provider,
+        pkg: &ScanPackage,
+        _opts: &MatchOptions,
+        out: &mut Vec<RawMatch>,
+    ) -> Result<()> {
         let Some((distro, codename, src, ver)) = target(pkg) else {
             return Ok(());
         };
@@ -97,7 +106,7 @@ impl Matcher for DpkgMatcher {
             return Ok(());
         };
         let ns = format!("debian:{codename}");
-        for a in db.affected(&ns, src)?.iter() {
+        for a in provider.affected(&ns, src)?.iter() {
             let AffectedData::Debian { status, fixed_version, urgency, nodsa, nodsa_reason } = &a.data else {
                 continue;
             };
@@ -128,5 +137,119 @@ impl Matcher for DpkgMatcher {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run, Case};
+    use FixState::*;
+
+    /// A Debian binary package of a source package, in bookworm (or `release`).
+    fn deb(name: &str, version: &str, src: &str, src_version: &str, release: (&str, &str)) -> ScanPackage {
+        ScanPackage {
+            name: name.into(),
+            version: version.into(),
+            purl: Some(format!("pkg:deb/debian/{name}@{version}?distro=debian-{}", release.0)),
+            source_name: Some(src.into()),
+            source_version: Some(src_version.into()),
+            distro: Some(distro("debian", release.0, Some(release.1))),
+            ..ScanPackage::default()
+        }
+    }
+
+    const BOOKWORM: (&str, &str) = ("12", "bookworm");
+    const TRIXIE: (&str, &str) = ("13", "trixie");
+
+    #[test]
+    fn table() {
+        let db = mini_db("dpkg");
+        let opts = MatchOptions::default();
+        let cases: Vec<Case> = vec![
+            (
+                "open entries: unfixed, unimportant and no-dsa (wont-fix)",
+                deb("nginx", "1.22.1-9", "nginx", "1.22.1-9", BOOKWORM),
+                expect(&[
+                    ("CVE-2009-4487", NotFixed, &[]),
+                    ("CVE-2023-44487", NotFixed, &[]),
+                    ("CVE-2024-7347", WontFix, &[]),
+                    ("CVE-2025-23419", NotFixed, &[]),
+                ]),
+            ),
+            (
+                "the same source in trixie: its own release's entries",
+                deb("nginx", "1.26.3-2", "nginx", "1.26.3-2", TRIXIE),
+                expect(&[("CVE-2009-4487", NotFixed, &[]), ("CVE-2024-7347", NotFixed, &[])]),
+            ),
+            (
+                "a binary package by its source: fixed versions above it, postponed (not-fixed)",
+                deb("libssl3", "3.0.11-1~deb12u2", "openssl", "3.0.11-1~deb12u2", BOOKWORM),
+                expect(&[
+                    ("CVE-2023-5678", Fixed, &["3.0.13-1~deb12u1"]),
+                    ("CVE-2024-0727", Fixed, &["3.0.13-1~deb12u1"]),
+                    ("CVE-2024-5535", NotFixed, &[]),
+                ]),
+            ),
+            (
+                "at the fixed version",
+                deb("openssl", "3.0.13-1~deb12u1", "openssl", "3.0.13-1~deb12u1", BOOKWORM),
+                expect(&[("CVE-2024-5535", NotFixed, &[])]),
+            ),
+            (
+                "ignored (wont-fix)",
+                deb("varnish", "7.1.1-1.1", "varnish", "7.1.1-1.1", BOOKWORM),
+                expect(&[("CVE-2023-44487", WontFix, &[])]),
+            ),
+            (
+                "an unimportant open entry of a source with another binary name",
+                deb("libc6", "2.36-9+deb12u10", "glibc", "2.36-9+deb12u10", BOOKWORM),
+                expect(&[("CVE-2010-4756", NotFixed, &[])]),
+            ),
+            (
+                "a binary version with an epoch, its source's without: compared by the source's (fixed)",
+                deb("bsdutils", "1:2.38.1-5+deb12u3", "util-linux", "2.38.1-5+deb12u3", BOOKWORM),
+                expect(&[]),
+            ),
+            (
+                "below the DSA's fixed version",
+                deb("bsdutils", "1:2.38.1-5", "util-linux", "2.38.1-5", BOOKWORM),
+                expect(&[("CVE-2024-28085", Fixed, &["2.38.1-5+deb12u1"])]),
+            ),
+            ("a source the tracker has nothing for", deb("zsh", "5.9-4", "zsh", "5.9-4", BOOKWORM), expect(&[])),
+            (
+                "a Debian source built by hand (package note): matched by its source version",
+                ScanPackage {
+                    name: "nginx".into(),
+                    version: "1.22.1".into(),
+                    purl: Some("pkg:generic/nginx@1.22.1".into()),
+                    source_name: Some("nginx".into()),
+                    source_version: Some("1.22.1-9".into()),
+                    distro: Some(distro("debian", "12", Some("bookworm"))),
+                    ..ScanPackage::default()
+                },
+                expect(&[
+                    ("CVE-2009-4487", NotFixed, &[]),
+                    ("CVE-2023-44487", NotFixed, &[]),
+                    ("CVE-2024-7347", WontFix, &[]),
+                    ("CVE-2025-23419", NotFixed, &[]),
+                ]),
+            ),
+            ("a language package: not this matcher's type", lang("pkg:pypi/nginx@1.0"), expect(&[])),
+            (
+                "an Alpine package of the same name",
+                ScanPackage {
+                    name: "nginx".into(),
+                    version: "1.22.1-r0".into(),
+                    purl: Some("pkg:apk/alpine/nginx@1.22.1-r0".into()),
+                    distro: Some(distro("alpine", "3.17.0", None)),
+                    ..ScanPackage::default()
+                },
+                expect(&[]),
+            ),
+        ];
+        for (what, pkg, want) in cases {
+            assert_eq!(run(&DpkgMatcher, &db, &pkg, &opts), want, "{what}: {pkg:?}");
+        }
     }
 }

@@ -5,13 +5,11 @@ use std::cmp::Ordering;
 
 use serde_json::json;
 
-use super::{Matcher, RawMatch};
+use super::{MatchOptions, Matcher, RawMatch};
 use crate::version::Scheme;
-use crate::vuln::db::Db;
-use crate::vuln::import::osv::normalize_name;
-use crate::vuln::model::{AffectedData, Event, FixState, Range, Severity};
-use crate::vuln::scan::{ScanOptions, ScanPackage};
-use crate::vuln::Result;
+use crate::vuln::error::Result;
+use crate::vuln::model::{normalize_name, AffectedData, Event, FixState, Range, ScanPackage, Severity};
+use crate::vuln::provider::Provider;
 
 /// The OSV matcher.
 #[derive(Debug, Clone, Copy)]
@@ -140,12 +138,23 @@ impl Matcher for OsvMatcher {
         "osv-matcher"
     }
 
+    fn package_types(&self) -> &'static [&'static str] {
+        // Language packages by their purl's ecosystem, distro packages by their distro's.
+        &ScanPackage::KINDS
+    }
+
     fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {
         let (eco, name) = ecosystem_of(pkg)?;
         Some(format!("{eco}\0{name}\0{}", lookup_version(pkg)))
     }
 
-    fn find(&self, db: &Db, pkg: &ScanPackage, _opts: &ScanOptions, out: &mut Vec<RawMatch>) -> Result<()> {
+    fn find(
+        &self,
+        provider: &dyn Provider,
+        pkg: &ScanPackage,
+        _opts: &MatchOptions,
+        out: &mut Vec<RawMatch>,
+    ) -> Result<()> {
         let Some((eco, name)) = ecosystem_of(pkg) else {
             return Ok(());
         };
@@ -153,7 +162,7 @@ impl Matcher for OsvMatcher {
             return Ok(());
         };
         let version = lookup_version(pkg);
-        let rows = db.affected(&eco, &name)?;
+        let rows = provider.affected(&eco, &name)?;
         // One raw match per advisory, over all its rows and ranges.
         let mut by_id: Vec<(String, Vec<String>, Option<String>)> = Vec::new();
         for a in rows.iter() {
@@ -180,7 +189,7 @@ impl Matcher for OsvMatcher {
             }
         }
         for (id, mut fixes, severity) in by_id {
-            let withdrawn = db.advisories(&id)?.iter().any(|(_, adv)| adv.withdrawn.is_some());
+            let withdrawn = provider.advisories(&id)?.iter().any(|(_, adv)| adv.withdrawn.is_some());
             if withdrawn {
                 continue;
             }
@@ -205,6 +214,50 @@ impl Matcher for OsvMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vuln::matcher::table::{distro, expect, lang, mini_db, run, Case};
+    use FixState::*;
+
+    #[test]
+    fn table() {
+        let db = mini_db("osv");
+        let opts = MatchOptions::default();
+        let cases: Vec<Case> = vec![
+            (
+                "Go: SEMVER range, below the fix",
+                lang("pkg:golang/golang.org/x/text@v0.3.2"),
+                expect(&[("GO-2020-0015", Fixed, &["0.3.3"])]),
+            ),
+            ("Go: at the fix", lang("pkg:golang/golang.org/x/text@v0.3.3"), expect(&[])),
+            ("Go: a withdrawn record", lang("pkg:golang/github.com/gorilla/sessions@v1.2.1"), expect(&[])),
+            (
+                "PyPI: two records, the name normalised (PEP 503)",
+                lang("pkg:pypi/Jinja2@2.10"),
+                expect(&[("PYSEC-2019-217", Fixed, &["2.10.1"]), ("PYSEC-2021-66", Fixed, &["2.11.3"])]),
+            ),
+            ("PyPI: at the newest fix", lang("pkg:pypi/jinja2@2.11.3"), expect(&[])),
+            (
+                "crates.io: inside introduced..fixed",
+                lang("pkg:cargo/smallvec@0.6.9"),
+                expect(&[("RUSTSEC-2019-0009", Fixed, &["0.6.10"])]),
+            ),
+            ("crates.io: before introduced", lang("pkg:cargo/smallvec@0.6.4"), expect(&[])),
+            ("npm: no records in this DB", lang("pkg:npm/smallvec@0.6.9"), expect(&[])),
+            (
+                "a Debian package: looked up in Debian:12, which has no records here",
+                ScanPackage {
+                    name: "golang-golang-x-text-dev".into(),
+                    version: "0.3.2-1".into(),
+                    purl: Some("pkg:deb/debian/golang-golang-x-text-dev@0.3.2-1".into()),
+                    distro: Some(distro("debian", "12", Some("bookworm"))),
+                    ..ScanPackage::default()
+                },
+                expect(&[]),
+            ),
+        ];
+        for (what, pkg, want) in cases {
+            assert_eq!(run(&OsvMatcher, &db, &pkg, &opts), want, "{what}: {pkg:?}");
+        }
+    }
 
     fn r(events: Vec<Event>) -> Range {
         Range { kind: "ECOSYSTEM".into(), events }

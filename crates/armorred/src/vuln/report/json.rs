@@ -10,10 +10,10 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::{cvss_version, ReportMeta};
-use crate::vuln::model::{Cvss, FixState, Severity};
-use crate::vuln::scan::{Match, ScanResult};
+use crate::vuln::error::VulnError;
+use crate::vuln::model::{Cvss, FixState, Match, Severity};
+use crate::vuln::scan::ScanResult;
 use crate::vuln::severity::base_score;
-use crate::vuln::VulnError;
 
 fn cvss(list: &[Cvss]) -> Value {
     Value::Array(

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 
 use super::ReportMeta;
-use crate::vuln::model::Severity;
-use crate::vuln::scan::{Match, ScanResult};
+use crate::vuln::model::{Match, Severity};
+use crate::vuln::scan::ScanResult;
 
 fn level(s: Severity) -> &'static str {
     match s {

@@ -1,0 +1,124 @@
+//! The package a matcher looks up: what a scan knows of one installed package.
+
+use serde::{Deserialize, Serialize};
+
+/// A distribution (from `/etc/os-release` or the SBOM).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Distro {
+    /// `debian`, `alpine`, `wolfi`, ...
+    pub id: String,
+    /// `12`, `3.18.4`, ...
+    pub version_id: String,
+    /// `bookworm`, if known.
+    pub codename: Option<String>,
+}
+
+impl Distro {
+    /// The Debian codename for this release.
+    pub fn debian_codename(&self) -> Option<String> {
+        if let Some(c) = &self.codename {
+            return Some(c.clone());
+        }
+        let major = self.version_id.split('.').next()?;
+        Some(
+            match major {
+                "9" => "stretch",
+                "10" => "buster",
+                "11" => "bullseye",
+                "12" => "bookworm",
+                "13" => "trixie",
+                "14" => "forky",
+                "15" => "duke",
+                _ => return None,
+            }
+            .to_string(),
+        )
+    }
+}
+
+/// One package to scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ScanPackage {
+    /// Binary package name.
+    pub name: String,
+    /// Installed version.
+    pub version: String,
+    /// Package URL, if known.
+    pub purl: Option<String>,
+    /// CPE 2.3 names.
+    pub cpes: Vec<String>,
+    /// Source package name (Debian `Source:`, apk origin).
+    pub source_name: Option<String>,
+    /// Source package version.
+    pub source_version: Option<String>,
+    /// The distribution it comes from, for distro packages.
+    pub distro: Option<Distro>,
+}
+
+impl ScanPackage {
+    /// Every value [`ScanPackage::kind`] gives.
+    pub const KINDS: [&'static str; 12] = [
+        "deb",
+        "apk",
+        "rpm",
+        "python",
+        "go-module",
+        "rust-crate",
+        "npm",
+        "java-archive",
+        "gem",
+        "dotnet",
+        "php-composer",
+        "binary",
+    ];
+
+    /// The purl type, if any.
+    pub fn purl_type(&self) -> Option<&str> {
+        let p = self.purl.as_deref()?.strip_prefix("pkg:")?;
+        p.split('/').next()
+    }
+
+    /// grype's artifact type (`deb`, `apk`, `python`, `go-module`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self.purl_type() {
+            Some("deb") => "deb",
+            Some("apk") => "apk",
+            Some("rpm") => "rpm",
+            Some("pypi") => "python",
+            Some("golang") => "go-module",
+            Some("cargo") => "rust-crate",
+            Some("npm") => "npm",
+            Some("maven") => "java-archive",
+            Some("gem") => "gem",
+            Some("nuget") => "dotnet",
+            Some("composer") => "php-composer",
+            None if self.distro.as_ref().is_some_and(|d| d.id == "debian") => "deb",
+            None if self
+                .distro
+                .as_ref()
+                .is_some_and(|d| matches!(d.id.as_str(), "alpine" | "wolfi" | "chainguard")) =>
+            {
+                "apk"
+            }
+            _ => "binary",
+        }
+    }
+
+    /// Whether it is a build of a Debian source package that is not Debian's own binary package
+    /// (a source-built binary whose package note names its Debian source and version): Debian's
+    /// data applies to it by that source version, as to the distribution's packages.
+    pub fn is_debian_rebuild(&self) -> bool {
+        self.kind() == "binary"
+            && self.distro.as_ref().is_some_and(|d| d.id == "debian")
+            && self.source_name.is_some()
+            && self.source_version.is_some()
+    }
+
+    /// Whether it is a language-ecosystem package (CPE matching is off for those by default).
+    pub fn is_language_package(&self) -> bool {
+        matches!(
+            self.kind(),
+            "python" | "go-module" | "rust-crate" | "npm" | "java-archive" | "gem" | "dotnet" | "php-composer"
+        )
+    }
+}
