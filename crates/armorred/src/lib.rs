@@ -8,6 +8,7 @@
 
 pub mod build;
 pub mod display;
+pub mod distro;
 pub mod elf;
 pub mod error;
 pub mod fsutil;

@@ -152,13 +152,7 @@ pub fn finish(
 /// Written only when no package installed one; None for an unknown suite.
 pub(crate) fn os_release(suite: &str) -> Option<String> {
     let codename = suite.split('-').next()?;
-    let version = match codename {
-        "bullseye" => "11",
-        "bookworm" => "12",
-        "trixie" => "13",
-        "forky" => "14",
-        _ => return None,
-    };
+    let version = crate::distro::debian_version(codename)?;
     Some(format!(
         "PRETTY_NAME=\"Debian GNU/Linux {version} ({codename})\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"{version}\"\nVERSION=\"{version} ({codename})\"\nVERSION_CODENAME={codename}\nID=debian\n"
     ))

@@ -16,23 +16,7 @@ pub struct Distro {
 impl Distro {
     /// The Debian codename for this release.
     pub fn debian_codename(&self) -> Option<String> {
-        if let Some(c) = &self.codename {
-            return Some(c.clone());
-        }
-        let major = self.version_id.split('.').next()?;
-        Some(
-            match major {
-                "9" => "stretch",
-                "10" => "buster",
-                "11" => "bullseye",
-                "12" => "bookworm",
-                "13" => "trixie",
-                "14" => "forky",
-                "15" => "duke",
-                _ => return None,
-            }
-            .to_string(),
-        )
+        self.codename.clone().or_else(|| crate::distro::debian_codename(&self.version_id).map(str::to_string))
     }
 }
 
