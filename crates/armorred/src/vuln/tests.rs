@@ -8,6 +8,7 @@ use super::db::{self, Db};
 use super::import::Format;
 use super::model::{FixState, Severity};
 use super::scan::{scan_packages, Distro, ScanOptions, ScanPackage, ScanResult};
+use super::matcher::table::lang;
 use super::testutil::shared_data;
 
 pub(crate) fn build_db(dir: &Path, inputs: &[(&str, Option<Format>)]) -> Db {
@@ -33,15 +34,6 @@ fn deb(name: &str, src: &str, ver: &str) -> ScanPackage {
     }
 }
 
-fn lang(purl: &str) -> ScanPackage {
-    let p: packageurl::PackageUrl = purl.parse().expect("purl");
-    ScanPackage {
-        name: p.name().to_string(),
-        version: p.version().unwrap_or("").to_string(),
-        purl: Some(purl.into()),
-        ..ScanPackage::default()
-    }
-}
 
 /// (package, id, fix state, fix versions, severity), sorted.
 fn summary(r: &ScanResult) -> Vec<(String, String, FixState, Vec<String>, Severity)> {
