@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use super::db::{self, Db};
 use super::import::Format;
+use super::matcher::table::lang;
 use super::model::{FixState, Severity};
 use super::scan::{scan_packages, Distro, ScanOptions, ScanPackage, ScanResult};
-use super::matcher::table::lang;
 use super::testutil::shared_data;
 
 pub(crate) fn build_db(dir: &Path, inputs: &[(&str, Option<Format>)]) -> Db {
@@ -33,7 +33,6 @@ fn deb(name: &str, src: &str, ver: &str) -> ScanPackage {
         distro: Some(bookworm()),
     }
 }
-
 
 /// (package, id, fix state, fix versions, severity), sorted.
 fn summary(r: &ScanResult) -> Vec<(String, String, FixState, Vec<String>, Severity)> {
