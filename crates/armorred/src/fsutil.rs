@@ -279,25 +279,38 @@ fn replace_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io
 }
 
 /// Removes `.NAME.tmp-PID` files that earlier versions left beside `NAME` when killed: only
-/// regular files owned by `uid` whose process no longer runs (checked in `/proc`; nothing is
-/// removed without it). Errors are ignored: this is housekeeping.
+/// regular files owned by `uid` whose process no longer runs. Errors are ignored: this is
+/// housekeeping.
 fn remove_stale_temporaries(dir: &Path, name: &str, uid: u32) {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let prefix = format!(".{name}.tmp-");
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
-        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) || Path::new("/proc").join(pid).exists() {
-            continue;
-        }
+    for entry in leftovers_of_dead_processes(dir, &format!(".{name}.tmp-")) {
         let path = entry.path();
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.uid() == uid) {
             let _ = std::fs::remove_file(&path);
         }
     }
+}
+
+/// Whether process `pid` runs (Linux `/proc`; where there is none, every process is assumed to
+/// run, so that nothing is removed on a guess).
+pub fn process_alive(pid: u32) -> bool {
+    !Path::new("/proc/self").exists() || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// The entries of `dir` named `PREFIX<pid>` or `PREFIX<pid>-...` whose process no longer runs
+/// (never this process's own): what a killed run of ours left. The caller checks the entry's
+/// type and owner before removing it.
+pub fn leftovers_of_dead_processes(dir: &Path, prefix: &str) -> Vec<std::fs::DirEntry> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.strip_prefix(prefix)).and_then(|r| r.split('-').next());
+            pid.filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse::<u32>().ok())
+                .is_some_and(|p| p != std::process::id() && !process_alive(p))
+        })
+        .collect()
 }
 
 /// Opens `path` for reading only if it is a regular file. The open never blocks (a FIFO

@@ -657,13 +657,8 @@ pub fn scratch_dir(cache: &Path) -> Result<PathBuf, BuildError> {
     // Best effort (a shared cache may belong to another user): the trees themselves are
     // created exclusively under unpredictable names, and tempfile makes them 0700.
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-    for entry in std::fs::read_dir(&dir).map_err(io)?.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("rootfs-")).and_then(|r| r.split('-').next()) else {
-            continue;
-        };
-        let dead = pid.parse::<u32>().is_ok_and(|p| p != std::process::id() && !Path::new("/proc").join(pid).exists());
-        if dead && entry.file_type().is_ok_and(|t| t.is_dir()) {
+    for entry in crate::fsutil::leftovers_of_dead_processes(&dir, "rootfs-") {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }

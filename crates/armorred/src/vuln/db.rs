@@ -192,21 +192,13 @@ fn remove_stale_leftovers(dir: &Path, name: &str) {
             continue;
         }
         let stale = match rest.parse::<u32>() {
-            Ok(pid) => pid == std::process::id() || !pid_alive(pid),
+            Ok(pid) => pid == std::process::id() || !crate::fsutil::process_alive(pid),
             Err(_) => true,
         };
         if stale {
             let _ = std::fs::remove_file(e.path());
         }
     }
-}
-
-/// Whether a process with this id exists (Linux `/proc`; elsewhere assumed alive).
-fn pid_alive(pid: u32) -> bool {
-    if !Path::new("/proc/self").exists() {
-        return true;
-    }
-    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 fn write_into(tmp: &Path, final_path: &Path, batches: Vec<(Format, String, FeedBatch)>) -> Result<ImportReport> {
