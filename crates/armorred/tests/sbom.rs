@@ -27,17 +27,6 @@ fn scan_err(src: &str, limits: Limits) -> String {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
-
 fn status() -> Vec<u8> {
     std::fs::read(shared_data().join("debian-bookworm-packages/dpkg-status.this-machine")).unwrap()
 }

@@ -18,26 +18,17 @@ use support::*;
 const STATUS: &[u8] = b"Package: hidden\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0-1\nSource: hidden\nMaintainer: Nobody <nobody@example.org>\n\n";
 
 fn open(src: &str) -> Result<Image, String> {
-    Source::parse(src).and_then(|s| s.open(&OpenOptions::default())).map_err(|e| chain(&e))
+    Source::parse(src).and_then(|s| s.open(&OpenOptions::default())).map_err(|e| error_chain(&e))
 }
 
 fn open_with(src: &str, limits: Limits) -> Result<Image, String> {
-    Source::parse(src).and_then(|s| s.open(&OpenOptions { limits, ..OpenOptions::default() })).map_err(|e| chain(&e))
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
+    Source::parse(src)
+        .and_then(|s| s.open(&OpenOptions { limits, ..OpenOptions::default() }))
+        .map_err(|e| error_chain(&e))
 }
 
 fn generate(image: &Image, limits: Limits) -> Result<Sbom, String> {
-    sbom::generate(image, &GenerateOptions { limits }).map_err(|e| chain(&e))
+    sbom::generate(image, &GenerateOptions { limits }).map_err(|e| error_chain(&e))
 }
 
 fn names(s: &Sbom) -> Vec<String> {
@@ -250,7 +241,7 @@ fn huge_tar_headers_are_refused() {
         let dir = tmp.path().join(format!("h{kind}"));
         oci_layout(&dir, &[Layer { tar: vec![], blob, media_type: "application/vnd.oci.image.layer.v1.tar+gzip" }]);
         let image = open(&format!("oci-dir:{}", dir.display())).unwrap();
-        let e = image.tree(&Limits::default()).map(|_| ()).map_err(|e| chain(&e)).unwrap_err();
+        let e = image.tree(&Limits::default()).map(|_| ()).map_err(|e| error_chain(&e)).unwrap_err();
         assert!(e.contains("layer sha256:") && e.contains("over the limit of 1048576 bytes"), "{name}: {e}");
     }
     // The same in an archive's own tar (oci-archive:): refused before any allocation.
@@ -292,7 +283,7 @@ fn decompression_budget_per_image() {
     oci_layout(&dir, &[layer_gzip(a), layer_gzip(b)]);
     let image = open(&format!("oci-dir:{}", dir.display())).unwrap();
     let limits = Limits { max_image_bytes: 3 << 20, ..Limits::default() };
-    let e = image.tree(&limits).map(|_| ()).map_err(|e| chain(&e)).unwrap_err();
+    let e = image.tree(&limits).map(|_| ()).map_err(|e| error_chain(&e)).unwrap_err();
     assert!(e.contains("the image's layers decompress to more than the limit of 3145728 bytes"), "{e}");
     assert!(image.tree(&Limits { max_image_bytes: 5 << 20, ..Limits::default() }).is_ok());
 }

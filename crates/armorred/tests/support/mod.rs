@@ -197,3 +197,15 @@ pub(crate) fn docker_archive(out: &Path, layers: &[Layer]) {
 pub(crate) fn tool(name: &str) -> bool {
     have_tool(name, &["--version"])
 }
+
+/// An error and its sources, `: `-joined, as the CLI prints the chain.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
