@@ -428,6 +428,11 @@ pub fn sha256_reader(mut r: impl Read) -> std::io::Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), n))
 }
 
+/// Whether `s` is a sha256 as this crate writes and compares them: 64 lowercase hex digits.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// sha256 (lowercase hex) of a regular file ([`open_regular`]: a FIFO is refused, not waited on).
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let file = open_regular(path).map_err(std::io::Error::other)?;

@@ -224,10 +224,6 @@ enum LayoutTarget {
     Ours(Vec<String>),
 }
 
-fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 /// Reads a small regular file (never through a symlink: the caller checked the type).
 fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
@@ -303,7 +299,7 @@ fn inspect_layout_target(dir: &Path) -> Result<LayoutTarget, OciError> {
                 let b = b.join("sha256");
                 if b.exists() {
                     for (n, t) in list(&b)? {
-                        if !t.is_file() || !is_hex64(&n) {
+                        if !t.is_file() || !crate::fsutil::is_sha256_hex(&n) {
                             return Err(not_ours(format!("unexpected blobs/sha256/{n}")));
                         }
                         blobs.push(n);
@@ -319,7 +315,9 @@ fn inspect_layout_target(dir: &Path) -> Result<LayoutTarget, OciError> {
     let Some(index) = index else { return Err(not_ours("no index.json".into())) };
     let index: Value = serde_json::from_slice(&index).map_err(|e| not_ours(format!("index.json: {e}")))?;
     let manifest_hex = match index["manifests"].as_array().map(Vec::as_slice) {
-        Some([m]) => m["digest"].as_str().and_then(|d| d.strip_prefix("sha256:")).filter(|h| is_hex64(h)),
+        Some([m]) => {
+            m["digest"].as_str().and_then(|d| d.strip_prefix("sha256:")).filter(|h| crate::fsutil::is_sha256_hex(h))
+        }
         _ => None,
     }
     .ok_or_else(|| not_ours("index.json does not name exactly one sha256 manifest".into()))?

@@ -202,10 +202,6 @@ pub fn load(dir: &Path) -> Result<Recipe, SourceBuildError> {
     parse(file, &path)
 }
 
-fn is_sha256(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 fn plain_name(s: &str) -> bool {
     !s.is_empty()
         && s != "."
@@ -231,7 +227,7 @@ fn validate(r: &Recipe) -> Result<(), String> {
         if !plain_name(&s.file) {
             return Err(format!("source file {:?} is not a plain file name", s.file));
         }
-        if !is_sha256(&s.sha256) {
+        if !crate::fsutil::is_sha256_hex(&s.sha256) {
             return Err(format!("source {}: sha256 must be 64 lowercase hex digits", s.file));
         }
         if let Origin::Path { path } = &s.from {
@@ -240,7 +236,7 @@ fn validate(r: &Recipe) -> Result<(), String> {
             }
         }
         if let Some(sig) = &s.signature {
-            if !plain_name(&sig.file) || !is_sha256(&sig.sha256) {
+            if !plain_name(&sig.file) || !crate::fsutil::is_sha256_hex(&sig.sha256) {
                 return Err(format!("source {}: signature needs a plain file name and a sha256", s.file));
             }
             if !relative_inside(&sig.keyring) {
