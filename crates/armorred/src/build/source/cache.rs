@@ -106,22 +106,31 @@ pub(super) fn lookup(cache: &Path, key: &str) -> Option<(BuildRecord, PathBuf)> 
     }
     let bytes = crate::fsutil::read_regular_bounded(&record_path, MAX_RECORD).ok()?;
     let record: BuildRecord = serde_json::from_slice(&bytes).ok()?;
-    verify_outputs(&record, &entry.join("destdir")).then_some((record, entry))
+    verify_outputs(&record, &entry).then_some((record, entry))
 }
 
-/// Whether `destdir` holds exactly the regular files `record` lists, with their sha256.
-fn verify_outputs(record: &BuildRecord, destdir: &Path) -> bool {
+/// Whether the entry holds only directories, regular files and symlinks (anything else could
+/// not be copied out, a FIFO could block), and `destdir` exactly the regular files `record`
+/// lists, each at a plain relative path with its size and sha256.
+fn verify_outputs(record: &BuildRecord, entry: &Path) -> bool {
+    let destdir = entry.join("destdir");
     let mut files = 0usize;
-    for entry in walkdir::WalkDir::new(destdir).follow_links(false) {
-        let Ok(entry) = entry else { return false };
-        if entry.file_type().is_file() {
+    for e in walkdir::WalkDir::new(entry).follow_links(false) {
+        let Ok(e) = e else { return false };
+        let ft = e.file_type();
+        if !(ft.is_dir() || ft.is_file() || ft.is_symlink()) {
+            return false;
+        }
+        if ft.is_file() && e.path().starts_with(&destdir) {
             files += 1;
         }
     }
     files == record.outputs.len()
         && record.outputs.iter().all(|o| {
+            let plain = o.path.components().all(|c| matches!(c, std::path::Component::Normal(_)));
             let p = destdir.join(&o.path);
-            std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file() && m.len() == o.size)
+            plain
+                && std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file() && m.len() == o.size)
                 && crate::fsutil::sha256_file(&p).is_ok_and(|h| h == o.sha256)
         })
 }
@@ -249,6 +258,17 @@ mod tests {
         std::fs::remove_file(entry.join("destdir/usr/bin/extra")).unwrap();
         std::fs::write(entry.join("build-record.json"), b"{").unwrap();
         assert!(lookup(&cache, &key).is_none(), "a broken record");
+        // A FIFO anywhere in the entry, or an output path that climbs out: refused.
+        std::fs::write(entry.join("build-record.json"), serde_json::to_vec_pretty(&record).unwrap()).unwrap();
+        assert!(lookup(&cache, &key).is_some());
+        let fifo = entry.join("logs/fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert!(lookup(&cache, &key).is_none(), "a FIFO in the entry");
+        std::fs::remove_file(&fifo).unwrap();
+        let mut climbing = record.clone();
+        climbing.outputs[0].path = "../destdir/usr/bin/hello".into();
+        std::fs::write(entry.join("build-record.json"), serde_json::to_vec_pretty(&climbing).unwrap()).unwrap();
+        assert!(lookup(&cache, &key).is_none(), "an output path with ..");
         // A symlinked entry is never used.
         let other = "1".repeat(64);
         std::os::unix::fs::symlink(&out, super::dir(&cache).join(&other)).unwrap();
