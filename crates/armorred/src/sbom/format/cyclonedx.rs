@@ -293,14 +293,24 @@ fn str_at(v: &Value, key: &str) -> Option<String> {
 
 /// The `armorred:warning` properties of a CycloneDX document's metadata.
 pub fn document_warnings(doc: &Value) -> Vec<String> {
-    doc.pointer("/metadata/properties")
+    let mut all = doc
+        .pointer("/metadata/properties")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter(|p| p.get("name").and_then(Value::as_str) == Some("armorred:warning"))
-        .filter_map(|p| p.get("value").and_then(Value::as_str).map(str::to_string))
-        .collect()
+        .filter_map(|p| p.get("value").and_then(Value::as_str));
+    let mut out: Vec<String> = all.by_ref().take(MAX_DOCUMENT_WARNINGS).map(str::to_string).collect();
+    let more = all.count();
+    if more > 0 {
+        out.push(format!("({more} more warnings of the SBOM left out)"));
+    }
+    out
 }
+
+/// At most this many warnings are read back from a document (a hostile SBOM could hold
+/// millions, and each is printed with the scan).
+pub const MAX_DOCUMENT_WARNINGS: usize = 1000;
 
 /// Properties by name, with our `armorred:` and syft's `syft:` prefixes removed.
 fn properties(v: &Value) -> BTreeMap<String, Vec<String>> {
@@ -396,4 +406,20 @@ fn package(c: &Value) -> Option<Package> {
     }
     p.depends_on = props.get("package:dependsOn").cloned().unwrap_or_default();
     Some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_read_back_are_bounded() {
+        let props: Vec<Value> = (0..MAX_DOCUMENT_WARNINGS + 5)
+            .map(|i| json!({"name": "armorred:warning", "value": format!("w{i}")}))
+            .collect();
+        let doc = json!({"metadata": {"properties": props}});
+        let w = document_warnings(&doc);
+        assert_eq!(w.len(), MAX_DOCUMENT_WARNINGS + 1);
+        assert_eq!(w.last().map(String::as_str), Some("(5 more warnings of the SBOM left out)"));
+    }
 }
