@@ -1,9 +1,10 @@
 #!/bin/sh
-# Builds the upstream reference image (what users compare against: Debian trixie minbase +
+# Builds the upstream reference image with mmdebstrap (what users compare against: Debian trixie minbase +
 # Debian's nginx + ca-certificates, packed as the official image is: CMD ["nginx","-g","daemon off;"],
 # EXPOSE 80, STOPSIGNAL SIGQUIT) and ARMORRED's images/nginx in both tiers (hardened: Debian's
 # nginx; locked: nginx compiled from source over the locked build root), then prints size and
-# package count side by side, with ratios to upstream, and ARMORRED's cold and warm build times.
+# package count side by side, with ratios to upstream, and ARMORRED's cold and warm build times;
+# then the mmdebstrap reference beside armorred's own (images/nginx/upstream), which the pipeline uses.
 #
 # Needs: mmdebstrap umoci skopeo (apt), root, the mirror of the host's apt configuration.
 # Usage: bench/upstream-reference.sh [WORKDIR]   (default: target/bench-upstream)
@@ -58,6 +59,13 @@ PY
 )
 ar_gz=$(python3 -c "import json;print(json.load(open('$W/armorred.tar.build.json'))['output']['compressed_size'])")
 
+echo "== ARMORRED's own upstream reference (images/nginx/upstream: minbase + Debian's nginx, from its lock)" >&2
+start=$(date +%s.%N)
+$A -q build "$W/nginx-def/upstream" --tier hardened --output "docker-archive:$W/reference.tar" >/dev/null
+ref_time=$(echo "$(date +%s.%N) - $start" | bc)
+ref() { python3 -c "import json;print(json.load(open('$W/reference.tar.build.json'))['output']['$1'])"; }
+ref_gz=$(ref compressed_size); ref_unc=$(ref uncompressed_size); ref_pkgs=$(ref packages); ref_files=$(ref files)
+
 echo "== ARMORRED images/nginx locked (from source; the build root is not cached yet)" >&2
 start=$(date +%s.%N)
 $A -q build "$W/nginx-def" --tier locked --output "docker-archive:$W/locked.tar" >/dev/null
@@ -79,3 +87,11 @@ row "Debian packages" "$up_pkgs" "$ar_pkgs" "$lk_pkgs"
 row "files" "$up_files" "$ar_files" "$lk_files"
 printf '%-28s %13s %13s %7s %13s\n' "build time, cold (s)" "$up_time" "$cold" "" "$lk_cold"
 printf '%-28s %13s %13s %7s %13s\n' "rebuild, warm cache (s)" "-" "$warm" "" "$lk_warm"
+
+printf '\n%-28s %13s %13s %7s\n' "upstream reference" "mmdebstrap" "armorred" "ratio"
+row2() { printf '%-28s %13s %13s %7s\n' "$1" "$2" "$3" "$(r "$3" "$2")"; }
+row2 "gzip layers (bytes)" "$up_gz" "$ref_gz"
+row2 "root fs uncompressed (bytes)" "$up_unc" "$ref_unc"
+row2 "Debian packages" "$up_pkgs" "$ref_pkgs"
+row2 "files" "$up_files" "$ref_files"
+row2 "build time, cold cache (s)" "$up_time" "$ref_time"

@@ -40,7 +40,7 @@ pub(crate) enum Command {
     Scan(ScanArgs),
     /// Compare an upstream image with its hardened build: size, components, vulnerabilities.
     Compare(CompareArgs),
-    /// Run the main job: every stage of the nginx pipeline that exists.
+    /// Run the main job: every stage, for every image definition, with its upstream comparison.
     Pipeline(PipelineArgs),
 }
 
@@ -102,24 +102,24 @@ pub(crate) struct ChecksecArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct PipelineArgs {
-    /// The image definition to build.
-    #[arg(long, default_value = "images/nginx")]
-    pub(crate) image: PathBuf,
-    /// Where every output goes.
+    /// Image definitions to run (default: every folder under images/ holding an image.toml).
+    #[arg(value_name = "IMAGE_DIR")]
+    pub(crate) images: Vec<PathBuf>,
+    /// Where every output goes: <OUT>/<image>/<tier or upstream>/ and <OUT>/index.json.
     #[arg(long, default_value = "out")]
     pub(crate) out: PathBuf,
     /// Vulnerability DB (else $ARMORRED_DB, else the user data dir); without one, scan and compare
     /// are skipped with a note.
     #[arg(long)]
     pub(crate) db: Option<PathBuf>,
-    /// The upstream image to compare with (default: docker-archive:target/bench-upstream/upstream.tar,
-    /// as written by bench/upstream-reference.sh, when it exists).
+    /// An image to compare every image with, instead of the one its definition's [upstream]
+    /// names (e.g. docker-archive:upstream.tar).
     #[arg(long, value_name = "SOURCE")]
     pub(crate) upstream: Option<String>,
     /// Debian mirror base URL (default: the host's apt sources).
     #[arg(long)]
     pub(crate) mirror: Option<String>,
-    /// Tiers to build and report, repeatable (default: hardened and locked).
+    /// Tiers to build and report, repeatable (default: every tier a definition declares).
     #[arg(long, value_parser = tier_parser())]
     pub(crate) tier: Vec<Tier>,
 }

@@ -101,9 +101,11 @@ fn missing_path_is_a_clear_error() {
     assert!(err.contains("cannot read /nonexistent/armorred-test"), "{err}");
 }
 
-/// The main job on the embedded defaults, with a real DB: both nginx images (hardened from
-/// Debian's packages, locked from source) are built from the committed lock, catalogued,
-/// checked and scanned; compare is skipped (no upstream).
+/// The main job on the embedded defaults, with a real DB: the upstream reference (Debian trixie
+/// minbase + Debian's nginx) built by armorred itself from its own lock, then both nginx images
+/// (hardened from Debian's packages, locked from source), each catalogued, checked, scanned and
+/// compared with it; `out/<image>/<variant>/summary.json` and `out/index.json` are valid against
+/// their documented schemas.
 #[test]
 fn pipeline_writes_its_reports() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -113,7 +115,6 @@ fn pipeline_writes_its_reports() {
     let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/nginx");
     let run = armorred(&[
         "pipeline",
-        "--image",
         images.to_str().expect("utf-8"),
         "--out",
         out.to_str().expect("utf-8"),
@@ -122,13 +123,40 @@ fn pipeline_writes_its_reports() {
     ]);
     assert!(run.status.success(), "{}", text(&run.stderr));
     let stderr = text(&run.stderr);
-    assert!(stderr.contains("compare skipped"), "{stderr}");
+    assert!(!stderr.contains("compare skipped"), "{stderr}");
+    let schemas = support::repo().join("docs/schema");
+    support::validate(&out.join("index.json"), &schemas.join("index.schema.json"));
+    for variant in ["upstream", "hardened", "locked"] {
+        support::validate(&out.join(format!("nginx/{variant}/summary.json")), &schemas.join("summary.schema.json"));
+    }
+    let json = |rel: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(out.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))).expect("json")
+    };
+    let index = json("index.json");
+    assert_eq!(index["images"][0]["name"], "nginx");
+    assert_eq!(index["images"][0]["upstream"]["summary"], "nginx/upstream/summary.json");
+    let tiers: Vec<&str> =
+        index["images"][0]["tiers"].as_array().expect("tiers").iter().filter_map(|t| t["variant"].as_str()).collect();
+    assert_eq!(tiers, ["hardened", "locked"]);
+    // The reference is upstream as it is made: a shell, apt, root; ours has none of these.
+    let upstream = json("nginx/upstream/summary.json");
+    assert!(upstream["files"]["shells"].as_array().is_some_and(|s| !s.is_empty()), "{upstream}");
+    assert!(upstream["components"].as_u64().is_some_and(|n| n > 80), "{upstream}");
+    let hardened = json("nginx/hardened/summary.json");
+    assert_eq!(hardened["files"]["shells"], serde_json::json!([]));
+    assert_eq!(hardened["comparison"]["upstream"], format!("oci-dir:{}", out.join("nginx/upstream/image").display()));
+    for rel in ["compare.json", "compare.md", "compare.html", "sbom.spdx.json", "image.build.json", "image/index.json"]
+    {
+        assert!(out.join("nginx/hardened").join(rel).exists(), "{rel}");
+        let listed = rel.split('/').next().unwrap_or(rel);
+        assert!(hardened["paths"].as_object().expect("paths").values().any(|v| v == listed), "{rel} in {hardened}");
+    }
     let checksec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("nginx-hardened.checksec.json")).expect("checksec"))
+        serde_json::from_slice(&std::fs::read(out.join("nginx/hardened/checksec.json")).expect("checksec"))
             .expect("json");
     assert_eq!(checksec["/usr/sbin/nginx"]["relro"], "full", "the image's own nginx, analysed inside the image");
     let sbom: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("nginx-hardened.cdx.json")).expect("sbom")).expect("json");
+        serde_json::from_slice(&std::fs::read(out.join("nginx/hardened/sbom.cdx.json")).expect("sbom")).expect("json");
     assert_eq!(sbom["specVersion"], "1.6");
     // The image names its release (/etc/os-release), so packages get distro-qualified purls and
     // the scan matches Debian 13 advisories: without it every Debian finding would be missed.
@@ -139,12 +167,11 @@ fn pipeline_writes_its_reports() {
         "{purls:?}"
     );
     let scan: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("nginx-hardened.scan.json")).expect("scan")).expect("json");
+        serde_json::from_slice(&std::fs::read(out.join("nginx/hardened/scan.json")).expect("scan")).expect("json");
     assert!(scan["matches"].is_array());
-    assert!(out.join("nginx-hardened/index.json").exists());
 
     // checksec reads the image itself, without unpacking, with the same verdicts.
-    let image = format!("oci-dir:{}", out.join("nginx-hardened").display());
+    let image = format!("oci-dir:{}", out.join("nginx/hardened/image").display());
     let direct = armorred(&["checksec", "--format", "json", "--extended", &image]);
     assert!(direct.status.success(), "{}", text(&direct.stderr));
     let direct: serde_json::Value = serde_json::from_slice(&direct.stdout).expect("json");
@@ -152,12 +179,12 @@ fn pipeline_writes_its_reports() {
 
     // The locked tier: nginx from source, with SafeStack and CFI, found by its package note.
     let locked: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("nginx-locked.checksec.json")).expect("checksec"))
+        serde_json::from_slice(&std::fs::read(out.join("nginx/locked/checksec.json")).expect("checksec"))
             .expect("json");
     let nginx = &locked["/usr/sbin/nginx"];
     assert_eq!((&nginx["safestack"], &nginx["clangcfi"]), (&"yes".into(), &"yes".into()), "{nginx}");
     let sbom: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("nginx-locked.cdx.json")).expect("sbom")).expect("json");
+        serde_json::from_slice(&std::fs::read(out.join("nginx/locked/sbom.cdx.json")).expect("sbom")).expect("json");
     let names: Vec<&str> =
         sbom["components"].as_array().expect("components").iter().filter_map(|c| c["purl"].as_str()).collect();
     assert!(names.iter().any(|p| p.starts_with("pkg:generic/nginx@1.26.3")), "{names:?}");
@@ -209,7 +236,7 @@ fn pipeline_writes_its_reports() {
         ids.sort();
         ids
     };
-    let text_sbom = std::fs::read_to_string(out.join("nginx-locked.cdx.json")).expect("sbom");
+    let text_sbom = std::fs::read_to_string(out.join("nginx/locked/sbom.cdx.json")).expect("sbom");
     assert_eq!(nginx_ids(&text_sbom), Vec::<String>::new());
     let older = text_sbom.replace("\"1.26.3-3+deb13u7\"", "\"1.26.3-3+deb13u4\"");
     assert_eq!(

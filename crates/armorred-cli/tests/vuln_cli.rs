@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use support::shared_data;
+use support::{shared_data, validate};
 
 fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../armorred/testdata/vuln")
@@ -311,65 +311,6 @@ fn golden(name: &str, actual: &str) {
             want.lines().nth(line)
         );
     }
-}
-
-fn python_jsonschema() -> bool {
-    let ok = Command::new("python3").args(["-c", "import jsonschema"]).status().is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "python3-jsonschema is required (ARMORRED_REQUIRE_TOOLS=1) but missing"
-        );
-        eprintln!("skipping schema validation: python3 jsonschema missing");
-    }
-    ok
-}
-
-/// Validates `doc` against `schema`, resolving sibling schemas (spdx, jsf) from `schema_dir`.
-fn validate(doc: &Path, schema: &Path) {
-    if !python_jsonschema() {
-        return;
-    }
-    let script = r#"
-import json, sys, pathlib
-import jsonschema
-from jsonschema import validators
-schema_path = pathlib.Path(sys.argv[2])
-schema = json.loads(schema_path.read_text())
-siblings = {}
-for p in schema_path.parent.glob("*.schema.json"):
-    try:
-        s = json.loads(p.read_text())
-    except Exception:
-        continue
-    siblings[p.name] = s
-    if "$id" in s:
-        siblings[s["$id"]] = s
-cls = validators.validator_for(schema)
-try:
-    import referencing.jsonschema
-    from referencing import Registry, Resource
-    registry = Registry().with_resources(
-        [(k, Resource.from_contents(v, default_specification=referencing.jsonschema.DRAFT7)) for k, v in siblings.items()]
-    )
-    v = cls(schema, registry=registry)
-except ImportError:  # jsonschema < 4.18 (Debian bookworm's python3-jsonschema)
-    resolver = jsonschema.RefResolver.from_schema(schema, store=siblings)
-    v = cls(schema, resolver=resolver)
-errors = sorted(v.iter_errors(json.loads(pathlib.Path(sys.argv[1]).read_text())), key=lambda e: list(e.path))
-for e in errors[:10]:
-    print(list(e.path), e.message)
-sys.exit(1 if errors else 0)
-"#;
-    let out = Command::new("python3").arg("-c").arg(script).arg(doc).arg(schema).output().expect("python3");
-    assert!(
-        out.status.success(),
-        "{} is not valid against {}:\n{}{}",
-        doc.display(),
-        schema.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

@@ -7,6 +7,9 @@ pub enum Error {
     /// `armorred lock` and `armorred build`.
     #[error(transparent)]
     Build(#[from] crate::build::BuildError),
+    /// Image definitions (`image.toml`).
+    #[error(transparent)]
+    Spec(#[from] crate::spec::SpecError),
     /// ELF hardening analysis (`armorred checksec`).
     #[error(transparent)]
     Elf(#[from] crate::elf::ElfError),

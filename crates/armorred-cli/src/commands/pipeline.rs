@@ -2,52 +2,68 @@
 
 use std::io::Write;
 
-use armorred::pipeline::{self, PipelineOptions};
+use armorred::display::escape;
+use armorred::pipeline::{self, PipelineOptions, VariantOutcome};
 
 use crate::cli::PipelineArgs;
 use crate::{output, Outcome};
 
 pub(crate) fn run(args: &PipelineArgs, quiet: bool) -> anyhow::Result<Outcome> {
-    let mut opts = PipelineOptions::new(&args.image, &args.out);
+    let mut opts = PipelineOptions::new(&args.out);
+    opts.images.clone_from(&args.images);
     opts.db.clone_from(&args.db);
     opts.mirror.clone_from(&args.mirror);
-    if args.upstream.is_some() {
-        opts.upstream.clone_from(&args.upstream);
-    }
-    if !args.tier.is_empty() {
-        opts.tiers.clone_from(&args.tier);
-    }
+    opts.upstream.clone_from(&args.upstream);
+    opts.tiers.clone_from(&args.tier);
     let outcome = pipeline::run(&opts)?;
     if quiet {
         return Ok(Outcome::Success);
     }
     let mut err = anstream::stderr().lock();
-    for t in &outcome.tiers {
-        let b = &t.build;
-        writeln!(
+    for image in &outcome.images {
+        for v in image.upstream.iter().chain(&image.tiers) {
+            variant(&mut err, &image.name, v)?;
+        }
+    }
+    for note in &outcome.notes {
+        writeln!(err, "note: {}", escape(note))?;
+    }
+    for image in &outcome.images {
+        for v in image.upstream.iter().chain(&image.tiers) {
+            writeln!(err, "wrote {}", v.summary_path.display())?;
+        }
+    }
+    writeln!(err, "wrote {}", outcome.index.display())?;
+    Ok(Outcome::Success)
+}
+
+fn variant(err: &mut impl Write, name: &str, v: &VariantOutcome) -> anyhow::Result<()> {
+    let s = &v.summary;
+    match &v.build {
+        Some(b) => writeln!(
             err,
-            "built {}:{} ({} packages, {} files) {} in {:.1} s",
-            b.name,
-            b.tier,
+            "{name}:{} built ({} packages, {} files) {} in {:.1} s",
+            v.variant,
             b.packages,
             b.files,
             b.manifest_digest,
             b.timings.get("total").copied().unwrap_or_default() as f64 / 1000.0
-        )?;
-        output::checksec_summary(&mut err, &t.checksec, &t.checksec_path)?;
+        )?,
+        None => writeln!(err, "{name}:{} read from {}", v.variant, escape(&s.source))?,
+    }
+    output::checksec_summary(err, &v.checksec, &v.checksec_path)?;
+    if let Some(b) = &v.build {
         writeln!(err, "checksec gate: {}", output::gate_summary(&b.gate))?;
-        if let Some(scan) = &t.scan {
-            writeln!(err, "scan: {} findings in {} packages", scan.matches.len(), scan.packages)?;
-        }
-        if let Some(c) = &t.comparison {
-            writeln!(err, "{}", armorred::report::render::table(c))?;
-        }
     }
-    for note in &outcome.notes {
-        writeln!(err, "note: {}", armorred::display::escape(note))?;
+    if let Some(scan) = &s.scan {
+        writeln!(
+            err,
+            "scan: {} findings ({} vulnerabilities) in {} components",
+            scan.findings, scan.vulnerabilities, s.components
+        )?;
     }
-    for path in &outcome.written {
-        writeln!(err, "wrote {}", path.display())?;
+    if let Some(c) = &v.comparison {
+        writeln!(err, "{}", armorred::report::render::table(c))?;
     }
-    Ok(Outcome::Success)
+    Ok(())
 }

@@ -176,9 +176,11 @@ pub fn resolve_lock(dir: &Path, mirror: &Mirror) -> Result<(Lock, ExcludedHits),
         Indices::fetch(mirror, &spec.debian.suites, &spec.debian.components, &spec.debian.architecture, &keyring)?;
     let mut tiers = BTreeMap::new();
     let mut excluded = BTreeMap::new();
+    // `minbase = true`: every package a suite marks Essential or required, as mmdebstrap installs.
+    let minbase = if spec.minbase { indices.minbase() } else { Vec::new() };
     for (&name, tier) in &spec.tiers {
         let req = ResolveRequest {
-            wanted: spec.tier_packages(tier).to_vec(),
+            wanted: spec.tier_packages(tier).iter().chain(&minbase).cloned().collect(),
             exclude: tier.exclude_packages.iter().cloned().collect::<BTreeSet<_>>(),
         };
         let res = debian::resolve(&indices, &req)?;

@@ -176,10 +176,41 @@ pub struct ImageSpec {
     #[serde(default)]
     pub directories: Vec<DirSpec>,
     /// Per-tier settings, keyed by tier (a name that is not a [`Tier`] fails the parse).
+    /// Required, except in a reference definition, which has none of its own: it is locked and
+    /// built as the one tier [`ImageSpec::REFERENCE_TIER`], with nothing excluded.
+    #[serde(default)]
     pub tiers: BTreeMap<Tier, TierSpec>,
     /// The checksec build gate.
     #[serde(default)]
     pub checksec: ChecksecSpec,
+    /// `true`: this definition stands in for an upstream image, built the way upstream builds
+    /// it, to compare with: it may run as root and has no tiers; the pipeline builds it only as
+    /// the other side of a comparison.
+    #[serde(default)]
+    pub reference: bool,
+    /// `true`: every package a suite marks `Essential: yes` or `Priority: required` is wanted
+    /// too, as mmdebstrap's `minbase` installs them (the base of Debian's slim images).
+    #[serde(default)]
+    pub minbase: bool,
+    /// The upstream image to compare with.
+    #[serde(default)]
+    pub upstream: Option<UpstreamSpec>,
+}
+
+/// `[upstream]`: the image users run today, to compare with. Exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSpec {
+    /// A reference definition (a directory inside this one, holding `image.toml` with
+    /// `reference = true`) that armorred builds itself.
+    #[serde(default)]
+    pub definition: Option<PathBuf>,
+    /// An image source to read (`registry:HOST/NAME:TAG`, `docker-archive:FILE`, ...).
+    #[serde(default)]
+    pub image: Option<String>,
+    /// What it stands for, for reports (`the official nginx image: Debian trixie slim + nginx`).
+    #[serde(default)]
+    pub description: String,
 }
 
 /// `[debian]`.
@@ -363,6 +394,9 @@ pub fn parse_mode(s: &str) -> Option<u32> {
 }
 
 impl ImageSpec {
+    /// The tier a reference definition is locked and built as.
+    pub const REFERENCE_TIER: Tier = Tier::Hardened;
+
     /// Reads `<dir>/image.toml`.
     pub fn load(dir: &Path) -> Result<Self, SpecError> {
         let path = dir.join("image.toml");
@@ -382,7 +416,11 @@ impl ImageSpec {
                 detail: e.to_string().trim().replace('\n', " "),
             })
         })?;
+        let mut spec = spec;
         spec.validate(path, dir)?;
+        if spec.reference {
+            spec.tiers.insert(Self::REFERENCE_TIER, TierSpec::default());
+        }
         Ok(spec)
     }
 
@@ -433,6 +471,36 @@ impl ImageSpec {
         if self.packages.is_empty() {
             return Err(bad("packages".into(), "at least one package is required"));
         }
+        // A reference definition parsed before carries its one implied tier (and nothing else).
+        let implied = self.tiers.len() == 1 && self.tiers.get(&Self::REFERENCE_TIER) == Some(&TierSpec::default());
+        if self.reference && !(self.tiers.is_empty() || implied) {
+            return Err(bad(
+                "tiers".into(),
+                "a reference definition has no tiers: it is built as upstream builds it, nothing removed",
+            ));
+        }
+        if let Some(up) = &self.upstream {
+            if self.reference {
+                return Err(bad("upstream".into(), "a reference definition has no upstream of its own"));
+            }
+            match (&up.definition, &up.image) {
+                (Some(def), None) => {
+                    if def.is_absolute() || def.components().any(|c| c == std::path::Component::ParentDir) {
+                        return Err(bad(
+                            "upstream.definition".into(),
+                            "must be a directory inside the definition's directory, without `..`",
+                        ));
+                    }
+                    if let Some(dir) = dir {
+                        if let Err(e) = definition_file(dir, &def.join("image.toml")) {
+                            return Err(bad("upstream.definition".into(), &e.to_string()));
+                        }
+                    }
+                }
+                (None, Some(image)) if !image.is_empty() => {}
+                _ => return Err(bad("upstream".into(), "set exactly one of definition or image")),
+            }
+        }
         let lists = std::iter::once(("packages".to_string(), &self.packages)).chain(
             self.tiers.iter().filter_map(|(n, t)| t.packages.as_ref().map(|p| (format!("tiers.{n}.packages"), p))),
         );
@@ -468,7 +536,7 @@ impl ImageSpec {
         }
         match self.image.user.split_once(':') {
             Some((u, g)) if u.parse::<u32>().is_ok() && g.parse::<u32>().is_ok() => {
-                if u == "0" {
+                if u == "0" && !self.reference {
                     return Err(bad("image.user".into(), "an ARMORRED image never runs as root"));
                 }
             }
@@ -545,7 +613,7 @@ impl ImageSpec {
                 }
             }
         }
-        if self.tiers.is_empty() {
+        if self.tiers.is_empty() && !self.reference {
             return Err(bad("tiers".into(), &format!("declare at least one tier ({})", Tier::EXPECTED)));
         }
         for (name, tier) in &self.tiers {
@@ -611,6 +679,11 @@ impl ImageSpec {
         })
     }
 
+    /// The upstream reference definition's directory, for a definition in `dir`.
+    pub fn upstream_definition(&self, dir: &Path) -> Option<PathBuf> {
+        self.upstream.as_ref()?.definition.as_ref().map(|d| dir.join(d))
+    }
+
     /// The Debian packages of `tier`: its own list, else the top-level one.
     pub fn tier_packages<'a>(&'a self, tier: &'a TierSpec) -> &'a [String] {
         tier.packages.as_deref().unwrap_or(&self.packages)
@@ -635,6 +708,9 @@ impl ImageSpec {
             self.tiers.iter().filter_map(|(k, t)| t.packages.clone().map(|p| (k.as_str(), p))).collect();
         if !tier_packages.is_empty() {
             inputs["tier_packages"] = serde_json::json!(tier_packages);
+        }
+        if self.minbase {
+            inputs["minbase"] = serde_json::json!(true);
         }
         if !build_roots.is_empty() {
             let build_roots: BTreeMap<_, _> = build_roots.iter().map(|(k, p)| (k.as_str(), p)).collect();

@@ -92,11 +92,48 @@ fn invalid_definitions() {
             format!("{base}\n[[directories]]\npath = \"/./\"\n"),
             "x.toml: directories[0].path: the root directory cannot be declared",
         ),
+        (
+            base.replace("definition = \"upstream\"", "definition = \"../other\""),
+            "x.toml: upstream.definition: must be a directory inside the definition's directory, without `..`",
+        ),
+        (base.replace("definition = \"upstream\"", "definition = \"files\""), "x.toml: upstream.definition: "),
+        (
+            base.replace("definition = \"upstream\"", "definition = \"upstream\"\nimage = \"registry:x/y:1\""),
+            "x.toml: upstream: set exactly one of definition or image",
+        ),
+        (
+            base.replace("name = \"nginx\"", "name = \"nginx\"\nreference = true"),
+            "x.toml: tiers: a reference definition has no tiers",
+        ),
     ];
     for (text, want) in cases {
         let err = ImageSpec::parse(Path::new("x.toml"), &text, Some(&nginx_dir())).expect_err("must fail").to_string();
         assert!(err.contains(want), "got {err:?}, want {want:?}");
     }
+}
+
+/// The upstream reference: Debian minbase + nginx, root, no tiers of its own (built as the one
+/// implied tier, nothing removed), and no upstream of its own.
+#[test]
+fn reference_definitions() {
+    let dir = nginx_dir().join("upstream");
+    let spec = ImageSpec::load(&dir).expect("valid");
+    assert!(spec.reference && spec.minbase);
+    assert_eq!(spec.image.user, "0:0");
+    assert_eq!(spec.tier(ImageSpec::REFERENCE_TIER).expect("implied tier"), &TierSpec::default());
+    assert!(!spec.checksec.enforce);
+    let nginx = ImageSpec::load(&nginx_dir()).expect("valid");
+    assert_eq!(nginx.upstream_definition(&nginx_dir()), Some(dir.clone()));
+    // Parsing what a parse gave back is the same definition.
+    let again = toml::to_string(&spec).expect("toml");
+    assert_eq!(ImageSpec::parse(Path::new("x"), &again, None).expect("reparses"), spec);
+    let text = std::fs::read_to_string(dir.join("image.toml")).expect("read");
+    let err = ImageSpec::parse(Path::new("x"), &format!("{text}\n[upstream]\nimage = \"registry:a/b:1\"\n"), None)
+        .expect_err("a reference has no upstream");
+    assert_eq!(err.to_string(), "x: upstream: a reference definition has no upstream of its own");
+    // minbase is a resolution input; a definition without it keeps its digest.
+    let plain = ImageSpec::parse(Path::new("x"), &text.replace("minbase = true", ""), None).expect("valid");
+    assert_ne!(plain.lock_inputs_digest(&Default::default()), spec.lock_inputs_digest(&Default::default()));
 }
 
 #[test]

@@ -56,9 +56,12 @@ fn decompressor<'a, R: Read + 'a>(name: &str, r: R) -> Result<Box<dyn Read + 'a>
     Ok(Box::new(Bounded { inner, left: MAX_UNCOMPRESSED }))
 }
 
+/// The top-level directories that merged-/usr makes links into `/usr`.
+const MERGED_USR: [&str; 6] = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
+
 /// Maps merged-/usr directories to their `/usr` home.
 fn merged_usr(path: String) -> String {
-    for d in ["bin", "sbin", "lib", "lib32", "lib64", "libx32"] {
+    for d in MERGED_USR {
         if path == d || path.starts_with(&format!("{d}/")) {
             return format!("usr/{path}");
         }
@@ -171,13 +174,22 @@ fn read_data(r: impl Read, tree: &mut Tree, out: &mut DebContents) -> Result<(),
         if raw.starts_with('/') {
             return Err(format!("absolute path {raw:?}"));
         }
-        let path = merged_usr(normalize(&raw)?);
+        let normalized = normalize(&raw)?;
+        let kind = entry.header().entry_type();
+        use tar::EntryType as T;
+        // The merged-/usr links themselves (trixie's base-files ships `bin -> usr/bin`, ...):
+        // the layout has them already.
+        if kind == T::Symlink && MERGED_USR.contains(&normalized.as_str()) {
+            let target = entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+            if target.trim_start_matches('/').trim_start_matches("./") == format!("usr/{normalized}") {
+                continue;
+            }
+        }
+        let path = merged_usr(normalized);
         if path.is_empty() {
             continue;
         }
         let mode = entry.header().mode().map_err(|e| e.to_string())? & 0o7777;
-        let kind = entry.header().entry_type();
-        use tar::EntryType as T;
         match kind {
             T::Directory => tree.add_dir(&path, mode, (0, 0))?,
             T::Regular | T::Continuous | T::GNUSparse => {
@@ -314,6 +326,30 @@ pub(crate) mod tests {
             );
             assert!(tree.get("usr/bin/hard").is_some());
         }
+    }
+
+    /// trixie's base-files ships the merged-/usr links itself; the layout has them already, and
+    /// a link elsewhere at those names is still refused.
+    #[test]
+    fn merged_usr_links_shipped_by_a_package() {
+        let deb = make_deb(
+            &[
+                ("./usr/bin/", 'd', ""),
+                ("./usr/bin/sh", 'f', "x"),
+                ("./bin", 'l', "usr/bin"),
+                ("./lib64", 'l', "usr/lib64"),
+            ],
+            "",
+        );
+        let mut tree = Tree::new();
+        crate::build::debian::rootfs::base(&mut tree).expect("layout");
+        unpack_reader(&deb[..], "base-files", &mut tree).expect("unpacks");
+        assert!(tree.get("usr/bin/sh").is_some());
+        assert_eq!(tree.get("bin"), Some(&crate::build::debian::tree::Node::Symlink { target: "usr/bin".into() }));
+        let deb = make_deb(&[("./usr/bin/", 'd', ""), ("./usr/bin/sh", 'f', "x"), ("./bin", 'l', "/tmp")], "");
+        let mut tree = Tree::new();
+        crate::build::debian::rootfs::base(&mut tree).expect("layout");
+        unpack_reader(&deb[..], "evil", &mut tree).expect_err("a /bin link elsewhere is refused");
     }
 
     #[test]

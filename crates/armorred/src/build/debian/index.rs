@@ -39,6 +39,9 @@ pub struct Candidate {
     pub suite: String,
     /// Position of that suite in the definition (later suites win ties: security, updates).
     pub suite_rank: usize,
+    /// `Essential: yes` or `Priority: required`: what mmdebstrap's `minbase` installs (the base
+    /// of Debian's slim images).
+    pub minbase: bool,
 }
 
 /// A version operator.
@@ -194,6 +197,8 @@ pub fn parse_packages<R: std::io::BufRead>(
             provides,
             suite: suite.to_string(),
             suite_rank,
+            minbase: p.get("Essential").is_some_and(|v| v.trim() == "yes")
+                || p.get("Priority").is_some_and(|v| v.trim() == "required"),
         });
         Ok(())
     })
@@ -234,6 +239,12 @@ pub struct Indices {
 const MAX_INDEX: u64 = 1 << 30;
 
 impl Indices {
+    /// The names of the packages some suite marks `Essential: yes` or `Priority: required`,
+    /// sorted: mmdebstrap's `minbase` (which is how it gets `apt`, a required package).
+    pub fn minbase(&self) -> Vec<String> {
+        self.packages.iter().filter(|(_, cs)| cs.iter().any(|c| c.minbase)).map(|(n, _)| n.clone()).collect()
+    }
+
     /// Downloads and verifies `InRelease`, then `Packages.xz` of each suite and component.
     pub fn fetch(
         mirror: &Mirror,
@@ -343,5 +354,26 @@ mod tests {
         let err =
             parse_packages("Package: x\nArchitecture: all\n".as_bytes(), "trixie", 0, "amd64").expect_err("must fail");
         assert_eq!(err.to_string(), "trixie: bad package index: package x has no Version field");
+    }
+
+    #[test]
+    fn minbase_is_essential_and_required_packages() {
+        let para = |name: &str, essential: &str| {
+            format!("Package: {name}\nVersion: 1\nArchitecture: amd64\n{essential}Filename: pool/{name}.deb\nSize: 1\nSHA256: 00\n\n")
+        };
+        let text = [
+            para("dash", "Essential: yes\n"),
+            para("nginx", ""),
+            para("base-files", "Essential: yes\n"),
+            para("x", "Essential: no\n"),
+            para("apt", "Priority: required\n"),
+            para("y", "Priority: important\n"),
+        ]
+        .concat();
+        let mut idx = Indices::default();
+        for c in parse_packages(text.as_bytes(), "trixie", 0, "amd64").expect("parses") {
+            idx.packages.entry(c.name.clone()).or_default().push(c);
+        }
+        assert_eq!(idx.minbase(), ["apt", "base-files", "dash"]);
     }
 }

@@ -192,6 +192,7 @@ mod tests {
             filename: format!("pool/{name}_{version}.deb"),
             size: 1,
             sha256: "00".into(),
+            minbase: false,
             depends: parse_relations(deps).expect("deps"),
             pre_depends: vec![],
             provides: parse_relations(provides)

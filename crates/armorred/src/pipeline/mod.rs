@@ -1,0 +1,603 @@
+//! The main job, for every image definition: its upstream reference, then each tier, as a list
+//! of named stages, each wrapping its error as "failed to <stage>".
+//!
+//! For each definition (by default every folder under `images/` holding an `image.toml`): the
+//! upstream image (`[upstream]`: a reference definition armorred builds itself, or an image
+//! source) → for each tier: build (from the committed lock; a source-built tier compiles in the
+//! sandbox) → SBOMs → checksec → scan (when a vulnerability DB exists) → compare with upstream
+//! (when both were scanned). Everything lands in `out/<image>/<variant>/` with a `summary.json`
+//! there and `out/index.json` over all ([`summary`]; the layout is documented in
+//! `docs/outputs.md`). A stage that cannot run for want of an input (no DB, no upstream) is
+//! skipped with the reason in [`PipelineOutcome::notes`], never silently.
+
+pub mod summary;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::build::debian::fetch::Cache;
+use crate::build::debian::mirror::Mirror;
+use crate::build::{self, BuildOptions, BuildReport, Output};
+use crate::elf::ScanReport;
+use crate::report::{self, BinaryCheck, Comparison, ImageFacts};
+use crate::sbom::format::{Format as SbomFormat, Timestamp};
+use crate::source::{Limits, OpenOptions, Source};
+use crate::spec::ImageSpec;
+use crate::tier::Tier;
+use crate::vuln::db::{self, Db};
+use crate::vuln::report::{Format, ReportMeta};
+use crate::vuln::{scan_packages, ScanOptions, ScanPackage, ScanResult};
+
+use summary::{Index, IndexEntry, IndexImage, Summary};
+
+/// Errors of the pipeline, one variant per stage.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The folder of image definitions could not be listed.
+    #[error("cannot list the image definitions in {}", dir.display())]
+    List {
+        /// The folder.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An output directory could not be created.
+    #[error("cannot create the output directory {}", dir.display())]
+    CreateDir {
+        /// The directory.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No image definition to run.
+    #[error("no image definition (a folder holding image.toml) in {}", dir.display())]
+    NoImages {
+        /// The folder searched.
+        dir: PathBuf,
+    },
+    /// A definition given is a reference definition.
+    #[error("{} is a reference definition: the pipeline builds it as the upstream of the definition that names it in [upstream]", dir.display())]
+    Reference {
+        /// The definition.
+        dir: PathBuf,
+    },
+    /// Two definitions have the same name (their outputs would overwrite each other).
+    #[error("{} and {} both define the image {name:?}", first.display(), second.display())]
+    DuplicateName {
+        /// The name.
+        name: String,
+        /// The first definition.
+        first: PathBuf,
+        /// The second.
+        second: PathBuf,
+    },
+    /// A stage failed.
+    #[error("failed to {stage}")]
+    Stage {
+        /// The stage (`build the hardened image`, `generate the SBOM`, ...).
+        stage: &'static str,
+        /// The cause.
+        #[source]
+        source: Box<crate::Error>,
+    },
+}
+
+fn stage<T, E: Into<crate::Error>>(stage: &'static str, r: Result<T, E>) -> Result<T, PipelineError> {
+    r.map_err(|e| PipelineError::Stage { stage, source: Box::new(e.into()) })
+}
+
+/// What the pipeline runs on; [`PipelineOptions::new`] gives the embedded defaults.
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    /// The image definitions (folders holding image.toml); empty: every one under `images_root`.
+    pub images: Vec<PathBuf>,
+    /// Where definitions are looked for when `images` is empty.
+    pub images_root: PathBuf,
+    /// Where every output goes.
+    pub out: PathBuf,
+    /// The vulnerability DB; None: `$ARMORRED_DB`, else the user data dir.
+    pub db: Option<PathBuf>,
+    /// An image source to compare every image with, instead of its definition's `[upstream]`.
+    pub upstream: Option<String>,
+    /// An explicit Debian mirror; else the host's apt configuration.
+    pub mirror: Option<String>,
+    /// The `.deb` cache; None: `$XDG_CACHE_HOME/armorred`.
+    pub cache: Option<PathBuf>,
+    /// The tiers to build, in order; empty: every tier each definition declares.
+    pub tiers: Vec<Tier>,
+}
+
+impl PipelineOptions {
+    /// The embedded defaults: every definition under `images/`, outputs under `out`, the DB at
+    /// its default place, each image compared with its definition's `[upstream]`.
+    pub fn new(out: impl Into<PathBuf>) -> Self {
+        Self {
+            images: Vec::new(),
+            images_root: PathBuf::from("images"),
+            out: out.into(),
+            db: None,
+            upstream: None,
+            mirror: None,
+            cache: None,
+            tiers: Vec::new(),
+        }
+    }
+}
+
+/// What the pipeline produced.
+#[derive(Debug)]
+pub struct PipelineOutcome {
+    /// One result per image definition, in order.
+    pub images: Vec<ImageOutcome>,
+    /// `out/index.json`.
+    pub index: PathBuf,
+    /// Files written, in order.
+    pub written: Vec<PathBuf>,
+    /// Stages skipped, with the reason.
+    pub notes: Vec<String>,
+}
+
+/// What the pipeline produced for one image definition.
+#[derive(Debug)]
+pub struct ImageOutcome {
+    /// The image name.
+    pub name: String,
+    /// The image compared with, when there was one.
+    pub upstream: Option<VariantOutcome>,
+    /// One result per tier, in order.
+    pub tiers: Vec<VariantOutcome>,
+}
+
+/// What the pipeline produced for one image: a tier, or the upstream image.
+#[derive(Debug)]
+pub struct VariantOutcome {
+    /// `hardened`, `locked` or `upstream`.
+    pub variant: String,
+    /// The image build, when armorred built it.
+    pub build: Option<BuildReport>,
+    /// checksec of every ELF file in the image.
+    pub checksec: ScanReport,
+    /// Where that report was written.
+    pub checksec_path: PathBuf,
+    /// The scan, when a DB was there.
+    pub scan: Option<ScanResult>,
+    /// The comparison, when an upstream image was scanned too.
+    pub comparison: Option<Comparison>,
+    /// Its `summary.json`.
+    pub summary_path: PathBuf,
+    /// What that file holds.
+    pub summary: Summary,
+}
+
+/// The definitions under `root`: every folder holding `image.toml`, sorted by name.
+pub fn discover(root: &Path) -> Result<Vec<PathBuf>, PipelineError> {
+    let list = |source| PipelineError::List { dir: root.to_path_buf(), source };
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(root).map_err(list)? {
+        let path = entry.map_err(list)?.path();
+        if std::fs::metadata(path.join("image.toml")).is_ok_and(|m| m.is_file()) {
+            dirs.push(path);
+        }
+    }
+    dirs.sort();
+    if dirs.is_empty() {
+        return Err(PipelineError::NoImages { dir: root.to_path_buf() });
+    }
+    Ok(dirs)
+}
+
+/// The shared inputs of every image's run.
+struct Context<'a> {
+    opts: &'a PipelineOptions,
+    cache: Cache,
+    db: Option<Db>,
+}
+
+/// Runs every stage in order, for each image definition, then writes `out/index.json`.
+pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
+    let dirs = if opts.images.is_empty() { discover(&opts.images_root)? } else { opts.images.clone() };
+    let mut specs = Vec::new();
+    let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for dir in &dirs {
+        let spec = stage("read the image definition", ImageSpec::load(dir))?;
+        if spec.reference {
+            return Err(PipelineError::Reference { dir: dir.clone() });
+        }
+        if let Some(first) = names.insert(spec.name.clone(), dir.clone()) {
+            return Err(PipelineError::DuplicateName { name: spec.name, first, second: dir.clone() });
+        }
+        specs.push((dir.clone(), spec));
+    }
+    let mut written = Vec::new();
+    let mut notes = Vec::new();
+    let db_path = db::resolve_path(opts.db.as_deref());
+    let db = if db_path.exists() {
+        Some(stage("open the vulnerability DB", Db::open(&db_path))?)
+    } else {
+        notes.push(format!(
+            "scan and compare skipped: no vulnerability DB at {} (run `armorred db import` or `armorred db update`)",
+            db_path.display()
+        ));
+        None
+    };
+    let cx = Context { opts, cache: Cache::new(opts.cache.clone().unwrap_or_else(Cache::default_dir)), db };
+    let mut images = Vec::new();
+    for (dir, spec) in &specs {
+        images.push(run_image(&cx, dir, spec, &mut written, &mut notes)?);
+    }
+    let index = index_of(opts, &specs, &images, &notes);
+    let index_path = opts.out.join("index.json");
+    write(index_path.clone(), &json_bytes(&index), &mut written)?;
+    Ok(PipelineOutcome { images, index: index_path, written, notes })
+}
+
+/// The upstream side of one image, and every tier compared with it.
+fn run_image(
+    cx: &Context<'_>,
+    dir: &Path,
+    spec: &ImageSpec,
+    written: &mut Vec<PathBuf>,
+    notes: &mut Vec<String>,
+) -> Result<ImageOutcome, PipelineError> {
+    let out = cx.opts.out.join(&spec.name);
+    let upstream_description = spec.upstream.as_ref().map(|u| u.description.clone()).unwrap_or_default();
+    // The upstream side: an image source given on the command line, else the definition's.
+    let upstream = match (&cx.opts.upstream, spec.upstream.as_ref()) {
+        (Some(source), _) => Some(Upstream::Image(source.clone())),
+        (None, Some(up)) => match (spec.upstream_definition(dir), &up.image) {
+            (Some(def), _) => Some(Upstream::Definition(def)),
+            (None, Some(image)) => Some(Upstream::Image(image.clone())),
+            (None, None) => None,
+        },
+        (None, None) => None,
+    };
+    let upstream = match upstream {
+        Some(up) => Some(run_upstream(cx, spec, &up, &out.join("upstream"), written)?),
+        None => {
+            notes.push(format!("{}: compare skipped: no [upstream] in its definition and no --upstream", spec.name));
+            None
+        }
+    };
+    let up_side = upstream.as_ref().and_then(|(side, _)| side.as_ref());
+    let tiers: Vec<Tier> =
+        if cx.opts.tiers.is_empty() { spec.tiers.keys().copied().collect() } else { cx.opts.tiers.clone() };
+    let mut outcomes = Vec::new();
+    for tier in tiers {
+        let variant_dir = out.join(tier.as_str());
+        create_dir(&variant_dir)?;
+        let image_dir = variant_dir.join("image");
+        let build = stage("build the image", build::build(dir, &build_options(cx, tier, &image_dir)))?;
+        written.push(image_dir.clone());
+        let mut analysis = analyse(cx, &image_dir, Some(&build), &variant_dir, written)?;
+        let comparison = match (up_side, &cx.db, &analysis.side) {
+            (Some(up), Some(db), Some(ours)) => {
+                let c = report::compare(up, ours, Some(&format!("sha256:{}", db.sha256())));
+                for (name, bytes) in [
+                    ("compare.json", stage("render the comparison", report::render::json(&c))?.into_bytes()),
+                    ("compare.md", report::render::markdown(&c).into_bytes()),
+                    ("compare.html", report::render::html(&c).into_bytes()),
+                ] {
+                    write(variant_dir.join(name), &bytes, written)?;
+                    analysis.paths.insert(name.trim_end_matches(".json").replace('.', "_"), name.into());
+                }
+                Some(c)
+            }
+            _ => None,
+        };
+        let mut summary = analysis.summary(&spec.name, tier.as_str(), Some(&build));
+        summary.comparison = comparison.as_ref().map(|c| summary::ComparisonSummary {
+            upstream: c.images.upstream.clone(),
+            upstream_description: Some(upstream_description.clone()).filter(|d| !d.is_empty()),
+            upstream_vulnerabilities: c.vulnerabilities.upstream,
+            vulnerabilities: c.vulnerabilities.hardened,
+            reduction: c.vulnerabilities.reduction,
+            upstream_components: c.components.upstream,
+        });
+        let summary_path = variant_dir.join("summary.json");
+        write(summary_path.clone(), &json_bytes(&summary), written)?;
+        outcomes.push(VariantOutcome {
+            variant: tier.as_str().into(),
+            build: Some(build),
+            checksec: analysis.facts.checksec,
+            checksec_path: variant_dir.join("checksec.json"),
+            scan: analysis.scan,
+            comparison,
+            summary_path,
+            summary,
+        });
+    }
+    Ok(ImageOutcome { name: spec.name.clone(), upstream: upstream.map(|(_, o)| o), tiers: outcomes })
+}
+
+/// Where the upstream image comes from.
+enum Upstream {
+    /// A reference definition, built here.
+    Definition(PathBuf),
+    /// An image source, read.
+    Image(String),
+}
+
+/// Builds (or reads) and analyses the upstream image into `dir`.
+fn run_upstream(
+    cx: &Context<'_>,
+    spec: &ImageSpec,
+    up: &Upstream,
+    dir: &Path,
+    written: &mut Vec<PathBuf>,
+) -> Result<(Option<report::Side>, VariantOutcome), PipelineError> {
+    let (analysis, build) = match up {
+        Upstream::Definition(def) => {
+            create_dir(dir)?;
+            let image_dir = dir.join("image");
+            let build = stage(
+                "build the upstream reference",
+                build::build(def, &build_options(cx, ImageSpec::REFERENCE_TIER, &image_dir)),
+            )?;
+            written.push(image_dir.clone());
+            (analyse(cx, &image_dir, Some(&build), dir, written)?, Some(build))
+        }
+        Upstream::Image(source) => {
+            (create_dir(dir).and_then(|()| analyse_source(cx, source, None, dir, written))?, None)
+        }
+    };
+    let summary = analysis.summary(&spec.name, "upstream", build.as_ref());
+    let summary_path = dir.join("summary.json");
+    write(summary_path.clone(), &json_bytes(&summary), written)?;
+    let outcome = VariantOutcome {
+        variant: "upstream".into(),
+        build,
+        checksec: analysis.facts.checksec,
+        checksec_path: dir.join("checksec.json"),
+        scan: analysis.scan,
+        comparison: None,
+        summary_path,
+        summary,
+    };
+    Ok((analysis.side, outcome))
+}
+
+fn build_options<'a>(cx: &Context<'_>, tier: Tier, image_dir: &Path) -> BuildOptions<'a> {
+    BuildOptions {
+        tier,
+        output: Output::OciDir(image_dir.to_path_buf()),
+        cache: cx.cache.clone(),
+        mirror: cx.opts.mirror.as_deref().map(Mirror::from_base),
+        source_date_epoch: None,
+        revision: None,
+        progress: None,
+        reuse_source_build: true,
+    }
+}
+
+/// One image, read once for its SBOM and once for its file facts and checksec; scanned.
+struct Analysis {
+    source: String,
+    digest: Option<String>,
+    created: Option<String>,
+    components: usize,
+    facts: ImageFacts,
+    checksec_json: serde_json::Value,
+    scan: Option<ScanResult>,
+    side: Option<report::Side>,
+    paths: BTreeMap<String, String>,
+}
+
+fn analyse(
+    cx: &Context<'_>,
+    image_dir: &Path,
+    build: Option<&BuildReport>,
+    dir: &Path,
+    written: &mut Vec<PathBuf>,
+) -> Result<Analysis, PipelineError> {
+    let mut a = analyse_source(cx, &format!("oci-dir:{}", image_dir.display()), build, dir, written)?;
+    a.paths.insert("image".into(), "image".into());
+    if let Some(b) = build {
+        if let Some(rel) = b.record.file_name() {
+            a.paths.insert("build_record".into(), rel.to_string_lossy().into_owned());
+        }
+    }
+    Ok(a)
+}
+
+/// SBOMs, checksec and scan of the image at `source`, written into `dir`.
+fn analyse_source(
+    cx: &Context<'_>,
+    source: &str,
+    build: Option<&BuildReport>,
+    dir: &Path,
+    written: &mut Vec<PathBuf>,
+) -> Result<Analysis, PipelineError> {
+    let mut paths = BTreeMap::new();
+    let image = stage("open the image", Source::parse(source).and_then(|s| s.open(&OpenOptions::default())))?;
+    let sbom = stage("generate the SBOM", crate::sbom::generate(&image, &crate::sbom::GenerateOptions::default()))?;
+    for (format, file, key) in [
+        (SbomFormat::CycloneDxJson, "sbom.cdx.json", "sbom_cyclonedx"),
+        (SbomFormat::SpdxJson, "sbom.spdx.json", "sbom_spdx"),
+    ] {
+        let path = dir.join(file);
+        let result =
+            crate::fsutil::write_atomic(&path, |w| crate::sbom::format::write(&sbom, format, &Timestamp::Image, w));
+        stage("write the SBOM", result)?;
+        written.push(path);
+        paths.insert(key.into(), file.into());
+    }
+    // checksec of every ELF file in the image (and, for a source-built tier, which of the
+    // recipe's features its binaries hold: the evidence for "compiled out").
+    let record = build.and_then(|b| b.source_build.as_ref()).map(report::SourceBuild::from);
+    let probe =
+        record.as_ref().map(|r| report::BinaryProbe { component: r.component.clone(), names: r.feature_names() });
+    let (facts, binaries): (ImageFacts, Vec<BinaryCheck>) =
+        stage("analyse the image's files", report::image_facts_probing(&image, &Limits::default(), probe.as_ref()))?;
+    let checksec_json = crate::elf::checksec_json::scan_object(&facts.checksec, true);
+    write(dir.join("checksec.json"), &json_bytes(&checksec_json), written)?;
+    paths.insert("checksec".into(), "checksec.json".into());
+
+    let packages: Vec<ScanPackage> = crate::vuln::sbom::from_sbom(&sbom);
+    let (scan, side) = match &cx.db {
+        Some(db) => {
+            let result = stage("scan the image", scan_packages(db, &packages, &ScanOptions::default()))?;
+            let meta = ReportMeta {
+                target: source.to_owned(),
+                timestamp: image.created.clone().unwrap_or_default(),
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+            };
+            write(
+                dir.join("scan.json"),
+                crate::vuln::report::render(&result, Format::Json, &meta).as_bytes(),
+                written,
+            )?;
+            paths.insert("scan".into(), "scan.json".into());
+            let mut side =
+                report::Side::from_scan(source, image.digest.as_deref(), &packages, &result).with_image_facts(&facts);
+            if let Some(r) = &record {
+                side.compiled_out = r.compiled_out(Some(&binaries));
+            }
+            (Some(result), Some(side))
+        }
+        None => (None, None),
+    };
+    Ok(Analysis {
+        source: source.to_owned(),
+        digest: image.digest.clone(),
+        created: image.created.clone(),
+        components: sbom.packages.len(),
+        facts,
+        checksec_json,
+        scan,
+        side,
+        paths,
+    })
+}
+
+impl Analysis {
+    fn summary(&self, name: &str, variant: &str, build: Option<&BuildReport>) -> Summary {
+        Summary {
+            schema: summary::SUMMARY_SCHEMA.into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            image: name.into(),
+            variant: variant.into(),
+            source: self.source.clone(),
+            digest: build.map(|b| b.manifest_digest.clone()).or_else(|| self.digest.clone()),
+            created: self.created.clone(),
+            size: summary::SizeSummary {
+                compressed: self.facts.size.compressed,
+                uncompressed: self.facts.size.uncompressed,
+            },
+            components: self.components,
+            files: summary::FilesSummary {
+                files: self.facts.files.files,
+                elf_binaries: self.facts.files.elf_binaries,
+                shells: self.facts.files.shells.clone(),
+                setuid: self.facts.files.setuid.clone(),
+            },
+            checksec: checksec_summary(&self.facts.checksec, &self.checksec_json),
+            build: build.map(|b| summary::BuildSummary {
+                tier: b.tier.as_str().into(),
+                packages: b.packages,
+                source_date_epoch: b.source_date_epoch,
+                gate_passed: b.gate.passed(),
+                gate_enforced: b.gate.enforced,
+                source_build_reused: b.source_build_reused,
+            }),
+            scan: self.scan.as_ref().map(scan_summary),
+            comparison: None,
+            paths: self.paths.clone(),
+        }
+    }
+}
+
+/// Counts of files with each protection, from the checksec JSON we write.
+fn checksec_summary(scan: &ScanReport, json: &serde_json::Value) -> summary::ChecksecSummary {
+    let mut with = BTreeMap::new();
+    let yes = |k: &str, v: &str| match k {
+        "relro" => v == "full",
+        "pie" => v == "yes" || v == "dso",
+        _ => v == "yes",
+    };
+    let keys = ["relro", "canary", "nx", "pie", "fortify_source", "safestack", "clangcfi", "cet_ibt", "cet_shstk"];
+    for k in keys {
+        with.insert(k.to_owned(), 0);
+    }
+    for file in json.as_object().into_iter().flat_map(|o| o.values()) {
+        for k in keys {
+            if file.get(k).and_then(|v| v.as_str()).is_some_and(|v| yes(k, v)) {
+                *with.entry(k.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    let errors = scan.entries.values().filter(|e| e.is_err()).count();
+    summary::ChecksecSummary { files: scan.entries.len() - errors, errors, with }
+}
+
+fn scan_summary(r: &ScanResult) -> summary::ScanSummary {
+    let mut by_severity: BTreeMap<String, usize> =
+        ["critical", "high", "medium", "low", "negligible", "unknown"].iter().map(|s| ((*s).to_owned(), 0)).collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for m in &r.matches {
+        let sev = serde_json::to_value(m.vulnerability.severity)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_lowercase))
+            .unwrap_or_else(|| "unknown".into());
+        *by_severity.entry(sev).or_default() += 1;
+        ids.insert(m.vulnerability.id.clone());
+    }
+    summary::ScanSummary {
+        db: format!("sha256:{}", r.db_sha256),
+        db_built: r.db_built.clone(),
+        findings: r.matches.len(),
+        vulnerabilities: ids.len(),
+        by_severity,
+    }
+}
+
+fn index_of(
+    opts: &PipelineOptions,
+    specs: &[(PathBuf, ImageSpec)],
+    images: &[ImageOutcome],
+    notes: &[String],
+) -> Index {
+    let entry = |v: &VariantOutcome| IndexEntry {
+        variant: v.variant.clone(),
+        digest: v.summary.digest.clone(),
+        summary: v.summary_path.strip_prefix(&opts.out).unwrap_or(&v.summary_path).to_string_lossy().into_owned(),
+        vulnerabilities: v.summary.scan.as_ref().map(|s| s.vulnerabilities),
+    };
+    Index {
+        schema: summary::INDEX_SCHEMA.into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        images: specs
+            .iter()
+            .zip(images)
+            .map(|((dir, _), img)| IndexImage {
+                name: img.name.clone(),
+                definition: dir.to_string_lossy().into_owned(),
+                upstream: img.upstream.as_ref().map(entry),
+                tiers: img.tiers.iter().map(entry).collect(),
+            })
+            .collect(),
+        notes: notes.to_vec(),
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), PipelineError> {
+    std::fs::create_dir_all(dir).map_err(|source| PipelineError::CreateDir { dir: dir.to_path_buf(), source })
+}
+
+fn write(path: PathBuf, bytes: &[u8], written: &mut Vec<PathBuf>) -> Result<(), PipelineError> {
+    stage("write the reports", crate::fsutil::write_bytes_atomic(&path, bytes))?;
+    written.push(path);
+    Ok(())
+}
+
+fn json_bytes<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(v).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// The DB the pipeline would use, for messages.
+pub fn db_path(opts: &PipelineOptions) -> PathBuf {
+    db::resolve_path(opts.db.as_deref())
+}
