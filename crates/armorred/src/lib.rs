@@ -11,6 +11,7 @@ pub mod display;
 pub mod distro;
 pub mod elf;
 pub mod error;
+pub mod fstree;
 pub mod fsutil;
 pub mod json;
 pub mod oci;

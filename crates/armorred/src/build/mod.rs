@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::fstree::Tree;
 use debian::release::{default_keyring_paths, Keyring};
-use debian::tree::Tree;
 use debian::{Cache, DebianError, Indices, Lock, Mirror, ResolveRequest};
 
 use crate::elf::policy;

@@ -7,8 +7,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::tree::{normalize, resolve_link, Tree};
 use super::DebianError;
+use crate::fstree::{normalize, resolve_link, Tree};
 
 /// Largest uncompressed member accepted (bytes).
 pub const MAX_UNCOMPRESSED: u64 = 2 << 30;
