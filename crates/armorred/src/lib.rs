@@ -14,6 +14,8 @@ pub mod error;
 pub mod fstree;
 pub mod fsutil;
 pub mod json;
+#[cfg(test)]
+mod module_graph;
 pub mod oci;
 pub mod pipeline;
 pub mod report;
