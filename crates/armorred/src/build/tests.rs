@@ -349,3 +349,22 @@ fn the_reports_checksec_is_what_scanning_the_written_image_gives() {
     }
     assert_eq!(r.gate.files, r.checksec.entries.len());
 }
+
+#[test]
+fn the_gate_stops_the_build_with_its_verdict_and_nothing_is_written() {
+    let broken = format!("\u{7f}ELF{}", "x".repeat(60));
+    let deb = make_deb(&[("./usr/", 'd', ""), ("./usr/bin/", 'd', ""), ("./usr/bin/broken", 'f', &broken)], "gz");
+    let (tmp, dir, cache) = fixture(&deb);
+    let out = tmp.path().join("out/oci");
+    let err = build(&dir, &opts(&out, cache)).expect_err("gate");
+    assert_eq!(err.stage(), Some(Stage::Gate));
+    let verdict = err.gate_verdict().expect("the verdict");
+    assert_eq!((verdict.files, verdict.violations.len()), (1, 1));
+    assert_eq!(
+        (verdict.violations[0].path.as_str(), verdict.violations[0].property.as_str()),
+        ("/usr/bin/broken", "elf")
+    );
+    let msg = err.to_string();
+    assert!(msg.starts_with("checksec gate (hardened): 1 violation(s) not allowed by [checksec] in image.toml, first: /usr/bin/broken elf: "), "{msg}");
+    assert!(!tmp.path().join("out").exists());
+}
