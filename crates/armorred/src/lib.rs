@@ -11,8 +11,11 @@ pub mod display;
 pub mod distro;
 pub mod elf;
 pub mod error;
+pub mod fstree;
 pub mod fsutil;
 pub mod json;
+#[cfg(test)]
+mod module_graph;
 pub mod oci;
 pub mod pipeline;
 pub mod report;

@@ -194,10 +194,9 @@ fn docker_runs_it_read_only_as_nobody_and_syft_sees_every_package() {
     // The page Debian's nginx serves by default: nginx-common's index.html.
     let lock = Lock::read(&dir.join("image.lock")).unwrap();
     let common = lock.packages.iter().find(|p| p.name == "nginx-common").unwrap();
-    let mut tree = armorred::build::debian::tree::Tree::new();
+    let mut tree = armorred::fstree::Tree::new();
     armorred::build::debian::unpack(&cache().path_of(&common.sha256), "nginx-common", &mut tree).unwrap();
-    let Some(armorred::build::debian::tree::Node::File { data, .. }) = tree.get("usr/share/nginx/html/index.html")
-    else {
+    let Some(armorred::fstree::Node::File { data, .. }) = tree.get("usr/share/nginx/html/index.html") else {
         panic!("no index.html in nginx-common")
     };
     assert_eq!(page.as_bytes(), &data[..], "logs: {logs}");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use armorred::build::debian::tree::Tree;
+use armorred::fstree::Tree;
 use armorred::oci::{self, layer_from_tree, RuntimeConfig};
 use armorred::report::{image_facts, ImageFacts};
 use armorred::source::{Limits, OpenOptions, Source};

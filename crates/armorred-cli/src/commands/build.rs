@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use armorred::build::{self, debian::Cache, debian::Mirror, BuildError, BuildOptions, GateVerdict, Progress};
+use armorred::build::{self, debian::Cache, debian::Mirror, BuildOptions, GateVerdict, Progress};
 use armorred::display::escape;
 
 use crate::cli::BuildArgs;
@@ -57,12 +57,14 @@ pub(crate) fn run(args: &BuildArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let mut err = anstream::stderr().lock();
     let report = match result {
         Ok(r) => r,
-        Err(BuildError::Gate { verdict, .. }) => {
-            print_gate(&mut err, &verdict)?;
-            writeln!(err, "build failed: checksec gate; nothing written")?;
-            return Ok(Outcome::CheckFailed);
-        }
-        Err(e) => return Err(e.into()),
+        Err(e) => match e.gate_verdict() {
+            Some(verdict) => {
+                print_gate(&mut err, verdict)?;
+                writeln!(err, "build failed: checksec gate; nothing written")?;
+                return Ok(Outcome::CheckFailed);
+            }
+            None => return Err(e.into()),
+        },
     };
     let mut out = anstream::stdout().lock();
     writeln!(out, "{}", report.manifest_digest)?;

@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 
 use sha2::Digest;
 
-use super::debian::{rootfs, tree::Tree, LockedPackage};
+use super::debian::{rootfs, LockedPackage};
 use super::source::root::{LockedRoot, RootPackage};
 use super::BuildError;
+use crate::fstree::Tree;
 
 /// Format of the directory's layout; part of the key, so a change unpacks again.
 const LAYOUT_VERSION: &str = "armorred-build-root-1";

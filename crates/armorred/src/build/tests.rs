@@ -3,7 +3,11 @@
 
 use super::debian::deb::tests::make_deb;
 use super::debian::lock::{LockedPackage, LockedSuite};
+use super::debian::Lock;
+use super::output::previous_source_build;
 use super::*;
+use crate::fstree::Tree;
+use crate::spec::ImageSpec;
 
 const SPEC: &str = r#"
 name = "tiny"
@@ -257,4 +261,110 @@ fn an_image_lock_that_is_a_fifo_or_leads_out_is_refused_without_hanging() {
     std::os::unix::fs::symlink("/etc/passwd", &lock_file).expect("symlink");
     let err = build(&dir, &opts(&tmp.path().join("o"), cache)).expect_err("outside").to_string();
     assert!(err.contains("image.lock resolves to /etc/passwd, outside"), "{err}");
+}
+
+#[test]
+fn each_stage_wraps_its_error_and_the_message_reads_as_before() {
+    let deb = make_deb(&[("./../../etc/passwd", 'f', "x")], "xz");
+    let (tmp, dir, cache) = fixture(&deb);
+    let err = build(&dir, &opts(&tmp.path().join("o"), cache.clone())).expect_err("hostile");
+    assert_eq!(err.stage(), Some(Stage::Assemble));
+    assert!(matches!(err.cause(), BuildError::Debian(DebianError::Deb { .. })), "{err:?}");
+    assert_eq!(err.to_string(), "tiny: data.tar.xz: path \"./../../etc/passwd\" contains `..`");
+    assert!(std::error::Error::source(&err).is_none(), "the chain repeats no message");
+
+    std::fs::remove_file(dir.join("image.lock")).expect("rm");
+    let err = build(&dir, &opts(&tmp.path().join("o"), cache)).expect_err("no lock");
+    assert_eq!(err.stage(), Some(Stage::Lock));
+    assert!(matches!(err.cause(), BuildError::Lock { .. }), "{err:?}");
+    assert_eq!(Stage::ALL.map(Stage::name), ["lock", "assemble", "gate", "config", "write"]);
+}
+
+/// The host's C library, wherever this machine keeps it.
+fn host_libc() -> Option<PathBuf> {
+    ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu"]
+        .iter()
+        .map(|d| Path::new(d).join("libc.so.6"))
+        .find(|p| p.is_file())
+}
+
+#[test]
+fn the_reports_checksec_is_what_scanning_the_written_image_gives() {
+    use crate::source::{Limits, OpenOptions, Source};
+    // A broken ELF file (magic, then nothing an ELF header holds) among plain files. (One
+    // shorter than an ELF header, 52 bytes, is not here: the gate's scan reports it as broken,
+    // the image reader skips it as too small to be ELF.)
+    let broken = format!("\u{7f}ELF{}", "x".repeat(60));
+    let deb = make_deb(
+        &[
+            ("./usr/", 'd', ""),
+            ("./usr/bin/", 'd', ""),
+            ("./usr/bin/tiny", 'f', "not elf"),
+            ("./usr/bin/broken", 'f', &broken),
+        ],
+        "gz",
+    );
+    let (tmp, dir, cache) = fixture(&deb);
+    // Real ELF files from the host: an executable and the C library it is judged against.
+    std::fs::create_dir_all(dir.join("files")).expect("mkdir");
+    std::fs::copy("/usr/bin/true", dir.join("files/true")).expect("copy true");
+    let mut files = "[[files]]\npath = \"/usr/bin/true\"\nsource = \"files/true\"\nmode = \"0755\"\n".to_string();
+    if let Some(libc) = host_libc() {
+        std::fs::copy(&libc, dir.join("files/libc.so.6")).expect("copy libc");
+        files += "[[files]]\npath = \"/usr/lib/libc.so.6\"\nsource = \"files/libc.so.6\"\n";
+    }
+    std::fs::write(dir.join("image.toml"), format!("{SPEC}\n[checksec]\nenforce = false\n{files}")).expect("spec");
+    let mut lock = Lock::read(&dir.join("image.lock")).expect("lock");
+    let spec = ImageSpec::load(&dir).expect("spec");
+    lock.inputs_digest = spec.lock_inputs_digest(&Default::default());
+    std::fs::write(dir.join("image.lock"), lock.to_toml()).expect("lock");
+
+    let out = tmp.path().join("out/oci");
+    let r = build(&dir, &opts(&out, cache)).expect("build");
+    let image = Source::parse(&format!("oci-dir:{}", out.display()))
+        .and_then(|s| s.open(&OpenOptions::default()))
+        .expect("open the written image");
+    let scanned = crate::report::image_checksec(&image, &Limits::default()).expect("scan the written image");
+
+    let paths = |s: &crate::elf::ScanReport| s.entries.keys().map(|p| p.display().to_string()).collect::<Vec<_>>();
+    assert_eq!(paths(&r.checksec), paths(&scanned));
+    assert!(paths(&r.checksec).contains(&"/usr/bin/true".to_string()), "{:?}", paths(&r.checksec));
+    assert!(paths(&r.checksec).contains(&"/usr/bin/broken".to_string()), "{:?}", paths(&r.checksec));
+    for (path, entry) in &r.checksec.entries {
+        match (entry, &scanned.entries[path]) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{}", path.display()),
+            (Err(_), Err(_)) => {}
+            (a, b) => panic!("{}: the build has {a:?}, the image {b:?}", path.display()),
+        }
+    }
+    // Same verdicts: every policy judges both the same.
+    let root = Path::new("/nonexistent");
+    for tier in [Tier::Hardened, Tier::Locked] {
+        let judged = |s| {
+            let v = crate::elf::policy::evaluate(tier, s, root);
+            let violations: Vec<_> = v.violations.iter().map(|v| (v.path.clone(), v.property)).collect();
+            (v.files, violations, v.waivers.len())
+        };
+        assert_eq!(judged(&r.checksec), judged(&scanned), "{tier}");
+    }
+    assert_eq!(r.gate.files, r.checksec.entries.len());
+}
+
+#[test]
+fn the_gate_stops_the_build_with_its_verdict_and_nothing_is_written() {
+    let broken = format!("\u{7f}ELF{}", "x".repeat(60));
+    let deb = make_deb(&[("./usr/", 'd', ""), ("./usr/bin/", 'd', ""), ("./usr/bin/broken", 'f', &broken)], "gz");
+    let (tmp, dir, cache) = fixture(&deb);
+    let out = tmp.path().join("out/oci");
+    let err = build(&dir, &opts(&out, cache)).expect_err("gate");
+    assert_eq!(err.stage(), Some(Stage::Gate));
+    let verdict = err.gate_verdict().expect("the verdict");
+    assert_eq!((verdict.files, verdict.violations.len()), (1, 1));
+    assert_eq!(
+        (verdict.violations[0].path.as_str(), verdict.violations[0].property.as_str()),
+        ("/usr/bin/broken", "elf")
+    );
+    let msg = err.to_string();
+    assert!(msg.starts_with("checksec gate (hardened): 1 violation(s) not allowed by [checksec] in image.toml, first: /usr/bin/broken elf: "), "{msg}");
+    assert!(!tmp.path().join("out").exists());
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 use sha2::{Digest, Sha256};
 
 use super::{Blob, OciError};
-use crate::build::debian::tree::{Node, Tree};
+use crate::fstree::{Node, Tree};
 
 /// A compressed layer.
 #[derive(Debug, Clone)]

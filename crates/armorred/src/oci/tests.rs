@@ -1,5 +1,5 @@
 use super::*;
-use crate::build::debian::tree::Tree;
+use crate::fstree::Tree;
 
 fn golden(name: &str, got: &[u8]) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/oci").join(name);

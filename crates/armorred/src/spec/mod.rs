@@ -384,7 +384,7 @@ pub struct AllowSpec {
 impl AllowSpec {
     /// True when this entry accepts `property` failing on `path` (`/`-rooted).
     pub fn covers(&self, path: &str, property: &str) -> bool {
-        crate::build::debian::tree::glob_match(&self.path, path) && self.properties.iter().any(|p| p == property)
+        crate::fstree::glob_match(&self.path, path) && self.properties.iter().any(|p| p == property)
     }
 }
 

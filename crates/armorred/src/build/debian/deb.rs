@@ -7,8 +7,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::tree::{normalize, resolve_link, Tree};
 use super::DebianError;
+use crate::fstree::{normalize, resolve_link, Tree};
 
 /// Largest uncompressed member accepted (bytes).
 pub const MAX_UNCOMPRESSED: u64 = 2 << 30;
@@ -345,7 +345,7 @@ pub(crate) mod tests {
         crate::build::debian::rootfs::base(&mut tree).expect("layout");
         unpack_reader(&deb[..], "base-files", &mut tree).expect("unpacks");
         assert!(tree.get("usr/bin/sh").is_some());
-        assert_eq!(tree.get("bin"), Some(&crate::build::debian::tree::Node::Symlink { target: "usr/bin".into() }));
+        assert_eq!(tree.get("bin"), Some(&crate::fstree::Node::Symlink { target: "usr/bin".into() }));
         let deb = make_deb(&[("./usr/bin/", 'd', ""), ("./usr/bin/sh", 'f', "x"), ("./bin", 'l', "/tmp")], "");
         let mut tree = Tree::new();
         crate::build::debian::rootfs::base(&mut tree).expect("layout");

@@ -4,7 +4,7 @@
 //! The three entry points other builders reuse:
 //! - [`resolve`]: signed indices + wanted packages → a closure of pinned packages ([`Resolution`]);
 //! - [`fetch`]: a pinned package → a verified `.deb` path in the content-addressed cache;
-//! - [`unpack`]: a `.deb` → entries added to an in-memory [`tree::Tree`], with path safety.
+//! - [`unpack`]: a `.deb` → entries added to an in-memory [`crate::fstree::Tree`], with path safety.
 
 pub mod deb;
 pub mod deb822;
@@ -15,7 +15,6 @@ pub mod mirror;
 pub mod release;
 pub mod resolve;
 pub mod rootfs;
-pub mod tree;
 
 use std::path::PathBuf;
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::deb::{unpack, DebContents};
-use super::tree::{glob_match, Node, Tree};
+use crate::fstree::{glob_match, Node, Tree};
 use crate::spec::{parse_mode, ImageSpec, TierSpec};
 
 /// A package as installed in the image.

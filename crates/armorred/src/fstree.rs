@@ -1,6 +1,10 @@
-//! An in-memory root file system. Every insertion is checked: paths are relative and normalized
-//! (no `..`), no entry lives below a symlink, and relative symlink targets stay inside the root.
-//! The layer writer serializes it in path order; the checksec gate scans a materialized copy.
+//! An in-memory root file system, the one the image writer side shares: the builder assembles
+//! it (`build::debian`), the layer writer serializes it in path order (`oci`), the checksec gate
+//! scans a materialized copy, and [`glob_match`] is the glob of `image.toml` (`spec`). It lives
+//! at the top level so that `oci` and `spec` do not import `build`.
+//!
+//! Every insertion is checked: paths are relative and normalized (no `..`), no entry lives below
+//! a symlink, and relative symlink targets stay inside the root.
 
 use std::collections::BTreeMap;
 use std::path::Path;

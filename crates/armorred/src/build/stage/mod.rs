@@ -1,0 +1,51 @@
+//! The stages of [`super::build`], one file each, in the order they run: [`lock`] (the
+//! definition and its verified lock), [`assemble`] (fetch and verify the packages, the source
+//! build, the root file system), [`gate`] (checksec of every ELF file, judged by the policy),
+//! [`config`] (the runtime configuration and the annotations) and [`write`] (the image and its
+//! build record). Each returns what the next one needs; [`super::build`] wraps each one's error
+//! with its [`super::Stage`].
+
+pub(crate) mod assemble;
+pub(crate) mod config;
+pub(crate) mod gate;
+pub(crate) mod lock;
+pub(crate) mod write;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::{BuildOptions, Progress};
+
+/// Tells the caller's progress callback that a step starts.
+pub(crate) fn announce(opts: &BuildOptions<'_>, step: &str) {
+    if let Some(p) = opts.progress {
+        p(Progress::Stage(step));
+    }
+}
+
+/// Wall time of each step in milliseconds (the build record's `timings_ms`).
+pub(crate) struct Timings {
+    start: Instant,
+    last: Instant,
+    laps: BTreeMap<String, u128>,
+}
+
+impl Timings {
+    /// Starts the clock.
+    pub(crate) fn start() -> Self {
+        let now = Instant::now();
+        Self { start: now, last: now, laps: BTreeMap::new() }
+    }
+
+    /// Records the time since the previous lap under `name`.
+    pub(crate) fn lap(&mut self, name: &str) {
+        self.laps.insert(name.to_string(), self.last.elapsed().as_millis());
+        self.last = Instant::now();
+    }
+
+    /// Every lap, and the whole build as `total`.
+    pub(crate) fn finish(mut self) -> BTreeMap<String, u128> {
+        self.laps.insert("total".into(), self.start.elapsed().as_millis());
+        self.laps
+    }
+}
