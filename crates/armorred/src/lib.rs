@@ -12,6 +12,7 @@ pub mod distro;
 pub mod elf;
 pub mod error;
 pub mod fsutil;
+pub mod http;
 pub mod json;
 pub mod oci;
 pub mod pipeline;
