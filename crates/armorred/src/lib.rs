@@ -7,6 +7,7 @@
 //! See `ARCHITECTURE.md` at the repository root for the code map and the invariants.
 
 pub mod build;
+pub mod cache;
 pub mod display;
 pub mod distro;
 pub mod elf;

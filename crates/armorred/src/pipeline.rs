@@ -9,9 +9,9 @@
 
 use std::path::PathBuf;
 
-use crate::build::debian::fetch::Cache;
 use crate::build::debian::mirror::Mirror;
 use crate::build::{self, BuildOptions, BuildReport, Output};
+use crate::cache::Cache;
 use crate::elf::ScanReport;
 use crate::report::{self, Comparison, ImageFacts};
 use crate::sbom::format::{Format as SbomFormat, Timestamp};

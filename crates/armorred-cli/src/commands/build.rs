@@ -3,7 +3,8 @@
 
 use std::io::{IsTerminal, Write};
 
-use armorred::build::{self, debian::Cache, debian::Mirror, BuildError, BuildOptions, GateVerdict, Progress};
+use armorred::build::{self, debian::Mirror, BuildError, BuildOptions, GateVerdict, Progress};
+use armorred::cache::Cache;
 use armorred::display::escape;
 
 use crate::cli::BuildArgs;

@@ -3,7 +3,7 @@
 //! `~/.docker/config.json` (`auths.<host>.auth`). Plain HTTP only for loopback hosts.
 //! Config and layers are downloaded (digest- and size-verified, each distinct blob once) into
 //! a private cache laid out like an OCI layout (a fresh directory of mode 0700 with an
-//! unpredictable name, created exclusively), removed when the [`Image`] is dropped or the open
+//! unpredictable name, created exclusively, under [`crate::cache`]'s `registry/`), removed when the [`Image`] is dropped or the open
 //! fails, and read like `oci-dir:`. Every request has a deadline and a stall timeout
 //! ([`super::Limits`]); a cache left by a killed run of ours is removed by the next run.
 
@@ -71,17 +71,18 @@ impl Reference {
     }
 }
 
-/// The prefix of a download cache in the temp directory: `armorred-registry-<pid>-<random>`.
+/// The prefix of a download cache in the cache's registry directory
+/// (`<cache>/registry/armorred-registry-<pid>-<random>`).
 const CACHE_PREFIX: &str = "armorred-registry-";
 
-/// Creates a private download cache: a new directory (mode 0700, unpredictable name, created
-/// exclusively, so nothing planted under a guessable name is followed).
-fn private_cache() -> std::io::Result<tempfile::TempDir> {
+/// Creates a private download cache in `parent`: a new directory (mode 0700, unpredictable
+/// name, created exclusively, so nothing planted under a guessable name is followed).
+fn private_cache(parent: &Path) -> std::io::Result<tempfile::TempDir> {
     use std::os::unix::fs::PermissionsExt;
     tempfile::Builder::new()
         .prefix(&format!("{CACHE_PREFIX}{}-", std::process::id()))
         .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()
+        .tempdir_in(parent)
 }
 
 /// Who made a cache: written into it as `owner`, so that a later run can prove the maker is
@@ -424,7 +425,12 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
             .to_string();
         (doc, digest) = client.manifest(&d)?;
     }
-    let cache = private_cache().map_err(|source| SourceError::Io { path: std::env::temp_dir(), source })?;
+    let root = crate::cache::Cache::from_env();
+    let kind = crate::cache::Kind::Registry;
+    let cache = root
+        .create(kind)
+        .and_then(|parent| private_cache(&parent))
+        .map_err(|source| SourceError::Io { path: root.path(kind), source })?;
     claim(cache.path()).map_err(|source| SourceError::Io { path: cache.path().join("owner"), source })?;
     remove_stale_caches(cache.path());
     let descriptor = |d: &Value, what: &str| -> Result<(String, u64), SourceError> {
