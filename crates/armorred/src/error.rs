@@ -7,6 +7,9 @@ pub enum Error {
     /// `armorred lock` and `armorred build`.
     #[error(transparent)]
     Build(#[from] crate::build::BuildError),
+    /// The clock (a bad `SOURCE_DATE_EPOCH`).
+    #[error(transparent)]
+    Clock(#[from] crate::clock::ClockError),
     /// ELF hardening analysis (`armorred checksec`).
     #[error(transparent)]
     Elf(#[from] crate::elf::ElfError),

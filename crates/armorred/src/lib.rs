@@ -8,6 +8,7 @@
 
 pub mod build;
 pub mod cache;
+pub mod clock;
 pub mod display;
 pub mod distro;
 pub mod elf;

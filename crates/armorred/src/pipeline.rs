@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use crate::build::debian::mirror::Mirror;
 use crate::build::{self, BuildOptions, BuildReport, Output};
 use crate::cache::Cache;
+use crate::clock::Clock;
 use crate::elf::ScanReport;
 use crate::report::{self, Comparison, ImageFacts};
 use crate::sbom::format::{Format as SbomFormat, Timestamp};
@@ -59,6 +60,9 @@ pub struct PipelineOptions {
     pub cache: Option<PathBuf>,
     /// The tiers to build, in order (default: hardened, then locked).
     pub tiers: Vec<Tier>,
+    /// The clock: `SOURCE_DATE_EPOCH`, when it fixes one, is the images' time (default: the
+    /// real time, so each image's newest Release date in its lock).
+    pub clock: Clock,
 }
 
 impl PipelineOptions {
@@ -76,6 +80,7 @@ impl PipelineOptions {
             mirror: None,
             cache: None,
             tiers: Tier::ALL.to_vec(),
+            clock: Clock::real(),
         }
     }
 }
@@ -166,7 +171,7 @@ fn run_tier(
         output: Output::OciDir(image_dir.clone()),
         cache: cache.clone(),
         mirror: opts.mirror.as_deref().map(Mirror::from_base),
-        source_date_epoch: None,
+        source_date_epoch: opts.clock.source_date_epoch(),
         revision: None,
         progress: None,
         reuse_source_build: true,

@@ -2,13 +2,15 @@
 
 use std::io::Write;
 
+use armorred::clock::Clock;
 use armorred::pipeline::{self, PipelineOptions};
 
 use crate::cli::PipelineArgs;
 use crate::{output, Outcome};
 
-pub(crate) fn run(args: &PipelineArgs, quiet: bool) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Result<Outcome> {
     let mut opts = PipelineOptions::new(&args.image, &args.out);
+    opts.clock = clock;
     opts.db.clone_from(&args.db);
     opts.mirror.clone_from(&args.mirror);
     if args.upstream.is_some() {

@@ -141,8 +141,9 @@ fn published_sha256(url: &str) -> Result<String> {
         .ok_or_else(|| fetch_err(url, "no sha256 in the published hash file"))
 }
 
-/// Fetches every feed into `cache`, verifies hashes, and imports them into `db_path`.
-pub fn update(db_path: &Path, feeds: &[Feed], cache: &Path) -> Result<ImportReport> {
+/// Fetches every feed into `cache`, verifies hashes, and imports them into `db_path` (the
+/// import time read from `clock`).
+pub fn update(db_path: &Path, feeds: &[Feed], cache: &Path, clock: &crate::clock::Clock) -> Result<ImportReport> {
     std::fs::create_dir_all(cache).map_err(|source| VulnError::Read { path: cache.to_path_buf(), source })?;
     let mut inputs: Vec<(PathBuf, Option<Format>)> = Vec::new();
     for f in feeds {
@@ -168,5 +169,5 @@ pub fn update(db_path: &Path, feeds: &[Feed], cache: &Path) -> Result<ImportRepo
         };
         inputs.push((dest, format));
     }
-    db::import(db_path, &inputs)
+    db::import_at(db_path, &inputs, &super::import::Limits::default(), clock)
 }
