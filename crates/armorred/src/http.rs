@@ -241,28 +241,36 @@ mod tests {
     }
 
     /// Every ureq agent is built here: no `AgentBuilder` anywhere else in the workspace's
-    /// sources (library and CLI, tests included).
+    /// sources (library and CLI, tests included), and no request through ureq's default agent
+    /// (`ureq::get` and the like) in the library or the CLI.
     #[test]
     fn no_other_agent_builder() {
         let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let me = manifest_dir.join("src/http.rs");
         let crates = manifest_dir.parent().unwrap();
+        let default_agent =
+            ["ureq::get(", "ureq::post(", "ureq::put(", "ureq::head(", "ureq::request(", "ureq::agent("];
         let mut offenders = Vec::new();
-        let mut stack = vec![crates.join("armorred/src"), crates.join("armorred/tests"), crates.join("armorred-cli")];
-        while let Some(dir) = stack.pop() {
+        let mut stack = vec![
+            (crates.join("armorred/src"), true),
+            (crates.join("armorred-cli/src"), true),
+            (crates.join("armorred/tests"), false),
+            (crates.join("armorred-cli/tests"), false),
+        ];
+        while let Some((dir, product)) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else { continue };
             for e in entries.flatten() {
                 let path = e.path();
                 if e.file_type().is_ok_and(|t| t.is_dir()) {
-                    stack.push(path);
+                    stack.push((path, product));
                 } else if path.extension().is_some_and(|x| x == "rs") && path != me {
                     let text = std::fs::read_to_string(&path).unwrap();
-                    if text.contains("AgentBuilder") {
+                    if text.contains("AgentBuilder") || (product && default_agent.iter().any(|c| text.contains(c))) {
                         offenders.push(path.display().to_string());
                     }
                 }
             }
         }
-        assert!(offenders.is_empty(), "ureq::AgentBuilder outside crate::http: {offenders:?}");
+        assert!(offenders.is_empty(), "a ureq agent outside crate::http: {offenders:?}");
     }
 }
