@@ -232,6 +232,48 @@ mod tests {
         assert_eq!(scheme_and_host("HTTPS://a.invalid?x").unwrap(), ("https".into(), "a.invalid".into()));
     }
 
+    /// A one-shot HTTP server on loopback: answers `body` and hands back the request head.
+    fn one_shot(body: &'static str) -> (String, std::thread::JoinHandle<String>) {
+        use std::io::{BufRead, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let handle = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let mut w = stream;
+            write!(w, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+            head
+        });
+        (addr, handle)
+    }
+
+    #[test]
+    fn requests_carry_our_user_agent_and_go_through_the_proxy() {
+        let d = Deadlines { connect: Duration::from_secs(5), stall: Duration::from_secs(5), total: None };
+        let (addr, server) = one_shot("direct");
+        let body = Client::with_proxies(d, Proxies::default()).get(&format!("http://{addr}/x")).call().unwrap();
+        assert_eq!(body.into_string().unwrap(), "direct");
+        let head = server.join().unwrap();
+        assert!(head.starts_with("GET /x HTTP/1.1"), "{head}");
+        assert!(head.to_ascii_lowercase().contains(&format!("user-agent: {USER_AGENT}\r\n")), "{head}");
+
+        // A host that is not loopback goes to the http proxy, which gets the absolute URL.
+        let (proxy, server) = one_shot("proxied");
+        let proxies = Proxies { http: Some(format!("http://{proxy}")), ..Proxies::default() };
+        let body = Client::with_proxies(d, proxies).get("http://mirror.invalid/debian/x").call().unwrap();
+        assert_eq!(body.into_string().unwrap(), "proxied");
+        let head = server.join().unwrap();
+        assert!(head.starts_with("GET http://mirror.invalid/debian/x HTTP/1.1"), "{head}");
+    }
+
     #[test]
     fn bounded_reads() {
         assert_eq!(read_at_most(&b"abc"[..], 3).unwrap().as_deref(), Some(&b"abc"[..]));
