@@ -3,8 +3,8 @@
 //! `~/.docker/config.json` (`auths.<host>.auth`). Plain HTTP only for loopback hosts.
 //! Config and layers are downloaded (digest- and size-verified, each distinct blob once) into
 //! a private cache laid out like an OCI layout (a fresh directory of mode 0700 with an
-//! unpredictable name, created exclusively, under [`crate::cache`]'s `registry/`), removed when the [`Image`] is dropped or the open
-//! fails, and read like `oci-dir:`. Every request has a deadline and a stall timeout
+//! unpredictable name, created exclusively, under [`crate::cache`]'s `registry/`), removed
+//! when the [`Image`] is dropped or the open fails, and read like `oci-dir:`. Every request has a deadline and a stall timeout
 //! ([`super::Limits`]); a cache left by a killed run of ours is removed by the next run.
 
 use std::collections::HashSet;
