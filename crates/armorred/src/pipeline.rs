@@ -56,7 +56,7 @@ pub struct PipelineOptions {
     pub upstream: Option<String>,
     /// An explicit Debian mirror; else the host's apt configuration.
     pub mirror: Option<String>,
-    /// The `.deb` cache; None: `$XDG_CACHE_HOME/armorred`.
+    /// The cache root ([`crate::cache`]); None: `Cache::default_dir()`.
     pub cache: Option<PathBuf>,
     /// The tiers to build, in order (default: hardened, then locked).
     pub tiers: Vec<Tier>,
