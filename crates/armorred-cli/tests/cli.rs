@@ -345,3 +345,51 @@ fn the_table_cell_bound_is_set_by_the_environment() {
         );
     }
 }
+
+/// One clock: a bad SOURCE_DATE_EPOCH is the same error, exit 2 like other input errors,
+/// from every command that tells the time, before any work; an empty one is unset; a good
+/// one is `sbom --timestamp now`'s time.
+#[test]
+fn a_bad_source_date_epoch_is_one_error_everywhere() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    let missing = format!("{d}/missing");
+    let out_dir = format!("oci-dir:{d}/out");
+    let db = format!("{d}/vuln.db");
+    let commands: [Vec<&str>; 6] = [
+        vec!["build", &missing, "--tier", "hardened", "--output", &out_dir],
+        vec!["scan", "--db", &db, &missing],
+        vec!["sbom", &missing],
+        vec!["db", "import", "--db", &db, &missing],
+        vec!["pipeline", "--image", &missing, "--out", d, "--db", &db],
+        vec!["compare", "--db", &db, &missing, &missing],
+    ];
+    for args in &commands {
+        let out = Command::new(env!("CARGO_BIN_EXE_armorred"))
+            .args(args)
+            .env("SOURCE_DATE_EPOCH", "abc")
+            .output()
+            .expect("run armorred");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            "error: SOURCE_DATE_EPOCH=\"abc\" is not a number of seconds since 1970\n",
+            "{args:?}"
+        );
+    }
+    assert!(!Path::new(&db).exists() && !dir.path().join("out").exists(), "nothing was done");
+
+    std::fs::create_dir(dir.path().join("empty")).expect("mkdir");
+    let empty = format!("dir:{d}/empty");
+    let sbom = |epoch: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_armorred"))
+            .args(["sbom", "-q", &empty, "--timestamp", "now"])
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .output()
+            .expect("run armorred");
+        assert!(out.status.success(), "SOURCE_DATE_EPOCH={epoch:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert!(sbom("1790000000").contains("\"timestamp\": \"2026-09-21T14:13:20Z\""));
+    assert!(!sbom("").contains("2026-09-21T14:13:20Z"), "empty is unset: the real time");
+}

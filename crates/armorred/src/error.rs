@@ -10,6 +10,9 @@ pub enum Error {
     /// Image definitions (`image.toml`).
     #[error(transparent)]
     Spec(#[from] crate::spec::SpecError),
+    /// The clock (a bad `SOURCE_DATE_EPOCH`).
+    #[error(transparent)]
+    Clock(#[from] crate::clock::ClockError),
     /// ELF hardening analysis (`armorred checksec`).
     #[error(transparent)]
     Elf(#[from] crate::elf::ElfError),

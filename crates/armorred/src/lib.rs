@@ -7,12 +7,15 @@
 //! See `ARCHITECTURE.md` at the repository root for the code map and the invariants.
 
 pub mod build;
+pub mod cache;
+pub mod clock;
 pub mod display;
 pub mod distro;
 pub mod elf;
 pub mod error;
 pub mod fstree;
 pub mod fsutil;
+pub mod http;
 pub mod json;
 #[cfg(test)]
 mod module_graph;

@@ -609,10 +609,16 @@ fn fake_registry(layout: &Path, mode: BlobMode) -> FakeRegistry {
     FakeRegistry { addr, blob_gets }
 }
 
-/// The caches of this process in the temp directory.
+/// Where registry pulls keep their blobs: the cache's `registry/` (created here, so the
+/// stale caches below can be planted before the first pull).
+fn registry_dir() -> PathBuf {
+    armorred::cache::Cache::from_env().create(armorred::cache::Kind::Registry).unwrap()
+}
+
+/// The caches of this process in the registry directory.
 fn our_caches() -> Vec<PathBuf> {
     let prefix = format!("armorred-registry-{}-", std::process::id());
-    std::fs::read_dir(std::env::temp_dir())
+    std::fs::read_dir(registry_dir())
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
@@ -620,7 +626,7 @@ fn our_caches() -> Vec<PathBuf> {
         .collect()
 }
 
-/// One test for the registry cases (they share the temp directory and this process's id).
+/// One test for the registry cases (they share the registry directory and this process's id).
 #[test]
 fn registry_downloads_are_bounded() {
     use std::os::unix::fs::PermissionsExt;
@@ -633,22 +639,22 @@ fn registry_downloads_are_bounded() {
 
     // A cache left by a killed run of ours (its owner file names another boot) is removed;
     // one without a proof (no owner file), or that is a symlink, is left alone.
-    let stale = std::env::temp_dir().join("armorred-registry-999999999-leftover");
+    let stale = registry_dir().join("armorred-registry-999999999-leftover");
     std::fs::create_dir_all(stale.join("blobs")).unwrap();
     std::fs::write(
         stale.join("owner"),
         "armorred registry cache v1\nboot 00000000-0000-0000-0000-000000000000\npidns 1\npid 999999999\nstart 1\n",
     )
     .unwrap();
-    let unproven = std::env::temp_dir().join("armorred-registry-999999997-noproof");
+    let unproven = registry_dir().join("armorred-registry-999999997-noproof");
     std::fs::create_dir_all(&unproven).unwrap();
     let bait_target = tmp.path().join("bait");
     std::fs::create_dir_all(&bait_target).unwrap();
-    let bait = std::env::temp_dir().join("armorred-registry-999999998-link");
+    let bait = registry_dir().join("armorred-registry-999999998-link");
     let _ = std::fs::remove_file(&bait);
     std::os::unix::fs::symlink(&bait_target, &bait).unwrap();
     // The old predictable name, planted as a symlink: never followed now.
-    let planted = std::env::temp_dir().join(format!(
+    let planted = registry_dir().join(format!(
         "armorred-registry-{}-{}",
         std::process::id(),
         &manifest_digest.trim_start_matches("sha256:")[..12]

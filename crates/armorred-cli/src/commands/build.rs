@@ -3,23 +3,17 @@
 
 use std::io::{IsTerminal, Write};
 
-use armorred::build::{self, debian::Cache, debian::Mirror, BuildOptions, GateVerdict, Progress};
+use armorred::build::{self, debian::Mirror, BuildOptions, GateVerdict, Progress};
+use armorred::cache::Cache;
+use armorred::clock::Clock;
 use armorred::display::escape;
 
 use crate::cli::BuildArgs;
 use crate::Outcome;
 
-pub(crate) fn run(args: &BuildArgs, quiet: bool) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &BuildArgs, clock: &Clock, quiet: bool) -> anyhow::Result<Outcome> {
     let output: build::Output = args.output.parse().map_err(anyhow::Error::msg)?;
-    let epoch = match args.source_date_epoch {
-        Some(e) => Some(e),
-        None => match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(v) if !v.is_empty() => {
-                Some(v.parse().map_err(|_| anyhow::anyhow!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?)
-            }
-            _ => None,
-        },
-    };
+    let epoch = args.source_date_epoch.or(clock.source_date_epoch());
     let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(

@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use armorred::clock::Clock;
 use armorred::report::{common_db_digest, compare, read_build_record, read_side, render, Comparison, SideOptions};
 use armorred::vuln::db::{self, Db};
 
@@ -21,7 +22,7 @@ fn render_as(format: &str, c: &Comparison) -> anyhow::Result<String> {
     })
 }
 
-pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &CompareArgs, clock: &Clock) -> anyhow::Result<Outcome> {
     super::distinct_files(
         args.output.iter().filter_map(|o| o.split_once('=').map(|(_, p)| (format!("-o {o}"), Path::new(p)))),
     )?;
@@ -30,7 +31,7 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
     let db = if args.upstream_scan.is_none() || args.hardened_scan.is_none() {
         let db = Db::open(&db::resolve_path(args.db.as_deref()))?;
         if !args.skip_db_age_check {
-            db.check_age(args.max_db_age)?;
+            db.check_age(args.max_db_age, clock)?;
         }
         Some(db)
     } else {

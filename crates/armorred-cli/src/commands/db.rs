@@ -3,8 +3,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use armorred::clock::{Clock, ClockError};
 use armorred::vuln::db::{self, Db, SourceStatus};
-use armorred::vuln::import::Format;
+use armorred::vuln::import::{Format, Limits};
 use armorred::vuln::update;
 
 use crate::cli::{DbArgs, DbCommand, FeedFormat, StatusFormat};
@@ -68,14 +69,15 @@ fn print_sources(out: &mut dyn Write, sources: &[SourceStatus]) -> std::io::Resu
     Ok(())
 }
 
-pub(crate) fn run(args: &DbArgs, quiet: bool) -> anyhow::Result<Outcome> {
+/// `clock` is called only by the commands that record a time (import, update).
+pub(crate) fn run(args: &DbArgs, clock: fn() -> Result<Clock, ClockError>, quiet: bool) -> anyhow::Result<Outcome> {
     let mut out = anstream::stdout().lock();
     match &args.command {
         DbCommand::Import(a) => {
             let path = db::resolve_path(a.db.as_deref());
             let inputs: Vec<(PathBuf, Option<Format>)> =
                 a.paths.iter().map(|p| (p.clone(), a.format.map(format))).collect();
-            let report = db::import(&path, &inputs)?;
+            let report = db::import_at(&path, &inputs, &Limits::default(), &clock()?)?;
             if !quiet {
                 writeln!(out, "imported into {}", report.db.display())?;
                 print_sources(&mut out, &report.sources)?;
@@ -95,7 +97,7 @@ pub(crate) fn run(args: &DbArgs, quiet: bool) -> anyhow::Result<Outcome> {
                 .cache
                 .clone()
                 .unwrap_or_else(|| path.parent().map(|p| p.join("feeds")).unwrap_or_else(|| PathBuf::from("feeds")));
-            let report = update::update(&path, &feeds, &cache)?;
+            let report = update::update(&path, &feeds, &cache, &clock()?)?;
             if !quiet {
                 writeln!(out, "updated {}", report.db.display())?;
                 print_sources(&mut out, &report.sources)?;

@@ -12,20 +12,25 @@ mod scan;
 
 use std::path::{Path, PathBuf};
 
+use armorred::clock::Clock;
+
 use crate::cli::{Cli, Command};
 use crate::Outcome;
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    // The one clock (SOURCE_DATE_EPOCH), read once, before any work, by the commands that tell
+    // the time; a bad value is the same error from each.
+    let clock = Clock::from_env;
     match cli.command {
         Command::Lock(args) => lock::run(&args, cli.quiet),
-        Command::Build(args) => build::run(&args, cli.quiet),
+        Command::Build(args) => build::run(&args, &clock()?, cli.quiet),
         Command::BuildSource(args) => build_source::run(&args, cli.quiet),
         Command::Checksec(args) => checksec::run(&args),
-        Command::Sbom(args) => sbom::run(&args, cli.quiet),
-        Command::Db(args) => db::run(&args, cli.quiet),
-        Command::Scan(args) => scan::run(&args, cli.quiet),
-        Command::Compare(args) => compare::run(&args),
-        Command::Pipeline(args) => pipeline::run(&args, cli.quiet),
+        Command::Sbom(args) => sbom::run(&args, &clock()?, cli.quiet),
+        Command::Db(args) => db::run(&args, clock, cli.quiet),
+        Command::Scan(args) => scan::run(&args, &clock()?, cli.quiet),
+        Command::Compare(args) => compare::run(&args, &clock()?),
+        Command::Pipeline(args) => pipeline::run(&args, clock()?, cli.quiet),
     }
 }
 

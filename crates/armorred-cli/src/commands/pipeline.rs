@@ -2,14 +2,16 @@
 
 use std::io::Write;
 
+use armorred::clock::Clock;
 use armorred::display::escape;
 use armorred::pipeline::{self, PipelineOptions, VariantOutcome};
 
 use crate::cli::PipelineArgs;
 use crate::{output, Outcome};
 
-pub(crate) fn run(args: &PipelineArgs, quiet: bool) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Result<Outcome> {
     let mut opts = PipelineOptions::new(&args.out);
+    opts.clock = clock;
     opts.images.clone_from(&args.images);
     opts.db.clone_from(&args.db);
     opts.mirror.clone_from(&args.mirror);

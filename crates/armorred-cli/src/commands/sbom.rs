@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use armorred::clock::Clock;
 use armorred::sbom::format::{self, Format, Timestamp};
 use armorred::sbom::{self, GenerateOptions};
 use armorred::source::{OpenOptions, Platform, Source};
@@ -11,12 +12,13 @@ use armorred::source::{OpenOptions, Platform, Source};
 use crate::cli::SbomArgs;
 use crate::Outcome;
 
-pub(crate) fn run(args: &SbomArgs, quiet: bool) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &SbomArgs, clock: &Clock, quiet: bool) -> anyhow::Result<Outcome> {
     let outputs = outputs(args)?;
     let limits = crate::output::table_limits()?;
     let Some(timestamp) = Timestamp::parse(&args.timestamp) else {
         bail!("invalid --timestamp {:?}: use image, now or an RFC 3339 time", args.timestamp);
     };
+    let timestamp = timestamp.at(clock);
     let source = Source::parse(&args.source)?;
     let platform = args.platform.as_deref().map(Platform::parse).transpose()?;
     let options = OpenOptions { platform, ..OpenOptions::default() };

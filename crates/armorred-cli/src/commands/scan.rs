@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use anyhow::{bail, Context};
+use armorred::clock::Clock;
 use armorred::vuln::db::{self, Db};
 use armorred::vuln::model::{FixState, Severity};
 use armorred::vuln::report::{self, ReportMeta};
@@ -31,21 +32,12 @@ fn distro(arg: Option<&str>) -> anyhow::Result<Option<Distro>> {
     Ok(std::fs::read_to_string("/etc/os-release").ok().and_then(|t| sbom::distro_from_os_release(&t)))
 }
 
-fn timestamp() -> String {
-    let secs = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse::<i64>().ok());
-    let t = match secs {
-        Some(s) => chrono::DateTime::from_timestamp(s, 0).unwrap_or_default(),
-        None => chrono::Utc::now(),
-    };
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-pub(crate) fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &ScanArgs, clock: &Clock, quiet: bool) -> anyhow::Result<Outcome> {
     let limits = crate::output::table_limits()?;
     let path = db::resolve_path(args.db.as_deref());
     let db = Db::open(&path)?;
     if !args.skip_db_age_check {
-        db.check_age(args.max_db_age)?;
+        db.check_age(args.max_db_age, clock)?;
     }
     let distro = distro(args.distro.as_deref())?;
     // A distro guessed from this machine applies only to files that name none (status files);
@@ -79,7 +71,7 @@ pub(crate) fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<Outcome> {
     result.notes.extend(catalogue.warnings.iter().map(|w| format!("warning: {w}")));
     let meta = ReportMeta {
         target: args.source.clone(),
-        timestamp: timestamp(),
+        timestamp: clock.now_rfc3339(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let format = match args.output {

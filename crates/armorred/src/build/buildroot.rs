@@ -14,6 +14,7 @@ use sha2::Digest;
 use super::debian::{rootfs, LockedPackage};
 use super::source::root::{LockedRoot, RootPackage};
 use super::BuildError;
+use crate::cache::{Cache, Kind};
 use crate::fstree::Tree;
 
 /// Format of the directory's layout; part of the key, so a change unpacks again.
@@ -35,7 +36,7 @@ pub fn key(packages: &[&LockedPackage]) -> String {
 
 /// Where the root of `packages` lives under the cache directory `cache_dir`.
 pub fn path(cache_dir: &Path, packages: &[&LockedPackage]) -> PathBuf {
-    cache_dir.join("roots").join(key(packages))
+    Cache::new(cache_dir).path(Kind::BuildRoots).join(key(packages))
 }
 
 /// The root of `packages`, unpacked from `debs` (name, verified `.deb` path, same order) into
@@ -59,11 +60,12 @@ pub fn materialize(
         return Ok(LockedRoot::new(dir, described));
     }
     let io = |what: String| move |source| BuildError::Io { what, source };
-    let parent = dir.parent().unwrap_or(cache_dir);
-    std::fs::create_dir_all(parent).map_err(io(format!("create {}", parent.display())))?;
+    let cache = Cache::new(cache_dir);
+    let parent =
+        cache.create(Kind::BuildRoots).map_err(io(format!("create {}", cache.path(Kind::BuildRoots).display())))?;
     let stage = tempfile::Builder::new()
         .prefix(".partial-")
-        .tempdir_in(parent)
+        .tempdir_in(&parent)
         .map_err(io(format!("create a directory in {}", parent.display())))?;
     let mut tree = Tree::new();
     rootfs::base(&mut tree).map_err(BuildError::Assemble)?;

@@ -227,7 +227,7 @@ pub struct BuildOptions<'a> {
     pub tier: Tier,
     /// Where the image goes.
     pub output: Output,
-    /// The `.deb` cache.
+    /// The cache ([`crate::cache`]): packages, build roots, source builds, scratch trees.
     pub cache: Cache,
     /// Explicit mirror; else discovered when a download is needed.
     pub mirror: Option<Mirror>,

@@ -135,7 +135,7 @@ fn to_json(v: &Value) -> Vec<u8> {
 
 /// Builds config, manifest and index for `image` (no I/O).
 pub fn serialize(image: &Image) -> Serialized {
-    let created = crate::build::debian::release::rfc3339(image.created_epoch);
+    let created = crate::clock::rfc3339(image.created_epoch);
     let c = &image.config;
     let mut cfg = serde_json::Map::new();
     cfg.insert("User".into(), json!(c.user));

@@ -17,7 +17,7 @@ fn tiny(epoch: i64) -> Image {
     t.add_dir("var/lib/app", 0o755, (65534, 65534)).expect("d");
     t.add_symlink("bin", "usr/bin").expect("l");
     let mut annotations = BTreeMap::new();
-    annotations.insert("org.opencontainers.image.created".into(), crate::build::debian::release::rfc3339(epoch));
+    annotations.insert("org.opencontainers.image.created".into(), crate::clock::rfc3339(epoch));
     Image {
         layers: vec![layer_from_tree(&t, epoch).expect("layer")],
         config: RuntimeConfig {

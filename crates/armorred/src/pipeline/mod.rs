@@ -15,9 +15,10 @@ pub mod summary;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::build::debian::fetch::Cache;
 use crate::build::debian::mirror::Mirror;
 use crate::build::{self, BuildOptions, BuildReport, Output};
+use crate::cache::Cache;
+use crate::clock::Clock;
 use crate::elf::ScanReport;
 use crate::report::{self, BinaryCheck, Comparison, ImageFacts};
 use crate::sbom::format::{Format as SbomFormat, Timestamp};
@@ -103,10 +104,13 @@ pub struct PipelineOptions {
     pub upstream: Option<String>,
     /// An explicit Debian mirror; else the host's apt configuration.
     pub mirror: Option<String>,
-    /// The `.deb` cache; None: `$XDG_CACHE_HOME/armorred`.
+    /// The cache root ([`crate::cache`]); None: `Cache::default_dir()`.
     pub cache: Option<PathBuf>,
     /// The tiers to build, in order; empty: every tier each definition declares.
     pub tiers: Vec<Tier>,
+    /// The clock: `SOURCE_DATE_EPOCH`, when it fixes one, is the images' time (default: the
+    /// real time, so each image's newest Release date in its lock).
+    pub clock: Clock,
 }
 
 impl PipelineOptions {
@@ -122,6 +126,7 @@ impl PipelineOptions {
             mirror: None,
             cache: None,
             tiers: Vec::new(),
+            clock: Clock::real(),
         }
     }
 }
@@ -364,7 +369,7 @@ fn build_options<'a>(cx: &Context<'_>, tier: Tier, image_dir: &Path) -> BuildOpt
         output: Output::OciDir(image_dir.to_path_buf()),
         cache: cx.cache.clone(),
         mirror: cx.opts.mirror.as_deref().map(Mirror::from_base),
-        source_date_epoch: None,
+        source_date_epoch: cx.opts.clock.source_date_epoch(),
         revision: None,
         progress: None,
         reuse_source_build: true,

@@ -1,10 +1,10 @@
 //! `registry:HOST[:PORT]/REPO[:TAG|@DIGEST]` sources: a small OCI distribution client on
-//! ureq (rustls with ring). Anonymous and bearer-token pulls, credentials from
+//! [`crate::http`] (rustls with ring). Anonymous and bearer-token pulls, credentials from
 //! `~/.docker/config.json` (`auths.<host>.auth`). Plain HTTP only for loopback hosts.
 //! Config and layers are downloaded (digest- and size-verified, each distinct blob once) into
 //! a private cache laid out like an OCI layout (a fresh directory of mode 0700 with an
-//! unpredictable name, created exclusively), removed when the [`Image`] is dropped or the open
-//! fails, and read like `oci-dir:`. Every request has a deadline and a stall timeout
+//! unpredictable name, created exclusively, under [`crate::cache`]'s `registry/`), removed
+//! when the [`Image`] is dropped or the open fails, and read like `oci-dir:`. Every request has a deadline and a stall timeout
 //! ([`super::Limits`]); a cache left by a killed run of ours is removed by the next run.
 
 use std::collections::HashSet;
@@ -71,17 +71,18 @@ impl Reference {
     }
 }
 
-/// The prefix of a download cache in the temp directory: `armorred-registry-<pid>-<random>`.
+/// The prefix of a download cache in the cache's registry directory
+/// (`<cache>/registry/armorred-registry-<pid>-<random>`).
 const CACHE_PREFIX: &str = "armorred-registry-";
 
-/// Creates a private download cache: a new directory (mode 0700, unpredictable name, created
-/// exclusively, so nothing planted under a guessable name is followed).
-fn private_cache() -> std::io::Result<tempfile::TempDir> {
+/// Creates a private download cache in `parent`: a new directory (mode 0700, unpredictable
+/// name, created exclusively, so nothing planted under a guessable name is followed).
+fn private_cache(parent: &Path) -> std::io::Result<tempfile::TempDir> {
     use std::os::unix::fs::PermissionsExt;
     tempfile::Builder::new()
         .prefix(&format!("{CACHE_PREFIX}{}-", std::process::id()))
         .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()
+        .tempdir_in(parent)
 }
 
 /// Who made a cache: written into it as `owner`, so that a later run can prove the maker is
@@ -193,7 +194,7 @@ fn remove_stale_caches(ours: &Path) {
 }
 
 struct Client {
-    agent: ureq::Agent,
+    http: crate::http::Client,
     reference: Reference,
     name: String,
     token: Option<String>,
@@ -208,7 +209,7 @@ impl Client {
 
     fn get(&mut self, url: &str, accept: Option<&str>, deadline: Duration) -> Result<ureq::Response, SourceError> {
         for attempt in 0..2 {
-            let mut req = self.agent.get(url).timeout(deadline);
+            let mut req = self.http.get(url).timeout(deadline);
             if let Some(a) = accept {
                 req = req.set("Accept", a);
             }
@@ -258,7 +259,7 @@ impl Client {
         if !query.iter().any(|(k, _)| k == "scope") {
             query.push(("scope".into(), format!("repository:{}:pull", self.reference.repo)));
         }
-        let mut req = self.agent.get(&realm).timeout(self.limits.registry_request_timeout);
+        let mut req = self.http.get(&realm).timeout(self.limits.registry_request_timeout);
         for (k, v) in &query {
             req = req.query(k, v);
         }
@@ -288,14 +289,9 @@ impl Client {
         let url = format!("{}/manifests/{reference}", self.reference.base());
         let resp = self.get(&url, Some(ACCEPT), self.limits.registry_request_timeout)?;
         let max = self.limits.max_json_bytes;
-        let mut bytes = Vec::new();
-        resp.into_reader()
-            .take(max + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| self.err(format!("reading manifest {reference}: {e}")))?;
-        if bytes.len() as u64 > max {
-            return Err(self.err(format!("the manifest {reference} is over the limit of {max} bytes")));
-        }
+        let bytes = crate::http::read_at_most(resp.into_reader(), max)
+            .map_err(|e| self.err(format!("reading manifest {reference}: {e}")))?
+            .ok_or_else(|| self.err(format!("the manifest {reference} is over the limit of {max} bytes")))?;
         let digest = format!("sha256:{:x}", Sha256::digest(&bytes));
         if reference.starts_with("sha256:") && reference != digest {
             return Err(self.err(format!("manifest {reference} does not verify: the content hashes to {digest}")));
@@ -402,13 +398,14 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
     let parsed = Reference::parse(reference)?;
     let name = format!("registry:{reference}");
     let limits = options.limits;
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(limits.registry_request_timeout.min(Duration::from_secs(30)))
-        .timeout_read(limits.registry_stall_timeout)
-        .timeout_write(limits.registry_stall_timeout)
-        .build();
+    // Each request sets its own overall deadline (a manifest's or a blob's).
+    let http = crate::http::Client::new(crate::http::Deadlines {
+        connect: limits.registry_request_timeout.min(Duration::from_secs(30)),
+        stall: limits.registry_stall_timeout,
+        total: None,
+    });
     let mut client = Client {
-        agent,
+        http,
         basic: docker_credentials(&parsed.host),
         reference: parsed.clone(),
         name: name.clone(),
@@ -428,7 +425,12 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
             .to_string();
         (doc, digest) = client.manifest(&d)?;
     }
-    let cache = private_cache().map_err(|source| SourceError::Io { path: std::env::temp_dir(), source })?;
+    let root = crate::cache::Cache::from_env();
+    let kind = crate::cache::Kind::Registry;
+    let cache = root
+        .create(kind)
+        .and_then(|parent| private_cache(&parent))
+        .map_err(|source| SourceError::Io { path: root.path(kind), source })?;
     claim(cache.path()).map_err(|source| SourceError::Io { path: cache.path().join("owner"), source })?;
     remove_stale_caches(cache.path());
     let descriptor = |d: &Value, what: &str| -> Result<(String, u64), SourceError> {

@@ -17,6 +17,7 @@ use super::error::{Result, VulnError};
 use super::import::{self, Format};
 use super::model::{Advisory, Affected, FeedBatch};
 use super::provider::Provider;
+use crate::clock::Clock;
 
 /// Schema version stored in `meta`.
 pub const SCHEMA_VERSION: &str = "1";
@@ -82,10 +83,6 @@ CREATE INDEX IF NOT EXISTS affected_pkg ON affected(namespace, package);
 CREATE INDEX IF NOT EXISTS affected_source ON affected(source);
 ";
 
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 /// Imports `inputs` (path, forced format) into the DB at `db_path`, atomically, with the
 /// default [`import::Limits`].
 pub fn import(db_path: &Path, inputs: &[(PathBuf, Option<Format>)]) -> Result<ImportReport> {
@@ -98,13 +95,24 @@ pub fn import_with(
     inputs: &[(PathBuf, Option<Format>)],
     limits: &import::Limits,
 ) -> Result<ImportReport> {
+    import_at(db_path, inputs, limits, &Clock::real())
+}
+
+/// [`import_with`], the import time (each source's `imported_at`, the DB's `built`) read
+/// from `clock`.
+pub fn import_at(
+    db_path: &Path,
+    inputs: &[(PathBuf, Option<Format>)],
+    limits: &import::Limits,
+    clock: &Clock,
+) -> Result<ImportReport> {
     let mut batches = Vec::new();
     for (path, format) in inputs {
         for (format, name, batch) in import::load_with(path, *format, limits)? {
             batches.push((format, name, batch));
         }
     }
-    write_batches(db_path, batches)
+    write_batches_at(db_path, batches, clock)
 }
 
 /// Writes already-parsed batches (format, source name, batch) into the DB, atomically.
@@ -116,6 +124,15 @@ pub fn import_with(
 /// private temporary file (created exclusively, random name `.DBNAME.import-XXXXXX`) that is
 /// removed on every failure; leftovers of killed runs are removed by the next import.
 pub fn write_batches(db_path: &Path, batches: Vec<(Format, String, FeedBatch)>) -> Result<ImportReport> {
+    write_batches_at(db_path, batches, &Clock::real())
+}
+
+/// [`write_batches`], the import time read from `clock`.
+pub fn write_batches_at(
+    db_path: &Path,
+    batches: Vec<(Format, String, FeedBatch)>,
+    clock: &Clock,
+) -> Result<ImportReport> {
     let dir = match db_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -138,7 +155,7 @@ pub fn write_batches(db_path: &Path, batches: Vec<(Format, String, FeedBatch)>) 
         std::fs::copy(db_path, &tmp_path).map_err(|source| VulnError::Read { path: db_path.to_path_buf(), source })?;
     }
     // On any error below, dropping `tmp` removes the temporary file.
-    let report = write_into(&tmp_path, db_path, batches)?;
+    let report = write_into(&tmp_path, db_path, batches, clock)?;
     tmp.as_file().sync_all().map_err(|source| VulnError::Write { what: "write", path: tmp_path.clone(), source })?;
     tmp.persist(db_path).map_err(|e| VulnError::Write {
         what: "rename the import over",
@@ -201,13 +218,18 @@ fn remove_stale_leftovers(dir: &Path, name: &str) {
     }
 }
 
-fn write_into(tmp: &Path, final_path: &Path, batches: Vec<(Format, String, FeedBatch)>) -> Result<ImportReport> {
+fn write_into(
+    tmp: &Path,
+    final_path: &Path,
+    batches: Vec<(Format, String, FeedBatch)>,
+    clock: &Clock,
+) -> Result<ImportReport> {
     let mut conn = Connection::open(tmp).map_err(db_err(final_path, "cannot create"))?;
     conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
         .map_err(db_err(final_path, "cannot configure"))?;
     conn.execute_batch(SCHEMA).map_err(db_err(final_path, "cannot create the schema"))?;
     let mut sources = Vec::new();
-    let imported_at = now_rfc3339();
+    let imported_at = clock.now_rfc3339();
     for (format, source, batch) in batches {
         let tx = conn.transaction().map_err(db_err(final_path, "cannot begin"))?;
         tx.execute("DELETE FROM advisories WHERE source = ?1", [&source])
@@ -405,16 +427,17 @@ impl Db {
         &self.sources
     }
 
-    /// Age of the DB in hours (from `built`), if known.
-    pub fn age_hours(&self) -> Option<u64> {
+    /// Age of the DB in hours (from `built` to `clock`'s now), if known.
+    pub fn age_hours(&self, clock: &Clock) -> Option<u64> {
         let built = chrono::DateTime::parse_from_rfc3339(self.built.as_deref()?).ok()?;
-        let age = chrono::Utc::now().signed_duration_since(built);
+        let now = chrono::DateTime::from_timestamp(clock.now(), 0)?;
+        let age = now.signed_duration_since(built);
         Some(age.num_hours().max(0) as u64)
     }
 
-    /// Refuses a DB older than `max_hours`.
-    pub fn check_age(&self, max_hours: u64) -> Result<()> {
-        match self.age_hours() {
+    /// Refuses a DB older than `max_hours` at `clock`'s now.
+    pub fn check_age(&self, max_hours: u64, clock: &Clock) -> Result<()> {
+        match self.age_hours(clock) {
             Some(age) if age > max_hours => {
                 Err(VulnError::Stale { path: self.path.clone(), age_hours: age, max_hours })
             }

@@ -358,13 +358,13 @@ fn stale_db_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("vuln.db");
     db::import(&path, &[(shared_data().join("osv-ghsa-samples"), None)]).expect("import");
-    assert!(Db::open(&path).expect("open").check_age(1).is_ok());
+    assert!(Db::open(&path).expect("open").check_age(1, &crate::clock::Clock::real()).is_ok());
     // Pretend the DB was built ten days ago.
     let conn = rusqlite::Connection::open(&path).expect("sqlite");
     conn.execute("UPDATE meta SET value = '2026-01-01T00:00:00Z' WHERE key = 'built'", []).expect("update");
     drop(conn);
     let db = Db::open(&path).expect("open");
-    let err = db.check_age(120).expect_err("stale");
+    let err = db.check_age(120, &crate::clock::Clock::real()).expect_err("stale");
     assert!(err.to_string().contains("over the 120 h limit"), "{err}");
 }
 

@@ -76,11 +76,16 @@ fn fetch_err(url: &str, what: impl std::fmt::Display) -> VulnError {
     VulnError::Fetch { url: url.to_string(), what: what.to_string() }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout_connect(std::time::Duration::from_secs(30))
-        .timeout_read(std::time::Duration::from_secs(120))
-        .build()
+/// The bounds of every feed request: 30 s to connect, 2 minutes without a byte fails; no
+/// overall deadline (a full feed is large, and a partial download resumes).
+pub const DEADLINES: crate::http::Deadlines = crate::http::Deadlines {
+    connect: std::time::Duration::from_secs(30),
+    stall: std::time::Duration::from_secs(120),
+    total: None,
+};
+
+fn client() -> crate::http::Client {
+    crate::http::Client::new(DEADLINES)
 }
 
 /// Downloads `url` into `dest`, resuming from `dest.part` when present. Returns the sha256.
@@ -90,7 +95,8 @@ pub fn download(url: &str, dest: &Path) -> Result<String> {
         dest.extension().map(|e| format!("{}.", e.to_string_lossy())).unwrap_or_default()
     ));
     let mut have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
-    let mut req = agent().get(url);
+    let client = client();
+    let mut req = client.get(url);
     if have > 0 {
         req = req.set("Range", &format!("bytes={have}-"));
     }
@@ -99,7 +105,7 @@ pub fn download(url: &str, dest: &Path) -> Result<String> {
         Err(ureq::Error::Status(416, _)) if have > 0 => {
             have = 0;
             let _ = std::fs::remove_file(&part);
-            agent().get(url).call().map_err(|e| fetch_err(url, e))?
+            client.get(url).call().map_err(|e| fetch_err(url, e))?
         }
         r => r.map_err(|e| fetch_err(url, e))?,
     };
@@ -128,15 +134,16 @@ pub fn download(url: &str, dest: &Path) -> Result<String> {
 }
 
 fn published_sha256(url: &str) -> Result<String> {
-    let text = agent().get(url).call().map_err(|e| fetch_err(url, e))?.into_string().map_err(|e| fetch_err(url, e))?;
+    let text = client().get(url).call().map_err(|e| fetch_err(url, e))?.into_string().map_err(|e| fetch_err(url, e))?;
     text.split_whitespace()
         .find(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_lowercase)
         .ok_or_else(|| fetch_err(url, "no sha256 in the published hash file"))
 }
 
-/// Fetches every feed into `cache`, verifies hashes, and imports them into `db_path`.
-pub fn update(db_path: &Path, feeds: &[Feed], cache: &Path) -> Result<ImportReport> {
+/// Fetches every feed into `cache`, verifies hashes, and imports them into `db_path` (the
+/// import time read from `clock`).
+pub fn update(db_path: &Path, feeds: &[Feed], cache: &Path, clock: &crate::clock::Clock) -> Result<ImportReport> {
     std::fs::create_dir_all(cache).map_err(|source| VulnError::Read { path: cache.to_path_buf(), source })?;
     let mut inputs: Vec<(PathBuf, Option<Format>)> = Vec::new();
     for f in feeds {
@@ -162,5 +169,5 @@ pub fn update(db_path: &Path, feeds: &[Feed], cache: &Path) -> Result<ImportRepo
         };
         inputs.push((dest, format));
     }
-    db::import(db_path, &inputs)
+    db::import_at(db_path, &inputs, &super::import::Limits::default(), clock)
 }

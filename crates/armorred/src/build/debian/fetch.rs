@@ -1,60 +1,18 @@
-//! The content-addressed `.deb` cache: `<cache>/sha256/<hex>`. A file enters the cache only
-//! after its SHA256 and size matched the lock; cached files are verified again on use.
+//! Downloads into the content-addressed part of the cache ([`crate::cache`], `<cache>/sha256/<hex>`).
+//! A file enters the cache only after its SHA256 and size matched the lock; cached files are
+//! verified again on use.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
 use super::lock::LockedPackage;
 use super::mirror::{http_get_to, Mirror};
 use super::{io_err, DebianError};
+pub use crate::cache::Cache;
+use crate::cache::Kind;
 pub use crate::fsutil::sha256_reader;
-
-/// A content-addressed blob cache.
-#[derive(Debug, Clone)]
-pub struct Cache {
-    dir: PathBuf,
-}
-
-impl Cache {
-    /// A cache rooted at `dir`.
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-
-    /// `$XDG_CACHE_HOME/armorred`, else `$HOME/.cache/armorred`.
-    pub fn default_dir() -> PathBuf {
-        match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-            Some(x) => PathBuf::from(x).join("armorred"),
-            None => {
-                std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir).join(".cache/armorred")
-            }
-        }
-    }
-
-    /// The cache root.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Where the blob with `sha256` lives (present or not).
-    pub fn path_of(&self, sha256: &str) -> PathBuf {
-        self.dir.join("sha256").join(sha256)
-    }
-
-    /// The cached blob with `sha256` (and `size`, when pinned), re-hashed on every use; a
-    /// corrupt entry is removed and None returned, so it is fetched again.
-    pub fn verified(&self, sha256: &str, size: Option<u64>) -> Option<PathBuf> {
-        let path = self.path_of(sha256);
-        let (got, n) = sha256_reader(std::fs::File::open(&path).ok()?).ok()?;
-        if got == sha256 && size.is_none_or(|s| s == n) {
-            return Some(path);
-        }
-        let _ = std::fs::remove_file(&path);
-        None
-    }
-}
 
 struct HashingWriter<W> {
     inner: W,
@@ -98,8 +56,7 @@ pub fn fetch_url(
     if let Some(path) = cache.verified(sha256, size) {
         return Ok(path);
     }
-    let dir = cache.dir.join("sha256");
-    std::fs::create_dir_all(&dir).map_err(io_err(format!("cache {}", dir.display())))?;
+    let dir = cache.create(Kind::Debs).map_err(io_err(format!("cache {}", cache.path(Kind::Debs).display())))?;
     let tmp = dir.join(format!(".{sha256}.part-{}", std::process::id()));
     let result = (|| {
         let file = std::fs::File::create(&tmp).map_err(io_err(format!("{}", tmp.display())))?;
@@ -123,27 +80,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cache_paths_and_hash() {
-        let c = Cache::new("/c");
-        assert_eq!(c.path_of("ab"), PathBuf::from("/c/sha256/ab"));
+    fn hash() {
         let (h, n) = sha256_reader(&b"abc"[..]).expect("hash");
         assert_eq!(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(n, 3);
-    }
-
-    #[test]
-    fn cache_rejects_corrupt_entries() {
-        use sha2::Digest;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let cache = Cache::new(dir.path());
-        let sha = hex::encode(Sha256::digest(b"hello"));
-        std::fs::create_dir_all(dir.path().join("sha256")).expect("mkdir");
-        std::fs::write(dir.path().join("sha256").join(&sha), b"hello").expect("write");
-        assert!(cache.verified(&sha, None).is_some());
-        assert!(cache.verified(&sha, Some(6)).is_none(), "a size pin is checked too");
-        std::fs::write(dir.path().join("sha256").join(&sha), b"tampered").expect("write");
-        assert!(cache.verified(&sha, None).is_none());
-        assert!(!dir.path().join("sha256").join(&sha).exists());
     }
 
     #[test]

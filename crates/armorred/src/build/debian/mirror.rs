@@ -1,7 +1,6 @@
 //! Where Debian comes from: the mirror in the host's apt configuration (deb822 `.sources` files
 //! and one-line `sources.list`), or an explicit base URL. No host name is built in.
 
-use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
@@ -139,25 +138,22 @@ pub const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// slowly the server trickles bytes.
 pub const DOWNLOAD_DEADLINE: Duration = Duration::from_secs(30 * 60);
 
-/// The HTTP agent of every mirror request, with the bounds above.
-pub fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout_connect(CONNECT_TIMEOUT)
-        .timeout_read(STALL_TIMEOUT)
-        .timeout(DOWNLOAD_DEADLINE)
-        .build()
+/// The bounds of every mirror request.
+pub const DEADLINES: crate::http::Deadlines =
+    crate::http::Deadlines { connect: CONNECT_TIMEOUT, stall: STALL_TIMEOUT, total: Some(DOWNLOAD_DEADLINE) };
+
+/// The HTTP client of every mirror request, with the bounds above.
+pub fn client() -> crate::http::Client {
+    crate::http::Client::new(DEADLINES)
 }
 
 /// GETs `url`, streaming the body to `sink`, at most [`MAX_DOWNLOAD`] bytes.
 pub fn http_get_to(url: &str, sink: &mut dyn std::io::Write) -> Result<u64, DebianError> {
     let fail = |detail: String| DebianError::Http { url: url.to_string(), detail };
-    let resp = agent().get(url).call().map_err(|e| fail(e.to_string()))?;
-    let mut body = resp.into_reader().take(MAX_DOWNLOAD + 1);
-    let n = std::io::copy(&mut body, sink).map_err(|e| fail(e.to_string()))?;
-    if n > MAX_DOWNLOAD {
-        return Err(fail(format!("larger than {MAX_DOWNLOAD} bytes")));
-    }
-    Ok(n)
+    let resp = client().get(url).call().map_err(|e| fail(e.to_string()))?;
+    crate::http::copy_at_most(resp.into_reader(), MAX_DOWNLOAD, sink)
+        .map_err(|e| fail(e.to_string()))?
+        .ok_or_else(|| fail(format!("larger than {MAX_DOWNLOAD} bytes")))
 }
 
 #[cfg(test)]

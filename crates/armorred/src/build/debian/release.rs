@@ -200,22 +200,6 @@ pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146097 + doe - 719468
 }
 
-/// RFC 3339 UTC timestamp of `epoch` seconds (`2025-08-09T09:25:47Z`).
-pub fn rfc3339(epoch: i64) -> String {
-    let days = epoch.div_euclid(86400);
-    let secs = epoch.rem_euclid(86400);
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
-}
-
 /// Checks `data` (the file `name`) against its Release entry.
 pub fn check_index(name: &str, data: &[u8], entry: &IndexEntry) -> Result<(), DebianError> {
     use sha2::Digest;
@@ -238,6 +222,7 @@ pub fn is_keyring(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::rfc3339;
 
     #[test]
     fn dates() {

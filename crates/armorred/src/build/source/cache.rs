@@ -89,7 +89,7 @@ pub(super) fn key(inputs: &KeyInputs<'_>) -> Option<String> {
 
 /// Where the builds are kept.
 pub(super) fn dir(cache: &Path) -> PathBuf {
-    cache.join("source-builds")
+    crate::cache::Cache::new(cache).path(crate::cache::Kind::SourceBuilds)
 }
 
 /// A verified cached build for `key`: its record and its entry directory (`destdir/`,
@@ -139,8 +139,7 @@ fn verify_outputs(record: &BuildRecord, entry: &Path) -> bool {
 /// staged in a private temporary directory and renamed into place, so a reader never sees half
 /// an entry; when another build stored the same key first, that entry stays.
 pub(super) fn store(cache: &Path, key: &str, out: &Path) -> std::io::Result<()> {
-    let root = dir(cache);
-    std::fs::create_dir_all(&root)?;
+    let root = crate::cache::Cache::new(cache).create(crate::cache::Kind::SourceBuilds)?;
     let stage = tempfile::Builder::new().prefix(".store-").tempdir_in(&root)?;
     copy_tree(&out.join("destdir"), &stage.path().join("destdir"))?;
     if std::fs::symlink_metadata(out.join("logs")).is_ok_and(|m| m.is_dir()) {

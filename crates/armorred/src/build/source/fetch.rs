@@ -96,7 +96,7 @@ pub fn resolve_pool_path(
 ) -> Result<Option<String>, SourceBuildError> {
     let url = format!("{mirror}/dists/{suite}/{component}/source/Sources.xz");
     let what = format!("dists/{suite}/{component}/source/Sources.xz");
-    let resp = crate::build::debian::mirror::agent()
+    let resp = crate::build::debian::mirror::client()
         .get(&url)
         .call()
         .map_err(|e| SourceBuildError::Fetch { what: what.clone(), reason: format!("GET failed: {e}") })?;

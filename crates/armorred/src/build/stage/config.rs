@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use super::super::debian;
 use crate::oci::{Image, RuntimeConfig};
 use crate::spec::ImageSpec;
 use crate::tier::Tier;
@@ -45,7 +44,7 @@ fn annotations(spec: &ImageSpec, epoch: i64, revision: Option<&str>) -> BTreeMap
         .filter(|(k, _)| k.starts_with("org.opencontainers.image."))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    a.insert("org.opencontainers.image.created".into(), debian::release::rfc3339(epoch));
+    a.insert("org.opencontainers.image.created".into(), crate::clock::rfc3339(epoch));
     // FROM scratch: there is no base image, so no `base.name`/`base.digest`.
     if !spec.description.is_empty() {
         a.insert("org.opencontainers.image.description".into(), spec.description.clone());

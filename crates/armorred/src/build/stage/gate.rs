@@ -87,17 +87,14 @@ pub(crate) fn run(
 /// user's cache rather than the shared `/tmp`). Trees a killed build left (`rootfs-<pid>-*`
 /// of a process that no longer runs) are removed first.
 pub fn scratch_dir(cache: &Path) -> Result<PathBuf, BuildError> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    let dir = cache.join("tmp");
-    let io = |source| BuildError::Io { what: format!("create the scratch directory {}", dir.display()), source };
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(io)?;
-    let meta = std::fs::symlink_metadata(&dir).map_err(io)?;
-    if !meta.is_dir() {
-        return Err(io(std::io::Error::other("not a directory (a symlink?)")));
-    }
-    // Best effort (a shared cache may belong to another user): the trees themselves are
-    // created exclusively under unpredictable names, and tempfile makes them 0700.
-    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+    let cache = crate::cache::Cache::new(cache);
+    let kind = crate::cache::Kind::Scratch;
+    // The trees themselves are created exclusively under unpredictable names, and tempfile
+    // makes them 0700.
+    let dir = cache.create(kind).map_err(|source| BuildError::Io {
+        what: format!("create the scratch directory {}", cache.path(kind).display()),
+        source,
+    })?;
     for entry in crate::fsutil::leftovers_of_dead_processes(&dir, "rootfs-") {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             let _ = std::fs::remove_dir_all(entry.path());

@@ -22,7 +22,8 @@ pub enum Timestamp {
     /// The image's `created` time; none for directories (SPDX then uses the epoch).
     #[default]
     Image,
-    /// The current time (`--timestamp now`).
+    /// The current time (`--timestamp now`), read from the real clock when encoding; see
+    /// [`Timestamp::at`] for `SOURCE_DATE_EPOCH`.
     Now,
     /// A fixed RFC 3339 time.
     Fixed(String),
@@ -35,6 +36,14 @@ impl Timestamp {
             "image" => Some(Self::Image),
             "now" => Some(Self::Now),
             fixed => normalize_rfc3339(fixed).map(|_| Self::Fixed(fixed.to_string())),
+        }
+    }
+
+    /// This timestamp with `Now` read from `clock` once (`SOURCE_DATE_EPOCH`, when set).
+    pub fn at(self, clock: &crate::clock::Clock) -> Self {
+        match self {
+            Self::Now => Self::Fixed(clock.now_rfc3339()),
+            other => other,
         }
     }
 }
@@ -111,11 +120,7 @@ pub(crate) fn iso_timestamp(sbom: &Sbom, timestamp: &Timestamp) -> Option<String
     match timestamp {
         Timestamp::Image => sbom.source.created.as_deref().and_then(normalize_rfc3339),
         Timestamp::Fixed(s) => normalize_rfc3339(s),
-        Timestamp::Now => {
-            let secs =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-            Some(format_unix(secs))
-        }
+        Timestamp::Now => Some(crate::clock::Clock::real().now_rfc3339()),
     }
 }
 
@@ -133,24 +138,6 @@ fn normalize_rfc3339(s: &str) -> Option<String> {
     Some(format!("{head}{tz}"))
 }
 
-/// Formats seconds since the epoch as RFC 3339 UTC.
-pub(crate) fn format_unix(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem / 60) % 60, rem % 60)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
@@ -158,8 +145,9 @@ mod tests {
 
     #[test]
     fn times() {
-        assert_eq!(format_unix(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_unix(1_700_000_000), "2023-11-14T22:13:20Z");
+        let fixed = crate::clock::Clock::fixed(1_700_000_000);
+        assert_eq!(Timestamp::Now.at(&fixed), Timestamp::Fixed("2023-11-14T22:13:20Z".into()));
+        assert_eq!(Timestamp::Image.at(&fixed), Timestamp::Image);
         assert_eq!(normalize_rfc3339("2024-01-02T03:04:05.123456789Z").as_deref(), Some("2024-01-02T03:04:05Z"));
         assert_eq!(normalize_rfc3339("garbage"), None);
     }
