@@ -131,15 +131,11 @@ fn scan_package(p: &Package, image_distro: Option<&Distro>) -> ScanPackage {
             (source_name, source_version, distro) = (Some(src.clone()), Some(ver.clone()), debian.cloned());
         }
     }
-    ScanPackage {
-        name: p.name.clone(),
-        version: p.version.clone(),
-        purl,
-        cpes: p.cpes.clone(),
-        source_name,
-        source_version,
-        distro,
-    }
+    // A Debian package is matched by its release's data, never by CPE (grype's dpkg matcher
+    // leaves CPEs off): without a release to match in, its CPEs (syft's, generated from the
+    // name) are not used either.
+    let cpes = if p.kind == "deb" && distro.is_none() { Vec::new() } else { p.cpes.clone() };
+    ScanPackage { name: p.name.clone(), version: p.version.clone(), purl, cpes, source_name, source_version, distro }
 }
 
 /// Parses an SBOM document (no header checks); `default_distro` applies to OS packages
