@@ -18,7 +18,7 @@ use crate::sbom::format::{Format as SbomFormat, Timestamp};
 use crate::source::{Limits, OpenOptions, Source};
 use crate::tier::Tier;
 use crate::vuln::db::{self, Db};
-use crate::vuln::report::{Format, ReportMeta};
+use crate::vuln::report::{Format, ReportMeta, ScanSource};
 use crate::vuln::{scan_packages, ScanOptions, ScanResult};
 
 /// Errors of the pipeline, one variant per stage.
@@ -206,6 +206,8 @@ fn run_tier(
                 target: reference.clone(),
                 timestamp: image.created.clone().unwrap_or_default(),
                 tool_version: env!("CARGO_PKG_VERSION").into(),
+                source: Some(ScanSource::of_image(&reference, &image)),
+                distro: sbom.distro.clone(),
             };
             write(
                 out.join(format!("{name}.scan.json")),

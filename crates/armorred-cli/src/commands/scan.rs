@@ -81,6 +81,8 @@ pub(crate) fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<Outcome> {
         target: args.source.clone(),
         timestamp: timestamp(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        source: Some(catalogue.source),
+        distro: catalogue.distro,
     };
     let format = match args.output {
         ScanFormat::Table => report::Format::Table,
