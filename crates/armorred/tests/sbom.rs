@@ -664,6 +664,7 @@ fn syft_convert_keeps_every_package() {
             .unwrap_or_else(|| panic!("{} {} lost", p.name, p.version));
         let text = |k: &str| a[k].as_str().unwrap_or_default().to_string();
         assert_eq!((text("type"), text("foundBy")), (p.kind.clone(), p.found_by.clone()), "{a:#}");
+        assert_eq!(text("language"), armorred::sbom::catalog::language(&p.kind), "{a:#}");
         let paths: Vec<&str> =
             a["locations"].as_array().into_iter().flatten().filter_map(|l| l["path"].as_str()).collect();
         let layers: Vec<&str> =

@@ -3,11 +3,11 @@
 //!
 //! Standard fields carry the facts (purl, cpe, licenses, publisher, evidence.occurrences for
 //! the path and layer, dependencies); the rest goes to `properties` under syft's names where
-//! syft has them (`syft:package:foundBy`, `syft:package:type`, `syft:package:metadataType`,
-//! `syft:cpe23`, `syft:location:N:path`, `syft:location:N:layerID`, `syft:metadata:*`,
-//! `syft:distro:*`), so that syft reads our documents back as its own; what syft has no name for
-//! is `armorred:...` (the image's layers and time, warnings, dependency names, the source
-//! package of a non-Debian package).
+//! syft has them (`syft:package:foundBy`, `syft:package:language`, `syft:package:type`,
+//! `syft:package:metadataType`, `syft:cpe23`, `syft:location:N:path`,
+//! `syft:location:N:layerID`, `syft:metadata:*`, `syft:distro:*`), so that syft reads our
+//! documents back as its own; what syft has no name for is `armorred:...` (the image's layers
+//! and time, warnings, dependency names, the source package of a non-Debian package).
 //! The reader takes both prefixes, and the names our older documents used.
 
 use std::collections::BTreeMap;
@@ -188,8 +188,14 @@ fn component(p: &Package) -> Value {
     if let Some(purl) = &p.purl {
         c.insert("purl".into(), json!(purl));
     }
-    // In syft's order: foundBy, type, metadataType, the other CPEs, locations, metadata.
-    let mut props = vec![syft_prop("package:foundBy", &p.found_by), syft_prop("package:type", &p.kind)];
+    // In syft's order: foundBy, language, type, metadataType, the other CPEs, locations,
+    // metadata.
+    let mut props = vec![syft_prop("package:foundBy", &p.found_by)];
+    let language = crate::sbom::catalog::language(&p.kind);
+    if !language.is_empty() {
+        props.push(syft_prop("package:language", language));
+    }
+    props.push(syft_prop("package:type", &p.kind));
     if let Some(t) = crate::sbom::catalog::metadata_type(&p.found_by) {
         props.push(syft_prop("package:metadataType", t));
     }
@@ -464,6 +470,51 @@ fn package(c: &Value) -> Option<Package> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A document of our older writer (`armorred:` properties, the source package of a Debian
+    /// package as `armorred:package:sourceName`, `idLike` joined) reads as the new one does.
+    #[test]
+    fn older_documents_read_the_same() {
+        let mut p = Package::new(
+            "deb",
+            "bsdutils",
+            "1:2.38.1-5+deb12u3",
+            "dpkg-db-cataloger",
+            Location { path: "/var/lib/dpkg/status".into(), layer: Some("sha256:ab".into()) },
+        );
+        p.id = "bsdutils-id".into();
+        p.purl = Some("pkg:deb/debian/bsdutils@1%3A2.38.1-5%2Bdeb12u3?distro=debian-12".into());
+        p.cpes = crate::sbom::catalog::cpe::debian(&p.name, &p.version);
+        p.source_package = Some(SourcePackage { name: "util-linux".into(), version: Some("2.38.1-5+deb12u3".into()) });
+        p.metadata.insert("architecture".into(), "amd64".into());
+        let sbom = Sbom {
+            distro: Some(Distro {
+                id: "ubuntu".into(),
+                version_id: Some("24.04".into()),
+                id_like: vec!["debian".into(), "linux".into()],
+                ..Distro::default()
+            }),
+            packages: vec![p],
+            ..Sbom::default()
+        };
+        let new = to_value(&sbom, &Timestamp::Image);
+        let mut text = serde_json::to_string(&new).unwrap_or_default();
+        for (from, to) in [
+            ("syft:metadata:source\"", "armorred:package:sourceName\""),
+            ("syft:metadata:sourceVersion", "armorred:package:sourceVersion"),
+            ("syft:distro:idLike:0\",\"value\":\"debian", "armorred:distro:idLike\",\"value\":\"debian linux"),
+            ("syft:distro:idLike:1", "ignored:idLike"),
+            ("syft:", "armorred:"),
+        ] {
+            assert!(text.contains(from), "{from} in {text}");
+            text = text.replace(from, to);
+        }
+        assert!(!text.contains("syft:"));
+        let old = read(text.as_bytes(), "old").unwrap_or_default();
+        assert_eq!(old.packages, sbom.packages);
+        assert_eq!(old.distro, sbom.distro);
+        assert_eq!(from_document(&new).packages, sbom.packages);
+    }
 
     #[test]
     fn warnings_read_back_are_bounded() {
