@@ -366,6 +366,10 @@ fn cyclonedx_round_trip() {
     assert_eq!(back.packages, s.packages);
     assert_eq!(back.distro, s.distro);
     assert_eq!(back.source, s.source);
+    // So the image and its SBOM file scan (and report each package, facts included) the same.
+    let scanned = armorred::vuln::sbom::from_sbom(&s);
+    assert!(scanned.iter().any(|p| !p.facts.locations.is_empty() && !p.facts.metadata.is_empty()));
+    assert_eq!(armorred::vuln::sbom::from_sbom(&back), scanned);
     // And the native JSON, through the format-detecting reader too.
     let native = encode(&s, Format::Json);
     assert_eq!(format::json::read(native.as_bytes(), "native").unwrap(), s);
