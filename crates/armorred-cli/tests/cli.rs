@@ -208,8 +208,8 @@ fn pipeline_writes_its_reports() {
             .find(|p| p["name"] == name)
             .map(|p| p["value"].clone())
     };
-    assert_eq!(prop("armorred:metadata:debianSource"), Some("nginx".into()), "{nginx}");
-    assert_eq!(prop("armorred:metadata:debianSourceVersion"), Some("1.26.3-3+deb13u7".into()), "{nginx}");
+    assert_eq!(prop("syft:metadata:debianSource"), Some("nginx".into()), "{nginx}");
+    assert_eq!(prop("syft:metadata:debianSourceVersion"), Some("1.26.3-3+deb13u7".into()), "{nginx}");
     let nginx_ids = |sbom_text: &str| -> Vec<String> {
         let file = dir.path().join("rebuild.cdx.json");
         std::fs::write(&file, sbom_text).expect("write sbom");

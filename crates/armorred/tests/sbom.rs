@@ -366,6 +366,10 @@ fn cyclonedx_round_trip() {
     assert_eq!(back.packages, s.packages);
     assert_eq!(back.distro, s.distro);
     assert_eq!(back.source, s.source);
+    // So the image and its SBOM file scan (and report each package, facts included) the same.
+    let scanned = armorred::vuln::sbom::from_sbom(&s);
+    assert!(scanned.iter().any(|p| !p.facts.locations.is_empty() && !p.facts.metadata.is_empty()));
+    assert_eq!(armorred::vuln::sbom::from_sbom(&back), scanned);
     // And the native JSON, through the format-detecting reader too.
     let native = encode(&s, Format::Json);
     assert_eq!(format::json::read(native.as_bytes(), "native").unwrap(), s);
@@ -591,4 +595,112 @@ fn package_note_of_a_source_built_binary() {
     let got: Vec<_> = s.packages.iter().map(|p| (p.kind.as_str(), p.purl.as_deref().unwrap_or(""))).collect();
     assert_eq!(got, [("deb", "pkg:deb/debian/nginx@1.26.3-3%2Barmorred1?distro=debian-13")]);
     compare_with_syft(&s, &src);
+}
+
+/// Runs syft with `args` (no update check); `None` when syft is missing (a failure under
+/// `ARMORRED_REQUIRE_TOOLS=1`).
+fn syft(args: &[&str]) -> Option<Vec<u8>> {
+    if !have_tool("syft", &["version"]) {
+        return None;
+    }
+    let out = std::process::Command::new("syft").args(args).env("SYFT_CHECK_FOR_APP_UPDATE", "false").output().unwrap();
+    assert!(out.status.success(), "syft {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    Some(out.stdout)
+}
+
+/// Every Debian package of a real status file (747 packages) carries the CPEs syft generates,
+/// in syft's order (`cpe`, then the `syft:cpe23` properties).
+#[test]
+fn same_cpes_as_syft_on_debian_packages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    write_dir_tree(&root);
+    let src = format!("dir:{}", root.display());
+    let ours = scan(&src);
+    let Some(out) = syft(&["-q", "-o", "cyclonedx-json", &src]) else {
+        return;
+    };
+    let theirs = cyclonedx::read(&out, "syft output").unwrap();
+    let debs = |s: &Sbom| -> Vec<(String, String, Vec<String>)> {
+        let mut v: Vec<_> = s
+            .packages
+            .iter()
+            .filter(|p| p.kind == "deb")
+            .map(|p| (p.name.clone(), p.version.clone(), p.cpes.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    let (ours, theirs) = (debs(&ours), debs(&theirs));
+    assert_eq!(ours.len(), 748);
+    let differ: Vec<_> = ours.iter().zip(&theirs).filter(|(a, b)| a != b).take(5).collect();
+    assert!(differ.is_empty() && ours.len() == theirs.len(), "ours vs syft: {differ:#?}");
+}
+
+/// `syft convert` of our CycloneDX keeps every package with its type, cataloger, locations and
+/// metadata type; a source-built binary known by its ELF package note stays a binary package
+/// (not an unknown one).
+#[test]
+fn syft_convert_keeps_every_package() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = scan(&small_image(tmp.path()));
+    if have_tool("gcc", &["--version"]) {
+        // The note of the locked tier's source-built nginx (not a Debian package: a generic one).
+        let note = r#"{"type":"source","name":"nginx","version":"1.26.3","license":"BSD-2-Clause","architecture":"amd64","cpe":"cpe:2.3:a:f5:nginx:1.26.3:*:*:*:*:*:*:*","debianSource":"nginx","debianSourceVersion":"1.26.3-3+deb13u7"}"#;
+        let root = tmp.path().join("noted");
+        elf_with_note(&root.join("usr/sbin/nginx"), note, tmp.path());
+        let built = scan(&format!("dir:{}", root.display()));
+        assert_eq!(built.packages.len(), 1, "{:?}", built.packages);
+        s.packages.extend(built.packages);
+    }
+    let file = tmp.path().join("ours.cdx.json");
+    std::fs::write(&file, encode(&s, Format::CycloneDxJson)).unwrap();
+    let Some(out) = syft(&["convert", file.to_str().unwrap(), "-o", "syft-json"]) else {
+        return;
+    };
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let artifacts = doc["artifacts"].as_array().unwrap();
+    assert_eq!(artifacts.len(), s.packages.len(), "{artifacts:#?}");
+    for p in &s.packages {
+        let a = artifacts
+            .iter()
+            .find(|a| a["name"] == p.name.as_str() && a["version"] == p.version.as_str())
+            .unwrap_or_else(|| panic!("{} {} lost", p.name, p.version));
+        let text = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+        assert_eq!((text("type"), text("foundBy")), (p.kind.clone(), p.found_by.clone()), "{a:#}");
+        assert_eq!(text("language"), armorred::sbom::catalog::language(&p.kind), "{a:#}");
+        let paths: Vec<&str> =
+            a["locations"].as_array().into_iter().flatten().filter_map(|l| l["path"].as_str()).collect();
+        let layers: Vec<&str> =
+            a["locations"].as_array().into_iter().flatten().filter_map(|l| l["layerID"].as_str()).collect();
+        assert_eq!(paths, p.locations.iter().map(|l| l.path.as_str()).collect::<Vec<_>>(), "{a:#}");
+        assert_eq!(layers, p.locations.iter().filter_map(|l| l.layer.as_deref()).collect::<Vec<_>>(), "{a:#}");
+        assert_eq!(Some(text("metadataType").as_str()), armorred::sbom::catalog::metadata_type(&p.found_by), "{a:#}");
+        assert!(a["metadata"].is_object(), "{a:#}");
+        if p.kind == "deb" {
+            let source = p.source_package.as_ref().map(|s| s.name.as_str()).unwrap_or_default();
+            assert_eq!(a["metadata"]["source"], source, "{a:#}");
+            let maintainer = p.metadata.get("maintainer").map(String::as_str).unwrap_or_default();
+            assert_eq!(a["metadata"]["maintainer"], maintainer, "{a:#}");
+        }
+        assert_eq!(a["cpes"].as_array().map(Vec::len), Some(p.cpes.len()), "{a:#}");
+    }
+}
+
+/// Compiles (gcc) a program carrying an ELF `.note.package` with `json` to `path`.
+fn elf_with_note(path: &Path, json: &str, scratch: &Path) {
+    let n = json.len() + 1;
+    let c = format!(
+        "struct note {{ unsigned namesz, descsz, type; char name[4]; char desc[{}]; }};\n\
+         __attribute__((section(\".note.package,\\\"a\\\",@note #\"), aligned(4), used))\n\
+         static const struct note package_note = {{ 4, {n}, 0xcafe1a7e, \"FDO\", {} }};\n\
+         int main(void) {{ return 0; }}\n",
+        n.div_ceil(4) * 4,
+        serde_json::to_string(json).unwrap()
+    );
+    let src = scratch.join("note.c");
+    std::fs::write(&src, c).unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let out = std::process::Command::new("gcc").arg("-o").arg(path).arg(&src).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -73,6 +73,8 @@ pub(crate) fn run(args: &ScanArgs, clock: &Clock, quiet: bool) -> anyhow::Result
         target: args.source.clone(),
         timestamp: clock.now_rfc3339(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        source: Some(catalogue.source),
+        distro: catalogue.distro,
     };
     let format = match args.output {
         ScanFormat::Table => report::Format::Table,

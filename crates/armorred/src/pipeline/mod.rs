@@ -26,7 +26,7 @@ use crate::source::{Limits, OpenOptions, Source};
 use crate::spec::ImageSpec;
 use crate::tier::Tier;
 use crate::vuln::db::{self, Db};
-use crate::vuln::report::{Format, ReportMeta};
+use crate::vuln::report::{Format, ReportMeta, ScanSource};
 use crate::vuln::{scan_packages, ScanOptions, ScanPackage, ScanResult};
 
 use summary::{Index, IndexEntry, IndexImage, Summary};
@@ -447,6 +447,8 @@ fn analyse_source(
                 target: source.to_owned(),
                 timestamp: image.created.clone().unwrap_or_default(),
                 tool_version: env!("CARGO_PKG_VERSION").into(),
+                source: Some(ScanSource::of_image(source, &image)),
+                distro: sbom.distro.clone(),
             };
             write(
                 dir.join("scan.json"),

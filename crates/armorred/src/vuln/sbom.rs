@@ -8,6 +8,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::model::{FactLocation, PackageFacts};
+use super::report::ScanSource;
 use super::scan::{Distro, ScanPackage};
 use super::{Result, VulnError};
 use crate::sbom::catalog::{dpkg, osrelease, Cataloger, Parsed};
@@ -131,14 +133,30 @@ fn scan_package(p: &Package, image_distro: Option<&Distro>) -> ScanPackage {
             (source_name, source_version, distro) = (Some(src.clone()), Some(ver.clone()), debian.cloned());
         }
     }
+    // A Debian package is matched by its release's data, never by CPE (grype's dpkg matcher
+    // leaves CPEs off): without a release to match in, its CPEs (syft's, generated from the
+    // name) are not used either.
+    let cpes = if p.kind == "deb" && distro.is_none() { Vec::new() } else { p.cpes.clone() };
+    let facts = PackageFacts {
+        id: p.id.clone(),
+        found_by: p.found_by.clone(),
+        locations: p
+            .locations
+            .iter()
+            .map(|l| FactLocation { path: l.path.clone(), layer_id: l.layer.clone() })
+            .collect(),
+        licenses: p.licenses.clone(),
+        metadata: p.metadata.clone(),
+    };
     ScanPackage {
         name: p.name.clone(),
         version: p.version.clone(),
         purl,
-        cpes: p.cpes.clone(),
+        cpes,
         source_name,
         source_version,
         distro,
+        facts,
     }
 }
 
@@ -155,15 +173,31 @@ pub fn read(path: &Path, default_distro: Option<&Distro>) -> Result<Vec<ScanPack
 
 /// [`read`], with the warnings the SBOM's writer recorded.
 pub fn read_with_warnings(path: &Path, default_distro: Option<&Distro>) -> Result<(Vec<ScanPackage>, Vec<String>)> {
+    let sbom = read_sbom(path)?;
+    Ok((packages(&sbom, default_distro), sbom.warnings))
+}
+
+/// A CycloneDX JSON file read into the SBOM model.
+fn read_sbom(path: &Path) -> Result<Sbom> {
     let bytes = super::import::read_file(path)?;
-    let sbom = cyclonedx::read(&bytes, &path.display().to_string()).map_err(|e| VulnError::Input {
+    cyclonedx::read(&bytes, &path.display().to_string()).map_err(|e| VulnError::Input {
         path: path.to_path_buf(),
         what: match e {
             SbomError::Read { reason, .. } => format!("not a CycloneDX JSON document: {reason}"),
             other => other.to_string(),
         },
-    })?;
-    Ok((packages(&sbom, default_distro), sbom.warnings))
+    })
+}
+
+/// The SBOM model's distribution of a scan's one (a default given for files that name none).
+fn model_distro(d: &Distro) -> SbomDistro {
+    SbomDistro {
+        id: d.id.clone(),
+        version_id: Some(d.version_id.clone()),
+        codename: d.codename.clone(),
+        id_like: if d.id == "debian" { Vec::new() } else { vec!["debian".into()] },
+        ..SbomDistro::default()
+    }
 }
 
 /// The packages of a generated SBOM, converted exactly as `scan sbom:FILE` converts the SBOM
@@ -191,14 +225,7 @@ fn dpkg_status(name: &str, bytes: &[u8], distro: Option<&Distro>) -> Catalogue {
         Err(e) => warnings.push(format!("{}: {name}: {e}", dpkg::Dpkg.name())),
     }
     // A dpkg database's packages are Debian's or a derivative's (they get `pkg:deb/` purls).
-    let model_distro = distro.map(|d| SbomDistro {
-        id: d.id.clone(),
-        version_id: Some(d.version_id.clone()),
-        codename: d.codename.clone(),
-        id_like: if d.id == "debian" { Vec::new() } else { vec!["debian".into()] },
-        ..SbomDistro::default()
-    });
-    found.push(Parsed { distro: model_distro, ..Parsed::default() });
+    found.push(Parsed { distro: distro.map(model_distro), ..Parsed::default() });
     // No subject: a status file is not an image (and was never counted as a package).
     let source = SourceInfo { kind: "directory".into(), ..SourceInfo::default() };
     let sbom = crate::sbom::finish(source, found, warnings);
@@ -209,7 +236,7 @@ fn dpkg_status(name: &str, bytes: &[u8], distro: Option<&Distro>) -> Catalogue {
         p.source_name.get_or_insert_with(|| p.name.clone());
         p.source_version.get_or_insert_with(|| p.version.clone());
     }
-    Catalogue { packages, warnings: sbom.warnings }
+    Catalogue { packages, warnings: sbom.warnings, source: ScanSource::File(name), distro: sbom.distro }
 }
 
 /// What a scan source holds: its packages, and the warnings of reading it (constructs of a
@@ -221,6 +248,11 @@ pub struct Catalogue {
     pub packages: Vec<ScanPackage>,
     /// The warnings, to be shown with the scan's result.
     pub warnings: Vec<String>,
+    /// What was scanned, for the report (grype's `source`).
+    pub source: ScanSource,
+    /// The distribution of the scanned system, for the report (grype's `distro`): the image's,
+    /// the SBOM's, or the default one given for a file that names none.
+    pub distro: Option<SbomDistro>,
 }
 
 /// The packages of any scan source: `sbom:FILE` (CycloneDX), `dpkg-status:FILE`, or an image
@@ -234,15 +266,22 @@ pub fn packages_from_source(reference: &str, default_distro: Option<&Distro>) ->
 /// [`packages_from_source`] with the warnings of reading the source.
 pub fn catalogue(reference: &str, default_distro: Option<&Distro>) -> crate::Result<Catalogue> {
     if let Some(file) = reference.strip_prefix("sbom:") {
-        let (packages, warnings) = read_with_warnings(Path::new(file), default_distro)?;
-        return Ok(Catalogue { packages, warnings });
+        let sbom = read_sbom(Path::new(file))?;
+        let distro = sbom.distro.clone().or_else(|| default_distro.map(model_distro));
+        let packages = packages(&sbom, default_distro);
+        return Ok(Catalogue { packages, warnings: sbom.warnings, source: ScanSource::SbomFile(file.into()), distro });
     }
     if let Some(file) = reference.strip_prefix("dpkg-status:") {
         return Ok(read_dpkg_status(Path::new(file), default_distro)?);
     }
     let image = crate::source::Source::parse(reference)?.open(&crate::source::OpenOptions::default())?;
     let sbom = crate::sbom::generate(&image, &crate::sbom::GenerateOptions::default())?;
-    Ok(Catalogue { packages: from_sbom(&sbom), warnings: sbom.warnings.clone() })
+    Ok(Catalogue {
+        packages: from_sbom(&sbom),
+        warnings: sbom.warnings.clone(),
+        source: ScanSource::of_image(reference, &image),
+        distro: sbom.distro.clone(),
+    })
 }
 
 #[cfg(test)]

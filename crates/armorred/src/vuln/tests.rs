@@ -31,6 +31,7 @@ fn deb(name: &str, src: &str, ver: &str) -> ScanPackage {
         source_name: Some(src.into()),
         source_version: Some(ver.into()),
         distro: Some(bookworm()),
+        ..ScanPackage::default()
     }
 }
 

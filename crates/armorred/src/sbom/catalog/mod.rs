@@ -2,6 +2,7 @@
 
 pub mod apk;
 pub mod binary;
+pub mod cpe;
 pub mod dpkg;
 pub mod elfnote;
 pub mod golang;
@@ -74,6 +75,40 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
     ]
 }
 
+/// The name syft gives the metadata of what a cataloger finds (`syft:package:metadataType`,
+/// grype's `metadataType`), by the cataloger's name; `None` for a cataloger syft does not have.
+pub fn metadata_type(found_by: &str) -> Option<&'static str> {
+    Some(match found_by {
+        "dpkg-db-cataloger" => "dpkg-db-entry",
+        "apk-db-cataloger" => "apk-db-entry",
+        "rpm-db-cataloger" => "rpm-db-entry",
+        "python-installed-package-cataloger" => "python-package",
+        "javascript-package-cataloger" => "javascript-npm-package",
+        "java-archive-cataloger" => "java-archive",
+        "go-module-binary-cataloger" => "go-module-buildinfo-entry",
+        "cargo-auditable-binary-cataloger" => "rust-cargo-audit-entry",
+        "elf-binary-package-cataloger" => "elf-binary-package-note-json-payload",
+        "binary-classifier-cataloger" => "binary-signature",
+        _ => return None,
+    })
+}
+
+/// syft's language of a package type (`python`, `go`, `java`, ...); empty for OS packages and
+/// binaries.
+pub fn language(kind: &str) -> &'static str {
+    match kind {
+        "python" => "python",
+        "npm" => "javascript",
+        "java-archive" => "java",
+        "go-module" => "go",
+        "rust-crate" => "rust",
+        "gem" => "ruby",
+        "dotnet" => "dotnet",
+        "php-composer" => "php",
+        _ => "",
+    }
+}
+
 /// Whether a file looks like an executable or shared library worth opening.
 pub(crate) fn maybe_binary(entry: &FileEntry) -> bool {
     entry.kind == crate::source::EntryKind::File
@@ -81,10 +116,16 @@ pub(crate) fn maybe_binary(entry: &FileEntry) -> bool {
         && (entry.is_executable() || entry.file_name().contains(".so"))
 }
 
-/// Sets the purl of OS packages, which needs the distribution (read after them, maybe).
+/// Sets the purl of OS packages, which needs the distribution (read after them, maybe), and
+/// the CPEs syft generates for Debian packages.
 pub(crate) fn finish_purl(p: &mut Package, distro: Option<&Distro>) {
     match p.found_by.as_str() {
-        "dpkg-db-cataloger" => p.purl = dpkg::purl(p, distro),
+        "dpkg-db-cataloger" => {
+            p.purl = dpkg::purl(p, distro);
+            if p.cpes.is_empty() {
+                p.cpes = cpe::debian(&p.name, &p.version);
+            }
+        }
         "apk-db-cataloger" => p.purl = apk::purl(p, distro),
         "rpm-db-cataloger" => p.purl = rpm::purl(p, distro),
         _ => {}

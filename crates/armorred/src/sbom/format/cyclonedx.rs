@@ -2,8 +2,13 @@
 //! tolerant reader.
 //!
 //! Standard fields carry the facts (purl, cpe, licenses, publisher, evidence.occurrences for
-//! the path and layer, dependencies); extras go to `properties` named `armorred:...`.
-//! The reader also accepts documents of other tools (syft's `syft:` properties).
+//! the path and layer, dependencies); the rest goes to `properties` under syft's names where
+//! syft has them (`syft:package:foundBy`, `syft:package:language`, `syft:package:type`,
+//! `syft:package:metadataType`, `syft:cpe23`, `syft:location:N:path`,
+//! `syft:location:N:layerID`, `syft:metadata:*`, `syft:distro:*`), so that syft reads our
+//! documents back as its own; what syft has no name for is `armorred:...` (the image's layers
+//! and time, warnings, dependency names, the source package of a non-Debian package).
+//! The reader takes both prefixes, and the names our older documents used.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +19,11 @@ use crate::sbom::model::{Distro, Location, Package, Sbom, SourceInfo, SourcePack
 use crate::sbom::{dependency_graph, SbomError};
 
 const LIB: &str = "armorred:";
+const SYFT: &str = "syft:";
+
+/// The dpkg metadata fields that name a Debian package's source, as syft names them.
+const DEB_SOURCE: &str = "source";
+const DEB_SOURCE_VERSION: &str = "sourceVersion";
 
 /// Encodes an SBOM as a CycloneDX 1.6 JSON value.
 pub fn to_value(sbom: &Sbom, timestamp: &Timestamp) -> Value {
@@ -93,6 +103,11 @@ fn prop(name: &str, value: &str) -> Value {
     json!({"name": format!("{LIB}{name}"), "value": value})
 }
 
+/// A property under syft's name for it.
+fn syft_prop(name: &str, value: &str) -> Value {
+    json!({"name": format!("{SYFT}{name}"), "value": value})
+}
+
 fn os_component(d: &Distro) -> Value {
     let mut c = Map::new();
     let version = d.version_id.clone().unwrap_or_default();
@@ -105,15 +120,23 @@ fn os_component(d: &Distro) -> Value {
     if let Some(p) = &d.pretty_name {
         c.insert("description".into(), json!(p));
     }
-    let mut props = vec![prop("distro:id", &d.id)];
-    if let Some(v) = &d.codename {
-        props.push(prop("distro:versionCodename", v));
-    }
+    // As syft writes a `linux.Release`: its fields in name order, `idLike` as a list.
+    let mut props = Vec::new();
     if let Some(v) = &d.build_id {
-        props.push(prop("distro:buildID", v));
+        props.push(syft_prop("distro:buildID", v));
     }
-    if !d.id_like.is_empty() {
-        props.push(prop("distro:idLike", &d.id_like.join(" ")));
+    props.push(syft_prop("distro:id", &d.id));
+    for (i, l) in d.id_like.iter().enumerate() {
+        props.push(syft_prop(&format!("distro:idLike:{i}"), l));
+    }
+    if let Some(v) = &d.pretty_name {
+        props.push(syft_prop("distro:prettyName", v));
+    }
+    if let Some(v) = &d.codename {
+        props.push(syft_prop("distro:versionCodename", v));
+    }
+    if !version.is_empty() {
+        props.push(syft_prop("distro:versionID", &version));
     }
     c.insert("properties".into(), Value::Array(props));
     Value::Object(c)
@@ -165,24 +188,43 @@ fn component(p: &Package) -> Value {
     if let Some(purl) = &p.purl {
         c.insert("purl".into(), json!(purl));
     }
-    let mut props = vec![prop("package:type", &p.kind), prop("package:foundBy", &p.found_by)];
-    for cpe in p.cpes.iter().skip(1) {
-        props.push(prop("cpe23", cpe));
+    // In syft's order: foundBy, language, type, metadataType, the other CPEs, locations,
+    // metadata.
+    let mut props = vec![syft_prop("package:foundBy", &p.found_by)];
+    let language = crate::sbom::catalog::language(&p.kind);
+    if !language.is_empty() {
+        props.push(syft_prop("package:language", language));
     }
-    if let Some(s) = &p.source_package {
+    props.push(syft_prop("package:type", &p.kind));
+    if let Some(t) = crate::sbom::catalog::metadata_type(&p.found_by) {
+        props.push(syft_prop("package:metadataType", t));
+    }
+    for cpe in p.cpes.iter().skip(1) {
+        props.push(syft_prop("cpe23", cpe));
+    }
+    for (i, l) in p.locations.iter().enumerate() {
+        if let Some(layer) = &l.layer {
+            props.push(syft_prop(&format!("location:{i}:layerID"), layer));
+        }
+        props.push(syft_prop(&format!("location:{i}:path"), &l.path));
+    }
+    // A Debian package's source is dpkg metadata to syft (`source`, `sourceVersion`).
+    let mut metadata: BTreeMap<&str, &str> = p.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let debian_source = p.source_package.as_ref().filter(|_| p.kind == "deb");
+    if let Some(s) = debian_source {
+        metadata.insert(DEB_SOURCE, &s.name);
+        if let Some(v) = &s.version {
+            metadata.insert(DEB_SOURCE_VERSION, v);
+        }
+    }
+    for (k, v) in metadata {
+        props.push(syft_prop(&format!("metadata:{k}"), v));
+    }
+    if let Some(s) = p.source_package.as_ref().filter(|_| debian_source.is_none()) {
         props.push(prop("package:sourceName", &s.name));
         if let Some(v) = &s.version {
             props.push(prop("package:sourceVersion", v));
         }
-    }
-    for (i, l) in p.locations.iter().enumerate() {
-        props.push(prop(&format!("location:{i}:path"), &l.path));
-        if let Some(layer) = &l.layer {
-            props.push(prop(&format!("location:{i}:layerID"), layer));
-        }
-    }
-    for (k, v) in &p.metadata {
-        props.push(prop(&format!("metadata:{k}"), v));
     }
     for d in &p.depends_on {
         props.push(prop("package:dependsOn", d));
@@ -260,10 +302,8 @@ pub fn from_document(doc: &Value) -> Sbom {
                 id: str_at(c, "name").unwrap_or_default(),
                 version_id: str_at(c, "version"),
                 codename: first(&props, "distro:versionCodename"),
-                pretty_name: str_at(c, "description"),
-                id_like: first(&props, "distro:idLike")
-                    .map(|s| s.split_whitespace().map(str::to_string).collect())
-                    .unwrap_or_default(),
+                pretty_name: str_at(c, "description").or_else(|| first(&props, "distro:prettyName")),
+                id_like: id_like(&props),
                 build_id: first(&props, "distro:buildID"),
             });
             continue;
@@ -273,6 +313,22 @@ pub fn from_document(doc: &Value) -> Sbom {
         }
     }
     sbom
+}
+
+/// `ID_LIKE` as syft lists it (`distro:idLike:0`, `:1`, ...) or as our older documents
+/// joined it (`distro:idLike`, space-separated).
+fn id_like(props: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut listed: Vec<(usize, String)> = props
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("distro:idLike:")?.parse().ok()?, v.first()?.clone())))
+        .collect();
+    if listed.is_empty() {
+        return first(props, "distro:idLike")
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default();
+    }
+    listed.sort();
+    listed.into_iter().map(|(_, l)| l).collect()
 }
 
 fn flatten<'a>(cs: &'a [Value], out: &mut Vec<&'a Value>, depth: usize) {
@@ -364,7 +420,8 @@ fn package(c: &Value) -> Option<Package> {
             }
         }
     }
-    // The source package as the writer states it: ours, our older spelling, syft's.
+    // The source package as the writer states it: syft's dpkg metadata (ours for Debian
+    // packages too), ours for the others, our older spellings.
     let source_name = first(&props, "package:sourceName")
         .or_else(|| raw_property(c, "armorred:source-name"))
         .or_else(|| raw_property(c, "syft:metadata:source"));
@@ -378,7 +435,9 @@ fn package(c: &Value) -> Option<Package> {
     for (k, v) in &props {
         let Some(rest) = k.strip_prefix("location:") else {
             if let Some(m) = k.strip_prefix("metadata:") {
-                if let Some(v) = v.first() {
+                // A Debian package's source (and source version) is its source package.
+                let is_source = kind == "deb" && matches!(m, DEB_SOURCE | DEB_SOURCE_VERSION);
+                if let Some(v) = v.first().filter(|_| !is_source) {
                     p.metadata.insert(m.to_string(), v.clone());
                 }
             }
@@ -411,6 +470,51 @@ fn package(c: &Value) -> Option<Package> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A document of our older writer (`armorred:` properties, the source package of a Debian
+    /// package as `armorred:package:sourceName`, `idLike` joined) reads as the new one does.
+    #[test]
+    fn older_documents_read_the_same() {
+        let mut p = Package::new(
+            "deb",
+            "bsdutils",
+            "1:2.38.1-5+deb12u3",
+            "dpkg-db-cataloger",
+            Location { path: "/var/lib/dpkg/status".into(), layer: Some("sha256:ab".into()) },
+        );
+        p.id = "bsdutils-id".into();
+        p.purl = Some("pkg:deb/debian/bsdutils@1%3A2.38.1-5%2Bdeb12u3?distro=debian-12".into());
+        p.cpes = crate::sbom::catalog::cpe::debian(&p.name, &p.version);
+        p.source_package = Some(SourcePackage { name: "util-linux".into(), version: Some("2.38.1-5+deb12u3".into()) });
+        p.metadata.insert("architecture".into(), "amd64".into());
+        let sbom = Sbom {
+            distro: Some(Distro {
+                id: "ubuntu".into(),
+                version_id: Some("24.04".into()),
+                id_like: vec!["debian".into(), "linux".into()],
+                ..Distro::default()
+            }),
+            packages: vec![p],
+            ..Sbom::default()
+        };
+        let new = to_value(&sbom, &Timestamp::Image);
+        let mut text = serde_json::to_string(&new).unwrap_or_default();
+        for (from, to) in [
+            ("syft:metadata:source\"", "armorred:package:sourceName\""),
+            ("syft:metadata:sourceVersion", "armorred:package:sourceVersion"),
+            ("syft:distro:idLike:0\",\"value\":\"debian", "armorred:distro:idLike\",\"value\":\"debian linux"),
+            ("syft:distro:idLike:1", "ignored:idLike"),
+            ("syft:", "armorred:"),
+        ] {
+            assert!(text.contains(from), "{from} in {text}");
+            text = text.replace(from, to);
+        }
+        assert!(!text.contains("syft:"));
+        let old = read(text.as_bytes(), "old").unwrap_or_default();
+        assert_eq!(old.packages, sbom.packages);
+        assert_eq!(old.distro, sbom.distro);
+        assert_eq!(from_document(&new).packages, sbom.packages);
+    }
 
     #[test]
     fn warnings_read_back_are_bounded() {

@@ -37,6 +37,40 @@ pub struct ScanPackage {
     pub source_version: Option<String>,
     /// The distribution it comes from, for distro packages.
     pub distro: Option<Distro>,
+    /// What the SBOM says of it beyond what matching needs (reported, never matched on).
+    #[serde(default)]
+    pub facts: PackageFacts,
+}
+
+/// What the SBOM says of a package beyond what matching needs: what a report shows of it (grype's
+/// artifact `id`, `locations`, `licenses`, `metadataType` and `metadata`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PackageFacts {
+    /// Its identifier in the SBOM (`bom-ref`).
+    #[serde(default)]
+    pub id: String,
+    /// The cataloger that found it (`dpkg-db-cataloger`).
+    #[serde(default)]
+    pub found_by: String,
+    /// The files it was read from.
+    #[serde(default)]
+    pub locations: Vec<FactLocation>,
+    /// Declared licenses.
+    #[serde(default)]
+    pub licenses: Vec<String>,
+    /// Ecosystem extras (architecture, maintainer, installed size, ...).
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// A file a package was read from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct FactLocation {
+    /// The path in the image.
+    pub path: String,
+    /// The layer the file comes from, when known.
+    #[serde(default)]
+    pub layer_id: Option<String>,
 }
 
 impl ScanPackage {

@@ -14,7 +14,7 @@ use super::model::Cvss;
 use super::scan::ScanResult;
 
 /// What the report says about its run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReportMeta {
     /// What was scanned (`sbom:bom.json`).
     pub target: String,
@@ -22,6 +22,102 @@ pub struct ReportMeta {
     pub timestamp: String,
     /// armorred's version.
     pub tool_version: String,
+    /// What was scanned, as the catalogue of the source describes it (grype's `source`); when
+    /// `None`, what `target` names ([`ScanSource::of_reference`]).
+    pub source: Option<ScanSource>,
+    /// The scanned system's distribution (grype's `distro`), when known.
+    pub distro: Option<crate::sbom::Distro>,
+}
+
+/// What was scanned, as grype's JSON `source` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ScanSource {
+    /// An image (`oci-dir:`, `oci-archive:`, `docker-archive:`, `registry:`).
+    Image(ImageSource),
+    /// A directory (`dir:`).
+    Directory(String),
+    /// An SBOM file (`sbom:`).
+    SbomFile(String),
+    /// One file (a `dpkg-status:` file).
+    File(String),
+    /// Nothing known.
+    #[default]
+    Unknown,
+}
+
+/// An image as syft's `ImageMetadata` describes it, with what ARMORRED knows of it (what it
+/// does not know stays empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImageSource {
+    /// The reference as the user gave it.
+    pub user_input: String,
+    /// The config digest, when known.
+    pub image_id: String,
+    /// The manifest digest (for docker archives, the config digest).
+    pub manifest_digest: String,
+    /// The layers, lowest first.
+    pub layers: Vec<ImageLayer>,
+    /// `architecture` of the config.
+    pub architecture: String,
+    /// `os` of the config.
+    pub os: String,
+}
+
+/// One layer of an [`ImageSource`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImageLayer {
+    /// The media type from the manifest, empty when unknown.
+    pub media_type: String,
+    /// `sha256:...` of the blob.
+    pub digest: String,
+    /// The blob size, 0 when unknown.
+    pub size: u64,
+}
+
+impl ScanSource {
+    /// The source a scan reference names (`sbom:FILE`, `dpkg-status:FILE`, `dir:PATH`, else an
+    /// image known by its reference only).
+    pub fn of_reference(reference: &str) -> ScanSource {
+        if let Some(f) = reference.strip_prefix("sbom:") {
+            return ScanSource::SbomFile(f.to_string());
+        }
+        if let Some(f) = reference.strip_prefix("dpkg-status:") {
+            return ScanSource::File(f.to_string());
+        }
+        if let Some(d) = reference.strip_prefix("dir:") {
+            return ScanSource::Directory(d.to_string());
+        }
+        if reference.is_empty() {
+            return ScanSource::Unknown;
+        }
+        ScanSource::Image(ImageSource { user_input: reference.to_string(), ..ImageSource::default() })
+    }
+
+    /// An opened image (a `dir:` source is a directory).
+    pub fn of_image(reference: &str, image: &crate::source::Image) -> ScanSource {
+        if reference.starts_with("dir:") {
+            return ScanSource::of_reference(reference);
+        }
+        let config = |k: &str| {
+            image.config.as_ref().and_then(|c| c.get(k)).and_then(serde_json::Value::as_str).unwrap_or("").to_string()
+        };
+        ScanSource::Image(ImageSource {
+            user_input: reference.to_string(),
+            image_id: String::new(),
+            manifest_digest: image.digest.clone().unwrap_or_default(),
+            layers: image
+                .layers
+                .iter()
+                .map(|l| ImageLayer {
+                    media_type: l.media_type.clone().unwrap_or_default(),
+                    digest: l.digest.clone(),
+                    size: l.size.unwrap_or(0),
+                })
+                .collect(),
+            architecture: config("architecture"),
+            os: config("os"),
+        })
+    }
 }
 
 /// Output formats.
