@@ -102,3 +102,56 @@ fn exit_codes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("safestack"), "{out:?}");
     assert!(!d.join("o2").exists());
 }
+
+/// The sandbox dies with armorred: a step still running when armorred is killed does not
+/// outlive it.
+#[test]
+fn a_killed_build_leaves_no_step_running() {
+    if !sandbox_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let recipe = dir.path().join("recipe");
+    std::fs::create_dir_all(&recipe).expect("mkdir");
+    std::fs::write(recipe.join("a.c"), "int main(void){return 0;}\n").expect("write");
+    let sha = "86004d65c4f387c95467c6cee92bc1f1f8cb04d6650be09fbd1e359834a56766";
+    let marker = format!("{}", 1_000_000 + std::process::id());
+    let text = format!(
+        "[package]\nname = \"a\"\nversion = \"1\"\ncpe = \"cpe:2.3:a:x:a:1:*:*:*:*:*:*:*\"\nsource-date-epoch = 1\n\n\
+         [[source]]\nfile = \"a.c\"\nsha256 = \"{sha}\"\nfrom = {{ kind = \"path\", path = \"a.c\" }}\n\n\
+         [build-root]\ncc = \"clang-14\"\npackages = []\n\n[tiers.locked]\n\n\
+         [[step]]\nname = \"s\"\nrun = \"sleep {marker}\"\n"
+    );
+    std::fs::write(recipe.join("recipe.toml"), text).expect("write");
+    let sleeping = || {
+        std::fs::read_dir("/proc").expect("/proc").flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == format!("sleep\0{marker}\0").as_bytes())
+        })
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_armorred"))
+        .args(["build-source", "--host-toolchain", "--tier", "locked", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("--cache")
+        .arg(dir.path().join("cache"))
+        .arg(&recipe)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start armorred");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !sleeping() {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut err).expect("read");
+            panic!("armorred exited with {status:?} before the step ran: {err}");
+        }
+        assert!(std::time::Instant::now() < deadline, "the step did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().expect("kill armorred");
+    child.wait().expect("wait");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sleeping() {
+        assert!(std::time::Instant::now() < deadline, "the step outlived armorred");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
