@@ -28,7 +28,8 @@ pub(crate) enum Command {
     Lock(LockArgs),
     /// Build an image from its definition and lock: reproducible, FROM scratch, non-root.
     Build(BuildArgs),
-    /// Build a recipe from source in a sandbox with a tier's hardening flags, and prove them.
+    /// Build a recipe from source in a sandbox, on the build root locked in image.lock, with a
+    /// tier's hardening flags, and prove them.
     BuildSource(BuildSourceArgs),
     /// Analyse ELF binaries for hardening (RELRO, canary, NX, PIE, FORTIFY, SafeStack, CFI, CET).
     Checksec(ChecksecArgs),
@@ -126,7 +127,8 @@ pub(crate) struct PipelineArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct BuildSourceArgs {
-    /// Directory holding recipe.toml (e.g. images/nginx).
+    /// Directory holding recipe.toml and the image.lock whose build root it builds on (e.g.
+    /// images/nginx).
     #[arg(value_name = "RECIPE_DIR")]
     pub(crate) recipe_dir: PathBuf,
     /// Hardening tier.
@@ -135,7 +137,8 @@ pub(crate) struct BuildSourceArgs {
     /// Output directory (must not exist): destdir/, build-record.json, logs/.
     #[arg(long)]
     pub(crate) out: PathBuf,
-    /// Source cache (content-addressed by sha256).
+    /// Cache of sources and build-root packages (content-addressed by sha256) and of unpacked
+    /// build roots.
     #[arg(long, default_value = "target/armorred-cache")]
     pub(crate) cache: PathBuf,
     /// Parallel make jobs (default: available cores).
@@ -144,6 +147,15 @@ pub(crate) struct BuildSourceArgs {
     /// Keep the build directory (out/work) for inspection.
     #[arg(long)]
     pub(crate) keep_work: bool,
+    /// Debian mirror base URL for build-root packages not in the cache (default:
+    /// $ARMORRED_MIRROR, then the host's apt sources).
+    #[arg(long, conflicts_with = "host_toolchain")]
+    pub(crate) mirror: Option<String>,
+    /// Build on the host's own toolchain (the recipe's compiler, lld and -dev packages installed
+    /// on the host) instead of the build root locked in RECIPE_DIR/image.lock: for quick
+    /// iteration on a recipe.
+    #[arg(long)]
+    pub(crate) host_toolchain: bool,
 }
 
 #[derive(Debug, Args)]

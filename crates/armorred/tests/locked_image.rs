@@ -6,7 +6,7 @@
 //! as 65534 without a shell, serving files and proxying.
 //!
 //! Needs the host's Debian mirror on the first run (cached under target/armorred-test-cache),
-//! bubblewrap, and for the last test docker.io, nsenter and curl.
+//! user namespaces for the build sandbox, and for the last test docker.io, nsenter and curl.
 #![allow(clippy::print_stderr, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -45,7 +45,7 @@ fn checksec_of(archive: &Path) -> ScanReport {
 
 #[test]
 fn locked_nginx_shows_every_protection_and_passes_the_locked_policy() {
-    if !support::have_tool("bwrap", &["--version"]) {
+    if !support::sandbox_present() {
         return;
     }
     let (_tmp, archive, report) = built();
@@ -101,7 +101,7 @@ fn report_has(archive: &Path, path: &str) -> bool {
 
 #[test]
 fn two_locked_builds_give_the_same_digest() {
-    if !support::have_tool("bwrap", &["--version"]) {
+    if !support::sandbox_present() {
         return;
     }
     let (_tmp, _archive, first) = built();
@@ -122,7 +122,7 @@ fn two_locked_builds_give_the_same_digest() {
 /// first build stored it) and gives the same image.
 #[test]
 fn a_warm_locked_build_reuses_the_cached_source_build() {
-    if !support::have_tool("bwrap", &["--version"]) {
+    if !support::sandbox_present() {
         return;
     }
     let (_tmp, _archive, first) = built();
@@ -140,7 +140,7 @@ fn a_warm_locked_build_reuses_the_cached_source_build() {
 
 #[test]
 fn docker_runs_the_locked_image_read_only_as_nobody_serving_and_proxying() {
-    if !(support::have_tool("bwrap", &["--version"]) && support::images::have_docker()) {
+    if !(support::sandbox_present() && support::images::have_docker()) {
         return;
     }
     let (tmp, archive, _) = built();

@@ -1,11 +1,12 @@
-//! From-source builds end to end: nginx 1.26.3 in both tiers, built in the bubblewrap sandbox
-//! on the host toolchain, checked with `armorred::elf` and run; protections firing at run time;
-//! the sandbox's isolation; reproducibility.
+//! From-source builds end to end: nginx 1.26.3 in both tiers, built in the sandbox built into
+//! armorred over the build root locked in images/nginx/image.lock, checked with
+//! `armorred::elf` and run; protections firing at run time; the sandbox's isolation;
+//! reproducibility.
 //!
-//! Needs bubblewrap, clang-19, lld-19, libclang-rt-19-dev, make and the -dev packages of the
-//! nginx recipe, plus the Debian mirror from the host's apt configuration on the first run
-//! (sources are cached under target/armorred-cache). Without them the tests skip, unless
-//! ARMORRED_REQUIRE_TOOLS=1.
+//! Needs a kernel that lets this user create user namespaces, and the Debian mirror from the
+//! host's apt configuration on the first run (the build root's packages are cached under
+//! `$CARGO_TARGET_DIR/armorred-test-cache`, the sources under target/armorred-cache). Without
+//! user namespaces the tests skip, unless ARMORRED_REQUIRE_TOOLS=1.
 
 #![allow(clippy::print_stderr)] // skip reasons and build times go to the test log
 
@@ -17,8 +18,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use armorred::build::debian::Cache;
 use armorred::build::source::{
-    self, root::BuildRoot, sandbox::RunSpec, Bubblewrap, BuildOptions, BuildOutcome, HostToolchain, Sandbox,
+    self, root::BuildRoot, sandbox::RunSpec, BuildOptions, BuildOutcome, HostToolchain, LockedRoot, Namespaces, Sandbox,
 };
 use armorred::elf::{self, LibcResolver, Pie, Relro};
 use armorred::tier::Tier;
@@ -31,22 +33,31 @@ fn cache() -> PathBuf {
     workspace().join("target/armorred-cache")
 }
 
-/// Whether the tools are here; panics when they are required and missing.
-fn tools_present() -> bool {
-    let missing: Vec<&str> = ["bwrap", "clang-19", "ld.lld-19", "make"]
-        .into_iter()
-        .filter(|t| {
-            Command::new("sh").args(["-c", &format!("command -v {t}")]).output().map_or(true, |o| !o.status.success())
-        })
-        .collect();
-    if missing.is_empty() {
-        return true;
+/// Whether the sandbox can run here; panics when it is required and cannot.
+fn sandbox_present() -> bool {
+    match Namespaces::new() {
+        Ok(_) => true,
+        Err(e) if std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() == Ok("1") => {
+            panic!("ARMORRED_REQUIRE_TOOLS=1 but {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping: {e}");
+            false
+        }
     }
-    if std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("ARMORRED_REQUIRE_TOOLS=1 but missing: {missing:?}");
-    }
-    eprintln!("skipping: missing {missing:?} (apt-get install bubblewrap clang-19 lld-19 libclang-rt-19-dev make libpcre2-dev libssl-dev zlib1g-dev)");
-    false
+}
+
+/// The build root locked in images/nginx/image.lock (clang-19, lld-19, make and nginx's -dev
+/// packages: all that the recipes of these tests need), fetched and unpacked once per run.
+fn locked_root() -> &'static LockedRoot {
+    static ROOT: OnceLock<LockedRoot> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"));
+        let debs = Cache::new(target.join("armorred-test-cache"));
+        armorred::build::buildroot::locked(&workspace().join("images/nginx"), Tier::Locked, &debs, None)
+            .unwrap_or_else(|e| panic!("the locked build root: {e}"))
+    })
 }
 
 fn build(recipe: &Path, tier: Tier, out: &Path) -> BuildOutcome {
@@ -59,8 +70,8 @@ fn build(recipe: &Path, tier: Tier, out: &Path) -> BuildOutcome {
         keep_work: false,
         reuse: false,
     };
-    let sandbox = Bubblewrap::find().expect("bwrap");
-    match source::build(&opts, &sandbox, &HostToolchain::new()) {
+    let sandbox = Namespaces::new().expect("user namespaces");
+    match source::build(&opts, &sandbox, locked_root()) {
         Ok(o) => o,
         Err(e) => panic!("build of {} ({tier:?}) failed: {e}", recipe.display()),
     }
@@ -79,7 +90,16 @@ fn locked_nginx() -> &'static (tempfile::TempDir, BuildOutcome) {
 
 fn analyze(path: &Path) -> elf::Report {
     let bytes = std::fs::read(path).expect("read binary");
-    elf::analyze(&bytes, &LibcResolver::new("/")).expect("analyze")
+    elf::analyze(&bytes, &LibcResolver::new(locked_root().path())).expect("analyze")
+}
+
+/// Runs `bin`, built on the locked root, with the root's own loader and libraries (its glibc
+/// may be newer than the host's).
+fn on_root(bin: &Path) -> Command {
+    let root = locked_root().path();
+    let mut c = Command::new(root.join("usr/lib64/ld-linux-x86-64.so.2"));
+    c.arg("--library-path").arg(root.join("usr/lib/x86_64-linux-gnu")).arg(bin);
+    c
 }
 
 fn assert_hardened(r: &elf::Report, locked: bool) {
@@ -140,7 +160,7 @@ fn backend() -> u16 {
 
 #[test]
 fn locked_nginx_is_hardened_and_serves() {
-    if !tools_present() {
+    if !sandbox_present() {
         return;
     }
     let (_dir, out) = locked_nginx();
@@ -151,7 +171,7 @@ fn locked_nginx_is_hardened_and_serves() {
     assert!(out.record.sources[0].signature.is_some(), "signature verified");
     assert!(out.record.flags.cflags.contains(&"-fsanitize=cfi".to_string()));
     // Rarely used modules are out of the locked build.
-    let v = Command::new(&nginx).arg("-V").output().expect("nginx -V");
+    let v = on_root(&nginx).arg("-V").output().expect("nginx -V");
     let v = String::from_utf8_lossy(&v.stderr);
     assert!(v.contains("--without-http_ssi_module") && !v.contains("--with-mail"), "{v}");
 
@@ -173,7 +193,7 @@ fn locked_nginx_is_hardened_and_serves() {
         d = p.display()
     );
     std::fs::write(p.join("nginx.conf"), conf).expect("conf");
-    let mut child = Command::new(&nginx)
+    let mut child = on_root(&nginx)
         .arg("-p")
         .arg(p)
         .arg("-c")
@@ -210,7 +230,7 @@ fn locked_nginx_is_hardened_and_serves() {
 fn locked_nginx_compiles_out_features_with_evidence() {
     use armorred::report::{image_facts_probing, read_build_record, BinaryProbe};
     use armorred::source::{Limits, OpenOptions, Source};
-    if !tools_present() {
+    if !sandbox_present() {
         return;
     }
     let (_dir, out) = locked_nginx();
@@ -237,7 +257,7 @@ fn locked_nginx_compiles_out_features_with_evidence() {
 
 #[test]
 fn locked_nginx_builds_reproducibly() {
-    if !tools_present() {
+    if !sandbox_present() {
         return;
     }
     let (_dir, first) = locked_nginx();
@@ -257,7 +277,7 @@ fn locked_nginx_builds_reproducibly() {
 
 #[test]
 fn hardened_nginx_builds() {
-    if !tools_present() {
+    if !sandbox_present() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -288,7 +308,7 @@ fn hardened_nginx_builds() {
 
 #[test]
 fn protections_fire_at_run_time() {
-    if !tools_present() {
+    if !sandbox_present() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -296,18 +316,21 @@ fn protections_fire_at_run_time() {
     let out = build(&recipe, Tier::Locked, &dir.path().join("out"));
     let bin = out.destdir.join("usr/bin");
     let cfi = bin.join("cfi-demo");
-    let ok = Command::new(&cfi).output().expect("run cfi-demo");
+    let ok = on_root(&cfi).output().expect("run cfi-demo");
     assert!(ok.status.success(), "{ok:?}");
     // Both entries of the two-entry jump table work (clang 14 traps on the second one).
     assert_eq!(String::from_utf8_lossy(&ok.stdout), "plain 41 42\n");
-    let confused = Command::new(&cfi).arg("confuse").output().expect("run cfi-demo");
+    let confused = on_root(&cfi).arg("confuse").output().expect("run cfi-demo");
     assert_eq!(confused.status.signal(), Some(4), "SIGILL expected: {confused:?}");
 
     let fortify = bin.join("fortify-demo");
-    let ok = Command::new(&fortify).arg("short").output().expect("run");
+    let ok = on_root(&fortify).arg("short").output().expect("run");
     assert!(ok.status.success(), "{ok:?}");
-    let sh =
-        Command::new("sh").arg("-c").arg(format!("'{}' 0123456789abcdef", fortify.display())).output().expect("run");
+    let root = locked_root().path();
+    let (loader, libs) = (root.join("usr/lib64/ld-linux-x86-64.so.2"), root.join("usr/lib/x86_64-linux-gnu"));
+    let line =
+        format!("'{}' --library-path '{}' '{}' 0123456789abcdef", loader.display(), libs.display(), fortify.display());
+    let sh = Command::new("sh").arg("-c").arg(line).output().expect("run");
     assert_eq!(sh.status.code(), Some(134), "{sh:?}");
     assert!(String::from_utf8_lossy(&sh.stderr).contains("buffer overflow detected"));
 }
@@ -319,8 +342,8 @@ fn run_in_sandbox(script: &str) -> (i32, String, tempfile::TempDir) {
     let env = [("PATH", "/usr/bin:/bin")].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let root = HostToolchain::new();
     let log = dir.path().join("step.log");
-    let code = Bubblewrap::find()
-        .expect("bwrap")
+    let code = Namespaces::new()
+        .expect("user namespaces")
         .run(&RunSpec {
             root: &root as &dyn BuildRoot,
             build_dir: &build_dir,
@@ -335,7 +358,7 @@ fn run_in_sandbox(script: &str) -> (i32, String, tempfile::TempDir) {
 
 #[test]
 fn sandbox_has_no_network() {
-    if !tools_present() {
+    if !sandbox_present() {
         return;
     }
     let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
@@ -346,40 +369,73 @@ fn sandbox_has_no_network() {
     assert!(String::from_utf8_lossy(&host.stdout).contains("CONNECTED"), "{host:?}");
     listener.accept().expect("the control connection");
     listener.set_nonblocking(true).expect("nonblocking");
-    // Inside, 127.0.0.1 is the sandbox's own loopback (nothing listens there) and nothing else
-    // is routed: neither the host's listener nor any outside address can be reached.
+    // Inside, the network namespace is the sandbox's own and its loopback is down: nothing is
+    // routed, neither the host's listener on 127.0.0.1 nor any outside address can be reached.
     let outside = "exec 3<>/dev/tcp/192.0.2.1/80 && echo CONNECTED";
-    let (code, log, _dir) = run_in_sandbox(&format!("bash -c '{probe}' || bash -c '{outside}'"));
+    let (code, log, _dir) = run_in_sandbox(&format!("bash -c '{probe}' || echo LOOPBACK FAILED; bash -c '{outside}'"));
     assert_ne!(code, 0, "{log}");
     assert!(!log.contains("CONNECTED"), "{log}");
-    assert!(log.contains("Connection refused") && log.contains("Network is unreachable"), "{log}");
+    assert_eq!(log.matches("Network is unreachable").count(), 4, "both probes, each reported twice by bash: {log}");
+    assert!(log.contains("LOOPBACK FAILED"), "{log}");
     assert!(listener.accept().is_err(), "the sandbox connected to the host");
 }
 
 #[test]
 fn sandbox_writes_only_its_build_directory() {
-    if !tools_present() {
+    if !sandbox_present() {
         return;
     }
     let outside = tempfile::tempdir().expect("tempdir");
     let target = outside.path().join("escaped");
     let script = format!(
-        "touch /build/inside\nfor p in /usr/armorred-escape /etc/armorred-escape '{}'; do\n\
+        "touch /build/inside /tmp/scratch\nfor p in /usr/armorred-escape /etc/armorred-escape /dev/armorred-escape /armorred-escape '{}'; do\n\
          if touch \"$p\" 2>/dev/null; then echo \"WROTE $p\"; exit 1; fi; echo \"denied $p\"\ndone\n\
          echo uid=$(id -u) host=$(hostname)\n",
         target.display()
     );
     let (code, log, dir) = run_in_sandbox(&script);
     assert_eq!(code, 0, "{log}");
-    assert_eq!(log.matches("denied").count(), 3, "{log}");
+    assert_eq!(log.matches("denied").count(), 5, "{log}");
     assert!(log.contains("uid=1000 host=armorred-build"), "{log}");
     assert!(dir.path().join("build/inside").exists());
     assert!(!target.exists() && !Path::new("/usr/armorred-escape").exists());
 }
 
+/// The step is PID 1 of its own PID namespace with a fresh /proc, gets exactly the environment
+/// it was given, holds no capability and cannot gain one, sees only the five devices, and its
+/// exit code is returned.
+#[test]
+fn sandbox_runs_alone_with_exactly_its_environment() {
+    if !sandbox_present() {
+        return;
+    }
+    let script = "echo pid=$$\n\
+                  echo pids=$(ls /proc | grep '^[0-9]' | sort -n | tr '\\n' ' ')\n\
+                  echo init=$(tr '\\0' ' ' < /proc/1/cmdline | head -c 10)\n\
+                  tr '\\0' '\\n' < /proc/$$/environ | sed 's/^/env /'\n\
+                  grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status\n\
+                  echo dev=$(ls /dev | tr '\\n' ' ')\n\
+                  exit 7\n";
+    let (code, log, _dir) = run_in_sandbox(script);
+    assert_eq!(code, 7, "{log}");
+    assert!(log.contains("pid=1\n"), "{log}");
+    // Only the shell and what it runs: no process of the host is visible.
+    let pids = log.lines().find_map(|l| l.strip_prefix("pids=")).expect("pids");
+    assert!(pids.split_whitespace().all(|p| p.parse::<u32>().is_ok_and(|p| p < 10)), "{log}");
+    assert!(log.contains("init=/bin/sh -c\n"), "{log}");
+    let env: Vec<&str> = log.lines().filter_map(|l| l.strip_prefix("env ")).collect();
+    assert_eq!(env, ["PATH=/usr/bin:/bin"], "{log}");
+    for cap in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+        assert!(log.contains(&format!("{cap}:\t0000000000000000")), "{cap}: {log}");
+    }
+    assert!(log.contains("NoNewPrivs:\t1"), "{log}");
+    let dev = log.lines().find_map(|l| l.strip_prefix("dev=")).expect("dev");
+    assert_eq!(dev.trim_end(), "fd full null random stderr stdin stdout urandom zero", "{log}");
+}
+
 #[test]
 fn nginx_signature_verifies_and_rejects_tampering() {
-    if !tools_present() {
+    if !sandbox_present() {
         return;
     }
     // The sources are in the cache once the locked build has fetched them.
@@ -443,7 +499,7 @@ fn bad_pins_fail_before_building_and_leave_no_output() {
 
 #[test]
 fn syft_identifies_the_source_built_nginx_by_its_package_note() {
-    if !tools_present() {
+    if !sandbox_present() {
         return;
     }
     let have_syft = Command::new("syft").arg("version").output().is_ok_and(|o| o.status.success());
@@ -475,7 +531,7 @@ fn syft_identifies_the_source_built_nginx_by_its_package_note() {
 /// properties and leave no output (flags are checked, not assumed).
 #[test]
 fn flags_are_checked_not_assumed() {
-    if !tools_present() {
+    if !sandbox_present() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -503,7 +559,7 @@ fn flags_are_checked_not_assumed() {
         keep_work: false,
         reuse: false,
     };
-    let err = source::build(&opts, &Bubblewrap::find().expect("bwrap"), &HostToolchain::new())
+    let err = source::build(&opts, &Namespaces::new().expect("user namespaces"), locked_root())
         .expect_err("an unhardened binary must fail the build");
     let source::SourceBuildError::Verification { checks, .. } = &err else {
         panic!("expected a verification failure, got {err}");

@@ -2,7 +2,9 @@
 
 use std::io::Write;
 
-use armorred::build::source::{self, Bubblewrap, BuildOptions, HostToolchain};
+use armorred::build::buildroot;
+use armorred::build::debian::{Cache, Mirror};
+use armorred::build::source::{self, BuildOptions, BuildRoot, HostToolchain, Namespaces};
 
 use crate::cli::BuildSourceArgs;
 use crate::Outcome;
@@ -19,8 +21,14 @@ pub(crate) fn run(args: &BuildSourceArgs, quiet: bool) -> anyhow::Result<Outcome
         keep_work: args.keep_work,
         reuse: false,
     };
-    let sandbox = Bubblewrap::find()?;
-    let outcome = match source::build(&opts, &sandbox, &HostToolchain::new()) {
+    let sandbox = Namespaces::new()?;
+    let root: Box<dyn BuildRoot> = if args.host_toolchain {
+        Box::new(HostToolchain::new())
+    } else {
+        let mirror = args.mirror.as_deref().map(Mirror::from_base);
+        Box::new(buildroot::locked(&args.recipe_dir, tier, &Cache::new(&args.cache), mirror)?)
+    };
+    let outcome = match source::build(&opts, &sandbox, root.as_ref()) {
         Ok(o) => o,
         Err(e @ source::SourceBuildError::Verification { .. }) => {
             let mut err = anstream::stderr().lock();

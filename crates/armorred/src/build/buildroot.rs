@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 
 use sha2::Digest;
 
-use super::debian::{rootfs, LockedPackage};
+use super::debian::{rootfs, Lock, LockedPackage, Mirror};
 use super::source::root::{LockedRoot, RootPackage};
 use super::BuildError;
 use crate::cache::{Cache, Kind};
 use crate::fstree::Tree;
+use crate::tier::Tier;
 
 /// Format of the directory's layout; part of the key, so a change unpacks again.
 const LAYOUT_VERSION: &str = "armorred-build-root-1";
@@ -82,6 +83,46 @@ pub fn materialize(
         }
     }
     Ok(LockedRoot::new(dir, described))
+}
+
+/// The build root that `<dir>/image.lock` pins for the recipe in `dir`, as `armorred
+/// build-source` uses it: the `[build-roots]` entry of `tier`, else the first one locked (every
+/// entry holds the same packages, the recipe's `[build-root]` with their dependencies). The
+/// `.deb`s come from `cache`, else from `mirror` (discovered from the host's apt sources when
+/// `None` and a download is needed); the root is unpacked under `cache` unless it is there.
+pub fn locked(dir: &Path, tier: Tier, cache: &Cache, mirror: Option<Mirror>) -> Result<LockedRoot, BuildError> {
+    let recipe = super::source::load_checked(dir).map_err(|e| BuildError::Recipe(Box::new(e)))?;
+    let lock_file = super::lock_path(dir);
+    let bad = |detail: String| BuildError::Lock { path: lock_file.clone(), detail };
+    if !lock_file.exists() {
+        return Err(bad("no lock file, so no locked build root: run `armorred lock` on the image definition \
+                        (or build on the host's toolchain with --host-toolchain)"
+            .into()));
+    }
+    crate::spec::definition_file(dir, Path::new("image.lock")).map_err(|e| bad(e.to_string()))?;
+    let lock = Lock::read(&lock_file)?;
+    let pkgs = lock
+        .build_root_packages(tier)
+        .or_else(|| lock.build_roots.keys().next().and_then(|t| lock.build_root_packages(*t)))
+        .ok_or_else(|| bad("no locked build root ([build-roots]): run `armorred lock`".into()))?;
+    let missing: Vec<&str> =
+        recipe.build_root.packages.iter().filter(|w| !pkgs.iter().any(|p| &&p.name == w)).map(String::as_str).collect();
+    if !missing.is_empty() {
+        return Err(bad(format!(
+            "the locked build root lacks {} that recipe.toml's [build-root] asks for: run `armorred lock`",
+            missing.join(", ")
+        )));
+    }
+    let mut mirror = mirror;
+    let mut debs = Vec::with_capacity(pkgs.len());
+    for p in &pkgs {
+        let path = match cache.verified(&p.sha256, Some(p.size)) {
+            Some(path) => path,
+            None => super::stage::assemble::fetch_one(&mut mirror, cache, p)?,
+        };
+        debs.push((p.name.clone(), path));
+    }
+    materialize(cache.dir(), &pkgs, &debs)
 }
 
 #[cfg(test)]

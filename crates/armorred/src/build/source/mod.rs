@@ -28,7 +28,7 @@ use std::time::Instant;
 pub use recipe::Recipe;
 pub use record::BuildRecord;
 pub use root::{BuildRoot, HostToolchain, LockedRoot};
-pub use sandbox::{Bubblewrap, Sandbox};
+pub use sandbox::{Namespaces, Sandbox};
 
 use crate::tier::Tier;
 
@@ -103,6 +103,15 @@ pub enum SourceBuildError {
     SandboxUnavailable {
         /// Why.
         reason: String,
+    },
+    /// The sandbox failed to start.
+    #[error("cannot {what}")]
+    Sandbox {
+        /// What was attempted.
+        what: String,
+        /// The cause.
+        #[source]
+        source: hakoniwa::Error,
     },
     /// A build step failed.
     #[error("step {step} failed with exit code {code}; last lines of {log}:\n{tail}")]

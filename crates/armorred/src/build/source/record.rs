@@ -181,8 +181,8 @@ mod tests {
                 }],
             },
             sandbox: SandboxDescription {
-                kind: "bubblewrap".into(),
-                version: "bubblewrap 0.8.0".into(),
+                kind: "namespaces".into(),
+                version: "armorred 0.1.0 (hakoniwa 1.8.0)".into(),
                 namespaces: vec!["user".into(), "network".into()],
                 network: false,
             },

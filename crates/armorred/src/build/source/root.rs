@@ -1,8 +1,9 @@
 //! The build root: a directory holding a toolchain, mounted read-only as `/` of the sandbox.
 //!
-//! [`HostToolchain`] uses the host's `/` (clang-19, lld-19 and libclang-rt-19-dev installed by apt). A root made of
-//! Debian packages resolved and locked by hash (issue 3's resolver) implements [`BuildRoot`]
-//! the same way and only changes [`BuildRoot::describe`].
+//! [`LockedRoot`] is made of Debian packages resolved and locked by hash in image.lock
+//! (`build::buildroot`): what image builds and `armorred build-source` use. [`HostToolchain`]
+//! uses the host's `/` (the recipe's compiler and -dev packages installed by apt), only for
+//! `armorred build-source --host-toolchain`; it differs only in [`BuildRoot::describe`].
 
 use std::path::{Path, PathBuf};
 

@@ -1,12 +1,19 @@
-//! The build sandbox: new user, mount, pid, network, IPC and UTS namespaces through Debian's
-//! bubblewrap. The build root is mounted read-only, the build directory is the only writable
-//! bind mount (plus an ephemeral tmpfs `/tmp`), there is no network (a fresh network namespace
-//! holds only its own loopback: the host's 127.0.0.1 is unreachable), the
-//! environment is cleared and fixed, and the shell sets `umask 022` before each step.
+//! The build sandbox, part of the binary: new user, mount, PID, network, IPC and UTS
+//! namespaces set up by the `hakoniwa` crate (which keeps the `unsafe` fork, `unshare`, mounts
+//! and `pivot_root` inside it), so that a build needs nothing on the host but a kernel that
+//! lets unprivileged users create user namespaces.
+//!
+//! Inside: the build root's `usr`, `bin`, `lib*` and loader configuration bound read-only on an
+//! empty root that is itself read-only; the build directory at `/build` is the only writable
+//! bind mount (plus an ephemeral tmpfs `/tmp`); a fresh `/proc` of the sandbox's own PID
+//! namespace; a `/dev` holding only null, zero, full, random and urandom; no network (a fresh
+//! network namespace whose loopback is down: neither the host's 127.0.0.1 nor any other address
+//! is reachable); uid and gid 1000, no capabilities, `no_new_privs`; the environment is exactly
+//! the step's; the sandbox is killed when the build dies; the shell sets `umask 022` before
+//! each step.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -34,9 +41,9 @@ pub struct RunSpec<'a> {
 /// What a sandbox is, for the build record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SandboxDescription {
-    /// `bubblewrap`.
+    /// `namespaces` (the sandbox built into armorred).
     pub kind: String,
-    /// The tool's version line.
+    /// What implements it, with versions.
     pub version: String,
     /// Namespaces unshared.
     pub namespaces: Vec<String>,
@@ -52,96 +59,120 @@ pub trait Sandbox: std::fmt::Debug {
     fn run(&self, spec: &RunSpec<'_>) -> Result<i32, SourceBuildError>;
 }
 
-/// bubblewrap (`bwrap`), as an unprivileged or root user.
+/// The namespaces sandbox built into armorred, for unprivileged and root users alike.
 #[derive(Debug, Clone)]
-pub struct Bubblewrap {
-    program: PathBuf,
+pub struct Namespaces {
+    _checked: (),
 }
+
+/// The sandbox's kind in the build record.
+pub const KIND: &str = "namespaces";
+
+/// The version of the `hakoniwa` crate that sets the sandbox up (a test compares it with
+/// Cargo.lock).
+pub const HAKONIWA_VERSION: &str = "1.8.0";
 
 const NAMESPACES: [&str; 6] = ["user", "mount", "pid", "network", "ipc", "uts"];
 
-impl Bubblewrap {
-    /// Finds `bwrap` on `PATH` and checks that it runs.
-    pub fn find() -> Result<Self, SourceBuildError> {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let program = std::env::split_paths(&path).map(|d| d.join("bwrap")).find(|p| p.is_file()).ok_or_else(|| {
-            SourceBuildError::SandboxUnavailable {
-                reason: "bwrap not found on PATH (apt-get install bubblewrap)".into(),
+/// The devices of the sandbox's `/dev`.
+const DEVICES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
+
+/// The uid and gid the steps run as.
+const BUILD_ID: u32 = 1000;
+
+/// What a step's last log line starts with when the sandbox, not the step, failed.
+const SETUP_FAILURE_PREFIX: &str = "hakoniwa: ";
+/// The exit code of a sandbox that could not be set up.
+const SETUP_FAILURE_CODE: i32 = 125;
+
+/// The kernel settings that can refuse user namespaces, for the error message.
+const USERNS_KNOBS: &str = "the kernel must allow unprivileged user namespaces: \
+    `sysctl kernel.unprivileged_userns_clone=1` (Debian before 11), `sysctl user.max_user_namespaces=15000` \
+    (when 0), and on Ubuntu 23.10+ `sysctl kernel.apparmor_restrict_unprivileged_userns=0`; inside a \
+    container, its seccomp profile must allow unshare and mount";
+
+impl Namespaces {
+    /// The sandbox, after checking that the kernel lets this user create user namespaces.
+    pub fn new() -> Result<Self, SourceBuildError> {
+        let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+        // `/proc/self` belongs to the process's effective uid.
+        let root =
+            std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
+        let refuse = |cause: String| SourceBuildError::SandboxUnavailable {
+            reason: format!("user namespaces are disabled ({cause}); {USERNS_KNOBS}"),
+        };
+        if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
+            return Err(refuse("user.max_user_namespaces = 0".into()));
+        }
+        if !root {
+            if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+                return Err(refuse("kernel.unprivileged_userns_clone = 0".into()));
             }
-        })?;
-        Ok(Self { program })
+            if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
+                return Err(refuse("kernel.apparmor_restrict_unprivileged_userns = 1".into()));
+            }
+        }
+        Ok(Self { _checked: () })
     }
 
-    /// The arguments that build the sandbox for `spec`, up to and including `--`.
-    pub fn args(&self, spec: &RunSpec<'_>) -> Vec<String> {
+    /// The container for `spec`: namespaces, mounts, identity.
+    fn container(spec: &RunSpec<'_>) -> hakoniwa::Container {
+        use hakoniwa::Namespace;
+        let mut c = hakoniwa::Container::empty();
+        for ns in
+            [Namespace::User, Namespace::Mount, Namespace::Pid, Namespace::Network, Namespace::Ipc, Namespace::Uts]
+        {
+            c.unshare(ns);
+        }
+        c.uidmap(BUILD_ID).gidmap(BUILD_ID).hostname("armorred-build");
+        // Bind mounts keep the flags the kernel locks for an unprivileged user (nodev, noexec
+        // of the host mount they come from) instead of failing on them.
+        c.runctl(hakoniwa::Runctl::MountFallback);
         let root = spec.root.path();
-        let mut a: Vec<String> = [
-            "--unshare-user",
-            "--unshare-pid",
-            "--unshare-net",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-            "--hostname",
-            "armorred-build",
-            "--uid",
-            "1000",
-            "--gid",
-            "1000",
-            "--die-with-parent",
-            "--new-session",
-            "--cap-drop",
-            "ALL",
-            "--clearenv",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let mut add = |xs: &[&str]| a.extend(xs.iter().map(|s| s.to_string()));
-        let usr = root.join("usr");
-        add(&["--ro-bind", &usr.to_string_lossy(), "/usr"]);
+        let s = |p: &Path| p.to_string_lossy().into_owned();
+        c.bindmount_ro(&s(&root.join("usr")), "/usr");
         for d in ["bin", "sbin", "lib", "lib64", "lib32", "libx32"] {
             let p = root.join(d);
             match std::fs::symlink_metadata(&p) {
                 Ok(m) if m.file_type().is_symlink() => {
                     if let Ok(target) = std::fs::read_link(&p) {
-                        add(&["--symlink", &target.to_string_lossy(), &format!("/{d}")]);
+                        c.symlink(&s(&target), &format!("/{d}"));
                     }
                 }
-                Ok(m) if m.is_dir() => add(&["--ro-bind", &p.to_string_lossy(), &format!("/{d}")]),
+                Ok(m) if m.is_dir() => {
+                    c.bindmount_ro(&s(&p), &format!("/{d}"));
+                }
                 _ => {}
             }
         }
         for f in ["etc/ld.so.cache", "etc/ld.so.conf", "etc/ld.so.conf.d", "etc/alternatives"] {
             let p = root.join(f);
             if p.exists() {
-                add(&["--ro-bind", &p.to_string_lossy(), &format!("/{f}")]);
+                c.bindmount_ro(&s(&p), &format!("/{f}"));
             }
         }
-        add(&["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]);
-        add(&["--bind", &spec.build_dir.to_string_lossy(), SANDBOX_BUILD_DIR, "--chdir", spec.cwd]);
-        // The sandbox's own root (a tmpfs holding the mount points) becomes read-only: the
-        // build directory and the ephemeral /tmp are the only writable places.
-        add(&["--remount-ro", "/"]);
-        for (k, v) in spec.env {
-            add(&["--setenv", k, v]);
+        c.procfsmount("/proc");
+        c.tmpfsmount("/tmp");
+        // The devices are bound onto files of the read-only root: /dev itself is not writable.
+        for d in DEVICES {
+            c.bindmount_rw(&format!("/dev/{d}"), &format!("/dev/{d}"));
         }
-        add(&["--"]);
-        a
+        c.symlink("/proc/self/fd", "/dev/fd");
+        for (i, name) in ["stdin", "stdout", "stderr"].iter().enumerate() {
+            c.symlink(&format!("/proc/self/fd/{i}"), &format!("/dev/{name}"));
+        }
+        c.bindmount_rw(&s(spec.build_dir), SANDBOX_BUILD_DIR);
+        // The root (an empty directory holding the mount points) is remounted read-only by
+        // default: the build directory and the ephemeral /tmp are the only writable places.
+        c
     }
 }
 
-impl Sandbox for Bubblewrap {
+impl Sandbox for Namespaces {
     fn describe(&self) -> SandboxDescription {
-        let version = Command::new(&self.program)
-            .arg("--version")
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default();
         SandboxDescription {
-            kind: "bubblewrap".into(),
-            version,
+            kind: KIND.into(),
+            version: format!("armorred {} (hakoniwa {HAKONIWA_VERSION})", env!("CARGO_PKG_VERSION")),
             namespaces: NAMESPACES.iter().map(|s| s.to_string()).collect(),
             network: false,
         }
@@ -151,20 +182,75 @@ impl Sandbox for Bubblewrap {
         let io = |what: String| move |source| SourceBuildError::Io { what, source };
         let log = std::fs::File::create(spec.log).map_err(io(format!("cannot create log {}", spec.log.display())))?;
         let err = log.try_clone().map_err(io(format!("cannot create log {}", spec.log.display())))?;
+        let null = std::fs::File::open("/dev/null").map_err(io("cannot open /dev/null".into()))?;
         let script = format!("umask 022\nset -e\n{}", spec.script);
-        let status = Command::new(&self.program)
-            .args(self.args(spec))
-            .args(["/bin/sh", "-c", &script])
-            .env_clear()
-            .stdin(Stdio::null())
+        let status = Self::container(spec)
+            .command("/bin/sh")
+            .args(["-c", &script])
+            .current_dir(spec.cwd)
+            .envs(spec.env)
+            .stdin(null)
             .stdout(log)
             .stderr(err)
             .status()
-            .map_err(|source| SourceBuildError::Io {
-                what: format!("cannot start {}", self.program.display()),
-                source,
-            })?;
-        use std::os::unix::process::ExitStatusExt;
-        Ok(status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(-1))
+            .map_err(|source| SourceBuildError::Sandbox { what: "start the sandbox".into(), source })?;
+        if let Some(code) = status.exit_code {
+            if code == SETUP_FAILURE_CODE {
+                // The sandbox's last steps (the new /proc, the read-only root, the uid, exec)
+                // run in its first process and report on its stderr, the step's log.
+                let text = std::fs::read_to_string(spec.log).unwrap_or_default();
+                if let Some(line) = text.lines().last().filter(|l| l.starts_with(SETUP_FAILURE_PREFIX)) {
+                    return Err(setup_failed(line));
+                }
+            }
+            return Ok(code);
+        }
+        if status.reason.starts_with("process(") && status.reason.contains("received signal") {
+            // Killed by a signal: 128+n, as a shell reports it.
+            return Ok(status.code);
+        }
+        Err(setup_failed(&status.reason))
+    }
+}
+
+/// The error for a sandbox that could not be set up, naming the kernel settings when it is
+/// user namespaces that were refused.
+fn setup_failed(reason: &str) -> SourceBuildError {
+    let reason = reason.strip_prefix(SETUP_FAILURE_PREFIX).unwrap_or(reason);
+    let userns = ["unshare(", "uid_map", "gid_map", "setgroups"].iter().any(|k| reason.contains(k));
+    SourceBuildError::SandboxUnavailable {
+        reason: if userns {
+            format!("the kernel refused a user namespace ({reason}); {USERNS_KNOBS}")
+        } else {
+            format!("cannot set the sandbox up: {reason}")
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recorded_hakoniwa_version_is_the_locked_one() {
+        let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock"))
+            .expect("Cargo.lock");
+        let locked = lock
+            .split("[[package]]")
+            .find(|p| p.contains("\nname = \"hakoniwa\"\n"))
+            .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+            .map(|v| v.trim_end_matches('"'));
+        assert_eq!(locked, Some(HAKONIWA_VERSION));
+    }
+
+    #[test]
+    fn refused_user_namespaces_name_the_knobs() {
+        let e = setup_failed("unshare(CLONE_NEWUSER) => EPERM: Operation not permitted").to_string();
+        assert!(e.starts_with("sandbox unavailable: the kernel refused a user namespace (unshare("), "{e}");
+        for knob in ["kernel.unprivileged_userns_clone", "user.max_user_namespaces"] {
+            assert!(e.contains(knob), "{e}");
+        }
+        let e = setup_failed("hakoniwa: mount(\"/x\") => ENOENT").to_string();
+        assert_eq!(e, "sandbox unavailable: cannot set the sandbox up: mount(\"/x\") => ENOENT");
     }
 }

@@ -102,7 +102,7 @@ fn build_from_source(
     })?;
     let debs = fetch_all(&pkgs, mirror, opts)?;
     let root = buildroot::materialize(opts.cache.dir(), &pkgs, &debs)?;
-    let sandbox = source::Bubblewrap::find().map_err(fail)?;
+    let sandbox = source::Namespaces::new().map_err(fail)?;
     let out = source_build_dir(&opts.output);
     if previous_source_build(&out)? {
         std::fs::remove_dir_all(&out).map_err(|source| BuildError::Io {
@@ -122,7 +122,11 @@ fn build_from_source(
     source::build(&build_opts, &sandbox, &root).map_err(fail)
 }
 
-fn fetch_one(mirror: &mut Option<Mirror>, cache: &Cache, p: &debian::LockedPackage) -> Result<PathBuf, BuildError> {
+pub(crate) fn fetch_one(
+    mirror: &mut Option<Mirror>,
+    cache: &Cache,
+    p: &debian::LockedPackage,
+) -> Result<PathBuf, BuildError> {
     if mirror.is_none() {
         *mirror = Some(Mirror::discover(None)?);
     }
