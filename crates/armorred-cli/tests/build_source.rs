@@ -13,7 +13,7 @@ fn fixture() -> PathBuf {
 }
 
 fn sandbox_present() -> bool {
-    match armorred::build::source::Namespaces::new() {
+    match armorred::build::compile::Namespaces::new() {
         Ok(_) => true,
         Err(e) if std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() == Ok("1") => {
             panic!("ARMORRED_REQUIRE_TOOLS=1 but {e}")

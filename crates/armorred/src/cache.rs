@@ -6,7 +6,7 @@
 //! |------|-----------|------|
 //! | [`Kind::Debs`] | `sha256/<hex>` | downloads by sha256: `.deb` packages, upstream sources |
 //! | [`Kind::BuildRoots`] | `roots/<key>` | unpacked locked build roots (`build::buildroot`) |
-//! | [`Kind::SourceBuilds`] | `source-builds/<key>` | verified source builds (`build::source`) |
+//! | [`Kind::SourceBuilds`] | `source-builds/<key>` | verified source builds (`build::compile`) |
 //! | [`Kind::Scratch`] | `tmp/` | scratch trees of a build (`rootfs-<pid>-*`) |
 //! | [`Kind::Registry`] | `registry/` | blobs of a registry pull, one private directory per open |
 //!

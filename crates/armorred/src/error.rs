@@ -24,7 +24,7 @@ pub enum Error {
     Report(#[from] crate::report::ReportError),
     /// From-source builds (`armorred build-source`).
     #[error(transparent)]
-    SourceBuild(#[from] crate::build::source::SourceBuildError),
+    SourceBuild(#[from] crate::build::compile::SourceBuildError),
     /// The end-to-end pipeline.
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),

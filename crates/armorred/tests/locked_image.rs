@@ -119,7 +119,8 @@ fn two_locked_builds_give_the_same_digest() {
 }
 
 /// A warm build of the same definition and lock reuses the verified cached source build (the
-/// first build stored it) and gives the same image.
+/// first build stored it) and gives the same image, into a folder that does not exist yet (as
+/// the pipeline's `out/<image>/<tier>/image`).
 #[test]
 fn a_warm_locked_build_reuses_the_cached_source_build() {
     if !support::sandbox_present() {
@@ -129,12 +130,13 @@ fn a_warm_locked_build_reuses_the_cached_source_build() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = copy_definition(tmp.path());
     let t = std::time::Instant::now();
-    let warm = build::build(&dir, &opts(Tier::Locked, Output::OciDir(tmp.path().join("warm")))).unwrap();
+    let warm_out = tmp.path().join("new/locked/warm");
+    let warm = build::build(&dir, &opts(Tier::Locked, Output::OciDir(warm_out.clone()))).unwrap();
     eprintln!("warm locked build in {:.1} s", t.elapsed().as_secs_f64());
     assert!(warm.source_build_reused, "the cached source build was not reused");
     assert_eq!(first.manifest_digest, warm.manifest_digest);
     assert_eq!(first.source_build, warm.source_build, "the same build record");
-    let logs = build::source_build_dir(&Output::OciDir(tmp.path().join("warm"))).join("logs/debian-patches.log");
+    let logs = build::source_build_dir(&Output::OciDir(warm_out)).join("logs/debian-patches.log");
     assert!(std::fs::read_to_string(logs).unwrap().contains("applying CVE-2026-42945.patch"));
 }
 

@@ -18,10 +18,10 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use armorred::build::debian::Cache;
-use armorred::build::source::{
+use armorred::build::compile::{
     self, root::BuildRoot, sandbox::RunSpec, BuildOptions, BuildOutcome, HostToolchain, LockedRoot, Namespaces, Sandbox,
 };
+use armorred::build::debian::Cache;
 use armorred::elf::{self, LibcResolver, Pie, Relro};
 use armorred::tier::Tier;
 
@@ -71,7 +71,7 @@ fn build(recipe: &Path, tier: Tier, out: &Path) -> BuildOutcome {
         reuse: false,
     };
     let sandbox = Namespaces::new().expect("user namespaces");
-    match source::build(&opts, &sandbox, locked_root()) {
+    match compile::build(&opts, &sandbox, locked_root()) {
         Ok(o) => o,
         Err(e) => panic!("build of {} ({tier:?}) failed: {e}", recipe.display()),
     }
@@ -445,14 +445,14 @@ fn nginx_signature_verifies_and_rejects_tampering() {
     let sig = cached("faa36c1c57af475445b2a50d203fea314ed1db6a3399ed95c79ae7e99478a9f3");
     let keyring = std::fs::read(workspace().join("images/nginx/keys/nginx-signing-keys.asc")).expect("keyring");
     let signer = "D6786CE303D9A9022998DC6CC8464D549AF75C0A";
-    let ok = source::signature::verify_detached(&keyring, &sig, &tarball, signer);
+    let ok = compile::signature::verify_detached(&keyring, &sig, &tarball, signer);
     assert_eq!(ok.as_deref(), Ok("d6786ce303d9a9022998dc6cc8464d549af75c0a"));
     let mut tampered = tarball.clone();
     tampered[1000] ^= 1;
-    let bad = source::signature::verify_detached(&keyring, &sig, &tampered, signer);
+    let bad = compile::signature::verify_detached(&keyring, &sig, &tampered, signer);
     assert!(bad.expect_err("tampered").contains("bad signature"));
     let other = "8540A6F18833A80E9C1653A42FD21310B49F6B46";
-    let wrong = source::signature::verify_detached(&keyring, &sig, &tarball, other);
+    let wrong = compile::signature::verify_detached(&keyring, &sig, &tarball, other);
     assert!(wrong.expect_err("wrong signer").contains("not by the pinned signer"));
 }
 
@@ -473,10 +473,10 @@ fn bad_pins_fail_before_building_and_leave_no_output() {
     #[derive(Debug)]
     struct NeverRun;
     impl Sandbox for NeverRun {
-        fn describe(&self) -> source::sandbox::SandboxDescription {
+        fn describe(&self) -> compile::sandbox::SandboxDescription {
             unreachable!("not reached")
         }
-        fn run(&self, _: &RunSpec<'_>) -> Result<i32, source::SourceBuildError> {
+        fn run(&self, _: &RunSpec<'_>) -> Result<i32, compile::SourceBuildError> {
             panic!("a step ran despite a bad pin")
         }
     }
@@ -489,11 +489,11 @@ fn bad_pins_fail_before_building_and_leave_no_output() {
         keep_work: false,
         reuse: false,
     };
-    let err = source::build(&opts(Tier::Locked), &NeverRun, &HostToolchain::new()).expect_err("hash mismatch");
-    assert!(matches!(err, source::SourceBuildError::HashMismatch { .. }), "{err}");
+    let err = compile::build(&opts(Tier::Locked), &NeverRun, &HostToolchain::new()).expect_err("hash mismatch");
+    assert!(matches!(err, compile::SourceBuildError::HashMismatch { .. }), "{err}");
     assert!(err.to_string().contains("a.c"), "{err}");
     assert!(!dir.path().join("out").exists());
-    let err = source::build(&opts(Tier::Hardened), &NeverRun, &HostToolchain::new()).expect_err("no tier");
+    let err = compile::build(&opts(Tier::Hardened), &NeverRun, &HostToolchain::new()).expect_err("no tier");
     assert!(err.to_string().contains("has no [tiers.hardened]"), "{err}");
 }
 
@@ -559,9 +559,9 @@ fn flags_are_checked_not_assumed() {
         keep_work: false,
         reuse: false,
     };
-    let err = source::build(&opts, &Namespaces::new().expect("user namespaces"), locked_root())
+    let err = compile::build(&opts, &Namespaces::new().expect("user namespaces"), locked_root())
         .expect_err("an unhardened binary must fail the build");
-    let source::SourceBuildError::Verification { checks, .. } = &err else {
+    let compile::SourceBuildError::Verification { checks, .. } = &err else {
         panic!("expected a verification failure, got {err}");
     };
     let failed: Vec<&str> = checks.iter().map(|c| c.property).collect();

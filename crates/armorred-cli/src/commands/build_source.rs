@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use armorred::build::buildroot;
+use armorred::build::compile::{self, BuildOptions, BuildRoot, HostToolchain, Namespaces};
 use armorred::build::debian::{Cache, Mirror};
-use armorred::build::source::{self, BuildOptions, BuildRoot, HostToolchain, Namespaces};
 
 use crate::cli::BuildSourceArgs;
 use crate::Outcome;
@@ -28,9 +28,9 @@ pub(crate) fn run(args: &BuildSourceArgs, quiet: bool) -> anyhow::Result<Outcome
         let mirror = args.mirror.as_deref().map(Mirror::from_base);
         Box::new(buildroot::locked(&args.recipe_dir, tier, &Cache::new(&args.cache), mirror)?)
     };
-    let outcome = match source::build(&opts, &sandbox, root.as_ref()) {
+    let outcome = match compile::build(&opts, &sandbox, root.as_ref()) {
         Ok(o) => o,
-        Err(e @ source::SourceBuildError::Verification { .. }) => {
+        Err(e @ compile::SourceBuildError::Verification { .. }) => {
             let mut err = anstream::stderr().lock();
             writeln!(err, "check failed: {e}")?;
             return Ok(Outcome::CheckFailed);

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::Digest;
 
+use super::compile::root::{LockedRoot, RootPackage};
 use super::debian::{rootfs, Lock, LockedPackage, Mirror};
-use super::source::root::{LockedRoot, RootPackage};
 use super::BuildError;
 use crate::cache::{Cache, Kind};
 use crate::fstree::Tree;
@@ -91,7 +91,7 @@ pub fn materialize(
 /// `.deb`s come from `cache`, else from `mirror` (discovered from the host's apt sources when
 /// `None` and a download is needed); the root is unpacked under `cache` unless it is there.
 pub fn locked(dir: &Path, tier: Tier, cache: &Cache, mirror: Option<Mirror>) -> Result<LockedRoot, BuildError> {
-    let recipe = super::source::load_checked(dir).map_err(|e| BuildError::Recipe(Box::new(e)))?;
+    let recipe = super::compile::load_checked(dir).map_err(|e| BuildError::Recipe(Box::new(e)))?;
     let lock_file = super::lock_path(dir);
     let bad = |detail: String| BuildError::Lock { path: lock_file.clone(), detail };
     if !lock_file.exists() {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::debian::release::{default_keyring_paths, Keyring};
 use super::debian::{self, DebianError, Indices, Lock, Mirror, ResolveRequest};
-use super::{source, BuildError};
+use super::{compile, BuildError};
 use crate::spec::ImageSpec;
 use crate::tier::Tier;
 
@@ -88,7 +88,7 @@ pub fn build_root_inputs(dir: &Path, spec: &ImageSpec) -> Result<BTreeMap<Tier, 
     if spec.tiers.values().all(|t| t.source_build.is_none()) {
         return Ok(out);
     }
-    let recipe = source::load_checked(dir).map_err(|e| BuildError::Recipe(Box::new(e)))?;
+    let recipe = compile::load_checked(dir).map_err(|e| BuildError::Recipe(Box::new(e)))?;
     for (&name, tier) in &spec.tiers {
         if tier.source_build.is_some() {
             out.insert(name, recipe.build_root.packages.clone());

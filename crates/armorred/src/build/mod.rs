@@ -9,11 +9,13 @@
 //! passed. [`lock`] (in `lockfile.rs`) resolves a definition into `image.lock`.
 
 pub mod buildroot;
+/// Compiling a program from its pinned sources in the sandbox (`crate::source` is where
+/// images are read).
+pub mod compile;
 pub mod debian;
 mod lockfile;
 mod output;
 pub mod record;
-pub mod source;
 mod stage;
 
 use std::collections::BTreeMap;
@@ -135,11 +137,11 @@ pub enum BuildError {
         tier: Tier,
         /// The cause.
         #[source]
-        source: Box<source::SourceBuildError>,
+        source: Box<compile::SourceBuildError>,
     },
     /// The recipe that the source-built tiers build (`recipe.toml`) could not be loaded.
     #[error("source build of tier (recipe)")]
-    Recipe(#[source] Box<source::SourceBuildError>),
+    Recipe(#[source] Box<compile::SourceBuildError>),
     /// Scanning the root file system failed.
     #[error("checksec scan failed")]
     Scan(#[source] crate::elf::ElfError),
@@ -264,7 +266,7 @@ pub struct BuildReport {
     /// Packages installed.
     pub packages: usize,
     /// The source build's record, for a source-built tier.
-    pub source_build: Option<source::BuildRecord>,
+    pub source_build: Option<compile::BuildRecord>,
     /// Whether the source build was a verified cached build of the same inputs.
     pub source_build_reused: bool,
     /// Entries in the layer.

@@ -185,16 +185,16 @@ fn recipe_files_symlinked_out_of_the_definition_are_refused() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
     let nginx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/nginx");
-    source::load_checked(&nginx).expect("the nginx recipe is fine");
+    compile::load_checked(&nginx).expect("the nginx recipe is fine");
     std::fs::copy(nginx.join("recipe.toml"), dir.join("recipe.toml")).expect("copy");
     std::fs::create_dir(dir.join("keys")).expect("mkdir");
     std::os::unix::fs::symlink("/etc/passwd", dir.join("keys/nginx-signing-keys.asc")).expect("symlink");
-    let err = source::load_checked(dir).expect_err("must fail").to_string();
+    let err = compile::load_checked(dir).expect_err("must fail").to_string();
     assert!(err.contains("keyring: "), "{err}");
     assert!(err.contains("keys/nginx-signing-keys.asc resolves to /etc/passwd, outside"), "{err}");
     std::fs::remove_file(dir.join("recipe.toml")).expect("rm");
     std::os::unix::fs::symlink("/etc/passwd", dir.join("recipe.toml")).expect("symlink");
-    let err = source::load_checked(dir).expect_err("must fail").to_string();
+    let err = compile::load_checked(dir).expect_err("must fail").to_string();
     assert!(err.contains("recipe.toml resolves to /etc/passwd, outside"), "{err}");
 }
 

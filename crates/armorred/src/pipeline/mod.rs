@@ -273,9 +273,10 @@ fn run_image(
         let variant_dir = out.join(tier.as_str());
         create_dir(&variant_dir)?;
         let image_dir = variant_dir.join("image");
-        let build = stage("build the image", build::build(dir, &build_options(cx, tier, &image_dir)))?;
+        let mut build = stage("build the image", build::build(dir, &build_options(cx, tier, &image_dir)))?;
         written.push(image_dir.clone());
-        let mut analysis = analyse(cx, &image_dir, Some(&build), &variant_dir, written)?;
+        let known = std::mem::take(&mut build.checksec);
+        let mut analysis = analyse(cx, &image_dir, Some(&build), known, &variant_dir, written)?;
         let comparison = match (up_side, &cx.db, &analysis.side) {
             (Some(up), Some(db), Some(ours)) => {
                 let c = report::compare(up, ours, Some(&format!("sha256:{}", db.sha256())));
@@ -336,15 +337,16 @@ fn run_upstream(
         Upstream::Definition(def) => {
             create_dir(dir)?;
             let image_dir = dir.join("image");
-            let build = stage(
+            let mut build = stage(
                 "build the upstream reference",
                 build::build(def, &build_options(cx, ImageSpec::REFERENCE_TIER, &image_dir)),
             )?;
             written.push(image_dir.clone());
-            (analyse(cx, &image_dir, Some(&build), dir, written)?, Some(build))
+            let known = std::mem::take(&mut build.checksec);
+            (analyse(cx, &image_dir, Some(&build), known, dir, written)?, Some(build))
         }
         Upstream::Image(source) => {
-            (create_dir(dir).and_then(|()| analyse_source(cx, source, None, dir, written))?, None)
+            (create_dir(dir).and_then(|()| analyse_source(cx, source, None, None, dir, written))?, None)
         }
     };
     let summary = analysis.summary(&spec.name, "upstream", build.as_ref());
@@ -389,14 +391,17 @@ struct Analysis {
     paths: BTreeMap<String, String>,
 }
 
+/// [`analyse_source`] of an image armorred built, with the checksec its build's gate made.
 fn analyse(
     cx: &Context<'_>,
     image_dir: &Path,
     build: Option<&BuildReport>,
+    checksec: ScanReport,
     dir: &Path,
     written: &mut Vec<PathBuf>,
 ) -> Result<Analysis, PipelineError> {
-    let mut a = analyse_source(cx, &format!("oci-dir:{}", image_dir.display()), build, dir, written)?;
+    let source = format!("oci-dir:{}", image_dir.display());
+    let mut a = analyse_source(cx, &source, build, Some(checksec), dir, written)?;
     a.paths.insert("image".into(), "image".into());
     if let Some(b) = build {
         if let Some(rel) = b.record.file_name() {
@@ -406,11 +411,13 @@ fn analyse(
     Ok(a)
 }
 
-/// SBOMs, checksec and scan of the image at `source`, written into `dir`.
+/// SBOMs, checksec and scan of the image at `source`, written into `dir`; `checksec`, when the
+/// build's gate already made it, is not made again.
 fn analyse_source(
     cx: &Context<'_>,
     source: &str,
     build: Option<&BuildReport>,
+    checksec: Option<ScanReport>,
     dir: &Path,
     written: &mut Vec<PathBuf>,
 ) -> Result<Analysis, PipelineError> {
@@ -433,8 +440,10 @@ fn analyse_source(
     let record = build.and_then(|b| b.source_build.as_ref()).map(report::SourceBuild::from);
     let probe =
         record.as_ref().map(|r| report::BinaryProbe { component: r.component.clone(), names: r.feature_names() });
-    let (facts, binaries): (ImageFacts, Vec<BinaryCheck>) =
-        stage("analyse the image's files", report::image_facts_probing(&image, &Limits::default(), probe.as_ref()))?;
+    let (facts, binaries): (ImageFacts, Vec<BinaryCheck>) = stage(
+        "analyse the image's files",
+        report::image_facts_known(&image, &Limits::default(), probe.as_ref(), checksec),
+    )?;
     let checksec_json = crate::elf::checksec_json::scan_object(&facts.checksec, true);
     write(dir.join("checksec.json"), &json_bytes(&checksec_json), written)?;
     paths.insert("checksec".into(), "checksec.json".into());

@@ -1,5 +1,5 @@
 //! What a comparison reads of a source build record: the component, its tier's configure
-//! options and the recipe's features ([`crate::build::source::record::FeatureRecord`]), and
+//! options and the recipe's features ([`crate::build::compile::record::FeatureRecord`]), and
 //! from them the features the hardened build compiles out, with the evidence.
 
 use std::path::Path;
@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::compare::CompiledOut;
 use super::image::BinaryCheck;
 use super::ReportError;
-use crate::build::source::record::FeatureRecord;
-use crate::build::source::BuildRecord;
+use crate::build::compile::record::FeatureRecord;
+use crate::build::compile::BuildRecord;
 use crate::tier::Tier;
 
 /// The record schema this reader knows (`armorred.dev/build-record/v1`); other versions of the
@@ -295,12 +295,12 @@ mod tests {
     /// as it is (regenerate it when the recipe's features or locked options change).
     #[test]
     fn fixture_matches_the_recipe() {
-        use crate::build::source::recipe::load;
+        use crate::build::compile::recipe::load;
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let fixture = read_build_record(&root.join("testdata/report/build-record.locked.json")).expect("fixture");
         let recipe = load(&root.join("../../images/nginx")).expect("recipe");
         let options = &recipe.tiers[&Tier::Locked].configure;
         assert_eq!(&fixture.configure_options, options);
-        assert_eq!(fixture.features, crate::build::source::record::features(&recipe.features, options));
+        assert_eq!(fixture.features, crate::build::compile::record::features(&recipe.features, options));
     }
 }

@@ -75,7 +75,25 @@ pub fn image_facts_probing(
     limits: &Limits,
     probe: Option<&BinaryProbe>,
 ) -> Result<(ImageFacts, Vec<BinaryCheck>), SourceError> {
-    let (tree, checksec, checks) = read_elves(image, limits, probe)?;
+    image_facts_known(image, limits, probe, None)
+}
+
+/// [`image_facts_probing`], with the checksec of the image's ELF files already known (the
+/// build's gate scanned them: [`crate::build::BuildReport::checksec`]): the image is read for
+/// its file facts and the probe's binaries only, no ELF file is analysed again.
+pub fn image_facts_known(
+    image: &Image,
+    limits: &Limits,
+    probe: Option<&BinaryProbe>,
+    known: Option<ScanReport>,
+) -> Result<(ImageFacts, Vec<BinaryCheck>), SourceError> {
+    let (tree, checksec, checks) = match known {
+        Some(checksec) => {
+            let (tree, checks) = read_probed(image, limits, probe)?;
+            (tree, checksec, checks)
+        }
+        None => read_elves(image, limits, probe)?,
+    };
     let mut files = FileStats::default();
     let mut uncompressed = 0u64;
     for e in tree.entries().filter(|e| e.kind == EntryKind::File) {
@@ -261,6 +279,36 @@ pub fn image_checksec(image: &Image, limits: &Limits) -> Result<ScanReport, Sour
 /// is read into memory (at most [`ElfLimits::max_file_bytes`], and the layer reader's
 /// `max_file_bytes`; a larger one gets an error entry rather than a truncated analysis) and
 /// analysed as the layers stream, with at most [`ElfLimits::max_in_flight_bytes`] held at once.
+/// The image's tree, and the probe's binaries among its ELF files (no checksec).
+fn read_probed(
+    image: &Image,
+    limits: &Limits,
+    probe: Option<&BinaryProbe>,
+) -> Result<(FileTree, Vec<BinaryCheck>), SourceError> {
+    let max_file = ElfLimits::default().max_file_bytes.min(limits.max_file_bytes);
+    let mut picked = Vec::new();
+    let want = |e: &FileEntry| probe.is_some() && e.kind == EntryKind::File && e.size >= 52 && e.size <= max_file;
+    let mut visit = |entry: &FileEntry, reader: &mut dyn Read| -> Result<(), SourceError> {
+        let Some(probe) = probe else { return Ok(()) };
+        let mut magic = [0u8; 4];
+        if reader.read_exact(&mut magic).is_err() || !crate::elf::is_elf(&magic) {
+            return Ok(());
+        }
+        let path = PathBuf::from(&entry.path);
+        let mut bytes = magic.to_vec();
+        reader
+            .take(max_file)
+            .read_to_end(&mut bytes)
+            .map_err(|source| SourceError::Io { path: path.clone(), source })?;
+        if let Some(how) = pick(probe, &path, &bytes) {
+            picked.push((how, check_binary(probe, &path, &bytes)));
+        }
+        Ok(())
+    };
+    let tree = image.scan(limits, &want, &mut visit)?;
+    Ok((tree, check_binaries(picked)))
+}
+
 fn read_elves(
     image: &Image,
     limits: &Limits,

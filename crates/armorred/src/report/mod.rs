@@ -13,8 +13,8 @@ pub use compare::{
     common_db_digest, compare, Comparison, CompiledOut, Component, Finding, FixState, Severity, Side, Size,
 };
 pub use image::{
-    gzip_size, image_checksec, image_facts, image_facts_probing, transfer_size, BinaryCheck, BinaryProbe, ImageFacts,
-    GZIP_CHUNK,
+    gzip_size, image_checksec, image_facts, image_facts_known, image_facts_probing, transfer_size, BinaryCheck,
+    BinaryProbe, ImageFacts, GZIP_CHUNK,
 };
 pub use side::{read_side, side_from_source, SideOptions};
 

@@ -34,7 +34,7 @@ pub(crate) fn have_tool(cmd: &str, check: &[&str]) -> bool {
 /// Whether the build sandbox can run here (the kernel lets this user create user namespaces);
 /// panics when it cannot and `ARMORRED_REQUIRE_TOOLS=1`.
 pub(crate) fn sandbox_present() -> bool {
-    match armorred::build::source::Namespaces::new() {
+    match armorred::build::compile::Namespaces::new() {
         Ok(_) => true,
         Err(e) if std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() == Ok("1") => {
             panic!("the build sandbox is required (ARMORRED_REQUIRE_TOOLS=1): {e}")

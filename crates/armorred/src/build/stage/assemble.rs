@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::super::debian::{self, Cache, DebianError, Lock, Mirror};
 use super::super::output::{previous_source_build, source_build_dir};
-use super::super::{buildroot, lock_path, source, BuildError, BuildOptions, Progress};
+use super::super::{buildroot, compile, lock_path, BuildError, BuildOptions, Progress};
 use super::lock::Locked;
 use super::Timings;
 use crate::fstree::Tree;
@@ -18,7 +18,7 @@ pub(crate) struct Assembled {
     /// The root file system.
     pub(crate) tree: Tree,
     /// The source build, for a source-built tier.
-    pub(crate) built: Option<source::BuildOutcome>,
+    pub(crate) built: Option<compile::BuildOutcome>,
     /// The `/`-rooted paths the source build installed in the tree.
     pub(crate) built_paths: Vec<String>,
 }
@@ -93,8 +93,8 @@ fn build_from_source(
     lock: &Lock,
     mirror: &mut Option<Mirror>,
     opts: &BuildOptions<'_>,
-) -> Result<source::BuildOutcome, BuildError> {
-    let fail = |e: source::SourceBuildError| BuildError::SourceBuild { tier, source: Box::new(e) };
+) -> Result<compile::BuildOutcome, BuildError> {
+    let fail = |e: compile::SourceBuildError| BuildError::SourceBuild { tier, source: Box::new(e) };
     let lock_file = lock_path(dir);
     let pkgs = lock.build_root_packages(tier).ok_or_else(|| BuildError::Lock {
         path: lock_file,
@@ -102,7 +102,7 @@ fn build_from_source(
     })?;
     let debs = fetch_all(&pkgs, mirror, opts)?;
     let root = buildroot::materialize(opts.cache.dir(), &pkgs, &debs)?;
-    let sandbox = source::Namespaces::new().map_err(fail)?;
+    let sandbox = compile::Namespaces::new().map_err(fail)?;
     let out = source_build_dir(&opts.output);
     if previous_source_build(&out)? {
         std::fs::remove_dir_all(&out).map_err(|source| BuildError::Io {
@@ -110,7 +110,7 @@ fn build_from_source(
             source,
         })?;
     }
-    let build_opts = source::BuildOptions {
+    let build_opts = compile::BuildOptions {
         recipe_dir: dir.to_path_buf(),
         tier: recipe_tier,
         out,
@@ -119,7 +119,7 @@ fn build_from_source(
         keep_work: false,
         reuse: opts.reuse_source_build,
     };
-    source::build(&build_opts, &sandbox, &root).map_err(fail)
+    compile::build(&build_opts, &sandbox, &root).map_err(fail)
 }
 
 pub(crate) fn fetch_one(

@@ -141,7 +141,7 @@ pub struct OutputRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::source::root::RootPackage;
+    use crate::build::compile::root::RootPackage;
 
     fn sample() -> BuildRecord {
         BuildRecord {

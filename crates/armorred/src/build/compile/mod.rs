@@ -210,6 +210,11 @@ pub fn build(
     if opts.out.exists() {
         return Err(SourceBuildError::OutputExists(opts.out.clone()));
     }
+    // The output's folder may be new (a build into `out/<image>/<tier>/`): the cached and the
+    // fresh build alike are staged beside the output.
+    if let Some(parent) = opts.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io_err(format!("cannot create {}", parent.display())))?;
+    }
     let out_name = opts.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     let stage = opts.out.with_file_name(format!(".{out_name}.partial-{}", std::process::id()));
     if stage.exists() {

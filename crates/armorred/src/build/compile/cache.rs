@@ -190,7 +190,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::build::source::record::OutputRecord;
+    use crate::build::compile::record::OutputRecord;
 
     fn golden() -> String {
         std::fs::read_to_string(
@@ -282,7 +282,7 @@ mod tests {
         for f in ["recipe.toml", "cfi-demo.c", "fortify-demo.c"] {
             std::fs::copy(fixture.join(f), recipe_dir.join(f)).unwrap();
         }
-        let recipe = crate::build::source::recipe::load(recipe_dir).unwrap();
+        let recipe = crate::build::compile::recipe::load(recipe_dir).unwrap();
         let record: BuildRecord = serde_json::from_str(&golden()).unwrap();
         let env: BTreeMap<String, String> = [("JOBS".to_string(), "2".to_string())].into();
         let key_of = |tier, flags: &Flags, env: &BTreeMap<String, String>, pkgs: &[RootPackage]| {
