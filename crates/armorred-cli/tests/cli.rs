@@ -361,7 +361,7 @@ fn a_bad_source_date_epoch_is_one_error_everywhere() {
         vec!["scan", "--db", &db, &missing],
         vec!["sbom", &missing],
         vec!["db", "import", "--db", &db, &missing],
-        vec!["pipeline", "--image", &missing, "--out", d, "--db", &db],
+        vec!["pipeline", &missing, "--out", d, "--db", &db],
         vec!["compare", "--db", &db, &missing, &missing],
     ];
     for args in &commands {

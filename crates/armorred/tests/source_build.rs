@@ -356,6 +356,34 @@ fn run_in_sandbox(script: &str) -> (i32, String, tempfile::TempDir) {
     (code, std::fs::read_to_string(&log).unwrap_or_default(), dir)
 }
 
+/// A build directory named relative to the working directory (as `armorred pipeline` names
+/// `out/<image>/<tier>/...`) is mounted all the same.
+#[test]
+fn sandbox_takes_a_relative_build_directory() {
+    if !sandbox_present() {
+        return;
+    }
+    // A folder in the working directory (the crate's), named relatively.
+    let dir = tempfile::tempdir_in(".").expect("tempdir in the working directory");
+    let name = dir.path().file_name().expect("name").to_owned();
+    let build_dir = Path::new(&name).join("build");
+    std::fs::create_dir_all(build_dir.join("src")).expect("mkdir");
+    let env = [("PATH".to_string(), "/usr/bin:/bin".to_string())].into_iter().collect();
+    let root = HostToolchain::new();
+    let log = dir.path().join("step.log");
+    let spec = RunSpec {
+        root: &root as &dyn BuildRoot,
+        build_dir: &build_dir,
+        cwd: "/build/src",
+        env: &env,
+        script: "echo made > /build/made",
+        log: &log,
+    };
+    let code = Namespaces::new().expect("user namespaces").run(&spec).expect("sandbox ran");
+    assert_eq!(code, 0, "{}", std::fs::read_to_string(&log).unwrap_or_default());
+    assert_eq!(std::fs::read_to_string(build_dir.join("made")).expect("written"), "made\n");
+}
+
 #[test]
 fn sandbox_has_no_network() {
     if !sandbox_present() {

@@ -128,7 +128,9 @@ impl Namespaces {
         // Bind mounts keep the flags the kernel locks for an unprivileged user (nodev, noexec
         // of the host mount they come from) instead of failing on them.
         c.runctl(hakoniwa::Runctl::MountFallback);
-        let root = spec.root.path();
+        // Mount sources must be absolute: a build into `out/...` names its directory relative
+        // to the working directory.
+        let root = std::path::absolute(spec.root.path()).unwrap_or_else(|_| spec.root.path().to_path_buf());
         let s = |p: &Path| p.to_string_lossy().into_owned();
         c.bindmount_ro(&s(&root.join("usr")), "/usr");
         for d in ["bin", "sbin", "lib", "lib64", "lib32", "libx32"] {
@@ -161,7 +163,8 @@ impl Namespaces {
         for (i, name) in ["stdin", "stdout", "stderr"].iter().enumerate() {
             c.symlink(&format!("/proc/self/fd/{i}"), &format!("/dev/{name}"));
         }
-        c.bindmount_rw(&s(spec.build_dir), SANDBOX_BUILD_DIR);
+        let build_dir = std::path::absolute(spec.build_dir).unwrap_or_else(|_| spec.build_dir.to_path_buf());
+        c.bindmount_rw(&s(&build_dir), SANDBOX_BUILD_DIR);
         // The root (an empty directory holding the mount points) is remounted read-only by
         // default: the build directory and the ephemeral /tmp are the only writable places.
         c
