@@ -415,7 +415,8 @@ fn fail_on_vex_ignore_rules_and_filters() {
 
 #[test]
 fn real_openvex_samples_parse() {
-    let dir = shared_data().join("anchore-fixtures/grype/grype/vex/testdata/vex-docs");
+    // grype's OpenVEX documents (see testdata/vuln/vex-docs/README.md).
+    let dir = testdata().join("vex-docs");
     for name in ["openvex-demo1.json", "openvex-package-product.json", "openvex-debian.json"] {
         let st = armorred::vuln::vex::read(&dir.join(name)).expect("vex");
         assert!(!st.is_empty(), "{name}");

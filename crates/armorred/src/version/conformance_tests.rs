@@ -1,9 +1,10 @@
-//! Conformance over every vector in ../shared/data for the schemes we implement, and 100,000
-//! generated Debian version pairs checked against `dpkg --compare-versions`.
+//! Conformance over every vector for the schemes we implement, and 100,000 generated Debian
+//! version pairs checked against `dpkg --compare-versions`. Small vector files are in
+//! `testdata/version` (see its README); the large generated ones are read from ../shared/data.
 #![allow(clippy::print_stderr, clippy::type_complexity)]
 
 use std::cmp::Ordering;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Scheme;
 
@@ -13,6 +14,11 @@ pub(crate) fn shared_data() -> PathBuf {
         return root;
     }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
+}
+
+/// Our copies of the small vector files: `testdata/version`.
+fn testdata() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/version")
 }
 
 fn op(s: &str) -> Option<Ordering> {
@@ -25,9 +31,8 @@ fn op(s: &str) -> Option<Ordering> {
 }
 
 /// Runs an `A <op> B` vector file; returns (checked, failures).
-fn run_file(scheme: Scheme, rel: &str) -> (usize, Vec<String>) {
-    let path = shared_data().join(rel);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+fn run_file(scheme: Scheme, path: &Path) -> (usize, Vec<String>) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let mut n = 0;
     let mut bad = Vec::new();
     for line in text.lines() {
@@ -49,8 +54,15 @@ fn run_file(scheme: Scheme, rel: &str) -> (usize, Vec<String>) {
     (n, bad)
 }
 
+/// [`check_file`] of `rel` in ../shared/data.
 fn check(scheme: Scheme, rel: &str, allowed: &[&str]) {
-    let (n, bad) = run_file(scheme, rel);
+    check_file(scheme, &shared_data().join(rel), allowed);
+}
+
+/// Runs the vector file at `path`; every failure not listed in `allowed` fails the test.
+fn check_file(scheme: Scheme, path: &Path, allowed: &[&str]) {
+    let rel = path.display();
+    let (n, bad) = run_file(scheme, path);
     assert!(n > 0, "no vectors in {rel}");
     let unexpected: Vec<_> = bad.iter().filter(|b| !allowed.iter().any(|a| b.starts_with(a))).collect();
     assert!(
@@ -71,7 +83,7 @@ fn debian_vectors() {
 
 #[test]
 fn dpkg_own_vectors() {
-    let path = shared_data().join("version-comparison-vectors/dpkg/Dpkg_Version.t.DATA.txt");
+    let path = testdata().join("dpkg/Dpkg_Version.t.DATA.txt");
     let text = std::fs::read_to_string(path).expect("dpkg vectors");
     let mut n = 0;
     for line in text.lines() {
@@ -93,7 +105,7 @@ fn dpkg_own_vectors() {
 
 #[test]
 fn dpkg_parse_cases() {
-    let path = shared_data().join("version-comparison-vectors/dpkg/t-version.c.parse-cases.tsv");
+    let path = testdata().join("dpkg/t-version.c.parse-cases.tsv");
     let text = std::fs::read_to_string(path).expect("parse cases");
     for line in text.lines().skip(1) {
         let mut f = line.rsplitn(3, '\t').collect::<Vec<_>>();
@@ -154,7 +166,7 @@ fn alpine_vectors() {
 
 #[test]
 fn redhat_vectors() {
-    check(Scheme::Rpm, &format!("{T}/redhat-versions.txt"), &[]);
+    check_file(Scheme::Rpm, &testdata().join("osv-scalibr/redhat-versions.txt"), &[]);
 }
 
 #[test]
@@ -174,7 +186,7 @@ fn maven_vectors() {
 #[test]
 fn semver_vectors() {
     for s in [Scheme::Semver, Scheme::Npm, Scheme::CratesIo, Scheme::Go] {
-        check(s, &format!("{T}/semver-versions.txt"), &[]);
+        check_file(s, &testdata().join("osv-scalibr/semver-versions.txt"), &[]);
     }
 }
 

@@ -361,8 +361,13 @@ mod tests {
 
     #[test]
     fn scalibr_fixtures() {
-        let dir = crate::vuln::testutil::shared_data()
-            .join("osv-scalibr-fixtures/extractor/filesystem/os/dpkg/testdata/dpkg");
+        // scalibr's status files, one root file system each (testdata/sbom/dpkg/README.md).
+        let status = |name: &str| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("testdata/sbom/dpkg")
+                .join(format!("scalibr-{name}"))
+                .join("var/lib/dpkg/status")
+        };
         // (file, packages kept, warnings): entries with Package and Version, not removed
         // (`config-files`, `not-installed`), as the dpkg cataloger reads an image's.
         for (name, want, warned) in [
@@ -374,11 +379,11 @@ mod tests {
             ("statusfield", 6, false),
             ("valid", 7, false),
         ] {
-            let c = read_dpkg_status(&dir.join(name), None).expect(name);
+            let c = read_dpkg_status(&status(name), None).expect(name);
             assert_eq!((c.packages.len(), !c.warnings.is_empty()), (want, warned), "{name}: {c:?}");
         }
         for name in ["nopackage", "noversion"] {
-            let c = read_dpkg_status(&dir.join(name), None).expect(name);
+            let c = read_dpkg_status(&status(name), None).expect(name);
             assert!(c.packages.iter().all(|p| !p.name.is_empty() && !p.version.is_empty()));
         }
     }

@@ -1,5 +1,6 @@
-//! Golden tests per feed and matcher over the real records in ../shared/data. Expected findings
-//! are written by hand from the records (quoted in comments).
+//! Golden tests per feed and matcher over real records: small feed excerpts checked in under
+//! `testdata/vuln/feeds` (see its README), whole feeds in ../shared/data. Expected findings are
+//! written by hand from the records (quoted in comments).
 #![allow(clippy::print_stderr, clippy::type_complexity)]
 
 use std::path::{Path, PathBuf};
@@ -11,10 +12,14 @@ use super::model::{FixState, Severity};
 use super::scan::{scan_packages, Distro, ScanOptions, ScanPackage, ScanResult};
 use super::testutil::shared_data;
 
-pub(crate) fn build_db(dir: &Path, inputs: &[(&str, Option<Format>)]) -> Db {
+/// Our copies of small real feeds: `testdata/vuln/feeds`.
+fn feeds() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/vuln/feeds")
+}
+
+pub(crate) fn build_db(dir: &Path, inputs: &[(PathBuf, Option<Format>)]) -> Db {
     let path = dir.join("vuln.db");
-    let inputs: Vec<(PathBuf, Option<Format>)> = inputs.iter().map(|(p, f)| (shared_data().join(p), *f)).collect();
-    db::import(&path, &inputs).expect("import");
+    db::import(&path, inputs).expect("import");
     Db::open(&path).expect("open")
 }
 
@@ -63,8 +68,8 @@ fn tracker_and_nvd_db(dir: &Path) -> Db {
     build_db(
         dir,
         &[
-            ("debian-security-advisories/tracker-json/cve-list-excerpt-17.bookworm-trixie.json", None),
-            ("nvd-cve-json-2.0/fkie-cad-excerpts", None),
+            (feeds().join("debian/cve-list-excerpt-17.bookworm-trixie.json"), None),
+            (feeds().join("nvd/fkie-cad-excerpts"), None),
         ],
     )
 }
@@ -179,7 +184,7 @@ fn debian_evaluate_table() {
 #[test]
 fn nvd_cpe_ranges() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = build_db(dir.path(), &[("nvd-cve-json-2.0/fkie-cad-excerpts", None)]);
+    let db = build_db(dir.path(), &[(feeds().join("nvd/fkie-cad-excerpts"), None)]);
     let bin = |name: &str, cpe: &str, ver: &str| ScanPackage {
         name: name.into(),
         version: ver.into(),
@@ -228,10 +233,10 @@ fn osv_db(dir: &Path) -> Db {
     build_db(
         dir,
         &[
-            ("osv-golang-vulndb/data/osv", None),
-            ("osv-rustsec-advisory-db/osv-export", None),
-            ("osv-pypa-advisory-database/vulns", None),
-            ("osv-ghsa-samples", None),
+            (shared_data().join("osv-golang-vulndb/data/osv"), None),
+            (shared_data().join("osv-rustsec-advisory-db/osv-export"), None),
+            (shared_data().join("osv-pypa-advisory-database/vulns"), None),
+            (shared_data().join("osv-ghsa-samples"), None),
         ],
     )
 }
@@ -321,10 +326,7 @@ fn alpine_secdb_secfixes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = build_db(
         dir.path(),
-        &[
-            ("alpine-secdb/alpine-secdb-legacy/v3.11/main.json", None),
-            ("alpine-secdb/vunnel-fixtures/tests/unit/providers/wolfi/test-fixtures/input/secdb/security.json", None),
-        ],
+        &[(feeds().join("alpine-secdb/v3.11/main.json"), None), (feeds().join("wolfi/security.json"), None)],
     );
     let apk = |name: &str, ver: &str, id: &str, v: &str| ScanPackage {
         name: name.into(),
@@ -358,7 +360,7 @@ fn alpine_secdb_secfixes() {
 fn stale_db_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("vuln.db");
-    db::import(&path, &[(shared_data().join("osv-ghsa-samples"), None)]).expect("import");
+    db::import(&path, &[(feeds().join("osv-ghsa-samples"), None)]).expect("import");
     assert!(Db::open(&path).expect("open").check_age(1, &crate::clock::Clock::real()).is_ok());
     // Pretend the DB was built ten days ago.
     let conn = rusqlite::Connection::open(&path).expect("sqlite");
@@ -392,12 +394,12 @@ fn lenient_importers_count_what_they_skip() {
     assert_eq!(batch.skipped.get("OSV ecosystem NoSuchEcosystem"), Some(&1));
     // Format detection over real files.
     use super::import::{detect_value, Format};
-    let d = shared_data();
+    let d = feeds();
     for (rel, want) in [
-        ("nvd-cve-json-2.0/vunnel-nvd-api-2.0/tests/unit/providers/nvd/test-fixtures/full-page.json", Format::Nvd),
-        ("nvd-cve-json-2.0/fkie-cad-excerpts/CVE-2022-0778.json", Format::Nvd),
-        ("alpine-secdb/alpine-secdb-legacy/v3.11/main.json", Format::Secdb),
-        ("debian-security-advisories/tracker-json/cve-list-excerpt-17.bookworm-trixie.json", Format::Debian),
+        ("nvd/full-page.json", Format::Nvd),
+        ("nvd/fkie-cad-excerpts/CVE-2022-0778.json", Format::Nvd),
+        ("alpine-secdb/v3.11/main.json", Format::Secdb),
+        ("debian/cve-list-excerpt-17.bookworm-trixie.json", Format::Debian),
         ("osv-ghsa-samples/GHSA-qppj-fm5r-hxr3.json", Format::Osv),
     ] {
         let bytes = std::fs::read(d.join(rel)).expect(rel);
@@ -649,14 +651,12 @@ fn osv_all_zip_and_nvd_page() {
         let o = zip::write::SimpleFileOptions::default();
         for name in ["GHSA-qppj-fm5r-hxr3.json", "GHSA-xpw8-rcwv-8f8p.json"] {
             z.start_file(name, o).expect("entry");
-            z.write_all(&std::fs::read(shared_data().join("osv-ghsa-samples").join(name)).expect("read"))
-                .expect("write");
+            z.write_all(&std::fs::read(feeds().join("osv-ghsa-samples").join(name)).expect("read")).expect("write");
         }
         z.finish().expect("finish");
     }
     let db_path = dir.path().join("vuln.db");
-    let page =
-        shared_data().join("nvd-cve-json-2.0/vunnel-nvd-api-2.0/tests/unit/providers/nvd/test-fixtures/full-page.json");
+    let page = feeds().join("nvd/full-page.json");
     let rep = db::import(&db_path, &[(zip_path, None), (page, None)]).expect("import");
     assert_eq!(rep.sources[0].name, "osv:all.zip");
     assert_eq!(rep.sources[0].records, 2);
@@ -687,8 +687,8 @@ fn alpine_agrees_with_osv_scanner_oracle() {
     let db = build_db(
         dir.path(),
         &[
-            ("alpine-secdb/alpine-secdb-legacy/v3.10/main.json", None),
-            ("alpine-secdb/alpine-secdb-legacy/v3.10/community.json", None),
+            (shared_data().join("alpine-secdb/alpine-secdb-legacy/v3.10/main.json"), None),
+            (shared_data().join("alpine-secdb/alpine-secdb-legacy/v3.10/community.json"), None),
         ],
     );
     let text = std::fs::read_to_string(shared_data().join("osv-scanner-querybatch-oracle/querybatch-results.tsv"))
@@ -729,7 +729,10 @@ fn alpine_agrees_with_osv_scanner_oracle() {
 #[test]
 fn binary_with_other_version_than_its_source_is_matched_by_the_decoded_source_version() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = build_db(dir.path(), &[("debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json", None)]);
+    let db = build_db(
+        dir.path(),
+        &[(shared_data().join("debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json"), None)],
+    );
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/vuln/bookworm-bsdutils");
     let pkgs = super::sbom::packages_from_source(&format!("dir:{}", root.display()), None).expect("catalogue");
     let bsdutils = pkgs.iter().find(|p| p.name == "bsdutils").expect("bsdutils catalogued");
@@ -894,7 +897,10 @@ fn this_machine_read_as_an_image_is_not_contradicted_by_dpkg() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = build_db(dir.path(), &[("debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json", None)]);
+    let db = build_db(
+        dir.path(),
+        &[(shared_data().join("debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json"), None)],
+    );
     let root = dir.path().join("root");
     std::fs::create_dir_all(root.join("etc")).expect("mkdir");
     std::fs::create_dir_all(root.join("var/lib/dpkg")).expect("mkdir");
@@ -932,10 +938,7 @@ fn this_machine_read_as_an_image_is_not_contradicted_by_dpkg() {
 fn concurrent_writers_and_a_reader() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("vuln.db");
-    let feeds = [
-        shared_data().join("osv-ghsa-samples"),
-        shared_data().join("debian-security-advisories/tracker-json/cve-list-excerpt-17.bookworm-trixie.json"),
-    ];
+    let feeds = [feeds().join("osv-ghsa-samples"), feeds().join("debian/cve-list-excerpt-17.bookworm-trixie.json")];
     db::import(&path, &[(feeds[0].clone(), None)]).expect("first import");
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
@@ -979,14 +982,14 @@ fn import_errors_name_what_failed() {
     // The DB's "directory" is a file: neither the lock nor the temporary file can be made.
     let file = dir.path().join("plain");
     std::fs::write(&file, "x").expect("write");
-    let e = db::import(&file.join("vuln.db"), &[(shared_data().join("osv-ghsa-samples"), None)])
+    let e = db::import(&file.join("vuln.db"), &[(feeds().join("osv-ghsa-samples"), None)])
         .expect_err("not a directory")
         .to_string();
     assert!(e.starts_with("cannot create the DB directory") && e.contains("plain"), "{e}");
     // The DB path is a directory: the rename over it fails; the temporary file is removed.
     let db_dir = dir.path().join("vuln.db");
     std::fs::create_dir(&db_dir).expect("mkdir");
-    let e = db::import(&db_dir, &[(shared_data().join("osv-ghsa-samples"), None)]).expect_err("a directory");
+    let e = db::import(&db_dir, &[(feeds().join("osv-ghsa-samples"), None)]).expect_err("a directory");
     let e = e.to_string();
     assert!(e.starts_with("cannot") && e.contains("vuln.db"), "{e}");
     let left: Vec<_> = std::fs::read_dir(dir.path())

@@ -102,23 +102,23 @@ pub fn purl(p: &Package, distro: Option<&Distro>) -> Option<String> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
-    use super::super::testutil::{loc, shared_data};
+    use super::super::testutil::{loc, testdata};
     use super::*;
 
     #[test]
     fn table() {
-        let syft = "anchore-fixtures/syft/syft/pkg/cataloger/alpine/testdata";
-        let scalibr = "osv-scalibr-fixtures/extractor/filesystem/os/apk/testdata";
+        // Root file systems under testdata/sbom/apk (syft's and scalibr's fixtures, see its README).
+        let db = "lib/apk/db/installed";
         // (fixture, package count or None for an error, first name@version)
         let cases: &[(String, Option<usize>, &str)] = &[
-            (format!("{syft}/single"), Some(1), "musl-utils@1.1.24-r2"),
-            (format!("{syft}/multiple-1/lib/apk/db/installed"), Some(4), "bash@5.2.21-r0"),
-            (format!("{scalibr}/single"), Some(1), "alpine-baselayout-data@3.4.3-r1"),
-            (format!("{scalibr}/installed"), Some(15), "alpine-baselayout@3.4.3-r1"),
-            (format!("{scalibr}/empty"), Some(0), ""),
+            (format!("syft-single/{db}"), Some(1), "musl-utils@1.1.24-r2"),
+            (format!("syft-multiple-1/{db}"), Some(4), "bash@5.2.21-r0"),
+            (format!("scalibr-single/{db}"), Some(1), "alpine-baselayout-data@3.4.3-r1"),
+            (format!("scalibr-installed/{db}"), Some(15), "alpine-baselayout@3.4.3-r1"),
+            (format!("scalibr-empty/{db}"), Some(0), ""),
         ];
         for (rel, count, first) in cases {
-            let text = String::from_utf8_lossy(&std::fs::read(shared_data().join(rel)).unwrap()).into_owned();
+            let text = String::from_utf8_lossy(&std::fs::read(testdata().join("apk").join(rel)).unwrap()).into_owned();
             let got = parse(&loc("/lib/apk/db/installed"), &text);
             match count {
                 None => assert!(got.is_err(), "{rel}"),

@@ -190,7 +190,7 @@ pub fn purl(p: &Package, distro: Option<&Distro>) -> Option<String> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
-    use super::super::testutil::{loc, shared_data};
+    use super::super::testutil::{loc, shared_data, testdata};
     use super::*;
 
     fn read(rel: &str) -> String {
@@ -252,8 +252,9 @@ mod tests {
 
     #[test]
     fn corrupt_status_gives_what_is_valid() {
-        let syft = "anchore-fixtures/syft/syft/pkg/cataloger/debian/testdata";
-        let got = parse_status(&loc("/s"), &read(&format!("{syft}/var/lib/dpkg/status.d/corrupt")));
+        let path = testdata().join("dpkg/syft-corrupt/var/lib/dpkg/status.d/corrupt");
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        let got = parse_status(&loc("/s"), &text);
         // Whatever it yields, every package has a name and a version.
         for p in got.unwrap_or_default() {
             assert!(!p.name.is_empty() && !p.version.is_empty());
@@ -276,9 +277,10 @@ mod tests {
 
     #[test]
     fn copyright_table() {
-        let dir = "anchore-fixtures/syft/syft/pkg/cataloger/debian/testdata/copyright";
+        let dir = testdata().join("dpkg/syft-copyright/usr/share/doc");
         for (file, first) in [("libc6", "GPL-2"), ("liblzma5", "PD"), ("python", "PSF-2")] {
-            let got = copyright_licenses(&read(&format!("{dir}/{file}")));
+            let text = String::from_utf8_lossy(&std::fs::read(dir.join(file).join("copyright")).unwrap()).into_owned();
+            let got = copyright_licenses(&text);
             assert!(got.iter().any(|l| l == first), "{file}: {got:?}");
         }
     }

@@ -48,14 +48,15 @@ pub use crate::distro::{debian_codename, debian_version, DEBIAN_RELEASES};
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
-    use super::super::testutil::shared_data;
+    use super::super::testutil::testdata;
     use super::*;
 
     #[test]
     fn table() {
-        let dir = shared_data().join("anchore-fixtures/syft/syft/linux/testdata/os");
+        // syft's os-release fixtures (see testdata/sbom/os-release-syft/README.md).
+        let dir = testdata().join("os-release-syft");
         let cases = [
-            ("debian/from-os-release/usr/lib/os-release", Some(("debian", Some("8")))),
+            ("debian/usr/lib/os-release", Some(("debian", Some("8")))),
             ("ubuntu/etc/os-release", Some(("ubuntu", Some("20.04")))),
             ("alpine/etc/os-release", Some(("alpine", Some("3.11.6")))),
             ("wolfi/etc/os-release", Some(("wolfi", Some("20220914")))),

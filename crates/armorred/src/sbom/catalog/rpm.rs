@@ -229,8 +229,7 @@ mod tests {
         assert_eq!(got.packages[1].version, "1:3.0.7-27.el9");
         assert!(parse_header(&loc("/x"), &rows[3]).is_err());
         // Berkeley DB databases are refused with a clear message.
-        let bdb = crate::sbom::catalog::testutil::shared_data()
-            .join("anchore-fixtures/syft/syft/pkg/cataloger/redhat/testdata/Packages");
+        let bdb = crate::sbom::catalog::testutil::testdata().join("rpm/syft-bdb/var/lib/rpm/Packages");
         let e = Rpm.parse(&loc("/var/lib/rpm/rpmdb.sqlite"), &std::fs::read(bdb).unwrap()).unwrap_err();
         assert!(e.to_string().contains("Berkeley DB"), "{e}");
         let _ = std::fs::remove_dir_all(dir);
