@@ -12,7 +12,7 @@ pub mod osv;
 use serde_json::Value;
 
 use super::error::Result;
-use super::model::{FixState, ScanPackage, Severity};
+use super::model::{FixState, PackageType, ScanPackage, Severity};
 use super::provider::Provider;
 
 /// What a scan's options say to the matchers.
@@ -49,8 +49,9 @@ pub struct RawMatch {
 pub trait Matcher: Sync {
     /// Its name (`dpkg-matcher`, ...).
     fn name(&self) -> &'static str;
-    /// The package types ([`ScanPackage::kind`]) it handles: a scan runs it only for those.
-    fn package_types(&self) -> &'static [&'static str];
+    /// The package types ([`ScanPackage::package_type`]) it handles: a scan runs it only for
+    /// those.
+    fn package_types(&self) -> &'static [PackageType];
     /// Appends the matches for `pkg`.
     fn find(
         &self,
@@ -124,7 +125,7 @@ pub(crate) mod table {
     /// What one matcher finds for one package (nothing when it does not handle the package's
     /// type): (vulnerability ID, fix state, fix versions), sorted.
     pub(crate) fn run(m: &dyn Matcher, db: &MemoryProvider, pkg: &ScanPackage, opts: &MatchOptions) -> Found {
-        if !m.package_types().contains(&pkg.kind()) {
+        if !m.package_types().contains(&pkg.package_type()) {
             return Vec::new();
         }
         let mut out = Vec::new();
