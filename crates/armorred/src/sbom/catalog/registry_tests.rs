@@ -91,3 +91,43 @@ fn the_docs_list_every_cataloger() {
         assert_eq!(row.get(2).copied(), Some(format!("`{main}`").as_str()), "docs/sbom.md row of {}", c.name());
     }
 }
+
+/// DEVELOPING.md's example of adding a cataloger is the code as it is: the new file is npm.rs
+/// byte for byte, and each hunk's lines (context and added) stand together in its file.
+#[test]
+fn the_developing_example_is_the_code() {
+    let root = src().join("../../..");
+    let text = std::fs::read_to_string(root.join("DEVELOPING.md")).expect("DEVELOPING.md");
+    let start = text.find("## Adding a cataloger").expect("cataloger section");
+    let block = &text[start..];
+    let block = &block[block.find("```diff\n").expect("diff block") + 8..];
+    let block = &block[..block.find("\n```").expect("end of the diff block") + 1];
+    let mut files = 0;
+    for part in block.split("diff --git a/").skip(1) {
+        let path = part.split_whitespace().next().expect("path");
+        let body = std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let lines: Vec<&str> = part.lines().collect();
+        let mut hunks: Vec<Vec<&str>> = Vec::new();
+        for l in &lines {
+            if l.starts_with("@@") {
+                hunks.push(Vec::new());
+            } else if let Some(h) = hunks.last_mut() {
+                h.push(l.get(1..).unwrap_or(""));
+            }
+        }
+        if part.contains("\nnew file mode") {
+            assert_eq!(hunks.len(), 1, "{path}");
+            assert_eq!(hunks[0].join("\n") + "\n", body, "DEVELOPING.md's {path} is not the file");
+        } else {
+            for h in &hunks {
+                assert!(
+                    body.contains(&(h.join("\n") + "\n")),
+                    "DEVELOPING.md's hunk is not in {path}:\n{}",
+                    h.join("\n")
+                );
+            }
+        }
+        files += 1;
+    }
+    assert_eq!(files, 3, "the example shows the registry line, the docs row and the new file");
+}

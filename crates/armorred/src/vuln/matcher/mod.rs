@@ -73,6 +73,23 @@ pub fn all() -> Vec<Box<dyn Matcher>> {
     vec![Box::new(dpkg::DpkgMatcher), Box::new(apk::ApkMatcher), Box::new(osv::OsvMatcher), Box::new(cpe::CpeMatcher)]
 }
 
+/// Every registered matcher has its mini DB, with a README, and a table test in its file.
+#[cfg(test)]
+#[test]
+fn every_matcher_has_a_mini_db_and_a_table_test() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for m in all() {
+        let short = m.name().strip_suffix("-matcher").unwrap_or_else(|| panic!("{}: not <eco>-matcher", m.name()));
+        for file in ["rows.json", "README.md"] {
+            let path = root.join("testdata/vuln/matcher").join(short).join(file);
+            assert!(path.is_file(), "{}: missing {}", m.name(), path.display());
+        }
+        let src = root.join("src/vuln/matcher").join(format!("{short}.rs"));
+        let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        assert!(text.contains(&format!("mini_db(\"{short}\")")), "{}: no table test over its mini DB", src.display());
+    }
+}
+
 /// The matchers' table tests: each matcher's mini DB (real rows, see the README next to each)
 /// and a runner that selects by package type as a scan does.
 #[cfg(test)]
