@@ -75,7 +75,7 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
                 if let Ok(file) = std::fs::File::open(&full) {
                     let mut reader = std::io::BufReader::new(file).take(limits.max_file_bytes);
                     let location = Location { path: entry.path.clone(), layer: None };
-                    if let Err(e) = catalog_file(&catalogers, entry, location, &mut reader, buf, &mut f, &mut w) {
+                    if let Err(e) = catalog_file(catalogers, entry, location, &mut reader, buf, &mut f, &mut w) {
                         w.push(format!("cannot read {}: {e}", entry.path));
                     }
                 }
@@ -90,7 +90,7 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
         let mut buf = Vec::new();
         let tree = image.scan(limits, &want, &mut |entry, reader| {
             let location = Location { path: entry.path.clone(), layer: layer_digest(entry) };
-            catalog_file(&catalogers, entry, location, reader, &mut buf, &mut found, &mut warnings)
+            catalog_file(catalogers, entry, location, reader, &mut buf, &mut found, &mut warnings)
                 .map_err(|e| visit_err(entry, image, e))
         })?;
         warnings.extend(tree.warnings().iter().cloned());
