@@ -4,10 +4,25 @@
 //! (aliases) and sets severities. A matcher depends only on [`crate::vuln::model`],
 //! [`crate::vuln::provider`] and [`crate::vuln::cpe`], never on `scan` or `db`.
 
-pub mod apk;
-pub mod cpe;
-pub mod dpkg;
-pub mod osv;
+/// Declares each matcher's module and collects its unit into [`MATCHERS`]. Each line is plain
+/// Rust (`pub mod m; use m::Unit;`), so that the import-graph test (`vuln/module_graph.rs`)
+/// reads the module as any other.
+macro_rules! matchers {
+    ($(pub mod $module:ident; use $path:ident :: $unit:ident;)+) => {
+        $(pub mod $module; use $path::$unit;)+
+
+        /// Every matcher, in the order they run.
+        pub static MATCHERS: &[&dyn Matcher] = &[$(&$unit),+];
+    };
+}
+
+// The registry: one line per matcher, in the order they run (distro matchers first).
+matchers! {
+    pub mod dpkg; use dpkg::DpkgMatcher;
+    pub mod apk; use apk::ApkMatcher;
+    pub mod osv; use osv::OsvMatcher;
+    pub mod cpe; use cpe::CpeMatcher;
+}
 
 use serde_json::Value;
 
@@ -68,9 +83,9 @@ pub trait Matcher: Sync {
     }
 }
 
-/// Every matcher, in the order they run (a new matcher is one line here).
-pub fn all() -> Vec<Box<dyn Matcher>> {
-    vec![Box::new(dpkg::DpkgMatcher), Box::new(apk::ApkMatcher), Box::new(osv::OsvMatcher), Box::new(cpe::CpeMatcher)]
+/// Every matcher, in the order they run (a new matcher is one line in [`matchers!`]).
+pub fn all() -> &'static [&'static dyn Matcher] {
+    MATCHERS
 }
 
 /// Every registered matcher has its mini DB, with a README, and a table test in its file.
