@@ -1,7 +1,7 @@
 //! Catalogers: one file per ecosystem, each a pure parser of one file's content.
 //!
 //! The registry below is the one place a cataloger is named: adding one is its own file and
-//! one line in [`catalogers!`]. Everything else asked of a cataloger (its syft name, the package
+//! one line in `catalogers!`. Everything else asked of a cataloger (its syft name, the package
 //! types it finds, syft's `metadataType` for them, what it finishes once the distribution is
 //! known) is a method of [`Cataloger`], read through [`all`] and [`by_name`].
 

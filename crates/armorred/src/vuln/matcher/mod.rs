@@ -83,7 +83,7 @@ pub trait Matcher: Sync {
     }
 }
 
-/// Every matcher, in the order they run (a new matcher is one line in [`matchers!`]).
+/// Every matcher, in the order they run (a new matcher is one line in `matchers!`).
 pub fn all() -> &'static [&'static dyn Matcher] {
     MATCHERS
 }
