@@ -75,7 +75,7 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
                 if let Ok(file) = std::fs::File::open(&full) {
                     let mut reader = std::io::BufReader::new(file).take(limits.max_file_bytes);
                     let location = Location { path: entry.path.clone(), layer: None };
-                    if let Err(e) = catalog_file(&catalogers, entry, location, &mut reader, buf, &mut f, &mut w) {
+                    if let Err(e) = catalog_file(catalogers, entry, location, &mut reader, buf, &mut f, &mut w) {
                         w.push(format!("cannot read {}: {e}", entry.path));
                     }
                 }
@@ -90,7 +90,7 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
         let mut buf = Vec::new();
         let tree = image.scan(limits, &want, &mut |entry, reader| {
             let location = Location { path: entry.path.clone(), layer: layer_digest(entry) };
-            catalog_file(&catalogers, entry, location, reader, &mut buf, &mut found, &mut warnings)
+            catalog_file(catalogers, entry, location, reader, &mut buf, &mut found, &mut warnings)
                 .map_err(|e| visit_err(entry, image, e))
         })?;
         warnings.extend(tree.warnings().iter().cloned());
@@ -108,7 +108,7 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
 /// Runs one file through the catalogers that want it. Non-ELF files are skipped unread when
 /// only ELF catalogers want them; big ELF files are scanned in windows.
 fn catalog_file(
-    catalogers: &[Box<dyn Cataloger>],
+    catalogers: &[&dyn Cataloger],
     entry: &FileEntry,
     location: Location,
     reader: &mut dyn Read,
@@ -116,7 +116,7 @@ fn catalog_file(
     found: &mut Vec<Parsed>,
     warnings: &mut Vec<String>,
 ) -> std::io::Result<()> {
-    let wanting: Vec<&dyn Cataloger> = catalogers.iter().filter(|c| c.wants(entry)).map(|c| c.as_ref()).collect();
+    let wanting: Vec<&dyn Cataloger> = catalogers.iter().filter(|c| c.wants(entry)).copied().collect();
     buf.clear();
     let mut magic = [0u8; 4];
     let n = read_up_to(reader, &mut magic)?;
@@ -230,11 +230,11 @@ pub fn finish(source: SourceInfo, found: Vec<Parsed>, mut warnings: Vec<String>)
     // package's own binaries (Debian's binaries carry `.note.package` notes): as syft, keep
     // only the owner.
     packages.retain(|p| {
-        !matches!(p.found_by.as_str(), "binary-classifier-cataloger" | "elf-binary-package-cataloger")
+        !catalog::by_name(&p.found_by).is_some_and(|c| c.yields_to_owner())
             || !p.locations.iter().any(|l| owned.contains(&l.path))
     });
     for p in &mut packages {
-        catalog::finish_purl(p, distro.as_ref());
+        catalog::finish(p, distro.as_ref());
     }
     // Merge duplicates (same type, name, version, purl): locations are united.
     let mut merged: BTreeMap<(String, String, String, String), Package> = BTreeMap::new();

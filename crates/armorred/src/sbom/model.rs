@@ -104,12 +104,13 @@ pub struct Package {
 
 impl Package {
     /// A package with only the identifying fields set.
-    pub fn new(kind: &str, name: &str, version: &str, found_by: &str, location: Location) -> Self {
+    /// `kind` is a [`crate::sbom::catalog::PackageType`], or a type name read from a document.
+    pub fn new(kind: impl AsRef<str>, name: &str, version: &str, found_by: &str, location: Location) -> Self {
         Self {
             id: String::new(),
             name: name.to_string(),
             version: version.to_string(),
-            kind: kind.to_string(),
+            kind: kind.as_ref().to_string(),
             purl: None,
             cpes: Vec::new(),
             licenses: Vec::new(),

@@ -41,93 +41,77 @@ pub enum VersionError {
     },
 }
 
-/// A version ordering scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Scheme {
+/// Declares [`Scheme`] from one line per scheme: the variant and its version type, its short
+/// name, and the ecosystem names and distribution ids that use it (see
+/// [`Scheme::for_ecosystem`]). The enum, [`Scheme::ALL`], `name`, `for_ecosystem` and
+/// `compare` all come from that line.
+macro_rules! schemes {
+    ($($(#[$doc:meta])* $variant:ident($version:ident), $name:literal, [$($eco:literal),+];)+) => {
+        /// A version ordering scheme.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Scheme {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl Scheme {
+            /// Every scheme.
+            pub const ALL: [Scheme; [$($name),+].len()] = [$(Scheme::$variant),+];
+
+            /// The scheme's short name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Scheme::$variant => $name,)+
+                }
+            }
+
+            /// The scheme of an OSV ecosystem name (`Debian:12`, `PyPI`, `Go`, ...), if known.
+            pub fn for_ecosystem(ecosystem: &str) -> Option<Scheme> {
+                let base = ecosystem.split(':').next().unwrap_or("").to_ascii_lowercase();
+                match base.as_str() {
+                    $($($eco)|+ => Some(Scheme::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// Compares two versions in this scheme.
+            pub fn compare(self, a: &str, b: &str) -> Result<Ordering, VersionError> {
+                fn cmp<T: std::str::FromStr<Err = VersionError> + Ord>(
+                    a: &str,
+                    b: &str,
+                ) -> Result<Ordering, VersionError> {
+                    Ok(a.parse::<T>()?.cmp(&b.parse::<T>()?))
+                }
+                match self {
+                    $(Scheme::$variant => cmp::<$version>(a, b),)+
+                }
+            }
+        }
+    };
+}
+
+// The registry: one line per scheme (its file is declared above).
+schemes! {
     /// Debian (`dpkg --compare-versions`).
-    Dpkg,
+    Dpkg(DpkgVersion), "dpkg", ["debian", "ubuntu", "dpkg"];
     /// RPM (`rpmvercmp`).
-    Rpm,
+    Rpm(RpmVersion), "rpm", ["red hat", "redhat", "rocky linux", "almalinux", "opensuse", "suse", "rpm"];
     /// Alpine apk-tools.
-    Apk,
+    Apk(ApkVersion), "apk", ["alpine", "wolfi", "chainguard", "apk"];
     /// Semantic Versioning 2.0.0.
-    Semver,
+    Semver(SemVersion), "semver", ["semver"];
     /// Python PEP 440.
-    Pep440,
+    Pep440(Pep440Version), "pep440", ["pypi"];
     /// Go modules.
-    Go,
+    Go(GoVersion), "go", ["go", "golang"];
     /// Maven `ComparableVersion`.
-    Maven,
+    Maven(MavenVersion), "maven", ["maven"];
     /// npm (node-semver).
-    Npm,
+    Npm(NpmVersion), "npm", ["npm"];
     /// crates.io (Cargo semver).
-    CratesIo,
+    CratesIo(CratesIoVersion), "crates.io", ["crates.io", "cargo"];
 }
 
 impl Scheme {
-    /// Every scheme.
-    pub const ALL: [Scheme; 9] = [
-        Scheme::Dpkg,
-        Scheme::Rpm,
-        Scheme::Apk,
-        Scheme::Semver,
-        Scheme::Pep440,
-        Scheme::Go,
-        Scheme::Maven,
-        Scheme::Npm,
-        Scheme::CratesIo,
-    ];
-
-    /// The scheme's short name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Scheme::Dpkg => "dpkg",
-            Scheme::Rpm => "rpm",
-            Scheme::Apk => "apk",
-            Scheme::Semver => "semver",
-            Scheme::Pep440 => "pep440",
-            Scheme::Go => "go",
-            Scheme::Maven => "maven",
-            Scheme::Npm => "npm",
-            Scheme::CratesIo => "crates.io",
-        }
-    }
-
-    /// The scheme of an OSV ecosystem name (`Debian:12`, `PyPI`, `Go`, ...), if known.
-    pub fn for_ecosystem(ecosystem: &str) -> Option<Scheme> {
-        let base = ecosystem.split(':').next().unwrap_or("").to_ascii_lowercase();
-        Some(match base.as_str() {
-            "debian" | "ubuntu" | "dpkg" => Scheme::Dpkg,
-            "alpine" | "wolfi" | "chainguard" | "apk" => Scheme::Apk,
-            "red hat" | "redhat" | "rocky linux" | "almalinux" | "opensuse" | "suse" | "rpm" => Scheme::Rpm,
-            "pypi" => Scheme::Pep440,
-            "go" | "golang" => Scheme::Go,
-            "maven" => Scheme::Maven,
-            "npm" => Scheme::Npm,
-            "crates.io" | "cargo" => Scheme::CratesIo,
-            "semver" => Scheme::Semver,
-            _ => return None,
-        })
-    }
-
-    /// Compares two versions in this scheme.
-    pub fn compare(self, a: &str, b: &str) -> Result<Ordering, VersionError> {
-        fn cmp<T: std::str::FromStr<Err = VersionError> + Ord>(a: &str, b: &str) -> Result<Ordering, VersionError> {
-            Ok(a.parse::<T>()?.cmp(&b.parse::<T>()?))
-        }
-        match self {
-            Scheme::Dpkg => cmp::<DpkgVersion>(a, b),
-            Scheme::Rpm => cmp::<RpmVersion>(a, b),
-            Scheme::Apk => cmp::<ApkVersion>(a, b),
-            Scheme::Semver => cmp::<SemVersion>(a, b),
-            Scheme::Pep440 => cmp::<Pep440Version>(a, b),
-            Scheme::Go => cmp::<GoVersion>(a, b),
-            Scheme::Maven => cmp::<MavenVersion>(a, b),
-            Scheme::Npm => cmp::<NpmVersion>(a, b),
-            Scheme::CratesIo => cmp::<CratesIoVersion>(a, b),
-        }
-    }
-
     /// Whether `v` parses in this scheme.
     pub fn validate(self, v: &str) -> Result<(), VersionError> {
         self.compare(v, v).map(|_| ())

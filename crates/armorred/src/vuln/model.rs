@@ -8,7 +8,7 @@ pub mod package;
 use serde::{Deserialize, Serialize};
 
 pub use finding::{Match, MatchDetail, Related, VulnInfo};
-pub use package::{Distro, FactLocation, PackageFacts, ScanPackage};
+pub use package::{Distro, FactLocation, PackageFacts, PackageType, ScanPackage};
 
 /// Severity as grype reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

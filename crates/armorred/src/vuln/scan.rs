@@ -123,7 +123,7 @@ pub fn scan_packages(db: &Db, packages: &[ScanPackage], opts: &ScanOptions) -> R
     for pkg in packages {
         let mut raws: Vec<Rc<RawMatch>> = Vec::new();
         let mut all_memoised = true;
-        let kind = pkg.kind();
+        let kind = pkg.package_type();
         for m in matchers.iter().filter(|m| m.package_types().contains(&kind)) {
             let key = m.memo_key(pkg);
             if let Some(hit) = key.as_ref().and_then(|k| raw_memo.get(&(m.name(), k.clone()))) {

@@ -1,6 +1,6 @@
 //! Alpine (and Wolfi) packages: `lib/apk/db/installed`.
 
-use super::{make_purl, CatalogError, Cataloger, Parsed};
+use super::{make_purl, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Distro, Location, Package, SourcePackage};
 use crate::source::{EntryKind, FileEntry};
 
@@ -15,12 +15,24 @@ impl Cataloger for Apk {
         NAME
     }
 
+    fn package_types(&self) -> &'static [PackageType] {
+        &[PackageType::Apk]
+    }
+
+    fn metadata_type(&self) -> Option<&'static str> {
+        Some("apk-db-entry")
+    }
+
     fn wants(&self, entry: &FileEntry) -> bool {
         entry.kind == EntryKind::File && entry.path.ends_with("/lib/apk/db/installed")
     }
 
     fn parse(&self, location: &Location, content: &[u8]) -> Result<Parsed, CatalogError> {
         parse(location, &String::from_utf8_lossy(content))
+    }
+
+    fn finish(&self, p: &mut Package, distro: Option<&Distro>) {
+        p.purl = purl(p, distro);
     }
 }
 
@@ -48,7 +60,7 @@ pub fn parse(location: &Location, text: &str) -> Result<Parsed, CatalogError> {
         if key.len() != 1 {
             continue;
         }
-        let p = cur.get_or_insert_with(|| Package::new("apk", "", "", NAME, location.clone()));
+        let p = cur.get_or_insert_with(|| Package::new(PackageType::Apk, "", "", NAME, location.clone()));
         match key {
             "P" => p.name = value.to_string(),
             "V" => p.version = value.to_string(),

@@ -1,7 +1,7 @@
 //! Binary classifiers for files no package owns: the version comes from the binary's strings.
 //! Which file names are looked at, and the purls and CPEs, follow syft's classifiers.
 
-use super::{make_purl, maybe_binary, version_after, CatalogError, Cataloger, Parsed};
+use super::{make_purl, maybe_binary, version_after, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
 use crate::source::FileEntry;
 
@@ -70,6 +70,18 @@ impl Cataloger for Classifier {
         NAME
     }
 
+    fn package_types(&self) -> &'static [PackageType] {
+        &[PackageType::Binary]
+    }
+
+    fn metadata_type(&self) -> Option<&'static str> {
+        Some("binary-signature")
+    }
+
+    fn yields_to_owner(&self) -> bool {
+        true
+    }
+
     fn wants(&self, entry: &FileEntry) -> bool {
         let f = entry.file_name();
         maybe_binary(entry) && (RULES.iter().any(|r| (r.matches)(f)) || python_minor(f).is_some())
@@ -115,7 +127,7 @@ pub fn classify(location: &Location, content: &[u8]) -> Option<Package> {
         let v = rule.needles.iter().find_map(|n| version_after(content, n))?;
         (rule.name, v, rule.cpes)
     };
-    let mut p = Package::new("binary", name, &version, NAME, location.clone());
+    let mut p = Package::new(PackageType::Binary, name, &version, NAME, location.clone());
     p.purl = make_purl("generic", None, name, &version, &[]);
     p.cpes = cpes.iter().map(|vp| format!("cpe:2.3:a:{vp}:{version}:*:*:*:*:*:*:*")).collect();
     Some(p)

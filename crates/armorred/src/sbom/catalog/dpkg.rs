@@ -1,7 +1,7 @@
 //! Debian packages: `var/lib/dpkg/status`, distroless `status.d/<pkg>` files, and the file
 //! lists (`info/*.list`, `*.md5sums`) that say which files a package owns.
 
-use super::{field, make_purl, paragraphs, CatalogError, Cataloger, Parsed};
+use super::{field, make_purl, paragraphs, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Distro, Location, Package, SourcePackage};
 use crate::source::{EntryKind, FileEntry};
 
@@ -51,6 +51,14 @@ impl Cataloger for Dpkg {
         NAME
     }
 
+    fn package_types(&self) -> &'static [PackageType] {
+        &[PackageType::Deb]
+    }
+
+    fn metadata_type(&self) -> Option<&'static str> {
+        Some("dpkg-db-entry")
+    }
+
     fn wants(&self, entry: &FileEntry) -> bool {
         entry.kind == EntryKind::File && classify(&entry.path).is_some()
     }
@@ -79,6 +87,13 @@ impl Cataloger for Dpkg {
             None => Parsed::default(),
         })
     }
+
+    fn finish(&self, p: &mut Package, distro: Option<&Distro>) {
+        p.purl = purl(p, distro);
+        if p.cpes.is_empty() {
+            p.cpes = super::cpe::debian(&p.name, &p.version);
+        }
+    }
 }
 
 /// Parses a status file (or one distroless `status.d` entry). Paragraphs without `Package`
@@ -100,7 +115,7 @@ pub fn parse_status(location: &Location, text: &str) -> Result<Vec<Package>, Cat
                 continue;
             }
         }
-        let mut p = Package::new("deb", name, version, NAME, location.clone());
+        let mut p = Package::new(PackageType::Deb, name, version, NAME, location.clone());
         if let Some(src) = field(para, "Source").filter(|s| !s.is_empty()) {
             let (sname, sver) = match src.split_once('(') {
                 Some((n, v)) => (n.trim(), Some(v.trim_end_matches(')').trim().to_string())),

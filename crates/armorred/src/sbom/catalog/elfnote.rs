@@ -1,7 +1,7 @@
 //! ELF package notes (`.note.package`, owner `FDO`, type `0xcafe1a7e`, JSON description), as
 //! systemd specifies them and as ARMORRED's builder writes them into source-built binaries.
 
-use super::{make_purl, maybe_binary, CatalogError, Cataloger, Parsed};
+use super::{make_purl, maybe_binary, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
 use crate::source::FileEntry;
 
@@ -14,6 +14,18 @@ const NAME: &str = "elf-binary-package-cataloger";
 impl Cataloger for ElfNote {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn package_types(&self) -> &'static [PackageType] {
+        &[PackageType::Binary, PackageType::Deb, PackageType::Rpm, PackageType::Apk]
+    }
+
+    fn metadata_type(&self) -> Option<&'static str> {
+        Some("elf-binary-package-note-json-payload")
+    }
+
+    fn yields_to_owner(&self) -> bool {
+        true
     }
 
     fn wants(&self, entry: &FileEntry) -> bool {
@@ -47,9 +59,9 @@ pub fn parse_note(location: &Location, json: &[u8]) -> Result<Option<Package>, C
         return Ok(None);
     }
     let ty = s("type");
-    let kind = match ty.as_str() {
-        "deb" | "rpm" | "apk" => ty.as_str(),
-        _ => "binary",
+    let kind = match PackageType::parse(&ty) {
+        Some(t @ (PackageType::Deb | PackageType::Rpm | PackageType::Apk)) => t,
+        _ => PackageType::Binary,
     };
     let mut p = Package::new(kind, &name, &version, NAME, location.clone());
     let os = s("os");

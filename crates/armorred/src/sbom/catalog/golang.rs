@@ -1,7 +1,7 @@
 //! Go binaries: the build info blob (`\xff Go buildinf:`) that Go 1.18+ embeds inline:
 //! main module, dependencies (with `=>` replacements) and the toolchain as `stdlib`.
 
-use super::{maybe_binary, CatalogError, Cataloger, Parsed};
+use super::{maybe_binary, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
 use crate::source::FileEntry;
 
@@ -15,6 +15,14 @@ const MAGIC: &[u8] = b"\xff Go buildinf:";
 impl Cataloger for GoBinary {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn package_types(&self) -> &'static [PackageType] {
+        &[PackageType::GoModule]
+    }
+
+    fn metadata_type(&self) -> Option<&'static str> {
+        Some("go-module-buildinfo-entry")
     }
 
     fn wants(&self, entry: &FileEntry) -> bool {
@@ -94,7 +102,7 @@ pub fn parse(location: &Location, content: &[u8]) -> Result<Vec<Package>, Catalo
     let mut out = Vec::new();
     let mut settings = Vec::new();
     let push = |path: &str, ver: &str, sum: Option<&str>, out: &mut Vec<Package>| {
-        let mut p = Package::new("go-module", path, ver, NAME, location.clone());
+        let mut p = Package::new(PackageType::GoModule, path, ver, NAME, location.clone());
         p.purl = purl(path, ver);
         if let Some(sum) = sum {
             p.metadata.insert("h1Digest".into(), sum.to_string());
@@ -120,7 +128,7 @@ pub fn parse(location: &Location, content: &[u8]) -> Result<Vec<Package>, Catalo
     }
     if let Some(v) = version.strip_prefix("go") {
         let v = v.split([' ', '-']).next().unwrap_or(v);
-        let mut p = Package::new("go-module", "stdlib", &format!("go{v}"), NAME, location.clone());
+        let mut p = Package::new(PackageType::GoModule, "stdlib", &format!("go{v}"), NAME, location.clone());
         p.purl = purl("stdlib", &format!("go{v}"));
         p.cpes.push(format!("cpe:2.3:a:golang:go:{v}:-:*:*:*:*:*:*"));
         out.push(p);

@@ -3,7 +3,7 @@
 
 use std::io::{Cursor, Read};
 
-use super::{make_purl, CatalogError, Cataloger, Parsed};
+use super::{make_purl, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
 use crate::source::{EntryKind, FileEntry};
 
@@ -20,6 +20,14 @@ const MAX_ENTRIES: usize = 200_000;
 impl Cataloger for JavaArchive {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn package_types(&self) -> &'static [PackageType] {
+        &[PackageType::JavaArchive]
+    }
+
+    fn metadata_type(&self) -> Option<&'static str> {
+        Some("java-archive")
     }
 
     fn wants(&self, entry: &FileEntry) -> bool {
@@ -71,7 +79,7 @@ fn get<'a>(props: &'a [(String, String)], key: &str) -> Option<&'a str> {
 }
 
 fn maven(location: &Location, group: &str, artifact: &str, version: &str) -> Package {
-    let mut p = Package::new("java-archive", artifact, version, NAME, location.clone());
+    let mut p = Package::new(PackageType::JavaArchive, artifact, version, NAME, location.clone());
     p.purl = make_purl("maven", Some(group), artifact, version, &[]);
     p.metadata.insert("groupId".into(), group.to_string());
     p

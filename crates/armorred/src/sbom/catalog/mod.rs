@@ -1,17 +1,45 @@
 //! Catalogers: one file per ecosystem, each a pure parser of one file's content.
+//!
+//! The registry below is the one place a cataloger is named: adding one is its own file and
+//! one line in `catalogers!`. Everything else asked of a cataloger (its syft name, the package
+//! types it finds, syft's `metadataType` for them, what it finishes once the distribution is
+//! known) is a method of [`Cataloger`], read through [`all`] and [`by_name`].
 
-pub mod apk;
-pub mod binary;
 pub mod cpe;
-pub mod dpkg;
-pub mod elfnote;
-pub mod golang;
-pub mod java;
-pub mod npm;
-pub mod osrelease;
-pub mod python;
-pub mod rpm;
-pub mod rust;
+mod package_type;
+
+pub use package_type::PackageType;
+
+/// Declares each cataloger's module and collects its unit into [`CATALOGERS`]. Each line is
+/// plain Rust (`pub mod m; use m::Unit;`), so that readers of the module tree (rustdoc, the
+/// import-graph test in `crate::module_graph`) see the module as any other.
+macro_rules! catalogers {
+    ($(pub mod $module:ident; use $path:ident :: $unit:ident;)+) => {
+        $(pub mod $module; use $path::$unit;)+
+
+        /// Every cataloger, in the order they run.
+        pub static CATALOGERS: &[&dyn Cataloger] = &[$(&$unit),+];
+
+        /// The module of each of [`CATALOGERS`], in the same order.
+        #[cfg(test)]
+        const MODULES: &[&str] = &[$(stringify!($module)),+];
+    };
+}
+
+// The registry: one line per cataloger, in the order they run.
+catalogers! {
+    pub mod osrelease; use osrelease::OsRelease;
+    pub mod dpkg; use dpkg::Dpkg;
+    pub mod apk; use apk::Apk;
+    pub mod rpm; use rpm::Rpm;
+    pub mod python; use python::Python;
+    pub mod npm; use npm::Npm;
+    pub mod java; use java::JavaArchive;
+    pub mod golang; use golang::GoBinary;
+    pub mod rust; use rust::RustAudit;
+    pub mod elfnote; use elfnote::ElfNote;
+    pub mod binary; use binary::Classifier;
+}
 
 use super::model::{Distro, Location, Package};
 use crate::source::FileEntry;
@@ -42,8 +70,15 @@ impl From<Vec<Package>> for Parsed {
 
 /// One ecosystem's reader.
 pub trait Cataloger: Send + Sync {
-    /// Name as syft names its catalogers (`dpkg-db-cataloger`).
+    /// Name as syft names its catalogers (`dpkg-db-cataloger`); what `foundBy` says.
     fn name(&self) -> &'static str;
+    /// The package types it finds, the main one first (none for a reader of distribution facts).
+    fn package_types(&self) -> &'static [PackageType];
+    /// The name syft gives the metadata of what it finds (`syft:package:metadataType`, grype's
+    /// `metadataType`); `None` when syft has no such cataloger.
+    fn metadata_type(&self) -> Option<&'static str> {
+        None
+    }
     /// Whether the file at this entry is one this cataloger reads (path and mode only).
     fn wants(&self, entry: &FileEntry) -> bool;
     /// Whether only ELF files interest it (the walker then skips other content unread).
@@ -54,59 +89,38 @@ pub trait Cataloger: Send + Sync {
     fn windowed(&self) -> bool {
         false
     }
+    /// Whether what it finds in a file describes that file only, so that it gives way to the
+    /// OS package that owns the file (as syft keeps only the owner).
+    fn yields_to_owner(&self) -> bool {
+        false
+    }
     /// Parses one file's content (bounded by the walker).
     fn parse(&self, location: &Location, content: &[u8]) -> Result<Parsed, CatalogError>;
+    /// Finishes a package it found once every file is read and the distribution is known
+    /// (OS packages' purls need it).
+    fn finish(&self, _package: &mut Package, _distro: Option<&Distro>) {}
 }
 
-/// Every cataloger, in a fixed order.
-pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![
-        Box::new(osrelease::OsRelease),
-        Box::new(dpkg::Dpkg),
-        Box::new(apk::Apk),
-        Box::new(rpm::Rpm),
-        Box::new(python::Python),
-        Box::new(npm::Npm),
-        Box::new(java::JavaArchive),
-        Box::new(golang::GoBinary),
-        Box::new(rust::RustAudit),
-        Box::new(elfnote::ElfNote),
-        Box::new(binary::Classifier),
-    ]
+/// Every cataloger, in the order they run.
+pub fn all() -> &'static [&'static dyn Cataloger] {
+    CATALOGERS
+}
+
+/// The cataloger of this name (a package's `found_by`).
+pub fn by_name(name: &str) -> Option<&'static dyn Cataloger> {
+    CATALOGERS.iter().copied().find(|c| c.name() == name)
 }
 
 /// The name syft gives the metadata of what a cataloger finds (`syft:package:metadataType`,
 /// grype's `metadataType`), by the cataloger's name; `None` for a cataloger syft does not have.
 pub fn metadata_type(found_by: &str) -> Option<&'static str> {
-    Some(match found_by {
-        "dpkg-db-cataloger" => "dpkg-db-entry",
-        "apk-db-cataloger" => "apk-db-entry",
-        "rpm-db-cataloger" => "rpm-db-entry",
-        "python-installed-package-cataloger" => "python-package",
-        "javascript-package-cataloger" => "javascript-npm-package",
-        "java-archive-cataloger" => "java-archive",
-        "go-module-binary-cataloger" => "go-module-buildinfo-entry",
-        "cargo-auditable-binary-cataloger" => "rust-cargo-audit-entry",
-        "elf-binary-package-cataloger" => "elf-binary-package-note-json-payload",
-        "binary-classifier-cataloger" => "binary-signature",
-        _ => return None,
-    })
+    by_name(found_by)?.metadata_type()
 }
 
-/// syft's language of a package type (`python`, `go`, `java`, ...); empty for OS packages and
-/// binaries.
+/// syft's language of a package type (`python`, `go`, `java`, ...); empty for OS packages,
+/// binaries and types we do not know.
 pub fn language(kind: &str) -> &'static str {
-    match kind {
-        "python" => "python",
-        "npm" => "javascript",
-        "java-archive" => "java",
-        "go-module" => "go",
-        "rust-crate" => "rust",
-        "gem" => "ruby",
-        "dotnet" => "dotnet",
-        "php-composer" => "php",
-        _ => "",
-    }
+    PackageType::parse(kind).map_or("", PackageType::language)
 }
 
 /// Whether a file looks like an executable or shared library worth opening.
@@ -116,19 +130,11 @@ pub(crate) fn maybe_binary(entry: &FileEntry) -> bool {
         && (entry.is_executable() || entry.file_name().contains(".so"))
 }
 
-/// Sets the purl of OS packages, which needs the distribution (read after them, maybe), and
-/// the CPEs syft generates for Debian packages.
-pub(crate) fn finish_purl(p: &mut Package, distro: Option<&Distro>) {
-    match p.found_by.as_str() {
-        "dpkg-db-cataloger" => {
-            p.purl = dpkg::purl(p, distro);
-            if p.cpes.is_empty() {
-                p.cpes = cpe::debian(&p.name, &p.version);
-            }
-        }
-        "apk-db-cataloger" => p.purl = apk::purl(p, distro),
-        "rpm-db-cataloger" => p.purl = rpm::purl(p, distro),
-        _ => {}
+/// Lets the cataloger that found a package finish it (OS purls need the distribution, read
+/// after them maybe; Debian packages get the CPEs syft generates).
+pub(crate) fn finish(p: &mut Package, distro: Option<&Distro>) {
+    if let Some(c) = by_name(&p.found_by) {
+        c.finish(p, distro);
     }
 }
 
@@ -208,6 +214,9 @@ pub(crate) fn version_after(hay: &[u8], needle: &[u8]) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod registry_tests;
 
 #[cfg(test)]
 pub(crate) mod testutil {

@@ -1,7 +1,7 @@
 //! JavaScript packages: `package.json` of installed modules (`node_modules/**/package.json`,
 //! and Debian's `/usr/share/nodejs`, `/usr/lib/nodejs`).
 
-use super::{make_purl, CatalogError, Cataloger, Parsed};
+use super::{make_purl, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
 use crate::source::{EntryKind, FileEntry};
 
@@ -14,6 +14,14 @@ const NAME: &str = "javascript-package-cataloger";
 impl Cataloger for Npm {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn package_types(&self) -> &'static [PackageType] {
+        &[PackageType::Npm]
+    }
+
+    fn metadata_type(&self) -> Option<&'static str> {
+        Some("javascript-npm-package")
     }
 
     fn wants(&self, entry: &FileEntry) -> bool {
@@ -37,7 +45,7 @@ pub fn parse(location: &Location, content: &[u8]) -> Result<Option<Package>, Cat
     if name.is_empty() || version.is_empty() {
         return Ok(None);
     }
-    let mut p = Package::new("npm", name, version, NAME, location.clone());
+    let mut p = Package::new(PackageType::Npm, name, version, NAME, location.clone());
     let (ns, short) = match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
         Some((scope, short)) => (Some(format!("@{scope}")), short),
         None => (None, name),

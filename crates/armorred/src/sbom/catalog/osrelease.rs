@@ -1,6 +1,6 @@
 //! The operating system, from `/etc/os-release` (or `/usr/lib/os-release`).
 
-use super::{CatalogError, Cataloger, Parsed};
+use super::{CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Distro, Location};
 use crate::source::{EntryKind, FileEntry};
 
@@ -11,6 +11,10 @@ pub struct OsRelease;
 impl Cataloger for OsRelease {
     fn name(&self) -> &'static str {
         "os-release"
+    }
+
+    fn package_types(&self) -> &'static [PackageType] {
+        &[]
     }
 
     fn wants(&self, entry: &FileEntry) -> bool {

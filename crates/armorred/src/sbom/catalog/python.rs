@@ -1,6 +1,6 @@
 //! Python packages: `*.dist-info/METADATA`, `*.egg-info/PKG-INFO` and `*.egg-info` files.
 
-use super::{field, make_purl, paragraphs, CatalogError, Cataloger, Parsed};
+use super::{field, make_purl, paragraphs, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
 use crate::source::{EntryKind, FileEntry};
 
@@ -13,6 +13,14 @@ const NAME: &str = "python-installed-package-cataloger";
 impl Cataloger for Python {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn package_types(&self) -> &'static [PackageType] {
+        &[PackageType::Python]
+    }
+
+    fn metadata_type(&self) -> Option<&'static str> {
+        Some("python-package")
     }
 
     fn wants(&self, entry: &FileEntry) -> bool {
@@ -37,7 +45,7 @@ pub fn parse(location: &Location, text: &str) -> Result<Option<Package>, Catalog
     let (Some(name), Some(version)) = (field(para, "Name"), field(para, "Version")) else {
         return Err(CatalogError("metadata without Name or Version".into()));
     };
-    let mut p = Package::new("python", name, version, NAME, location.clone());
+    let mut p = Package::new(PackageType::Python, name, version, NAME, location.clone());
     p.purl = make_purl("pypi", None, name, version, &[]);
     let license = field(para, "License-Expression")
         .or_else(|| field(para, "License").filter(|l| !l.contains('\n') && l.len() < 80 && *l != "UNKNOWN"));

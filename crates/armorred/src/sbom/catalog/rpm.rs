@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{make_purl, CatalogError, Cataloger, Parsed};
+use super::{make_purl, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Distro, Location, Package, SourcePackage};
 use crate::source::{EntryKind, FileEntry};
 
@@ -25,6 +25,14 @@ const TAG_SOURCERPM: u32 = 1044;
 impl Cataloger for Rpm {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn package_types(&self) -> &'static [PackageType] {
+        &[PackageType::Rpm]
+    }
+
+    fn metadata_type(&self) -> Option<&'static str> {
+        Some("rpm-db-entry")
     }
 
     fn wants(&self, entry: &FileEntry) -> bool {
@@ -52,6 +60,10 @@ impl Cataloger for Rpm {
         })();
         let _ = std::fs::remove_file(&path);
         Ok(result?.into())
+    }
+
+    fn finish(&self, p: &mut Package, distro: Option<&Distro>) {
+        p.purl = purl(p, distro);
     }
 }
 
@@ -118,7 +130,7 @@ pub fn parse_header(location: &Location, blob: &[u8]) -> Result<Option<Package>,
         Some(e) => format!("{e}:{version}-{release}"),
         None => format!("{version}-{release}"),
     };
-    let mut p = Package::new("rpm", name, &v, NAME, location.clone());
+    let mut p = Package::new(PackageType::Rpm, name, &v, NAME, location.clone());
     if let Some(a) = strings.get(&TAG_ARCH) {
         p.metadata.insert("architecture".into(), a.clone());
     }

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use goblin::elf::Elf;
 
-use super::{make_purl, maybe_binary, CatalogError, Cataloger, Parsed};
+use super::{make_purl, maybe_binary, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
 use crate::source::FileEntry;
 
@@ -20,6 +20,14 @@ const MAX_JSON: u64 = 8 << 20;
 impl Cataloger for RustAudit {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn package_types(&self) -> &'static [PackageType] {
+        &[PackageType::RustCrate]
+    }
+
+    fn metadata_type(&self) -> Option<&'static str> {
+        Some("rust-cargo-audit-entry")
     }
 
     fn wants(&self, entry: &FileEntry) -> bool {
@@ -73,7 +81,7 @@ pub fn parse_dep_v0(location: &Location, compressed: &[u8]) -> Result<Vec<Packag
         if p.get("kind").and_then(|k| k.as_str()) == Some("build") {
             continue;
         }
-        let mut pkg = Package::new("rust-crate", name, version, NAME, location.clone());
+        let mut pkg = Package::new(PackageType::RustCrate, name, version, NAME, location.clone());
         pkg.purl = make_purl("cargo", None, name, version, &[]);
         if let Some(src) = p.get("source").and_then(|s| s.as_str()) {
             pkg.metadata.insert("source".into(), src.to_string());

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use super::{iso_timestamp, serial_uuid, Timestamp, TOOL_NAME, TOOL_VERSION};
+use crate::sbom::catalog::{self, PackageType};
 use crate::sbom::model::{Distro, Location, Package, Sbom, SourceInfo, SourcePackage};
 use crate::sbom::{dependency_graph, SbomError};
 
@@ -164,7 +165,7 @@ pub(crate) fn license_value(l: &str) -> Value {
 fn component(p: &Package) -> Value {
     let mut c = Map::new();
     c.insert("bom-ref".into(), json!(p.id));
-    let ty = if p.kind == "binary" { "application" } else { "library" };
+    let ty = if p.kind == PackageType::Binary.as_str() { "application" } else { "library" };
     c.insert("type".into(), json!(ty));
     if let Some(m) = p.metadata.get("maintainer") {
         c.insert("publisher".into(), json!(m));
@@ -191,12 +192,12 @@ fn component(p: &Package) -> Value {
     // In syft's order: foundBy, language, type, metadataType, the other CPEs, locations,
     // metadata.
     let mut props = vec![syft_prop("package:foundBy", &p.found_by)];
-    let language = crate::sbom::catalog::language(&p.kind);
+    let language = catalog::language(&p.kind);
     if !language.is_empty() {
         props.push(syft_prop("package:language", language));
     }
     props.push(syft_prop("package:type", &p.kind));
-    if let Some(t) = crate::sbom::catalog::metadata_type(&p.found_by) {
+    if let Some(t) = catalog::metadata_type(&p.found_by) {
         props.push(syft_prop("package:metadataType", t));
     }
     for cpe in p.cpes.iter().skip(1) {
@@ -210,7 +211,7 @@ fn component(p: &Package) -> Value {
     }
     // A Debian package's source is dpkg metadata to syft (`source`, `sourceVersion`).
     let mut metadata: BTreeMap<&str, &str> = p.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let debian_source = p.source_package.as_ref().filter(|_| p.kind == "deb");
+    let debian_source = p.source_package.as_ref().filter(|_| p.kind == PackageType::Deb.as_str());
     if let Some(s) = debian_source {
         metadata.insert(DEB_SOURCE, &s.name);
         if let Some(v) = &s.version {
@@ -436,7 +437,7 @@ fn package(c: &Value) -> Option<Package> {
         let Some(rest) = k.strip_prefix("location:") else {
             if let Some(m) = k.strip_prefix("metadata:") {
                 // A Debian package's source (and source version) is its source package.
-                let is_source = kind == "deb" && matches!(m, DEB_SOURCE | DEB_SOURCE_VERSION);
+                let is_source = kind == PackageType::Deb.as_str() && matches!(m, DEB_SOURCE | DEB_SOURCE_VERSION);
                 if let Some(v) = v.first().filter(|_| !is_source) {
                     p.metadata.insert(m.to_string(), v.clone());
                 }

@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{iso_timestamp, serial_uuid, Timestamp, TOOL_NAME, TOOL_VERSION};
+use crate::sbom::catalog::PackageType;
 use crate::sbom::dependency_graph;
 use crate::sbom::model::{Package, Sbom};
 
@@ -99,7 +100,10 @@ pub fn to_value(sbom: &Sbom, timestamp: &Timestamp) -> Value {
         if !refs.is_empty() {
             o.insert("externalRefs".into(), Value::Array(refs));
         }
-        o.insert("primaryPackagePurpose".into(), json!(if p.kind == "binary" { "APPLICATION" } else { "LIBRARY" }));
+        o.insert(
+            "primaryPackagePurpose".into(),
+            json!(if p.kind == PackageType::Binary.as_str() { "APPLICATION" } else { "LIBRARY" }),
+        );
         packages.push(Value::Object(o));
         relationships.push(json!({
             "spdxElementId": root_id,

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{MatchOptions, Matcher, RawMatch};
 use crate::version::ApkVersion;
 use crate::vuln::error::Result;
-use crate::vuln::model::{AffectedData, FixState, ScanPackage};
+use crate::vuln::model::{AffectedData, FixState, PackageType, ScanPackage};
 use crate::vuln::provider::Provider;
 
 /// The apk matcher.
@@ -18,8 +18,8 @@ impl Matcher for ApkMatcher {
         "apk-matcher"
     }
 
-    fn package_types(&self) -> &'static [&'static str] {
-        &["apk"]
+    fn package_types(&self) -> &'static [PackageType] {
+        &[PackageType::Apk]
     }
 
     fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {

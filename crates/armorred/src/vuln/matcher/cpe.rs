@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{MatchOptions, Matcher, RawMatch};
 use crate::vuln::cpe::{any, eval_configurations, split_cpe};
 use crate::vuln::error::Result;
-use crate::vuln::model::{AffectedData, FixState, ScanPackage};
+use crate::vuln::model::{AffectedData, FixState, PackageType, ScanPackage};
 use crate::vuln::provider::Provider;
 
 /// The CPE matcher.
@@ -18,9 +18,9 @@ impl Matcher for CpeMatcher {
         "cpe-matcher"
     }
 
-    fn package_types(&self) -> &'static [&'static str] {
+    fn package_types(&self) -> &'static [PackageType] {
         // Any package with CPEs; distro packages and language packages are left out in `find`.
-        &ScanPackage::KINDS
+        &PackageType::ALL
     }
 
     fn find(
@@ -35,7 +35,10 @@ impl Matcher for CpeMatcher {
         }
         // Packages with distro data are matched by their distro's feed, not by CPE; so are
         // rebuilds of a Debian source package (the CPE's version misses Debian's backports).
-        if (matches!(pkg.kind(), "deb" | "apk" | "rpm") && pkg.distro.is_some()) || pkg.is_debian_rebuild() {
+        if (matches!(pkg.package_type(), PackageType::Deb | PackageType::Apk | PackageType::Rpm)
+            && pkg.distro.is_some())
+            || pkg.is_debian_rebuild()
+        {
             return Ok(());
         }
         if pkg.is_language_package() && !opts.cpe_for_language_packages {

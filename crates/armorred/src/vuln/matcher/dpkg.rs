@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{MatchOptions, Matcher, RawMatch};
 use crate::version::DpkgVersion;
 use crate::vuln::error::Result;
-use crate::vuln::model::{AffectedData, Distro, FixState, ScanPackage, Severity, DEBIAN_STATUSES};
+use crate::vuln::model::{AffectedData, Distro, FixState, PackageType, ScanPackage, Severity, DEBIAN_STATUSES};
 use crate::vuln::provider::Provider;
 
 /// The dpkg matcher.
@@ -68,7 +68,7 @@ pub fn evaluate(
 /// and source version (`None`: not a Debian package).
 fn target(pkg: &ScanPackage) -> Option<(&Distro, String, &str, &str)> {
     let distro = pkg.distro.as_ref().filter(|d| d.id == "debian")?;
-    if pkg.kind() != "deb" && !pkg.is_debian_rebuild() {
+    if pkg.package_type() != PackageType::Deb && !pkg.is_debian_rebuild() {
         return None;
     }
     let codename = distro.debian_codename()?;
@@ -82,9 +82,9 @@ impl Matcher for DpkgMatcher {
         "dpkg-matcher"
     }
 
-    fn package_types(&self) -> &'static [&'static str] {
+    fn package_types(&self) -> &'static [PackageType] {
         // `binary`: source builds of a Debian source package ([`ScanPackage::is_debian_rebuild`]).
-        &["deb", "binary"]
+        &[PackageType::Deb, PackageType::Binary]
     }
 
     fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {

@@ -4,15 +4,30 @@
 //! (aliases) and sets severities. A matcher depends only on [`crate::vuln::model`],
 //! [`crate::vuln::provider`] and [`crate::vuln::cpe`], never on `scan` or `db`.
 
-pub mod apk;
-pub mod cpe;
-pub mod dpkg;
-pub mod osv;
+/// Declares each matcher's module and collects its unit into [`MATCHERS`]. Each line is plain
+/// Rust (`pub mod m; use m::Unit;`), so that the import-graph test (`vuln/module_graph.rs`)
+/// reads the module as any other.
+macro_rules! matchers {
+    ($(pub mod $module:ident; use $path:ident :: $unit:ident;)+) => {
+        $(pub mod $module; use $path::$unit;)+
+
+        /// Every matcher, in the order they run.
+        pub static MATCHERS: &[&dyn Matcher] = &[$(&$unit),+];
+    };
+}
+
+// The registry: one line per matcher, in the order they run (distro matchers first).
+matchers! {
+    pub mod dpkg; use dpkg::DpkgMatcher;
+    pub mod apk; use apk::ApkMatcher;
+    pub mod osv; use osv::OsvMatcher;
+    pub mod cpe; use cpe::CpeMatcher;
+}
 
 use serde_json::Value;
 
 use super::error::Result;
-use super::model::{FixState, ScanPackage, Severity};
+use super::model::{FixState, PackageType, ScanPackage, Severity};
 use super::provider::Provider;
 
 /// What a scan's options say to the matchers.
@@ -49,8 +64,9 @@ pub struct RawMatch {
 pub trait Matcher: Sync {
     /// Its name (`dpkg-matcher`, ...).
     fn name(&self) -> &'static str;
-    /// The package types ([`ScanPackage::kind`]) it handles: a scan runs it only for those.
-    fn package_types(&self) -> &'static [&'static str];
+    /// The package types ([`ScanPackage::package_type`]) it handles: a scan runs it only for
+    /// those.
+    fn package_types(&self) -> &'static [PackageType];
     /// Appends the matches for `pkg`.
     fn find(
         &self,
@@ -67,9 +83,26 @@ pub trait Matcher: Sync {
     }
 }
 
-/// Every matcher, in the order they run (a new matcher is one line here).
-pub fn all() -> Vec<Box<dyn Matcher>> {
-    vec![Box::new(dpkg::DpkgMatcher), Box::new(apk::ApkMatcher), Box::new(osv::OsvMatcher), Box::new(cpe::CpeMatcher)]
+/// Every matcher, in the order they run (a new matcher is one line in `matchers!`).
+pub fn all() -> &'static [&'static dyn Matcher] {
+    MATCHERS
+}
+
+/// Every registered matcher has its mini DB, with a README, and a table test in its file.
+#[cfg(test)]
+#[test]
+fn every_matcher_has_a_mini_db_and_a_table_test() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for m in all() {
+        let short = m.name().strip_suffix("-matcher").unwrap_or_else(|| panic!("{}: not <eco>-matcher", m.name()));
+        for file in ["rows.json", "README.md"] {
+            let path = root.join("testdata/vuln/matcher").join(short).join(file);
+            assert!(path.is_file(), "{}: missing {}", m.name(), path.display());
+        }
+        let src = root.join("src/vuln/matcher").join(format!("{short}.rs"));
+        let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        assert!(text.contains(&format!("mini_db(\"{short}\")")), "{}: no table test over its mini DB", src.display());
+    }
 }
 
 /// The matchers' table tests: each matcher's mini DB (real rows, see the README next to each)
@@ -124,7 +157,7 @@ pub(crate) mod table {
     /// What one matcher finds for one package (nothing when it does not handle the package's
     /// type): (vulnerability ID, fix state, fix versions), sorted.
     pub(crate) fn run(m: &dyn Matcher, db: &MemoryProvider, pkg: &ScanPackage, opts: &MatchOptions) -> Found {
-        if !m.package_types().contains(&pkg.kind()) {
+        if !m.package_types().contains(&pkg.package_type()) {
             return Vec::new();
         }
         let mut out = Vec::new();

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{MatchOptions, Matcher, RawMatch};
 use crate::version::Scheme;
 use crate::vuln::error::Result;
-use crate::vuln::model::{normalize_name, AffectedData, Event, FixState, Range, ScanPackage, Severity};
+use crate::vuln::model::{normalize_name, AffectedData, Event, FixState, PackageType, Range, ScanPackage, Severity};
 use crate::vuln::provider::Provider;
 
 /// The OSV matcher.
@@ -138,9 +138,9 @@ impl Matcher for OsvMatcher {
         "osv-matcher"
     }
 
-    fn package_types(&self) -> &'static [&'static str] {
+    fn package_types(&self) -> &'static [PackageType] {
         // Language packages by their purl's ecosystem, distro packages by their distro's.
-        &ScanPackage::KINDS
+        &PackageType::ALL
     }
 
     fn memo_key(&self, pkg: &ScanPackage) -> Option<String> {

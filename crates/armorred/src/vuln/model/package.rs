@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::sbom::catalog::PackageType;
+
 /// A distribution (from `/etc/os-release` or the SBOM).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Distro {
@@ -74,59 +76,37 @@ pub struct FactLocation {
 }
 
 impl ScanPackage {
-    /// Every value [`ScanPackage::kind`] gives.
-    pub const KINDS: [&'static str; 12] = [
-        "deb",
-        "apk",
-        "rpm",
-        "python",
-        "go-module",
-        "rust-crate",
-        "npm",
-        "java-archive",
-        "gem",
-        "dotnet",
-        "php-composer",
-        "binary",
-    ];
-
     /// The purl type, if any.
     pub fn purl_type(&self) -> Option<&str> {
         let p = self.purl.as_deref()?.strip_prefix("pkg:")?;
         p.split('/').next()
     }
 
-    /// grype's artifact type (`deb`, `apk`, `python`, `go-module`, ...).
-    pub fn kind(&self) -> &'static str {
-        match self.purl_type() {
-            Some("deb") => "deb",
-            Some("apk") => "apk",
-            Some("rpm") => "rpm",
-            Some("pypi") => "python",
-            Some("golang") => "go-module",
-            Some("cargo") => "rust-crate",
-            Some("npm") => "npm",
-            Some("maven") => "java-archive",
-            Some("gem") => "gem",
-            Some("nuget") => "dotnet",
-            Some("composer") => "php-composer",
-            None if self.distro.as_ref().is_some_and(|d| d.id == "debian") => "deb",
-            None if self
-                .distro
-                .as_ref()
-                .is_some_and(|d| matches!(d.id.as_str(), "alpine" | "wolfi" | "chainguard")) =>
-            {
-                "apk"
-            }
-            _ => "binary",
+    /// grype's artifact type (`deb`, `apk`, `python`, `go-module`, ...): by the purl's type,
+    /// else by the distribution, else `binary`.
+    pub fn package_type(&self) -> PackageType {
+        if let Some(t) = self.purl_type().and_then(PackageType::from_purl_type) {
+            return t;
         }
+        match self.distro.as_ref().map(|d| d.id.as_str()) {
+            // A purl of a type we do not know (`pkg:generic/...`) makes a binary.
+            _ if self.purl_type().is_some() => PackageType::Binary,
+            Some("debian") => PackageType::Deb,
+            Some("alpine" | "wolfi" | "chainguard") => PackageType::Apk,
+            _ => PackageType::Binary,
+        }
+    }
+
+    /// [`ScanPackage::package_type`]'s name.
+    pub fn kind(&self) -> &'static str {
+        self.package_type().as_str()
     }
 
     /// Whether it is a build of a Debian source package that is not Debian's own binary package
     /// (a source-built binary whose package note names its Debian source and version): Debian's
     /// data applies to it by that source version, as to the distribution's packages.
     pub fn is_debian_rebuild(&self) -> bool {
-        self.kind() == "binary"
+        self.package_type() == PackageType::Binary
             && self.distro.as_ref().is_some_and(|d| d.id == "debian")
             && self.source_name.is_some()
             && self.source_version.is_some()
@@ -134,9 +114,6 @@ impl ScanPackage {
 
     /// Whether it is a language-ecosystem package (CPE matching is off for those by default).
     pub fn is_language_package(&self) -> bool {
-        matches!(
-            self.kind(),
-            "python" | "go-module" | "rust-crate" | "npm" | "java-archive" | "gem" | "dotnet" | "php-composer"
-        )
+        self.package_type().is_language()
     }
 }
