@@ -400,9 +400,15 @@ fn package(c: &Value) -> Option<Package> {
     let version = str_at(c, "version").unwrap_or_default();
     let props = properties(c);
     let purl = str_at(c, "purl");
+    // Without syft's property (another tool's SBOM), the purl's type names it: `pkg:pypi` is a
+    // `python` package, as syft would have typed it; a purl type we do not know stays as it is.
     let kind = first(&props, "package:type")
         .or_else(|| {
-            purl.as_deref().and_then(|p| p.strip_prefix("pkg:")).and_then(|p| p.split('/').next()).map(str::to_string)
+            let purl_type = purl.as_deref().and_then(|p| p.strip_prefix("pkg:")).and_then(|p| p.split('/').next())?;
+            Some(
+                PackageType::from_purl_type(purl_type)
+                    .map_or_else(|| purl_type.to_string(), |t| t.as_str().to_string()),
+            )
         })
         .unwrap_or_else(|| "unknown".into());
     let mut p = Package::new(&kind, &name, &version, "", Location { path: String::new(), layer: None });
@@ -515,6 +521,18 @@ mod tests {
         assert_eq!(old.packages, sbom.packages);
         assert_eq!(old.distro, sbom.distro);
         assert_eq!(from_document(&new).packages, sbom.packages);
+    }
+
+    /// A component without syft's type property is typed by its purl as syft types packages.
+    #[test]
+    fn a_component_without_a_type_property_is_typed_by_its_purl() {
+        let doc = json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
+            {"type": "library", "name": "requests", "version": "2.31.0", "purl": "pkg:pypi/requests@2.31.0"},
+            {"type": "library", "name": "x", "version": "1", "purl": "pkg:generic/x@1"},
+            {"type": "library", "name": "serde", "version": "1.0.0", "purl": "pkg:cargo/serde@1.0.0"}
+        ]});
+        let kinds: Vec<String> = from_document(&doc).packages.into_iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, ["python", "generic", "rust-crate"]);
     }
 
     #[test]
