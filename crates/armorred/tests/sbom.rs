@@ -575,21 +575,8 @@ fn package_note_of_a_source_built_binary() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let desc = r#"{"type":"deb","os":"debian","osVersion":"13","name":"nginx","version":"1.26.3-3+armorred1","architecture":"amd64","license":"BSD-2-Clause"}"#;
-    let n = desc.len() + 1;
-    let c = format!(
-        "struct note {{ unsigned namesz, descsz, type; char name[4]; char desc[{}]; }};\n\
-         __attribute__((section(\".note.package,\\\"a\\\",@note #\"), aligned(4), used))\n\
-         static const struct note package_note = {{ 4, {n}, 0xcafe1a7e, \"FDO\", {} }};\n\
-         int main(void) {{ return 0; }}\n",
-        n.div_ceil(4) * 4,
-        serde_json::to_string(desc).unwrap()
-    );
-    let src = tmp.path().join("n.c");
-    std::fs::write(&src, c).unwrap();
     let root = tmp.path().join("root");
-    std::fs::create_dir_all(root.join("usr/sbin")).unwrap();
-    let out = std::process::Command::new("gcc").arg("-o").arg(root.join("usr/sbin/nginx")).arg(&src).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    elf_with_note(&root.join("usr/sbin/nginx"), desc, tmp.path());
     let src = format!("dir:{}", root.display());
     let s = scan(&src);
     let got: Vec<_> = s.packages.iter().map(|p| (p.kind.as_str(), p.purl.as_deref().unwrap_or(""))).collect();

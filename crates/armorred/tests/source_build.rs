@@ -10,6 +10,8 @@
 
 #![allow(clippy::print_stderr)] // skip reasons and build times go to the test log
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::ExitStatusExt;
@@ -24,6 +26,7 @@ use armorred::build::compile::{
 use armorred::build::debian::Cache;
 use armorred::elf::{self, LibcResolver, Pie, Relro};
 use armorred::tier::Tier;
+use support::sandbox_present;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -31,20 +34,6 @@ fn workspace() -> PathBuf {
 
 fn cache() -> PathBuf {
     workspace().join("target/armorred-cache")
-}
-
-/// Whether the sandbox can run here; panics when it is required and cannot.
-fn sandbox_present() -> bool {
-    match Namespaces::new() {
-        Ok(_) => true,
-        Err(e) if std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() == Ok("1") => {
-            panic!("ARMORRED_REQUIRE_TOOLS=1 but {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping: {e}");
-            false
-        }
-    }
 }
 
 /// The build root locked in images/nginx/image.lock (clang-19, lld-19, make and nginx's -dev
