@@ -423,7 +423,10 @@ fn analyse_source(
 ) -> Result<Analysis, PipelineError> {
     let mut paths = BTreeMap::new();
     let image = stage("open the image", Source::parse(source).and_then(|s| s.open(&OpenOptions::default())))?;
-    let sbom = stage("generate the SBOM", crate::sbom::generate(&image, &crate::sbom::GenerateOptions::default()))?;
+    // One pass over the image for the SBOM and the file tree; the build's gate made the
+    // checksec; only a source build's probe reads its binaries again.
+    let (sbom, tree) =
+        stage("generate the SBOM", crate::sbom::generate_with_tree(&image, &crate::sbom::GenerateOptions::default()))?;
     for (format, file, key) in [
         (SbomFormat::CycloneDxJson, "sbom.cdx.json", "sbom_cyclonedx"),
         (SbomFormat::SpdxJson, "sbom.spdx.json", "sbom_spdx"),
@@ -442,7 +445,12 @@ fn analyse_source(
         record.as_ref().map(|r| report::BinaryProbe { component: r.component.clone(), names: r.feature_names() });
     let (facts, binaries): (ImageFacts, Vec<BinaryCheck>) = stage(
         "analyse the image's files",
-        report::image_facts_known(&image, &Limits::default(), probe.as_ref(), checksec),
+        report::image_facts_known(
+            &image,
+            &Limits::default(),
+            probe.as_ref(),
+            report::Known { checksec, tree: Some(tree) },
+        ),
     )?;
     let checksec_json = crate::elf::checksec_json::scan_object(&facts.checksec, true);
     write(dir.join("checksec.json"), &json_bytes(&checksec_json), written)?;

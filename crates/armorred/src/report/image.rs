@@ -75,24 +75,36 @@ pub fn image_facts_probing(
     limits: &Limits,
     probe: Option<&BinaryProbe>,
 ) -> Result<(ImageFacts, Vec<BinaryCheck>), SourceError> {
-    image_facts_known(image, limits, probe, None)
+    image_facts_known(image, limits, probe, Known::default())
 }
 
-/// [`image_facts_probing`], with the checksec of the image's ELF files already known (the
-/// build's gate scanned them: [`crate::build::BuildReport::checksec`]): the image is read for
-/// its file facts and the probe's binaries only, no ELF file is analysed again.
+/// What a caller already knows of an image, so that [`image_facts_known`] need not read it
+/// again.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// checksec of its ELF files (the build's gate scanned them:
+    /// [`crate::build::BuildReport::checksec`]).
+    pub checksec: Option<ScanReport>,
+    /// Its file tree (another pass built it: [`crate::sbom::generate_with_tree`]).
+    pub tree: Option<FileTree>,
+}
+
+/// [`image_facts_probing`], from what is [`Known`]: with the checksec known, no ELF file is
+/// analysed again; with the tree known too and no probe, the image is not read at all (only a
+/// plain-tar layer is compressed to count its transfer size); a probe still reads its binaries.
 pub fn image_facts_known(
     image: &Image,
     limits: &Limits,
     probe: Option<&BinaryProbe>,
-    known: Option<ScanReport>,
+    known: Known,
 ) -> Result<(ImageFacts, Vec<BinaryCheck>), SourceError> {
-    let (tree, checksec, checks) = match known {
-        Some(checksec) => {
+    let (tree, checksec, checks) = match (known.checksec, known.tree, probe) {
+        (Some(checksec), Some(tree), None) => (tree, checksec, Vec::new()),
+        (Some(checksec), _, _) => {
             let (tree, checks) = read_probed(image, limits, probe)?;
             (tree, checksec, checks)
         }
-        None => read_elves(image, limits, probe)?,
+        (None, _, _) => read_elves(image, limits, probe)?,
     };
     let mut files = FileStats::default();
     let mut uncompressed = 0u64;

@@ -14,7 +14,7 @@ pub use compare::{
 };
 pub use image::{
     gzip_size, image_checksec, image_facts, image_facts_known, image_facts_probing, transfer_size, BinaryCheck,
-    BinaryProbe, ImageFacts, GZIP_CHUNK,
+    BinaryProbe, ImageFacts, Known, GZIP_CHUNK,
 };
 pub use side::{read_side, side_from_source, SideOptions};
 

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 pub use model::{Distro, Location, Package, Sbom, SourceInfo, SourcePackage};
 
-use crate::source::{EntryKind, FileEntry, Image, Limits, SourceError};
+use crate::source::{EntryKind, FileEntry, FileTree, Image, Limits, SourceError};
 use catalog::{Cataloger, Parsed};
 
 /// Errors of SBOM generation and reading.
@@ -54,13 +54,19 @@ pub struct GenerateOptions {
 
 /// Catalogs an opened image.
 pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomError> {
+    Ok(generate_with_tree(image, options)?.0)
+}
+
+/// [`generate`], and the image's file tree its pass built (what is in the image, with sizes
+/// and modes), so that a caller needing the image's file facts does not read it again.
+pub fn generate_with_tree(image: &Image, options: &GenerateOptions) -> Result<(Sbom, FileTree), SbomError> {
     let limits = &options.limits;
     let catalogers = catalog::all();
     let want = |e: &FileEntry| catalogers.iter().any(|c| c.wants(e));
     let mut found = Vec::<Parsed>::new();
     let mut warnings = Vec::new();
     let layer_digest = |e: &FileEntry| e.layer.and_then(|i| image.layers.get(i)).map(|l| l.digest.clone());
-    if let Some(root) = image.dir_root() {
+    let tree = if let Some(root) = image.dir_root() {
         // Directories: files are independent, read them in parallel (results keep tree order).
         use rayon::prelude::*;
         let tree = image.tree(limits)?;
@@ -86,6 +92,7 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
             found.extend(f);
             warnings.extend(w);
         }
+        tree
     } else {
         let mut buf = Vec::new();
         let tree = image.scan(limits, &want, &mut |entry, reader| {
@@ -94,7 +101,8 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
                 .map_err(|e| visit_err(entry, image, e))
         })?;
         warnings.extend(tree.warnings().iter().cloned());
-    }
+        tree
+    };
     let source = SourceInfo {
         name: image.name.clone(),
         kind: if image.is_dir() { "directory" } else { "image" }.into(),
@@ -102,7 +110,7 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
         created: image.created.clone(),
         layers: image.layers.iter().map(|l| l.digest.clone()).collect(),
     };
-    Ok(finish(source, found, warnings))
+    Ok((finish(source, found, warnings), tree))
 }
 
 /// Runs one file through the catalogers that want it. Non-ELF files are skipped unread when
