@@ -137,10 +137,11 @@ pub(crate) struct BuildSourceArgs {
     /// Output directory (must not exist): destdir/, build-record.json, logs/.
     #[arg(long)]
     pub(crate) out: PathBuf,
-    /// Cache of sources and build-root packages (content-addressed by sha256) and of unpacked
-    /// build roots.
-    #[arg(long, default_value = "target/armorred-cache")]
-    pub(crate) cache: PathBuf,
+    /// The cache: sources and build-root packages (content-addressed by sha256) and unpacked
+    /// build roots (default: armorred's one cache, $XDG_CACHE_HOME/armorred, else
+    /// ~/.cache/armorred).
+    #[arg(long)]
+    pub(crate) cache: Option<PathBuf>,
     /// Parallel make jobs (default: available cores).
     #[arg(long)]
     pub(crate) jobs: Option<usize>,

@@ -11,12 +11,13 @@ use crate::Outcome;
 
 pub(crate) fn run(args: &BuildSourceArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let tier = args.tier;
+    let cache = Cache::new(args.cache.clone().unwrap_or_else(Cache::default_dir));
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
     let opts = BuildOptions {
         recipe_dir: args.recipe_dir.clone(),
         tier,
         out: args.out.clone(),
-        cache: args.cache.clone(),
+        cache: cache.dir().to_path_buf(),
         jobs,
         keep_work: args.keep_work,
         reuse: false,
@@ -26,7 +27,7 @@ pub(crate) fn run(args: &BuildSourceArgs, quiet: bool) -> anyhow::Result<Outcome
         Box::new(HostToolchain::new())
     } else {
         let mirror = args.mirror.as_deref().map(Mirror::from_base);
-        Box::new(buildroot::locked(&args.recipe_dir, tier, &Cache::new(&args.cache), mirror)?)
+        Box::new(buildroot::locked(&args.recipe_dir, tier, &cache, mirror)?)
     };
     let outcome = match compile::build(&opts, &sandbox, root.as_ref()) {
         Ok(o) => o,
