@@ -229,3 +229,65 @@ fn our_previous_layout_is_replaced_and_an_empty_directory_is_used() {
     assert!(err.ends_with("exists and is a regular file, not a directory"), "{err}");
     assert_eq!(std::fs::read(&file).expect("kept"), b"x");
 }
+
+/// A second image exercising the other branches of the config and manifest: labels, an
+/// entrypoint, several ports and env entries, no working dir, no stop signal, no annotations,
+/// two layers. Its bytes were captured from the `json!` writer before the typed structures
+/// (`spec`) replaced it (see testdata/oci/README.md).
+fn full(epoch: i64) -> Image {
+    let mut a = Tree::new();
+    a.add_file("etc/os-release", 0o644, (0, 0), b"ID=debian\n".to_vec()).expect("f");
+    let mut b = Tree::new();
+    b.add_file("usr/bin/app", 0o755, (0, 0), b"#!/bin/sh\n".to_vec()).expect("f");
+    Image {
+        layers: vec![layer_from_tree(&a, epoch).expect("layer"), layer_from_tree(&b, epoch).expect("layer")],
+        config: RuntimeConfig {
+            user: String::new(),
+            entrypoint: vec!["/usr/bin/app".into(), "--serve".into()],
+            cmd: vec![],
+            ports: vec!["443/tcp".into(), "80/tcp".into()],
+            stop_signal: None,
+            env: [("PATH".to_string(), "/usr/bin:/bin".to_string()), ("LANG".to_string(), "C.UTF-8".to_string())]
+                .into(),
+            labels: [
+                ("org.opencontainers.image.title".to_string(), "full \"quoted\" <&>".to_string()),
+                ("a.b".to_string(), "é".to_string()),
+            ]
+            .into(),
+            workdir: None,
+        },
+        architecture: "arm64".into(),
+        created_epoch: epoch,
+        created_by: "armorred build --tier locked".into(),
+        annotations: BTreeMap::new(),
+        ref_name: "armorred/full:locked".into(),
+    }
+}
+
+/// The docker-archive `manifest.json` bytes of `image`.
+fn docker_manifest_json(image: &Image) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("img.tar");
+    write_docker_archive(&p, image).expect("archive");
+    let data = std::fs::read(&p).expect("read");
+    let mut ar = tar::Archive::new(&data[..]);
+    for e in ar.entries().expect("entries") {
+        let mut e = e.expect("entry");
+        if e.path_bytes().as_ref() == b"manifest.json" {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut out).expect("read");
+            return out;
+        }
+    }
+    panic!("no manifest.json")
+}
+
+#[test]
+fn bytes_equal_the_json_writer_before_the_typed_structures() {
+    let s = serialize(&full(1700000000));
+    golden("full/config.json", &s.config.data);
+    golden("full/manifest.json", &s.manifest.data);
+    golden("full/index.json", &s.index);
+    golden("full/docker-manifest.json", &docker_manifest_json(&full(1700000000)));
+    golden("docker-manifest.json", &docker_manifest_json(&tiny(1754731547)));
+}
