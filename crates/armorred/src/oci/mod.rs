@@ -7,26 +7,19 @@
 //! at all.
 
 pub mod layer;
+pub mod spec;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use serde::Serialize;
+
+use spec::{Descriptor, ImageConfig, ImageIndex, ImageManifest};
 
 pub use layer::{layer_from_tree, Layer};
 
-/// OCI media types used here.
-pub mod media {
-    /// Image manifest.
-    pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-    /// Image index.
-    pub const INDEX: &str = "application/vnd.oci.image.index.v1+json";
-    /// Image config.
-    pub const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-    /// gzip layer.
-    pub const LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-}
+/// OCI media types used here (defined in [`spec::media`]).
+pub use spec::media;
 
 /// Errors while writing images.
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +97,7 @@ pub struct Blob {
 
 impl Blob {
     fn new(data: Vec<u8>) -> Self {
-        Self { digest: format!("sha256:{}", hex::encode(Sha256::digest(&data))), data }
+        Self { digest: spec::Digest::of(&data).to_string(), data }
     }
 
     fn hex(&self) -> &str {
@@ -129,73 +122,63 @@ pub struct Serialized {
 
 const OCI_LAYOUT: &[u8] = b"{\"imageLayoutVersion\":\"1.0.0\"}";
 
-fn to_json(v: &Value) -> Vec<u8> {
+fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
+}
+
+/// A descriptor of `blob` (digests of blobs are computed by [`Blob::new`], so well-formed).
+fn descriptor(media_type: &str, blob: &Blob) -> Descriptor {
+    Descriptor {
+        media_type: Some(media_type.to_string()),
+        digest: Some(blob.digest.clone()),
+        size: Some(blob.data.len() as u64),
+        annotations: None,
+        platform: None,
+    }
 }
 
 /// Builds config, manifest and index for `image` (no I/O).
 pub fn serialize(image: &Image) -> Serialized {
     let created = crate::clock::rfc3339(image.created_epoch);
     let c = &image.config;
-    let mut cfg = serde_json::Map::new();
-    cfg.insert("User".into(), json!(c.user));
-    if !c.ports.is_empty() {
-        let ports: serde_json::Map<String, Value> = c.ports.iter().map(|p| (p.clone(), json!({}))).collect();
-        cfg.insert("ExposedPorts".into(), Value::Object(ports));
-    }
-    if !c.env.is_empty() {
-        cfg.insert("Env".into(), json!(c.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>()));
-    }
-    if !c.entrypoint.is_empty() {
-        cfg.insert("Entrypoint".into(), json!(c.entrypoint));
-    }
-    if !c.cmd.is_empty() {
-        cfg.insert("Cmd".into(), json!(c.cmd));
-    }
-    if let Some(w) = &c.workdir {
-        cfg.insert("WorkingDir".into(), json!(w));
-    }
-    if !c.labels.is_empty() {
-        cfg.insert("Labels".into(), json!(c.labels));
-    }
-    if let Some(s) = &c.stop_signal {
-        cfg.insert("StopSignal".into(), json!(s));
-    }
-    let config = Blob::new(to_json(&json!({
-        "created": created,
-        "architecture": image.architecture,
-        "os": "linux",
-        "config": Value::Object(cfg),
-        "rootfs": {
-            "type": "layers",
-            "diff_ids": image.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>(),
+    let some = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
+    let runtime = spec::RuntimeConfig {
+        user: Some(c.user.clone()),
+        exposed_ports: (!c.ports.is_empty()).then(|| spec::Ports(c.ports.clone())),
+        env: (!c.env.is_empty()).then(|| c.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        entrypoint: some(&c.entrypoint),
+        cmd: some(&c.cmd),
+        working_dir: c.workdir.clone(),
+        labels: (!c.labels.is_empty()).then(|| c.labels.clone()),
+        stop_signal: c.stop_signal.clone(),
+    };
+    let config = Blob::new(to_json(&ImageConfig {
+        created: Some(created.clone()),
+        architecture: image.architecture.clone(),
+        os: "linux".into(),
+        config: Some(runtime),
+        rootfs: spec::RootFs {
+            kind: "layers".into(),
+            diff_ids: image.layers.iter().map(|l| l.diff_id.clone()).collect(),
         },
-        "history": [{ "created": created, "created_by": image.created_by }],
-    })));
-    let mut manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": media::MANIFEST,
-        "config": { "mediaType": media::CONFIG, "digest": config.digest, "size": config.data.len() },
-        "layers": image.layers.iter().map(|l| json!({
-            "mediaType": media::LAYER_GZIP,
-            "digest": l.blob.digest,
-            "size": l.blob.data.len(),
-        })).collect::<Vec<_>>(),
-    });
-    if !image.annotations.is_empty() {
-        manifest["annotations"] = json!(image.annotations);
-    }
-    let manifest = Blob::new(to_json(&manifest));
-    let index = to_json(&json!({
-        "schemaVersion": 2,
-        "mediaType": media::INDEX,
-        "manifests": [{
-            "mediaType": media::MANIFEST,
-            "digest": manifest.digest,
-            "size": manifest.data.len(),
-            "annotations": { "org.opencontainers.image.ref.name": image.ref_name },
-        }],
+        history: Some(vec![spec::History { created: Some(created), created_by: Some(image.created_by.clone()) }]),
     }));
+    let manifest = Blob::new(to_json(&ImageManifest {
+        schema_version: 2,
+        media_type: Some(media::MANIFEST.into()),
+        config: Some(descriptor(media::CONFIG, &config)),
+        layers: Some(image.layers.iter().map(|l| descriptor(media::LAYER_GZIP, &l.blob)).collect()),
+        annotations: (!image.annotations.is_empty()).then(|| image.annotations.clone()),
+    }));
+    let index = to_json(&ImageIndex {
+        schema_version: 2,
+        media_type: Some(media::INDEX.into()),
+        manifests: Some(vec![Descriptor {
+            annotations: Some([(spec::REF_NAME.to_string(), image.ref_name.clone())].into()),
+            ..descriptor(media::MANIFEST, &manifest)
+        }]),
+        annotations: None,
+    });
     Serialized {
         compressed_size: image.layers.iter().map(|l| l.blob.data.len() as u64).sum(),
         uncompressed_size: image.layers.iter().map(|l| l.uncompressed_size).sum(),
@@ -313,22 +296,21 @@ fn inspect_layout_target(dir: &Path) -> Result<LayoutTarget, OciError> {
         }
     }
     let Some(index) = index else { return Err(not_ours("no index.json".into())) };
-    let index: Value = serde_json::from_slice(&index).map_err(|e| not_ours(format!("index.json: {e}")))?;
-    let manifest_hex = match index["manifests"].as_array().map(Vec::as_slice) {
-        Some([m]) => {
-            m["digest"].as_str().and_then(|d| d.strip_prefix("sha256:")).filter(|h| crate::fsutil::is_sha256_hex(h))
-        }
+    let index: ImageIndex = serde_json::from_slice(&index).map_err(|e| not_ours(format!("index.json: {e}")))?;
+    let manifest_hex = match index.manifests.as_deref() {
+        Some([m]) => m.digest(),
         _ => None,
     }
     .ok_or_else(|| not_ours("index.json does not name exactly one sha256 manifest".into()))?
+    .hex()
     .to_string();
     let mut known = vec![manifest_hex.clone()];
     if blobs.contains(&manifest_hex) {
         let p = dir.join("blobs/sha256").join(&manifest_hex);
-        let m: Value =
+        let m: ImageManifest =
             serde_json::from_slice(&read_small(&p).map_err(io(&p))?).map_err(|e| not_ours(format!("manifest: {e}")))?;
-        let digests = std::iter::once(&m["config"]).chain(m["layers"].as_array().into_iter().flatten());
-        known.extend(digests.filter_map(|d| d["digest"].as_str()?.strip_prefix("sha256:").map(str::to_string)));
+        let digests = m.config.iter().chain(m.layers.iter().flatten());
+        known.extend(digests.filter_map(|d| d.digest.as_deref()?.strip_prefix("sha256:").map(str::to_string)));
     }
     if let Some(extra) = blobs.iter().find(|b| !known.contains(b)) {
         return Err(not_ours(format!("blobs/sha256/{extra} is not part of its image")));
@@ -424,11 +406,11 @@ pub fn write_layout(dir: &Path, image: &Image) -> Result<Serialized, OciError> {
 pub fn write_docker_archive(file: &Path, image: &Image) -> Result<Serialized, OciError> {
     let s = serialize(image);
     let hexes: Vec<String> = image.layers.iter().map(|l| format!("blobs/sha256/{}", l.blob.hex())).collect();
-    let manifest_json = to_json(&json!([{
-        "Config": format!("blobs/sha256/{}", s.config.hex()),
-        "RepoTags": [image.ref_name],
-        "Layers": hexes,
-    }]));
+    let manifest_json = to_json(&[spec::DockerManifestEntry {
+        config: Some(format!("blobs/sha256/{}", s.config.hex())),
+        repo_tags: vec![image.ref_name.clone()],
+        layers: Some(hexes.into_iter().map(serde_json::Value::String).collect()),
+    }]);
     let mut entries: Vec<(String, &[u8])> = vec![
         ("blobs".into(), &[]),
         ("blobs/sha256".into(), &[]),

@@ -1,5 +1,6 @@
 use super::*;
 use crate::fstree::Tree;
+use serde_json::{json, Value};
 
 fn golden(name: &str, got: &[u8]) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/oci").join(name);
