@@ -117,7 +117,7 @@ pub struct Platform {
 
 /// A content descriptor. Written always complete; read leniently: a missing or malformed
 /// digest or size is for the reader to report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
     /// `mediaType`.
@@ -172,12 +172,35 @@ where
     Ok(serde_json::from_value(v).ok())
 }
 
+/// A list whose items that are not of the expected shape are read as their default (for a
+/// descriptor: one without digest, which the reader reports); not a list: `None`.
+fn lenient_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(match v {
+        serde_json::Value::Array(a) => Some(a.into_iter().map(from_value_or_default).collect()),
+        _ => None,
+    })
+}
+
+/// `v` as a `T` (the structures here read any JSON object), else `T::default()`.
+pub fn from_value_or_default<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> T {
+    if v.is_object() {
+        serde_json::from_value(v).unwrap_or_default()
+    } else {
+        T::default()
+    }
+}
+
 /// An image manifest (OCI, or docker schema 2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageManifest {
     /// `schemaVersion` (2).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_default")]
     pub schema_version: u32,
     /// `mediaType`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
@@ -186,7 +209,7 @@ pub struct ImageManifest {
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub config: Option<Descriptor>,
     /// `layers`, bottom first.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_list")]
     pub layers: Option<Vec<Descriptor>>,
     /// `annotations`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
@@ -194,17 +217,17 @@ pub struct ImageManifest {
 }
 
 /// An image index (OCI, or docker manifest list).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageIndex {
     /// `schemaVersion` (2).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_default")]
     pub schema_version: u32,
     /// `mediaType`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub media_type: Option<String>,
     /// `manifests`.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_list")]
     pub manifests: Option<Vec<Descriptor>>,
     /// `annotations`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
@@ -269,7 +292,7 @@ pub struct RuntimeConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootFs {
     /// `type` (`layers`).
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "lenient_string")]
     pub kind: String,
     /// `diff_ids`: digests of the uncompressed layer tars, as written (the reader checks them).
     #[serde(default, deserialize_with = "lenient_strings")]

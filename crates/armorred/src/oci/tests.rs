@@ -292,3 +292,39 @@ fn bytes_equal_the_json_writer_before_the_typed_structures() {
     golden("full/docker-manifest.json", &docker_manifest_json(&full(1700000000)));
     golden("docker-manifest.json", &docker_manifest_json(&tiny(1754731547)));
 }
+
+/// Written, then read back through `source` (OCI layout and docker archive): the typed
+/// manifest and config the reader holds equal those the writer serialized.
+#[test]
+fn written_images_read_back_as_the_same_typed_structures() {
+    use crate::source::{OpenOptions, Source};
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, img) in [("tiny", tiny(1754731547)), ("full", full(1700000000))] {
+        let s = serialize(&img);
+        let manifest: ImageManifest = serde_json::from_slice(&s.manifest.data).expect("manifest");
+        let config: ImageConfig = serde_json::from_slice(&s.config.data).expect("config");
+        let index: ImageIndex = serde_json::from_slice(&s.index).expect("index");
+        assert_eq!(to_json(&manifest), s.manifest.data, "{name}: manifest re-serializes to its bytes");
+        assert_eq!(to_json(&config), s.config.data, "{name}: config re-serializes to its bytes");
+        assert_eq!(to_json(&index), s.index, "{name}: index re-serializes to its bytes");
+
+        let layout = dir.path().join(name);
+        write_layout(&layout, &img).expect("layout");
+        let read = Source::parse(&format!("oci-dir:{}", layout.display()))
+            .and_then(|src| src.open(&OpenOptions::default()))
+            .expect("open layout");
+        assert_eq!(read.manifest.as_ref(), Some(&manifest), "{name}: manifest");
+        assert_eq!(read.image_config().as_ref(), Some(&config), "{name}: config");
+        assert_eq!(read.digest.as_deref(), Some(s.manifest.digest.as_str()));
+        assert_eq!(read.created, config.created);
+
+        let archive = dir.path().join(format!("{name}.tar"));
+        write_docker_archive(&archive, &img).expect("archive");
+        let read = Source::parse(&format!("docker-archive:{}", archive.display()))
+            .and_then(|src| src.open(&OpenOptions::default()))
+            .expect("open archive");
+        assert_eq!(read.image_config().as_ref(), Some(&config), "{name}: docker-archive config");
+        let diff_ids: Vec<&str> = read.layers.iter().map(|l| l.digest.as_str()).collect();
+        assert_eq!(diff_ids, config.rootfs.diff_ids.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}

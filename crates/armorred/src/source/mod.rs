@@ -206,7 +206,9 @@ pub struct Image {
     pub name: String,
     /// The manifest digest (`sha256:...`) when known; for docker archives the config digest.
     pub digest: Option<String>,
-    /// The image config, as JSON.
+    /// The image manifest (OCI layouts and registries; `None` for docker archives and `dir:`).
+    pub manifest: Option<crate::oci::spec::ImageManifest>,
+    /// The image config, as JSON ([`Image::image_config`] gives it typed).
     pub config: Option<serde_json::Value>,
     /// The `created` time of the config (RFC 3339), if any.
     pub created: Option<String>,
@@ -311,6 +313,7 @@ impl Source {
                 Ok(Image {
                     name: self.to_string(),
                     digest: None,
+                    manifest: None,
                     config: None,
                     created: None,
                     layers: Vec::new(),
@@ -361,6 +364,11 @@ fn distinct(layers: &[Layer]) -> Vec<(&Layer, Vec<usize>)> {
 }
 
 impl Image {
+    /// The image config as typed structures (`None` for `dir:` sources).
+    pub fn image_config(&self) -> Option<crate::oci::spec::ImageConfig> {
+        self.config.as_ref().map(oci::image_config)
+    }
+
     /// The root of a `dir:` source.
     pub fn dir_root(&self) -> Option<&Path> {
         match &self.store {

@@ -6,9 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::blobs::{blob_path, BlobStore, Expect};
 use super::{Image, Layer, Limits, Platform, SourceError, Store};
-
-const INDEX_TYPES: [&str; 2] =
-    ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
+use crate::oci::spec::{self, media, Descriptor, DockerManifestEntry, ImageConfig, ImageIndex, ImageManifest};
 
 fn parse(bytes: &[u8], what: &str, source_name: &str) -> Result<Value, SourceError> {
     serde_json::from_slice(bytes).map_err(|source| SourceError::Json {
@@ -24,29 +22,27 @@ fn layout(source_name: &str, reason: impl Into<String>) -> SourceError {
 
 /// Picks the manifest descriptor for `platform` among `manifests` (an index's list).
 pub(crate) fn select<'a>(
-    manifests: &'a [Value],
+    manifests: &'a [Descriptor],
     platform: &Platform,
     explicit: bool,
     source_name: &str,
-) -> Result<&'a Value, SourceError> {
+) -> Result<&'a Descriptor, SourceError> {
+    let field =
+        |m: &Descriptor, f: fn(&spec::Platform) -> &Option<String>| m.platform.as_ref().and_then(|p| f(p).clone());
+    let os = |m: &Descriptor| field(m, |p| &p.os);
+    let arch = |m: &Descriptor| field(m, |p| &p.architecture);
     // Attestation manifests (buildkit) carry platform unknown/unknown: never pick those.
-    let candidates: Vec<&Value> = manifests
+    let candidates: Vec<&Descriptor> = manifests
         .iter()
-        .filter(|m| {
-            m.pointer("/platform/os").and_then(Value::as_str) != Some("unknown")
-                && m.pointer("/annotations/vnd.docker.reference.type").is_none()
-        })
+        .filter(|m| os(m).as_deref() != Some("unknown") && m.annotation("vnd.docker.reference.type").is_none())
         .collect();
-    if candidates.len() == 1 && (!explicit || candidates[0].get("platform").is_none()) {
+    if candidates.len() == 1 && (!explicit || candidates[0].platform.is_none()) {
         return Ok(candidates[0]);
     }
-    let matches = |m: &&&Value| {
-        let os = m.pointer("/platform/os").and_then(Value::as_str);
-        let arch = m.pointer("/platform/architecture").and_then(Value::as_str);
-        let variant = m.pointer("/platform/variant").and_then(Value::as_str);
-        os == Some(platform.os.as_str())
-            && arch == Some(platform.architecture.as_str())
-            && (platform.variant.is_none() || variant == platform.variant.as_deref())
+    let matches = |m: &&&Descriptor| {
+        os(m).as_deref() == Some(platform.os.as_str())
+            && arch(m).as_deref() == Some(platform.architecture.as_str())
+            && (platform.variant.is_none() || field(m, |p| &p.variant) == platform.variant)
     };
     if let Some(m) = candidates.iter().find(matches) {
         return Ok(m);
@@ -56,20 +52,15 @@ pub(crate) fn select<'a>(
     }
     let available: Vec<String> = candidates
         .iter()
-        .map(|m| {
-            let os = m.pointer("/platform/os").and_then(Value::as_str).unwrap_or("?");
-            let arch = m.pointer("/platform/architecture").and_then(Value::as_str).unwrap_or("?");
-            format!("{os}/{arch}")
-        })
+        .map(|m| format!("{}/{}", os(m).as_deref().unwrap_or("?"), arch(m).as_deref().unwrap_or("?")))
         .collect();
     Err(layout(source_name, format!("no manifest for platform {platform} (available: {})", available.join(", "))))
 }
 
 /// The descriptor fields a blob is checked against: digest (well-formed) and size.
-fn descriptor(d: &Value, what: &str, source_name: &str) -> Result<Expect, SourceError> {
-    let digest =
-        d.get("digest").and_then(Value::as_str).ok_or_else(|| layout(source_name, format!("{what} without digest")))?;
-    Expect::blob(digest, d.get("size").and_then(Value::as_u64), source_name)
+fn descriptor(d: &Descriptor, what: &str, source_name: &str) -> Result<Expect, SourceError> {
+    let digest = d.digest.as_deref().ok_or_else(|| layout(source_name, format!("{what} without digest")))?;
+    Expect::blob(digest, d.size, source_name)
 }
 
 /// Reads an image from an OCI layout store.
@@ -89,15 +80,11 @@ pub(crate) fn open_oci(
     let mut digest = None;
     // Follow nested indexes (at most a few levels) down to an image manifest.
     for _ in 0..4 {
-        let is_index = doc.get("manifests").is_some()
-            || doc.get("mediaType").and_then(Value::as_str).is_some_and(|t| INDEX_TYPES.contains(&t));
-        if !is_index {
+        if !is_index(&doc) {
             break;
         }
-        let manifests = doc
-            .get("manifests")
-            .and_then(Value::as_array)
-            .ok_or_else(|| layout(&source_name, "index without manifests"))?;
+        let index: ImageIndex = spec::from_value_or_default(doc);
+        let manifests = index.manifests.as_deref().ok_or_else(|| layout(&source_name, "index without manifests"))?;
         let chosen = select(manifests, platform, explicit, &source_name)?;
         let expect = descriptor(chosen, "manifest descriptor", &source_name)?;
         let bytes =
@@ -105,7 +92,18 @@ pub(crate) fn open_oci(
         doc = parse(&bytes, "manifest", &source_name)?;
         digest = Some(expect.digest);
     }
-    manifest_image(source_name, store, &doc, digest, limits)
+    manifest_image(source_name, store, spec::from_value_or_default(doc), digest, limits)
+}
+
+/// Whether a document is an index (it has `manifests`, or an index media type).
+pub(crate) fn is_index(doc: &Value) -> bool {
+    doc.get("manifests").is_some()
+        || doc.get("mediaType").and_then(Value::as_str).is_some_and(|t| media::INDEX_TYPES.contains(&t))
+}
+
+/// The image config as typed structures (any JSON object reads; other fields ignored).
+pub(crate) fn image_config(config: &Value) -> ImageConfig {
+    spec::from_value_or_default(config.clone())
 }
 
 /// Builds the image from an image manifest: the config is read and verified now, the layers
@@ -113,11 +111,11 @@ pub(crate) fn open_oci(
 pub(crate) fn manifest_image(
     source_name: String,
     store: BlobStore,
-    manifest: &Value,
+    manifest: ImageManifest,
     digest: Option<String>,
     limits: &Limits,
 ) -> Result<Image, SourceError> {
-    let config_desc = manifest.get("config").ok_or_else(|| layout(&source_name, "manifest without config"))?;
+    let config_desc = manifest.config.as_ref().ok_or_else(|| layout(&source_name, "manifest without config"))?;
     let expect = descriptor(config_desc, "config descriptor", &source_name)?;
     let bytes = store.read_json(
         &blob_path(&expect.digest, &source_name)?,
@@ -128,24 +126,21 @@ pub(crate) fn manifest_image(
     )?;
     let config = parse(&bytes, "image config", &source_name)?;
     let mut layers = Vec::new();
-    for l in manifest
-        .get("layers")
-        .and_then(Value::as_array)
-        .ok_or_else(|| layout(&source_name, "manifest without layers"))?
-    {
+    for l in manifest.layers.as_deref().ok_or_else(|| layout(&source_name, "manifest without layers"))? {
         let expect = descriptor(l, "layer", &source_name)?;
         layers.push(Layer {
             digest: expect.digest.clone(),
-            media_type: l.get("mediaType").and_then(Value::as_str).map(str::to_string),
+            media_type: l.media_type.clone(),
             size: expect.size,
             member: blob_path(&expect.digest, &source_name)?,
             expect: Some(expect),
         });
     }
-    let created = config.get("created").and_then(Value::as_str).map(str::to_string);
+    let created = image_config(&config).created;
     Ok(Image {
         name: source_name,
         digest,
+        manifest: Some(manifest),
         config: Some(config),
         created,
         layers,
@@ -164,14 +159,15 @@ pub(crate) fn open_docker(source_name: String, store: BlobStore, limits: &Limits
         "manifest.json",
         &source_name,
     )?;
-    let first = manifest
-        .as_array()
-        .and_then(|a| a.first())
-        .ok_or_else(|| layout(&source_name, "manifest.json lists no image"))?;
-    let config_path = first
-        .get("Config")
-        .and_then(Value::as_str)
-        .ok_or_else(|| layout(&source_name, "manifest.json entry without Config"))?;
+    let first: DockerManifestEntry = spec::from_value_or_default(
+        manifest
+            .as_array()
+            .and_then(|a| a.first())
+            .cloned()
+            .ok_or_else(|| layout(&source_name, "manifest.json lists no image"))?,
+    );
+    let config_path =
+        first.config.as_deref().ok_or_else(|| layout(&source_name, "manifest.json entry without Config"))?;
     let named = config_path.rsplit('/').next().unwrap_or_default().trim_end_matches(".json");
     let config_expect = if named.len() == 64 && named.bytes().all(|b| b.is_ascii_hexdigit()) {
         Some(Expect::blob(&format!("sha256:{named}"), None, &source_name)?)
@@ -180,15 +176,9 @@ pub(crate) fn open_docker(source_name: String, store: BlobStore, limits: &Limits
     };
     let config_bytes = store.read_json(config_path, "image config", config_expect.as_ref(), max, &source_name)?;
     let config = parse(&config_bytes, "image config", &source_name)?;
-    let diff_ids: Vec<&str> = config
-        .pointer("/rootfs/diff_ids")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let members = first
-        .get("Layers")
-        .and_then(Value::as_array)
-        .ok_or_else(|| layout(&source_name, "manifest.json entry without Layers"))?;
+    let typed = image_config(&config);
+    let diff_ids = &typed.rootfs.diff_ids;
+    let members = first.layers.as_deref().ok_or_else(|| layout(&source_name, "manifest.json entry without Layers"))?;
     if members.len() != diff_ids.len() {
         return Err(layout(
             &source_name,
@@ -212,11 +202,12 @@ pub(crate) fn open_docker(source_name: String, store: BlobStore, limits: &Limits
             expect: Some(expect),
         });
     }
-    let created = config.get("created").and_then(Value::as_str).map(str::to_string);
+    let created = typed.created;
     let digest = format!("sha256:{:x}", Sha256::digest(&config_bytes));
     Ok(Image {
         name: source_name,
         digest: Some(digest),
+        manifest: None,
         config: Some(config),
         created,
         layers,

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use serde_json::Value;
+
+use crate::oci::spec::{self, Descriptor, ImageIndex, ImageManifest};
 use sha2::{Digest, Sha256};
 
 use super::blobs::{blob_path, check_digest, BlobStore};
@@ -414,15 +416,12 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
     };
     let (mut doc, mut digest) = client.manifest(&parsed.reference)?;
     for _ in 0..4 {
-        let Some(manifests) = doc.get("manifests").and_then(Value::as_array) else {
+        let index: ImageIndex = spec::from_value_or_default(doc.clone());
+        let Some(manifests) = index.manifests else {
             break;
         };
-        let chosen = oci::select(manifests, platform, options.platform.is_some(), &name)?;
-        let d = chosen
-            .get("digest")
-            .and_then(Value::as_str)
-            .ok_or_else(|| client.err("index entry without digest"))?
-            .to_string();
+        let chosen = oci::select(&manifests, platform, options.platform.is_some(), &name)?;
+        let d = chosen.digest.clone().ok_or_else(|| client.err("index entry without digest"))?;
         (doc, digest) = client.manifest(&d)?;
     }
     let root = crate::cache::Cache::from_env();
@@ -433,16 +432,15 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
         .map_err(|source| SourceError::Io { path: root.path(kind), source })?;
     claim(cache.path()).map_err(|source| SourceError::Io { path: cache.path().join("owner"), source })?;
     remove_stale_caches(cache.path());
-    let descriptor = |d: &Value, what: &str| -> Result<(String, u64), SourceError> {
-        let digest =
-            d.get("digest").and_then(Value::as_str).ok_or_else(|| client.err(format!("{what} without digest")))?;
-        let size =
-            d.get("size").and_then(Value::as_u64).ok_or_else(|| client.err(format!("{what} {digest} without size")))?;
+    let descriptor = |d: &Descriptor, what: &str| -> Result<(String, u64), SourceError> {
+        let digest = d.digest.as_deref().ok_or_else(|| client.err(format!("{what} without digest")))?;
+        let size = d.size.ok_or_else(|| client.err(format!("{what} {digest} without size")))?;
         Ok((digest.to_string(), size))
     };
-    let config = descriptor(doc.get("config").unwrap_or(&Value::Null), "config")?;
+    let manifest: ImageManifest = spec::from_value_or_default(doc);
+    let config = descriptor(manifest.config.as_ref().unwrap_or(&Descriptor::default()), "config")?;
     let mut blobs = vec![(config, limits.max_json_bytes)];
-    for l in doc.get("layers").and_then(Value::as_array).ok_or_else(|| client.err("manifest without layers"))? {
+    for l in manifest.layers.as_deref().ok_or_else(|| client.err("manifest without layers"))? {
         blobs.push((descriptor(l, "layer")?, limits.max_layer_bytes));
     }
     // A layer listed several times is downloaded once (its size must agree).
@@ -452,7 +450,8 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
             client.blob_to(&d, size, cache.path(), max)?;
         }
     }
-    let mut image = oci::manifest_image(name, BlobStore::Dir(cache.path().to_path_buf()), &doc, Some(digest), &limits)?;
+    let mut image =
+        oci::manifest_image(name, BlobStore::Dir(cache.path().to_path_buf()), manifest, Some(digest), &limits)?;
     image.cache = Some(cache);
     Ok(image)
 }
