@@ -21,7 +21,9 @@ use sha2::{Digest, Sha256};
 use super::blobs::{blob_path, check_digest, BlobStore};
 use super::{oci, Image, Limits, OpenOptions, Platform, SourceError};
 
-const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+/// The manifest media types asked for (`Accept`, joined with ", "), in this order.
+const ACCEPT: [&str; 4] =
+    [spec::media::INDEX, spec::media::MANIFEST, spec::media::DOCKER_MANIFEST_LIST, spec::media::DOCKER_MANIFEST];
 
 /// A parsed reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,7 +291,7 @@ impl Client {
             check_digest(reference).map_err(|e| self.err(e))?;
         }
         let url = format!("{}/manifests/{reference}", self.reference.base());
-        let resp = self.get(&url, Some(ACCEPT), self.limits.registry_request_timeout)?;
+        let resp = self.get(&url, Some(&ACCEPT.join(", ")), self.limits.registry_request_timeout)?;
         let max = self.limits.max_json_bytes;
         let bytes = crate::http::read_at_most(resp.into_reader(), max)
             .map_err(|e| self.err(format!("reading manifest {reference}: {e}")))?
@@ -460,6 +462,14 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
 #[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_header_is_unchanged() {
+        assert_eq!(
+            ACCEPT.join(", "),
+            "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json"
+        );
+    }
 
     #[test]
     fn references() {
