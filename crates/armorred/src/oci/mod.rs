@@ -409,7 +409,7 @@ pub fn write_docker_archive(file: &Path, image: &Image) -> Result<Serialized, Oc
     let manifest_json = to_json(&[spec::DockerManifestEntry {
         config: Some(format!("blobs/sha256/{}", s.config.hex())),
         repo_tags: vec![image.ref_name.clone()],
-        layers: Some(hexes.into_iter().map(serde_json::Value::String).collect()),
+        layers: Some(hexes.into_iter().map(Some).collect()),
     }]);
     let mut entries: Vec<(String, &[u8])> = vec![
         ("blobs".into(), &[]),

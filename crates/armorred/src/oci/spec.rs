@@ -360,10 +360,16 @@ pub struct DockerManifestEntry {
     /// `RepoTags`.
     #[serde(rename = "RepoTags", default, deserialize_with = "lenient_default")]
     pub repo_tags: Vec<String>,
-    /// `Layers`: the layers' member paths, bottom first (kept as JSON values: the reader
-    /// reports a member that is not a string).
-    #[serde(rename = "Layers", default, deserialize_with = "lenient")]
-    pub layers: Option<Vec<serde_json::Value>>,
+    /// `Layers`: the layers' member paths, bottom first (an item that is not a string reads
+    /// as `None`: the reader reports it).
+    #[serde(rename = "Layers", default, deserialize_with = "lenient_members")]
+    pub layers: Option<Vec<Option<String>>>,
+}
+
+/// A list of strings whose other items read as `None`; not a list: `None`.
+fn lenient_members<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<Option<String>>>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(v.as_array().map(|a| a.iter().map(|s| s.as_str().map(str::to_string)).collect()))
 }
 
 #[cfg(test)]

@@ -191,7 +191,7 @@ pub(crate) fn open_docker(source_name: String, store: BlobStore, limits: &Limits
     }
     let mut layers = Vec::new();
     for (l, diff_id) in members.iter().zip(diff_ids) {
-        let member = l.as_str().ok_or_else(|| layout(&source_name, "layer path is not a string"))?;
+        let member = l.as_deref().ok_or_else(|| layout(&source_name, "layer path is not a string"))?;
         let mut expect = Expect::blob(diff_id, None, &source_name)?;
         expect.uncompressed = true;
         layers.push(Layer {
