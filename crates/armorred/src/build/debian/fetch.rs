@@ -57,22 +57,25 @@ pub fn fetch_url(
         return Ok(path);
     }
     let dir = cache.create(Kind::Debs).map_err(io_err(format!("cache {}", cache.path(Kind::Debs).display())))?;
-    let tmp = dir.join(format!(".{sha256}.part-{}", std::process::id()));
-    let result = (|| {
-        let file = std::fs::File::create(&tmp).map_err(io_err(format!("{}", tmp.display())))?;
-        let mut w = HashingWriter { inner: std::io::BufWriter::new(file), hash: Sha256::new() };
+    // A private, unpredictable name per download: two threads (or processes) fetching the same
+    // file each write their own and the first rename wins with the same bytes; a failed one is
+    // removed when `tmp` drops.
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{sha256}.part-"))
+        .tempfile_in(&dir)
+        .map_err(io_err(format!("a temporary file in {}", dir.display())))?;
+    let shown = tmp.path().display().to_string();
+    let (n, got) = {
+        let mut w = HashingWriter { inner: std::io::BufWriter::new(tmp.as_file()), hash: Sha256::new() };
         let n = http_get_to(url, &mut w)?;
-        w.flush().map_err(io_err(format!("{}", tmp.display())))?;
-        let got = hex::encode(w.hash.finalize());
-        if got != sha256 || size.is_some_and(|s| s != n) {
-            return Err(mismatch(got, n));
-        }
-        std::fs::rename(&tmp, &path).map_err(io_err(format!("{}", path.display())))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        w.flush().map_err(io_err(shown))?;
+        (n, hex::encode(w.hash.finalize()))
+    };
+    if got != sha256 || size.is_some_and(|s| s != n) {
+        return Err(mismatch(got, n));
     }
-    result.map(|()| path)
+    tmp.persist(&path).map_err(|e| io_err(format!("{}", path.display()))(e.error))?;
+    Ok(path)
 }
 
 #[cfg(test)]
