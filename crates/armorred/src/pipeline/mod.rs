@@ -64,6 +64,14 @@ pub enum PipelineError {
         /// The definition.
         dir: PathBuf,
     },
+    /// A definition's name cannot name a folder of the output (`a/b`, `..`).
+    #[error("{}: name {name:?} cannot be the output folder out/<name>: use one plain folder name", dir.display())]
+    BadName {
+        /// The definition.
+        dir: PathBuf,
+        /// Its name.
+        name: String,
+    },
     /// Two definitions have the same name (their outputs would overwrite each other).
     #[error("{} and {} both define the image {name:?}", first.display(), second.display())]
     DuplicateName {
@@ -210,6 +218,8 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
         if spec.reference {
             return Err(PipelineError::Reference { dir: dir.clone() });
         }
+        // Checked for every definition before any is built.
+        output_folder(dir, &spec.name)?;
         if let Some(first) = names.insert(spec.name.clone(), dir.clone()) {
             return Err(PipelineError::DuplicateName { name: spec.name, first, second: dir.clone() });
         }
@@ -246,7 +256,7 @@ fn run_image(
     written: &mut Vec<PathBuf>,
     notes: &mut Vec<String>,
 ) -> Result<ImageOutcome, PipelineError> {
-    let out = cx.opts.out.join(&spec.name);
+    let out = cx.opts.out.join(output_folder(dir, &spec.name)?);
     let upstream_description = spec.upstream.as_ref().map(|u| u.description.clone()).unwrap_or_default();
     // The upstream side: an image source given on the command line, else the definition's.
     let upstream = match (&cx.opts.upstream, spec.upstream.as_ref()) {
@@ -605,6 +615,16 @@ fn index_of(
     }
 }
 
+/// The image's folder under the output: its name, which must be one plain path component (a
+/// definition naming itself `../x` or `a/b` would write outside `out/` or into another image's).
+fn output_folder<'a>(dir: &Path, name: &'a str) -> Result<&'a str, PipelineError> {
+    let mut parts = Path::new(name).components();
+    match (parts.next(), parts.next()) {
+        (Some(std::path::Component::Normal(_)), None) if !name.contains('/') => Ok(name),
+        _ => Err(PipelineError::BadName { dir: dir.to_path_buf(), name: name.to_owned() }),
+    }
+}
+
 fn create_dir(dir: &Path) -> Result<(), PipelineError> {
     std::fs::create_dir_all(dir).map_err(|source| PipelineError::CreateDir { dir: dir.to_path_buf(), source })
 }
@@ -624,4 +644,19 @@ fn json_bytes<T: serde::Serialize>(v: &T) -> Vec<u8> {
 /// The DB the pipeline would use, for messages.
 pub fn db_path(opts: &PipelineOptions) -> PathBuf {
     db::resolve_path(opts.db.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_name_is_one_folder_of_the_output() {
+        let dir = Path::new("images/x");
+        assert_eq!(output_folder(dir, "nginx").ok(), Some("nginx"));
+        for bad in ["..", "../etc", "a/b", "/abs", ".", "a/", ""] {
+            let err = output_folder(dir, bad).expect_err(bad).to_string();
+            assert!(err.starts_with("images/x: name "), "{err}");
+        }
+    }
 }
