@@ -291,6 +291,31 @@ pub fn image_checksec(image: &Image, limits: &Limits) -> Result<ScanReport, Sour
 /// is read into memory (at most [`ElfLimits::max_file_bytes`], and the layer reader's
 /// `max_file_bytes`; a larger one gets an error entry rather than a truncated analysis) and
 /// analysed as the layers stream, with at most [`ElfLimits::max_in_flight_bytes`] held at once.
+/// What [`read_elf`] found in one file.
+enum ElfRead {
+    NotElf,
+    TooLarge,
+    Bytes(Vec<u8>),
+}
+
+/// The bytes of `entry` when it is an ELF file no larger than `max_file` (only its magic is
+/// read otherwise).
+fn read_elf(entry: &FileEntry, reader: &mut dyn Read, max_file: u64) -> Result<ElfRead, SourceError> {
+    let mut magic = [0u8; 4];
+    if reader.read_exact(&mut magic).is_err() || !crate::elf::is_elf(&magic) {
+        return Ok(ElfRead::NotElf);
+    }
+    if entry.size > max_file {
+        return Ok(ElfRead::TooLarge);
+    }
+    let mut bytes = magic.to_vec();
+    reader
+        .take(max_file)
+        .read_to_end(&mut bytes)
+        .map_err(|source| SourceError::Io { path: PathBuf::from(&entry.path), source })?;
+    Ok(ElfRead::Bytes(bytes))
+}
+
 /// The image's tree, and the probe's binaries among its ELF files (no checksec).
 fn read_probed(
     image: &Image,
@@ -301,17 +326,8 @@ fn read_probed(
     let mut picked = Vec::new();
     let want = |e: &FileEntry| probe.is_some() && e.kind == EntryKind::File && e.size >= 52 && e.size <= max_file;
     let mut visit = |entry: &FileEntry, reader: &mut dyn Read| -> Result<(), SourceError> {
-        let Some(probe) = probe else { return Ok(()) };
-        let mut magic = [0u8; 4];
-        if reader.read_exact(&mut magic).is_err() || !crate::elf::is_elf(&magic) {
-            return Ok(());
-        }
+        let (Some(probe), ElfRead::Bytes(bytes)) = (probe, read_elf(entry, reader, max_file)?) else { return Ok(()) };
         let path = PathBuf::from(&entry.path);
-        let mut bytes = magic.to_vec();
-        reader
-            .take(max_file)
-            .read_to_end(&mut bytes)
-            .map_err(|source| SourceError::Io { path: path.clone(), source })?;
         if let Some(how) = pick(probe, &path, &bytes) {
             picked.push((how, check_binary(probe, &path, &bytes)));
         }
@@ -341,22 +357,15 @@ fn read_elves(
         // An ELF header is 52 bytes at least; smaller files are not worth opening.
         let want = |e: &FileEntry| e.kind == EntryKind::File && e.size >= 52;
         let mut visit = |entry: &FileEntry, reader: &mut dyn Read| -> Result<(), SourceError> {
-            let mut magic = [0u8; 4];
-            if reader.read_exact(&mut magic).is_err() || !crate::elf::is_elf(&magic) {
-                return Ok(());
-            }
             let path = PathBuf::from(&entry.path);
-            if entry.size > max_file {
-                let what = format!("the file ({} bytes)", entry.size);
-                scan.add_error(path, ElfError::TooLarge { what, max: max_file, unit: "bytes" });
-                return Ok(());
+            match read_elf(entry, reader, max_file)? {
+                ElfRead::NotElf => {}
+                ElfRead::TooLarge => {
+                    let what = format!("the file ({} bytes)", entry.size);
+                    scan.add_error(path, ElfError::TooLarge { what, max: max_file, unit: "bytes" });
+                }
+                ElfRead::Bytes(bytes) => scan.add(path, bytes),
             }
-            let mut bytes = magic.to_vec();
-            reader
-                .take(max_file)
-                .read_to_end(&mut bytes)
-                .map_err(|source| SourceError::Io { path: path.clone(), source })?;
-            scan.add(path, bytes);
             Ok(())
         };
         image.scan(limits, &want, &mut visit)
