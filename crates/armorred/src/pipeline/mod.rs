@@ -281,12 +281,7 @@ fn run_image(
     let mut outcomes = Vec::new();
     for tier in tiers {
         let variant_dir = out.join(tier.as_str());
-        create_dir(&variant_dir)?;
-        let image_dir = variant_dir.join("image");
-        let mut build = stage("build the image", build::build(dir, &build_options(cx, tier, &image_dir)))?;
-        written.push(image_dir.clone());
-        let known = std::mem::take(&mut build.checksec);
-        let mut analysis = analyse(cx, &image_dir, Some(&build), known, &variant_dir, written)?;
+        let (mut analysis, build) = build_and_analyse(cx, "build the image", dir, tier, &variant_dir, written)?;
         let comparison = match (up_side, &cx.db, &analysis.side) {
             (Some(up), Some(db), Some(ours)) => {
                 let c = report::compare(up, ours, Some(&format!("sha256:{}", db.sha256())));
@@ -345,15 +340,9 @@ fn run_upstream(
 ) -> Result<(Option<report::Side>, VariantOutcome), PipelineError> {
     let (analysis, build) = match up {
         Upstream::Definition(def) => {
-            create_dir(dir)?;
-            let image_dir = dir.join("image");
-            let mut build = stage(
-                "build the upstream reference",
-                build::build(def, &build_options(cx, ImageSpec::REFERENCE_TIER, &image_dir)),
-            )?;
-            written.push(image_dir.clone());
-            let known = std::mem::take(&mut build.checksec);
-            (analyse(cx, &image_dir, Some(&build), known, dir, written)?, Some(build))
+            let (analysis, build) =
+                build_and_analyse(cx, "build the upstream reference", def, ImageSpec::REFERENCE_TIER, dir, written)?;
+            (analysis, Some(build))
         }
         Upstream::Image(source) => {
             (create_dir(dir).and_then(|()| analyse_source(cx, source, None, None, dir, written))?, None)
@@ -401,24 +390,28 @@ struct Analysis {
     paths: BTreeMap<String, String>,
 }
 
-/// [`analyse_source`] of an image armorred built, with the checksec its build's gate made.
-fn analyse(
+/// Builds the definition in `def` as `tier` into `<dir>/image`, then [`analyse_source`] of it
+/// with the checksec its build's gate made.
+fn build_and_analyse(
     cx: &Context<'_>,
-    image_dir: &Path,
-    build: Option<&BuildReport>,
-    checksec: ScanReport,
+    what: &'static str,
+    def: &Path,
+    tier: Tier,
     dir: &Path,
     written: &mut Vec<PathBuf>,
-) -> Result<Analysis, PipelineError> {
+) -> Result<(Analysis, BuildReport), PipelineError> {
+    create_dir(dir)?;
+    let image_dir = dir.join("image");
+    let mut build = stage(what, build::build(def, &build_options(cx, tier, &image_dir)))?;
+    written.push(image_dir.clone());
+    let checksec = std::mem::take(&mut build.checksec);
     let source = format!("oci-dir:{}", image_dir.display());
-    let mut a = analyse_source(cx, &source, build, Some(checksec), dir, written)?;
+    let mut a = analyse_source(cx, &source, Some(&build), Some(checksec), dir, written)?;
     a.paths.insert("image".into(), "image".into());
-    if let Some(b) = build {
-        if let Some(rel) = b.record.file_name() {
-            a.paths.insert("build_record".into(), rel.to_string_lossy().into_owned());
-        }
+    if let Some(rel) = build.record.file_name() {
+        a.paths.insert("build_record".into(), rel.to_string_lossy().into_owned());
     }
-    Ok(a)
+    Ok((a, build))
 }
 
 /// SBOMs, checksec and scan of the image at `source`, written into `dir`; `checksec`, when the
