@@ -37,6 +37,9 @@ pub enum Error {
     /// Image sources (`oci-dir:`, `docker-archive:`, `dir:`, ...).
     #[error(transparent)]
     Source(#[from] crate::source::SourceError),
+    /// SLSA provenance from a build record.
+    #[error(transparent)]
+    Provenance(#[from] crate::provenance::ProvenanceError),
     /// SBOM generation and reading (`armorred sbom`).
     #[error(transparent)]
     Sbom(#[from] crate::sbom::SbomError),
