@@ -15,8 +15,9 @@ use std::rc::Rc;
 
 use sha2::Digest as _;
 
-use super::layer::{guarded_entries, normalize, TarStop};
+use super::layer::{guarded_entries, TarStop};
 use super::SourceError;
+use crate::fstree::{clean, resolve_link};
 
 /// Opens `path` for reading only if it is a regular file: checked before opening (a FIFO is
 /// never opened, so never waited on) and again on the open file. `follow` tells whether the
@@ -211,7 +212,7 @@ impl BlobStore {
         let walked = guarded_entries(reader, max_header_bytes, |g| {
             let entry = g.entry;
             let name = entry.path()?.to_string_lossy().into_owned();
-            let Some(name) = normalize(&name) else {
+            let Some(name) = clean(&name).into_path() else {
                 return Ok(());
             };
             let name = name.trim_start_matches('/').to_string();
@@ -224,14 +225,11 @@ impl BlobStore {
                     // (never to a file outside it), and the content is digest-checked.
                     if let Ok(Some(target)) = entry.link_name() {
                         let target = target.to_string_lossy().into_owned();
-                        let base = Path::new(&name).parent().unwrap_or(Path::new(""));
-                        let joined = if entry.header().entry_type() == tar::EntryType::Link {
-                            target
-                        } else {
-                            base.join(target).to_string_lossy().into_owned()
-                        };
-                        if let Some(t) = normalize(&joined) {
-                            links.push((name, t.trim_start_matches('/').to_string()));
+                        // A hard link names a path from the archive's root, a symlink from
+                        // its own directory.
+                        let from = if entry.header().entry_type() == tar::EntryType::Link { "" } else { &name };
+                        if let Some(t) = resolve_link(from, &target).filter(|t| !t.is_empty()) {
+                            links.push((name, t));
                         }
                     }
                 }
@@ -280,7 +278,7 @@ impl BlobStore {
     pub(crate) fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, SourceError> {
         match self {
             Self::Dir(root) => {
-                if normalize(name).is_none() || name.starts_with('/') {
+                if clean(name).into_path().is_none() || name.starts_with('/') {
                     return Err(SourceError::Layout {
                         source_name: root.display().to_string(),
                         reason: format!("path {name:?} escapes the layout"),
@@ -316,7 +314,8 @@ impl BlobStore {
     /// The stored size of a member, when the store knows it without reading it.
     pub(crate) fn size(&self, name: &str) -> Option<u64> {
         match self {
-            Self::Dir(root) => normalize(name)
+            Self::Dir(root) => clean(name)
+                .into_path()
                 .and_then(|_| std::fs::symlink_metadata(root.join(name)).ok())
                 .filter(|m| m.is_file())
                 .map(|m| m.len()),
