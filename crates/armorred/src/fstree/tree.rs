@@ -293,7 +293,8 @@ mod tests {
         t.add_file("usr/bin/x", 0o755, (0, 0), b"abc".to_vec()).expect("file");
         t.add_symlink("bin", "usr/bin").expect("link");
         let index = t.index();
-        let got: Vec<(&str, EntryKind, u64, u32, Option<&str>, Option<usize>, u64)> = index
+        type Row<'a> = (&'a str, EntryKind, u64, u32, Option<&'a str>, Option<usize>, u64);
+        let got: Vec<Row<'_>> = index
             .entries()
             .map(|e| (e.path.as_str(), e.kind, e.size, e.mode, e.link.as_deref(), e.layer, e.ordinal))
             .collect();
