@@ -3,8 +3,8 @@
 //!
 //! [`Source::parse`] names a source, [`Source::open`] reads its manifest and config into an
 //! [`Image`], [`Image::tree`] squashes the layers (OCI whiteouts: `.wh.NAME`, `.wh..wh..opq`)
-//! into a [`crate::fstree::Index`] of metadata only, and [`Image::walk`] streams the layers once more and
-//! hands the content of the files a caller wants to a visitor. Nothing is unpacked to disk;
+//! into a [`crate::fstree::Index`] of metadata only, and [`Image::walk`] streams the layers once
+//! more and hands the content of the files a caller wants to a visitor. Nothing is unpacked to disk;
 //! every decompression is bounded by [`Limits`]; paths are cleaned as the runtimes clean
 //! them and a path that climbs above the root never reaches the tree. Every blob is checked
 //! against its digest as it streams (OCI: the stored blob; docker archives: the uncompressed
