@@ -378,3 +378,44 @@ pub(crate) fn blob_path(digest: &str, source_name: &str) -> Result<String, Sourc
         check_digest(digest).map_err(|reason| SourceError::Layout { source_name: source_name.to_string(), reason })?;
     Ok(format!("blobs/{alg}/{hex}"))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// `docker save` links members that hold the same layer: symlinks resolve from their own
+    /// directory, hard links from the archive's root, and a link that climbs out names nothing.
+    #[test]
+    fn archive_member_links_resolve_inside_the_archive() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(4);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, "a/layer.tar", &b"data"[..]).unwrap();
+        for (name, kind, target) in [
+            ("b/layer.tar", tar::EntryType::Symlink, "../a/layer.tar"),
+            ("c/layer.tar", tar::EntryType::Link, "a/layer.tar"),
+            ("d/layer.tar", tar::EntryType::Symlink, "/a/layer.tar"),
+            ("e/layer.tar", tar::EntryType::Symlink, "../../a/layer.tar"),
+            ("f/layer.tar", tar::EntryType::Symlink, "layer.tar"),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(0);
+            h.set_mode(0o777);
+            h.set_entry_type(kind);
+            b.append_link(&mut h, name, target).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("image.tar");
+        std::fs::write(&file, b.into_inner().unwrap()).unwrap();
+        let store = BlobStore::tar(&file, 1 << 20).unwrap();
+        let got: Vec<bool> =
+            ["a", "b", "c", "d", "e", "f"].iter().map(|m| store.has(&format!("{m}/layer.tar"))).collect();
+        assert_eq!(got, [true, true, true, true, false, false]);
+        let mut data = String::new();
+        store.open("b/layer.tar").unwrap().read_to_string(&mut data).unwrap();
+        assert_eq!(data, "data");
+    }
+}
