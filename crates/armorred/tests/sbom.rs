@@ -691,3 +691,77 @@ fn elf_with_note(path: &Path, json: &str, scratch: &Path) {
     let out = std::process::Command::new("gcc").arg("-o").arg(path).arg(&src).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Layer IDs are diff IDs (the sha256 of the uncompressed tar), as syft gives them. On a
+/// two-layer image whose lower layer is gzip (its blob digest is not its diff ID): the SBOM's
+/// location layer IDs, its source layers, and the scan JSON's `source` are syft's own on the
+/// same image (real syft). syft's `imageSize` and layer `size` (the sum of the file sizes in a
+/// layer), and its empty `architecture`/`os` for a single-platform layout, are the known
+/// differences (docs/vulnerability-scanning.md).
+#[test]
+fn layer_ids_and_image_source_are_syfts() {
+    use armorred::vuln::report::{ImageSource, ScanSource};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("oci");
+    oci_layout(&dir, &[layer_gzip(base_layer()), layer_plain(top_layer())]);
+    let src = format!("oci-dir:{}", dir.display());
+    let image = Source::parse(&src).unwrap().open(&OpenOptions::default()).unwrap();
+    let diff_ids: Vec<String> = image.layers.iter().map(|l| l.diff_id.clone().unwrap()).collect();
+    assert_ne!(image.layers[0].digest, diff_ids[0], "the gzip layer's blob digest is not its diff ID");
+    assert_eq!(image.layers[1].digest, diff_ids[1], "an uncompressed layer's blob is its tar");
+    let ours = scan(&src);
+    assert_eq!(ours.source.layers, diff_ids);
+    let nginx = ours.packages.iter().find(|p| p.name == "nginx").unwrap();
+    assert_eq!(nginx.locations[0].layer.as_deref(), Some(diff_ids[0].as_str()));
+    let ScanSource::Image(target) = armorred::vuln::sbom::catalogue(&src, None).unwrap().source else {
+        panic!("not an image source");
+    };
+    let Some(out) = syft(&["-q", "-o", "syft-json", &src]) else {
+        return;
+    };
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    // Every location both tools report is in the same layer, and both layers have some.
+    let mut theirs = std::collections::BTreeMap::new();
+    for a in doc["artifacts"].as_array().unwrap() {
+        for l in a["locations"].as_array().into_iter().flatten() {
+            theirs.insert(l["path"].as_str().unwrap().to_string(), l["layerID"].as_str().unwrap().to_string());
+        }
+    }
+    let mut common = BTreeSet::new();
+    for l in ours.packages.iter().flat_map(|p| &p.locations) {
+        if let Some(t) = theirs.get(&l.path) {
+            assert_eq!(l.layer.as_ref(), Some(t), "{}", l.path);
+            common.insert(t.clone());
+        }
+    }
+    assert_eq!(common.into_iter().collect::<Vec<_>>(), diff_ids, "both layers hold packages both tools find");
+    // The scan JSON's source target, field by field against syft's image metadata.
+    let m = &doc["source"]["metadata"];
+    let text = |k: &str| m[k].as_str().unwrap_or_default().to_string();
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().into_iter().flatten().map(|s| s.as_str().unwrap().to_string()).collect()
+    };
+    let b64 = |k: &str| {
+        use base64::Engine as _;
+        m[k].as_str().map(|s| base64::engine::general_purpose::STANDARD.decode(s).unwrap())
+    };
+    let layers: Vec<(String, String)> = m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["mediaType"].as_str().unwrap().to_string(), l["digest"].as_str().unwrap().to_string()))
+        .collect();
+    let ImageSource { user_input, image_id, manifest_digest, media_type, tags, manifest, config, repo_digests, .. } =
+        &*target;
+    assert_eq!(user_input, &text("userInput"));
+    assert_eq!(image_id, &text("imageID"));
+    assert_eq!(manifest_digest, &text("manifestDigest"));
+    assert_eq!(media_type, &text("mediaType"));
+    assert_eq!(tags, &list(&m["tags"]));
+    assert_eq!(repo_digests, &list(&m["repoDigests"]));
+    assert_eq!(manifest, &b64("manifest"), "the manifest's bytes");
+    assert_eq!(config, &b64("config"), "the config's bytes");
+    let ours_layers: Vec<(String, String)> =
+        target.layers.iter().map(|l| (l.media_type.clone(), l.digest.clone())).collect();
+    assert_eq!(ours_layers, layers);
+}
