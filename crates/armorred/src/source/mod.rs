@@ -218,7 +218,9 @@ pub struct ImageMetadata {
     pub image_id: Option<String>,
     /// The manifest's media type (for docker archives, the docker manifest type).
     pub media_type: Option<String>,
-    /// The manifest's bytes as read (`None` for docker archives, which have none).
+    /// The manifest's bytes as read. A docker archive has none: for one whose layers are plain
+    /// tars, the manifest go-containerregistry synthesizes for it (what syft reports), else
+    /// `None`.
     pub raw_manifest: Option<Vec<u8>>,
     /// The config's bytes as read.
     pub raw_config: Option<Vec<u8>>,

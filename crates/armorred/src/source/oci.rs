@@ -226,10 +226,11 @@ pub(crate) fn open_docker(source_name: String, store: BlobStore, limits: &Limits
     }
     let created = typed.created;
     let digest = format!("sha256:{:x}", Sha256::digest(&config_bytes));
+    let raw_manifest = docker_manifest(&store, &digest, config_bytes.len(), &layers, &source_name)?;
     let metadata = ImageMetadata {
         image_id: Some(digest.clone()),
         media_type: Some(media::DOCKER_MANIFEST.to_string()),
-        raw_manifest: None,
+        raw_manifest,
         raw_config: Some(config_bytes),
         tags: first.repo_tags.clone(),
         repo_digests: Vec::new(),
@@ -245,4 +246,41 @@ pub(crate) fn open_docker(source_name: String, store: BlobStore, limits: &Limits
         store: Store::Blobs(store),
         cache: None,
     })
+}
+
+/// The manifest that go-containerregistry synthesizes for a docker archive, which syft reports
+/// (compact JSON: the docker manifest type, the config as a docker config, each layer as a
+/// docker gzip layer whatever its compression, with the member's size and digest). Given only
+/// when every layer member is a plain tar, whose digest is then its diff ID (a compressed
+/// member's digest would need one more read of it): `None` otherwise.
+fn docker_manifest(
+    store: &BlobStore,
+    config_digest: &str,
+    config_size: usize,
+    layers: &[Layer],
+    source_name: &str,
+) -> Result<Option<Vec<u8>>, SourceError> {
+    let mut descriptors = Vec::new();
+    for l in layers {
+        let mut magic = [0u8; 4];
+        let mut r = store.open(&l.member)?;
+        let n = std::io::Read::read(&mut r, &mut magic).map_err(|source| SourceError::Layer {
+            source_name: source_name.to_string(),
+            digest: l.digest.clone(),
+            reason: "cannot read the layer".into(),
+            source,
+        })?;
+        let compressed = magic[..n].starts_with(&[0x1f, 0x8b]) || magic[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+        let (Some(size), false) = (store.size(&l.member), compressed) else {
+            return Ok(None);
+        };
+        descriptors.push(serde_json::json!({"mediaType": media::DOCKER_LAYER_GZIP, "size": size, "digest": l.digest}));
+    }
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media::DOCKER_MANIFEST,
+        "config": {"mediaType": media::DOCKER_CONFIG, "size": config_size, "digest": config_digest},
+        "layers": descriptors,
+    });
+    Ok(Some(serde_json::to_vec(&manifest).unwrap_or_default()))
 }

@@ -123,17 +123,30 @@ impl ScanSource {
             image.config.as_ref().and_then(|c| c.get(k)).and_then(serde_json::Value::as_str).unwrap_or("").to_string()
         };
         let meta = &image.metadata;
+        // A docker archive's manifest is synthesized (see `ImageMetadata::raw_manifest`): its
+        // digest and its layers' media types are read from its bytes.
+        let synthesized = image.manifest.is_none().then_some(meta.raw_manifest.as_deref()).flatten();
+        let manifest_digest = match synthesized {
+            Some(raw) => format!("sha256:{:x}", Sha256::digest(raw)),
+            None => image.digest.clone().unwrap_or_default(),
+        };
+        let synthesized: Option<crate::oci::spec::ImageManifest> =
+            synthesized.and_then(|raw| serde_json::from_slice(raw).ok());
+        let layer_type = |i: usize| {
+            synthesized.as_ref().and_then(|m| m.layers.as_ref()?.get(i)?.media_type.clone()).unwrap_or_default()
+        };
         ScanSource::Image(Box::new(ImageSource {
             user_input: user_input(reference),
             image_id: meta.image_id.clone().unwrap_or_default(),
-            manifest_digest: image.digest.clone().unwrap_or_default(),
+            manifest_digest,
             media_type: meta.media_type.clone().unwrap_or_default(),
             tags: meta.tags.clone(),
             layers: image
                 .layers
                 .iter()
-                .map(|l| ImageLayer {
-                    media_type: l.media_type.clone().unwrap_or_default(),
+                .enumerate()
+                .map(|(i, l)| ImageLayer {
+                    media_type: l.media_type.clone().unwrap_or_else(|| layer_type(i)),
                     digest: l.id().to_string(),
                     size: l.size.unwrap_or(0),
                 })
