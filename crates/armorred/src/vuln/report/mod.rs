@@ -123,13 +123,15 @@ impl ScanSource {
             image.config.as_ref().and_then(|c| c.get(k)).and_then(serde_json::Value::as_str).unwrap_or("").to_string()
         };
         let meta = &image.metadata;
-        // A docker archive's manifest is synthesized (see `ImageMetadata::raw_manifest`): its
-        // digest and its layers' media types are read from its bytes.
-        let synthesized = image.manifest.is_none().then_some(meta.raw_manifest.as_deref()).flatten();
-        let manifest_digest = match synthesized {
+        // The manifest digest is that of the manifest's bytes (an OCI layout's index.json may
+        // be the manifest itself, with no digest of its own). A docker archive's manifest is
+        // synthesized (see `ImageMetadata::raw_manifest`): its layers' media types are read
+        // from its bytes.
+        let manifest_digest = match meta.raw_manifest.as_deref() {
             Some(raw) => format!("sha256:{:x}", Sha256::digest(raw)),
             None => image.digest.clone().unwrap_or_default(),
         };
+        let synthesized = image.manifest.is_none().then_some(meta.raw_manifest.as_deref()).flatten();
         let synthesized: Option<crate::oci::spec::ImageManifest> =
             synthesized.and_then(|raw| serde_json::from_slice(raw).ok());
         let layer_type = |i: usize| {
