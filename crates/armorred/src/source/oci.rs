@@ -262,15 +262,17 @@ fn docker_manifest(
 ) -> Result<Option<Vec<u8>>, SourceError> {
     let mut descriptors = Vec::new();
     for l in layers {
-        let mut magic = [0u8; 4];
-        let mut r = store.open(&l.member)?;
-        let n = std::io::Read::read(&mut r, &mut magic).map_err(|source| SourceError::Layer {
-            source_name: source_name.to_string(),
-            digest: l.digest.clone(),
-            reason: "cannot read the layer".into(),
-            source,
-        })?;
-        let compressed = magic[..n].starts_with(&[0x1f, 0x8b]) || magic[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+        // Its first bytes (all four, however short the reads): the compression magic.
+        let mut magic = Vec::with_capacity(4);
+        std::io::Read::read_to_end(&mut std::io::Read::take(store.open(&l.member)?, 4), &mut magic).map_err(
+            |source| SourceError::Layer {
+                source_name: source_name.to_string(),
+                digest: l.digest.clone(),
+                reason: "cannot read the layer".into(),
+                source,
+            },
+        )?;
+        let compressed = magic.starts_with(&[0x1f, 0x8b]) || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
         let (Some(size), false) = (store.size(&l.member), compressed) else {
             return Ok(None);
         };
