@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use armorred::tier::Tier;
+use armorred::vuln::import::Format;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -217,16 +218,15 @@ pub(crate) enum DbCommand {
     Status(DbStatusArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum FeedFormat {
-    /// OSV records (GHSA, Go, RustSec, PyPA, ...).
-    Osv,
-    /// Debian security tracker JSON.
-    Debian,
-    /// NVD CVE JSON 2.0.
-    Nvd,
-    /// Alpine / Wolfi / Chainguard secdb.
-    Secdb,
+/// `--format` of `db import`: every feed format of the library's `feeds!` table, with its
+/// aliases (an unknown name is clap's error, which names it and lists these).
+fn feed_format_parser() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(
+        Format::ALL
+            .iter()
+            .map(|f| PossibleValue::new(f.name()).aliases(f.aliases()).help(f.about().trim_end_matches('.'))),
+    )
+    .try_map(|name| name.parse::<Format>())
 }
 
 #[derive(Debug, Args)]
@@ -235,8 +235,8 @@ pub(crate) struct DbImportArgs {
     #[arg(long)]
     pub(crate) db: Option<PathBuf>,
     /// Force the feed format instead of detecting it.
-    #[arg(long, value_enum)]
-    pub(crate) format: Option<FeedFormat>,
+    #[arg(long, value_parser = feed_format_parser())]
+    pub(crate) format: Option<Format>,
     /// Feed files or directories.
     #[arg(required = true, value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,

@@ -491,6 +491,11 @@ fn bad_inputs_are_clear_errors() {
     let (code, _, err) = run(&["db", "import", "--db", &dbs, &odd.display().to_string()]);
     assert_eq!(code, 2);
     assert!(err.contains("odd.json") && err.contains("cannot detect the feed format"), "{err}");
+    assert!(err.contains("nvd, secdb (alpine, wolfi, chainguard), osv (ghsa)"), "{err}");
+    // --format takes the library's names and aliases; an unknown one names itself and the known.
+    let (code, _, err) = run(&["db", "import", "--db", &dbs, "--format", "nope", &odd.display().to_string()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("'nope'") && err.contains("nvd, secdb, osv, debian"), "{err}");
     assert!(!db.exists(), "a failed import must not create the DB");
     let (code, _, err) = run(&["db", "status", "--db", &dbs]);
     assert_eq!(code, 2);

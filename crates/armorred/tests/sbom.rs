@@ -539,10 +539,26 @@ fn registry_source_over_loopback_http() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("HTTP 404"), "{err}");
-    // syft reads the same image from the registry.
+    // syft reads the same image from the registry, and describes it as we do.
     if have_tool("syft", &["version"]) {
-        compare_with_syft(&remote, &format!("registry:{}/armorred/test:v1", reg.addr));
+        let src = format!("registry:{}/armorred/test:v1", reg.addr);
+        compare_with_syft(&remote, &src);
+        let doc = syft_json(&src).unwrap();
+        assert_image_source_is_syfts(&src, &doc, &[]);
     }
+}
+
+/// A docker archive's image source against syft's.
+#[test]
+fn docker_archive_source_is_syfts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("image.tar");
+    docker_archive(&file, &[layer_plain(base_layer()), layer_plain(top_layer())]);
+    let src = format!("docker-archive:{}", file.display());
+    let Some(doc) = syft_json(&src) else {
+        return;
+    };
+    assert_image_source_is_syfts(&src, &doc, &[]);
 }
 
 /// Binaries over 64 MiB are scanned in overlapping windows: a version string straddling a
@@ -690,4 +706,88 @@ fn elf_with_note(path: &Path, json: &str, scratch: &Path) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let out = std::process::Command::new("gcc").arg("-o").arg(path).arg(&src).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// syft's JSON of `src` (`None` when syft is missing).
+fn syft_json(src: &str) -> Option<serde_json::Value> {
+    let out = syft(&["-q", "-o", "syft-json", src])?;
+    Some(serde_json::from_slice(&out).unwrap())
+}
+
+/// The scan JSON's image `source` target of `src` against syft's image metadata in `doc`, field
+/// by field, the fields of `differ` left out (each a known difference; see the callers).
+fn assert_image_source_is_syfts(src: &str, doc: &serde_json::Value, differ: &[&str]) {
+    use armorred::vuln::report::ScanSource;
+    let ScanSource::Image(t) = armorred::vuln::sbom::catalogue(src, None).unwrap().source else {
+        panic!("{src}: not an image source");
+    };
+    let m = &doc["source"]["metadata"];
+    let text = |k: &str| serde_json::json!(m[k].as_str().unwrap_or_default());
+    let b64 = |k: &str| {
+        use base64::Engine as _;
+        serde_json::json!(m[k].as_str().map(|s| base64::engine::general_purpose::STANDARD.decode(s).unwrap()))
+    };
+    let layers = |v: &serde_json::Value| -> serde_json::Value {
+        v.as_array().unwrap().iter().map(|l| serde_json::json!([l["mediaType"], l["digest"]])).collect()
+    };
+    let ours_layers: serde_json::Value = t.layers.iter().map(|l| serde_json::json!([l.media_type, l.digest])).collect();
+    let fields = [
+        ("userInput", serde_json::json!(t.user_input), text("userInput")),
+        ("imageID", serde_json::json!(t.image_id), text("imageID")),
+        ("manifestDigest", serde_json::json!(t.manifest_digest), text("manifestDigest")),
+        ("mediaType", serde_json::json!(t.media_type), text("mediaType")),
+        ("tags", serde_json::json!(t.tags), m["tags"].clone()),
+        ("repoDigests", serde_json::json!(t.repo_digests), m["repoDigests"].clone()),
+        ("manifest", serde_json::json!(t.manifest), b64("manifest")),
+        ("config", serde_json::json!(t.config), b64("config")),
+        ("layers", ours_layers, layers(&m["layers"])),
+    ];
+    for (name, ours, theirs) in fields {
+        if differ.contains(&name) {
+            assert_ne!(ours, theirs, "{src}: {name} is no longer a difference: drop it from the list");
+        } else {
+            assert_eq!(ours, theirs, "{src}: {name}");
+        }
+    }
+}
+
+/// Layer IDs are diff IDs (the sha256 of the uncompressed tar), as syft gives them. On a
+/// two-layer image whose lower layer is gzip (its blob digest is not its diff ID): the SBOM's
+/// location layer IDs, its source layers, and the scan JSON's `source` are syft's own on the
+/// same image (real syft). syft's `imageSize` and layer `size` (the sum of the file sizes in a
+/// layer), and its empty `architecture`/`os` for a single-platform layout, are the known
+/// differences (docs/vulnerability-scanning.md).
+#[test]
+fn layer_ids_and_image_source_are_syfts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("oci");
+    oci_layout(&dir, &[layer_gzip(base_layer()), layer_plain(top_layer())]);
+    let src = format!("oci-dir:{}", dir.display());
+    let image = Source::parse(&src).unwrap().open(&OpenOptions::default()).unwrap();
+    let diff_ids: Vec<String> = image.layers.iter().map(|l| l.diff_id.clone().unwrap()).collect();
+    assert_ne!(image.layers[0].digest, diff_ids[0], "the gzip layer's blob digest is not its diff ID");
+    assert_eq!(image.layers[1].digest, diff_ids[1], "an uncompressed layer's blob is its tar");
+    let ours = scan(&src);
+    assert_eq!(ours.source.layers, diff_ids);
+    let nginx = ours.packages.iter().find(|p| p.name == "nginx").unwrap();
+    assert_eq!(nginx.locations[0].layer.as_deref(), Some(diff_ids[0].as_str()));
+    let Some(doc) = syft_json(&src) else {
+        return;
+    };
+    // Every location both tools report is in the same layer, and both layers have some.
+    let mut theirs = std::collections::BTreeMap::new();
+    for a in doc["artifacts"].as_array().unwrap() {
+        for l in a["locations"].as_array().into_iter().flatten() {
+            theirs.insert(l["path"].as_str().unwrap().to_string(), l["layerID"].as_str().unwrap().to_string());
+        }
+    }
+    let mut common = BTreeSet::new();
+    for l in ours.packages.iter().flat_map(|p| &p.locations) {
+        if let Some(t) = theirs.get(&l.path) {
+            assert_eq!(l.layer.as_ref(), Some(t), "{}", l.path);
+            common.insert(t.clone());
+        }
+    }
+    assert_eq!(common.into_iter().collect::<Vec<_>>(), diff_ids, "both layers hold packages both tools find");
+    assert_image_source_is_syfts(&src, &doc, &[]);
 }

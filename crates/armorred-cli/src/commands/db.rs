@@ -8,17 +8,8 @@ use armorred::vuln::db::{self, Db, SourceStatus};
 use armorred::vuln::import::{Format, Limits};
 use armorred::vuln::update;
 
-use crate::cli::{DbArgs, DbCommand, FeedFormat, StatusFormat};
+use crate::cli::{DbArgs, DbCommand, StatusFormat};
 use crate::Outcome;
-
-fn format(f: FeedFormat) -> Format {
-    match f {
-        FeedFormat::Osv => Format::Osv,
-        FeedFormat::Debian => Format::Debian,
-        FeedFormat::Nvd => Format::Nvd,
-        FeedFormat::Secdb => Format::Secdb,
-    }
-}
 
 fn print_sources(out: &mut dyn Write, sources: &[SourceStatus]) -> std::io::Result<()> {
     use armorred::display::{cell, escape, pad, pad_left, MAX_CELL_CHARS};
@@ -75,8 +66,7 @@ pub(crate) fn run(args: &DbArgs, clock: fn() -> Result<Clock, ClockError>, quiet
     match &args.command {
         DbCommand::Import(a) => {
             let path = db::resolve_path(a.db.as_deref());
-            let inputs: Vec<(PathBuf, Option<Format>)> =
-                a.paths.iter().map(|p| (p.clone(), a.format.map(format))).collect();
+            let inputs: Vec<(PathBuf, Option<Format>)> = a.paths.iter().map(|p| (p.clone(), a.format)).collect();
             let report = db::import_at(&path, &inputs, &Limits::default(), &clock()?)?;
             if !quiet {
                 writeln!(out, "imported into {}", report.db.display())?;

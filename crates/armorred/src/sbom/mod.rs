@@ -66,7 +66,8 @@ pub fn generate_with_tree(image: &Image, options: &GenerateOptions) -> Result<(S
     let want = |e: &Entry| catalogers.iter().any(|c| c.wants(e));
     let mut found = Vec::<Parsed>::new();
     let mut warnings = Vec::new();
-    let layer_digest = |e: &Entry| e.layer.and_then(|i| image.layers.get(i)).map(|l| l.digest.clone());
+    // A location's layer is the layer's ID as syft gives it: its diff ID.
+    let layer_digest = |e: &Entry| e.layer.and_then(|i| image.layers.get(i)).map(|l| l.id().to_string());
     let tree = if let Some(root) = image.dir_root() {
         // Directories: files are independent, read them in parallel (results keep tree order).
         use rayon::prelude::*;
@@ -109,7 +110,7 @@ pub fn generate_with_tree(image: &Image, options: &GenerateOptions) -> Result<(S
         kind: if image.is_dir() { "directory" } else { "image" }.into(),
         digest: image.digest.clone(),
         created: image.created.clone(),
-        layers: image.layers.iter().map(|l| l.digest.clone()).collect(),
+        layers: image.layers.iter().map(|l| l.id().to_string()).collect(),
     };
     Ok((finish(source, found, warnings), tree))
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub struct Location {
     /// Absolute path in the image.
     pub path: String,
-    /// Digest of the layer the file comes from (images only).
+    /// The ID (diff ID) of the layer the file comes from (images only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<String>,
 }
@@ -136,7 +136,7 @@ pub struct SourceInfo {
     /// Image `created` time (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
-    /// Layer digests, lowest first.
+    /// Layer IDs (diff IDs, as syft gives them), lowest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<String>,
 }

@@ -569,6 +569,7 @@ impl StreamFinish for Verified<Stream<'_>> {
 pub fn list_entries(blob: &[u8], limits: &Limits) -> Result<Vec<Entry>, SourceError> {
     let layer = Layer {
         digest: "sha256:-".into(),
+        diff_id: None,
         media_type: None,
         size: Some(blob.len() as u64),
         member: String::new(),

@@ -190,8 +190,12 @@ pub struct OpenOptions {
 /// One layer of an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layer {
-    /// `sha256:...` of the (compressed) blob.
+    /// `sha256:...` of the (compressed) blob; for docker archives, the diff ID.
     pub digest: String,
+    /// The layer's diff ID: `sha256:...` of its uncompressed tar, from the config's
+    /// `rootfs.diff_ids` (what syft and stereoscope call the layer's ID). `None` when the config
+    /// lists no diff ID for each layer.
+    pub diff_id: Option<String>,
     /// The media type from the manifest, if any.
     pub media_type: Option<String>,
     /// The blob size from the manifest, if known.
@@ -200,6 +204,33 @@ pub struct Layer {
     pub(crate) member: String,
     /// What the blob (or, for docker archives, its uncompressed tar) must hash to.
     pub(crate) expect: Option<blobs::Expect>,
+}
+
+impl Layer {
+    /// The layer's ID as syft reports it (its diff ID), else its blob digest.
+    pub fn id(&self) -> &str {
+        self.diff_id.as_deref().unwrap_or(&self.digest)
+    }
+}
+
+/// What an image reader knows of an image beyond its layers, as syft's `ImageMetadata` has it;
+/// what a reader does not know stays empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageMetadata {
+    /// The image ID: the config's digest (`sha256:...`).
+    pub image_id: Option<String>,
+    /// The manifest's media type (for docker archives, the docker manifest type).
+    pub media_type: Option<String>,
+    /// The manifest's bytes as read. A docker archive has none: for one whose layers are plain
+    /// tars, the manifest go-containerregistry synthesizes for it (what syft reports), else
+    /// `None`.
+    pub raw_manifest: Option<Vec<u8>>,
+    /// The config's bytes as read.
+    pub raw_config: Option<Vec<u8>>,
+    /// Tags (a docker archive's `RepoTags`).
+    pub tags: Vec<String>,
+    /// `host/repository@digest` of a registry image (the digest the registry named it by).
+    pub repo_digests: Vec<String>,
 }
 
 /// An opened image: its identity and its layers (or a directory).
@@ -217,6 +248,8 @@ pub struct Image {
     pub created: Option<String>,
     /// Layers, lowest first. Empty for `dir:` sources.
     pub layers: Vec<Layer>,
+    /// What else the reader learnt of the image (syft's image metadata).
+    pub metadata: ImageMetadata,
     store: Store,
     /// A download cache removed with the image (registry sources).
     pub(crate) cache: Option<tempfile::TempDir>,
@@ -320,6 +353,7 @@ impl Source {
                     config: None,
                     created: None,
                     layers: Vec::new(),
+                    metadata: ImageMetadata::default(),
                     store: Store::Dir(path.clone()),
                     cache: None,
                 })

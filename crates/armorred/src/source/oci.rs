@@ -5,7 +5,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::blobs::{blob_path, BlobStore, Expect};
-use super::{Image, Layer, Limits, Platform, SourceError, Store};
+use super::{Image, ImageMetadata, Layer, Limits, Platform, SourceError, Store};
 use crate::oci::spec::{self, media, Descriptor, DockerManifestEntry, ImageConfig, ImageIndex, ImageManifest};
 
 fn parse(bytes: &[u8], what: &str, source_name: &str) -> Result<Value, SourceError> {
@@ -75,9 +75,11 @@ pub(crate) fn open_oci(
         return Err(layout(&source_name, "no index.json: not an OCI image layout"));
     }
     let max = limits.max_json_bytes;
-    let mut doc =
-        parse(&store.read_json("index.json", "index.json", None, max, &source_name)?, "index.json", &source_name)?;
+    let mut raw = store.read_json("index.json", "index.json", None, max, &source_name)?;
+    let mut doc = parse(&raw, "index.json", &source_name)?;
     let mut digest = None;
+    // The media type the index gives the manifest (a manifest need not name its own).
+    let mut media_type = None;
     // Follow nested indexes (at most a few levels) down to an image manifest.
     for _ in 0..4 {
         if !is_index(&doc) {
@@ -87,12 +89,17 @@ pub(crate) fn open_oci(
         let manifests = index.manifests.as_deref().ok_or_else(|| layout(&source_name, "index without manifests"))?;
         let chosen = select(manifests, platform, explicit, &source_name)?;
         let expect = descriptor(chosen, "manifest descriptor", &source_name)?;
-        let bytes =
+        media_type.clone_from(&chosen.media_type);
+        raw =
             store.read_json(&blob_path(&expect.digest, &source_name)?, "manifest", Some(&expect), max, &source_name)?;
-        doc = parse(&bytes, "manifest", &source_name)?;
+        doc = parse(&raw, "manifest", &source_name)?;
         digest = Some(expect.digest);
     }
-    manifest_image(source_name, store, spec::from_value_or_default(doc), digest, limits)
+    let mut image = manifest_image(source_name, store, spec::from_value_or_default(doc), digest, raw, limits)?;
+    if image.metadata.media_type.is_none() {
+        image.metadata.media_type = media_type;
+    }
+    Ok(image)
 }
 
 /// Whether a document is an index (it has `manifests`, or an index media type).
@@ -106,13 +113,14 @@ pub(crate) fn image_config(config: &Value) -> ImageConfig {
     spec::from_value_or_default(config.clone())
 }
 
-/// Builds the image from an image manifest: the config is read and verified now, the layers
-/// as they are streamed.
+/// Builds the image from an image manifest (`raw_manifest`: its bytes as read): the config is
+/// read and verified now, the layers as they are streamed.
 pub(crate) fn manifest_image(
     source_name: String,
     store: BlobStore,
     manifest: ImageManifest,
     digest: Option<String>,
+    raw_manifest: Vec<u8>,
     limits: &Limits,
 ) -> Result<Image, SourceError> {
     let config_desc = manifest.config.as_ref().ok_or_else(|| layout(&source_name, "manifest without config"))?;
@@ -125,11 +133,16 @@ pub(crate) fn manifest_image(
         &source_name,
     )?;
     let config = parse(&bytes, "image config", &source_name)?;
+    let manifest_layers = manifest.layers.as_deref().ok_or_else(|| layout(&source_name, "manifest without layers"))?;
+    // The diff IDs, when the config lists one per layer (else the layers have none).
+    let diff_ids = image_config(&config).rootfs.diff_ids;
+    let diff_ids = (diff_ids.len() == manifest_layers.len()).then_some(diff_ids);
     let mut layers = Vec::new();
-    for l in manifest.layers.as_deref().ok_or_else(|| layout(&source_name, "manifest without layers"))? {
+    for (i, l) in manifest_layers.iter().enumerate() {
         let expect = descriptor(l, "layer", &source_name)?;
         layers.push(Layer {
             digest: expect.digest.clone(),
+            diff_id: diff_ids.as_ref().map(|d| d[i].clone()),
             media_type: l.media_type.clone(),
             size: expect.size,
             member: blob_path(&expect.digest, &source_name)?,
@@ -137,6 +150,13 @@ pub(crate) fn manifest_image(
         });
     }
     let created = image_config(&config).created;
+    let metadata = ImageMetadata {
+        image_id: Some(expect.digest.clone()),
+        media_type: manifest.media_type.clone(),
+        raw_manifest: Some(raw_manifest),
+        raw_config: Some(bytes),
+        ..ImageMetadata::default()
+    };
     Ok(Image {
         name: source_name,
         digest,
@@ -144,6 +164,7 @@ pub(crate) fn manifest_image(
         config: Some(config),
         created,
         layers,
+        metadata,
         store: Store::Blobs(store),
         cache: None,
     })
@@ -196,6 +217,7 @@ pub(crate) fn open_docker(source_name: String, store: BlobStore, limits: &Limits
         expect.uncompressed = true;
         layers.push(Layer {
             digest: diff_id.to_string(),
+            diff_id: Some(diff_id.to_string()),
             media_type: None,
             size: None,
             member: member.to_string(),
@@ -204,6 +226,15 @@ pub(crate) fn open_docker(source_name: String, store: BlobStore, limits: &Limits
     }
     let created = typed.created;
     let digest = format!("sha256:{:x}", Sha256::digest(&config_bytes));
+    let raw_manifest = docker_manifest(&store, &digest, config_bytes.len(), &layers, &source_name)?;
+    let metadata = ImageMetadata {
+        image_id: Some(digest.clone()),
+        media_type: Some(media::DOCKER_MANIFEST.to_string()),
+        raw_manifest,
+        raw_config: Some(config_bytes),
+        tags: first.repo_tags.clone(),
+        repo_digests: Vec::new(),
+    };
     Ok(Image {
         name: source_name,
         digest: Some(digest),
@@ -211,7 +242,47 @@ pub(crate) fn open_docker(source_name: String, store: BlobStore, limits: &Limits
         config: Some(config),
         created,
         layers,
+        metadata,
         store: Store::Blobs(store),
         cache: None,
     })
+}
+
+/// The manifest that go-containerregistry synthesizes for a docker archive, which syft reports
+/// (compact JSON: the docker manifest type, the config as a docker config, each layer as a
+/// docker gzip layer whatever its compression, with the member's size and digest). Given only
+/// when every layer member is a plain tar, whose digest is then its diff ID (a compressed
+/// member's digest would need one more read of it): `None` otherwise.
+fn docker_manifest(
+    store: &BlobStore,
+    config_digest: &str,
+    config_size: usize,
+    layers: &[Layer],
+    source_name: &str,
+) -> Result<Option<Vec<u8>>, SourceError> {
+    let mut descriptors = Vec::new();
+    for l in layers {
+        // Its first bytes (all four, however short the reads): the compression magic.
+        let mut magic = Vec::with_capacity(4);
+        std::io::Read::read_to_end(&mut std::io::Read::take(store.open(&l.member)?, 4), &mut magic).map_err(
+            |source| SourceError::Layer {
+                source_name: source_name.to_string(),
+                digest: l.digest.clone(),
+                reason: "cannot read the layer".into(),
+                source,
+            },
+        )?;
+        let compressed = magic.starts_with(&[0x1f, 0x8b]) || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+        let (Some(size), false) = (store.size(&l.member), compressed) else {
+            return Ok(None);
+        };
+        descriptors.push(serde_json::json!({"mediaType": media::DOCKER_LAYER_GZIP, "size": size, "digest": l.digest}));
+    }
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media::DOCKER_MANIFEST,
+        "config": {"mediaType": media::DOCKER_CONFIG, "size": config_size, "digest": config_digest},
+        "layers": descriptors,
+    });
+    Ok(Some(serde_json::to_vec(&manifest).unwrap_or_default()))
 }

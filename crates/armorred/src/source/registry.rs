@@ -286,7 +286,8 @@ impl Client {
         Ok(())
     }
 
-    fn manifest(&mut self, reference: &str) -> Result<(Value, String), SourceError> {
+    /// The manifest (or index) `reference` names: parsed, its digest, its bytes.
+    fn manifest(&mut self, reference: &str) -> Result<(Value, String, Vec<u8>), SourceError> {
         if reference.contains(':') {
             check_digest(reference).map_err(|e| self.err(e))?;
         }
@@ -305,7 +306,7 @@ impl Client {
             source_name: self.name.clone(),
             source,
         })?;
-        Ok((v, digest))
+        Ok((v, digest, bytes))
     }
 
     /// Downloads a blob into the cache: at most `size` bytes (its descriptor's; more or fewer
@@ -416,7 +417,10 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
         token: None,
         limits,
     };
-    let (mut doc, mut digest) = client.manifest(&parsed.reference)?;
+    let (mut doc, mut digest, mut raw) = client.manifest(&parsed.reference)?;
+    // syft's repo digest: the repository and the digest of what the reference names.
+    let repo_digest = format!("{}/{}@{digest}", parsed.host, parsed.repo);
+    let mut media_type = None;
     for _ in 0..4 {
         let index: ImageIndex = spec::from_value_or_default(doc.clone());
         let Some(manifests) = index.manifests else {
@@ -424,7 +428,8 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
         };
         let chosen = oci::select(&manifests, platform, options.platform.is_some(), &name)?;
         let d = chosen.digest.clone().ok_or_else(|| client.err("index entry without digest"))?;
-        (doc, digest) = client.manifest(&d)?;
+        media_type.clone_from(&chosen.media_type);
+        (doc, digest, raw) = client.manifest(&d)?;
     }
     let root = crate::cache::Cache::from_env();
     let kind = crate::cache::Kind::Registry;
@@ -453,8 +458,12 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
         }
     }
     let mut image =
-        oci::manifest_image(name, BlobStore::Dir(cache.path().to_path_buf()), manifest, Some(digest), &limits)?;
+        oci::manifest_image(name, BlobStore::Dir(cache.path().to_path_buf()), manifest, Some(digest), raw, &limits)?;
     image.cache = Some(cache);
+    image.metadata.repo_digests = vec![repo_digest];
+    if image.metadata.media_type.is_none() {
+        image.metadata.media_type = media_type;
+    }
     Ok(image)
 }
 

@@ -44,10 +44,21 @@ pub enum VulnError {
         limit: u64,
     },
     /// The feed format could not be detected.
-    #[error("{path}: cannot detect the feed format (use --format osv|debian|nvd|secdb)")]
+    #[error("{path}: cannot detect the feed format (name one with --format: {known})")]
     UnknownFormat {
         /// The input.
         path: PathBuf,
+        /// The known formats (`Format::known`).
+        known: String,
+    },
+    /// A feed names a format that is no feed format's.
+    #[error("feed {feed}: {source}")]
+    FormatName {
+        /// The feed (its name in the feeds file).
+        feed: String,
+        /// The unknown name, and the known ones.
+        #[source]
+        source: UnknownFormatName,
     },
     /// The database failed.
     #[error("vulnerability database {path}: {what}")]
@@ -95,6 +106,16 @@ pub enum VulnError {
     /// Writing an output failed.
     #[error(transparent)]
     Fs(#[from] crate::fsutil::FsError),
+}
+
+/// A name that is no feed format's (`Format::from_str`, in `vuln::import`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown feed format {input:?} (known: {known})")]
+pub struct UnknownFormatName {
+    /// The name given.
+    pub input: String,
+    /// The known names (`Format::known`).
+    pub known: String,
 }
 
 /// Result with [`VulnError`].

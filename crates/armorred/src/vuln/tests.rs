@@ -385,7 +385,7 @@ fn lenient_importers_count_what_they_skip() {
              "unknown_field": true}
         ]
     });
-    super::import::osv::parse_value(&doc, &mut batch);
+    super::import::osv::parse_value(&doc, std::path::Path::new("inline"), &mut batch);
     assert_eq!(batch.advisories.len(), 1);
     assert_eq!(batch.affected.len(), 1);
     assert_eq!(batch.affected[0].package, "some-pkg");

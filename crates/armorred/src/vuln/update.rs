@@ -161,10 +161,9 @@ pub fn update(db_path: &Path, feeds: &[Feed], cache: &Path, clock: &crate::clock
             }
         }
         let format = match f.format.as_deref() {
-            Some(s) => Some(Format::parse(s).ok_or_else(|| VulnError::Input {
-                path: PathBuf::from(&f.name),
-                what: format!("unknown feed format {s:?}"),
-            })?),
+            Some(s) => {
+                Some(s.parse::<Format>().map_err(|source| VulnError::FormatName { feed: f.name.clone(), source })?)
+            }
             None => None,
         };
         inputs.push((dest, format));

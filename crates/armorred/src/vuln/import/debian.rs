@@ -3,8 +3,9 @@
 //! fixed_version, urgency, nodsa, nodsa_reason}}}}}`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::s;
 use crate::vuln::model::{Advisory, Affected, AffectedData, FeedBatch, DEBIAN_STATUSES};
@@ -13,8 +14,16 @@ use crate::vuln::model::{Advisory, Affected, AffectedData, FeedBatch, DEBIAN_STA
 pub const UNKNOWN_STATUS: &str =
     "Debian tracker releases with an unknown status (kept, matched with fix state unknown)";
 
-/// Parses the export (or an excerpt in its shape).
-pub fn parse_value(v: &Value, batch: &mut FeedBatch) {
+/// Whether `m` has the export's shape: among its first values, a package whose first CVEs
+/// have a `releases` object.
+pub fn detect(m: &Map<String, Value>) -> bool {
+    m.values().take(5).any(|pkg| {
+        pkg.as_object().is_some_and(|cves| cves.values().take(3).any(|c| c.get("releases").is_some_and(Value::is_object)))
+    })
+}
+
+/// Parses the export (or an excerpt in its shape; `path`: unused).
+pub fn parse_value(v: &Value, _path: &Path, batch: &mut FeedBatch) {
     let Some(pkgs) = v.as_object() else {
         batch.skip("Debian tracker document that is not an object");
         return;

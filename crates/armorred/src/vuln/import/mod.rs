@@ -3,50 +3,123 @@
 //! Every importer is a pure parser over bytes into a [`FeedBatch`]; unknown fields, ecosystems
 //! and severity types are skipped and counted in `FeedBatch::skipped`, never fatal.
 
-pub mod debian;
-pub mod nvd;
-pub mod osv;
-pub mod secdb;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use serde_json::{Map, Value};
+
+pub use super::error::UnknownFormatName;
 use super::error::{Result, VulnError};
 use super::model::FeedBatch;
 
-/// A feed format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Format {
-    /// OSV JSON/YAML records (GHSA, Go, RustSec, PyPA, ...), a directory or an `all.zip`.
-    Osv,
-    /// The Debian security tracker JSON export.
-    Debian,
+/// Declares each feed format's module and generates [`Format`] from the table: one line per
+/// format, `pub mod m; Variant, "name", ["alias", ...], m::detect, m::parse_value;`. The
+/// module's `detect` says whether a parsed document (an object; for an array, its first item)
+/// is of this format, and `parse_value(&Value, &Path, &mut FeedBatch)` parses it (leniently:
+/// what it does not know is counted in `FeedBatch::skipped`). Each line is plain Rust tokens
+/// (`pub mod m;`, `m::f` paths), so that the import-graph test (`vuln/module_graph.rs`) reads
+/// the module as any other.
+macro_rules! feeds {
+    ($(
+        #[doc = $doc:literal]
+        pub mod $module:ident; $variant:ident, $name:literal, [$($alias:literal),*], $detect:path, $parse:path;
+    )+) => {
+        $(pub mod $module;)+
+
+        /// A feed format: one line of the `feeds!` table in `vuln/import/mod.rs`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Format {
+            $(#[doc = $doc] $variant,)+
+        }
+
+        impl Format {
+            /// Every format, in the order detection tries them.
+            pub const ALL: &'static [Format] = &[$(Format::$variant),+];
+
+            /// Short name (what `--format` and a feeds file's `format` take).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Format::$variant => $name,)+
+                }
+            }
+
+            /// Other names [`Format::parse`] accepts for it.
+            pub fn aliases(self) -> &'static [&'static str] {
+                match self {
+                    $(Format::$variant => &[$($alias),*],)+
+                }
+            }
+
+            /// One line on what it is (its line's doc comment).
+            pub fn about(self) -> &'static str {
+                match self {
+                    $(Format::$variant => $doc.trim(),)+
+                }
+            }
+
+            /// Parses a short name or an alias.
+            pub fn parse(s: &str) -> Option<Format> {
+                match s {
+                    $($name $(| $alias)* => Some(Format::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// Whether `doc` (one object of a document) is of this format.
+            fn detects(self, doc: &Map<String, Value>) -> bool {
+                match self {
+                    $(Format::$variant => $detect(doc),)+
+                }
+            }
+
+            /// Parses one document of this format into `batch`.
+            fn parse_doc(self, v: &Value, path: &Path, batch: &mut FeedBatch) {
+                match self {
+                    $(Format::$variant => $parse(v, path, batch),)+
+                }
+            }
+        }
+    };
+}
+
+// The registry: one line per feed format, in the order detection tries them (the more
+// specific first; Debian's shape is the loosest, so it is last).
+feeds! {
     /// NVD CVE JSON 2.0 (API pages or single records).
-    Nvd,
+    pub mod nvd; Nvd, "nvd", [], nvd::detect, nvd::parse_value;
     /// Alpine / Wolfi / Chainguard secdb JSON (or YAML).
-    Secdb,
+    pub mod secdb; Secdb, "secdb", ["alpine", "wolfi", "chainguard"], secdb::detect, secdb::parse_value;
+    /// OSV JSON/YAML records (GHSA, Go, RustSec, PyPA, ...), a directory or an `all.zip`.
+    pub mod osv; Osv, "osv", ["ghsa"], osv::detect, osv::parse_value;
+    /// The Debian security tracker JSON export.
+    pub mod debian; Debian, "debian", ["debian-tracker"], debian::detect, debian::parse_value;
 }
 
 impl Format {
-    /// Short name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Osv => "osv",
-            Format::Debian => "debian",
-            Format::Nvd => "nvd",
-            Format::Secdb => "secdb",
-        }
+    /// The known names, aliases in parentheses: `nvd, secdb (alpine, wolfi, chainguard), ...`.
+    pub fn known() -> String {
+        Format::ALL
+            .iter()
+            .map(|f| match f.aliases() {
+                [] => f.name().to_string(),
+                a => format!("{} ({})", f.name(), a.join(", ")),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
+}
 
-    /// Parses a short name.
-    pub fn parse(s: &str) -> Option<Format> {
-        Some(match s {
-            "osv" | "ghsa" => Format::Osv,
-            "debian" | "debian-tracker" => Format::Debian,
-            "nvd" => Format::Nvd,
-            "secdb" | "alpine" | "wolfi" | "chainguard" => Format::Secdb,
-            _ => return None,
-        })
+impl std::str::FromStr for Format {
+    type Err = UnknownFormatName;
+
+    fn from_str(s: &str) -> std::result::Result<Format, UnknownFormatName> {
+        Format::parse(s).ok_or_else(|| UnknownFormatName { input: s.to_string(), known: Format::known() })
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -146,48 +219,13 @@ pub(crate) fn parse_value(path: &Path, bytes: &[u8]) -> Result<serde_json::Value
     }
 }
 
-/// Detects the format of one parsed document.
-pub fn detect_value(v: &serde_json::Value) -> Option<Format> {
-    use serde_json::Value;
+/// Detects the format of one parsed document (for an array, of its first item): the first
+/// format of the `feeds!` table whose detector says yes.
+pub fn detect_value(v: &Value) -> Option<Format> {
     match v {
         Value::Array(items) => items.first().and_then(detect_value),
-        Value::Object(m) => {
-            if m.contains_key("vulnerabilities") && m.contains_key("resultsPerPage")
-                || m.get("format").and_then(Value::as_str) == Some("NVD_CVE")
-                || m.get("cve").is_some_and(Value::is_object)
-                || (m.contains_key("sourceIdentifier") && m.contains_key("id"))
-            {
-                return Some(Format::Nvd);
-            }
-            if m.contains_key("packages")
-                && (m.contains_key("apkurl") || m.contains_key("distroversion") || m.contains_key("reponame"))
-            {
-                return Some(Format::Secdb);
-            }
-            if m.contains_key("id")
-                && (m.contains_key("affected") || m.contains_key("modified") || m.contains_key("schema_version"))
-            {
-                return Some(Format::Osv);
-            }
-            let looks_debian = m.values().take(5).any(|pkg| {
-                pkg.as_object()
-                    .is_some_and(|cves| cves.values().take(3).any(|c| c.get("releases").is_some_and(Value::is_object)))
-            });
-            if looks_debian {
-                return Some(Format::Debian);
-            }
-            None
-        }
+        Value::Object(m) => Format::ALL.iter().copied().find(|f| f.detects(m)),
         _ => None,
-    }
-}
-
-fn parse_doc(path: &Path, format: Format, v: &serde_json::Value, batch: &mut FeedBatch) {
-    match format {
-        Format::Osv => osv::parse_value(v, batch),
-        Format::Debian => debian::parse_value(v, batch),
-        Format::Nvd => nvd::parse_value(v, batch),
-        Format::Secdb => secdb::parse_value(v, path, batch),
     }
 }
 
@@ -262,12 +300,12 @@ fn load_unchecked(path: &Path, forced: Option<Format>, limits: &Limits) -> Resul
                 continue;
             };
             match forced.or_else(|| detect_value(&v)) {
-                Some(fmt) => add(fmt, &mut |b| parse_doc(&f, fmt, &v, b)),
+                Some(fmt) => add(fmt, &mut |b| fmt.parse_doc(&v, &f, b)),
                 None => undetected += 1,
             }
         }
         if out.is_empty() {
-            return Err(VulnError::UnknownFormat { path: path.to_path_buf() });
+            return Err(VulnError::UnknownFormat { path: path.to_path_buf(), known: Format::known() });
         }
         if undetected > 0 {
             out[0].2.skipped.insert("files of no known feed format".into(), undetected);
@@ -281,10 +319,11 @@ fn load_unchecked(path: &Path, forced: Option<Format>, limits: &Limits) -> Resul
     }
     let bytes = read_file_max(path, limits.max_file_bytes)?;
     let v = parse_value(path, &bytes)?;
-    let fmt =
-        forced.or_else(|| detect_value(&v)).ok_or_else(|| VulnError::UnknownFormat { path: path.to_path_buf() })?;
+    let fmt = forced
+        .or_else(|| detect_value(&v))
+        .ok_or_else(|| VulnError::UnknownFormat { path: path.to_path_buf(), known: Format::known() })?;
     let mut b = FeedBatch::default();
-    parse_doc(path, fmt, &v, &mut b);
+    fmt.parse_doc(&v, path, &mut b);
     Ok(vec![(fmt, source_name(fmt, path), b)])
 }
 
@@ -299,4 +338,30 @@ fn merge(into: &mut FeedBatch, from: &FeedBatch) {
 
 pub(crate) fn s(v: &serde_json::Value, key: &str) -> Option<String> {
     v.get(key).and_then(|x| x.as_str()).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Format;
+
+    /// Every name and alias of the `feeds!` table parses back to its format, no name is two
+    /// formats', and an unknown name's error names it and lists the known ones.
+    #[test]
+    fn the_table_names_each_format_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for &f in Format::ALL {
+            for n in std::iter::once(f.name()).chain(f.aliases().iter().copied()) {
+                assert_eq!(Format::parse(n), Some(f), "{n}");
+                assert_eq!(n.parse::<Format>(), Ok(f), "{n}");
+                assert!(seen.insert(n), "{n} names two formats");
+            }
+            assert!(!f.about().is_empty() && !f.about().starts_with(' '), "{f}");
+            assert_eq!(f.to_string(), f.name());
+        }
+        let err = "nope".parse::<Format>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "unknown feed format \"nope\" (known: nvd, secdb (alpine, wolfi, chainguard), osv (ghsa), debian (debian-tracker))"
+        );
+    }
 }

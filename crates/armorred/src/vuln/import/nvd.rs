@@ -2,15 +2,29 @@
 //! configurations kept whole for the CPE matcher.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::s;
 use crate::vuln::cpe::vendor_product;
 use crate::vuln::model::{Advisory, Affected, AffectedData, Cvss, FeedBatch};
 
-/// Parses a page, a `{cve: ...}` wrapper or a bare CVE object.
-pub fn parse_value(v: &Value, batch: &mut FeedBatch) {
+/// Whether `m` is an NVD 2.0 API page, a `{cve: ...}` wrapper or a bare CVE record.
+pub fn detect(m: &Map<String, Value>) -> bool {
+    m.contains_key("vulnerabilities") && m.contains_key("resultsPerPage")
+        || m.get("format").and_then(Value::as_str) == Some("NVD_CVE")
+        || m.get("cve").is_some_and(Value::is_object)
+        || (m.contains_key("sourceIdentifier") && m.contains_key("id"))
+}
+
+/// Parses a page, a `{cve: ...}` wrapper, a bare CVE object or an array of these (`path`:
+/// unused).
+pub fn parse_value(v: &Value, _path: &Path, batch: &mut FeedBatch) {
+    parse_doc(v, batch)
+}
+
+fn parse_doc(v: &Value, batch: &mut FeedBatch) {
     if let Some(items) = v.get("vulnerabilities").and_then(Value::as_array) {
         for item in items {
             match item.get("cve") {
@@ -21,7 +35,7 @@ pub fn parse_value(v: &Value, batch: &mut FeedBatch) {
     } else if let Some(cve) = v.get("cve").filter(|c| c.is_object()) {
         parse_cve(cve, batch);
     } else if let Some(items) = v.as_array() {
-        items.iter().for_each(|i| parse_value(i, batch));
+        items.iter().for_each(|i| parse_doc(i, batch));
     } else {
         parse_cve(v, batch);
     }

@@ -3,15 +3,20 @@
 
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::s;
 use crate::vuln::error::{Result, VulnError};
 pub use crate::vuln::model::normalize_name;
 use crate::vuln::model::{Advisory, Affected, AffectedData, Cvss, Event, FeedBatch, Range};
 
-/// Parses one OSV document (a record or an array of records).
-pub fn parse_value(v: &Value, batch: &mut FeedBatch) {
+/// Whether `m` is an OSV record: an `id` with `affected`, `modified` or `schema_version`.
+pub fn detect(m: &Map<String, Value>) -> bool {
+    m.contains_key("id") && (m.contains_key("affected") || m.contains_key("modified") || m.contains_key("schema_version"))
+}
+
+/// Parses one OSV document (a record or an array of records; `path`: unused).
+pub fn parse_value(v: &Value, _path: &Path, batch: &mut FeedBatch) {
     match v {
         Value::Array(items) => items.iter().for_each(|i| parse_record(i, batch)),
         _ => parse_record(v, batch),
@@ -133,7 +138,7 @@ pub fn load_zip(path: &Path, batch: &mut FeedBatch, max_entry: u64) -> Result<()
         let what = std::path::PathBuf::from(format!("{}:{}", path.display(), entry.name()));
         let buf = super::read_max(&mut entry, max_entry, &what)?;
         match crate::json::from_slice(&buf) {
-            Ok(v) => parse_value(&v, batch),
+            Ok(v) => parse_value(&v, &what, batch),
             Err(_) => batch.skip("zip entry that is not JSON"),
         }
     }

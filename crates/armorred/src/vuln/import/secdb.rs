@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::s;
 use crate::vuln::model::{Advisory, Affected, AffectedData, FeedBatch};
@@ -23,7 +23,14 @@ pub fn namespace(v: &Value, path: &Path) -> String {
     format!("alpine:{}", ver.trim_start_matches('v'))
 }
 
-/// Parses one secdb document.
+/// Whether `m` is a secdb document: `packages` with the repository's `apkurl`,
+/// `distroversion` or `reponame`.
+pub fn detect(m: &Map<String, Value>) -> bool {
+    m.contains_key("packages")
+        && (m.contains_key("apkurl") || m.contains_key("distroversion") || m.contains_key("reponame"))
+}
+
+/// Parses one secdb document (`path` goes into the namespace, see [`namespace`]).
 pub fn parse_value(v: &Value, path: &Path, batch: &mut FeedBatch) {
     let ns = namespace(v, path);
     let Some(pkgs) = v.get("packages").and_then(Value::as_array) else {

@@ -180,6 +180,12 @@ pub fn match_value(m: &Match) -> Value {
     })
 }
 
+/// Bytes as Go's `encoding/json` writes a `[]byte`: standard base64, padded.
+fn base64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 /// grype's `source`: `{type, target}`, the target an image's metadata or a path.
 fn source(meta: &ReportMeta) -> Value {
     let derived;
@@ -197,13 +203,13 @@ fn source(meta: &ReportMeta) -> Value {
                 "userInput": i.user_input,
                 "imageID": i.image_id,
                 "manifestDigest": i.manifest_digest,
-                "mediaType": "",
-                "tags": [],
+                "mediaType": i.media_type,
+                "tags": i.tags,
                 "imageSize": i.layers.iter().map(|l| l.size).sum::<u64>(),
                 "layers": i.layers.iter().map(|l| json!({"mediaType": l.media_type, "digest": l.digest, "size": l.size})).collect::<Vec<_>>(),
-                "manifest": null,
-                "config": null,
-                "repoDigests": [],
+                "manifest": i.manifest.as_deref().map(base64),
+                "config": i.config.as_deref().map(base64),
+                "repoDigests": i.repo_digests,
                 "architecture": i.architecture,
                 "os": i.os,
             },
@@ -511,22 +517,42 @@ mod tests {
         }
     }
 
+    /// A manifest and a config, as bytes, and their digests.
+    fn image_bytes() -> ((Vec<u8>, String), (Vec<u8>, String)) {
+        use sha2::{Digest, Sha256};
+        let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"]}}"#.to_vec();
+        let config_digest = format!("sha256:{:x}", Sha256::digest(&config));
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[]}}"#,
+            config.len()
+        )
+        .into_bytes();
+        let manifest_digest = format!("sha256:{:x}", Sha256::digest(&manifest));
+        ((manifest, manifest_digest), (config, config_digest))
+    }
+
     /// What an image scan's report says of its source and distribution.
     fn image_meta() -> ReportMeta {
+        let ((manifest, manifest_digest), (config, config_digest)) = image_bytes();
         ReportMeta {
-            target: "oci-dir:out/nginx".into(),
-            source: Some(ScanSource::Image(super::super::ImageSource {
-                user_input: "oci-dir:out/nginx".into(),
-                manifest_digest: format!("sha256:{}", "ef".repeat(32)),
+            target: "registry:127.0.0.1:5000/nginx:1".into(),
+            source: Some(ScanSource::Image(Box::new(super::super::ImageSource {
+                user_input: "127.0.0.1:5000/nginx:1".into(),
+                image_id: config_digest,
+                manifest_digest: manifest_digest.clone(),
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                tags: vec![],
                 layers: vec![super::super::ImageLayer {
                     media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
                     digest: format!("sha256:{}", "cd".repeat(32)),
                     size: 4096,
                 }],
+                manifest: Some(manifest),
+                config: Some(config),
+                repo_digests: vec![format!("127.0.0.1:5000/nginx@{manifest_digest}")],
                 architecture: "amd64".into(),
                 os: "linux".into(),
-                ..Default::default()
-            })),
+            }))),
             distro: Some(crate::sbom::Distro {
                 id: "debian".into(),
                 version_id: Some("13".into()),
@@ -655,8 +681,12 @@ mod tests {
         ("config", T::Any, false),
         ("repoDigests", T::Arr, false),
         ("architecture", T::Str, false),
+        ("architectureVariant", T::Str, true),
         ("os", T::Str, false),
+        ("labels", T::Obj, true),
     ];
+    /// The keys of [`IMAGE`] that are Go `[]byte`: base64 text, or `null` when nil.
+    const IMAGE_BYTES: [&str; 2] = ["manifest", "config"];
     /// syft's `source.LayerMetadata`.
     const LAYER: Keys = &[("mediaType", T::Str, false), ("digest", T::Str, false), ("size", T::Num, false)];
     /// `distribution`.
@@ -740,6 +770,16 @@ mod tests {
         check(src, SOURCE, "source", skip, &mut out);
         if src["type"] == "image" {
             check(&src["target"], IMAGE, "source.target", skip, &mut out);
+            for key in IMAGE_BYTES {
+                let v = &src["target"][key];
+                let base64 = v.as_str().is_some_and(|s| {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD.decode(s).is_ok()
+                });
+                if !v.is_null() && !base64 {
+                    out.push(format!("source.target.{key}: {v} is neither base64 nor null"));
+                }
+            }
             for l in each(&src["target"], "layers") {
                 check(l, LAYER, "source.target.layers", skip, &mut out);
             }
@@ -770,6 +810,22 @@ mod tests {
             assert_eq!(check_document(&ours, &LEFT_OUT), Vec::<String>::new(), "{:?}", m.source);
             assert!(ours["ignoredMatches"].is_array());
         }
+        // The image's manifest and config are the bytes its digests name; its layers are named
+        // by diff ID.
+        use base64::Engine as _;
+        use sha2::{Digest, Sha256};
+        let target = &render(&fixture(), &image_meta())["source"]["target"];
+        for (bytes, digest) in [("manifest", "manifestDigest"), ("config", "imageID")] {
+            let raw =
+                base64::engine::general_purpose::STANDARD.decode(target[bytes].as_str().expect(bytes)).expect(bytes);
+            assert_eq!(format!("sha256:{:x}", Sha256::digest(&raw)), target[digest], "{bytes}");
+        }
+        let config: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::STANDARD.decode(target["config"].as_str().expect("config")).expect("b64"),
+        )
+        .expect("config json");
+        let layer_ids: Vec<&Value> = each(target, "layers").map(|l| &l["digest"]).collect();
+        assert_eq!(layer_ids, each(&config["rootfs"], "diff_ids").collect::<Vec<_>>());
         let types: Vec<Value> = sources.iter().map(|m| render(&fixture(), m)["source"]["type"].clone()).collect();
         assert_eq!(types, ["image", "sbom-file", "file", "directory"]);
         let empty = ScanResult { matches: vec![], ignored: vec![], ..fixture() };

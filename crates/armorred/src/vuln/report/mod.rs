@@ -33,7 +33,7 @@ pub struct ReportMeta {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ScanSource {
     /// An image (`oci-dir:`, `oci-archive:`, `docker-archive:`, `registry:`).
-    Image(ImageSource),
+    Image(Box<ImageSource>),
     /// A directory (`dir:`).
     Directory(String),
     /// An SBOM file (`sbom:`).
@@ -49,14 +49,25 @@ pub enum ScanSource {
 /// does not know stays empty).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ImageSource {
-    /// The reference as the user gave it.
+    /// The reference as the user gave it, without its scheme (`out/nginx` for
+    /// `oci-dir:out/nginx`), as syft gives it.
     pub user_input: String,
-    /// The config digest, when known.
+    /// The image ID (the config digest), when known.
     pub image_id: String,
     /// The manifest digest (for docker archives, the config digest).
     pub manifest_digest: String,
+    /// The manifest's media type, when known.
+    pub media_type: String,
+    /// Tags (a docker archive's `RepoTags`).
+    pub tags: Vec<String>,
     /// The layers, lowest first.
     pub layers: Vec<ImageLayer>,
+    /// The manifest's bytes as read (written base64, as Go writes a `[]byte`).
+    pub manifest: Option<Vec<u8>>,
+    /// The config's bytes as read.
+    pub config: Option<Vec<u8>>,
+    /// `host/repository@digest` of a registry image.
+    pub repo_digests: Vec<String>,
     /// `architecture` of the config.
     pub architecture: String,
     /// `os` of the config.
@@ -68,10 +79,20 @@ pub struct ImageSource {
 pub struct ImageLayer {
     /// The media type from the manifest, empty when unknown.
     pub media_type: String,
-    /// `sha256:...` of the blob.
+    /// The layer's ID: its diff ID (`sha256:...` of the uncompressed tar), as stereoscope
+    /// reports it; the blob digest when the config gives no diff ID.
     pub digest: String,
-    /// The blob size, 0 when unknown.
+    /// The blob size, 0 when unknown (stereoscope's is the sum of the file sizes in the layer,
+    /// which the reader does not total).
     pub size: u64,
+}
+
+/// The schemes of image references, which syft's `userInput` leaves out.
+const IMAGE_SCHEMES: [&str; 4] = ["oci-dir:", "oci-archive:", "docker-archive:", "registry:"];
+
+/// `reference` without its image scheme.
+fn user_input(reference: &str) -> String {
+    IMAGE_SCHEMES.iter().find_map(|s| reference.strip_prefix(s)).unwrap_or(reference).to_string()
 }
 
 impl ScanSource {
@@ -90,7 +111,7 @@ impl ScanSource {
         if reference.is_empty() {
             return ScanSource::Unknown;
         }
-        ScanSource::Image(ImageSource { user_input: reference.to_string(), ..ImageSource::default() })
+        ScanSource::Image(Box::new(ImageSource { user_input: user_input(reference), ..ImageSource::default() }))
     }
 
     /// An opened image (a `dir:` source is a directory).
@@ -101,22 +122,43 @@ impl ScanSource {
         let config = |k: &str| {
             image.config.as_ref().and_then(|c| c.get(k)).and_then(serde_json::Value::as_str).unwrap_or("").to_string()
         };
-        ScanSource::Image(ImageSource {
-            user_input: reference.to_string(),
-            image_id: String::new(),
-            manifest_digest: image.digest.clone().unwrap_or_default(),
+        let meta = &image.metadata;
+        // The manifest digest is that of the manifest's bytes (an OCI layout's index.json may
+        // be the manifest itself, with no digest of its own). A docker archive's manifest is
+        // synthesized (see `ImageMetadata::raw_manifest`): its layers' media types are read
+        // from its bytes.
+        let manifest_digest = match meta.raw_manifest.as_deref() {
+            Some(raw) => format!("sha256:{:x}", Sha256::digest(raw)),
+            None => image.digest.clone().unwrap_or_default(),
+        };
+        let synthesized = image.manifest.is_none().then_some(meta.raw_manifest.as_deref()).flatten();
+        let synthesized: Option<crate::oci::spec::ImageManifest> =
+            synthesized.and_then(|raw| serde_json::from_slice(raw).ok());
+        let layer_type = |i: usize| {
+            synthesized.as_ref().and_then(|m| m.layers.as_ref()?.get(i)?.media_type.clone()).unwrap_or_default()
+        };
+        ScanSource::Image(Box::new(ImageSource {
+            user_input: user_input(reference),
+            image_id: meta.image_id.clone().unwrap_or_default(),
+            manifest_digest,
+            media_type: meta.media_type.clone().unwrap_or_default(),
+            tags: meta.tags.clone(),
             layers: image
                 .layers
                 .iter()
-                .map(|l| ImageLayer {
-                    media_type: l.media_type.clone().unwrap_or_default(),
-                    digest: l.digest.clone(),
+                .enumerate()
+                .map(|(i, l)| ImageLayer {
+                    media_type: l.media_type.clone().unwrap_or_else(|| layer_type(i)),
+                    digest: l.id().to_string(),
                     size: l.size.unwrap_or(0),
                 })
                 .collect(),
+            manifest: meta.raw_manifest.clone(),
+            config: meta.raw_config.clone(),
+            repo_digests: meta.repo_digests.clone(),
             architecture: config("architecture"),
             os: config("os"),
-        })
+        }))
     }
 }
 
