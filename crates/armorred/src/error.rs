@@ -37,6 +37,9 @@ pub enum Error {
     /// Image sources (`oci-dir:`, `docker-archive:`, `dir:`, ...).
     #[error(transparent)]
     Source(#[from] crate::source::SourceError),
+    /// The OCI distribution client (`armorred push`, `armorred pull`).
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     /// SBOM generation and reading (`armorred sbom`).
     #[error(transparent)]
     Sbom(#[from] crate::sbom::SbomError),

@@ -21,6 +21,7 @@ pub mod json;
 mod module_graph;
 pub mod oci;
 pub mod pipeline;
+pub mod registry;
 pub mod report;
 pub mod sbom;
 pub mod source;
