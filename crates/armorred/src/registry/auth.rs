@@ -135,10 +135,12 @@ impl Client {
             Some((true, _)) => {}
             Some((false, h))
                 if is_loopback(&h) || self.options.insecure_hosts.iter().any(|i| i.eq_ignore_ascii_case(&h)) => {}
-            _ => return Err(auth(format!(
+            _ => {
+                return Err(auth(format!(
                 "the token realm {} is not an https URL (plain HTTP only for loopback or --insecure-registry hosts)",
                 crate::display::escape(&realm)
-            ))),
+            )))
+            }
         }
         let mut req = self.http.get(&realm).timeout(self.options.request_timeout);
         if let Some(s) = &params.service {

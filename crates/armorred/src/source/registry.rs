@@ -167,17 +167,13 @@ fn manifest(
     if reference.contains(':') {
         check_digest(reference).map_err(|reason| SourceError::Registry { reference: name.into(), reason })?;
     }
-    let m = client.get_manifest(&parsed.repo, reference).map_err(|source| wrap(name, source))?;
+    let m = client.get_manifest(&parsed.repo, reference)?;
     let v = serde_json::from_slice(&m.bytes).map_err(|source| SourceError::Json {
         what: "manifest".into(),
         source_name: name.into(),
         source,
     })?;
     Ok((v, m.digest.to_string()))
-}
-
-fn wrap(name: &str, source: RegistryError) -> SourceError {
-    SourceError::RegistryClient { reference: name.into(), source }
 }
 
 /// Downloads a blob into the cache: at most `size` bytes (its descriptor's; more or fewer is
@@ -206,7 +202,7 @@ fn blob_to(
         std::fs::create_dir_all(parent).map_err(io)?;
     }
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(io)?;
-    client.get_blob(repo, &parsed, Some(size), max, &mut file).map_err(|source| wrap(name, source))?;
+    client.get_blob(repo, &parsed, Some(size), max, &mut file)?;
     Ok(())
 }
 
@@ -214,10 +210,10 @@ pub(crate) fn open(reference: &str, platform: &Platform, options: &OpenOptions) 
     let name = format!("registry:{reference}");
     let parsed = registry::Reference::parse(reference).map_err(|e| match e {
         RegistryError::Reference { reason, .. } => SourceError::Invalid { input: name.clone(), reason },
-        other => wrap(&name, other),
+        other => SourceError::RegistryClient(other),
     })?;
     let limits = options.limits;
-    let client = client(&parsed, &limits).map_err(|source| wrap(&name, source))?;
+    let client = client(&parsed, &limits)?;
     let err = |reason: &str| SourceError::Registry { reference: name.clone(), reason: reason.into() };
     let (mut doc, mut digest) = manifest(&client, &parsed, &parsed.reference, &name)?;
     for _ in 0..4 {
