@@ -488,3 +488,60 @@ fn a_hostile_registry_gets_clear_errors() {
     let e = error_chain(&e);
     assert!(e.contains(&format!("{}: manifest {digest} does not verify", proxy.addr)), "{e}");
 }
+
+#[test]
+fn retries_are_bounded_and_429_is_retried() {
+    let Some(reg) = Registry::start() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    layout(&src, "busy");
+    // A 429 once: retried.
+    let once = Arc::new(AtomicBool::new(false));
+    let o = once.clone();
+    let proxy = Proxy::start(&reg.addr, move |s| {
+        if s.method == "PUT" && s.path.contains("/manifests/") && !o.swap(true, Ordering::SeqCst) {
+            Action::Respond(429, vec![], vec![])
+        } else {
+            Action::Forward
+        }
+    });
+    copy::push_oci_layout(&client(&proxy.addr), &src, "armorred/busy", "t", None).unwrap();
+    assert!(once.load(Ordering::SeqCst));
+    // Always 503: the push gives up after the bounded attempts, and says so.
+    let proxy = Proxy::start(&reg.addr, |_| Action::Respond(503, vec![], b"down".to_vec()));
+    let start = std::time::Instant::now();
+    let e = chain(&copy::push_oci_layout(&client(&proxy.addr), &src, "armorred/busy", "u", None).unwrap_err());
+    assert!(e.contains("gave up after 4 attempts") && e.contains("HTTP 503"), "{e}");
+    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+    assert_eq!(proxy.seen().len(), 4);
+    assert!(client(&reg.addr).head_manifest("armorred/busy", "u").unwrap().is_none(), "no tag written");
+}
+
+#[test]
+fn a_redirect_to_another_host_gets_no_credentials() {
+    let Some(reg) = Registry::start() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    layout(&src, "redirect");
+    copy::push_oci_layout(&client(&reg.addr), &src, "armorred/re", "t", None).unwrap();
+    // `elsewhere` serves the blobs; the registry's proxy redirects blob GETs there.
+    let elsewhere = Proxy::start(&reg.addr, |_| Action::Forward);
+    let target = elsewhere.addr.clone();
+    let front = Proxy::start(&reg.addr, move |s| {
+        if s.method == "GET" && s.path.contains("/blobs/sha256:") {
+            Action::Respond(307, vec![("Location".into(), format!("http://{target}{}", s.path))], vec![])
+        } else {
+            Action::Forward
+        }
+    });
+    let cfg = tmp.path().join("config.json");
+    std::fs::write(&cfg, format!(r#"{{"auths":{{"{}":{{"auth":"dXNlcjpzZWNyZXQ="}}}}}}"#, front.addr)).unwrap();
+    let c = Client::new(&front.addr, Options { docker_config: DockerConfig::File(cfg), ..options() }).unwrap();
+    let out = tmp.path().join("out");
+    copy::pull_to_layout(&c, "armorred/re", "t", &out, false).unwrap();
+    assert_eq!(blobs(&out), blobs(&src), "redirected downloads still verify");
+    assert!(front.seen().iter().all(|s| s.header("authorization") == Some("Basic dXNlcjpzZWNyZXQ=")));
+    let redirected = elsewhere.seen();
+    assert_eq!(redirected.len(), 3, "config and two layers");
+    assert!(redirected.iter().all(|s| s.header("authorization").is_none()), "credentials followed the redirect");
+}
