@@ -545,3 +545,54 @@ fn a_redirect_to_another_host_gets_no_credentials() {
     assert_eq!(redirected.len(), 3, "config and two layers");
     assert!(redirected.iter().all(|s| s.header("authorization").is_none()), "credentials followed the redirect");
 }
+
+#[test]
+fn hostile_local_images_are_refused_before_the_tag_moves() {
+    let Some(reg) = Registry::start() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let c = client(&reg.addr);
+    // A layout whose layer file does not hash to its name.
+    let src = tmp.path().join("src");
+    layout(&src, "tampered");
+    let (name, mut data) = blobs(&src).into_iter().find(|(_, b)| b.len() > 1000).unwrap();
+    data[600] ^= 1;
+    std::fs::write(src.join("blobs/sha256").join(&name), &data).unwrap();
+    for chunk in [64 << 20, 100] {
+        let c = Client::new(&reg.addr, Options { chunk_size: chunk, ..options() }).unwrap();
+        let e = chain(&copy::push_oci_layout(&c, &src, "armorred/bad", "t", None).unwrap_err());
+        assert!(e.contains(&name) && e.contains("hash to"), "{e}");
+    }
+    assert!(c.head_manifest("armorred/bad", "t").unwrap().is_none(), "a tag was written");
+    // A docker archive (Docker 25 style: layers are links into blobs/) is read through its
+    // links; a member that leaves the archive is refused.
+    let layer = tar(&[E::File("etc/hostname", b"x\n", 0o644)]);
+    let config = serde_json::to_vec(&serde_json::json!({"architecture":"amd64","os":"linux",
+        "rootfs":{"type":"layers","diff_ids":[digest(&layer)]}}))
+    .unwrap();
+    let lhex = digest(&layer).trim_start_matches("sha256:").to_string();
+    let chex = digest(&config).trim_start_matches("sha256:").to_string();
+    let archive = |layers: &str| {
+        let manifest = format!(r#"[{{"Config":"blobs/sha256/{chex}","RepoTags":["x:1"],"Layers":[{layers}]}}]"#);
+        let lpath = format!("blobs/sha256/{lhex}");
+        let cpath = format!("blobs/sha256/{chex}");
+        let target = format!("../blobs/sha256/{lhex}");
+        tar(&[
+            E::File(&lpath, &layer, 0o644),
+            E::File(&cpath, &config, 0o644),
+            E::Symlink("abc/layer.tar", &target),
+            E::File("manifest.json", manifest.as_bytes(), 0o644),
+        ])
+    };
+    let file = tmp.path().join("d25.tar");
+    std::fs::write(&file, archive(r#""abc/layer.tar""#)).unwrap();
+    let r = copy::push_docker_archive(&c, &file, "armorred/d25", "1", None).unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&c.get_manifest("armorred/d25", "1").unwrap().bytes).unwrap();
+    assert_eq!(m["layers"][0]["digest"], digest(&layer));
+    assert_eq!(m["config"]["digest"], digest(&config));
+    assert_eq!(c.head_manifest("armorred/d25", "1").unwrap().unwrap().digest, r.digest);
+    std::fs::write(&file, archive(r#""../../etc/passwd""#)).unwrap();
+    let e = chain(&copy::push_docker_archive(&c, &file, "armorred/d25", "2", None).unwrap_err());
+    assert!(e.contains("leaves the archive"), "{e}");
+    let e = chain(&copy::push_oci_layout(&c, tmp.path(), "armorred/none", "1", None).unwrap_err());
+    assert!(e.contains("index.json"), "{e}");
+}
