@@ -283,6 +283,21 @@ fn referrers_are_used_where_the_registry_has_them() {
     let referrer = idx.iter().find(|m| m.annotation(KIND) == Some(KIND_REFERRER)).unwrap();
     assert_eq!(referrer.digest.as_deref(), Some(sig.as_str()));
     assert_eq!(referrer.annotation("artifactType"), Some("application/vnd.dev.sigstore.bundle.v0.3+json"));
+    // Pushed to the real registry (no referrers API): the referrers tag schema's index
+    // `sha256-<hex>` is written, and a pull finds the referrer through it.
+    let r = copy::push_oci_layout(&c, &out, "armorred/r2", "1", None).unwrap();
+    assert_eq!(r.attachments, [registry::referrers_tag(&d)]);
+    let (list, api) = c.referrers_or_fallback("armorred/r2", &d, None).unwrap();
+    assert!(!api);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].artifact_type.as_deref(), Some("application/vnd.dev.sigstore.bundle.v0.3+json"));
+    let again = tmp.path().join("again");
+    let r = copy::pull_to_layout(&c, "armorred/r2", "1", &again, true).unwrap();
+    assert_eq!(r.referrers_api, Some(false));
+    assert_eq!(r.attachments, [(KIND_REFERRER.to_string(), sig.clone())]);
+    // Adding it again changes nothing.
+    let m = c.get_manifest("armorred/r2", sig.as_str()).unwrap();
+    assert!(!c.add_referrer("armorred/r2", &d, &m, None).unwrap());
 }
 
 #[test]

@@ -12,7 +12,9 @@
 //! `org.opencontainers.image.ref.name` with the tag), and with attachments the signatures
 //! (`kind: dev.cosignproject.cosign/sigs`), attestations (`.../atts`), the SBOM attachment
 //! (`.../sbom`, which `cosign save` does not write) and the OCI 1.1 referrers
-//! (`.../referrer`, ours, with their `artifactType` as the annotation `artifactType`).
+//! (`.../referrer`, ours, with their `artifactType` as the annotation `artifactType`), found
+//! through the referrers API or, where the registry has none, the referrers tag schema
+//! (`sha256-<hex>`); pushing such a layout to a registry without the API keeps that tag.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
@@ -36,6 +38,9 @@ pub const KIND_ATTS: &str = "dev.cosignproject.cosign/atts";
 pub const KIND_SBOM: &str = "dev.cosignproject.cosign/sbom";
 /// `kind` of an OCI 1.1 referrer (ours: `cosign save` has none).
 pub const KIND_REFERRER: &str = "dev.cosignproject.cosign/referrer";
+
+/// The `index.json` annotation carrying a referrer's `artifactType` (ours).
+pub const ARTIFACT_TYPE: &str = "artifactType";
 
 /// The cosign tag suffix of each attachment kind.
 pub const ATTACHMENTS: [(&str, &str); 3] = [("sig", KIND_SIGS), ("att", KIND_ATTS), ("sbom", KIND_SBOM)];
@@ -294,7 +299,13 @@ pub fn push_oci_layout(
             client.put_manifest(repo, &t, &m.bytes, &m.media_type)?;
             report.attachments.push(t);
         } else if k.as_deref() == Some(KIND_REFERRER) {
-            push_tree(client, &layout, repo, e, mount_from, &mut report, 0)?;
+            let m = push_tree(client, &layout, repo, e, mount_from, &mut report, 0)?;
+            let t = super::referrers_tag(&root.digest);
+            if client.add_referrer(repo, &root.digest, &m, e.annotation(ARTIFACT_TYPE))?
+                && !report.attachments.contains(&t)
+            {
+                report.attachments.push(t);
+            }
         }
     }
     client.put_manifest(repo, tag, &root.bytes, &root.media_type)?;
@@ -593,26 +604,21 @@ pub fn pull_to_layout(
             entries.push(annotate(&m, vec![(KIND, kind.to_string())]));
             report.attachments.push((kind.to_string(), m.digest));
         }
-        match client.referrers(repo, &root.digest, None) {
-            Ok(list) => {
-                report.referrers_api = Some(true);
-                for r in list {
-                    let Some(d) = r.descriptor.digest() else { continue };
-                    if entries.iter().any(|e| e.digest() == Some(d.clone())) {
-                        continue;
-                    }
-                    let m = client.get_manifest(repo, d.as_str())?;
-                    fetch_tree(client, repo, &m, tmp.path(), &mut seen, 0)?;
-                    let mut pairs = vec![(KIND, KIND_REFERRER.to_string())];
-                    if let Some(t) = r.artifact_type {
-                        pairs.push(("artifactType", t));
-                    }
-                    entries.push(annotate(&m, pairs));
-                    report.attachments.push((KIND_REFERRER.to_string(), m.digest));
-                }
+        let (list, api) = client.referrers_or_fallback(repo, &root.digest, None)?;
+        report.referrers_api = Some(api);
+        for r in list {
+            let Some(d) = r.descriptor.digest() else { continue };
+            if entries.iter().any(|e| e.digest() == Some(d.clone())) {
+                continue;
             }
-            Err(RegistryError::ReferrersUnsupported { .. }) => report.referrers_api = Some(false),
-            Err(e) => return Err(e),
+            let m = client.get_manifest(repo, d.as_str())?;
+            fetch_tree(client, repo, &m, tmp.path(), &mut seen, 0)?;
+            let mut pairs = vec![(KIND, KIND_REFERRER.to_string())];
+            if let Some(t) = r.artifact_type {
+                pairs.push((ARTIFACT_TYPE, t));
+            }
+            entries.push(annotate(&m, pairs));
+            report.attachments.push((KIND_REFERRER.to_string(), m.digest));
         }
     }
     let index = serde_json::to_vec(&ImageIndex {

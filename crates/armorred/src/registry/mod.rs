@@ -1256,6 +1256,106 @@ impl Client {
         }
         Ok(out)
     }
+
+    /// The referrers of `digest`: from the referrers API, or, where the registry has none,
+    /// from the OCI referrers tag schema (the index tagged `sha256-<hex>`, see
+    /// [`referrers_tag`]). The flag tells whether the API answered.
+    pub fn referrers_or_fallback(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        wanted: Option<&str>,
+    ) -> Result<(Vec<Referrer>, bool), RegistryError> {
+        match self.referrers(repo, digest, wanted) {
+            Ok(list) => Ok((list, true)),
+            Err(RegistryError::ReferrersUnsupported { .. }) => {
+                let list = self.fallback_index(repo, digest)?.unwrap_or_default();
+                let list = list
+                    .iter()
+                    .filter_map(|m| {
+                        let descriptor: Descriptor = spec::from_value_or_default(m.clone());
+                        descriptor.digest()?;
+                        let artifact_type =
+                            m.get("artifactType").and_then(serde_json::Value::as_str).map(str::to_string);
+                        (wanted.is_none() || artifact_type.as_deref() == wanted)
+                            .then_some(Referrer { descriptor, artifact_type })
+                    })
+                    .collect();
+                Ok((list, false))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The entries of the referrers tag schema's index of `digest` (`None`: no such tag).
+    fn fallback_index(&self, repo: &str, digest: &Digest) -> Result<Option<Vec<serde_json::Value>>, RegistryError> {
+        let tag = referrers_tag(digest);
+        let m = match self.get_manifest(repo, &tag) {
+            Ok(m) => m,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let v: serde_json::Value = serde_json::from_slice(&m.bytes).map_err(|source| RegistryError::Json {
+            input: format!("{}/{repo}:{tag}", self.host),
+            what: "referrers index".into(),
+            source,
+        })?;
+        match v.get("manifests").and_then(serde_json::Value::as_array) {
+            Some(list) => Ok(Some(list.clone())),
+            None => Err(self.protocol(format!("manifest {tag}"), "the referrers tag does not name an image index")),
+        }
+    }
+
+    /// Makes the manifest `referrer` (already stored, with `subject` = `subject`) findable as
+    /// a referrer of `subject`: nothing to do where the registry has the referrers API (it
+    /// indexes the `subject` field itself); elsewhere the referrers tag schema's index
+    /// (`sha256-<hex>`) gets the entry, with `artifact_type`, unless it has it. Returns whether
+    /// the fallback tag was written.
+    pub fn add_referrer(
+        &self,
+        repo: &str,
+        subject: &Digest,
+        referrer: &Manifest,
+        artifact_type: Option<&str>,
+    ) -> Result<bool, RegistryError> {
+        match self.referrers(repo, subject, None) {
+            Ok(_) => return Ok(false),
+            Err(RegistryError::ReferrersUnsupported { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let mut list = self.fallback_index(repo, subject)?.unwrap_or_default();
+        if list.iter().any(|m| m.get("digest").and_then(serde_json::Value::as_str) == Some(referrer.digest.as_str())) {
+            return Ok(false);
+        }
+        let mut entry = serde_json::json!({
+            "mediaType": referrer.media_type,
+            "digest": referrer.digest.to_string(),
+            "size": referrer.bytes.len(),
+        });
+        if let Some(t) = artifact_type {
+            entry["artifactType"] = serde_json::Value::String(t.to_string());
+        }
+        list.push(entry);
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": spec::media::INDEX,
+            "manifests": list,
+        });
+        let bytes = serde_json::to_vec(&index).map_err(|source| RegistryError::Json {
+            input: format!("{}/{repo}", self.host),
+            what: "referrers index".into(),
+            source,
+        })?;
+        self.put_manifest(repo, &referrers_tag(subject), &bytes, spec::media::INDEX)?;
+        Ok(true)
+    }
+}
+
+/// The tag of the OCI referrers tag schema (distribution spec 1.1) for `digest`:
+/// `sha256-<hex>`, an image index of the manifests whose `subject` is `digest`, kept by
+/// clients where the registry has no referrers API.
+pub fn referrers_tag(digest: &Digest) -> String {
+    format!("sha256-{}", digest.hex())
 }
 
 /// The target of a `Link: <url>; rel="next"` header.
