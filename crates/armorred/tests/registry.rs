@@ -329,7 +329,9 @@ fn a_connection_dropped_mid_blob_is_retried() {
     let Some(reg) = Registry::start() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
-    let digest = layout(&src, "dropped");
+    // A layer of 8 MiB: the connection drops while the client is still sending.
+    let big: Vec<u8> = (0..8u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let digest = oci_layout(&src, &[layer_plain(tar(&[E::File("big", &big, 0o644)]))]);
     let drops = Arc::new(AtomicUsize::new(0));
     let n = drops.clone();
     let proxy = Proxy::start(&reg.addr, move |s| {
@@ -364,7 +366,7 @@ fn a_connection_dropped_mid_blob_is_retried() {
     });
     let mut sink = Vec::new();
     let d: Digest = format!("sha256:{}", blob.0).parse().unwrap();
-    client(&proxy.addr).get_blob("armorred/d", &d, Some(total as u64), 1 << 20, &mut sink).unwrap();
+    client(&proxy.addr).get_blob("armorred/d", &d, Some(total as u64), 64 << 20, &mut sink).unwrap();
     assert_eq!(sink, blob.1);
     assert_eq!(cut.load(Ordering::SeqCst), 2);
 }

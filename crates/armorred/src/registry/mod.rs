@@ -1043,7 +1043,7 @@ impl Client {
                 });
             }
         }
-        let mut reader = Hashing::new(source.open()?);
+        let mut reader = Hashing::new(source.open()?.take(size));
         let octets = ("Content-Type", "application/octet-stream".to_string());
         let check_local = |reader: &Hashing<_>| -> Result<(), RegistryError> {
             let got = reader.digest();
@@ -1067,7 +1067,11 @@ impl Client {
                 timeout: self.options.blob_timeout,
             };
             let result = self.call(&req, Body::Stream(&mut reader, size));
-            check_local(&reader)?;
+            // All of it was read (or the registry answered): what was sent must be the blob.
+            // A connection dropped half way is the transport's error, retried.
+            if result.is_ok() || reader.count == size {
+                check_local(&reader)?;
+            }
             let resp = result?;
             if resp.status() != 201 {
                 return Err(self.protocol(step("PUT"), format!("expected HTTP 201 Created, got {}", resp.status())));
