@@ -193,3 +193,24 @@ fn bad_arguments_are_clear_errors() {
     assert!(err.contains("gave up after"), "{err}");
     assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "left behind");
 }
+
+#[test]
+fn plain_http_only_for_loopback_or_insecure_registries() {
+    let Some(reg) = start_registry() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    oci::write_layout(&src, &image()).unwrap();
+    // 0.0.0.0 reaches the loopback registry but is not a loopback name: HTTPS unless asked.
+    let port = reg.addr.rsplit_once(':').unwrap().1;
+    let host = format!("0.0.0.0:{port}");
+    let target = format!("registry:{host}/armorred/insecure:1");
+    let (code, _, err) = run(&["push", &format!("oci-dir:{}", src.display()), &target]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("https://{host}/v2/")), "{err}");
+    let (code, out, err) = run(&["push", &format!("oci-dir:{}", src.display()), &target, "--insecure-registry", &host]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&format!("{host}/armorred/insecure:1@sha256:")), "{out}");
+    let dst = tmp.path().join("dst");
+    let (code, _, err) = run(&["pull", &target, &format!("oci-dir:{}", dst.display()), "--insecure-registry", &host]);
+    assert_eq!(code, 0, "{err}");
+}

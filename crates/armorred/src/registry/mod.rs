@@ -17,7 +17,8 @@
 //!   to it.
 //! - Retries: every step that can be repeated (GET, HEAD, a manifest PUT, a whole blob upload
 //!   from its POST) is retried with exponential backoff on HTTP 5xx, 429 and dropped
-//!   connections, bounded in count and total time ([`Retry`]); a timeout is not retried. A
+//!   connections (refused, reset, cut short), bounded in count and total time ([`Retry`]); a
+//!   timeout, a TLS or a DNS failure is not retried. A
 //!   blob upload that fails in its PATCH or PUT restarts from a new upload session.
 //! - Uploads: monolithic (POST, PUT `?digest=`) up to [`Options::chunk_size`] bytes, chunked
 //!   above it (POST, PATCH with `Content-Range`, PUT `?digest=`), cross-repository mount
@@ -91,8 +92,9 @@ pub enum RegistryError {
         method: String,
         /// The request URL.
         url: String,
-        /// Whether it timed out (then it is not retried).
-        timed_out: bool,
+        /// Whether the connection was refused, reset or cut short (then it is retried; a
+        /// timeout, a TLS or DNS failure is not).
+        dropped: bool,
         /// The cause.
         #[source]
         source: Box<ureq::Transport>,
@@ -209,8 +211,8 @@ impl RegistryError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Status { status, .. } => *status >= 500 || *status == 429,
-            Self::Transport { timed_out, .. } => !timed_out,
-            Self::Body { source, .. } => !is_timeout(source),
+            Self::Transport { dropped, .. } => *dropped,
+            Self::Body { source, .. } => is_dropped(source),
             _ => false,
         }
     }
@@ -221,8 +223,37 @@ impl RegistryError {
     }
 }
 
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
+/// A connection refused, reset, aborted or cut short (not a timeout, not bad data).
+fn is_dropped(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::ConnectionRefused
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::NotConnected
+            | K::BrokenPipe
+            | K::UnexpectedEof
+    )
+}
+
+/// Whether a transport failure is a dropped connection (see [`is_dropped`]): a refused
+/// connection, an answer cut off before its status line, or such an I/O error.
+fn transport_is_dropped(t: &ureq::Transport) -> bool {
+    match t.kind() {
+        ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::BadStatus => true,
+        ureq::ErrorKind::Io => {
+            let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
+            while let Some(e) = cur {
+                if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                    return is_dropped(io);
+                }
+                cur = e.source();
+            }
+            false
+        }
+        _ => false,
+    }
 }
 
 /// A parsed `HOST[:PORT]/REPO[:TAG|@DIGEST]` reference (without the `registry:` prefix).
@@ -698,14 +729,12 @@ impl Client {
                     })
                 }
                 Err(ureq::Error::Transport(t)) => {
-                    let timed_out = std::error::Error::source(&t)
-                        .and_then(|s| s.downcast_ref::<std::io::Error>())
-                        .is_some_and(is_timeout);
+                    let dropped = transport_is_dropped(&t);
                     return Err(RegistryError::Transport {
                         registry: self.host.clone(),
                         method: r.method.into(),
                         url: r.url.clone(),
-                        timed_out,
+                        dropped,
                         source: Box::new(t),
                     });
                 }

@@ -115,5 +115,7 @@ fn transient_errors() {
     let body =
         |kind| RegistryError::Body { registry: "h".into(), what: "x".into(), source: std::io::Error::from(kind) };
     assert!(body(std::io::ErrorKind::ConnectionReset).is_transient());
+    assert!(body(std::io::ErrorKind::UnexpectedEof).is_transient());
     assert!(!body(std::io::ErrorKind::TimedOut).is_transient());
+    assert!(!body(std::io::ErrorKind::InvalidData).is_transient());
 }
