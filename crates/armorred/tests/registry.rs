@@ -613,3 +613,30 @@ fn hostile_local_images_are_refused_before_the_tag_moves() {
     let e = chain(&copy::push_oci_layout(&c, tmp.path(), "armorred/none", "1", None).unwrap_err());
     assert!(e.contains("index.json"), "{e}");
 }
+
+#[test]
+fn basic_challenges_use_the_docker_config() {
+    let Some(reg) = Registry::start() else { return };
+    let proxy = Proxy::start(&reg.addr, |s| {
+        if s.header("authorization") == Some("Basic dXNlcjpzZWNyZXQ=") {
+            Action::Forward
+        } else {
+            Action::Respond(401, vec![("WWW-Authenticate".into(), r#"Basic realm="registry""#.into())], vec![])
+        }
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    layout(&src, "basic");
+    let e = chain(&copy::push_oci_layout(&client(&proxy.addr), &src, "armorred/basic", "t", None).unwrap_err());
+    assert!(e.contains("asks for credentials (Basic) and the docker config has none"), "{e}");
+    let cfg = tmp.path().join("config.json");
+    std::fs::write(&cfg, format!(r#"{{"auths":{{"{}":{{"username":"user","password":"secret"}}}}}}"#, proxy.addr))
+        .unwrap();
+    let c = Client::new(&proxy.addr, Options { docker_config: DockerConfig::File(cfg.clone()), ..options() }).unwrap();
+    copy::push_oci_layout(&c, &src, "armorred/basic", "t", None).unwrap();
+    std::fs::write(&cfg, format!(r#"{{"auths":{{"{}":{{"username":"user","password":"wrong"}}}}}}"#, proxy.addr))
+        .unwrap();
+    let c = Client::new(&proxy.addr, Options { docker_config: DockerConfig::File(cfg), ..options() }).unwrap();
+    let e = chain(&c.get_manifest("armorred/basic", "t").unwrap_err());
+    assert!(e.contains("were rejected"), "{e}");
+}

@@ -119,3 +119,23 @@ fn transient_errors() {
     assert!(!body(std::io::ErrorKind::TimedOut).is_transient());
     assert!(!body(std::io::ErrorKind::InvalidData).is_transient());
 }
+
+#[test]
+fn docker_config_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("config.json");
+    std::fs::write(
+        &f,
+        r#"{"auths":{"https://reg.example/v1/":{"auth":"YTpi"},"other.example:5000":{"username":"u","password":"p"},"empty.example":{"auth":""}}}"#,
+    )
+    .unwrap();
+    let c = DockerConfig::File(f.clone());
+    assert_eq!(c.credentials("reg.example").as_deref(), Some("YTpi"));
+    assert_eq!(c.credentials("REG.example").as_deref(), Some("YTpi"));
+    assert_eq!(c.credentials("other.example:5000").as_deref(), Some("dTpw"));
+    assert_eq!(c.credentials("other.example"), None, "the port is part of the host");
+    assert_eq!(c.credentials("empty.example"), None);
+    assert_eq!(DockerConfig::None.credentials("reg.example"), None);
+    std::fs::write(&f, "not json").unwrap();
+    assert_eq!(c.credentials("reg.example"), None);
+}
