@@ -344,7 +344,9 @@ fn layer_media_type(head: &[u8]) -> &'static str {
 
 /// Pushes the first image of the docker archive `file` (`docker save`, `manifest.json`) to
 /// `repo:tag` as an OCI image: the config as it is, each layer as it is (gzip, zstd or plain
-/// tar, by its bytes), so that every digest is the digest of the archive's member.
+/// tar, by its bytes), so that every digest is the digest of the archive's member. Links
+/// between members (Docker 25 archives) are followed inside the archive; the members are
+/// copied, hashed, into a private temporary directory first (the archive is read twice).
 pub fn push_docker_archive(
     client: &Client,
     file: &Path,
@@ -423,7 +425,6 @@ pub fn push_docker_archive(
         let out = tmp.path().join(format!("member-{}", got.len()));
         let mut w =
             std::fs::File::create_new(&out).map_err(|source| RegistryError::Io { path: out.clone(), source })?;
-        let mut head = [0u8; 4];
         let mut hashing = super::Hashing::new(&mut entry);
         let mut first_bytes = Vec::new();
         let mut buf = vec![0u8; 256 << 10];
@@ -433,7 +434,8 @@ pub fn push_docker_archive(
                 break;
             }
             if first_bytes.len() < 4 {
-                first_bytes.extend_from_slice(&buf[..n.min(4)]);
+                let want = (4 - first_bytes.len()).min(n);
+                first_bytes.extend_from_slice(&buf[..want]);
             }
             std::io::Write::write_all(&mut w, &buf[..n])
                 .map_err(|source| RegistryError::Io { path: out.clone(), source })?;
@@ -441,10 +443,8 @@ pub fn push_docker_archive(
                 return Err(input_err(file, format!("member {name} is over the limit of {MAX_BLOB_BYTES} bytes")));
             }
         }
-        let k = first_bytes.len().min(4);
-        head[..k].copy_from_slice(&first_bytes[..k]);
         let digest: Digest = hashing.digest().parse().map_err(|_| input_err(file, "digest"))?;
-        got.insert(name, (digest, hashing.count, out, layer_media_type(&head[..k])));
+        got.insert(name, (digest, hashing.count, out, layer_media_type(&first_bytes)));
     }
     let member = |n: &String| got.get(n).ok_or_else(|| input_err(file, format!("member {n} is missing")));
     let (cfg_digest, cfg_size, cfg_path, _) = member(&config_name)?;
