@@ -169,6 +169,22 @@ fn pipeline_writes_its_reports() {
     let scan: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("nginx/hardened/scan.json")).expect("scan")).expect("json");
     assert!(scan["matches"].is_array());
+    // The predicates to attest: provenance from the build record, checksec verdict, scan, comparison.
+    for tier in ["hardened", "locked"] {
+        let summary = json(&format!("nginx/{tier}/summary.json"));
+        for name in ["slsaprovenance1", "cyclonedx", "checksec", "vuln", "comparison"] {
+            let rel = summary["paths"][format!("attestation_{name}")].as_str().unwrap_or_else(|| panic!("{name}"));
+            assert!(out.join("nginx").join(tier).join(rel).is_file(), "{tier}: {rel}");
+        }
+        let provenance = json(&format!("nginx/{tier}/attestations/slsaprovenance1.json"));
+        let definition = provenance["buildDefinition"]["externalParameters"]["definition"].as_str().unwrap_or_default();
+        assert!(definition.ends_with("images/nginx"), "{provenance}");
+        assert_eq!(provenance["buildDefinition"]["externalParameters"]["tier"], tier);
+        let verdict = json(&format!("nginx/{tier}/attestations/checksec.json"));
+        assert_eq!(verdict["passed"], true, "{verdict}");
+        let vuln = json(&format!("nginx/{tier}/attestations/vuln.json"));
+        assert_eq!(vuln["scanner"]["result"], json(&format!("nginx/{tier}/scan.json")));
+    }
 
     // checksec reads the image itself, without unpacking, with the same verdicts.
     let image = format!("oci-dir:{}", out.join("nginx/hardened/image").display());

@@ -82,6 +82,11 @@ pub fn rfc3339(epoch: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
+/// Seconds since 1970 of an RFC 3339 timestamp (any offset); `None` when it is not one.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -111,6 +116,7 @@ mod tests {
             (-1, "1969-12-31T23:59:59Z"),
         ] {
             assert_eq!(rfc3339(epoch), want, "{epoch}");
+            assert_eq!(parse_rfc3339(want), Some(epoch), "{want}");
         }
     }
 }

@@ -37,6 +37,12 @@ pub enum Error {
     /// Image sources (`oci-dir:`, `docker-archive:`, `dir:`, ...).
     #[error(transparent)]
     Source(#[from] crate::source::SourceError),
+    /// Verification policies.
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
+    /// SLSA provenance from a build record.
+    #[error(transparent)]
+    Provenance(#[from] crate::provenance::ProvenanceError),
     /// The OCI distribution client (`armorred push`, `armorred pull`).
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),

@@ -21,6 +21,8 @@ pub mod json;
 mod module_graph;
 pub mod oci;
 pub mod pipeline;
+pub mod policy;
+pub mod provenance;
 pub mod registry;
 pub mod report;
 pub mod sbom;

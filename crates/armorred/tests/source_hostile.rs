@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use armorred::fstree::{Entry, EntryKind};
 use armorred::sbom::{self, GenerateOptions, Sbom};
-use armorred::source::{EntryKind, FileEntry, Image, Limits, OpenOptions, Source};
+use armorred::source::{Image, Limits, OpenOptions, Source};
 use support::*;
 
 const STATUS: &[u8] = b"Package: hidden\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0-1\nSource: hidden\nMaintainer: Nobody <nobody@example.org>\n\n";
@@ -78,7 +79,7 @@ fn replaced_layer_in_oci_dir_is_refused() {
     assert!(e.contains("layer sha256:") && e.contains("does not verify"), "{e}");
     // The visitor saw the files, the operation still fails.
     let mut seen = 0;
-    let r = image.scan(&Limits::default(), &|e: &FileEntry| e.kind == EntryKind::File, &mut |_, _| {
+    let r = image.scan(&Limits::default(), &|e: &Entry| e.kind == EntryKind::File, &mut |_, _| {
         seen += 1;
         Ok(())
     });

@@ -281,6 +281,10 @@ pub struct BuildReport {
     pub checksec: ScanReport,
     /// Stage timings in milliseconds.
     pub timings: BTreeMap<String, u128>,
+    /// When the build started (RFC 3339 UTC, real time, not SOURCE_DATE_EPOCH).
+    pub started_on: String,
+    /// When the build finished (RFC 3339 UTC, real time).
+    pub finished_on: String,
 }
 
 #[cfg(test)]

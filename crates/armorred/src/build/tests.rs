@@ -84,13 +84,21 @@ fn builds_from_cache_with_package_database() {
     assert_eq!(r.source_date_epoch, 1754731547);
     assert!(r.gate.passed());
     assert!(out.join("index.json").is_file());
-    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&r.record).expect("record")).expect("json");
+    let bytes = std::fs::read(&r.record).expect("record");
+    // The typed record reads back to the same bytes.
+    let typed = super::record::parse(&bytes, &r.record).expect("typed record");
+    let mut again = serde_json::to_vec_pretty(&typed).expect("json");
+    again.push(b'\n');
+    assert_eq!(String::from_utf8_lossy(&again), String::from_utf8_lossy(&bytes));
+    let record: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
     assert_eq!(record["output"]["manifest_digest"], serde_json::json!(r.manifest_digest));
     assert_eq!(record["tier"], "hardened");
     assert_eq!(record["inputs"]["packages"][0]["name"], "tiny");
     // Golden, with only the timings redacted.
     let mut redacted = record.clone();
-    redacted["timings_ms"] = serde_json::json!("<redacted>");
+    for key in ["timings_ms", "started_on", "finished_on"] {
+        redacted[key] = serde_json::json!("<redacted>");
+    }
     let got = serde_json::to_string_pretty(&redacted).expect("json") + "\n";
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/build/record.json");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {

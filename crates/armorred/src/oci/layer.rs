@@ -55,7 +55,7 @@ pub fn layer_from_tree(tree: &Tree, epoch: i64) -> Result<Layer, OciError> {
             }
             Node::Symlink { target } => {
                 h.set_entry_type(tar::EntryType::Symlink);
-                h.set_mode(0o777);
+                h.set_mode(crate::fstree::SYMLINK_MODE);
                 h.set_uid(0);
                 h.set_gid(0);
                 h.set_size(0);

@@ -10,6 +10,7 @@
 //! `docs/outputs.md`). A stage that cannot run for want of an input (no DB, no upstream) is
 //! skipped with the reason in [`PipelineOutcome::notes`], never silently.
 
+pub mod attest;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -282,11 +283,14 @@ fn run_image(
     for tier in tiers {
         let variant_dir = out.join(tier.as_str());
         let (mut analysis, build) = build_and_analyse(cx, "build the image", dir, tier, &variant_dir, written)?;
+        let mut comparison_json = None;
         let comparison = match (up_side, &cx.db, &analysis.side) {
             (Some(up), Some(db), Some(ours)) => {
                 let c = report::compare(up, ours, Some(&format!("sha256:{}", db.sha256())));
+                let statement = stage("render the comparison", report::render::json(&c))?;
+                comparison_json = serde_json::from_str::<serde_json::Value>(&statement).ok();
                 for (name, bytes) in [
-                    ("compare.json", stage("render the comparison", report::render::json(&c))?.into_bytes()),
+                    ("compare.json", statement.into_bytes()),
                     ("compare.md", report::render::markdown(&c).into_bytes()),
                     ("compare.html", report::render::html(&c).into_bytes()),
                 ] {
@@ -297,6 +301,21 @@ fn run_image(
             }
             _ => None,
         };
+        let inputs = attest::Inputs {
+            definition: dir,
+            build: &build,
+            checksec_json: &analysis.checksec_json,
+            scan: analysis.scan_json.as_ref().map(|(v, a, b)| (v, a.as_str(), b.as_str())),
+            comparison: comparison_json.as_ref(),
+        };
+        let predicates = stage("make the attestations", attest::predicates(&inputs))?;
+        create_dir(&variant_dir.join("attestations"))?;
+        for p in &predicates {
+            if let Some(bytes) = &p.bytes {
+                write(variant_dir.join(&p.path), bytes, written)?;
+            }
+            analysis.paths.insert(format!("attestation_{}", p.name), p.path.clone());
+        }
         let mut summary = analysis.summary(&spec.name, tier.as_str(), Some(&build));
         summary.comparison = comparison.as_ref().map(|c| summary::ComparisonSummary {
             upstream: c.images.upstream.clone(),
@@ -386,6 +405,8 @@ struct Analysis {
     facts: ImageFacts,
     checksec_json: serde_json::Value,
     scan: Option<ScanResult>,
+    /// The scan's grype JSON, with its start and finish times.
+    scan_json: Option<(serde_json::Value, String, String)>,
     side: Option<report::Side>,
     paths: BTreeMap<String, String>,
 }
@@ -460,9 +481,12 @@ fn analyse_source(
     paths.insert("checksec".into(), "checksec.json".into());
 
     let packages: Vec<ScanPackage> = crate::vuln::sbom::from_sbom(&sbom);
+    let mut scan_json = None;
     let (scan, side) = match &cx.db {
         Some(db) => {
+            let started = cx.opts.clock.now_rfc3339();
             let result = stage("scan the image", scan_packages(db, &packages, &ScanOptions::default()))?;
+            let finished = cx.opts.clock.now_rfc3339();
             let meta = ReportMeta {
                 target: source.to_owned(),
                 timestamp: image.created.clone().unwrap_or_default(),
@@ -470,11 +494,9 @@ fn analyse_source(
                 source: Some(ScanSource::of_image(source, &image)),
                 distro: sbom.distro.clone(),
             };
-            write(
-                dir.join("scan.json"),
-                crate::vuln::report::render(&result, Format::Json, &meta).as_bytes(),
-                written,
-            )?;
+            let rendered = crate::vuln::report::render(&result, Format::Json, &meta);
+            write(dir.join("scan.json"), rendered.as_bytes(), written)?;
+            scan_json = serde_json::from_str(&rendered).ok().map(|v| (v, started, finished));
             paths.insert("scan".into(), "scan.json".into());
             let mut side =
                 report::Side::from_scan(source, image.digest.as_deref(), &packages, &result).with_image_facts(&facts);
@@ -493,6 +515,7 @@ fn analyse_source(
         facts,
         checksec_json,
         scan,
+        scan_json,
         side,
         paths,
     })

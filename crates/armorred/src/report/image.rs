@@ -11,7 +11,8 @@ use rayon::prelude::*;
 
 use super::compare::{FileStats, HardeningCounts, Side, Size};
 use crate::elf::{ElfError, ElfLimits, ScanReport, StreamScan};
-use crate::source::{EntryKind, FileEntry, FileTree, Image, Limits, SourceError};
+use crate::fstree::{Entry, EntryKind, Index};
+use crate::source::{Image, Limits, SourceError};
 
 /// Shells whose presence the comparison reports.
 const SHELLS: [&str; 10] = [
@@ -86,7 +87,7 @@ pub struct Known {
     /// [`crate::build::BuildReport::checksec`]).
     pub checksec: Option<ScanReport>,
     /// Its file tree (another pass built it: [`crate::sbom::generate_with_tree`]).
-    pub tree: Option<FileTree>,
+    pub tree: Option<Index>,
 }
 
 /// [`image_facts_probing`], from what is [`Known`]: with the checksec known, no ELF file is
@@ -186,7 +187,7 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// layer stored as a plain tar (`docker save`, uncompressed OCI layers), the size of that tar
 /// gzipped at flate2's default level (6), counted as it streams, never written ([`gzip_size`]).
 /// A `dir:` source is counted as one such layer: a tar of its tree.
-pub fn transfer_size(image: &Image, tree: &FileTree, limits: &Limits) -> Result<u64, SourceError> {
+pub fn transfer_size(image: &Image, tree: &Index, limits: &Limits) -> Result<u64, SourceError> {
     if let Some(root) = image.dir_root() {
         return dir_gzip_size(root, tree).map_err(|source| SourceError::Io { path: root.to_path_buf(), source });
     }
@@ -261,7 +262,7 @@ impl Write for ByteCount {
 
 /// The gzipped size of a tar of the tree of `root` (directories, files, symlinks, in path order).
 /// Files that vanish or cannot be read on a live system are left out, as the walk leaves them.
-fn dir_gzip_size(root: &Path, tree: &FileTree) -> std::io::Result<u64> {
+fn dir_gzip_size(root: &Path, tree: &Index) -> std::io::Result<u64> {
     let gz = flate2::write::GzEncoder::new(ByteCount(0), flate2::Compression::default());
     let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(GZIP_CHUNK, gz));
     tar.follow_symlinks(false);
@@ -300,7 +301,7 @@ enum ElfRead {
 
 /// The bytes of `entry` when it is an ELF file no larger than `max_file` (only its magic is
 /// read otherwise).
-fn read_elf(entry: &FileEntry, reader: &mut dyn Read, max_file: u64) -> Result<ElfRead, SourceError> {
+fn read_elf(entry: &Entry, reader: &mut dyn Read, max_file: u64) -> Result<ElfRead, SourceError> {
     let mut magic = [0u8; 4];
     if reader.read_exact(&mut magic).is_err() || !crate::elf::is_elf(&magic) {
         return Ok(ElfRead::NotElf);
@@ -321,11 +322,11 @@ fn read_probed(
     image: &Image,
     limits: &Limits,
     probe: Option<&BinaryProbe>,
-) -> Result<(FileTree, Vec<BinaryCheck>), SourceError> {
+) -> Result<(Index, Vec<BinaryCheck>), SourceError> {
     let max_file = ElfLimits::default().max_file_bytes.min(limits.max_file_bytes);
     let mut picked = Vec::new();
-    let want = |e: &FileEntry| probe.is_some() && e.kind == EntryKind::File && e.size >= 52 && e.size <= max_file;
-    let mut visit = |entry: &FileEntry, reader: &mut dyn Read| -> Result<(), SourceError> {
+    let want = |e: &Entry| probe.is_some() && e.kind == EntryKind::File && e.size >= 52 && e.size <= max_file;
+    let mut visit = |entry: &Entry, reader: &mut dyn Read| -> Result<(), SourceError> {
         let (Some(probe), ElfRead::Bytes(bytes)) = (probe, read_elf(entry, reader, max_file)?) else { return Ok(()) };
         let path = PathBuf::from(&entry.path);
         if let Some(how) = pick(probe, &path, &bytes) {
@@ -341,7 +342,7 @@ fn read_elves(
     image: &Image,
     limits: &Limits,
     probe: Option<&BinaryProbe>,
-) -> Result<(FileTree, ScanReport, Vec<BinaryCheck>), SourceError> {
+) -> Result<(Index, ScanReport, Vec<BinaryCheck>), SourceError> {
     let elf_limits = ElfLimits::default();
     let max_file = elf_limits.max_file_bytes.min(limits.max_file_bytes);
     let picked = Mutex::new(Vec::new());
@@ -355,8 +356,8 @@ fn read_elves(
     };
     let (checksec, tree) = StreamScan::run(&elf_limits, &per_file, |scan| {
         // An ELF header is 52 bytes at least; smaller files are not worth opening.
-        let want = |e: &FileEntry| e.kind == EntryKind::File && e.size >= 52;
-        let mut visit = |entry: &FileEntry, reader: &mut dyn Read| -> Result<(), SourceError> {
+        let want = |e: &Entry| e.kind == EntryKind::File && e.size >= 52;
+        let mut visit = |entry: &Entry, reader: &mut dyn Read| -> Result<(), SourceError> {
             let path = PathBuf::from(&entry.path);
             match read_elf(entry, reader, max_file)? {
                 ElfRead::NotElf => {}

@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 
 pub use model::{Distro, Location, Package, Sbom, SourceInfo, SourcePackage};
 
-use crate::source::{EntryKind, FileEntry, FileTree, Image, Limits, SourceError};
+use crate::fstree::{Entry, EntryKind, Index};
+use crate::source::{Image, Limits, SourceError};
 use catalog::{Cataloger, Parsed};
 
 /// Errors of SBOM generation and reading.
@@ -59,18 +60,18 @@ pub fn generate(image: &Image, options: &GenerateOptions) -> Result<Sbom, SbomEr
 
 /// [`generate`], and the image's file tree its pass built (what is in the image, with sizes
 /// and modes), so that a caller needing the image's file facts does not read it again.
-pub fn generate_with_tree(image: &Image, options: &GenerateOptions) -> Result<(Sbom, FileTree), SbomError> {
+pub fn generate_with_tree(image: &Image, options: &GenerateOptions) -> Result<(Sbom, Index), SbomError> {
     let limits = &options.limits;
     let catalogers = catalog::all();
-    let want = |e: &FileEntry| catalogers.iter().any(|c| c.wants(e));
+    let want = |e: &Entry| catalogers.iter().any(|c| c.wants(e));
     let mut found = Vec::<Parsed>::new();
     let mut warnings = Vec::new();
-    let layer_digest = |e: &FileEntry| e.layer.and_then(|i| image.layers.get(i)).map(|l| l.digest.clone());
+    let layer_digest = |e: &Entry| e.layer.and_then(|i| image.layers.get(i)).map(|l| l.digest.clone());
     let tree = if let Some(root) = image.dir_root() {
         // Directories: files are independent, read them in parallel (results keep tree order).
         use rayon::prelude::*;
         let tree = image.tree(limits)?;
-        let wanted: Vec<&FileEntry> = tree.entries().filter(|e| e.kind == EntryKind::File && want(e)).collect();
+        let wanted: Vec<&Entry> = tree.entries().filter(|e| e.kind == EntryKind::File && want(e)).collect();
         let results: Vec<(Vec<Parsed>, Vec<String>)> = wanted
             .par_iter()
             .map_init(Vec::new, |buf, entry| {
@@ -117,7 +118,7 @@ pub fn generate_with_tree(image: &Image, options: &GenerateOptions) -> Result<(S
 /// only ELF catalogers want them; big ELF files are scanned in windows.
 fn catalog_file(
     catalogers: &[&dyn Cataloger],
-    entry: &FileEntry,
+    entry: &Entry,
     location: Location,
     reader: &mut dyn Read,
     buf: &mut Vec<u8>,
@@ -192,7 +193,7 @@ fn scan_windows(
     }
 }
 
-fn visit_err(entry: &FileEntry, image: &Image, e: std::io::Error) -> SourceError {
+fn visit_err(entry: &Entry, image: &Image, e: std::io::Error) -> SourceError {
     let layer = entry
         .layer
         .and_then(|i| image.layers.get(i))

@@ -15,8 +15,9 @@ use std::rc::Rc;
 
 use sha2::Digest as _;
 
-use super::layer::{guarded_entries, normalize, TarStop};
+use super::layer::{guarded_entries, TarStop};
 use super::SourceError;
+use crate::fstree::{clean, resolve_link};
 
 /// Opens `path` for reading only if it is a regular file: checked before opening (a FIFO is
 /// never opened, so never waited on) and again on the open file. `follow` tells whether the
@@ -211,7 +212,7 @@ impl BlobStore {
         let walked = guarded_entries(reader, max_header_bytes, |g| {
             let entry = g.entry;
             let name = entry.path()?.to_string_lossy().into_owned();
-            let Some(name) = normalize(&name) else {
+            let Some(name) = clean(&name).into_path() else {
                 return Ok(());
             };
             let name = name.trim_start_matches('/').to_string();
@@ -224,14 +225,11 @@ impl BlobStore {
                     // (never to a file outside it), and the content is digest-checked.
                     if let Ok(Some(target)) = entry.link_name() {
                         let target = target.to_string_lossy().into_owned();
-                        let base = Path::new(&name).parent().unwrap_or(Path::new(""));
-                        let joined = if entry.header().entry_type() == tar::EntryType::Link {
-                            target
-                        } else {
-                            base.join(target).to_string_lossy().into_owned()
-                        };
-                        if let Some(t) = normalize(&joined) {
-                            links.push((name, t.trim_start_matches('/').to_string()));
+                        // A hard link names a path from the archive's root, a symlink from
+                        // its own directory.
+                        let from = if entry.header().entry_type() == tar::EntryType::Link { "" } else { &name };
+                        if let Some(t) = resolve_link(from, &target).filter(|t| !t.is_empty()) {
+                            links.push((name, t));
                         }
                     }
                 }
@@ -280,7 +278,7 @@ impl BlobStore {
     pub(crate) fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, SourceError> {
         match self {
             Self::Dir(root) => {
-                if normalize(name).is_none() || name.starts_with('/') {
+                if clean(name).into_path().is_none() || name.starts_with('/') {
                     return Err(SourceError::Layout {
                         source_name: root.display().to_string(),
                         reason: format!("path {name:?} escapes the layout"),
@@ -316,7 +314,8 @@ impl BlobStore {
     /// The stored size of a member, when the store knows it without reading it.
     pub(crate) fn size(&self, name: &str) -> Option<u64> {
         match self {
-            Self::Dir(root) => normalize(name)
+            Self::Dir(root) => clean(name)
+                .into_path()
                 .and_then(|_| std::fs::symlink_metadata(root.join(name)).ok())
                 .filter(|m| m.is_file())
                 .map(|m| m.len()),
@@ -378,4 +377,45 @@ pub(crate) fn blob_path(digest: &str, source_name: &str) -> Result<String, Sourc
     let (alg, hex) =
         check_digest(digest).map_err(|reason| SourceError::Layout { source_name: source_name.to_string(), reason })?;
     Ok(format!("blobs/{alg}/{hex}"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// `docker save` links members that hold the same layer: symlinks resolve from their own
+    /// directory, hard links from the archive's root, and a link that climbs out names nothing.
+    #[test]
+    fn archive_member_links_resolve_inside_the_archive() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(4);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, "a/layer.tar", &b"data"[..]).unwrap();
+        for (name, kind, target) in [
+            ("b/layer.tar", tar::EntryType::Symlink, "../a/layer.tar"),
+            ("c/layer.tar", tar::EntryType::Link, "a/layer.tar"),
+            ("d/layer.tar", tar::EntryType::Symlink, "/a/layer.tar"),
+            ("e/layer.tar", tar::EntryType::Symlink, "../../a/layer.tar"),
+            ("f/layer.tar", tar::EntryType::Symlink, "layer.tar"),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(0);
+            h.set_mode(0o777);
+            h.set_entry_type(kind);
+            b.append_link(&mut h, name, target).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("image.tar");
+        std::fs::write(&file, b.into_inner().unwrap()).unwrap();
+        let store = BlobStore::tar(&file, 1 << 20).unwrap();
+        let got: Vec<bool> =
+            ["a", "b", "c", "d", "e", "f"].iter().map(|m| store.has(&format!("{m}/layer.tar"))).collect();
+        assert_eq!(got, [true, true, true, true, false, false]);
+        let mut data = String::new();
+        store.open("b/layer.tar").unwrap().read_to_string(&mut data).unwrap();
+        assert_eq!(data, "data");
+    }
 }

@@ -9,8 +9,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::blobs::Verified;
-use super::tree::{EntryKind, FileEntry};
 use super::{Layer, SourceError};
+use crate::fstree::{clean, Bounds, Clean, Entry, EntryKind, MAX_WARNINGS};
 
 /// Bounds that keep hostile images from exhausting memory or time. Every bound of the image
 /// reader lives here; each field's doc gives its default.
@@ -41,6 +41,13 @@ pub struct Limits {
     pub registry_blob_timeout: Duration,
     /// A registry connection that sends nothing for this long fails (default 60 s).
     pub registry_stall_timeout: Duration,
+}
+
+impl Limits {
+    /// The bounds of the squashed [`crate::fstree::Index`] an image read builds.
+    pub(crate) fn index_bounds(&self) -> Bounds {
+        Bounds { max_entries: self.max_entries, max_file_bytes: self.max_file_bytes }
+    }
 }
 
 impl Default for Limits {
@@ -223,51 +230,6 @@ pub fn decompress<'a>(raw: Box<dyn Read + 'a>, limits: &Limits) -> std::io::Resu
     Ok(Box::new(open_stream(raw, limits, None)?))
 }
 
-/// A tar path after lexical cleaning.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Clean {
-    /// The root itself (`./`, `/`).
-    Root,
-    /// `/a/b`.
-    Path(String),
-    /// The path climbs above the root (`../x`, `a/../../x`).
-    Escapes,
-}
-
-/// Cleans a tar path lexically as the runtimes do (`a/./b//c/../d` is `/a/b/d`).
-pub(crate) fn clean(raw: &str) -> Clean {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in raw.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.pop().is_none() {
-                    return Clean::Escapes;
-                }
-            }
-            p => parts.push(p),
-        }
-    }
-    if parts.is_empty() {
-        return Clean::Root;
-    }
-    let mut out = String::with_capacity(raw.len() + 1);
-    for p in parts {
-        out.push('/');
-        out.push_str(p);
-    }
-    Clean::Path(out)
-}
-
-/// Normalizes a tar path to `/a/b` (`a/../b` is `/b`, as the runtimes read it); `None` when
-/// it climbs above the root or is the root.
-pub fn normalize(raw: &str) -> Option<String> {
-    match clean(raw) {
-        Clean::Path(p) => Some(p),
-        Clean::Root | Clean::Escapes => None,
-    }
-}
-
 /// The shared state of a [`Guard`]: the position in the tar stream and how far the tar reader
 /// may read before the next entry is handed out.
 #[derive(Debug)]
@@ -388,9 +350,9 @@ pub(crate) struct LayerRead<'r> {
 impl LayerRead<'_> {
     fn warn(&mut self, layer: &Layer, msg: String) {
         if let Some(w) = self.warnings.as_deref_mut() {
-            if w.len() < super::tree::MAX_WARNINGS {
+            if w.len() < MAX_WARNINGS {
                 w.push(format!("layer {}: {msg}", layer.digest));
-            } else if w.len() == super::tree::MAX_WARNINGS {
+            } else if w.len() == MAX_WARNINGS {
                 w.push("more warnings left out".to_string());
             }
         }
@@ -406,7 +368,7 @@ pub(crate) fn for_each_entry(
     blob: Box<dyn Read + '_>,
     layer: &Layer,
     ctx: &mut LayerRead<'_>,
-    mut f: impl FnMut(FileEntry, &mut dyn Read) -> Result<(), SourceError>,
+    mut f: impl FnMut(Entry, &mut dyn Read) -> Result<(), SourceError>,
 ) -> Result<(), SourceError> {
     let source_name = ctx.source_name.to_string();
     let limits = *ctx.limits;
@@ -463,6 +425,8 @@ pub(crate) fn for_each_entry(
         let header = entry.header();
         let tar_kind = header.entry_type();
         let mode = header.mode().unwrap_or(0o644) & 0o7777;
+        let id = |n: std::io::Result<u64>| n.ok().and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+        let owner = (id(header.uid()), id(header.gid()));
         let size = entry.size();
         if matches!(tar_kind, tar::EntryType::XGlobalHeader | tar::EntryType::XHeader) {
             if size > limits.max_header_bytes {
@@ -546,11 +510,12 @@ pub(crate) fn for_each_entry(
             }
             _ => None,
         };
-        let fe = FileEntry {
+        let fe = Entry {
             path,
             kind,
             size: if kind == EntryKind::File { size } else { 0 },
             mode,
+            owner,
             link,
             layer: None,
             ordinal,
@@ -601,7 +566,7 @@ impl StreamFinish for Verified<Stream<'_>> {
 
 /// Lists the entries of one layer blob (compressed or not), whiteouts included. For tests,
 /// fuzzing and diagnostics; bounded by `limits` like every layer read.
-pub fn list_entries(blob: &[u8], limits: &Limits) -> Result<Vec<FileEntry>, SourceError> {
+pub fn list_entries(blob: &[u8], limits: &Limits) -> Result<Vec<Entry>, SourceError> {
     let layer = Layer {
         digest: "sha256:-".into(),
         media_type: None,
@@ -625,18 +590,6 @@ pub fn list_entries(blob: &[u8], limits: &Limits) -> Result<Vec<FileEntry>, Sour
 #[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalize_paths() {
-        assert_eq!(normalize("./usr/bin/x").as_deref(), Some("/usr/bin/x"));
-        assert_eq!(normalize("/etc//passwd").as_deref(), Some("/etc/passwd"));
-        assert_eq!(normalize("a/../../etc"), None);
-        assert_eq!(normalize("./"), None);
-        // Runtimes clean `a/../b` to `b`: so do we.
-        assert_eq!(normalize("usr/../var/lib/dpkg/status").as_deref(), Some("/var/lib/dpkg/status"));
-        assert_eq!(clean("../x"), Clean::Escapes);
-        assert_eq!(clean("a/.."), Clean::Root);
-    }
 
     #[test]
     fn entries_whiteouts_and_escapes() {

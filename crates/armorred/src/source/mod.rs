@@ -3,26 +3,26 @@
 //!
 //! [`Source::parse`] names a source, [`Source::open`] reads its manifest and config into an
 //! [`Image`], [`Image::tree`] squashes the layers (OCI whiteouts: `.wh.NAME`, `.wh..wh..opq`)
-//! into a [`FileTree`] of metadata only, and [`Image::walk`] streams the layers once more and
-//! hands the content of the files a caller wants to a visitor. Nothing is unpacked to disk;
+//! into a [`crate::fstree::Index`] of metadata only, and [`Image::walk`] streams the layers once
+//! more and hands the content of the files a caller wants to a visitor. Nothing is unpacked to disk;
 //! every decompression is bounded by [`Limits`]; paths are cleaned as the runtimes clean
 //! them and a path that climbs above the root never reaches the tree. Every blob is checked
 //! against its digest as it streams (OCI: the stored blob; docker archives: the uncompressed
 //! tar against the config's `diff_ids`); a layer that does not verify fails the operation.
 //! What a hostile layer does that changes what is visible (a whiteout of `/`, a refused
-//! path, a sparse format not read) is reported by [`FileTree::warnings`].
+//! path, a sparse format not read) is reported by [`crate::fstree::Index::warnings`].
 
 mod blobs;
+mod dir;
 pub mod layer;
 mod oci;
 mod registry;
-mod tree;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::fstree::{Entry, EntryKind, Index};
 pub use layer::Limits;
-pub use tree::{EntryKind, FileEntry, FileTree};
 
 /// Errors of the image sources.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +110,9 @@ pub enum SourceError {
     /// A visitor of [`Image::walk`] failed.
     #[error("{0}")]
     Visit(String),
+    /// The squashed tree is over a bound.
+    #[error(transparent)]
+    Index(#[from] crate::fstree::IndexError),
 }
 
 /// Where an image comes from.
@@ -341,10 +344,10 @@ impl std::fmt::Display for Source {
 }
 
 /// What a walk visitor is given for one file.
-pub type Visitor<'a> = dyn FnMut(&FileEntry, &mut dyn Read) -> Result<(), SourceError> + 'a;
+pub type Visitor<'a> = dyn FnMut(&Entry, &mut dyn Read) -> Result<(), SourceError> + 'a;
 
 /// Who wants the files of the top layer as it is read: a filter and a visitor.
-type TopVisit<'w, 'v> = (&'w dyn Fn(&FileEntry) -> bool, &'w mut Visitor<'v>);
+type TopVisit<'w, 'v> = (&'w dyn Fn(&Entry) -> bool, &'w mut Visitor<'v>);
 
 /// Layers that share one blob: read once, applied at each of their positions.
 fn distinct(layers: &[Layer]) -> Vec<(&Layer, Vec<usize>)> {
@@ -416,9 +419,9 @@ impl Image {
 
     /// Builds the squashed file tree (metadata only): layers are streamed in order and OCI
     /// whiteouts applied. A blob listed several times is read once.
-    pub fn tree(&self, limits: &Limits) -> Result<FileTree, SourceError> {
+    pub fn tree(&self, limits: &Limits) -> Result<Index, SourceError> {
         match &self.store {
-            Store::Dir(root) => tree::from_dir(root, limits),
+            Store::Dir(root) => dir::from_dir(root, limits),
             Store::Blobs(store) => {
                 let budget = layer::Budget::default();
                 self.build(store, limits, &budget, None)
@@ -434,21 +437,21 @@ impl Image {
         limits: &Limits,
         budget: &layer::Budget,
         mut top: Option<TopVisit<'_, '_>>,
-    ) -> Result<FileTree, SourceError> {
-        let mut tree = FileTree::default();
+    ) -> Result<Index, SourceError> {
+        let mut tree = Index::default();
         let mut warnings = Vec::new();
         let last = self.layers.len().saturating_sub(1);
         let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for l in &self.layers {
             *seen.entry(l.member.as_str()).or_default() += 1;
         }
-        let mut replay: std::collections::HashMap<&str, Vec<FileEntry>> = std::collections::HashMap::new();
+        let mut replay: std::collections::HashMap<&str, Vec<Entry>> = std::collections::HashMap::new();
         for (index, layer) in self.layers.iter().enumerate() {
             if let Some(entries) = replay.get(layer.member.as_str()) {
                 // The same blob again: applying it once more is what the runtime does; it is
                 // not inflated again.
                 for e in entries.clone() {
-                    tree.apply(e, index, limits)?;
+                    tree.apply(e, index, limits.index_bounds())?;
                 }
                 continue;
             }
@@ -475,7 +478,7 @@ impl Image {
                         }
                     }
                 }
-                tree.apply(entry, index, limits)
+                Ok(tree.apply(entry, index, limits.index_bounds())?)
             })?;
             if keep {
                 replay.insert(layer.member.as_str(), kept);
@@ -491,9 +494,9 @@ impl Image {
     pub fn scan(
         &self,
         limits: &Limits,
-        want: &dyn Fn(&FileEntry) -> bool,
+        want: &dyn Fn(&Entry) -> bool,
         visit: &mut Visitor<'_>,
-    ) -> Result<FileTree, SourceError> {
+    ) -> Result<Index, SourceError> {
         let Store::Blobs(store) = &self.store else {
             let tree = self.tree(limits)?;
             self.walk(&tree, limits, want, visit)?;
@@ -513,9 +516,9 @@ impl Image {
     /// `visit`. For images, each distinct layer blob is read once, lowest first.
     pub fn walk(
         &self,
-        tree: &FileTree,
+        tree: &Index,
         limits: &Limits,
-        want: &dyn Fn(&FileEntry) -> bool,
+        want: &dyn Fn(&Entry) -> bool,
         visit: &mut Visitor<'_>,
     ) -> Result<(), SourceError> {
         match &self.store {
@@ -553,20 +556,20 @@ impl Image {
     fn visit_surviving(
         &self,
         store: &blobs::BlobStore,
-        tree: &FileTree,
+        tree: &Index,
         upto: usize,
         limits: &Limits,
         budget: &layer::Budget,
-        want: &dyn Fn(&FileEntry) -> bool,
+        want: &dyn Fn(&Entry) -> bool,
         visit: &mut Visitor<'_>,
     ) -> Result<(), SourceError> {
         use std::collections::hash_map::Entry as Slot;
         // (layer, ordinal) of a content → the path that shows it (the file itself first).
-        let mut wanted: std::collections::HashMap<(usize, u64), FileEntry> = std::collections::HashMap::new();
+        let mut wanted: std::collections::HashMap<(usize, u64), Entry> = std::collections::HashMap::new();
         for e in tree.entries() {
             let (key, shown) = match (e.kind, e.layer, e.content) {
                 (EntryKind::File, Some(l), _) => ((l, e.ordinal), e.clone()),
-                (EntryKind::Hardlink, Some(_), Some(c)) => (c, FileEntry { kind: EntryKind::File, ..e.clone() }),
+                (EntryKind::Hardlink, Some(_), Some(c)) => (c, Entry { kind: EntryKind::File, ..e.clone() }),
                 _ => continue,
             };
             if key.0 >= upto || !want(&shown) {

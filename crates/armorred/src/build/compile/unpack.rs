@@ -64,18 +64,10 @@ pub fn unpack_tar(reader: impl Read, dest: &Path, strip: usize) -> Result<usize,
             // Relative links that stay inside the tree (Debian packaging has a few); nothing else.
             let link = entry.link_name().map_err(|e| format!("bad link in {}: {e}", raw.display()))?;
             let link = link.ok_or_else(|| format!("symlink {} has no target", raw.display()))?.into_owned();
-            let depth = rel.components().count().saturating_sub(1);
-            let mut level = depth as isize;
-            for c in link.components() {
-                match c {
-                    Component::Normal(_) => level += 1,
-                    Component::CurDir => {}
-                    Component::ParentDir => level -= 1,
-                    _ => return Err(format!("symlink {} -> {} escapes the target", raw.display(), link.display())),
-                }
-                if level < 0 {
-                    return Err(format!("symlink {} -> {} escapes the target", raw.display(), link.display()));
-                }
+            // The one in-root link resolver (lossy names keep their `/` and `..`).
+            if link.has_root() || crate::fstree::resolve_link(&rel.to_string_lossy(), &link.to_string_lossy()).is_none()
+            {
+                return Err(format!("symlink {} -> {} escapes the target", raw.display(), link.display()));
             }
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", rel.display()))?;

@@ -23,8 +23,10 @@ pub(crate) fn announce(opts: &BuildOptions<'_>, step: &str) {
     }
 }
 
-/// Wall time of each step in milliseconds (the build record's `timings_ms`).
+/// Wall time of each step in milliseconds (the build record's `timings_ms`), and the real
+/// times the build started and finished (its `started_on` and `finished_on`).
 pub(crate) struct Timings {
+    started_on: String,
     start: Instant,
     last: Instant,
     laps: BTreeMap<String, u128>,
@@ -34,7 +36,7 @@ impl Timings {
     /// Starts the clock.
     pub(crate) fn start() -> Self {
         let now = Instant::now();
-        Self { start: now, last: now, laps: BTreeMap::new() }
+        Self { started_on: crate::clock::Clock::real().now_rfc3339(), start: now, last: now, laps: BTreeMap::new() }
     }
 
     /// Records the time since the previous lap under `name`.
@@ -43,9 +45,20 @@ impl Timings {
         self.last = Instant::now();
     }
 
-    /// Every lap, and the whole build as `total`.
-    pub(crate) fn finish(mut self) -> BTreeMap<String, u128> {
+    /// Every lap, and the whole build as `total`; the start and finish times.
+    pub(crate) fn finish(mut self) -> Finished {
         self.laps.insert("total".into(), self.start.elapsed().as_millis());
-        self.laps
+        Finished {
+            laps: self.laps,
+            started_on: self.started_on,
+            finished_on: crate::clock::Clock::real().now_rfc3339(),
+        }
     }
+}
+
+/// What [`Timings::finish`] returns.
+pub(crate) struct Finished {
+    pub(crate) laps: BTreeMap<String, u128>,
+    pub(crate) started_on: String,
+    pub(crate) finished_on: String,
 }

@@ -40,7 +40,7 @@ pub(crate) fn run(
         Output::DockerArchive(p) => oci::write_docker_archive(p, &image)?,
     };
     timings.lap("write");
-    let timings = timings.finish();
+    let finished = timings.finish();
 
     let built = assembled.built;
     let report = BuildReport {
@@ -59,7 +59,9 @@ pub(crate) fn run(
         source_date_epoch: locked.epoch,
         gate,
         checksec,
-        timings,
+        timings: finished.laps,
+        started_on: finished.started_on,
+        finished_on: finished.finished_on,
     };
     let rec = record::record(dir, &locked.spec, &locked.lock, opts.tier, &report)?;
     crate::fsutil::write_bytes_atomic(&report.record, &rec).map_err(|e| BuildError::Io {

@@ -2,7 +2,7 @@
 
 use super::{make_purl, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Distro, Location, Package, SourcePackage};
-use crate::source::{EntryKind, FileEntry};
+use crate::fstree::{Entry, EntryKind};
 
 /// The apk database cataloger.
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +23,7 @@ impl Cataloger for Apk {
         Some("apk-db-entry")
     }
 
-    fn wants(&self, entry: &FileEntry) -> bool {
+    fn wants(&self, entry: &Entry) -> bool {
         entry.kind == EntryKind::File && entry.path.ends_with("/lib/apk/db/installed")
     }
 

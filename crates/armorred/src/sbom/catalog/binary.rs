@@ -3,7 +3,7 @@
 
 use super::{make_purl, maybe_binary, version_after, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
-use crate::source::FileEntry;
+use crate::fstree::Entry;
 
 /// The binary classifier cataloger.
 #[derive(Debug, Clone, Copy)]
@@ -82,7 +82,7 @@ impl Cataloger for Classifier {
         true
     }
 
-    fn wants(&self, entry: &FileEntry) -> bool {
+    fn wants(&self, entry: &Entry) -> bool {
         let f = entry.file_name();
         maybe_binary(entry) && (RULES.iter().any(|r| (r.matches)(f)) || python_minor(f).is_some())
     }

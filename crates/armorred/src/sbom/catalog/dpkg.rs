@@ -3,7 +3,7 @@
 
 use super::{field, make_purl, paragraphs, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Distro, Location, Package, SourcePackage};
-use crate::source::{EntryKind, FileEntry};
+use crate::fstree::{Entry, EntryKind};
 
 /// The dpkg database cataloger.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +59,7 @@ impl Cataloger for Dpkg {
         Some("dpkg-db-entry")
     }
 
-    fn wants(&self, entry: &FileEntry) -> bool {
+    fn wants(&self, entry: &Entry) -> bool {
         entry.kind == EntryKind::File && classify(&entry.path).is_some()
     }
 

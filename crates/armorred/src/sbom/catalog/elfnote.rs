@@ -3,7 +3,7 @@
 
 use super::{make_purl, maybe_binary, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
-use crate::source::FileEntry;
+use crate::fstree::Entry;
 
 /// The ELF package note cataloger.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +28,7 @@ impl Cataloger for ElfNote {
         true
     }
 
-    fn wants(&self, entry: &FileEntry) -> bool {
+    fn wants(&self, entry: &Entry) -> bool {
         maybe_binary(entry)
     }
 

@@ -3,7 +3,7 @@
 
 use super::{maybe_binary, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
-use crate::source::FileEntry;
+use crate::fstree::Entry;
 
 /// The Go binary cataloger.
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +25,7 @@ impl Cataloger for GoBinary {
         Some("go-module-buildinfo-entry")
     }
 
-    fn wants(&self, entry: &FileEntry) -> bool {
+    fn wants(&self, entry: &Entry) -> bool {
         maybe_binary(entry)
     }
 

@@ -5,7 +5,7 @@ use std::io::{Cursor, Read};
 
 use super::{make_purl, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
-use crate::source::{EntryKind, FileEntry};
+use crate::fstree::{Entry, EntryKind};
 
 /// The Java archive cataloger.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +30,7 @@ impl Cataloger for JavaArchive {
         Some("java-archive")
     }
 
-    fn wants(&self, entry: &FileEntry) -> bool {
+    fn wants(&self, entry: &Entry) -> bool {
         entry.kind == EntryKind::File && EXTENSIONS.iter().any(|e| entry.path.ends_with(e))
     }
 

@@ -42,7 +42,7 @@ catalogers! {
 }
 
 use super::model::{Distro, Location, Package};
-use crate::source::FileEntry;
+use crate::fstree::Entry;
 
 /// A cataloger's parse error (the scan goes on; the error becomes a warning).
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +80,7 @@ pub trait Cataloger: Send + Sync {
         None
     }
     /// Whether the file at this entry is one this cataloger reads (path and mode only).
-    fn wants(&self, entry: &FileEntry) -> bool;
+    fn wants(&self, entry: &Entry) -> bool;
     /// Whether only ELF files interest it (the walker then skips other content unread).
     fn elf_only(&self) -> bool {
         false
@@ -124,8 +124,8 @@ pub fn language(kind: &str) -> &'static str {
 }
 
 /// Whether a file looks like an executable or shared library worth opening.
-pub(crate) fn maybe_binary(entry: &FileEntry) -> bool {
-    entry.kind == crate::source::EntryKind::File
+pub(crate) fn maybe_binary(entry: &Entry) -> bool {
+    entry.kind == crate::fstree::EntryKind::File
         && entry.size >= 64
         && (entry.is_executable() || entry.file_name().contains(".so"))
 }

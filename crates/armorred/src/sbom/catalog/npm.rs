@@ -3,7 +3,7 @@
 
 use super::{make_purl, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
-use crate::source::{EntryKind, FileEntry};
+use crate::fstree::{Entry, EntryKind};
 
 /// The installed-npm-package cataloger.
 #[derive(Debug, Clone, Copy)]
@@ -24,7 +24,7 @@ impl Cataloger for Npm {
         Some("javascript-npm-package")
     }
 
-    fn wants(&self, entry: &FileEntry) -> bool {
+    fn wants(&self, entry: &Entry) -> bool {
         entry.kind == EntryKind::File && entry.path.ends_with("/package.json") && entry.size < (8 << 20)
     }
 

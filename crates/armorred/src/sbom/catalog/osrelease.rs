@@ -2,7 +2,7 @@
 
 use super::{CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Distro, Location};
-use crate::source::{EntryKind, FileEntry};
+use crate::fstree::{Entry, EntryKind};
 
 /// Reads os-release files.
 #[derive(Debug, Clone, Copy)]
@@ -17,7 +17,7 @@ impl Cataloger for OsRelease {
         &[]
     }
 
-    fn wants(&self, entry: &FileEntry) -> bool {
+    fn wants(&self, entry: &Entry) -> bool {
         entry.kind == EntryKind::File && matches!(entry.path.as_str(), "/etc/os-release" | "/usr/lib/os-release")
     }
 

@@ -2,7 +2,7 @@
 
 use super::{field, make_purl, paragraphs, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
-use crate::source::{EntryKind, FileEntry};
+use crate::fstree::{Entry, EntryKind};
 
 /// The installed-Python-package cataloger.
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +23,7 @@ impl Cataloger for Python {
         Some("python-package")
     }
 
-    fn wants(&self, entry: &FileEntry) -> bool {
+    fn wants(&self, entry: &Entry) -> bool {
         entry.kind == EntryKind::File
             && (entry.path.ends_with(".dist-info/METADATA")
                 || entry.path.ends_with(".egg-info/PKG-INFO")

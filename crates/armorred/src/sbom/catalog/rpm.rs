@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::{make_purl, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Distro, Location, Package, SourcePackage};
-use crate::source::{EntryKind, FileEntry};
+use crate::fstree::{Entry, EntryKind};
 
 /// The rpmdb cataloger.
 #[derive(Debug, Clone, Copy)]
@@ -35,7 +35,7 @@ impl Cataloger for Rpm {
         Some("rpm-db-entry")
     }
 
-    fn wants(&self, entry: &FileEntry) -> bool {
+    fn wants(&self, entry: &Entry) -> bool {
         entry.kind == EntryKind::File
             && (entry.path.ends_with("/var/lib/rpm/rpmdb.sqlite")
                 || entry.path.ends_with("/usr/lib/sysimage/rpm/rpmdb.sqlite")

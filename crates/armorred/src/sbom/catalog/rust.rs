@@ -7,7 +7,7 @@ use goblin::elf::Elf;
 
 use super::{make_purl, maybe_binary, CatalogError, Cataloger, PackageType, Parsed};
 use crate::sbom::model::{Location, Package};
-use crate::source::FileEntry;
+use crate::fstree::Entry;
 
 /// The cargo-auditable cataloger.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +30,7 @@ impl Cataloger for RustAudit {
         Some("rust-cargo-audit-entry")
     }
 
-    fn wants(&self, entry: &FileEntry) -> bool {
+    fn wants(&self, entry: &Entry) -> bool {
         maybe_binary(entry)
     }
 

@@ -1,9 +1,9 @@
-//! The squashed file tree: one entry per visible path, with the layer it comes from.
+//! The metadata view of a squashed image: one [`Entry`] per visible path, with the layer it
+//! comes from. An image reader (`source`) applies the entries of each layer in order (OCI
+//! whiteouts hide what lies below, hard links keep their target's content); a built
+//! [`super::Tree`] gives the same view through [`super::Tree::index`].
 
 use std::collections::BTreeMap;
-use std::path::Path;
-
-use super::{Limits, SourceError};
 
 /// The kind of a tree entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -13,9 +13,9 @@ pub enum EntryKind {
     File,
     /// A directory.
     Dir,
-    /// A symbolic link (target in [`FileEntry::link`]).
+    /// A symbolic link (target in [`Entry::link`]).
     Symlink,
-    /// A hard link to another path (in [`FileEntry::link`]); its content is the target's as
+    /// A hard link to another path (in [`Entry::link`]); its content is the target's as
     /// the link was made, and stays readable when the target is whited out later.
     Hardlink,
     /// A device, fifo or socket.
@@ -26,9 +26,9 @@ pub enum EntryKind {
     Opaque,
 }
 
-/// One file of the squashed tree.
+/// One path of the squashed tree, metadata only.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FileEntry {
+pub struct Entry {
     /// Absolute path in the image (`/usr/bin/x`); for whiteouts, the path they hide.
     pub path: String,
     /// The kind of entry.
@@ -37,6 +37,9 @@ pub struct FileEntry {
     pub size: u64,
     /// Permission bits.
     pub mode: u32,
+    /// Owner uid and gid.
+    #[serde(skip)]
+    pub owner: (u32, u32),
     /// Link target (symlinks and hard links).
     pub link: Option<String>,
     /// Index of the layer the entry comes from (`None` for directories on disk).
@@ -49,7 +52,7 @@ pub struct FileEntry {
     pub(crate) content: Option<(usize, u64)>,
 }
 
-impl FileEntry {
+impl Entry {
     /// Whether any execute bit is set.
     pub fn is_executable(&self) -> bool {
         self.mode & 0o111 != 0
@@ -64,22 +67,47 @@ impl FileEntry {
 /// At most this many warnings are kept on a tree (a hostile layer could make millions).
 pub(crate) const MAX_WARNINGS: usize = 100;
 
+/// The bounds an [`Index`] is built under (the image reader's come from its `Limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Entries in the index.
+    pub max_entries: u64,
+    /// Bytes of one file that readers look at (a larger file is a warning).
+    pub max_file_bytes: u64,
+}
+
+impl Bounds {
+    /// No bound.
+    pub const NONE: Bounds = Bounds { max_entries: u64::MAX, max_file_bytes: u64::MAX };
+}
+
+/// Errors of building an [`Index`].
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The image has more visible paths than [`Bounds::max_entries`].
+    #[error("more than {limit} files in the image (limit)")]
+    TooManyEntries {
+        /// The bound.
+        limit: u64,
+    },
+}
+
 /// The squashed view of an image: every visible path once.
 #[derive(Debug, Default)]
-pub struct FileTree {
-    map: BTreeMap<String, FileEntry>,
+pub struct Index {
+    map: BTreeMap<String, Entry>,
     files_per_layer: Vec<u64>,
     warnings: Vec<String>,
 }
 
-impl FileTree {
+impl Index {
     /// The entry at `path`, if visible.
-    pub fn get(&self, path: &str) -> Option<&FileEntry> {
+    pub fn get(&self, path: &str) -> Option<&Entry> {
         self.map.get(path)
     }
 
     /// Every visible entry, in path order.
-    pub fn entries(&self) -> impl Iterator<Item = &FileEntry> {
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.map.values()
     }
 
@@ -138,7 +166,7 @@ impl FileTree {
     }
 
     /// The layer that holds an entry's content (a file's own, a hard link's target's).
-    fn content_layer(e: &FileEntry) -> Option<usize> {
+    fn content_layer(e: &Entry) -> Option<usize> {
         match e.kind {
             EntryKind::File => e.layer,
             EntryKind::Hardlink => e.content.map(|(l, _)| l),
@@ -146,7 +174,7 @@ impl FileTree {
         }
     }
 
-    fn uncount(&mut self, e: &FileEntry) {
+    fn uncount(&mut self, e: &Entry) {
         if let Some(l) = Self::content_layer(e) {
             if let Some(n) = self.files_per_layer.get_mut(l) {
                 *n = n.saturating_sub(1);
@@ -155,7 +183,7 @@ impl FileTree {
     }
 
     /// Applies one entry of layer `layer` (entries come in layer order).
-    pub(crate) fn apply(&mut self, mut entry: FileEntry, layer: usize, limits: &Limits) -> Result<(), SourceError> {
+    pub(crate) fn apply(&mut self, mut entry: Entry, layer: usize, bounds: Bounds) -> Result<(), IndexError> {
         entry.layer = Some(layer);
         match entry.kind {
             EntryKind::Whiteout => self.hide(&entry.path, layer, false),
@@ -180,123 +208,78 @@ impl FileTree {
                     // A non-directory replaces a lower directory and its content.
                     self.hide(&entry.path, layer, true);
                 }
-                if self.map.len() as u64 >= limits.max_entries && !self.map.contains_key(&entry.path) {
-                    return Err(SourceError::Visit(format!(
-                        "more than {} files in the image (limit)",
-                        limits.max_entries
-                    )));
+                if self.map.len() as u64 >= bounds.max_entries && !self.map.contains_key(&entry.path) {
+                    return Err(IndexError::TooManyEntries { limit: bounds.max_entries });
                 }
-                if kind == EntryKind::File && entry.size > limits.max_file_bytes && self.warnings.len() < MAX_WARNINGS {
+                if kind == EntryKind::File && entry.size > bounds.max_file_bytes && self.warnings.len() < MAX_WARNINGS {
                     self.warnings.push(format!(
                         "{} is {} bytes: only its first {} bytes (the file limit) are read by the catalogers",
-                        entry.path, entry.size, limits.max_file_bytes
+                        entry.path, entry.size, bounds.max_file_bytes
                     ));
                 }
-                if let Some(l) = Self::content_layer(&entry) {
-                    if self.files_per_layer.len() <= l {
-                        self.files_per_layer.resize(l + 1, 0);
-                    }
-                    self.files_per_layer[l] += 1;
-                }
-                if let Some(old) = self.map.insert(entry.path.clone(), entry) {
-                    self.uncount(&old);
-                }
+                self.insert_counted(entry);
             }
         }
         Ok(())
     }
 
+    /// Inserts an entry that hides nothing, counting the layer its content comes from.
+    pub(crate) fn insert_counted(&mut self, entry: Entry) {
+        if let Some(l) = Self::content_layer(&entry) {
+            if self.files_per_layer.len() <= l {
+                self.files_per_layer.resize(l + 1, 0);
+            }
+            self.files_per_layer[l] += 1;
+        }
+        if let Some(old) = self.map.insert(entry.path.clone(), entry) {
+            self.uncount(&old);
+        }
+    }
+
     /// Inserts an entry of a directory source.
-    fn insert_plain(&mut self, entry: FileEntry) {
+    pub(crate) fn insert_plain(&mut self, entry: Entry) {
         self.map.insert(entry.path.clone(), entry);
     }
 }
 
-/// Builds the tree of a directory on disk (symlinks not followed; `/proc`, `/sys` and `/dev`
-/// skipped when the root is `/`).
-pub(crate) fn from_dir(root: &Path, limits: &Limits) -> Result<FileTree, SourceError> {
-    use std::os::unix::fs::MetadataExt;
-    let mut tree = FileTree::default();
-    let is_root = root == Path::new("/");
-    let walker =
-        walkdir::WalkDir::new(root).follow_links(false).same_file_system(false).into_iter().filter_entry(|e| {
-            !(is_root && e.depth() == 1 && matches!(e.file_name().to_str(), Some("proc" | "sys" | "dev")))
-        });
-    for item in walker {
-        // Unreadable directories on a live system are skipped, like syft does.
-        let Ok(item) = item else { continue };
-        if item.depth() == 0 {
-            continue;
-        }
-        let Ok(rel) = item.path().strip_prefix(root) else {
-            continue;
-        };
-        let Some(rel) = rel.to_str() else { continue };
-        let Ok(meta) = item.metadata() else { continue };
-        let ft = meta.file_type();
-        let kind = if ft.is_file() {
-            EntryKind::File
-        } else if ft.is_dir() {
-            EntryKind::Dir
-        } else if ft.is_symlink() {
-            EntryKind::Symlink
-        } else {
-            EntryKind::Other
-        };
-        let link = if kind == EntryKind::Symlink {
-            std::fs::read_link(item.path()).ok().and_then(|p| p.to_str().map(str::to_string))
-        } else {
-            None
-        };
-        if tree.map.len() as u64 >= limits.max_entries {
-            return Err(SourceError::Visit(format!(
-                "more than {} files under {} (limit)",
-                limits.max_entries,
-                root.display()
-            )));
-        }
-        tree.insert_plain(FileEntry {
-            path: format!("/{rel}"),
-            kind,
-            size: if kind == EntryKind::File { meta.len() } else { 0 },
-            mode: meta.mode() & 0o7777,
-            link,
-            layer: None,
-            ordinal: 0,
-            content: None,
-        });
-    }
-    Ok(tree)
-}
-
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::type_complexity)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
-    fn e(path: &str, kind: EntryKind) -> FileEntry {
-        FileEntry { path: path.into(), kind, size: 1, mode: 0o644, link: None, layer: None, ordinal: 0, content: None }
+    fn e(path: &str, kind: EntryKind) -> Entry {
+        Entry {
+            path: path.into(),
+            kind,
+            size: 1,
+            mode: 0o644,
+            owner: (0, 0),
+            link: None,
+            layer: None,
+            ordinal: 0,
+            content: None,
+        }
     }
 
-    fn paths(t: &FileTree) -> Vec<&str> {
+    fn paths(t: &Index) -> Vec<&str> {
         t.entries().map(|e| e.path.as_str()).collect()
     }
 
     #[test]
     fn whiteouts_hide_lower_layers_only() {
-        let l = Limits::default();
-        let mut t = FileTree::default();
+        let l = Bounds::NONE;
+        let mut t = Index::default();
         for p in ["/a", "/a/x", "/a/y", "/b", "/c"] {
             let kind = if p == "/a" { EntryKind::Dir } else { EntryKind::File };
-            t.apply(e(p, kind), 0, &l).unwrap();
+            t.apply(e(p, kind), 0, l).unwrap();
         }
         // Layer 1: new /a/z first, then an opaque marker for /a: z survives, x and y go.
-        t.apply(e("/a/z", EntryKind::File), 1, &l).unwrap();
-        t.apply(e("/a", EntryKind::Opaque), 1, &l).unwrap();
-        t.apply(e("/b", EntryKind::Whiteout), 1, &l).unwrap();
+        t.apply(e("/a/z", EntryKind::File), 1, l).unwrap();
+        t.apply(e("/a", EntryKind::Opaque), 1, l).unwrap();
+        t.apply(e("/b", EntryKind::Whiteout), 1, l).unwrap();
         assert_eq!(paths(&t), ["/a", "/a/z", "/c"]);
         // Layer 2: a file replaces directory /a.
-        t.apply(e("/a", EntryKind::File), 2, &l).unwrap();
+        t.apply(e("/a", EntryKind::File), 2, l).unwrap();
         assert_eq!(paths(&t), ["/a", "/c"]);
         assert!(!t.has_files_from(0) || t.get("/c").is_some());
         assert!(!t.has_files_from(1));
@@ -304,10 +287,10 @@ mod tests {
 
     #[test]
     fn entry_limit_is_an_error() {
-        let l = Limits { max_entries: 2, ..Limits::default() };
-        let mut t = FileTree::default();
-        t.apply(e("/a", EntryKind::File), 0, &l).unwrap();
-        t.apply(e("/b", EntryKind::File), 0, &l).unwrap();
-        assert!(t.apply(e("/c", EntryKind::File), 0, &l).is_err());
+        let l = Bounds { max_entries: 2, ..Bounds::NONE };
+        let mut t = Index::default();
+        t.apply(e("/a", EntryKind::File), 0, l).unwrap();
+        t.apply(e("/b", EntryKind::File), 0, l).unwrap();
+        assert!(t.apply(e("/c", EntryKind::File), 0, l).is_err());
     }
 }

@@ -1,13 +1,14 @@
-//! An in-memory root file system, the one the image writer side shares: the builder assembles
-//! it (`build::debian`), the layer writer serializes it in path order (`oci`), the checksec gate
-//! scans a materialized copy, and [`glob_match`] is the glob of `image.toml` (`spec`). It lives
-//! at the top level so that `oci` and `spec` do not import `build`.
+//! The content-bearing tree: the root file system the builder assembles (`build::debian`), the
+//! layer writer serializes in path order (`oci`) and the checksec gate materializes.
 //!
 //! Every insertion is checked: paths are relative and normalized (no `..`), no entry lives below
 //! a symlink, and relative symlink targets stay inside the root.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use super::index::{Entry, EntryKind, Index};
+use super::{abs, glob_match, normalize, resolve_link};
 
 /// One file-system object. Owners default to root (0:0).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,46 +36,40 @@ pub enum Node {
     },
 }
 
+/// Mode of a symlink as the layer writer stores it (`lrwxrwxrwx`).
+pub const SYMLINK_MODE: u32 = 0o777;
+
+impl Node {
+    /// The kind of entry this node is.
+    pub fn kind(&self) -> EntryKind {
+        match self {
+            Node::Dir { .. } => EntryKind::Dir,
+            Node::File { .. } => EntryKind::File,
+            Node::Symlink { .. } => EntryKind::Symlink,
+        }
+    }
+
+    /// Permission bits ([`SYMLINK_MODE`] for a symlink).
+    pub fn mode(&self) -> u32 {
+        match self {
+            Node::Dir { mode, .. } | Node::File { mode, .. } => *mode,
+            Node::Symlink { .. } => SYMLINK_MODE,
+        }
+    }
+
+    /// Owner uid and gid (root for a symlink).
+    pub fn owner(&self) -> (u32, u32) {
+        match self {
+            Node::Dir { owner, .. } | Node::File { owner, .. } => *owner,
+            Node::Symlink { .. } => (0, 0),
+        }
+    }
+}
+
 /// Path-keyed file system (keys have no leading `/`).
 #[derive(Debug, Clone, Default)]
 pub struct Tree {
     entries: BTreeMap<String, Node>,
-}
-
-/// Normalizes a path from an archive or a definition: strips `./` and leading `/`, collapses
-/// `//` and `.`, rejects `..`. Returns `""` for the root.
-pub fn normalize(path: &str) -> Result<String, String> {
-    let mut parts = Vec::new();
-    for comp in path.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => return Err(format!("path {path:?} contains `..`")),
-            c if c.contains('\0') => return Err(format!("path {path:?} contains NUL")),
-            c => parts.push(c),
-        }
-    }
-    Ok(parts.join("/"))
-}
-
-/// Resolves `target` of a symlink at `link` lexically; `None` when it climbs above the root.
-pub fn resolve_link(link: &str, target: &str) -> Option<String> {
-    let mut parts: Vec<&str> = if target.starts_with('/') {
-        Vec::new()
-    } else {
-        let mut p: Vec<&str> = link.split('/').collect();
-        p.pop();
-        p
-    };
-    for comp in target.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            c => parts.push(c),
-        }
-    }
-    Some(parts.join("/"))
 }
 
 impl Tree {
@@ -234,6 +229,33 @@ impl Tree {
         Ok(())
     }
 
+    /// The metadata view of the tree: the [`Index`] an image reader makes of the one layer the
+    /// layer writer makes of it (layer 0, ordinals in path order), so that code that needs only
+    /// metadata (the catalogers' `wants`, the checksec filters) takes a built tree or a read image.
+    pub fn index(&self) -> Index {
+        let mut index = Index::default();
+        for (ordinal, (k, node)) in self.entries.iter().enumerate() {
+            let (size, link) = match node {
+                Node::File { data, .. } => (data.len() as u64, None),
+                Node::Symlink { target } => (0, Some(target.clone())),
+                Node::Dir { .. } => (0, None),
+            };
+            // One layer, every path once: nothing hides anything.
+            index.insert_counted(Entry {
+                path: abs(k),
+                kind: node.kind(),
+                size,
+                mode: node.mode(),
+                owner: node.owner(),
+                link,
+                layer: Some(0),
+                ordinal: ordinal as u64,
+                content: None,
+            });
+        }
+        index
+    }
+
     /// Total bytes of regular files.
     pub fn content_size(&self) -> u64 {
         self.entries
@@ -246,72 +268,9 @@ impl Tree {
     }
 }
 
-/// Shell-style glob over `/`-separated paths: `**` matches across `/`, `*` and `?` do not,
-/// `{a,b}` matches either alternative.
-pub fn glob_match(pattern: &str, path: &str) -> bool {
-    if let (Some(open), Some(close)) = (pattern.find('{'), pattern.find('}')) {
-        if open < close {
-            let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
-            return pattern[open + 1..close].split(',').any(|alt| glob_match(&format!("{head}{alt}{tail}"), path));
-        }
-    }
-    fn go(p: &[u8], s: &[u8]) -> bool {
-        match p.first() {
-            None => s.is_empty(),
-            Some(b'*') if p.get(1) == Some(&b'*') => {
-                let rest = &p[2..];
-                (0..=s.len()).any(|i| go(rest, &s[i..]))
-            }
-            Some(b'*') => {
-                let rest = &p[1..];
-                let mut i = 0;
-                loop {
-                    if go(rest, &s[i..]) {
-                        return true;
-                    }
-                    if i == s.len() || s[i] == b'/' {
-                        return false;
-                    }
-                    i += 1;
-                }
-            }
-            Some(b'?') => !s.is_empty() && s[0] != b'/' && go(&p[1..], &s[1..]),
-            Some(c) => s.first() == Some(c) && go(&p[1..], &s[1..]),
-        }
-    }
-    go(pattern.as_bytes(), path.as_bytes())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalize_table() {
-        for (input, want) in [
-            ("./usr/bin/x", Ok("usr/bin/x")),
-            ("/etc//passwd", Ok("etc/passwd")),
-            ("./", Ok("")),
-            ("a/./b/", Ok("a/b")),
-            ("../etc/passwd", Err(())),
-            ("usr/../../x", Err(())),
-        ] {
-            assert_eq!(normalize(input).map_err(|_| ()), want.map(str::to_string), "{input}");
-        }
-    }
-
-    #[test]
-    fn links_table() {
-        for (link, target, want) in [
-            ("usr/share/nginx/modules", "../../lib/nginx/modules", Some("usr/lib/nginx/modules")),
-            ("lib64", "usr/lib64", Some("usr/lib64")),
-            ("var/log/nginx/access.log", "/dev/stdout", Some("dev/stdout")),
-            ("etc/x", "../../etc/shadow", None),
-            ("a", "..", None),
-        ] {
-            assert_eq!(resolve_link(link, target).as_deref(), want, "{link} -> {target}");
-        }
-    }
 
     #[test]
     fn unsafe_insertions() {
@@ -326,6 +285,30 @@ mod tests {
         assert!(t.add_dir("etc/f", 0o755, (0, 0)).is_err());
         t.copy_file("etc/f", "etc/g").expect("copy");
         assert!(t.copy_file("etc/nope", "etc/h").is_err());
+    }
+
+    #[test]
+    fn index_view() {
+        let mut t = Tree::new();
+        t.add_file("usr/bin/x", 0o755, (0, 0), b"abc".to_vec()).expect("file");
+        t.add_symlink("bin", "usr/bin").expect("link");
+        let index = t.index();
+        type Row<'a> = (&'a str, EntryKind, u64, u32, Option<&'a str>, Option<usize>, u64);
+        let got: Vec<Row<'_>> = index
+            .entries()
+            .map(|e| (e.path.as_str(), e.kind, e.size, e.mode, e.link.as_deref(), e.layer, e.ordinal))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/bin", EntryKind::Symlink, 0, 0o777, Some("usr/bin"), Some(0), 0),
+                ("/usr", EntryKind::Dir, 0, 0o755, None, Some(0), 1),
+                ("/usr/bin", EntryKind::Dir, 0, 0o755, None, Some(0), 2),
+                ("/usr/bin/x", EntryKind::File, 3, 0o755, None, Some(0), 3),
+            ]
+        );
+        assert!(index.get("/usr/bin/x").is_some_and(Entry::is_executable));
+        assert_eq!(t.get("bin").map(Node::kind), Some(EntryKind::Symlink));
     }
 
     #[test]
