@@ -44,6 +44,10 @@ pub(crate) enum Command {
     Compare(CompareArgs),
     /// Run the main job: every stage, for every image definition, with its upstream comparison.
     Pipeline(PipelineArgs),
+    /// Push an image (oci-dir: layout or docker-archive:) to a registry; prints REF@DIGEST.
+    Push(PushArgs),
+    /// Pull an image from a registry into an OCI layout (with its cosign attachments if asked).
+    Pull(PullArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -403,4 +407,38 @@ pub(crate) struct SbomArgs {
     /// Document time: `image` (the image's created time; default), `now`, or an RFC 3339 time.
     #[arg(long, default_value = "image")]
     pub(crate) timestamp: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PushArgs {
+    /// The image: oci-dir:DIR (an OCI layout, a cosign-saved one included) or
+    /// docker-archive:FILE (pushed as an OCI image, its config and layers unchanged).
+    #[arg(value_name = "SOURCE")]
+    pub(crate) source: String,
+    /// Where: registry:HOST[:PORT]/REPO[:TAG] (TAG defaults to latest).
+    #[arg(value_name = "TARGET")]
+    pub(crate) target: String,
+    /// Mount blobs from this repository of the same registry instead of uploading them.
+    #[arg(long, value_name = "REPO")]
+    pub(crate) mount_from: Option<String>,
+    /// Reach this registry HOST[:PORT] over plain HTTP (loopback always is). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub(crate) insecure_registry: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PullArgs {
+    /// The image: registry:HOST[:PORT]/REPO[:TAG|@DIGEST].
+    #[arg(value_name = "SOURCE")]
+    pub(crate) source: String,
+    /// Where: oci-dir:DIR (absent or an empty directory).
+    #[arg(value_name = "TARGET")]
+    pub(crate) target: String,
+    /// Also the cosign signatures, attestations and SBOM (sha256-<hex>.sig, .att, .sbom) and
+    /// the OCI referrers, stored as `cosign save` stores them.
+    #[arg(long)]
+    pub(crate) with_attachments: bool,
+    /// Reach this registry HOST[:PORT] over plain HTTP (loopback always is). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub(crate) insecure_registry: Vec<String>,
 }

@@ -43,6 +43,9 @@ pub enum Error {
     /// SLSA provenance from a build record.
     #[error(transparent)]
     Provenance(#[from] crate::provenance::ProvenanceError),
+    /// The OCI distribution client (`armorred push`, `armorred pull`).
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     /// SBOM generation and reading (`armorred sbom`).
     #[error(transparent)]
     Sbom(#[from] crate::sbom::SbomError),

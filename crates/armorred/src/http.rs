@@ -158,6 +158,12 @@ impl Client {
     pub fn get(&self, url: &str) -> ureq::Request {
         self.agent_for(url).get(url)
     }
+
+    /// A request of `method` (`HEAD`, `PUT`, `POST`, `PATCH`, ...) for `url`. Redirects are
+    /// followed as for [`Client::get`], never with the `Authorization` header.
+    pub fn request(&self, method: &str, url: &str) -> ureq::Request {
+        self.agent_for(url).request(method, url)
+    }
 }
 
 /// Copies `body` to `sink`, at most `max` bytes: `Some(bytes copied)`, or `None` when the body

@@ -23,6 +23,7 @@ pub mod oci;
 pub mod pipeline;
 pub mod policy;
 pub mod provenance;
+pub mod registry;
 pub mod report;
 pub mod sbom;
 pub mod source;

@@ -450,51 +450,8 @@ fn same_packages_as_syft_on_an_oci_layout() {
     compare_with_syft(&scan(&src), &src);
 }
 
-/// A docker-registry (CNCF distribution) on loopback, stopped on drop.
-struct Registry {
-    child: std::process::Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_registry() -> Option<Registry> {
-    if !have_tool("/usr/bin/docker-registry", &["--version"]) {
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
-    let cfg = dir.path().join("registry.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "version: 0.1\nlog: {{ level: error }}\nstorage: {{ filesystem: {{ rootdirectory: {} }} }}\nhttp: {{ addr: {addr} }}\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
-    let child = std::process::Command::new("/usr/bin/docker-registry")
-        .arg("serve")
-        .arg(&cfg)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let reg = Registry { child, addr, _dir: dir };
-    for _ in 0..100 {
-        if ureq::get(&format!("http://{}/v2/", reg.addr)).call().is_ok() {
-            return Some(reg);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("docker-registry did not start on {}", reg.addr);
+fn start_registry() -> Option<support::registry::Registry> {
+    support::registry::Registry::start()
 }
 
 /// Pushes every blob of an OCI layout and its (single) manifest as `repo:tag`.

@@ -7,6 +7,8 @@ mod compare;
 mod db;
 mod lock;
 mod pipeline;
+mod pull;
+mod push;
 mod sbom;
 mod scan;
 
@@ -31,6 +33,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Scan(args) => scan::run(&args, &clock()?, cli.quiet),
         Command::Compare(args) => compare::run(&args, &clock()?),
         Command::Pipeline(args) => pipeline::run(&args, clock()?, cli.quiet),
+        Command::Push(args) => push::run(&args, cli.quiet),
+        Command::Pull(args) => pull::run(&args, cli.quiet),
     }
 }
 

@@ -84,6 +84,9 @@ pub enum SourceError {
         /// What went wrong.
         reason: String,
     },
+    /// The registry client failed (its errors name the registry and the request).
+    #[error(transparent)]
+    RegistryClient(#[from] crate::registry::RegistryError),
     /// A blob does not match the digest (or size) its descriptor gives.
     #[error("{what} {digest} of {source_name} does not verify: {reason}")]
     Digest {

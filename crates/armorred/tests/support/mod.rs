@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub(crate) mod images;
+pub(crate) mod registry;
 
 /// `<repo>/../shared/data`.
 pub(crate) fn shared_data() -> PathBuf {
