@@ -43,6 +43,8 @@ pub(crate) enum Command {
     Compare(CompareArgs),
     /// Run the main job: every stage, for every image definition, with its upstream comparison.
     Pipeline(PipelineArgs),
+    /// Manage cosign-compatible signing keys.
+    Key(KeyArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -403,4 +405,25 @@ pub(crate) struct SbomArgs {
     /// Document time: `image` (the image's created time; default), `now`, or an RFC 3339 time.
     #[arg(long, default_value = "image")]
     pub(crate) timestamp: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyArgs {
+    #[command(subcommand)]
+    pub(crate) command: KeyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Generate an ECDSA P-256 key pair as cosign writes it: PREFIX.key (encrypted with the
+    /// password from $COSIGN_PASSWORD, else asked on the terminal; mode 0600) and PREFIX.pub.
+    /// Existing files are never overwritten.
+    Generate(KeyGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyGenerateArgs {
+    /// Path prefix of the two files (PREFIX.key, PREFIX.pub).
+    #[arg(long, value_name = "PREFIX", default_value = "cosign")]
+    pub(crate) output_key_prefix: PathBuf,
 }

@@ -23,6 +23,7 @@ pub mod oci;
 pub mod pipeline;
 pub mod report;
 pub mod sbom;
+pub mod sign;
 pub mod source;
 pub mod spec;
 pub mod tier;

@@ -5,6 +5,7 @@ mod build_source;
 mod checksec;
 mod compare;
 mod db;
+mod key;
 mod lock;
 mod pipeline;
 mod sbom;
@@ -31,6 +32,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Scan(args) => scan::run(&args, &clock()?, cli.quiet),
         Command::Compare(args) => compare::run(&args, &clock()?),
         Command::Pipeline(args) => pipeline::run(&args, clock()?, cli.quiet),
+        Command::Key(args) => key::run(&args, cli.quiet),
     }
 }
 
