@@ -45,6 +45,12 @@ pub(crate) enum Command {
     Pipeline(PipelineArgs),
     /// Manage cosign-compatible signing keys.
     Key(KeyArgs),
+    /// Sign an image as cosign 2 does (simple signing, one layer per signature in the image's
+    /// signature manifest); `cosign verify --key` accepts it.
+    Sign(SignArgs),
+    /// Verify an image's cosign signatures with a public key, offline: the signature, the digest
+    /// it names, the reference; prints the claims.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -426,4 +432,50 @@ pub(crate) struct KeyGenerateArgs {
     /// Path prefix of the two files (PREFIX.key, PREFIX.pub).
     #[arg(long, value_name = "PREFIX", default_value = "cosign")]
     pub(crate) output_key_prefix: PathBuf,
+}
+
+/// `KEY=VALUE`.
+fn key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The private key: a cosign key file or an https URL (password from $COSIGN_PASSWORD, else
+    /// asked on the terminal).
+    #[arg(long, value_name = "KEY")]
+    pub(crate) key: String,
+    /// The repository the signature names (docker-reference); default: the layout's ref.name.
+    #[arg(long, value_name = "HOST/REPO")]
+    pub(crate) reference: Option<String>,
+    /// An annotation signed with the payload (repeatable).
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub(crate) annotations: Vec<(String, String)>,
+    /// The image: oci-dir:DIR.
+    #[arg(value_name = "IMAGE")]
+    pub(crate) image: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum VerifyFormat {
+    /// cosign's: the checks on stderr, the claims as one JSON line on stdout.
+    Text,
+    /// The claims as a JSON array on stdout.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The public key: a PEM file or an https URL.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) key: String,
+    /// The repository the signature must name (docker-reference); default: not checked.
+    #[arg(long, value_name = "HOST/REPO")]
+    pub(crate) reference: Option<String>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = VerifyFormat::Text)]
+    pub(crate) output: VerifyFormat,
+    /// The image: oci-dir:DIR.
+    #[arg(value_name = "IMAGE")]
+    pub(crate) image: String,
 }

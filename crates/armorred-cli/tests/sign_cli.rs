@@ -103,3 +103,265 @@ fn key_generate_is_read_by_python_and_cosign() {
         }
     }
 }
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+/// A one-layer OCI layout (an uncompressed tar holding `hello.txt` = `content`); its digest.
+fn image_layout(dir: &Path, content: &str) -> String {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |data: &[u8]| {
+        let hex = sha256_hex(data);
+        std::fs::write(blobs.join(&hex), data).unwrap();
+        (format!("sha256:{hex}"), data.len())
+    };
+    let mut header = [0u8; 512];
+    header[..9].copy_from_slice(b"hello.txt");
+    header[100..107].copy_from_slice(b"0000644");
+    header[124..135].copy_from_slice(format!("{:011o}", content.len()).as_bytes());
+    header[136..147].copy_from_slice(b"00000000000");
+    header[156] = b'0';
+    header[257..263].copy_from_slice(b"ustar\0");
+    header[263..265].copy_from_slice(b"00");
+    header[148..156].copy_from_slice(b"        ");
+    let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
+    header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    let mut tar = header.to_vec();
+    tar.extend_from_slice(content.as_bytes());
+    tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
+    let (layer, layer_size) = put(&tar);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["{layer}"]}}}}"#
+    );
+    let (config_digest, config_size) = put(config.as_bytes());
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{config_size}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer}","size":{layer_size}}}]}}"#
+    );
+    let (digest, size) = put(manifest.as_bytes());
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        dir.join("index.json"),
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{digest}","size":{size},"annotations":{{"org.opencontainers.image.ref.name":"test/img:t"}}}}]}}"#
+        ),
+    )
+    .unwrap();
+    digest
+}
+
+/// Debian's docker-registry on a free loopback port, stopped on drop.
+struct Registry {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_registry() -> Option<Registry> {
+    if !have("/usr/bin/docker-registry", &["--version"]) || !have("skopeo", &["--version"]) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let cfg = dir.path().join("registry.yml");
+    let data = dir.path().join("data");
+    std::fs::write(
+        &cfg,
+        format!("version: 0.1\nlog: {{ level: error }}\nstorage: {{ filesystem: {{ rootdirectory: {} }} }}\nhttp: {{ addr: {addr} }}\n", data.display()),
+    )
+    .unwrap();
+    let child = Command::new("/usr/bin/docker-registry")
+        .arg("serve")
+        .arg(&cfg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let reg = Registry { child, addr, _dir: dir };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&reg.addr).is_ok() {
+            return Some(reg);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("docker-registry did not start on {}", reg.addr);
+}
+
+fn push(layout: &Path, reference: &str, dir: &Path) {
+    let src = format!("oci:{}", layout.display());
+    let dst = format!("docker://{reference}");
+    ok(
+        &run_with("skopeo", &["copy", "--preserve-digests", "--dest-tls-verify=false", &src, &dst], None, dir),
+        "skopeo copy",
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The blob of the `kind` entry of a layout's index.json.
+fn entry_blob(layout: &Path, kind: &str) -> PathBuf {
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let e = index["manifests"].as_array().unwrap().iter().find(|e| e["annotations"]["kind"] == kind).unwrap();
+    layout.join("blobs/sha256").join(e["digest"].as_str().unwrap().trim_start_matches("sha256:"))
+}
+
+fn first_layer_blob(layout: &Path, kind: &str) -> PathBuf {
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(entry_blob(layout, kind)).unwrap()).unwrap();
+    layout.join("blobs/sha256").join(m["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:"))
+}
+
+fn flip_byte(path: &Path, at: usize) {
+    let mut b = std::fs::read(path).unwrap();
+    b[at] ^= 1;
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn sign_and_verify_both_ways_with_real_cosign() {
+    let Some(cosign) = cosign() else { return };
+    let Some(reg) = start_registry() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // A key pair cosign generated.
+    ok(&run_with(&cosign, &["generate-key-pair"], Some("pw"), d), "cosign generate-key-pair");
+
+    // cosign signs in the registry, saves the layout; we verify it offline.
+    let digest = image_layout(&d.join("img"), "hello");
+    let repo = format!("{}/test/img", reg.addr);
+    push(&d.join("img"), &format!("{repo}:t"), d);
+    let by_digest = format!("{repo}@{digest}");
+    let sign =
+        ["sign", "--key", "cosign.key", "--tlog-upload=false", "--allow-http-registry", "-y", by_digest.as_str()];
+    ok(&run_with(&cosign, &sign, Some("pw"), d), "cosign sign");
+    ok(
+        &run_with(&cosign, &["save", "--allow-http-registry", "--dir", "saved", by_digest.as_str()], None, d),
+        "cosign save",
+    );
+    let out = ok(
+        &armorred_in(d, &["verify", "--key", "cosign.pub", "--reference", &repo, "-o", "json", "oci-dir:saved"], None),
+        "verify",
+    );
+    let claims: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(claims[0]["critical"]["image"]["docker-manifest-digest"], digest.as_str());
+    assert_eq!(claims[0]["critical"]["identity"]["docker-reference"], repo.as_str());
+
+    // Tampered copies fail, each saying what did not match.
+    let tampered = |name: &str, change: &dyn Fn(&Path), key: &str, expect: &str| {
+        let copy = d.join(name);
+        copy_dir(&d.join("saved"), &copy);
+        change(&copy);
+        let o = armorred_in(d, &["verify", "--key", key, &format!("oci-dir:{name}")], None);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(expect), "{name}: {err}");
+    };
+    let sigs = "dev.cosignproject.cosign/sigs";
+    tampered("payload", &|c| flip_byte(&first_layer_blob(c, sigs), 10), "cosign.pub", "does not match its digest");
+    tampered(
+        "manifest",
+        &|c| flip_byte(&entry_blob(c, "dev.cosignproject.cosign/image"), 3),
+        "cosign.pub",
+        "does not match its digest",
+    );
+    tampered(
+        "signature",
+        &|c| {
+            // The signature annotation altered, the manifest's digest made consistent again.
+            let path = entry_blob(c, sigs);
+            let m = std::fs::read_to_string(&path).unwrap();
+            let at = m.find("\"dev.cosignproject.cosign/signature\":\"").unwrap() + 40;
+            let mut b = m.into_bytes();
+            b[at] = if b[at] == b'A' { b'B' } else { b'A' };
+            let hex = sha256_hex(&b);
+            std::fs::write(c.join("blobs/sha256").join(&hex), &b).unwrap();
+            let old = path.file_name().unwrap().to_str().unwrap().to_string();
+            let index = std::fs::read_to_string(c.join("index.json")).unwrap().replace(&old, &hex);
+            std::fs::write(c.join("index.json"), index).unwrap();
+        },
+        "cosign.pub",
+        "does not verify with the key",
+    );
+    ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "other"], Some("o")), "key generate");
+    tampered("wrong-key", &|_| {}, "other.pub", "does not verify with the key");
+
+    // A signature for another digest: cosign signs a second image, its signature image is
+    // grafted onto the first image's layout.
+    let other_digest = image_layout(&d.join("img2"), "other");
+    push(&d.join("img2"), &format!("{repo}:u"), d);
+    let other = format!("{repo}@{other_digest}");
+    ok(
+        &run_with(
+            &cosign,
+            &["sign", "--key", "cosign.key", "--tlog-upload=false", "--allow-http-registry", "-y", other.as_str()],
+            Some("pw"),
+            d,
+        ),
+        "cosign sign 2",
+    );
+    ok(
+        &run_with(&cosign, &["save", "--allow-http-registry", "--dir", "saved2", other.as_str()], None, d),
+        "cosign save 2",
+    );
+    tampered(
+        "other-digest",
+        &|c| {
+            let theirs = entry_blob(&d.join("saved2"), sigs);
+            let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&theirs).unwrap()).unwrap();
+            for blob in [m["config"]["digest"].as_str().unwrap(), m["layers"][0]["digest"].as_str().unwrap()] {
+                let hex = blob.trim_start_matches("sha256:");
+                std::fs::copy(d.join("saved2/blobs/sha256").join(hex), c.join("blobs/sha256").join(hex)).unwrap();
+            }
+            let mine = entry_blob(c, sigs);
+            std::fs::copy(&theirs, c.join("blobs/sha256").join(theirs.file_name().unwrap())).unwrap();
+            let index = std::fs::read_to_string(c.join("index.json"))
+                .unwrap()
+                .replace(mine.file_name().unwrap().to_str().unwrap(), theirs.file_name().unwrap().to_str().unwrap());
+            std::fs::write(c.join("index.json"), index).unwrap();
+        },
+        "cosign.pub",
+        &format!("the signature is for {other_digest}, not for this image ({digest})"),
+    );
+
+    // We sign (with cosign's key and with ours); cosign verifies the layout offline.
+    let mine = d.join("mine");
+    let my_digest = image_layout(&mine, "mine");
+    ok(
+        &armorred_in(d, &["sign", "--key", "cosign.key", "--reference", &repo, "oci-dir:mine"], Some("pw")),
+        "sign with cosign's key",
+    );
+    ok(&armorred_in(d, &["sign", "--key", "other.key", "oci-dir:mine"], Some("o")), "sign with our key");
+    for key in ["cosign.pub", "other.pub"] {
+        let v = ["verify", "--key", key, "--local-image", "mine", "--insecure-ignore-tlog=true"];
+        let out = ok(&run_with(&cosign, &v, None, d), "cosign verify --local-image");
+        assert!(out.contains(&my_digest), "{out}");
+    }
+    ok(&armorred_in(d, &["verify", "--key", "cosign.pub", "oci-dir:mine"], None), "we verify ours");
+    // cosign too refuses a key that did not sign.
+    let o = run_with(
+        &cosign,
+        &["verify", "--key", "other.pub", "--local-image", "saved", "--insecure-ignore-tlog=true"],
+        None,
+        d,
+    );
+    assert!(!o.status.success());
+}

@@ -10,6 +10,8 @@ mod lock;
 mod pipeline;
 mod sbom;
 mod scan;
+mod sign;
+mod verify;
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +35,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Compare(args) => compare::run(&args, &clock()?),
         Command::Pipeline(args) => pipeline::run(&args, clock()?, cli.quiet),
         Command::Key(args) => key::run(&args, cli.quiet),
+        Command::Sign(args) => sign::run(&args, cli.quiet),
+        Command::Verify(args) => verify::run(&args, cli.quiet),
     }
 }
 

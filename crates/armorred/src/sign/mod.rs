@@ -11,12 +11,35 @@
 //! small, fixed JSON documents pinned here by goldens taken from real cosign output.
 
 pub mod key;
-// pub mod layout;
-// pub mod simple;
+pub mod layout;
+pub mod simple;
 
 use std::path::PathBuf;
 
+impl SignError {
+    /// Whether this is a failed verification (the image or its signatures do not check out),
+    /// as opposed to an unusable input.
+    pub fn is_verification_failure(&self) -> bool {
+        matches!(self, Self::Verify { .. } | Self::Altered { .. })
+    }
+}
+
 pub use key::{generate_key_pair, load_private_key, load_public_key, PrivateKey, PublicKey};
+
+/// The store of an image reference given on the command line: `oci-dir:DIR` (or a bare
+/// directory path). `registry:` references get their own store in the registry client.
+pub fn open_store(image: &str) -> Result<Box<dyn layout::Store>, SignError> {
+    use crate::source::Source;
+    let unsupported = |reason: &str| SignError::Store { store: image.to_string(), reason: reason.to_string() };
+    match Source::parse(image) {
+        Ok(Source::OciDir(dir)) => Ok(Box::new(layout::OciDir::new(dir))),
+        Ok(Source::Registry(_)) => {
+            Err(unsupported("signing in a registry is not available yet: use an oci-dir: layout"))
+        }
+        Ok(_) => Err(unsupported("signatures are stored in an OCI layout: give oci-dir:DIR")),
+        Err(e) => Err(unsupported(&e.to_string())),
+    }
+}
 
 /// Errors of keys, signing and verification.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +101,16 @@ pub enum SignError {
         store: String,
         /// What is wrong.
         reason: String,
+    },
+    /// A blob is not what its digest says: it was altered (a verification failure).
+    #[error("{store}: blob {digest} does not match its digest (it hashes to {found}): it was altered")]
+    Altered {
+        /// The layout or registry reference.
+        store: String,
+        /// The digest it is stored under.
+        digest: String,
+        /// What its bytes hash to.
+        found: String,
     },
     /// No signature (or attestation) of the image verified; each reason says why one failed.
     #[error("no valid {what} for {subject}: {}", reasons.join("; "))]

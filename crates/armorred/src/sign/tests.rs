@@ -144,3 +144,225 @@ fn key_generate_writes_a_pair_and_never_overwrites() {
     assert!(super::generate_key_pair(&other, b"pw").is_err());
     assert!(!tmp.path().join("other.key").exists());
 }
+
+// ---- simple signing over OCI layouts ----
+
+use super::layout::{self, Attachment, OciDir, SigImage, Store as _};
+use super::simple::{self, SignOptions, VerifyOptions};
+use crate::oci::spec::Digest;
+
+const COSIGN_IMAGE: &str = "sha256:4e5a894f859d030aaab16fd778aada1c0513579a6568965bdee9df51d5c8dfe4";
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A writable copy of the layout cosign signed and attested.
+fn cosign_layout() -> (tempfile::TempDir, OciDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("oci");
+    copy_dir(&testdata("cosign-saved"), &dir);
+    (tmp, OciDir::new(dir))
+}
+
+fn cosign_pub() -> PublicKey {
+    PublicKey::from_pem(&read("cosign-key/cosign.pub"), "cosign.pub").unwrap()
+}
+
+fn cosign_key() -> PrivateKey {
+    decrypt("cosign-key/cosign.key", "pw").unwrap()
+}
+
+#[test]
+fn simple_verifies_what_cosign_signed() {
+    let store = OciDir::new(testdata("cosign-saved"));
+    let opts = VerifyOptions { reference: Some("127.0.0.1:5013/test/img".into()) };
+    let v = simple::verify(&store, &cosign_pub(), &opts).unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].payload.critical.image.docker_manifest_digest, COSIGN_IMAGE);
+    assert_eq!(v[0].payload.critical.identity.docker_reference, "127.0.0.1:5013/test/img");
+    assert_eq!(v[0].payload.optional, None);
+}
+
+#[test]
+fn simple_signature_image_is_byte_identical_to_cosigns() {
+    let store = OciDir::new(testdata("cosign-saved"));
+    let manifest = store.attached(Attachment::Signatures).unwrap().unwrap();
+    let image = SigImage::parse(&manifest, "cosign").unwrap();
+    let (config, ours) = image.serialize();
+    assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(manifest).unwrap());
+    let cosign_config =
+        read("cosign-saved/blobs/sha256/e7585d18d34f77dbc93e09499fd43951836c3c4e6c86e059a2b9c15ece144e34");
+    assert_eq!(String::from_utf8(config).unwrap(), String::from_utf8(cosign_config).unwrap());
+    // The payload cosign signed is the one we write for the same image and name.
+    let payload =
+        simple::SimpleSigning::new("127.0.0.1:5013/test/img", &COSIGN_IMAGE.parse().unwrap(), &Default::default());
+    assert_eq!(payload.to_bytes(), store.blob(&image.layers[0].digest, 1 << 20).unwrap());
+}
+
+#[test]
+fn simple_sign_appends_and_round_trips() {
+    let (_tmp, store) = cosign_layout();
+    let key = PrivateKey::generate();
+    let opts = SignOptions {
+        reference: Some("127.0.0.1:5013/test/img:t".into()),
+        annotations: [("env".to_string(), "test".to_string())].into(),
+    };
+    let signed = simple::sign(&store, &key, &opts).unwrap();
+    assert_eq!(signed.subject.as_str(), COSIGN_IMAGE);
+    assert_eq!(signed.reference, "127.0.0.1:5013/test/img");
+    // Both signatures are there: cosign's verifies with cosign's key, ours with ours.
+    let ours = simple::verify(&store, &key.public_key(), &VerifyOptions::default()).unwrap();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0].layer, signed.payload);
+    assert_eq!(ours[0].payload.optional.as_ref().unwrap()["env"], "test");
+    assert_eq!(simple::verify(&store, &cosign_pub(), &VerifyOptions::default()).unwrap().len(), 1);
+    // Golden of what we wrote, signatures redacted.
+    let manifest = store.attached(Attachment::Signatures).unwrap().unwrap();
+    let mut m: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    for l in m["layers"].as_array_mut().unwrap() {
+        l["annotations"][simple::SIGNATURE_ANNOTATION] = "[signature]".into();
+    }
+    insta::assert_json_snapshot!("signature_manifest", m);
+    insta::assert_snapshot!(
+        "simple_signing_payload",
+        String::from_utf8(store.blob(&signed.payload, 4096).unwrap()).unwrap()
+    );
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.dir().join("index.json")).unwrap()).unwrap();
+    insta::assert_json_snapshot!("signed_index", index, { ".manifests[1].digest" => "[manifest]", ".manifests[1].size" => "[size]" });
+}
+
+#[test]
+fn simple_sign_marks_a_plain_layout_as_cosign_does() {
+    let (_tmp, store) = cosign_layout();
+    // A layout as `armorred build` writes it: one entry, named, no cosign kinds.
+    let entry = serde_json::json!({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
+        {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":COSIGN_IMAGE,"size":418,
+         "annotations":{"org.opencontainers.image.ref.name":"armorred/test:hardened"}}]});
+    std::fs::write(store.dir().join("index.json"), serde_json::to_vec(&entry).unwrap()).unwrap();
+    let err = simple::verify(&store, &cosign_pub(), &VerifyOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("no signatures are stored"), "{err}");
+    let key = cosign_key();
+    let signed = simple::sign(&store, &key, &SignOptions::default()).unwrap();
+    assert_eq!(signed.reference, "armorred/test");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.dir().join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["annotations"]["kind"], layout::KIND_IMAGE);
+    assert_eq!(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "armorred/test:hardened");
+    assert_eq!(index["manifests"][1]["annotations"]["kind"], layout::KIND_SIGS);
+    let opts = VerifyOptions { reference: Some("docker.io/armorred/test".into()) };
+    assert_eq!(simple::verify(&store, &key.public_key(), &opts).unwrap().len(), 1);
+    // The image still reads as one image.
+    let image = crate::source::Source::parse(&format!("oci-dir:{}", store.dir().display()))
+        .unwrap()
+        .open(&Default::default())
+        .unwrap();
+    assert_eq!(image.digest.as_deref(), Some(COSIGN_IMAGE));
+}
+
+fn sigs_manifest_path(store: &OciDir) -> std::path::PathBuf {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.dir().join("index.json")).unwrap()).unwrap();
+    let d =
+        index["manifests"].as_array().unwrap().iter().find(|e| e["annotations"]["kind"] == layout::KIND_SIGS).unwrap()
+            ["digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    store.dir().join("blobs/sha256").join(d.trim_start_matches("sha256:"))
+}
+
+fn flip(path: &std::path::Path, at: usize) {
+    let mut b = std::fs::read(path).unwrap();
+    b[at] ^= 1;
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn simple_tampering_fails_with_what_did_not_match() {
+    let verify = |store: &OciDir, key: &PublicKey, reference: Option<&str>| {
+        simple::verify(store, key, &VerifyOptions { reference: reference.map(str::to_string) }).unwrap_err().to_string()
+    };
+    // Wrong key.
+    let (_t, store) = cosign_layout();
+    let err = verify(&store, &PrivateKey::generate().public_key(), None);
+    assert!(err.contains("does not verify with the key"), "{err}");
+    // Wrong reference.
+    let err = verify(&store, &cosign_pub(), Some("127.0.0.1:5013/other/img"));
+    assert!(err.contains("names docker-reference \"127.0.0.1:5013/test/img\", not"), "{err}");
+    // A flipped byte in the payload.
+    let (_t, store) = cosign_layout();
+    flip(&store.dir().join("blobs/sha256/1aca4514aaf16e1689f4636f82eaf6e1d6e014920fe62c1d922e3bb3112e2634"), 20);
+    let err = verify(&store, &cosign_pub(), None);
+    assert!(err.contains("does not match its digest") && err.contains("altered"), "{err}");
+    // A flipped byte in the image manifest.
+    let (_t, store) = cosign_layout();
+    flip(&store.dir().join("blobs/sha256").join(&COSIGN_IMAGE[7..]), 30);
+    let err = simple::verify(&store, &cosign_pub(), &VerifyOptions::default()).unwrap_err().to_string();
+    assert!(err.contains(&format!("blob {COSIGN_IMAGE} does not match its digest")), "{err}");
+    // A flipped bit in the signature (manifest rewritten consistently, index.json too).
+    let (_t, store) = cosign_layout();
+    let manifest = store.attached(Attachment::Signatures).unwrap().unwrap();
+    let mut image = SigImage::parse(&manifest, "t").unwrap();
+    let sig = image.layers[0].annotations.get_mut(simple::SIGNATURE_ANNOTATION).unwrap();
+    *sig = sig.replacen("MEUCIEG9", "MEUCIEG8", 1);
+    let (config, m) = image.serialize();
+    store.put(Attachment::Signatures, &[config], &m).unwrap();
+    let err = verify(&store, &cosign_pub(), None);
+    assert!(err.contains("does not verify with the key"), "{err}");
+    // A flipped byte in the signature manifest (index.json unchanged).
+    let (_t, store) = cosign_layout();
+    flip(&sigs_manifest_path(&store), 5);
+    let err = verify(&store, &cosign_pub(), None);
+    assert!(err.contains("does not match its digest"), "{err}");
+    // A valid signature, but for another image.
+    let (_t, store) = cosign_layout();
+    let key = PrivateKey::generate();
+    let other: Digest = format!("sha256:{}", "ab".repeat(32)).parse().unwrap();
+    let payload = simple::SimpleSigning::new("127.0.0.1:5013/test/img", &other, &Default::default()).to_bytes();
+    let sig = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key.sign(&payload));
+    layout::append(
+        &store,
+        Attachment::Signatures,
+        simple::SIMPLE_SIGNING_MEDIA_TYPE,
+        payload,
+        [(simple::SIGNATURE_ANNOTATION.to_string(), sig)].into(),
+    )
+    .unwrap();
+    let err = verify(&store, &key.public_key(), None);
+    assert!(err.contains(&format!("the signature is for {other}, not for this image ({COSIGN_IMAGE})")), "{err}");
+    // The index moved to another image: the signatures no longer match it.
+    let (_t, store) = cosign_layout();
+    let cfg = "sha256:d9d8120457182873e54c4a70abb063f943d30bb047f840153fb386d83a86e2c3";
+    let index = std::fs::read_to_string(store.dir().join("index.json")).unwrap().replace(COSIGN_IMAGE, cfg);
+    std::fs::write(store.dir().join("index.json"), index).unwrap();
+    let err = verify(&store, &cosign_pub(), None);
+    assert!(err.contains(&format!("the signature is for {COSIGN_IMAGE}, not for this image ({cfg})")), "{err}");
+}
+
+#[test]
+fn simple_repository_names_normalize_as_go_containerregistry() {
+    for (given, want) in [
+        ("nginx", "index.docker.io/library/nginx"),
+        ("docker.io/library/nginx:1", "index.docker.io/library/nginx"),
+        ("armorred/nginx:hardened", "index.docker.io/armorred/nginx"),
+        ("127.0.0.1:5013/test/img@sha256:00", "127.0.0.1:5013/test/img"),
+        ("localhost/x", "localhost/x"),
+    ] {
+        assert_eq!(layout::normalize_repository(given), want, "{given}");
+    }
+    assert_eq!(
+        layout::attachment_tag(&COSIGN_IMAGE.parse().unwrap(), Attachment::Attestations),
+        format!("sha256-{}.att", &COSIGN_IMAGE[7..])
+    );
+}

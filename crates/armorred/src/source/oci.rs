@@ -35,6 +35,10 @@ pub(crate) fn select<'a>(
     let candidates: Vec<&Descriptor> = manifests
         .iter()
         .filter(|m| os(m).as_deref() != Some("unknown") && m.annotation("vnd.docker.reference.type").is_none())
+        // cosign's signature and attestation images beside the image (`cosign save`, `armorred sign`).
+        .filter(|m| {
+            !matches!(m.annotation("kind"), Some(crate::sign::layout::KIND_SIGS | crate::sign::layout::KIND_ATTS))
+        })
         .collect();
     if candidates.len() == 1 && (!explicit || candidates[0].platform.is_none()) {
         return Ok(candidates[0]);
