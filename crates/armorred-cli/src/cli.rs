@@ -51,6 +51,11 @@ pub(crate) enum Command {
     /// Verify an image's cosign signatures with a public key, offline: the signature, the digest
     /// it names, the reference; prints the claims.
     Verify(VerifyArgs),
+    /// Attest a predicate about an image as cosign does: an in-toto statement in a DSSE
+    /// envelope, appended to the image's attestations.
+    Attest(AttestArgs),
+    /// Verify an image's attestations with a public key, offline; prints the verified envelopes.
+    VerifyAttestation(VerifyAttestationArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -473,6 +478,44 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "HOST/REPO")]
     pub(crate) reference: Option<String>,
     /// Output format.
+    #[arg(long, short, value_enum, default_value_t = VerifyFormat::Text)]
+    pub(crate) output: VerifyFormat,
+    /// The image: oci-dir:DIR.
+    #[arg(value_name = "IMAGE")]
+    pub(crate) image: String,
+}
+
+/// `--type`: cosign's names (or a predicate type URI).
+const PREDICATE_TYPE_HELP: &str =
+    "Predicate type: slsaprovenance1, slsaprovenance, cyclonedx, spdxjson, spdx, openvex, vuln, link, or a URI";
+
+#[derive(Debug, Args)]
+pub(crate) struct AttestArgs {
+    /// The private key: a cosign key file or an https URL (password from $COSIGN_PASSWORD, else
+    /// asked on the terminal).
+    #[arg(long, value_name = "KEY")]
+    pub(crate) key: String,
+    #[arg(long = "type", value_name = "TYPE", help = PREDICATE_TYPE_HELP)]
+    pub(crate) predicate_type: String,
+    /// The predicate: a JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) predicate: PathBuf,
+    /// The repository the statement's subject names; default: the layout's ref.name.
+    #[arg(long, value_name = "HOST/REPO")]
+    pub(crate) reference: Option<String>,
+    /// The image: oci-dir:DIR.
+    #[arg(value_name = "IMAGE")]
+    pub(crate) image: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyAttestationArgs {
+    /// The public key: a PEM file or an https URL.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) key: String,
+    #[arg(long = "type", value_name = "TYPE", help = PREDICATE_TYPE_HELP)]
+    pub(crate) predicate_type: Option<String>,
+    /// Output format (text: cosign's, one envelope per line; json: the statements).
     #[arg(long, short, value_enum, default_value_t = VerifyFormat::Text)]
     pub(crate) output: VerifyFormat,
     /// The image: oci-dir:DIR.

@@ -365,3 +365,116 @@ fn sign_and_verify_both_ways_with_real_cosign() {
     );
     assert!(!o.status.success());
 }
+
+#[test]
+fn attest_and_verify_attestation_both_ways_with_real_cosign() {
+    let Some(cosign) = cosign() else { return };
+    let Some(reg) = start_registry() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(&run_with(&cosign, &["generate-key-pair"], Some("pw"), d), "cosign generate-key-pair");
+    let slsa = r#"{"buildDefinition":{"buildType":"https://armorred.dev/build/v1","externalParameters":{"definition":"images/nginx","tier":"hardened"}},"runDetails":{"builder":{"id":"https://armorred.dev/builder"}}}"#;
+    std::fs::write(d.join("slsa.json"), slsa).unwrap();
+    std::fs::copy(
+        support::shared_data().join("sigstore/cosign/test/testdata/bom-go-mod.cyclonedx.json"),
+        d.join("cdx.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("vex.json"),
+        r#"{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://armorred.dev/vex/1","author":"armorred","timestamp":"2026-01-01T00:00:00Z","version":1,"statements":[]}"#,
+    )
+    .unwrap();
+    let types = [("slsaprovenance1", "slsa.json"), ("cyclonedx", "cdx.json"), ("openvex", "vex.json")];
+
+    // We attest; cosign verifies each type offline; Python checks our DSSE signature.
+    let digest = image_layout(&d.join("mine"), "mine");
+    for (t, file) in types {
+        ok(
+            &armorred_in(
+                d,
+                &["attest", "--key", "cosign.key", "--type", t, "--predicate", file, "oci-dir:mine"],
+                Some("pw"),
+            ),
+            t,
+        );
+    }
+    for (t, _) in types {
+        let v = [
+            "verify-attestation",
+            "--key",
+            "cosign.pub",
+            "--local-image",
+            "mine",
+            "--insecure-ignore-tlog=true",
+            "--type",
+            t,
+        ];
+        let out = ok(&run_with(&cosign, &v, None, d), &format!("cosign verify-attestation --type {t}"));
+        assert!(out.contains("\"payloadType\":\"application/vnd.in-toto+json\""), "{out}");
+        let out = ok(
+            &armorred_in(
+                d,
+                &["verify-attestation", "--key", "cosign.pub", "--type", t, "-o", "json", "oci-dir:mine"],
+                None,
+            ),
+            t,
+        );
+        let statements: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(statements[0]["subject"][0]["digest"]["sha256"], &digest[7..]);
+    }
+    if python_crypto() {
+        let envelope = first_layer_blob(&d.join("mine"), "dev.cosignproject.cosign/atts");
+        let script = check_script();
+        let o =
+            run_with("python3", &[script.to_str().unwrap(), "dsse", "cosign.pub", envelope.to_str().unwrap()], None, d);
+        ok(&o, "python checks our DSSE signature");
+    }
+
+    // cosign attests in the registry and saves; we verify every type.
+    let theirs = image_layout(&d.join("img"), "theirs");
+    let repo = format!("{}/test/att", reg.addr);
+    push(&d.join("img"), &format!("{repo}:t"), d);
+    let by_digest = format!("{repo}@{theirs}");
+    for (t, file) in types {
+        let a = [
+            "attest",
+            "--key",
+            "cosign.key",
+            "--tlog-upload=false",
+            "--allow-http-registry",
+            "-y",
+            "--type",
+            t,
+            "--predicate",
+            file,
+            by_digest.as_str(),
+        ];
+        ok(&run_with(&cosign, &a, Some("pw"), d), &format!("cosign attest --type {t}"));
+    }
+    ok(
+        &run_with(&cosign, &["save", "--allow-http-registry", "--dir", "saved", by_digest.as_str()], None, d),
+        "cosign save",
+    );
+    for (t, _) in types {
+        let out =
+            ok(&armorred_in(d, &["verify-attestation", "--key", "cosign.pub", "--type", t, "oci-dir:saved"], None), t);
+        assert_eq!(out.lines().count(), 1, "{out}");
+    }
+    // A flipped byte in the envelope, a wrong key: exit 1 and why.
+    let copy = d.join("tampered");
+    copy_dir(&d.join("saved"), &copy);
+    flip_byte(&first_layer_blob(&copy, "dev.cosignproject.cosign/atts"), 40);
+    // (the first layer is the slsaprovenance1 attestation; the others still verify)
+    let o = armorred_in(
+        d,
+        &["verify-attestation", "--key", "cosign.pub", "--type", "slsaprovenance1", "oci-dir:tampered"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("does not match its digest"), "{}", text(&o.stderr));
+    ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "other"], Some("o")), "key generate");
+    let o = armorred_in(d, &["verify-attestation", "--key", "other.pub", "--type", "openvex", "oci-dir:saved"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("envelope signature does not verify with the key"), "{}", text(&o.stderr));
+}

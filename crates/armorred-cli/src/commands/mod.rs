@@ -1,5 +1,6 @@
 //! One module per command: each turns arguments into library calls and prints the result.
 
+mod attest;
 mod build;
 mod build_source;
 mod checksec;
@@ -12,6 +13,7 @@ mod sbom;
 mod scan;
 mod sign;
 mod verify;
+mod verify_attestation;
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +39,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Key(args) => key::run(&args, cli.quiet),
         Command::Sign(args) => sign::run(&args, cli.quiet),
         Command::Verify(args) => verify::run(&args, cli.quiet),
+        Command::Attest(args) => attest::run(&args, cli.quiet),
+        Command::VerifyAttestation(args) => verify_attestation::run(&args, cli.quiet),
     }
 }
 

@@ -366,3 +366,84 @@ fn simple_repository_names_normalize_as_go_containerregistry() {
         format!("sha256-{}.att", &COSIGN_IMAGE[7..])
     );
 }
+
+// ---- attestations ----
+
+use super::dsse::{self, Envelope};
+use super::intoto;
+
+#[test]
+fn intoto_verifies_what_cosign_attested() {
+    let store = OciDir::new(testdata("cosign-saved"));
+    let slsa = intoto::predicate_type("slsaprovenance1").unwrap();
+    let v = intoto::verify_attestations(&store, &cosign_pub(), Some(&slsa)).unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].statement.kind, intoto::STATEMENT_V01);
+    assert_eq!(v[0].statement.predicate["runDetails"]["builder"]["id"], "https://example.com/b");
+    let err =
+        intoto::verify_attestations(&store, &cosign_pub(), Some("https://cyclonedx.org/bom")).unwrap_err().to_string();
+    assert!(err.contains("predicate type https://slsa.dev/provenance/v1 is not https://cyclonedx.org/bom"), "{err}");
+    let err = intoto::verify_attestations(&store, &PrivateKey::generate().public_key(), None).unwrap_err().to_string();
+    assert!(err.contains("envelope signature does not verify with the key"), "{err}");
+}
+
+#[test]
+fn intoto_attest_round_trips_with_goldens() {
+    let (_tmp, store) = cosign_layout();
+    // A fixed key: ECDSA signatures are deterministic (RFC 6979), so the layer digest is stable.
+    let key = cosign_key();
+    let cdx = intoto::predicate_type("cyclonedx").unwrap();
+    let predicate = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []});
+    let a = intoto::attest(&store, &key, &cdx, predicate.clone(), Some("127.0.0.1:5013/test/img:t")).unwrap();
+    assert_eq!(a.subject.as_str(), COSIGN_IMAGE);
+    let v = intoto::verify_attestations(&store, &key.public_key(), Some(&cdx)).unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].statement.predicate, predicate);
+    assert_eq!(v[0].layer, a.layer);
+    // cosign's slsa attestation is still there, beside ours.
+    assert_eq!(intoto::verify_attestations(&store, &cosign_pub(), None).unwrap().len(), 2);
+    let manifest = store.attached(Attachment::Attestations).unwrap().unwrap();
+    insta::assert_snapshot!(
+        "attestation_manifest_layers",
+        serde_json::to_string_pretty(&serde_json::from_slice::<serde_json::Value>(&manifest).unwrap()["layers"])
+            .unwrap()
+    );
+    let mut envelope: serde_json::Value = serde_json::from_slice(&store.blob(&a.layer, 1 << 20).unwrap()).unwrap();
+    let statement: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::STANDARD, envelope["payload"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    insta::assert_json_snapshot!("intoto_statement", statement);
+    envelope["signatures"][0]["sig"] = "[signature]".into();
+    envelope["payload"] = "[statement]".into();
+    insta::assert_json_snapshot!("dsse_envelope", envelope);
+}
+
+#[test]
+fn intoto_wrong_subject_and_types_fail() {
+    let key = PrivateKey::generate();
+    let other = format!("sha256:{}", "cd".repeat(32));
+    let statement = intoto::Statement {
+        kind: intoto::STATEMENT_V1.into(),
+        subject: vec![intoto::StatementSubject {
+            name: "x".into(),
+            digest: [("sha256".into(), other[7..].to_string())].into(),
+        }],
+        predicate_type: "https://openvex.dev/ns".into(),
+        predicate: serde_json::json!({}),
+    };
+    let env = Envelope::sign(dsse::INTOTO_PAYLOAD_TYPE, &serde_json::to_vec(&statement).unwrap(), &key).to_bytes();
+    let err = intoto::check(&env, &key.public_key(), &COSIGN_IMAGE.parse().unwrap(), None).unwrap_err();
+    assert!(err.contains(&format!("the statement is about {other}, not this image")), "{err}");
+    assert!(intoto::check(&env, &key.public_key(), &other.parse().unwrap(), Some("https://openvex.dev/ns")).is_ok());
+    let err = intoto::predicate_type("sbom").unwrap_err().to_string();
+    assert!(err.contains("unknown predicate type") && err.contains("slsaprovenance1"), "{err}");
+    assert_eq!(intoto::predicate_type("https://example.com/p/v1").unwrap(), "https://example.com/p/v1");
+    assert_eq!(intoto::predicate_type("vuln").unwrap(), "https://cosign.sigstore.dev/attestation/vuln/v1");
+    // The PAE of the DSSE spec's example.
+    assert_eq!(
+        dsse::pae("http://example.com/HelloWorld", b"hello world"),
+        b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
+    );
+}
