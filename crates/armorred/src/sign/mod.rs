@@ -10,6 +10,7 @@
 //! verifies registry signatures but has no layout storage and no key-file writer), and they are
 //! small, fixed JSON documents pinned here by goldens taken from real cosign output.
 
+pub mod bundle;
 pub mod dsse;
 pub mod intoto;
 pub mod key;

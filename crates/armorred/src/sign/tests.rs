@@ -447,3 +447,39 @@ fn intoto_wrong_subject_and_types_fail() {
         b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
     );
 }
+
+// ---- Sigstore bundles ----
+
+use super::bundle::{self, Bundle};
+
+#[test]
+fn bundle_round_trips_with_golden() {
+    let key = cosign_key();
+    let statement = intoto::Statement {
+        kind: intoto::STATEMENT_V1.into(),
+        subject: vec![intoto::StatementSubject {
+            name: "127.0.0.1:5013/test/img".into(),
+            digest: [("sha256".into(), COSIGN_IMAGE[7..].to_string())].into(),
+        }],
+        predicate_type: "https://slsa.dev/provenance/v1".into(),
+        predicate: serde_json::json!({"buildDefinition": {"buildType": "https://armorred.dev/build/v1"}}),
+    };
+    let b = Bundle::sign_statement(&statement, &key);
+    let bytes = b.to_bytes();
+    let back = Bundle::parse(&bytes, "ours").unwrap();
+    assert_eq!(back, b);
+    assert_eq!(back.verify(&key.public_key()).unwrap(), statement);
+    assert!(back.verify(&PrivateKey::generate().public_key()).unwrap_err().contains("does not verify with the key"));
+    let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    v["dsseEnvelope"]["signatures"][0]["sig"] = "[signature]".into();
+    insta::assert_json_snapshot!("bundle_v03", v);
+    // A flipped payload fails; another media type is refused.
+    let mut tampered = back.clone();
+    let env = tampered.dsse_envelope.as_mut().unwrap();
+    env.payload = env.payload.replacen('e', "f", 1);
+    assert!(tampered.verify(&key.public_key()).is_err());
+    let other = String::from_utf8(bytes).unwrap().replace("bundle.v0.3", "bundle.v0.1");
+    let err = Bundle::parse(other.as_bytes(), "v0.1").unwrap_err().to_string();
+    assert!(err.contains("is not application/vnd.dev.sigstore.bundle.v0.3+json"), "{err}");
+    assert_eq!(bundle::key_hint(&key.public_key()).len(), 44);
+}

@@ -3,6 +3,8 @@
   cosign_check.py pubkey KEYFILE PASSWORD          -> prints the PEM public key of an encrypted key file
   cosign_check.py verify PUBFILE MESSAGE_FILE SIG_B64 -> exit 0 when the ECDSA P-256 SHA-256 DER signature verifies
   cosign_check.py dsse PUBFILE ENVELOPE_FILE       -> exit 0 when a DSSE envelope's signature (PAE) verifies
+  cosign_check.py bundle PUBFILE|- BUNDLE_FILE     -> exit 0 when a Sigstore bundle's DSSE signature verifies
+                                                    (with the key, or with `-` the bundle's certificate key)
 """
 import base64
 import hashlib
@@ -11,6 +13,7 @@ import sys
 
 import nacl.secret
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 
@@ -26,8 +29,9 @@ def decrypt(path, password):
     return serialization.load_der_private_key(der, password=None)
 
 
-def verify(pub_path, message, sig):
-    pub = serialization.load_pem_public_key(open(pub_path, "rb").read())
+def verify(pub_path, message, sig, pub=None):
+    if pub is None:
+        pub = serialization.load_pem_public_key(open(pub_path, "rb").read())
     pub.verify(sig, message, ec.ECDSA(hashes.SHA256()))
 
 
@@ -47,6 +51,15 @@ def main():
         env = json.load(open(sys.argv[3]))
         payload = base64.b64decode(env["payload"])
         verify(sys.argv[2], pae(env["payloadType"], payload), base64.b64decode(env["signatures"][0]["sig"]))
+    elif cmd == "bundle":
+        b = json.load(open(sys.argv[3]))
+        assert b["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json", b["mediaType"]
+        env = b["dsseEnvelope"]
+        pub = None
+        if sys.argv[2] == "-":
+            pub = x509.load_der_x509_certificate(base64.b64decode(b["verificationMaterial"]["certificate"]["rawBytes"])).public_key()
+        payload = base64.b64decode(env["payload"])
+        verify(sys.argv[2], pae(env["payloadType"], payload), base64.b64decode(env["signatures"][0]["sig"]), pub)
     else:
         sys.exit("unknown command " + cmd)
 
