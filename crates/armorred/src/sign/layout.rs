@@ -20,16 +20,10 @@ use serde_json::Value;
 use super::SignError;
 use crate::oci::spec::{media, Digest};
 
-/// The `index.json` annotation key cosign marks its entries with.
-pub const KIND_ANNOTATION: &str = "kind";
-/// `kind` of the signed image's entry.
-pub const KIND_IMAGE: &str = "dev.cosignproject.cosign/image";
-/// `kind` of a signed image index's entry.
-pub const KIND_IMAGE_INDEX: &str = "dev.cosignproject.cosign/imageIndex";
-/// `kind` of the signature image's entry.
-pub const KIND_SIGS: &str = "dev.cosignproject.cosign/sigs";
-/// `kind` of the attestation image's entry.
-pub const KIND_ATTS: &str = "dev.cosignproject.cosign/atts";
+/// The `index.json` annotation key cosign marks its entries with, and its values.
+pub use crate::oci::spec::cosign::{
+    ATTS as KIND_ATTS, IMAGE as KIND_IMAGE, IMAGE_INDEX as KIND_IMAGE_INDEX, KIND as KIND_ANNOTATION, SIGS as KIND_SIGS,
+};
 /// The largest `index.json` or manifest read.
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 /// The most layers (signatures) a signature image may hold (cosign's bound).
