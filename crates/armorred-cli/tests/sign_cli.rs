@@ -478,3 +478,64 @@ fn attest_and_verify_attestation_both_ways_with_real_cosign() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("envelope signature does not verify with the key"), "{}", text(&o.stderr));
 }
+
+/// A Python static file server on loopback, stopped on drop.
+struct FileServer(std::process::Child);
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn keys_are_read_from_urls_bounded() {
+    if !have("python3", &["--version"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let testdata = repo().join("crates/armorred/testdata/sign");
+    copy_dir(&testdata.join("cosign-saved"), &d.join("layout"));
+    let www = d.join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::copy(testdata.join("cosign-key/cosign.pub"), www.join("cosign.pub")).unwrap();
+    std::fs::copy(testdata.join("cosign-key/cosign.key"), www.join("cosign.key")).unwrap();
+    std::fs::write(www.join("huge.pub"), vec![b'A'; 70 * 1024]).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("python3")
+        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+        .current_dir(&www)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = FileServer(child);
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let pub_url = format!("{base}/cosign.pub");
+    ok(&armorred_in(d, &["verify", "--key", &pub_url, "oci-dir:layout"], None), "verify with a key URL");
+    let key_url = format!("{base}/cosign.key");
+    ok(
+        &armorred_in(
+            d,
+            &["sign", "--key", &key_url, "--reference", "127.0.0.1:5013/test/img", "oci-dir:layout"],
+            Some("pw"),
+        ),
+        "sign with a key URL",
+    );
+    let o = armorred_in(d, &["verify", "--key", &format!("{base}/huge.pub"), "oci-dir:layout"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("larger than 65536 bytes"), "{}", text(&o.stderr));
+    let o = armorred_in(d, &["verify", "--key", "http://192.0.2.1/cosign.pub", "oci-dir:layout"], None);
+    assert!(text(&o.stderr).contains("plain http is only used for loopback hosts"), "{}", text(&o.stderr));
+    let o = armorred_in(d, &["verify", "--key", &format!("{base}/missing.pub"), "oci-dir:layout"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("cannot fetch"), "{}", text(&o.stderr));
+}
