@@ -477,6 +477,9 @@ pub(crate) struct VerifyArgs {
     /// The repository the signature must name (docker-reference); default: not checked.
     #[arg(long, value_name = "HOST/REPO")]
     pub(crate) reference: Option<String>,
+    /// An annotation the signed payload must hold (repeatable).
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub(crate) annotations: Vec<(String, String)>,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = VerifyFormat::Text)]
     pub(crate) output: VerifyFormat,

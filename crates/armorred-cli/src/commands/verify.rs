@@ -13,7 +13,9 @@ use crate::Outcome;
 pub(crate) fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let store = armorred::sign::open_store(&args.image)?;
     let key = armorred::sign::load_public_key(&args.key)?;
-    let verified = match simple::verify(store.as_ref(), &key, &VerifyOptions { reference: args.reference.clone() }) {
+    let opts =
+        VerifyOptions { reference: args.reference.clone(), annotations: args.annotations.iter().cloned().collect() };
+    let verified = match simple::verify(store.as_ref(), &key, &opts) {
         Ok(v) => v,
         Err(e) if e.is_verification_failure() => return check_failed(&e),
         Err(e) => return Err(e.into()),
@@ -30,6 +32,9 @@ pub(crate) fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
                 writeln!(err, "  - The cosign claims were validated")?;
                 if args.reference.is_some() {
                     writeln!(err, "  - The signed docker-reference matched the expected one")?;
+                }
+                if !args.annotations.is_empty() {
+                    writeln!(err, "  - Any certificate or payload annotations were verified")?;
                 }
                 writeln!(err, "  - The signatures were verified against the specified public key")?;
             }

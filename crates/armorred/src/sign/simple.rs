@@ -132,6 +132,8 @@ pub struct VerifyOptions {
     /// The repository the payload must name (`docker-reference`, compared as
     /// go-containerregistry normalizes names); `None`: not checked, only reported.
     pub reference: Option<String>,
+    /// Annotations the payload's `optional` must hold with these values (cosign's `-a`).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// One signature that verified.
@@ -207,6 +209,13 @@ fn check(
         let got = &claims.critical.identity.docker_reference;
         if layout::normalize_repository(got) != layout::normalize_repository(want) {
             return Err(format!("the signature names docker-reference {got:?}, not {want:?}"));
+        }
+    }
+    for (k, want) in &opts.annotations {
+        match claims.optional.as_ref().and_then(|o| o.get(k)) {
+            Some(serde_json::Value::String(got)) if got == want => {}
+            Some(got) => return Err(format!("annotation {k:?} is {got}, not {want:?}")),
+            None => return Err(format!("annotation {k:?} is missing (wanted {want:?})")),
         }
     }
     Ok(claims)

@@ -185,7 +185,7 @@ fn cosign_key() -> PrivateKey {
 #[test]
 fn simple_verifies_what_cosign_signed() {
     let store = OciDir::new(testdata("cosign-saved"));
-    let opts = VerifyOptions { reference: Some("127.0.0.1:5013/test/img".into()) };
+    let opts = VerifyOptions { reference: Some("127.0.0.1:5013/test/img".into()), ..Default::default() };
     let v = simple::verify(&store, &cosign_pub(), &opts).unwrap();
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].payload.critical.image.docker_manifest_digest, COSIGN_IMAGE);
@@ -225,6 +225,13 @@ fn simple_sign_appends_and_round_trips() {
     assert_eq!(ours.len(), 1);
     assert_eq!(ours[0].layer, signed.payload);
     assert_eq!(ours[0].payload.optional.as_ref().unwrap()["env"], "test");
+    let want =
+        |k: &str, v: &str| VerifyOptions { annotations: [(k.to_string(), v.to_string())].into(), ..Default::default() };
+    assert_eq!(simple::verify(&store, &key.public_key(), &want("env", "test")).unwrap().len(), 1);
+    let err = simple::verify(&store, &key.public_key(), &want("env", "prod")).unwrap_err().to_string();
+    assert!(err.contains("annotation \"env\" is \"test\", not \"prod\""), "{err}");
+    let err = simple::verify(&store, &cosign_pub(), &want("env", "test")).unwrap_err().to_string();
+    assert!(err.contains("annotation \"env\" is missing"), "{err}");
     assert_eq!(simple::verify(&store, &cosign_pub(), &VerifyOptions::default()).unwrap().len(), 1);
     // Golden of what we wrote, signatures redacted.
     let manifest = store.attached(Attachment::Signatures).unwrap().unwrap();
@@ -260,7 +267,7 @@ fn simple_sign_marks_a_plain_layout_as_cosign_does() {
     assert_eq!(index["manifests"][0]["annotations"]["kind"], layout::KIND_IMAGE);
     assert_eq!(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "armorred/test:hardened");
     assert_eq!(index["manifests"][1]["annotations"]["kind"], layout::KIND_SIGS);
-    let opts = VerifyOptions { reference: Some("docker.io/armorred/test".into()) };
+    let opts = VerifyOptions { reference: Some("docker.io/armorred/test".into()), ..Default::default() };
     assert_eq!(simple::verify(&store, &key.public_key(), &opts).unwrap().len(), 1);
     // The image still reads as one image.
     let image = crate::source::Source::parse(&format!("oci-dir:{}", store.dir().display()))
@@ -291,7 +298,9 @@ fn flip(path: &std::path::Path, at: usize) {
 #[test]
 fn simple_tampering_fails_with_what_did_not_match() {
     let verify = |store: &OciDir, key: &PublicKey, reference: Option<&str>| {
-        simple::verify(store, key, &VerifyOptions { reference: reference.map(str::to_string) }).unwrap_err().to_string()
+        simple::verify(store, key, &VerifyOptions { reference: reference.map(str::to_string), ..Default::default() })
+            .unwrap_err()
+            .to_string()
     };
     // Wrong key.
     let (_t, store) = cosign_layout();
@@ -482,4 +491,32 @@ fn bundle_round_trips_with_golden() {
     let err = Bundle::parse(other.as_bytes(), "v0.1").unwrap_err().to_string();
     assert!(err.contains("is not application/vnd.dev.sigstore.bundle.v0.3+json"), "{err}");
     assert_eq!(bundle::key_hint(&key.public_key()).len(), 44);
+}
+
+#[test]
+fn layout_hostile_indexes_are_named() {
+    let (_t, store) = cosign_layout();
+    let index = store.dir().join("index.json");
+    let cases: [(&str, &str); 4] = [
+        ("{", "malformed index.json"),
+        ("[]", "not an image index with a manifests list"),
+        (r#"{"manifests":[]}"#, "lists no image"),
+        (r#"{"manifests":[{"digest":"sha256:aa"},{"digest":"sha256:bb"}]}"#, "lists 2 images and none is marked kind"),
+    ];
+    for (text, expect) in cases {
+        std::fs::write(&index, text).unwrap();
+        let err = simple::verify(&store, &cosign_pub(), &VerifyOptions::default()).unwrap_err().to_string();
+        assert!(err.contains(expect), "{text}: {err}");
+    }
+    std::fs::write(&index, format!(r#"{{"manifests":[{{"digest":"sha256:{}"}}]}}"#, "ab".repeat(32))).unwrap();
+    let err = simple::verify(&store, &cosign_pub(), &VerifyOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("is missing"), "{err}");
+    let err = simple::verify(&OciDir::new(store.dir().join("nope")), &cosign_pub(), &VerifyOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no index.json"), "{err}");
+    let many = serde_json::json!({"schemaVersion": 2, "config": {"mediaType": "x", "size": 1, "digest": COSIGN_IMAGE},
+        "layers": vec![serde_json::json!({"mediaType": "x", "size": 1, "digest": COSIGN_IMAGE}); layout::MAX_LAYERS + 1]});
+    let err = SigImage::parse(&serde_json::to_vec(&many).unwrap(), "many").unwrap_err().to_string();
+    assert!(err.contains("more than 1000"), "{err}");
 }
