@@ -324,9 +324,20 @@ impl Store for OciDir {
         let subject = self.subject_entry(Self::entries(&index))?;
         let dir = self.dir.join("blobs/sha256");
         std::fs::create_dir_all(&dir).map_err(|source| SignError::Io { path: dir.clone(), source })?;
+        // Nothing is written through a symbolic link (it could point anywhere).
+        let refuse_link = |path: &Path| match std::fs::symlink_metadata(path) {
+            Ok(m) if !m.is_file() => Err(self.err(format!(
+                "{} is {}, not a regular file; refusing to write it",
+                path.display(),
+                crate::fsutil::FileKind::of(m.file_type())
+            ))),
+            _ => Ok(()),
+        };
+        refuse_link(&self.dir.join("index.json"))?;
         for blob in blobs.iter().map(Vec::as_slice).chain([manifest]) {
             let digest = Digest::of(blob);
             let path = self.blob_path(&digest);
+            refuse_link(&path)?;
             // A blob already there is kept when it is the same bytes; an altered one is replaced.
             if self.blob(&digest, blob.len() as u64).is_err() {
                 crate::fsutil::write_bytes_atomic(&path, blob)?;

@@ -520,3 +520,19 @@ fn layout_hostile_indexes_are_named() {
     let err = SigImage::parse(&serde_json::to_vec(&many).unwrap(), "many").unwrap_err().to_string();
     assert!(err.contains("more than 1000"), "{err}");
 }
+
+#[test]
+fn layout_writes_never_go_through_symlinks() {
+    let (t, store) = cosign_layout();
+    let outside = t.path().join("outside");
+    std::fs::write(&outside, b"mine").unwrap();
+    let index = store.dir().join("index.json");
+    let real = t.path().join("index.json.real");
+    std::fs::rename(&index, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &index).unwrap();
+    let err = simple::sign(&store, &cosign_key(), &SignOptions { reference: Some("r/x".into()), ..Default::default() })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("index.json is a symbolic link, not a regular file; refusing to write it"), "{err}");
+    assert_eq!(std::fs::read(&outside).unwrap(), b"mine");
+}
