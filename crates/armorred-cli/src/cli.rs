@@ -48,6 +48,19 @@ pub(crate) enum Command {
     Push(PushArgs),
     /// Pull an image from a registry into an OCI layout (with its cosign attachments if asked).
     Pull(PullArgs),
+    /// Manage cosign-compatible signing keys.
+    Key(KeyArgs),
+    /// Sign an image as cosign 2 does (simple signing, one layer per signature in the image's
+    /// signature manifest); `cosign verify --key` accepts it.
+    Sign(SignArgs),
+    /// Verify an image's cosign signatures with a public key, offline: the signature, the digest
+    /// it names, the reference; prints the claims.
+    Verify(VerifyArgs),
+    /// Attest a predicate about an image as cosign does: an in-toto statement in a DSSE
+    /// envelope, appended to the image's attestations.
+    Attest(AttestArgs),
+    /// Verify an image's attestations with a public key, offline; prints the verified envelopes.
+    VerifyAttestation(VerifyAttestationArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -441,4 +454,112 @@ pub(crate) struct PullArgs {
     /// Reach this registry HOST[:PORT] over plain HTTP (loopback always is). Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub(crate) insecure_registry: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyArgs {
+    #[command(subcommand)]
+    pub(crate) command: KeyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Generate an ECDSA P-256 key pair as cosign writes it: PREFIX.key (encrypted with the
+    /// password from $COSIGN_PASSWORD, else asked on the terminal; mode 0600) and PREFIX.pub.
+    /// Existing files are never overwritten.
+    Generate(KeyGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyGenerateArgs {
+    /// Path prefix of the two files (PREFIX.key, PREFIX.pub).
+    #[arg(long, value_name = "PREFIX", default_value = "cosign")]
+    pub(crate) output_key_prefix: PathBuf,
+}
+
+/// `KEY=VALUE`.
+fn key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The private key: a cosign key file or an https URL (password from $COSIGN_PASSWORD, else
+    /// asked on the terminal).
+    #[arg(long, value_name = "KEY")]
+    pub(crate) key: String,
+    /// The repository the signature names (docker-reference); default: the layout's ref.name.
+    #[arg(long, value_name = "HOST/REPO")]
+    pub(crate) reference: Option<String>,
+    /// An annotation signed with the payload (repeatable).
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub(crate) annotations: Vec<(String, String)>,
+    /// The image: oci-dir:DIR.
+    #[arg(value_name = "IMAGE")]
+    pub(crate) image: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum VerifyFormat {
+    /// cosign's: the checks on stderr, the claims as one JSON line on stdout.
+    Text,
+    /// The claims as a JSON array on stdout.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The public key: a PEM file or an https URL.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) key: String,
+    /// The repository the signature must name (docker-reference); default: not checked.
+    #[arg(long, value_name = "HOST/REPO")]
+    pub(crate) reference: Option<String>,
+    /// An annotation the signed payload must hold (repeatable).
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub(crate) annotations: Vec<(String, String)>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = VerifyFormat::Text)]
+    pub(crate) output: VerifyFormat,
+    /// The image: oci-dir:DIR.
+    #[arg(value_name = "IMAGE")]
+    pub(crate) image: String,
+}
+
+/// `--type`: cosign's names (or a predicate type URI).
+const PREDICATE_TYPE_HELP: &str =
+    "Predicate type: slsaprovenance1, slsaprovenance, cyclonedx, spdxjson, spdx, openvex, vuln, link, or a URI";
+
+#[derive(Debug, Args)]
+pub(crate) struct AttestArgs {
+    /// The private key: a cosign key file or an https URL (password from $COSIGN_PASSWORD, else
+    /// asked on the terminal).
+    #[arg(long, value_name = "KEY")]
+    pub(crate) key: String,
+    #[arg(long = "type", value_name = "TYPE", help = PREDICATE_TYPE_HELP)]
+    pub(crate) predicate_type: String,
+    /// The predicate: a JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) predicate: PathBuf,
+    /// The repository the statement's subject names; default: the layout's ref.name.
+    #[arg(long, value_name = "HOST/REPO")]
+    pub(crate) reference: Option<String>,
+    /// The image: oci-dir:DIR.
+    #[arg(value_name = "IMAGE")]
+    pub(crate) image: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyAttestationArgs {
+    /// The public key: a PEM file or an https URL.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) key: String,
+    #[arg(long = "type", value_name = "TYPE", help = PREDICATE_TYPE_HELP)]
+    pub(crate) predicate_type: Option<String>,
+    /// Output format (text: cosign's, one envelope per line; json: the statements).
+    #[arg(long, short, value_enum, default_value_t = VerifyFormat::Text)]
+    pub(crate) output: VerifyFormat,
+    /// The image: oci-dir:DIR.
+    #[arg(value_name = "IMAGE")]
+    pub(crate) image: String,
 }

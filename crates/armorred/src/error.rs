@@ -49,6 +49,9 @@ pub enum Error {
     /// SBOM generation and reading (`armorred sbom`).
     #[error(transparent)]
     Sbom(#[from] crate::sbom::SbomError),
+    /// Keys, signatures and attestations (`armorred key`, `sign`, `verify`, `attest`).
+    #[error(transparent)]
+    Sign(#[from] crate::sign::SignError),
 }
 
 /// Result with the crate [`Error`].

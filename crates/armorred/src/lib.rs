@@ -26,6 +26,7 @@ pub mod provenance;
 pub mod registry;
 pub mod report;
 pub mod sbom;
+pub mod sign;
 pub mod source;
 pub mod spec;
 pub mod tier;

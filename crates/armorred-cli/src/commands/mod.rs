@@ -1,16 +1,21 @@
 //! One module per command: each turns arguments into library calls and prints the result.
 
+mod attest;
 mod build;
 mod build_source;
 mod checksec;
 mod compare;
 mod db;
+mod key;
 mod lock;
 mod pipeline;
 mod pull;
 mod push;
 mod sbom;
 mod scan;
+mod sign;
+mod verify;
+mod verify_attestation;
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +40,11 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Pipeline(args) => pipeline::run(&args, clock()?, cli.quiet),
         Command::Push(args) => push::run(&args, cli.quiet),
         Command::Pull(args) => pull::run(&args, cli.quiet),
+        Command::Key(args) => key::run(&args, cli.quiet),
+        Command::Sign(args) => sign::run(&args, cli.quiet),
+        Command::Verify(args) => verify::run(&args, cli.quiet),
+        Command::Attest(args) => attest::run(&args, cli.quiet),
+        Command::VerifyAttestation(args) => verify_attestation::run(&args, cli.quiet),
     }
 }
 

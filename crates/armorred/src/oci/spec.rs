@@ -38,6 +38,21 @@ pub mod media {
     pub const INDEX_TYPES: [&str; 2] = [INDEX, DOCKER_MANIFEST_LIST];
 }
 
+/// The `index.json` annotation `cosign save` (and `armorred sign`) marks entries with, and its
+/// values: the signed image, its signature image, its attestation image.
+pub mod cosign {
+    /// The annotation key.
+    pub const KIND: &str = "kind";
+    /// The signed image.
+    pub const IMAGE: &str = "dev.cosignproject.cosign/image";
+    /// The signed image index.
+    pub const IMAGE_INDEX: &str = "dev.cosignproject.cosign/imageIndex";
+    /// The signature image.
+    pub const SIGS: &str = "dev.cosignproject.cosign/sigs";
+    /// The attestation image.
+    pub const ATTS: &str = "dev.cosignproject.cosign/atts";
+}
+
 /// The annotation naming an image in an `index.json`.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 

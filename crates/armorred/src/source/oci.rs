@@ -35,6 +35,8 @@ pub(crate) fn select<'a>(
     let candidates: Vec<&Descriptor> = manifests
         .iter()
         .filter(|m| os(m).as_deref() != Some("unknown") && m.annotation("vnd.docker.reference.type").is_none())
+        // cosign's signature and attestation images beside the image (`cosign save`, `armorred sign`).
+        .filter(|m| !matches!(m.annotation(spec::cosign::KIND), Some(spec::cosign::SIGS | spec::cosign::ATTS)))
         .collect();
     if candidates.len() == 1 && (!explicit || candidates[0].platform.is_none()) {
         return Ok(candidates[0]);

@@ -1,0 +1,51 @@
+//! `armorred verify --key PUB [--reference R] [--output text|json] IMAGE`: exit 1 when no
+//! signature verifies, with the reason for each.
+
+use std::io::Write;
+
+use armorred::display::escape;
+use armorred::sign::simple::{self, VerifyOptions};
+use armorred::sign::SignError;
+
+use crate::cli::{VerifyArgs, VerifyFormat};
+use crate::Outcome;
+
+pub(crate) fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let store = armorred::sign::open_store(&args.image)?;
+    let key = armorred::sign::load_public_key(&args.key)?;
+    let opts =
+        VerifyOptions { reference: args.reference.clone(), annotations: args.annotations.iter().cloned().collect() };
+    let verified = match simple::verify(store.as_ref(), &key, &opts) {
+        Ok(v) => v,
+        Err(e) if e.is_verification_failure() => return check_failed(&e),
+        Err(e) => return Err(e.into()),
+    };
+    let claims: Vec<&simple::SimpleSigning> = verified.iter().map(|v| &v.payload).collect();
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        VerifyFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&claims)?)?,
+        VerifyFormat::Text => {
+            if !quiet {
+                let mut err = anstream::stderr().lock();
+                writeln!(err, "\nVerification for {} --", escape(&args.image))?;
+                writeln!(err, "The following checks were performed on each of these signatures:")?;
+                writeln!(err, "  - The cosign claims were validated")?;
+                if args.reference.is_some() {
+                    writeln!(err, "  - The signed docker-reference matched the expected one")?;
+                }
+                if !args.annotations.is_empty() {
+                    writeln!(err, "  - Any certificate or payload annotations were verified")?;
+                }
+                writeln!(err, "  - The signatures were verified against the specified public key")?;
+            }
+            writeln!(out, "{}", serde_json::to_string(&claims)?)?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// A verification that failed: its reasons on stderr, exit 1.
+pub(crate) fn check_failed(e: &SignError) -> anyhow::Result<Outcome> {
+    writeln!(anstream::stderr().lock(), "error: {}", armorred::display::escape(&e.to_string()))?;
+    Ok(Outcome::CheckFailed)
+}

@@ -1,0 +1,541 @@
+//! `armorred key`, `sign`, `verify`, `attest`, `verify-attestation` against the real peers:
+//! cosign 2.5.0 (`$ARMORRED_COSIGN`, which `.ci/run` unpacks from Debian's package), Debian's
+//! docker-registry on loopback, and an independent check in Python (`cryptography`, PyNaCl).
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use support::{repo, text};
+
+/// Whether a tool runs; missing is a failure under `ARMORRED_REQUIRE_TOOLS=1`.
+fn have(cmd: &str, args: &[&str]) -> bool {
+    let ok = Command::new(cmd).args(args).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "{cmd} is required (ARMORRED_REQUIRE_TOOLS=1) but is not available"
+        );
+        eprintln!("skipping: {cmd} is not available");
+    }
+    ok
+}
+
+/// cosign 2.5.0: `$ARMORRED_COSIGN`, else `cosign` on the PATH.
+fn cosign() -> Option<String> {
+    let path = std::env::var("ARMORRED_COSIGN").unwrap_or_else(|_| "cosign".into());
+    have(&path, &["version"]).then_some(path)
+}
+
+/// Whether python3 has `cryptography` and PyNaCl.
+fn python_crypto() -> bool {
+    have("python3", &["-c", "import cryptography, nacl"])
+}
+
+fn check_script() -> PathBuf {
+    repo().join("crates/armorred/tests/support/cosign_check.py")
+}
+
+/// Runs a command with `COSIGN_PASSWORD` set (or removed when `None`).
+fn run_with(cmd: &str, args: &[&str], password: Option<&str>, dir: &Path) -> Output {
+    let mut c = Command::new(cmd);
+    c.args(args).current_dir(dir).env_remove("COSIGN_PASSWORD").stdin(std::process::Stdio::null());
+    // cosign must never reach out: no TUF, no Rekor.
+    c.env("TUF_ROOT", dir.join(".sigstore")).env("HOME", dir);
+    if let Some(p) = password {
+        c.env("COSIGN_PASSWORD", p);
+    }
+    c.output().unwrap()
+}
+
+fn armorred_in(dir: &Path, args: &[&str], password: Option<&str>) -> Output {
+    run_with(env!("CARGO_BIN_EXE_armorred"), args, password, dir)
+}
+
+fn ok(o: &Output, what: &str) -> String {
+    assert!(o.status.success(), "{what}: {}\n{}", text(&o.stdout), text(&o.stderr));
+    text(&o.stdout)
+}
+
+#[test]
+fn key_generate_is_read_by_python_and_cosign() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "k"], Some("s3cret")), "key generate");
+    let public = std::fs::read_to_string(d.join("k.pub")).unwrap();
+    assert!(public.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{public}");
+    assert!(std::fs::read_to_string(d.join("k.key"))
+        .unwrap()
+        .starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n"));
+    // Never overwritten.
+    let before = std::fs::read(d.join("k.key")).unwrap();
+    let o = armorred_in(d, &["key", "generate", "--output-key-prefix", "k"], Some("other"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("already exists; refusing to overwrite"), "{}", text(&o.stderr));
+    assert_eq!(std::fs::read(d.join("k.key")).unwrap(), before);
+    // No password and no terminal: a clear error, nothing written.
+    let o = armorred_in(d, &["key", "generate", "--output-key-prefix", "n"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("set COSIGN_PASSWORD"), "{}", text(&o.stderr));
+    assert!(!d.join("n.key").exists());
+
+    if python_crypto() {
+        let script = check_script();
+        let o = run_with("python3", &[script.to_str().unwrap(), "pubkey", "k.key", "s3cret"], None, d);
+        assert_eq!(ok(&o, "python decrypts our key"), public);
+    }
+    if let Some(cosign) = cosign() {
+        std::fs::write(d.join("blob"), b"hello").unwrap();
+        let sign = ["sign-blob", "--key", "k.key", "--tlog-upload=false", "--output-signature", "blob.sig", "blob"];
+        ok(&run_with(&cosign, &sign, Some("s3cret"), d), "cosign sign-blob with our key");
+        let verify =
+            ["verify-blob", "--key", "k.pub", "--signature", "blob.sig", "--insecure-ignore-tlog=true", "blob"];
+        ok(&run_with(&cosign, &verify, None, d), "cosign verify-blob with our public key");
+        if python_crypto() {
+            let sig = std::fs::read_to_string(d.join("blob.sig")).unwrap();
+            let script = check_script();
+            ok(
+                &run_with("python3", &[script.to_str().unwrap(), "verify", "k.pub", "blob", sig.trim()], None, d),
+                "python verify",
+            );
+        }
+    }
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+/// A one-layer OCI layout (an uncompressed tar holding `hello.txt` = `content`); its digest.
+fn image_layout(dir: &Path, content: &str) -> String {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |data: &[u8]| {
+        let hex = sha256_hex(data);
+        std::fs::write(blobs.join(&hex), data).unwrap();
+        (format!("sha256:{hex}"), data.len())
+    };
+    let mut header = [0u8; 512];
+    header[..9].copy_from_slice(b"hello.txt");
+    header[100..107].copy_from_slice(b"0000644");
+    header[124..135].copy_from_slice(format!("{:011o}", content.len()).as_bytes());
+    header[136..147].copy_from_slice(b"00000000000");
+    header[156] = b'0';
+    header[257..263].copy_from_slice(b"ustar\0");
+    header[263..265].copy_from_slice(b"00");
+    header[148..156].copy_from_slice(b"        ");
+    let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
+    header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    let mut tar = header.to_vec();
+    tar.extend_from_slice(content.as_bytes());
+    tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
+    let (layer, layer_size) = put(&tar);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["{layer}"]}}}}"#
+    );
+    let (config_digest, config_size) = put(config.as_bytes());
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{config_size}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer}","size":{layer_size}}}]}}"#
+    );
+    let (digest, size) = put(manifest.as_bytes());
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        dir.join("index.json"),
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{digest}","size":{size},"annotations":{{"org.opencontainers.image.ref.name":"test/img:t"}}}}]}}"#
+        ),
+    )
+    .unwrap();
+    digest
+}
+
+/// Debian's docker-registry on a free loopback port, stopped on drop.
+struct Registry {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_registry() -> Option<Registry> {
+    if !have("/usr/bin/docker-registry", &["--version"]) || !have("skopeo", &["--version"]) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let cfg = dir.path().join("registry.yml");
+    let data = dir.path().join("data");
+    std::fs::write(
+        &cfg,
+        format!("version: 0.1\nlog: {{ level: error }}\nstorage: {{ filesystem: {{ rootdirectory: {} }} }}\nhttp: {{ addr: {addr} }}\n", data.display()),
+    )
+    .unwrap();
+    let child = Command::new("/usr/bin/docker-registry")
+        .arg("serve")
+        .arg(&cfg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let reg = Registry { child, addr, _dir: dir };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&reg.addr).is_ok() {
+            return Some(reg);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("docker-registry did not start on {}", reg.addr);
+}
+
+fn push(layout: &Path, reference: &str, dir: &Path) {
+    let src = format!("oci:{}", layout.display());
+    let dst = format!("docker://{reference}");
+    ok(
+        &run_with("skopeo", &["copy", "--preserve-digests", "--dest-tls-verify=false", &src, &dst], None, dir),
+        "skopeo copy",
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The blob of the `kind` entry of a layout's index.json.
+fn entry_blob(layout: &Path, kind: &str) -> PathBuf {
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let e = index["manifests"].as_array().unwrap().iter().find(|e| e["annotations"]["kind"] == kind).unwrap();
+    layout.join("blobs/sha256").join(e["digest"].as_str().unwrap().trim_start_matches("sha256:"))
+}
+
+fn first_layer_blob(layout: &Path, kind: &str) -> PathBuf {
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(entry_blob(layout, kind)).unwrap()).unwrap();
+    layout.join("blobs/sha256").join(m["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:"))
+}
+
+fn flip_byte(path: &Path, at: usize) {
+    let mut b = std::fs::read(path).unwrap();
+    b[at] ^= 1;
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn sign_and_verify_both_ways_with_real_cosign() {
+    let Some(cosign) = cosign() else { return };
+    let Some(reg) = start_registry() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // A key pair cosign generated.
+    ok(&run_with(&cosign, &["generate-key-pair"], Some("pw"), d), "cosign generate-key-pair");
+
+    // cosign signs in the registry, saves the layout; we verify it offline.
+    let digest = image_layout(&d.join("img"), "hello");
+    let repo = format!("{}/test/img", reg.addr);
+    push(&d.join("img"), &format!("{repo}:t"), d);
+    let by_digest = format!("{repo}@{digest}");
+    let sign =
+        ["sign", "--key", "cosign.key", "--tlog-upload=false", "--allow-http-registry", "-y", by_digest.as_str()];
+    ok(&run_with(&cosign, &sign, Some("pw"), d), "cosign sign");
+    ok(
+        &run_with(&cosign, &["save", "--allow-http-registry", "--dir", "saved", by_digest.as_str()], None, d),
+        "cosign save",
+    );
+    let out = ok(
+        &armorred_in(d, &["verify", "--key", "cosign.pub", "--reference", &repo, "-o", "json", "oci-dir:saved"], None),
+        "verify",
+    );
+    let claims: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(claims[0]["critical"]["image"]["docker-manifest-digest"], digest.as_str());
+    assert_eq!(claims[0]["critical"]["identity"]["docker-reference"], repo.as_str());
+
+    // Tampered copies fail, each saying what did not match.
+    let tampered = |name: &str, change: &dyn Fn(&Path), key: &str, expect: &str| {
+        let copy = d.join(name);
+        copy_dir(&d.join("saved"), &copy);
+        change(&copy);
+        let o = armorred_in(d, &["verify", "--key", key, &format!("oci-dir:{name}")], None);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(expect), "{name}: {err}");
+    };
+    let sigs = "dev.cosignproject.cosign/sigs";
+    tampered("payload", &|c| flip_byte(&first_layer_blob(c, sigs), 10), "cosign.pub", "does not match its digest");
+    tampered(
+        "manifest",
+        &|c| flip_byte(&entry_blob(c, "dev.cosignproject.cosign/image"), 3),
+        "cosign.pub",
+        "does not match its digest",
+    );
+    tampered(
+        "signature",
+        &|c| {
+            // The signature annotation altered, the manifest's digest made consistent again.
+            let path = entry_blob(c, sigs);
+            let m = std::fs::read_to_string(&path).unwrap();
+            let at = m.find("\"dev.cosignproject.cosign/signature\":\"").unwrap() + 40;
+            let mut b = m.into_bytes();
+            b[at] = if b[at] == b'A' { b'B' } else { b'A' };
+            let hex = sha256_hex(&b);
+            std::fs::write(c.join("blobs/sha256").join(&hex), &b).unwrap();
+            let old = path.file_name().unwrap().to_str().unwrap().to_string();
+            let index = std::fs::read_to_string(c.join("index.json")).unwrap().replace(&old, &hex);
+            std::fs::write(c.join("index.json"), index).unwrap();
+        },
+        "cosign.pub",
+        "does not verify with the key",
+    );
+    ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "other"], Some("o")), "key generate");
+    tampered("wrong-key", &|_| {}, "other.pub", "does not verify with the key");
+
+    // A signature for another digest: cosign signs a second image, its signature image is
+    // grafted onto the first image's layout.
+    let other_digest = image_layout(&d.join("img2"), "other");
+    push(&d.join("img2"), &format!("{repo}:u"), d);
+    let other = format!("{repo}@{other_digest}");
+    ok(
+        &run_with(
+            &cosign,
+            &["sign", "--key", "cosign.key", "--tlog-upload=false", "--allow-http-registry", "-y", other.as_str()],
+            Some("pw"),
+            d,
+        ),
+        "cosign sign 2",
+    );
+    ok(
+        &run_with(&cosign, &["save", "--allow-http-registry", "--dir", "saved2", other.as_str()], None, d),
+        "cosign save 2",
+    );
+    tampered(
+        "other-digest",
+        &|c| {
+            let theirs = entry_blob(&d.join("saved2"), sigs);
+            let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&theirs).unwrap()).unwrap();
+            for blob in [m["config"]["digest"].as_str().unwrap(), m["layers"][0]["digest"].as_str().unwrap()] {
+                let hex = blob.trim_start_matches("sha256:");
+                std::fs::copy(d.join("saved2/blobs/sha256").join(hex), c.join("blobs/sha256").join(hex)).unwrap();
+            }
+            let mine = entry_blob(c, sigs);
+            std::fs::copy(&theirs, c.join("blobs/sha256").join(theirs.file_name().unwrap())).unwrap();
+            let index = std::fs::read_to_string(c.join("index.json"))
+                .unwrap()
+                .replace(mine.file_name().unwrap().to_str().unwrap(), theirs.file_name().unwrap().to_str().unwrap());
+            std::fs::write(c.join("index.json"), index).unwrap();
+        },
+        "cosign.pub",
+        &format!("the signature is for {other_digest}, not for this image ({digest})"),
+    );
+
+    // We sign (with cosign's key and with ours); cosign verifies the layout offline.
+    let mine = d.join("mine");
+    let my_digest = image_layout(&mine, "mine");
+    ok(
+        &armorred_in(d, &["sign", "--key", "cosign.key", "--reference", &repo, "oci-dir:mine"], Some("pw")),
+        "sign with cosign's key",
+    );
+    ok(&armorred_in(d, &["sign", "--key", "other.key", "oci-dir:mine"], Some("o")), "sign with our key");
+    for key in ["cosign.pub", "other.pub"] {
+        let v = ["verify", "--key", key, "--local-image", "mine", "--insecure-ignore-tlog=true"];
+        let out = ok(&run_with(&cosign, &v, None, d), "cosign verify --local-image");
+        assert!(out.contains(&my_digest), "{out}");
+    }
+    ok(&armorred_in(d, &["verify", "--key", "cosign.pub", "oci-dir:mine"], None), "we verify ours");
+    // cosign too refuses a key that did not sign.
+    let o = run_with(
+        &cosign,
+        &["verify", "--key", "other.pub", "--local-image", "saved", "--insecure-ignore-tlog=true"],
+        None,
+        d,
+    );
+    assert!(!o.status.success());
+}
+
+#[test]
+fn attest_and_verify_attestation_both_ways_with_real_cosign() {
+    let Some(cosign) = cosign() else { return };
+    let Some(reg) = start_registry() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(&run_with(&cosign, &["generate-key-pair"], Some("pw"), d), "cosign generate-key-pair");
+    let slsa = r#"{"buildDefinition":{"buildType":"https://armorred.dev/build/v1","externalParameters":{"definition":"images/nginx","tier":"hardened"}},"runDetails":{"builder":{"id":"https://armorred.dev/builder"}}}"#;
+    std::fs::write(d.join("slsa.json"), slsa).unwrap();
+    std::fs::copy(
+        support::shared_data().join("sigstore/cosign/test/testdata/bom-go-mod.cyclonedx.json"),
+        d.join("cdx.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("vex.json"),
+        r#"{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://armorred.dev/vex/1","author":"armorred","timestamp":"2026-01-01T00:00:00Z","version":1,"statements":[]}"#,
+    )
+    .unwrap();
+    let types = [("slsaprovenance1", "slsa.json"), ("cyclonedx", "cdx.json"), ("openvex", "vex.json")];
+
+    // We attest; cosign verifies each type offline; Python checks our DSSE signature.
+    let digest = image_layout(&d.join("mine"), "mine");
+    for (t, file) in types {
+        ok(
+            &armorred_in(
+                d,
+                &["attest", "--key", "cosign.key", "--type", t, "--predicate", file, "oci-dir:mine"],
+                Some("pw"),
+            ),
+            t,
+        );
+    }
+    for (t, _) in types {
+        let v = [
+            "verify-attestation",
+            "--key",
+            "cosign.pub",
+            "--local-image",
+            "mine",
+            "--insecure-ignore-tlog=true",
+            "--type",
+            t,
+        ];
+        let out = ok(&run_with(&cosign, &v, None, d), &format!("cosign verify-attestation --type {t}"));
+        assert!(out.contains("\"payloadType\":\"application/vnd.in-toto+json\""), "{out}");
+        let out = ok(
+            &armorred_in(
+                d,
+                &["verify-attestation", "--key", "cosign.pub", "--type", t, "-o", "json", "oci-dir:mine"],
+                None,
+            ),
+            t,
+        );
+        let statements: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(statements[0]["subject"][0]["digest"]["sha256"], &digest[7..]);
+    }
+    if python_crypto() {
+        let envelope = first_layer_blob(&d.join("mine"), "dev.cosignproject.cosign/atts");
+        let script = check_script();
+        let o =
+            run_with("python3", &[script.to_str().unwrap(), "dsse", "cosign.pub", envelope.to_str().unwrap()], None, d);
+        ok(&o, "python checks our DSSE signature");
+    }
+
+    // cosign attests in the registry and saves; we verify every type.
+    let theirs = image_layout(&d.join("img"), "theirs");
+    let repo = format!("{}/test/att", reg.addr);
+    push(&d.join("img"), &format!("{repo}:t"), d);
+    let by_digest = format!("{repo}@{theirs}");
+    for (t, file) in types {
+        let a = [
+            "attest",
+            "--key",
+            "cosign.key",
+            "--tlog-upload=false",
+            "--allow-http-registry",
+            "-y",
+            "--type",
+            t,
+            "--predicate",
+            file,
+            by_digest.as_str(),
+        ];
+        ok(&run_with(&cosign, &a, Some("pw"), d), &format!("cosign attest --type {t}"));
+    }
+    ok(
+        &run_with(&cosign, &["save", "--allow-http-registry", "--dir", "saved", by_digest.as_str()], None, d),
+        "cosign save",
+    );
+    for (t, _) in types {
+        let out =
+            ok(&armorred_in(d, &["verify-attestation", "--key", "cosign.pub", "--type", t, "oci-dir:saved"], None), t);
+        assert_eq!(out.lines().count(), 1, "{out}");
+    }
+    // A flipped byte in the envelope, a wrong key: exit 1 and why.
+    let copy = d.join("tampered");
+    copy_dir(&d.join("saved"), &copy);
+    flip_byte(&first_layer_blob(&copy, "dev.cosignproject.cosign/atts"), 40);
+    // (the first layer is the slsaprovenance1 attestation; the others still verify)
+    let o = armorred_in(
+        d,
+        &["verify-attestation", "--key", "cosign.pub", "--type", "slsaprovenance1", "oci-dir:tampered"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("does not match its digest"), "{}", text(&o.stderr));
+    ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "other"], Some("o")), "key generate");
+    let o = armorred_in(d, &["verify-attestation", "--key", "other.pub", "--type", "openvex", "oci-dir:saved"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("envelope signature does not verify with the key"), "{}", text(&o.stderr));
+}
+
+/// A Python static file server on loopback, stopped on drop.
+struct FileServer(std::process::Child);
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn keys_are_read_from_urls_bounded() {
+    if !have("python3", &["--version"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let testdata = repo().join("crates/armorred/testdata/sign");
+    copy_dir(&testdata.join("cosign-saved"), &d.join("layout"));
+    let www = d.join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::copy(testdata.join("cosign-key/cosign.pub"), www.join("cosign.pub")).unwrap();
+    std::fs::copy(testdata.join("cosign-key/cosign.key"), www.join("cosign.key")).unwrap();
+    std::fs::write(www.join("huge.pub"), vec![b'A'; 70 * 1024]).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("python3")
+        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+        .current_dir(&www)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = FileServer(child);
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let pub_url = format!("{base}/cosign.pub");
+    ok(&armorred_in(d, &["verify", "--key", &pub_url, "oci-dir:layout"], None), "verify with a key URL");
+    let key_url = format!("{base}/cosign.key");
+    ok(
+        &armorred_in(
+            d,
+            &["sign", "--key", &key_url, "--reference", "127.0.0.1:5013/test/img", "oci-dir:layout"],
+            Some("pw"),
+        ),
+        "sign with a key URL",
+    );
+    let o = armorred_in(d, &["verify", "--key", &format!("{base}/huge.pub"), "oci-dir:layout"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("larger than 65536 bytes"), "{}", text(&o.stderr));
+    let o = armorred_in(d, &["verify", "--key", "http://192.0.2.1/cosign.pub", "oci-dir:layout"], None);
+    assert!(text(&o.stderr).contains("plain http is only used for loopback hosts"), "{}", text(&o.stderr));
+    let o = armorred_in(d, &["verify", "--key", &format!("{base}/missing.pub"), "oci-dir:layout"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("cannot fetch"), "{}", text(&o.stderr));
+}
