@@ -494,7 +494,10 @@ pub(crate) struct SignArgs {
     /// An annotation signed with the payload (repeatable).
     #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", value_parser = key_value)]
     pub(crate) annotations: Vec<(String, String)>,
-    /// The image: oci-dir:DIR.
+    /// Reach this registry HOST[:PORT] over plain HTTP (loopback always is). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub(crate) insecure_registry: Vec<String>,
+    /// The image: oci-dir:DIR, or registry:HOST[:PORT]/REPO[:TAG|@DIGEST] (a tag is resolved to its digest once).
     #[arg(value_name = "IMAGE")]
     pub(crate) image: String,
 }
@@ -521,7 +524,10 @@ pub(crate) struct VerifyArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = VerifyFormat::Text)]
     pub(crate) output: VerifyFormat,
-    /// The image: oci-dir:DIR.
+    /// Reach this registry HOST[:PORT] over plain HTTP (loopback always is). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub(crate) insecure_registry: Vec<String>,
+    /// The image: oci-dir:DIR, or registry:HOST[:PORT]/REPO[:TAG|@DIGEST] (a tag is resolved to its digest once).
     #[arg(value_name = "IMAGE")]
     pub(crate) image: String,
 }
@@ -544,7 +550,10 @@ pub(crate) struct AttestArgs {
     /// The repository the statement's subject names; default: the layout's ref.name.
     #[arg(long, value_name = "HOST/REPO")]
     pub(crate) reference: Option<String>,
-    /// The image: oci-dir:DIR.
+    /// Reach this registry HOST[:PORT] over plain HTTP (loopback always is). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub(crate) insecure_registry: Vec<String>,
+    /// The image: oci-dir:DIR, or registry:HOST[:PORT]/REPO[:TAG|@DIGEST] (a tag is resolved to its digest once).
     #[arg(value_name = "IMAGE")]
     pub(crate) image: String,
 }
@@ -559,7 +568,10 @@ pub(crate) struct VerifyAttestationArgs {
     /// Output format (text: cosign's, one envelope per line; json: the statements).
     #[arg(long, short, value_enum, default_value_t = VerifyFormat::Text)]
     pub(crate) output: VerifyFormat,
-    /// The image: oci-dir:DIR.
+    /// Reach this registry HOST[:PORT] over plain HTTP (loopback always is). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub(crate) insecure_registry: Vec<String>,
+    /// The image: oci-dir:DIR, or registry:HOST[:PORT]/REPO[:TAG|@DIGEST] (a tag is resolved to its digest once).
     #[arg(value_name = "IMAGE")]
     pub(crate) image: String,
 }

@@ -539,3 +539,111 @@ fn keys_are_read_from_urls_bounded() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("cannot fetch"), "{}", text(&o.stderr));
 }
+
+/// In a registry, as cosign stores them there (`sha256-<hex>.sig` and `.att` tags): we sign and
+/// attest, real cosign verifies; cosign signs, we verify; a tag moved to another image, a wrong
+/// key and a signature image swapped for another digest's fail.
+#[test]
+fn sign_attest_and_verify_in_a_registry_both_ways_with_real_cosign() {
+    let Some(cosign) = cosign() else { return };
+    let Some(reg) = start_registry() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(&run_with(&cosign, &["generate-key-pair"], Some("pw"), d), "cosign generate-key-pair");
+    ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "ours"], Some("o")), "key generate");
+    let digest = image_layout(&d.join("img"), "registry");
+    let repo = format!("{}/signed/img", reg.addr);
+    push(&d.join("img"), &format!("{repo}:t"), d);
+    let by_digest = format!("{repo}@{digest}");
+    let by_tag = format!("registry:{repo}:t");
+
+    // We sign by tag (resolved to the digest once); cosign verifies by digest, offline.
+    ok(&armorred_in(d, &["sign", "--key", "ours.key", &by_tag], Some("o")), "armorred sign registry");
+    let verify =
+        ["verify", "--key", "ours.pub", "--insecure-ignore-tlog=true", "--allow-http-registry", by_digest.as_str()];
+    ok(&run_with(&cosign, &verify, None, d), "cosign verify of our registry signature");
+
+    // cosign appends its own signature; we verify it with cosign's key, and ours still verifies.
+    let sign =
+        ["sign", "--key", "cosign.key", "--tlog-upload=false", "--allow-http-registry", "-y", by_digest.as_str()];
+    ok(&run_with(&cosign, &sign, Some("pw"), d), "cosign sign");
+    let mine = format!("registry:{by_digest}");
+    let claims = ok(&armorred_in(d, &["verify", "--key", "cosign.pub", "-o", "json", &mine], None), "verify cosign's");
+    let claims: serde_json::Value = serde_json::from_str(&claims).unwrap();
+    assert_eq!(claims[0]["critical"]["image"]["docker-manifest-digest"], digest.as_str());
+    ok(&armorred_in(d, &["verify", "--key", "ours.pub", &mine], None), "verify ours after cosign appended");
+
+    // Attestations: ours verified by cosign, cosign's by us.
+    let slsa = r#"{"buildDefinition":{"buildType":"https://github.com/armorred/armorred/blob/main/docs/slsa/build-type-v1.md","externalParameters":{"definition":"images/nginx","tier":"hardened"}},"runDetails":{"builder":{"id":"https://github.com/armorred/armorred/blob/main/docs/slsa/builder-local-v1.md"}}}"#;
+    std::fs::write(d.join("slsa.json"), slsa).unwrap();
+    let attest = ["attest", "--key", "ours.key", "--type", "slsaprovenance1", "--predicate", "slsa.json", &mine];
+    ok(&armorred_in(d, &attest, Some("o")), "armorred attest registry");
+    let va = [
+        "verify-attestation",
+        "--key",
+        "ours.pub",
+        "--type",
+        "slsaprovenance1",
+        "--insecure-ignore-tlog=true",
+        "--allow-http-registry",
+        by_digest.as_str(),
+    ];
+    ok(&run_with(&cosign, &va, None, d), "cosign verify-attestation of ours");
+    let cattest = [
+        "attest",
+        "--key",
+        "cosign.key",
+        "--type",
+        "slsaprovenance1",
+        "--predicate",
+        "slsa.json",
+        "--tlog-upload=false",
+        "--allow-http-registry",
+        "-y",
+        by_digest.as_str(),
+    ];
+    ok(&run_with(&cosign, &cattest, Some("pw"), d), "cosign attest");
+    let vo = ["verify-attestation", "--key", "cosign.pub", "--type", "slsaprovenance1", mine.as_str()];
+    ok(&armorred_in(d, &vo, None), "armorred verify-attestation of cosign's");
+
+    // Failures, each with exit 1 and a reason.
+    let fails = |args: &[&str], expect: &str| {
+        let o = armorred_in(d, args, None);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+    };
+    ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "other"], Some("x")), "key generate other");
+    fails(&["verify", "--key", "other.pub", &mine], "does not verify with the key");
+    // The tag moved to another image: that image has no signature.
+    let other = image_layout(&d.join("img2"), "other image");
+    push(&d.join("img2"), &format!("{repo}:t"), d);
+    let o = armorred_in(d, &["verify", "--key", "ours.pub", &by_tag], None);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "a moved tag must not verify: {err}");
+    let other_sig_tag = format!("sha256-{}.sig", other.trim_start_matches("sha256:"));
+    assert!(err.contains(&format!("{repo}@{other}: no signatures are stored (no tag {other_sig_tag})")), "{err}");
+    // The first image's signature image copied onto the second's tag: it names another digest.
+    let sig = format!("sha256-{}.sig", digest.trim_start_matches("sha256:"));
+    let other_sig = format!("sha256-{}.sig", other.trim_start_matches("sha256:"));
+    ok(
+        &run_with(
+            "skopeo",
+            &[
+                "copy",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                "--preserve-digests",
+                &format!("docker://{repo}:{sig}"),
+                &format!("docker://{repo}:{other_sig}"),
+            ],
+            None,
+            d,
+        ),
+        "graft the signature image",
+    );
+    let o = armorred_in(d, &["verify", "--key", "ours.pub", &format!("registry:{repo}@{other}")], None);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("the signature is for {digest}, not for this image ({other})")), "{err}");
+}

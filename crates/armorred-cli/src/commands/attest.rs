@@ -13,7 +13,7 @@ use crate::Outcome;
 const MAX_PREDICATE_BYTES: u64 = 128 << 20;
 
 pub(crate) fn run(args: &AttestArgs, quiet: bool) -> anyhow::Result<Outcome> {
-    let store = armorred::sign::open_store(&args.image)?;
+    let store = armorred::sign::open_store(&args.image, &args.insecure_registry)?;
     let predicate_type = intoto::predicate_type(&args.predicate_type)?;
     let bytes = armorred::fsutil::read_regular_bounded(&args.predicate, MAX_PREDICATE_BYTES)?;
     let predicate = armorred::json::from_slice(&bytes)

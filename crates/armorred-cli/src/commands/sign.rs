@@ -9,7 +9,7 @@ use crate::cli::SignArgs;
 use crate::Outcome;
 
 pub(crate) fn run(args: &SignArgs, quiet: bool) -> anyhow::Result<Outcome> {
-    let store = armorred::sign::open_store(&args.image)?;
+    let store = armorred::sign::open_store(&args.image, &args.insecure_registry)?;
     let key = armorred::sign::load_private_key(&args.key, &super::key::password(false)?)?;
     let opts =
         SignOptions { reference: args.reference.clone(), annotations: args.annotations.iter().cloned().collect() };

@@ -11,7 +11,7 @@ use crate::cli::{VerifyArgs, VerifyFormat};
 use crate::Outcome;
 
 pub(crate) fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
-    let store = armorred::sign::open_store(&args.image)?;
+    let store = armorred::sign::open_store(&args.image, &args.insecure_registry)?;
     let key = armorred::sign::load_public_key(&args.key)?;
     let opts =
         VerifyOptions { reference: args.reference.clone(), annotations: args.annotations.iter().cloned().collect() };

@@ -10,7 +10,7 @@ use crate::cli::{VerifyAttestationArgs, VerifyFormat};
 use crate::Outcome;
 
 pub(crate) fn run(args: &VerifyAttestationArgs, quiet: bool) -> anyhow::Result<Outcome> {
-    let store = armorred::sign::open_store(&args.image)?;
+    let store = armorred::sign::open_store(&args.image, &args.insecure_registry)?;
     let predicate_type = args.predicate_type.as_deref().map(intoto::predicate_type).transpose()?;
     let key = armorred::sign::load_public_key(&args.key)?;
     let verified = match intoto::verify_attestations(store.as_ref(), &key, predicate_type.as_deref()) {

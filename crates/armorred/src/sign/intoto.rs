@@ -151,7 +151,10 @@ pub fn verify_attestations(
     };
     let fail = |reasons: Vec<String>| SignError::Verify { what: what.clone(), subject: name.clone(), reasons };
     let Some(manifest) = store.attached(Attachment::Attestations)? else {
-        return Err(fail(vec![format!("no attestations are stored (no {} entry)", Attachment::Attestations.kind())]));
+        return Err(fail(vec![format!(
+            "no attestations are stored (no {})",
+            store.attachment_place(Attachment::Attestations)
+        )]));
     };
     let image = layout::SigImage::parse(&manifest, &store.describe())?;
     let mut verified = Vec::new();

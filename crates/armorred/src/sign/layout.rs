@@ -80,6 +80,10 @@ pub trait Store {
     fn subject(&self) -> Result<Subject, SignError>;
     /// The manifest of the signature image of `kind`, if any, checked against its digest.
     fn attached(&self, kind: Attachment) -> Result<Option<Vec<u8>>, SignError>;
+    /// Where that manifest is looked for, for messages (`the index.json entry of kind ...`).
+    fn attachment_place(&self, kind: Attachment) -> String {
+        format!("index.json entry of kind {}", kind.kind())
+    }
     /// A blob, at most `max` bytes, checked against `digest`.
     fn blob(&self, digest: &Digest, max: u64) -> Result<Vec<u8>, SignError>;
     /// Stores `blobs`, then `manifest` (an OCI image manifest) as the signature image of

@@ -15,6 +15,7 @@ pub mod dsse;
 pub mod intoto;
 pub mod key;
 pub mod layout;
+pub mod registry;
 pub mod simple;
 
 use std::path::PathBuf;
@@ -30,16 +31,20 @@ impl SignError {
 pub use key::{generate_key_pair, load_private_key, load_public_key, PrivateKey, PublicKey};
 
 /// The store of an image reference given on the command line: `oci-dir:DIR` (or a bare
-/// directory path). `registry:` references get their own store in the registry client.
-pub fn open_store(image: &str) -> Result<Box<dyn layout::Store>, SignError> {
+/// directory path), or `registry:HOST[:PORT]/REPO[:TAG|@DIGEST]` (cosign's `sha256-<hex>.sig`
+/// and `.att` tags beside the image; plain HTTP for loopback and the `insecure` hosts only).
+pub fn open_store(image: &str, insecure: &[String]) -> Result<Box<dyn layout::Store>, SignError> {
     use crate::source::Source;
     let unsupported = |reason: &str| SignError::Store { store: image.to_string(), reason: reason.to_string() };
     match Source::parse(image) {
         Ok(Source::OciDir(dir)) => Ok(Box::new(layout::OciDir::new(dir))),
-        Ok(Source::Registry(_)) => {
-            Err(unsupported("signing in a registry is not available yet: use an oci-dir: layout"))
+        Ok(Source::Registry(reference)) => {
+            let options = crate::registry::Options { insecure_hosts: insecure.to_vec(), ..Default::default() };
+            Ok(Box::new(registry::RegistryStore::open(&reference, options)?))
         }
-        Ok(_) => Err(unsupported("signatures are stored in an OCI layout: give oci-dir:DIR")),
+        Ok(_) => {
+            Err(unsupported("signatures are stored in an OCI layout or a registry: give oci-dir:DIR or registry:REF"))
+        }
         Err(e) => Err(unsupported(&e.to_string())),
     }
 }

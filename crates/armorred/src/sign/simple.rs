@@ -154,7 +154,10 @@ pub fn verify(store: &dyn Store, key: &PublicKey, opts: &VerifyOptions) -> Resul
     let name = format!("{}@{}", store.describe(), subject.digest);
     let fail = |reasons: Vec<String>| SignError::Verify { what: "signature".into(), subject: name.clone(), reasons };
     let Some(manifest) = store.attached(Attachment::Signatures)? else {
-        return Err(fail(vec![format!("no signatures are stored (no {} entry)", Attachment::Signatures.kind())]));
+        return Err(fail(vec![format!(
+            "no signatures are stored (no {})",
+            store.attachment_place(Attachment::Signatures)
+        )]));
     };
     let image = layout::SigImage::parse(&manifest, &store.describe())?;
     let mut verified = Vec::new();

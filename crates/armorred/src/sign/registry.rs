@@ -1,0 +1,83 @@
+//! [`Store`] in a registry, as cosign stores signatures there: the signature image of an image
+//! `REPO@sha256:<hex>` is the manifest tagged `sha256-<hex>.sig` (attestations `.att`) in the
+//! same repository, through the one distribution client ([`crate::registry`]). A tag given for
+//! the image is resolved once, when the store opens: everything after signs or verifies that
+//! digest, so a tag moved meanwhile cannot swap the image.
+
+use super::layout::{attachment_tag, Attachment, Store, Subject};
+use super::SignError;
+use crate::oci::spec::{media, Digest};
+use crate::registry::{Client, Options, Reference, RegistryError};
+
+/// An image in a registry, by digest.
+pub struct RegistryStore {
+    client: Client,
+    reference: Reference,
+    subject: Subject,
+}
+
+impl std::fmt::Debug for RegistryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryStore").field("subject", &self.subject).finish_non_exhaustive()
+    }
+}
+
+fn err(store: &str, e: RegistryError) -> SignError {
+    SignError::Store { store: store.to_string(), reason: e.to_string() }
+}
+
+impl RegistryStore {
+    /// Opens `HOST[:PORT]/REPO[:TAG|@DIGEST]` and resolves it to its manifest digest.
+    pub fn open(reference: &str, options: Options) -> Result<Self, SignError> {
+        let store = format!("registry:{reference}");
+        let reference = Reference::parse(reference).map_err(|e| err(&store, e))?;
+        let client = Client::new(&reference.host, options).map_err(|e| err(&store, e))?;
+        let m = client.get_manifest(&reference.repo, &reference.reference).map_err(|e| err(&store, e))?;
+        if let Some(want) = reference.digest() {
+            if m.digest != want {
+                return Err(SignError::Altered { store, digest: want.to_string(), found: m.digest.to_string() });
+            }
+        }
+        let media_type = if m.media_type.is_empty() { media::MANIFEST.to_string() } else { m.media_type.clone() };
+        let name = Some(format!("{}/{}", reference.host, reference.repo));
+        Ok(Self { client, subject: Subject { digest: m.digest, media_type, name }, reference })
+    }
+}
+
+impl Store for RegistryStore {
+    fn describe(&self) -> String {
+        format!("registry:{}/{}", self.reference.host, self.reference.repo)
+    }
+
+    fn attachment_place(&self, kind: Attachment) -> String {
+        format!("tag {}", attachment_tag(&self.subject.digest, kind))
+    }
+
+    fn subject(&self) -> Result<Subject, SignError> {
+        Ok(self.subject.clone())
+    }
+
+    fn attached(&self, kind: Attachment) -> Result<Option<Vec<u8>>, SignError> {
+        let tag = attachment_tag(&self.subject.digest, kind);
+        match self.client.get_manifest(&self.reference.repo, &tag) {
+            Ok(m) => Ok(Some(m.bytes)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(err(&self.describe(), e)),
+        }
+    }
+
+    fn blob(&self, digest: &Digest, max: u64) -> Result<Vec<u8>, SignError> {
+        self.client.get_blob_bytes(&self.reference.repo, digest, max).map_err(|e| err(&self.describe(), e))
+    }
+
+    fn put(&self, kind: Attachment, blobs: &[Vec<u8>], manifest: &[u8]) -> Result<Digest, SignError> {
+        let repo = &self.reference.repo;
+        for blob in blobs {
+            self.client
+                .push_blob_bytes(repo, "application/octet-stream", blob)
+                .map_err(|e| err(&self.describe(), e))?;
+        }
+        let tag = attachment_tag(&self.subject.digest, kind);
+        self.client.put_manifest(repo, &tag, manifest, media::MANIFEST).map_err(|e| err(&self.describe(), e))
+    }
+}
