@@ -297,16 +297,32 @@ fn inspect_layout_target(dir: &Path) -> Result<LayoutTarget, OciError> {
     }
     let Some(index) = index else { return Err(not_ours("no index.json".into())) };
     let index: ImageIndex = serde_json::from_slice(&index).map_err(|e| not_ours(format!("index.json: {e}")))?;
-    let manifest_hex = match index.manifests.as_deref() {
-        Some([m]) => m.digest(),
+    // One image, and what cosign attached to it in the layout (signatures, attestations: the
+    // entries `cosign save` and `armorred sign` add, annotated `kind`); they go with the image.
+    let entries = index.manifests.as_deref().unwrap_or_default();
+    let attached = |d: &spec::Descriptor| {
+        d.annotations
+            .as_ref()
+            .and_then(|a| a.get(spec::cosign::KIND))
+            .is_some_and(|k| k == spec::cosign::SIGS || k == spec::cosign::ATTS)
+    };
+    let images: Vec<_> = entries.iter().filter(|d| !attached(d)).collect();
+    let manifest_hex = match images.as_slice() {
+        [m] => m.digest(),
         _ => None,
     }
     .ok_or_else(|| not_ours("index.json does not name exactly one sha256 manifest".into()))?
     .hex()
     .to_string();
     let mut known = vec![manifest_hex.clone()];
-    if blobs.contains(&manifest_hex) {
-        let p = dir.join("blobs/sha256").join(&manifest_hex);
+    for hex in std::iter::once(manifest_hex.clone())
+        .chain(entries.iter().filter(|d| attached(d)).filter_map(|d| d.digest().map(|g| g.hex().to_string())))
+    {
+        known.push(hex.clone());
+        if !blobs.contains(&hex) {
+            continue;
+        }
+        let p = dir.join("blobs/sha256").join(&hex);
         let m: ImageManifest =
             serde_json::from_slice(&read_small(&p).map_err(io(&p))?).map_err(|e| not_ours(format!("manifest: {e}")))?;
         let digests = m.config.iter().chain(m.layers.iter().flatten());

@@ -328,3 +328,50 @@ fn written_images_read_back_as_the_same_typed_structures() {
         assert_eq!(diff_ids, config.rootfs.diff_ids.iter().map(String::as_str).collect::<Vec<_>>());
     }
 }
+
+/// A layout of ours that was signed since (cosign's `sigs`/`atts` entries beside the image, as
+/// `armorred sign` and `cosign save` write them) is still ours: a rebuild replaces it, and the
+/// old signatures, which sign the old digest, go with it. An attached entry whose blobs are not
+/// those its manifest names is not ours.
+#[test]
+fn a_signed_layout_of_ours_is_rebuilt_in_place() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("oci");
+    let first = write_layout(&out, &tiny(1)).expect("first");
+    let put = |bytes: &[u8]| {
+        let d = spec::Digest::of(bytes);
+        std::fs::write(out.join("blobs/sha256").join(d.hex()), bytes).expect("blob");
+        d
+    };
+    let payload = put(b"{\"critical\":{}}");
+    let config = put(b"{}");
+    let sig_manifest = serde_json::to_vec(&json!({"schemaVersion":2,"mediaType":media::MANIFEST,
+        "config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,"digest":config.as_str()},
+        "layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","size":15,"digest":payload.as_str()}]}))
+    .expect("json");
+    let sig = put(&sig_manifest);
+    let mut index: Value =
+        serde_json::from_slice(&std::fs::read(out.join("index.json")).expect("index")).expect("json");
+    index["manifests"][0]["annotations"]["kind"] = json!(spec::cosign::IMAGE);
+    index["manifests"].as_array_mut().expect("list").push(json!({"mediaType":media::MANIFEST,
+        "size":sig_manifest.len(),"digest":sig.as_str(),"annotations":{"kind":spec::cosign::SIGS}}));
+    std::fs::write(out.join("index.json"), serde_json::to_vec(&index).expect("json")).expect("index");
+
+    let second = write_layout(&out, &tiny(2)).expect("a signed layout of ours is replaced");
+    assert_ne!(second.manifest.digest, first.manifest.digest);
+    assert!(!out.join("blobs/sha256").join(sig.hex()).exists(), "the old signature image went with the old image");
+    assert!(!out.join("blobs/sha256").join(payload.hex()).exists());
+
+    // A stray blob beside a signed layout is still refused, and nothing is touched.
+    std::fs::remove_dir_all(&out).expect("rm");
+    write_layout(&out, &tiny(1)).expect("again");
+    std::fs::write(out.join("index.json"), serde_json::to_vec(&index).expect("json")).expect("index");
+    put(b"{\"critical\":{}}");
+    put(b"{}");
+    put(&sig_manifest);
+    let stray = put(b"not named by anything");
+    let before = listing(&out);
+    let err = write_layout(&out, &tiny(3)).expect_err("a stray blob").to_string();
+    assert!(err.contains(&format!("blobs/sha256/{} is not part of its image", stray.hex())), "{err}");
+    assert_eq!(listing(&out), before);
+}
