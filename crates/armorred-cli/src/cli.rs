@@ -141,6 +141,14 @@ pub(crate) struct PipelineArgs {
     /// Tiers to build and report, repeatable (default: every tier a definition declares).
     #[arg(long, value_parser = tier_parser())]
     pub(crate) tier: Vec<Tier>,
+    /// The signing key pair PREFIX.key and PREFIX.pub, generated on first use (password:
+    /// $COSIGN_PASSWORD, else empty; default: $XDG_CONFIG_HOME/armorred/cosign, outside the
+    /// repository).
+    #[arg(long, value_name = "PREFIX", conflicts_with = "no_sign")]
+    pub(crate) key: Option<PathBuf>,
+    /// Do not sign or attest the images.
+    #[arg(long)]
+    pub(crate) no_sign: bool,
 }
 
 #[derive(Debug, Args)]
@@ -513,8 +521,12 @@ pub(crate) enum VerifyFormat {
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// The public key: a PEM file or an https URL.
-    #[arg(long, value_name = "KEY")]
-    pub(crate) key: String,
+    #[arg(long, value_name = "KEY", required_unless_present = "policy", conflicts_with = "policy")]
+    pub(crate) key: Option<String>,
+    /// A verification policy (TOML or YAML; docs/verification.md): its keys, the attestations
+    /// it requires and their conditions, each rule printed with its verdict.
+    #[arg(long, value_name = "POLICY")]
+    pub(crate) policy: Option<PathBuf>,
     /// The repository the signature must name (docker-reference); default: not checked.
     #[arg(long, value_name = "HOST/REPO")]
     pub(crate) reference: Option<String>,

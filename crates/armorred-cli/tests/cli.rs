@@ -120,9 +120,12 @@ fn pipeline_writes_its_reports() {
         out.to_str().expect("utf-8"),
         "--db",
         db.to_str().expect("utf-8"),
+        "--key",
+        dir.path().join("keys/cosign").to_str().expect("utf-8"),
     ]);
     assert!(run.status.success(), "{}", text(&run.stderr));
     let stderr = text(&run.stderr);
+    assert!(stderr.contains("generated the signing key"), "{stderr}");
     assert!(!stderr.contains("compare skipped"), "{stderr}");
     let schemas = support::repo().join("docs/schema");
     support::validate(&out.join("index.json"), &schemas.join("index.schema.json"));
@@ -184,6 +187,52 @@ fn pipeline_writes_its_reports() {
         assert_eq!(verdict["passed"], true, "{verdict}");
         let vuln = json(&format!("nginx/{tier}/attestations/vuln.json"));
         assert_eq!(vuln["scanner"]["result"], json(&format!("nginx/{tier}/scan.json")));
+        // Signed and attested in its layout; our verify and the policy accept it, offline.
+        assert_eq!(summary["signing"]["attestations"].as_array().map(Vec::len), Some(5), "{summary}");
+        let layout = format!("oci-dir:{}", out.join("nginx").join(tier).join("image").display());
+        let key = dir.path().join("keys/cosign.pub");
+        let key = key.to_str().expect("utf-8");
+        let verify = armorred(&["verify", "--key", key, &layout]);
+        assert!(verify.status.success(), "{}", text(&verify.stderr));
+        let policy = dir.path().join("policy.toml");
+        std::fs::write(
+            &policy,
+            format!(
+                "version = 1\nrequire = [\"cyclonedx\", \"comparison\"]\n[[keys]]\npath = {key:?}\n[provenance]\ntiers = [\"{tier}\"]\n[checksec]\n[vulnerabilities]\nmax_age_hours = 24\n"
+            ),
+        )
+        .expect("policy");
+        let judged = armorred(&["verify", "--policy", policy.to_str().expect("utf-8"), &layout]);
+        assert!(judged.status.success(), "{}{}", text(&judged.stdout), text(&judged.stderr));
+        // Real cosign accepts the layout the pipeline signed.
+        let cosign = std::env::var("ARMORRED_COSIGN").unwrap_or_else(|_| "cosign".into());
+        if support::have_tool(&cosign, &["version"]) {
+            let dir_layout = out.join("nginx").join(tier).join("image");
+            let o = std::process::Command::new(&cosign)
+                .args(["verify", "--key", key, "--insecure-ignore-tlog=true", "--local-image"])
+                .arg(&dir_layout)
+                .env("TUF_ROOT", dir.path().join(".sigstore"))
+                .output()
+                .expect("cosign");
+            assert!(o.status.success(), "cosign verify --local-image: {}", text(&o.stderr));
+            for t in ["slsaprovenance1", "cyclonedx"] {
+                let o = std::process::Command::new(&cosign)
+                    .args([
+                        "verify-attestation",
+                        "--key",
+                        key,
+                        "--type",
+                        t,
+                        "--insecure-ignore-tlog=true",
+                        "--local-image",
+                    ])
+                    .arg(&dir_layout)
+                    .env("TUF_ROOT", dir.path().join(".sigstore"))
+                    .output()
+                    .expect("cosign");
+                assert!(o.status.success(), "cosign verify-attestation --type {t}: {}", text(&o.stderr));
+            }
+        }
     }
 
     // checksec reads the image itself, without unpacking, with the same verdicts.

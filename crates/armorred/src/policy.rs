@@ -376,5 +376,50 @@ fn vulnerabilities(rule: &VulnRule, found: &[&Value], now: i64) -> RuleResult {
     result("vulnerabilities", outcome)
 }
 
+/// Verifies the image of `store` against `policy` (whose relative key paths are relative to
+/// `base`), offline: a signature by one of its keys is the first rule; the attestations that
+/// verify with one of its keys (signature, and this image's digest among their subjects) are
+/// what the other rules judge, at `now` (seconds since 1970).
+pub fn verify(
+    policy: &Policy,
+    base: &Path,
+    store: &dyn crate::sign::layout::Store,
+    now: i64,
+) -> Result<Verdict, crate::Error> {
+    let mut keys = Vec::new();
+    for k in &policy.keys {
+        let source = match (&k.path, &k.url) {
+            (Some(p), _) => base.join(p).display().to_string(),
+            (None, Some(u)) => u.clone(),
+            (None, None) => continue,
+        };
+        keys.push((source.clone(), crate::sign::load_public_key(&source)?));
+    }
+    let mut signature = Err("no accepted key verifies a signature".to_string());
+    let mut statements = Vec::new();
+    for (source, key) in &keys {
+        match crate::sign::simple::verify(store, key, &Default::default()) {
+            Ok(v) if signature.is_err() => signature = Ok(format!("{} signature(s) verify with {source}", v.len())),
+            Ok(_) => {}
+            Err(e) if e.is_verification_failure() => {
+                if signature.is_err() {
+                    signature = Err(e.to_string());
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        match crate::sign::intoto::verify_attestations(store, key, None) {
+            Ok(verified) => {
+                statements.extend(verified.into_iter().filter_map(|a| serde_json::to_value(a.statement).ok()))
+            }
+            Err(e) if e.is_verification_failure() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut verdict = evaluate(policy, &statements, now);
+    verdict.rules.insert(0, result("signature", signature));
+    Ok(verdict)
+}
+
 #[cfg(test)]
 mod tests;

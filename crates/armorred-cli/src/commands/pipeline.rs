@@ -17,6 +17,9 @@ pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Res
     opts.mirror.clone_from(&args.mirror);
     opts.upstream.clone_from(&args.upstream);
     opts.tiers.clone_from(&args.tier);
+    if !args.no_sign {
+        opts.signing = Some(signing(args, quiet)?);
+    }
     let outcome = pipeline::run(&opts)?;
     if quiet {
         return Ok(Outcome::Success);
@@ -37,6 +40,28 @@ pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Res
     }
     writeln!(err, "wrote {}", outcome.index.display())?;
     Ok(Outcome::Success)
+}
+
+/// The pipeline's key pair: `--key PREFIX`, else `$XDG_CONFIG_HOME/armorred/cosign`, made on
+/// first use; its password is `$COSIGN_PASSWORD`, else empty (the pipeline never prompts).
+fn signing(args: &PipelineArgs, quiet: bool) -> anyhow::Result<pipeline::Signing> {
+    use std::os::unix::ffi::OsStringExt;
+    let prefix = match &args.key {
+        Some(p) => p.clone(),
+        None => armorred::sign::key::default_key_prefix()
+            .ok_or_else(|| anyhow::anyhow!("no configuration directory for the signing key: give --key PREFIX"))?,
+    };
+    let password = std::env::var_os("COSIGN_PASSWORD").map(OsStringExt::into_vec).unwrap_or_default();
+    let (key, public_key, generated) = armorred::sign::key::load_or_generate(&prefix, &password)?;
+    if generated && !quiet {
+        writeln!(
+            anstream::stderr().lock(),
+            "generated the signing key {}.key (public key {}; password: $COSIGN_PASSWORD, else empty)",
+            escape(&prefix.display().to_string()),
+            escape(&public_key.display().to_string())
+        )?;
+    }
+    Ok(pipeline::Signing { key, public_key })
 }
 
 fn variant(err: &mut impl Write, name: &str, v: &VariantOutcome) -> anyhow::Result<()> {

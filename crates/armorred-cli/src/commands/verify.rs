@@ -12,7 +12,11 @@ use crate::Outcome;
 
 pub(crate) fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let store = armorred::sign::open_store(&args.image, &args.insecure_registry)?;
-    let key = armorred::sign::load_public_key(&args.key)?;
+    if let Some(path) = &args.policy {
+        return policy(args, path, store.as_ref());
+    }
+    let Some(key) = &args.key else { anyhow::bail!("give --key or --policy") };
+    let key = armorred::sign::load_public_key(key)?;
     let opts =
         VerifyOptions { reference: args.reference.clone(), annotations: args.annotations.iter().cloned().collect() };
     let verified = match simple::verify(store.as_ref(), &key, &opts) {
@@ -42,6 +46,39 @@ pub(crate) fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Success)
+}
+
+/// `verify --policy`: every rule with its verdict; exit 1 when one fails.
+fn policy(
+    args: &VerifyArgs,
+    path: &std::path::Path,
+    store: &dyn armorred::sign::layout::Store,
+) -> anyhow::Result<Outcome> {
+    let policy = armorred::policy::read(path)?;
+    let base = path.parent().unwrap_or(std::path::Path::new("."));
+    let now = armorred::clock::Clock::real().now();
+    let verdict = armorred::policy::verify(&policy, base, store, now)?;
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        VerifyFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&verdict)?)?,
+        VerifyFormat::Text => {
+            for r in &verdict.rules {
+                let mark = if r.passed { "pass" } else { "FAIL" };
+                writeln!(out, "{mark}  {}: {}", escape(&r.rule), escape(&r.detail))?;
+            }
+        }
+    }
+    if verdict.passed() {
+        Ok(Outcome::Success)
+    } else {
+        writeln!(
+            anstream::stderr().lock(),
+            "error: {} does not meet the policy {}",
+            escape(&args.image),
+            escape(&path.display().to_string())
+        )?;
+        Ok(Outcome::CheckFailed)
+    }
 }
 
 /// A verification that failed: its reasons on stderr, exit 1.

@@ -118,3 +118,13 @@ sys.exit(1 if errors else 0)
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Whether a tool runs; a missing one fails the test under `ARMORRED_REQUIRE_TOOLS=1`.
+pub(crate) fn have_tool(cmd: &str, args: &[&str]) -> bool {
+    let ok = std::process::Command::new(cmd).args(args).output().is_ok_and(|o| o.status.success());
+    assert!(
+        ok || std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "{cmd} is required (ARMORRED_REQUIRE_TOOLS=1) but is not available"
+    );
+    ok
+}

@@ -111,3 +111,33 @@ pub(crate) fn predicates(i: &Inputs<'_>) -> Result<Vec<Predicate>, crate::Error>
     }
     Ok(out)
 }
+
+/// Signs the image in `<dir>/image` (cosign 2's simple signing) and attests every predicate
+/// about it, in its layout as `cosign save` stores them.
+pub(crate) fn sign(
+    dir: &Path,
+    predicates: &[Predicate],
+    signing: &super::Signing,
+) -> Result<super::summary::SigningSummary, crate::Error> {
+    let store = crate::sign::layout::OciDir::new(dir.join("image"));
+    let signed = crate::sign::simple::sign(&store, &signing.key, &Default::default())?;
+    let mut attestations = Vec::new();
+    for p in predicates {
+        let bytes = match &p.bytes {
+            Some(b) => b.clone(),
+            None => crate::fsutil::read_regular_bounded(&dir.join(&p.path), 256 << 20)?,
+        };
+        let predicate: Value = crate::json::from_slice(&bytes).map_err(|e| crate::sign::SignError::Store {
+            store: dir.join(&p.path).display().to_string(),
+            reason: format!("not JSON: {e}"),
+        })?;
+        crate::sign::intoto::attest(&store, &signing.key, p.predicate_type, predicate, None)?;
+        attestations.push(p.predicate_type.to_string());
+    }
+    Ok(super::summary::SigningSummary {
+        public_key: signing.public_key.display().to_string(),
+        signed_digest: signed.subject.to_string(),
+        reference: signed.reference,
+        attestations,
+    })
+}

@@ -120,6 +120,18 @@ pub struct PipelineOptions {
     /// The clock: `SOURCE_DATE_EPOCH`, when it fixes one, is the images' time (default: the
     /// real time, so each image's newest Release date in its lock).
     pub clock: Clock,
+    /// The key every built tier is signed and attested with, in its image layout (`None`: not
+    /// signed).
+    pub signing: Option<Signing>,
+}
+
+/// How the pipeline signs.
+#[derive(Debug, Clone)]
+pub struct Signing {
+    /// The private key.
+    pub key: crate::sign::PrivateKey,
+    /// Where its public key is (for the summaries and the verify commands they print).
+    pub public_key: PathBuf,
 }
 
 impl PipelineOptions {
@@ -136,6 +148,7 @@ impl PipelineOptions {
             cache: None,
             tiers: Vec::new(),
             clock: Clock::real(),
+            signing: None,
         }
     }
 }
@@ -316,7 +329,15 @@ fn run_image(
             }
             analysis.paths.insert(format!("attestation_{}", p.name), p.path.clone());
         }
+        let signed = match &cx.opts.signing {
+            Some(signing) => Some(stage("sign the image", attest::sign(&variant_dir, &predicates, signing))?),
+            None => {
+                notes.push(format!("{}:{tier}: not signed (no key)", spec.name));
+                None
+            }
+        };
         let mut summary = analysis.summary(&spec.name, tier.as_str(), Some(&build));
+        summary.signing = signed;
         summary.comparison = comparison.as_ref().map(|c| summary::ComparisonSummary {
             upstream: c.images.upstream.clone(),
             upstream_description: Some(upstream_description.clone()).filter(|d| !d.is_empty()),
@@ -553,6 +574,7 @@ impl Analysis {
             }),
             scan: self.scan.as_ref().map(scan_summary),
             comparison: None,
+            signing: None,
             paths: self.paths.clone(),
         }
     }

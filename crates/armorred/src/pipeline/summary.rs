@@ -49,8 +49,25 @@ pub struct Summary {
     /// The comparison with upstream, when there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<ComparisonSummary>,
+    /// The signature and attestations stored in the image layout, when signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing: Option<SigningSummary>,
     /// The other files of this directory, relative to it.
     pub paths: BTreeMap<String, String>,
+}
+
+/// What the pipeline signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningSummary {
+    /// The public key that verifies them (`cosign verify --key`).
+    pub public_key: String,
+    /// The manifest digest signed.
+    pub signed_digest: String,
+    /// The docker-reference the signature names.
+    pub reference: String,
+    /// The predicate types attested, in order.
+    pub attestations: Vec<String>,
 }
 
 /// Layer bytes.

@@ -386,3 +386,43 @@ pub fn generate_key_pair(prefix: &Path, password: &[u8]) -> Result<KeyPairFiles,
     }
     Ok(files)
 }
+
+/// The pipeline's key pair under `prefix` (`<prefix>.key`, `<prefix>.pub`): read when both
+/// are there, generated on first use (in a private directory of mode 0700) when neither is;
+/// one without the other is an error, never replaced. Returns the key, the public key's path
+/// and whether it was generated now.
+pub fn load_or_generate(prefix: &Path, password: &[u8]) -> Result<(PrivateKey, std::path::PathBuf, bool), SignError> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    let with_ext = |ext: &str| {
+        let mut s = prefix.as_os_str().to_os_string();
+        s.push(ext);
+        std::path::PathBuf::from(s)
+    };
+    let (private, public) = (with_ext(".key"), with_ext(".pub"));
+    let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
+    let generated = match (exists(&private), exists(&public)) {
+        (true, true) => false,
+        (false, false) => {
+            if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(|source| SignError::Io { path: dir.to_path_buf(), source })?;
+            }
+            generate_key_pair(prefix, password)?;
+            true
+        }
+        (true, false) => return Err(SignError::KeyExists { path: private }),
+        (false, true) => return Err(SignError::KeyExists { path: public }),
+    };
+    let pem = crate::fsutil::read_regular_bounded(&private, 64 << 10)?;
+    let key = PrivateKey::from_encrypted_pem(&pem, password, &private.display().to_string())?;
+    Ok((key, public, generated))
+}
+
+/// Where the pipeline keeps its key pair by default: `$XDG_CONFIG_HOME/armorred/cosign`
+/// (`~/.config/armorred/cosign`), outside any repository.
+pub fn default_key_prefix() -> Option<std::path::PathBuf> {
+    dirs::config_dir().map(|d| d.join("armorred/cosign"))
+}
