@@ -44,6 +44,8 @@ pub(crate) enum Command {
     Compare(CompareArgs),
     /// Run the main job: every stage, for every image definition, with its upstream comparison.
     Pipeline(PipelineArgs),
+    /// Render the static website (HTML, self-contained) from the pipeline's outputs.
+    Site(SiteArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -124,6 +126,17 @@ pub(crate) struct PipelineArgs {
     /// Tiers to build and report, repeatable (default: every tier a definition declares).
     #[arg(long, value_parser = tier_parser())]
     pub(crate) tier: Vec<Tier>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SiteArgs {
+    /// The pipeline's output folder, holding index.json.
+    #[arg(long, default_value = "out", value_name = "OUT")]
+    pub(crate) from: PathBuf,
+    /// Where the site goes (default: <OUT>/site); replaces only an empty folder or a site
+    /// armorred wrote.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

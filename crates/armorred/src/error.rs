@@ -46,6 +46,9 @@ pub enum Error {
     /// SBOM generation and reading (`armorred sbom`).
     #[error(transparent)]
     Sbom(#[from] crate::sbom::SbomError),
+    /// The static site (`armorred site`).
+    #[error(transparent)]
+    Site(#[from] crate::site::SiteError),
 }
 
 /// Result with the crate [`Error`].

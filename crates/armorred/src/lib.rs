@@ -25,6 +25,7 @@ pub mod policy;
 pub mod provenance;
 pub mod report;
 pub mod sbom;
+pub mod site;
 pub mod source;
 pub mod spec;
 pub mod tier;

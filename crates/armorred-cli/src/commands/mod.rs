@@ -9,6 +9,7 @@ mod lock;
 mod pipeline;
 mod sbom;
 mod scan;
+mod site;
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Scan(args) => scan::run(&args, &clock()?, cli.quiet),
         Command::Compare(args) => compare::run(&args, &clock()?),
         Command::Pipeline(args) => pipeline::run(&args, clock()?, cli.quiet),
+        Command::Site(args) => site::run(&args, cli.quiet),
     }
 }
 
