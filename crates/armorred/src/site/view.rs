@@ -195,6 +195,19 @@ struct GuideImage<'a> {
     tiers: Vec<VariantRow<'a>>,
     /// Per tier: its configure options when built from source.
     configure: BTreeMap<&'a str, Vec<&'a str>>,
+    /// Per tier: its SBOM components (`name version`) that no other tier has.
+    only_in: BTreeMap<&'a str, Vec<String>>,
+}
+
+/// The `name version` of every component of a tier's CycloneDX SBOM.
+fn component_names(v: &Variant) -> std::collections::BTreeSet<String> {
+    let text = |c: &Value, k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    v.sbom
+        .as_ref()
+        .and_then(|s| s.get("components"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(|c| format!("{} {}", text(c, "name"), text(c, "version"))).collect())
+        .unwrap_or_default()
 }
 
 fn guide_image(image: &Image) -> GuideImage<'_> {
@@ -209,6 +222,19 @@ fn guide_image(image: &Image) -> GuideImage<'_> {
                 Some((v.variant.as_str(), sb.configure_options.iter().map(String::as_str).collect()))
             })
             .collect(),
+        only_in: {
+            let names: Vec<_> = image.tiers.iter().map(component_names).collect();
+            image
+                .tiers
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let others: std::collections::BTreeSet<&String> =
+                        names.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, n)| n).collect();
+                    (v.variant.as_str(), names[i].iter().filter(|n| !others.contains(n)).cloned().collect())
+                })
+                .collect()
+        },
     }
 }
 
