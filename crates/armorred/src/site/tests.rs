@@ -183,3 +183,32 @@ fn hostile_paths_are_refused_with_the_file_and_field() {
     let err = render(&from, &tmp.path().join("site")).expect_err("bad json");
     assert!(matches!(err, SiteError::Json { .. }), "{err}");
 }
+
+#[test]
+fn renders_without_a_scan_an_upstream_or_a_build() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let from = tmp.path().join("out");
+    copy_tree(&fixture(), &from);
+    let index = from.join("index.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&index).expect("index")).expect("json");
+    v["images"][0].as_object_mut().expect("image").remove("upstream");
+    v["images"][0]["tiers"].as_array_mut().expect("tiers").truncate(1);
+    v["notes"] = serde_json::json!(["scan skipped: no vulnerability DB"]);
+    std::fs::write(&index, serde_json::to_vec(&v).expect("json")).expect("write");
+    let summary = from.join("nginx/hardened/summary.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&summary).expect("summary")).expect("json");
+    for key in ["scan", "comparison", "build"] {
+        v.as_object_mut().expect("summary").remove(key);
+    }
+    v["paths"] = serde_json::json!({"sbom_cyclonedx": "sbom.cdx.json", "checksec": "checksec.json"});
+    std::fs::write(&summary, serde_json::to_vec(&v).expect("json")).expect("write");
+    let out = tmp.path().join("site");
+    let report = render(&from, &out).expect("render");
+    assert_eq!(report.files.len(), 2, "{:?}", report.files);
+    let html = std::fs::read_to_string(out.join("images/nginx/hardened.html")).expect("page");
+    assert!(html.contains("Not scanned: the pipeline ran without a vulnerability DB."), "no scan");
+    assert!(!html.contains("id=\"comparison\""), "no comparison section without one");
+    assert!(html.contains("configuration is not shown"), "no image layout named");
+    let index = std::fs::read_to_string(out.join("index.html")).expect("index");
+    assert!(index.contains("scan skipped: no vulnerability DB") && index.contains("not scanned"), "notes shown");
+}
