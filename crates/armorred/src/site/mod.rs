@@ -138,7 +138,7 @@ pub struct SiteReport {
 /// Renders the site of the pipeline's outputs in `from` (holding `index.json`) into `out`.
 pub fn render(from: &Path, out: &Path) -> Result<SiteReport, SiteError> {
     let catalog = load(from)?;
-    let env = view::environment();
+    let env = view::environment()?;
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

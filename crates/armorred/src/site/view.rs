@@ -30,20 +30,22 @@ const GUIDES: &[(&str, &str, &str)] = &[
 ];
 
 /// The environment with every template and filter.
-pub(super) fn environment() -> Environment<'static> {
+pub(super) fn environment() -> Result<Environment<'static>, SiteError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     for (name, source) in TEMPLATES {
-        // The templates are embedded and checked by the tests: a syntax error is a bug.
-        if let Err(e) = env.add_template(name, source) {
-            panic!("template {name}: {e}");
-        }
+        // The templates are embedded and checked by the tests: an error here is a bug.
+        env.add_template(name, source).map_err(|e| SiteError::Template {
+            page: "(every page)".into(),
+            template: name,
+            source: Box::new(e),
+        })?;
     }
     env.add_filter("bytes", bytes);
     env.add_filter("percent", percent);
     env.add_filter("short", short);
     env.add_test("http", |s: &str| s.starts_with("https://") || s.starts_with("http://"));
-    env
+    Ok(env)
 }
 
 /// Decimal megabytes with one decimal (`14.8 MB`), bytes below 1 MB as kB.
