@@ -61,6 +61,8 @@ pub(crate) enum Command {
     Attest(AttestArgs),
     /// Verify an image's attestations with a public key, offline; prints the verified envelopes.
     VerifyAttestation(VerifyAttestationArgs),
+    /// Render the static website (HTML, self-contained) from the pipeline's outputs.
+    Site(SiteArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -149,6 +151,17 @@ pub(crate) struct PipelineArgs {
     /// Do not sign or attest the images.
     #[arg(long)]
     pub(crate) no_sign: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SiteArgs {
+    /// The pipeline's output folder, holding index.json.
+    #[arg(long, default_value = "out", value_name = "OUT")]
+    pub(crate) from: PathBuf,
+    /// Where the site goes (default: <OUT>/site); replaces only an empty folder or a site
+    /// armorred wrote.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

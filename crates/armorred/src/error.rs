@@ -52,6 +52,9 @@ pub enum Error {
     /// Keys, signatures and attestations (`armorred key`, `sign`, `verify`, `attest`).
     #[error(transparent)]
     Sign(#[from] crate::sign::SignError),
+    /// The static site (`armorred site`).
+    #[error(transparent)]
+    Site(#[from] crate::site::SiteError),
 }
 
 /// Result with the crate [`Error`].

@@ -27,6 +27,7 @@ pub mod registry;
 pub mod report;
 pub mod sbom;
 pub mod sign;
+pub mod site;
 pub mod source;
 pub mod spec;
 pub mod tier;

@@ -14,6 +14,7 @@ mod push;
 mod sbom;
 mod scan;
 mod sign;
+mod site;
 mod verify;
 mod verify_attestation;
 
@@ -45,6 +46,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify(args) => verify::run(&args, cli.quiet),
         Command::Attest(args) => attest::run(&args, cli.quiet),
         Command::VerifyAttestation(args) => verify_attestation::run(&args, cli.quiet),
+        Command::Site(args) => site::run(&args, cli.quiet),
     }
 }
 
