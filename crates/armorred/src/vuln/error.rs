@@ -95,6 +95,14 @@ pub enum VulnError {
         /// What is wrong.
         what: String,
     },
+    /// `db update` could read no feed of its configuration from any location.
+    #[error("{config}: no feed could be read from any of its locations ({tried})")]
+    NoFeed {
+        /// The configuration (file, or the embedded defaults).
+        config: String,
+        /// Every location tried, with why it failed.
+        tried: String,
+    },
     /// A download failed.
     #[error("cannot fetch {url}: {what}")]
     Fetch {
