@@ -96,7 +96,6 @@ pub(crate) fn run(args: &DbArgs, clock: fn() -> Result<Clock, ClockError>, quiet
                 }
             };
             let report = update::update_from_config(&path, &config, &cache, &clock, &mut progress)?;
-            drop(progress);
             for f in report.feeds.iter().filter(|f| f.location.is_none()) {
                 let tried: Vec<String> = f.failed.iter().map(|(l, e)| format!("{l}: {e}")).collect();
                 writeln!(

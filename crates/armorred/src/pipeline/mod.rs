@@ -255,22 +255,27 @@ fn prepare_db(
     if let Some(reason) = db_update_reason(opts)? {
         let cache = db_path.parent().map(|p| p.join("feeds")).unwrap_or_else(|| PathBuf::from("feeds"));
         let started = std::time::Instant::now();
-        let report = stage(
-            "update the vulnerability DB",
-            crate::vuln::update::update_from_config(&db_path, &config, &cache, &opts.clock, &mut |_| {}),
-        )?;
-        updated = true;
-        let from: Vec<String> = report
-            .feeds
-            .iter()
-            .map(|f| format!("{} from {}", f.feed, f.location.as_deref().unwrap_or("nowhere (no location answered)")))
-            .collect();
-        notes.push(format!(
-            "vulnerability DB updated ({reason}) from {} in {:.1} s: {}",
-            report.config,
-            started.elapsed().as_secs_f64(),
-            from.join(", ")
-        ));
+        match crate::vuln::update::update_from_config(&db_path, &config, &cache, &opts.clock, &mut |_| {}) {
+            Ok(report) => {
+                updated = true;
+                let from: Vec<String> = report
+                    .feeds
+                    .iter()
+                    .map(|f| {
+                        format!("{} from {}", f.feed, f.location.as_deref().unwrap_or("nowhere (no location answered)"))
+                    })
+                    .collect();
+                notes.push(format!(
+                    "vulnerability DB updated ({reason}) from {} in {:.1} s: {}",
+                    report.config,
+                    started.elapsed().as_secs_f64(),
+                    from.join(", ")
+                ));
+            }
+            // Nothing answered (offline, no mirror): the main job goes on with the DB it has,
+            // or skips the scan, and says why.
+            Err(e) => notes.push(format!("warning: the vulnerability DB was not updated ({reason}): {e}")),
+        }
     }
     if !db_path.exists() {
         notes.push(format!(
