@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::config::{Config, Feed as ConfigFeed, Location};
 use super::db::{self, ImportReport};
 use super::error::{Result, VulnError};
 use super::import::Format;
@@ -194,7 +195,7 @@ pub struct UpdateReport {
 /// Fetches or reads one URL location of `feed` into the cache, verified, and parses it.
 fn fetch_location(
     client: &crate::http::Client,
-    feed: &Feed2,
+    feed: &ConfigFeed,
     url: &str,
     sha256: Option<&str>,
     sha256_url: Option<&str>,
@@ -226,8 +227,6 @@ fn fetch_location(
     }
     super::import::load_with(&dest, feed.format, &super::import::Limits::default())
 }
-
-use super::config::{Config, Feed as Feed2, Location};
 
 /// An error and its sources, `: `-joined.
 fn chain(e: &dyn std::error::Error) -> String {
