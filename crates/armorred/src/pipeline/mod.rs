@@ -779,4 +779,42 @@ mod tests {
             assert!(err.starts_with("images/x: name "), "{err}");
         }
     }
+
+    /// An explicit `--db` is used as it is (no update); older than the configuration's
+    /// `max_age_hours` it is a warning note and `stale` in the summaries' `db`.
+    #[test]
+    fn an_old_db_is_a_warning() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("vuln.db");
+        let feed = crate::version::conformance_tests_shared_data().join("osv-ghsa-samples");
+        let built = 1_790_000_000;
+        db::import_at(&path, &[(feed, None)], &crate::vuln::import::Limits::default(), &Clock::fixed(built))
+            .expect("import");
+        let config = dir.path().join("armorred.toml");
+        std::fs::write(
+            &config,
+            "[db]\nmax_age_hours = 24\n[[db.feed]]\nname = \"x\"\nlocations = [{ path = \"x\" }]\n",
+        )
+        .expect("config");
+        let mut opts = PipelineOptions::new(dir.path().join("out"));
+        opts.db = Some(path.clone());
+        opts.config = Some(config);
+        opts.clock = Clock::fixed(built + 48 * 3600);
+        assert_eq!(db_update_reason(&opts).expect("reason"), None, "an explicit DB is not updated");
+        let mut notes = Vec::new();
+        let (db, summary) = prepare_db(&opts, &mut notes).expect("db");
+        assert!(db.is_some());
+        let summary = summary.expect("summary");
+        assert_eq!((summary.age_hours, summary.stale, summary.updated), (Some(48), true, false));
+        assert_eq!(summary.sources.len(), 1);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("warning: the vulnerability DB ") && notes[0].contains("is 48 h old, over the 24 h"),
+            "{notes:?}"
+        );
+        opts.clock = Clock::fixed(built + 3600);
+        let mut notes = Vec::new();
+        let (_, summary) = prepare_db(&opts, &mut notes).expect("db");
+        assert!(notes.is_empty() && !summary.expect("summary").stale, "{notes:?}");
+    }
 }
