@@ -97,7 +97,7 @@ pub(crate) fn run(args: &DbArgs, clock: fn() -> Result<Clock, ClockError>, quiet
             };
             let report = update::update_from_config(&path, &config, &cache, &clock, &mut progress)?;
             for f in report.feeds.iter().filter(|f| f.location.is_none()) {
-                let tried: Vec<String> = f.failed.iter().map(|(l, e)| format!("{l}: {e}")).collect();
+                let tried: Vec<&str> = f.failed.iter().map(|(_, e)| e.as_str()).collect();
                 writeln!(
                     err,
                     "warning: feed {}: no location answered; kept what the DB had of it ({})",

@@ -103,6 +103,14 @@ pub enum VulnError {
         /// Every location tried, with why it failed.
         tried: String,
     },
+    /// A download got no HTTP answer (DNS, connect or TLS failed, or timed out).
+    #[error("cannot fetch {url}: {what}")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// What failed.
+        what: String,
+    },
     /// A download failed.
     #[error("cannot fetch {url}: {what}")]
     Fetch {

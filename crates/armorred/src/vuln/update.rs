@@ -57,6 +57,22 @@ fn fetch_err(url: &str, what: impl std::fmt::Display) -> VulnError {
     VulnError::Fetch { url: url.to_string(), what: what.to_string() }
 }
 
+/// A request that got no HTTP answer (DNS, connect, TLS) is [`VulnError::Unreachable`]; one
+/// that did is [`VulnError::Fetch`].
+fn call_err(url: &str, e: ureq::Error) -> VulnError {
+    match e {
+        ureq::Error::Transport(t) => VulnError::Unreachable { url: url.to_string(), what: t.to_string() },
+        e => fetch_err(url, e),
+    }
+}
+
+/// The host (and port) of a URL, lower case.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority.rsplit_once('@').map_or(authority, |(_, h)| h).to_ascii_lowercase()
+}
+
 /// The bounds of every feed request: 30 s to connect, 2 minutes without a byte fails; no
 /// overall deadline (a full feed is large, and a partial download resumes).
 pub const DEADLINES: crate::http::Deadlines = crate::http::Deadlines {
@@ -99,9 +115,9 @@ pub fn download_with(client: &crate::http::Client, url: &str, dest: &Path) -> Re
         Err(ureq::Error::Status(416, _)) if have > 0 => {
             have = 0;
             let _ = std::fs::remove_file(&part);
-            client.get(url).call().map_err(|e| fetch_err(url, e))?
+            client.get(url).call().map_err(|e| call_err(url, e))?
         }
-        r => r.map_err(|e| fetch_err(url, e))?,
+        r => r.map_err(|e| call_err(url, e))?,
     };
     let append = have > 0 && resp.status() == 206;
     let mut file = std::fs::OpenOptions::new()
@@ -260,14 +276,25 @@ pub fn update_from_config(
     let mut batches = Vec::new();
     let mut located = db::Locations::new();
     let mut outcomes = Vec::new();
+    let mut unreachable = std::collections::BTreeSet::new();
     for feed in &config.feeds {
         let started = std::time::Instant::now();
         let mut failed = Vec::new();
         let mut taken = None;
         for loc in &feed.locations {
             let got = match loc {
+                // A host that gave no HTTP answer earlier in this run is not tried again (five
+                // OSV feeds share one host: offline, one connect timeout, not five).
+                Location::Url { url, .. } if unreachable.contains(&host_of(url)) => Err(VulnError::Unreachable {
+                    url: url.clone(),
+                    what: format!("{} did not answer earlier in this update", host_of(url)),
+                }),
                 Location::Url { url, sha256, sha256_url } => {
-                    fetch_location(&client, feed, url, sha256.as_deref(), sha256_url.as_deref(), cache)
+                    let got = fetch_location(&client, feed, url, sha256.as_deref(), sha256_url.as_deref(), cache);
+                    if let Err(VulnError::Unreachable { .. }) = &got {
+                        unreachable.insert(host_of(url));
+                    }
+                    got
                 }
                 Location::Path(p) if !p.exists() => Err(VulnError::Input { path: p.clone(), what: "not found".into() }),
                 Location::Path(p) => super::import::load_with(p, feed.format, &super::import::Limits::default()),
@@ -302,7 +329,7 @@ pub fn update_from_config(
     }
     if batches.is_empty() {
         let tried: Vec<String> =
-            outcomes.iter().flat_map(|o| o.failed.iter().map(move |(l, e)| format!("{}: {l}: {e}", o.feed))).collect();
+            outcomes.iter().flat_map(|o| o.failed.iter().map(move |(_, e)| format!("{}: {e}", o.feed))).collect();
         return Err(VulnError::NoFeed { config: config.origin.clone(), tried: tried.join("; ") });
     }
     let import = db::write_located(db_path, batches, &located, clock)?;
