@@ -129,10 +129,14 @@ pub(crate) struct PipelineArgs {
     /// Where every output goes: <OUT>/<image>/<tier or upstream>/ and <OUT>/index.json.
     #[arg(long, default_value = "out")]
     pub(crate) out: PathBuf,
-    /// Vulnerability DB (else $ARMORRED_DB, else the user data dir); without one, scan and compare
-    /// are skipped with a note.
+    /// Vulnerability DB, used as it is (default: $ARMORRED_DB, else the user data dir, updated
+    /// first from the configuration's feeds when missing or older than its max_age_hours).
     #[arg(long)]
     pub(crate) db: Option<PathBuf>,
+    /// Configuration: the feeds and the DB's age limit (default: armorred.toml in the current
+    /// directory, else the embedded defaults).
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
     /// An image to compare every image with, instead of the one its definition's [upstream]
     /// names (e.g. docker-archive:upstream.tar).
     #[arg(long, value_name = "SOURCE")]
@@ -285,10 +289,15 @@ pub(crate) struct DbUpdateArgs {
     /// Database file (else $ARMORRED_DB, else the user data dir).
     #[arg(long)]
     pub(crate) db: Option<PathBuf>,
-    /// Feeds file (YAML: `feeds: [{name, url, format, sha256, sha256_url}]`).
+    /// Configuration whose [[db.feed]] to fetch, each from the first location that answers
+    /// (default: armorred.toml in the current directory, else the embedded defaults).
+    #[arg(long, conflicts_with_all = ["feeds", "feed"])]
+    pub(crate) config: Option<PathBuf>,
+    /// Feeds file (YAML: `feeds: [{name, url, format, sha256, sha256_url}]`), instead of the
+    /// configuration.
     #[arg(long)]
     pub(crate) feeds: Option<PathBuf>,
-    /// A feed URL (repeatable); replaces the default official feeds.
+    /// A feed URL (repeatable), instead of the configuration.
     #[arg(long = "feed", value_name = "URL")]
     pub(crate) feed: Vec<String>,
     /// Download cache (partial downloads resume from here).

@@ -458,3 +458,59 @@ fn a_bad_source_date_epoch_is_one_error_everywhere() {
     assert!(sbom("1790000000").contains("\"timestamp\": \"2026-09-21T14:13:20Z\""));
     assert!(!sbom("").contains("2026-09-21T14:13:20Z"), "empty is unset: the real time");
 }
+
+/// The main job on the embedded defaults: no `--db`, no `armorred.toml` in the current
+/// directory, the default DB missing. The pipeline updates the DB first from the compiled-in
+/// feeds (offline here: the official URLs fail at once and `../shared/data` answers), then scans
+/// and compares, and every summary names the DB's age and where each source came from.
+#[test]
+fn pipeline_updates_a_missing_db_from_the_embedded_defaults() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // `../shared/data` relative to the working directory, as beside the repository.
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    let shared = support::shared_data().parent().expect("shared").canonicalize().expect("shared");
+    std::os::unix::fs::symlink(&shared, dir.path().join("shared")).expect("symlink");
+    let db = dir.path().join("data/vuln.db");
+    let out = dir.path().join("out");
+    let images = support::repo().join("images/nginx").canonicalize().expect("images");
+    let run = Command::new(env!("CARGO_BIN_EXE_armorred"))
+        .current_dir(&work)
+        .env("ARMORRED_DB", &db)
+        // The default key place, inside the test: the embedded defaults sign too.
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .args(["pipeline", images.to_str().expect("utf-8"), "--tier", "hardened", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run armorred");
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("db: no vulnerability DB at {}: updating it", db.display())), "{stderr}");
+    assert!(stderr.contains("vulnerability DB updated (no vulnerability DB at"), "{stderr}");
+    assert!(stderr.contains("from <embedded armorred.toml>"), "{stderr}");
+    assert!(!stderr.contains("compare skipped"), "{stderr}");
+    assert!(db.is_file());
+    assert!(dir.path().join("config/armorred/cosign.pub").is_file(), "the key pair is made on first use: {stderr}");
+    assert!(out.join("nginx/hardened/scan.json").is_file());
+    assert!(out.join("nginx/hardened/compare.json").is_file());
+    let schemas = support::repo().join("docs/schema");
+    for variant in ["upstream", "hardened"] {
+        let path = out.join(format!("nginx/{variant}/summary.json"));
+        support::validate(&path, &schemas.join("summary.schema.json"));
+        let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("summary")).expect("json");
+        let d = &summary["db"];
+        assert_eq!((&d["updated"], &d["stale"], &d["max_age_hours"]), (&true.into(), &false.into(), &24.into()), "{d}");
+        assert_eq!(d["digest"], summary["scan"]["db"], "{d}");
+        let tracker = d["sources"]
+            .as_array()
+            .expect("sources")
+            .iter()
+            .find(|s| s["name"] == "debian:debian-tracker")
+            .unwrap_or_else(|| panic!("{d}"));
+        assert_eq!(tracker["feed"], "debian-tracker");
+        assert_eq!(
+            tracker["location"],
+            work.join("../shared/data/debian-security-advisories/tracker-json").display().to_string()
+        );
+    }
+}

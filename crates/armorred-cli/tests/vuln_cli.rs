@@ -506,3 +506,131 @@ fn bad_inputs_are_clear_errors() {
     assert_eq!(code, 2);
     assert!(err.contains("not.db"), "{err}");
 }
+
+/// A TCP port of 127.0.0.1 that nothing listens on (bound, then closed).
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port()
+}
+
+/// `db update --config`: an official location that does not answer (a closed port) falls
+/// through to the local mirror within seconds, and `db status` names the location each source
+/// came from.
+#[test]
+fn update_from_config_falls_through_to_the_mirror() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = closed_port();
+    let config = dir.path().join("armorred.toml");
+    let tracker = shared_data().join("debian-security-advisories/tracker-json");
+    std::fs::write(
+        &config,
+        format!(
+            "[db]\nmax_age_hours = 6\n\n[[db.feed]]\nname = \"debian-tracker\"\nformat = \"debian\"\nlocations = [\n  {{ url = \"http://127.0.0.1:{port}/tracker/data/json\" }},\n  {{ path = \"{}\" }},\n]\n\n[[db.feed]]\nname = \"osv-go\"\nlocations = [\n  {{ url = \"http://127.0.0.1:{port}/Go/all.zip\" }},\n  {{ path = \"missing-mirror\" }},\n]\n",
+            tracker.display()
+        ),
+    )
+    .expect("config");
+    let db = dir.path().join("vuln.db");
+    let started = std::time::Instant::now();
+    let (code, out, err) = run(&[
+        "db",
+        "update",
+        "--db",
+        db.to_str().expect("utf-8"),
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--cache",
+        dir.path().join("cache").to_str().expect("utf-8"),
+    ]);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(took < std::time::Duration::from_secs(30), "the fall-through took {took:?}");
+    assert!(err.contains(&format!("debian-tracker: {}", tracker.display())), "{err}");
+    // The feed no location answered is a warning naming each location and why.
+    assert!(err.contains("warning: feed osv-go: no location answered"), "{err}");
+    assert!(err.contains(&format!("cannot fetch http://127.0.0.1:{port}/Go/all.zip: ")), "{err}");
+    assert!(err.contains("missing-mirror: not found"), "{err}");
+    // A host that gave no answer is not tried again in the same update.
+    assert!(err.contains(&format!("127.0.0.1:{port} did not answer earlier in this update")), "{err}");
+    assert!(out.contains(&format!("updated {} from {}", db.display(), config.display())), "{out}");
+    let (code, status, err) = run(&["db", "status", "--db", db.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        status.contains(&format!("debian:debian-tracker: feed debian-tracker from {}", tracker.display())),
+        "{status}"
+    );
+    assert!(status.contains("IMPORTED (AGE)"), "{status}");
+    let (_, json, _) = run(&["db", "status", "--db", db.to_str().expect("utf-8"), "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["sources"][0]["feed"], "debian-tracker", "{v}");
+    assert_eq!(v["sources"][0]["location"], tracker.display().to_string(), "{v}");
+    // Nothing at all answers: an error naming the configuration, the DB untouched.
+    let before = sha256(&db);
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        format!("[db]\n[[db.feed]]\nname = \"x\"\nlocations = [{{ url = \"http://127.0.0.1:{port}/x.json\" }}]\n"),
+    )
+    .expect("config");
+    let (code, _, err) =
+        run(&["db", "update", "--db", db.to_str().expect("utf-8"), "--config", bad.to_str().expect("utf-8")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("{}: no feed could be read", bad.display())), "{err}");
+    assert_eq!(sha256(&db), before);
+    // A bad configuration is an error naming the file.
+    std::fs::write(&bad, "[db]\nfeeds = 1\n").expect("config");
+    let (code, _, err) =
+        run(&["db", "update", "--db", db.to_str().expect("utf-8"), "--config", bad.to_str().expect("utf-8")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("{}: invalid configuration", bad.display())), "{err}");
+}
+
+/// `db update --config` from a local HTTP server: the first download is dropped mid-body (the
+/// feed is reported as not answered, the other feed imported), the next run resumes it with a
+/// Range request and records the URL as its location.
+#[test]
+fn update_from_config_resumes_a_dropped_download() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(&www).expect("mkdir");
+    let tracker = shared_data().join("debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json");
+    std::fs::copy(&tracker, www.join("tracker.json")).expect("copy");
+    std::fs::write(www.join("tracker.json.sha256"), format!("{}  tracker.json\n", sha256(&tracker))).expect("write");
+    let (base, ranges) = serve(www.clone(), "tracker.json");
+    let config = dir.path().join("armorred.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[db]\n[[db.feed]]\nname = \"debian-tracker\"\nformat = \"debian\"\nlocations = [{{ url = \"{base}/tracker.json\", sha256_url = \"{base}/tracker.json.sha256\" }}]\n\n[[db.feed]]\nname = \"ghsa\"\nlocations = [{{ path = \"{}\" }}]\n",
+            shared_data().join("osv-ghsa-samples").display()
+        ),
+    )
+    .expect("config");
+    let db = dir.path().join("vuln.db");
+    let cache = dir.path().join("cache");
+    let args = [
+        "db",
+        "update",
+        "--db",
+        db.to_str().expect("utf-8"),
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--cache",
+        cache.to_str().expect("utf-8"),
+    ];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains("warning: feed debian-tracker: no location answered"), "{err}");
+    assert!(cache.join("debian-tracker/tracker.json.part").exists(), "the partial download is kept");
+    assert!(!out.contains("debian:debian-tracker"), "{out}");
+    assert!(out.contains("osv:ghsa"), "{out}");
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(ranges.load(Ordering::SeqCst) >= 1, "no Range request was made");
+    assert_eq!(sha256(&cache.join("debian-tracker/tracker.json")), sha256(&tracker));
+    let (_, status, _) = run(&["db", "status", "--db", db.to_str().expect("utf-8")]);
+    assert!(
+        status.contains(&format!("debian:debian-tracker: feed debian-tracker from {base}/tracker.json")),
+        "{status}"
+    );
+    assert!(status.contains("osv:ghsa: feed ghsa from"), "{status}");
+}

@@ -6,12 +6,17 @@ use std::path::PathBuf;
 use armorred::clock::{Clock, ClockError};
 use armorred::vuln::db::{self, Db, SourceStatus};
 use armorred::vuln::import::{Format, Limits};
-use armorred::vuln::update;
+use armorred::vuln::{config, update};
 
 use crate::cli::{DbArgs, DbCommand, StatusFormat};
 use crate::Outcome;
 
-fn print_sources(out: &mut dyn Write, sources: &[SourceStatus]) -> std::io::Result<()> {
+/// The source's age at `now` (seconds since the epoch), as `3 h`.
+fn age(s: &SourceStatus, now: Option<i64>) -> String {
+    now.and_then(|n| s.age_hours(n)).map_or_else(|| "-".into(), |h| format!("{h} h"))
+}
+
+fn print_sources(out: &mut dyn Write, sources: &[SourceStatus], now: Option<i64>) -> std::io::Result<()> {
     use armorred::display::{cell, escape, pad, pad_left, MAX_CELL_CHARS};
     let c = |s: &str| cell(s, MAX_CELL_CHARS).into_owned();
     let rows: Vec<[String; 5]> = sources
@@ -22,11 +27,11 @@ fn print_sources(out: &mut dyn Write, sources: &[SourceStatus]) -> std::io::Resu
                 s.records.to_string(),
                 s.affected.to_string(),
                 c(s.newest.as_deref().unwrap_or("-")),
-                c(&s.imported_at),
+                c(&format!("{} ({})", s.imported_at, age(s, now))),
             ]
         })
         .collect();
-    let header = ["SOURCE", "RECORDS", "AFFECTED", "NEWEST RECORD", "IMPORTED"];
+    let header = ["SOURCE", "RECORDS", "AFFECTED", "NEWEST RECORD", "IMPORTED (AGE)"];
     let mut w = header.map(str::len);
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -48,6 +53,9 @@ fn print_sources(out: &mut dyn Write, sources: &[SourceStatus]) -> std::io::Resu
         out.write_all(line([&r[0], &r[1], &r[2], &r[3], &r[4]]).as_bytes())?;
     }
     for s in sources {
+        if let (Some(feed), Some(location)) = (&s.feed, &s.location) {
+            writeln!(out, "  {}: feed {} from {}", escape(&s.name), escape(feed), escape(location))?;
+        }
         let skipped: u64 = s.skipped.values().sum();
         if skipped > 0 {
             let detail: Vec<String> = s.skipped.iter().map(|(k, v)| format!("{} ({v})", escape(k))).collect();
@@ -70,7 +78,36 @@ pub(crate) fn run(args: &DbArgs, clock: fn() -> Result<Clock, ClockError>, quiet
             let report = db::import_at(&path, &inputs, &Limits::default(), &clock()?)?;
             if !quiet {
                 writeln!(out, "imported into {}", report.db.display())?;
-                print_sources(&mut out, &report.sources)?;
+                print_sources(&mut out, &report.sources, None)?;
+            }
+        }
+        DbCommand::Update(a) if a.feeds.is_none() && a.feed.is_empty() => {
+            let path = db::resolve_path(a.db.as_deref());
+            let config = config::load(a.config.as_deref(), &std::env::current_dir()?)?;
+            let cache = a
+                .cache
+                .clone()
+                .unwrap_or_else(|| path.parent().map(|p| p.join("feeds")).unwrap_or_else(|| PathBuf::from("feeds")));
+            let clock = clock()?;
+            let mut err = anstream::stderr().lock();
+            let mut progress = |line: &str| {
+                if !quiet {
+                    let _ = writeln!(err, "{}", armorred::display::escape(line));
+                }
+            };
+            let report = update::update_from_config(&path, &config, &cache, &clock, &mut progress)?;
+            for f in report.feeds.iter().filter(|f| f.location.is_none()) {
+                let tried: Vec<&str> = f.failed.iter().map(|(_, e)| e.as_str()).collect();
+                writeln!(
+                    err,
+                    "warning: feed {}: no location answered; kept what the DB had of it ({})",
+                    armorred::display::escape(&f.feed),
+                    armorred::display::escape(&tried.join("; "))
+                )?;
+            }
+            if !quiet {
+                writeln!(out, "updated {} from {}", report.import.db.display(), report.config)?;
+                print_sources(&mut out, &report.import.sources, Some(clock.now()))?;
             }
         }
         DbCommand::Update(a) => {
@@ -80,9 +117,6 @@ pub(crate) fn run(args: &DbArgs, clock: fn() -> Result<Clock, ClockError>, quiet
                 None => Vec::new(),
             };
             feeds.extend(a.feed.iter().map(|u| update::feed_from_url(u)));
-            if feeds.is_empty() {
-                feeds = update::default_feeds();
-            }
             let cache = a
                 .cache
                 .clone()
@@ -90,7 +124,7 @@ pub(crate) fn run(args: &DbArgs, clock: fn() -> Result<Clock, ClockError>, quiet
             let report = update::update(&path, &feeds, &cache, &clock()?)?;
             if !quiet {
                 writeln!(out, "updated {}", report.db.display())?;
-                print_sources(&mut out, &report.sources)?;
+                print_sources(&mut out, &report.sources, None)?;
             }
         }
         DbCommand::Status(a) => {
@@ -111,7 +145,7 @@ pub(crate) fn run(args: &DbArgs, clock: fn() -> Result<Clock, ClockError>, quiet
                     writeln!(out, "database {}", db.path().display())?;
                     writeln!(out, "sha256   {}", db.sha256())?;
                     writeln!(out, "built    {}", db.built().unwrap_or("-"))?;
-                    print_sources(&mut out, db.sources())?;
+                    print_sources(&mut out, db.sources(), clock().ok().map(|c| c.now()))?;
                 }
             }
         }

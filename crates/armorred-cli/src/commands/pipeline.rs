@@ -14,11 +14,15 @@ pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Res
     opts.clock = clock;
     opts.images.clone_from(&args.images);
     opts.db.clone_from(&args.db);
+    opts.config.clone_from(&args.config);
     opts.mirror.clone_from(&args.mirror);
     opts.upstream.clone_from(&args.upstream);
     opts.tiers.clone_from(&args.tier);
     if !args.no_sign {
         opts.signing = Some(signing(args, quiet)?);
+    }
+    if let (false, Some(reason)) = (quiet, pipeline::db_update_reason(&opts)?) {
+        writeln!(anstream::stderr(), "db: {}: updating it from the configured feeds", escape(&reason))?;
     }
     let outcome = pipeline::run(&opts)?;
     if quiet {

@@ -107,8 +107,12 @@ pub struct PipelineOptions {
     pub images_root: PathBuf,
     /// Where every output goes.
     pub out: PathBuf,
-    /// The vulnerability DB; None: `$ARMORRED_DB`, else the user data dir.
+    /// The vulnerability DB; None: `$ARMORRED_DB`, else the user data dir, updated first from
+    /// `config` when missing or older than its `max_age_hours` ([`prepare_db`]).
     pub db: Option<PathBuf>,
+    /// `armorred.toml` (the feeds and the DB's age limit); None: `armorred.toml` in the current
+    /// directory, else the embedded defaults.
+    pub config: Option<PathBuf>,
     /// An image source to compare every image with, instead of its definition's `[upstream]`.
     pub upstream: Option<String>,
     /// An explicit Debian mirror; else the host's apt configuration.
@@ -143,6 +147,7 @@ impl PipelineOptions {
             images_root: PathBuf::from("images"),
             out: out.into(),
             db: None,
+            config: None,
             upstream: None,
             mirror: None,
             cache: None,
@@ -220,6 +225,110 @@ struct Context<'a> {
     opts: &'a PipelineOptions,
     cache: Cache,
     db: Option<Db>,
+    db_summary: Option<summary::DbSummary>,
+}
+
+/// Why [`prepare_db`] will update the DB before the scan, if it will: no `--db` was given and
+/// the default DB is missing or older than the configuration's `max_age_hours` (the CLI prints
+/// it as the stage's progress line).
+pub fn db_update_reason(opts: &PipelineOptions) -> Result<Option<String>, PipelineError> {
+    if opts.db.is_some() {
+        return Ok(None);
+    }
+    let config = pipeline_config(opts)?;
+    let path = db::resolve_path(None);
+    if !path.exists() {
+        return Ok(Some(format!("no vulnerability DB at {}", path.display())));
+    }
+    let db = stage("open the vulnerability DB", Db::open(&path))?;
+    Ok(match db.age_hours(&opts.clock) {
+        Some(age) if age > config.max_age_hours => {
+            Some(format!("the vulnerability DB is {age} h old (over {} h)", config.max_age_hours))
+        }
+        None => Some("the vulnerability DB has no build time".into()),
+        _ => None,
+    })
+}
+
+fn pipeline_config(opts: &PipelineOptions) -> Result<crate::vuln::config::Config, PipelineError> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    stage("read the configuration", crate::vuln::config::load(opts.config.as_deref(), &cwd))
+}
+
+/// The DB stage: opens the DB, first updating the default one from the configuration's feeds
+/// when [`db_update_reason`] says so (an explicit `--db` is used as it is). Its age and sources
+/// go into every summary; a DB over the age limit is a warning note, no DB a skip note.
+fn prepare_db(
+    opts: &PipelineOptions,
+    notes: &mut Vec<String>,
+) -> Result<(Option<Db>, Option<summary::DbSummary>), PipelineError> {
+    let config = pipeline_config(opts)?;
+    let db_path = db::resolve_path(opts.db.as_deref());
+    let mut updated = false;
+    if let Some(reason) = db_update_reason(opts)? {
+        let cache = db_path.parent().map(|p| p.join("feeds")).unwrap_or_else(|| PathBuf::from("feeds"));
+        let started = std::time::Instant::now();
+        match crate::vuln::update::update_from_config(&db_path, &config, &cache, &opts.clock, &mut |_| {}) {
+            Ok(report) => {
+                updated = true;
+                let from: Vec<String> = report
+                    .feeds
+                    .iter()
+                    .map(|f| {
+                        format!("{} from {}", f.feed, f.location.as_deref().unwrap_or("nowhere (no location answered)"))
+                    })
+                    .collect();
+                notes.push(format!(
+                    "vulnerability DB updated ({reason}) from {} in {:.1} s: {}",
+                    report.config,
+                    started.elapsed().as_secs_f64(),
+                    from.join(", ")
+                ));
+            }
+            // Nothing answered (offline, no mirror): the main job goes on with the DB it has,
+            // or skips the scan, and says why.
+            Err(e) => notes.push(format!("warning: the vulnerability DB was not updated ({reason}): {e}")),
+        }
+    }
+    if !db_path.exists() {
+        notes.push(format!(
+            "scan and compare skipped: no vulnerability DB at {} (run `armorred db import` or `armorred db update`)",
+            db_path.display()
+        ));
+        return Ok((None, None));
+    }
+    let db = stage("open the vulnerability DB", Db::open(&db_path))?;
+    let age_hours = db.age_hours(&opts.clock);
+    let stale = age_hours.is_some_and(|a| a > config.max_age_hours);
+    if stale {
+        notes.push(format!(
+            "warning: the vulnerability DB {} is {} h old, over the {} h of {} (run `armorred db update`)",
+            db_path.display(),
+            age_hours.unwrap_or_default(),
+            config.max_age_hours,
+            config.origin
+        ));
+    }
+    let summary = summary::DbSummary {
+        digest: format!("sha256:{}", db.sha256()),
+        built: db.built().map(str::to_owned),
+        age_hours,
+        max_age_hours: config.max_age_hours,
+        stale,
+        updated,
+        sources: db
+            .sources()
+            .iter()
+            .map(|s| summary::DbSourceSummary {
+                name: s.name.clone(),
+                feed: s.feed.clone(),
+                location: s.location.clone(),
+                records: s.records,
+                imported_at: s.imported_at.clone(),
+            })
+            .collect(),
+    };
+    Ok((Some(db), Some(summary)))
 }
 
 /// Runs every stage in order, for each image definition, then writes `out/index.json`.
@@ -241,17 +350,8 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     }
     let mut written = Vec::new();
     let mut notes = Vec::new();
-    let db_path = db::resolve_path(opts.db.as_deref());
-    let db = if db_path.exists() {
-        Some(stage("open the vulnerability DB", Db::open(&db_path))?)
-    } else {
-        notes.push(format!(
-            "scan and compare skipped: no vulnerability DB at {} (run `armorred db import` or `armorred db update`)",
-            db_path.display()
-        ));
-        None
-    };
-    let cx = Context { opts, cache: Cache::new(opts.cache.clone().unwrap_or_else(Cache::default_dir)), db };
+    let (db, db_summary) = prepare_db(opts, &mut notes)?;
+    let cx = Context { opts, cache: Cache::new(opts.cache.clone().unwrap_or_else(Cache::default_dir)), db, db_summary };
     let mut images = Vec::new();
     for (dir, spec) in &specs {
         images.push(run_image(&cx, dir, spec, &mut written, &mut notes)?);
@@ -430,6 +530,8 @@ struct Analysis {
     scan_json: Option<(serde_json::Value, String, String)>,
     side: Option<report::Side>,
     paths: BTreeMap<String, String>,
+    /// The DB scanned with (its age and sources), when scanned.
+    db: Option<summary::DbSummary>,
 }
 
 /// Builds the definition in `def` as `tier` into `<dir>/image`, then [`analyse_source`] of it
@@ -539,6 +641,7 @@ fn analyse_source(
         scan_json,
         side,
         paths,
+        db: cx.db_summary.clone().filter(|_| cx.db.is_some()),
     })
 }
 
@@ -575,6 +678,7 @@ impl Analysis {
             scan: self.scan.as_ref().map(scan_summary),
             comparison: None,
             signing: None,
+            db: self.db.clone(),
             paths: self.paths.clone(),
         }
     }
@@ -696,5 +800,43 @@ mod tests {
             let err = output_folder(dir, bad).expect_err(bad).to_string();
             assert!(err.starts_with("images/x: name "), "{err}");
         }
+    }
+
+    /// An explicit `--db` is used as it is (no update); older than the configuration's
+    /// `max_age_hours` it is a warning note and `stale` in the summaries' `db`.
+    #[test]
+    fn an_old_db_is_a_warning() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("vuln.db");
+        let feed = crate::version::conformance_tests_shared_data().join("osv-ghsa-samples");
+        let built = 1_790_000_000;
+        db::import_at(&path, &[(feed, None)], &crate::vuln::import::Limits::default(), &Clock::fixed(built))
+            .expect("import");
+        let config = dir.path().join("armorred.toml");
+        std::fs::write(
+            &config,
+            "[db]\nmax_age_hours = 24\n[[db.feed]]\nname = \"x\"\nlocations = [{ path = \"x\" }]\n",
+        )
+        .expect("config");
+        let mut opts = PipelineOptions::new(dir.path().join("out"));
+        opts.db = Some(path.clone());
+        opts.config = Some(config);
+        opts.clock = Clock::fixed(built + 48 * 3600);
+        assert_eq!(db_update_reason(&opts).expect("reason"), None, "an explicit DB is not updated");
+        let mut notes = Vec::new();
+        let (db, summary) = prepare_db(&opts, &mut notes).expect("db");
+        assert!(db.is_some());
+        let summary = summary.expect("summary");
+        assert_eq!((summary.age_hours, summary.stale, summary.updated), (Some(48), true, false));
+        assert_eq!(summary.sources.len(), 1);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("warning: the vulnerability DB ") && notes[0].contains("is 48 h old, over the 24 h"),
+            "{notes:?}"
+        );
+        opts.clock = Clock::fixed(built + 3600);
+        let mut notes = Vec::new();
+        let (_, summary) = prepare_db(&opts, &mut notes).expect("db");
+        assert!(notes.is_empty() && !summary.expect("summary").stale, "{notes:?}");
     }
 }

@@ -52,6 +52,9 @@ pub struct Summary {
     /// The signature and attestations stored in the image layout, when signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing: Option<SigningSummary>,
+    /// The vulnerability DB scanned with: its age and where each source came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db: Option<DbSummary>,
     /// The other files of this directory, relative to it.
     pub paths: BTreeMap<String, String>,
 }
@@ -140,6 +143,46 @@ pub struct ScanSummary {
     pub vulnerabilities: usize,
     /// Findings by severity (`critical`, `high`, `medium`, `low`, `negligible`, `unknown`).
     pub by_severity: BTreeMap<String, usize>,
+}
+
+/// The vulnerability DB the scan used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbSummary {
+    /// `sha256:` of the DB file.
+    pub digest: String,
+    /// When it was last written (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built: Option<String>,
+    /// Its age in hours when the pipeline ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_hours: Option<u64>,
+    /// The age over which it is stale (`armorred.toml`'s `[db] max_age_hours`).
+    pub max_age_hours: u64,
+    /// Whether it was older than that (a warning in the index's notes).
+    pub stale: bool,
+    /// Whether the pipeline updated it before the scan.
+    pub updated: bool,
+    /// Every source, by name.
+    pub sources: Vec<DbSourceSummary>,
+}
+
+/// One source of the DB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbSourceSummary {
+    /// `<format>:<name>`.
+    pub name: String,
+    /// The configuration's feed it came from, when `db update` imported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed: Option<String>,
+    /// The location it was taken from (URL or local path), when `db update` imported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Advisory records.
+    pub records: u64,
+    /// When it was imported (RFC 3339).
+    pub imported_at: String,
 }
 
 /// The comparison with upstream.

@@ -52,7 +52,24 @@ pub struct SourceStatus {
     pub skipped: BTreeMap<String, u64>,
     /// Namespaces whose data from this source is partial, with why.
     pub partial: BTreeMap<String, String>,
+    /// The feed of the configuration it came from (`db update`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed: Option<String>,
+    /// The location it was taken from (a URL or a local path), when `db update` imported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
+
+impl SourceStatus {
+    /// Hours from its import to `now` (seconds since the epoch), if its time parses.
+    pub fn age_hours(&self, now: i64) -> Option<u64> {
+        let t = chrono::DateTime::parse_from_rfc3339(&self.imported_at).ok()?;
+        Some(((now - t.timestamp()).max(0) / 3600) as u64)
+    }
+}
+
+/// Where `db update` took a source from: source name → (feed, location).
+pub type Locations = BTreeMap<String, (String, String)>;
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -81,6 +98,8 @@ CREATE TABLE IF NOT EXISTS affected (source TEXT NOT NULL, vuln_id TEXT NOT NULL
   namespace TEXT NOT NULL, package TEXT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS affected_pkg ON affected(namespace, package);
 CREATE INDEX IF NOT EXISTS affected_source ON affected(source);
+CREATE TABLE IF NOT EXISTS source_locations (source TEXT PRIMARY KEY, feed TEXT NOT NULL,
+  location TEXT NOT NULL);
 ";
 
 /// Imports `inputs` (path, forced format) into the DB at `db_path`, atomically, with the
@@ -133,6 +152,17 @@ pub fn write_batches_at(
     batches: Vec<(Format, String, FeedBatch)>,
     clock: &Clock,
 ) -> Result<ImportReport> {
+    write_located(db_path, batches, &Locations::new(), clock)
+}
+
+/// [`write_batches_at`], recording for each source named in `located` the feed and location it
+/// came from (`db status` shows them); a source imported without one forgets any it had.
+pub fn write_located(
+    db_path: &Path,
+    batches: Vec<(Format, String, FeedBatch)>,
+    located: &Locations,
+    clock: &Clock,
+) -> Result<ImportReport> {
     let dir = match db_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -155,7 +185,7 @@ pub fn write_batches_at(
         std::fs::copy(db_path, &tmp_path).map_err(|source| VulnError::Read { path: db_path.to_path_buf(), source })?;
     }
     // On any error below, dropping `tmp` removes the temporary file.
-    let report = write_into(&tmp_path, db_path, batches, clock)?;
+    let report = write_into(&tmp_path, db_path, batches, located, clock)?;
     tmp.as_file().sync_all().map_err(|source| VulnError::Write { what: "write", path: tmp_path.clone(), source })?;
     tmp.persist(db_path).map_err(|e| VulnError::Write {
         what: "rename the import over",
@@ -222,6 +252,7 @@ fn write_into(
     tmp: &Path,
     final_path: &Path,
     batches: Vec<(Format, String, FeedBatch)>,
+    located: &Locations,
     clock: &Clock,
 ) -> Result<ImportReport> {
     let mut conn = Connection::open(tmp).map_err(db_err(final_path, "cannot create"))?;
@@ -274,8 +305,19 @@ fn write_into(
             imported_at: imported_at.clone(),
             skipped: batch.skipped.clone(),
             partial: batch.partial.clone(),
+            feed: located.get(&source).map(|l| l.0.clone()),
+            location: located.get(&source).map(|l| l.1.clone()),
         };
         let _ = records;
+        tx.execute("DELETE FROM source_locations WHERE source = ?1", [&source])
+            .map_err(db_err(final_path, "cannot delete"))?;
+        if let (Some(feed), Some(location)) = (&status.feed, &status.location) {
+            tx.execute(
+                "INSERT INTO source_locations (source, feed, location) VALUES (?1, ?2, ?3)",
+                params![source, feed, location],
+            )
+            .map_err(db_err(final_path, "cannot record the source's location"))?;
+        }
         tx.execute(
             "INSERT OR REPLACE INTO sources
              (name, format, records, affected, newest, imported_at, skipped, partial)
@@ -401,10 +443,44 @@ impl Db {
                     imported_at: r.get(5)?,
                     skipped: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
                     partial: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+                    feed: None,
+                    location: None,
                 })
             })
             .map_err(db_err(&self.path, "cannot read sources"))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db_err(&self.path, "cannot read sources"))
+        let mut sources =
+            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db_err(&self.path, "cannot read sources"))?;
+        // DBs written before `db update` recorded locations have no such table.
+        let has_locations: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'source_locations'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db_err(&self.path, "cannot read sources"))?
+            > 0;
+        if has_locations {
+            let mut st = self
+                .conn
+                .prepare("SELECT source, feed, location FROM source_locations")
+                .map_err(db_err(&self.path, "cannot read source locations"))?;
+            let rows = st
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                .map_err(db_err(&self.path, "cannot read source locations"))?;
+            let mut map = BTreeMap::new();
+            for row in rows {
+                let (source, feed, location) = row.map_err(db_err(&self.path, "cannot read source locations"))?;
+                map.insert(source, (feed, location));
+            }
+            for s in &mut sources {
+                if let Some((feed, location)) = map.remove(&s.name) {
+                    s.feed = Some(feed);
+                    s.location = Some(location);
+                }
+            }
+        }
+        Ok(sources)
     }
 
     /// The file.

@@ -95,6 +95,22 @@ pub enum VulnError {
         /// What is wrong.
         what: String,
     },
+    /// `db update` could read no feed of its configuration from any location.
+    #[error("{config}: no feed could be read from any of its locations ({tried})")]
+    NoFeed {
+        /// The configuration (file, or the embedded defaults).
+        config: String,
+        /// Every location tried, with why it failed.
+        tried: String,
+    },
+    /// A download got no HTTP answer (DNS, connect or TLS failed, or timed out).
+    #[error("cannot fetch {url}: {what}")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// What failed.
+        what: String,
+    },
     /// A download failed.
     #[error("cannot fetch {url}: {what}")]
     Fetch {

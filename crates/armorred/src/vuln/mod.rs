@@ -5,6 +5,7 @@
 //! and counted, never fatal); the DB file is replaced atomically, so a failed or killed import
 //! leaves the previous DB intact; every scan result carries the DB's sha256.
 
+pub mod config;
 pub mod cpe;
 pub mod db;
 pub mod error;

@@ -1000,3 +1000,42 @@ fn import_errors_name_what_failed() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// `db update` records each source's feed and location; they round-trip through the DB, and a
+/// later plain import of the same source forgets them (it no longer came from that location).
+/// A DB written before the table existed opens with no locations.
+#[test]
+fn source_locations_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vuln.db");
+    let ghsa = shared_data().join("osv-ghsa-samples");
+    let batches = |name: &str| {
+        super::import::load(&ghsa, None)
+            .expect("load")
+            .into_iter()
+            .map(|(f, _, b)| (f, name.to_string(), b))
+            .collect::<Vec<_>>()
+    };
+    let mut located = db::Locations::new();
+    located.insert("osv:ghsa".into(), ("ghsa".into(), "http://127.0.0.1:1/all.zip".into()));
+    let clock = crate::clock::Clock::fixed(1_790_000_000);
+    let report = db::write_located(&path, batches("osv:ghsa"), &located, &clock).expect("write");
+    assert_eq!(report.sources[0].location.as_deref(), Some("http://127.0.0.1:1/all.zip"));
+    let db = Db::open(&path).expect("open");
+    let s = &db.sources()[0];
+    assert_eq!((s.feed.as_deref(), s.location.as_deref()), (Some("ghsa"), Some("http://127.0.0.1:1/all.zip")));
+    assert_eq!(s.age_hours(1_790_000_000 + 7200), Some(2));
+    let json = serde_json::to_value(s).expect("json");
+    assert_eq!(json["location"], "http://127.0.0.1:1/all.zip");
+    drop(db);
+    db::write_batches_at(&path, batches("osv:ghsa"), &clock).expect("write");
+    let db = Db::open(&path).expect("open");
+    assert_eq!((db.sources()[0].feed.as_deref(), db.sources()[0].location.as_deref()), (None, None));
+    assert!(serde_json::to_value(&db.sources()[0]).expect("json").get("location").is_none());
+    drop(db);
+    // An older DB, without the table.
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    conn.execute_batch("DROP TABLE source_locations;").expect("drop");
+    drop(conn);
+    assert_eq!(Db::open(&path).expect("open").sources()[0].location, None);
+}

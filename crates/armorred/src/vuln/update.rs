@@ -1,11 +1,17 @@
 //! `db update`: fetch feeds from their URLs (configurable), resuming partial downloads with
 //! HTTP ranges, verifying sha256 where the feed publishes one, then import them atomically.
+//!
+//! [`update_from_config`] takes the feeds of `armorred.toml` ([`super::config`]): each from the
+//! first of its locations that answers (a URL fetched with the short [`FALLBACK_DEADLINES`], so
+//! that an offline machine falls through to the local mirror at once, or a local path), and
+//! records in the DB which location each source came from.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use super::config::{Config, Feed as ConfigFeed, Location};
 use super::db::{self, ImportReport};
 use super::error::{Result, VulnError};
 use super::import::Format;
@@ -33,31 +39,6 @@ struct FeedsFile {
     feeds: Vec<Feed>,
 }
 
-/// The official feeds fetched when no configuration is given.
-pub fn default_feeds() -> Vec<Feed> {
-    let osv = |eco: &str| Feed {
-        name: format!("osv-{}-all.zip", eco.replace('.', "_")),
-        url: format!("https://osv-vulnerabilities.storage.googleapis.com/{eco}/all.zip"),
-        format: Some("osv".into()),
-        sha256: None,
-        sha256_url: None,
-    };
-    vec![
-        Feed {
-            name: "debian-tracker.json".into(),
-            url: "https://security-tracker.debian.org/tracker/data/json".into(),
-            format: Some("debian".into()),
-            sha256: None,
-            sha256_url: None,
-        },
-        osv("Go"),
-        osv("PyPI"),
-        osv("crates.io"),
-        osv("npm"),
-        osv("Maven"),
-    ]
-}
-
 /// Reads a feeds file (YAML or JSON: `feeds: [{name, url, format, sha256, sha256_url}]`).
 pub fn read_feeds(path: &Path) -> Result<Vec<Feed>> {
     let bytes = super::import::read_file(path)?;
@@ -76,11 +57,36 @@ fn fetch_err(url: &str, what: impl std::fmt::Display) -> VulnError {
     VulnError::Fetch { url: url.to_string(), what: what.to_string() }
 }
 
+/// A request that got no HTTP answer (DNS, connect, TLS) is [`VulnError::Unreachable`]; one
+/// that did is [`VulnError::Fetch`].
+fn call_err(url: &str, e: ureq::Error) -> VulnError {
+    match e {
+        ureq::Error::Transport(t) => VulnError::Unreachable { url: url.to_string(), what: t.to_string() },
+        e => fetch_err(url, e),
+    }
+}
+
+/// The host (and port) of a URL, lower case.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority.rsplit_once('@').map_or(authority, |(_, h)| h).to_ascii_lowercase()
+}
+
 /// The bounds of every feed request: 30 s to connect, 2 minutes without a byte fails; no
 /// overall deadline (a full feed is large, and a partial download resumes).
 pub const DEADLINES: crate::http::Deadlines = crate::http::Deadlines {
     connect: std::time::Duration::from_secs(30),
     stall: std::time::Duration::from_secs(120),
+    total: None,
+};
+
+/// The bounds of a feed request when another location follows (`armorred.toml`): 5 s to
+/// connect (an unreachable official location falls through to the mirror quickly), 60 s
+/// without a byte.
+pub const FALLBACK_DEADLINES: crate::http::Deadlines = crate::http::Deadlines {
+    connect: std::time::Duration::from_secs(5),
+    stall: std::time::Duration::from_secs(60),
     total: None,
 };
 
@@ -90,12 +96,16 @@ fn client() -> crate::http::Client {
 
 /// Downloads `url` into `dest`, resuming from `dest.part` when present. Returns the sha256.
 pub fn download(url: &str, dest: &Path) -> Result<String> {
+    download_with(&client(), url, dest)
+}
+
+/// [`download`] with `client`.
+pub fn download_with(client: &crate::http::Client, url: &str, dest: &Path) -> Result<String> {
     let part = dest.with_extension(format!(
         "{}part",
         dest.extension().map(|e| format!("{}.", e.to_string_lossy())).unwrap_or_default()
     ));
     let mut have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
-    let client = client();
     let mut req = client.get(url);
     if have > 0 {
         req = req.set("Range", &format!("bytes={have}-"));
@@ -105,9 +115,9 @@ pub fn download(url: &str, dest: &Path) -> Result<String> {
         Err(ureq::Error::Status(416, _)) if have > 0 => {
             have = 0;
             let _ = std::fs::remove_file(&part);
-            client.get(url).call().map_err(|e| fetch_err(url, e))?
+            client.get(url).call().map_err(|e| call_err(url, e))?
         }
-        r => r.map_err(|e| fetch_err(url, e))?,
+        r => r.map_err(|e| call_err(url, e))?,
     };
     let append = have > 0 && resp.status() == 206;
     let mut file = std::fs::OpenOptions::new()
@@ -133,8 +143,8 @@ pub fn download(url: &str, dest: &Path) -> Result<String> {
     Ok(sha)
 }
 
-fn published_sha256(url: &str) -> Result<String> {
-    let text = client().get(url).call().map_err(|e| fetch_err(url, e))?.into_string().map_err(|e| fetch_err(url, e))?;
+fn published_sha256(client: &crate::http::Client, url: &str) -> Result<String> {
+    let text = client.get(url).call().map_err(|e| fetch_err(url, e))?.into_string().map_err(|e| fetch_err(url, e))?;
     text.split_whitespace()
         .find(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_lowercase)
@@ -151,7 +161,7 @@ pub fn update(db_path: &Path, feeds: &[Feed], cache: &Path, clock: &crate::clock
         let got = download(&f.url, &dest)?;
         let want = match (&f.sha256, &f.sha256_url) {
             (Some(h), _) => Some(h.to_lowercase()),
-            (None, Some(u)) => Some(published_sha256(u)?),
+            (None, Some(u)) => Some(published_sha256(&client(), u)?),
             _ => None,
         };
         if let Some(want) = want {
@@ -169,4 +179,159 @@ pub fn update(db_path: &Path, feeds: &[Feed], cache: &Path, clock: &crate::clock
         inputs.push((dest, format));
     }
     db::import_at(db_path, &inputs, &super::import::Limits::default(), clock)
+}
+
+/// One feed of an [`update_from_config`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeedOutcome {
+    /// The feed's name.
+    pub feed: String,
+    /// The location it was taken from; None: no location answered (its previous data, if
+    /// any, stays in the DB).
+    pub location: Option<String>,
+    /// The DB sources it made (`<format>:<feed>`).
+    pub sources: Vec<String>,
+    /// Each location that failed before, with why.
+    pub failed: Vec<(String, String)>,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
+/// What an [`update_from_config`] did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpdateReport {
+    /// The configuration used.
+    pub config: String,
+    /// The import.
+    pub import: ImportReport,
+    /// One per feed, in order.
+    pub feeds: Vec<FeedOutcome>,
+}
+
+/// Fetches or reads one URL location of `feed` into the cache, verified, and parses it.
+fn fetch_location(
+    client: &crate::http::Client,
+    feed: &ConfigFeed,
+    url: &str,
+    sha256: Option<&str>,
+    sha256_url: Option<&str>,
+    cache: &Path,
+) -> Result<Vec<(Format, String, super::model::FeedBatch)>> {
+    let dir = cache.join(&feed.name);
+    std::fs::create_dir_all(&dir).map_err(|source| VulnError::Read { path: dir.clone(), source })?;
+    let file = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty() && *s != ".." && *s != ".")
+        .unwrap_or("feed");
+    let dest = dir.join(file);
+    let got = download_with(client, url, &dest)?;
+    let want = match (sha256, sha256_url) {
+        (Some(h), _) => Some(h.to_string()),
+        (None, Some(u)) => Some(published_sha256(client, u)?),
+        _ => None,
+    };
+    if let Some(want) = want {
+        if want != got {
+            let _ = std::fs::remove_file(&dest);
+            return Err(fetch_err(url, format!("sha256 mismatch: published {want}, downloaded {got}")));
+        }
+    }
+    super::import::load_with(&dest, feed.format, &super::import::Limits::default())
+}
+
+/// An error and its sources, `: `-joined.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        cur = s.source();
+    }
+    out
+}
+
+/// Updates the DB at `db_path` from the feeds of `config`: each feed from the first location
+/// that answers with data (a URL is downloaded into `cache/<feed>/`, resumed and verified as
+/// [`update`] does), all written in one atomic import that records each source's feed and
+/// location. `progress` hears one line per feed. A feed no location answered is reported and
+/// keeps what the DB had of it; when no feed at all could be read, nothing is written and the
+/// error names every location tried.
+pub fn update_from_config(
+    db_path: &Path,
+    config: &Config,
+    cache: &Path,
+    clock: &crate::clock::Clock,
+    progress: &mut dyn FnMut(&str),
+) -> Result<UpdateReport> {
+    let client = crate::http::Client::new(FALLBACK_DEADLINES);
+    let mut batches = Vec::new();
+    let mut located = db::Locations::new();
+    let mut outcomes = Vec::new();
+    let mut unreachable = std::collections::BTreeSet::new();
+    for feed in &config.feeds {
+        let started = std::time::Instant::now();
+        let mut failed = Vec::new();
+        let mut taken = None;
+        for loc in &feed.locations {
+            let got = match loc {
+                // A host that gave no HTTP answer earlier in this run is not tried again (five
+                // OSV feeds share one host: offline, one connect timeout, not five).
+                Location::Url { url, .. } if unreachable.contains(&host_of(url)) => Err(VulnError::Unreachable {
+                    url: url.clone(),
+                    what: format!("{} did not answer earlier in this update", host_of(url)),
+                }),
+                Location::Url { url, sha256, sha256_url } => {
+                    let got = fetch_location(&client, feed, url, sha256.as_deref(), sha256_url.as_deref(), cache);
+                    if let Err(VulnError::Unreachable { .. }) = &got {
+                        unreachable.insert(host_of(url));
+                    }
+                    got
+                }
+                Location::Path(p) if !p.exists() => Err(VulnError::Input { path: p.clone(), what: "not found".into() }),
+                Location::Path(p) => super::import::load_with(p, feed.format, &super::import::Limits::default()),
+            };
+            match got {
+                Ok(b) => {
+                    taken = Some((loc.describe(), b));
+                    break;
+                }
+                Err(e) => failed.push((loc.describe(), chain(&e))),
+            }
+        }
+        let mut sources = Vec::new();
+        let location = match taken {
+            Some((where_, got)) => {
+                for (format, _, batch) in got {
+                    let name = format!("{}:{}", format.name(), feed.name);
+                    located.insert(name.clone(), (feed.name.clone(), where_.clone()));
+                    sources.push(name.clone());
+                    batches.push((format, name, batch));
+                }
+                Some(where_)
+            }
+            None => None,
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        match &location {
+            Some(l) => progress(&format!("{}: {l} ({seconds:.1} s)", feed.name)),
+            None => progress(&format!("{}: no location answered ({seconds:.1} s)", feed.name)),
+        }
+        outcomes.push(FeedOutcome { feed: feed.name.clone(), location, sources, failed, seconds });
+    }
+    if batches.is_empty() {
+        let tried: Vec<String> =
+            outcomes.iter().flat_map(|o| o.failed.iter().map(move |(_, e)| format!("{}: {e}", o.feed))).collect();
+        return Err(VulnError::NoFeed { config: config.origin.clone(), tried: tried.join("; ") });
+    }
+    let import = db::write_located(db_path, batches, &located, clock)?;
+    Ok(UpdateReport { config: config.origin.clone(), import, feeds: outcomes })
 }
