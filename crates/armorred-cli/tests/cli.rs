@@ -135,6 +135,8 @@ fn pipeline_writes_its_reports() {
     let json = |rel: &str| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(out.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))).expect("json")
     };
+    assert!(out.join("site/index.html").is_file(), "the pipeline renders the site");
+    assert!(stderr.contains(&format!("site: {}", out.join("site/index.html").display())), "{stderr}");
     let index = json("index.json");
     assert_eq!(index["images"][0]["name"], "nginx");
     assert_eq!(index["images"][0]["upstream"]["summary"], "nginx/upstream/summary.json");

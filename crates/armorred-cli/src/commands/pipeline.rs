@@ -43,6 +43,7 @@ pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Res
         }
     }
     writeln!(err, "wrote {}", outcome.index.display())?;
+    writeln!(err, "site: {}", outcome.site.display())?;
     Ok(Outcome::Success)
 }
 

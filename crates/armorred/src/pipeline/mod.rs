@@ -165,6 +165,8 @@ pub struct PipelineOutcome {
     pub images: Vec<ImageOutcome>,
     /// `out/index.json`.
     pub index: PathBuf,
+    /// The site's index page (`out/site/index.html`).
+    pub site: PathBuf,
     /// Files written, in order.
     pub written: Vec<PathBuf>,
     /// Stages skipped, with the reason.
@@ -359,7 +361,10 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     let index = index_of(opts, &specs, &images, &notes);
     let index_path = opts.out.join("index.json");
     write(index_path.clone(), &json_bytes(&index), &mut written)?;
-    Ok(PipelineOutcome { images, index: index_path, written, notes })
+    // The site, from the outputs just written.
+    let site = stage("render the site", crate::site::render(&opts.out, &opts.out.join("site")))?;
+    written.push(site.out.clone());
+    Ok(PipelineOutcome { images, index: index_path, site: site.index, written, notes })
 }
 
 /// The upstream side of one image, and every tier compared with it.
