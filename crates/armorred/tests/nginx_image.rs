@@ -167,6 +167,24 @@ fn docker_runs_it_read_only_as_nobody_and_syft_sees_every_package() {
     args.extend([image, "nginx", "-t"]);
     let o = d.docker(&args);
     assert!(o.status.success() && text(&o).contains("test is successful"), "{}", text(&o));
+    // The official image's modules, loaded by the default configuration through modules-enabled
+    // (the links Debian's postinst would make): that `nginx -t` passed means each one loads.
+    let mut args = vec!["run", "--rm"];
+    args.extend(hard);
+    args.extend([image, "nginx", "-T"]);
+    let o = d.docker(&args);
+    for m in [
+        "stream",
+        "mail",
+        "http_geoip",
+        "stream_geoip",
+        "http_image_filter",
+        "http_xslt_filter",
+        "http_js",
+        "stream_js",
+    ] {
+        assert!(text(&o).contains(&format!("load_module modules/ngx_{m}_module.so;")), "{m}: {}", text(&o));
+    }
     let o = d.docker(&["run", "--rm", "--network", "none", image, "/bin/sh", "-c", "true"]);
     assert!(!o.status.success() && text(&o).contains("/bin/sh"), "{}", text(&o));
 

@@ -83,7 +83,15 @@ fn invalid_definitions() {
             base.replace("name = \"nginx\"", "name = \"nginx\"\ncolour = \"red\""),
             "x.toml: TOML parse error at line 3, column 1",
         ),
-        (base.replace("packages = [\"nginx\", \"ca-certificates\"]", ""), "missing field `packages`"),
+        (
+            {
+                // The top-level list (the first one; it spans lines).
+                let start = base.find("\npackages = [").expect("top-level packages") + 1;
+                let end = start + base[start..].find("]\n").expect("end of packages") + 2;
+                format!("{}{}", &base[..start], &base[end..])
+            },
+            "missing field `packages`",
+        ),
         (
             format!("{base}\n[[directories]]\npath = \"/\"\nmode = \"0777\"\n"),
             "x.toml: directories[0].path: the root directory cannot be declared (its owner and mode are fixed)",

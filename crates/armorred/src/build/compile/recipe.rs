@@ -291,7 +291,9 @@ pub struct Feature {
     /// The option that leaves it out (`--without-http_ssi_module`).
     #[serde(default, rename = "disabled-by")]
     pub disabled_by: Option<String>,
-    /// Vulnerability IDs whose code is only in this feature.
+    /// Vulnerability IDs whose code is only in this feature; empty for a module a tier leaves
+    /// out that has none of its own (listed so that the recipe names everything left out).
+    #[serde(default)]
     pub vulnerabilities: Vec<String>,
     /// Where that is stated (the vendor's advisory).
     #[serde(default)]
@@ -319,8 +321,8 @@ impl Feature {
             return Err(format!("feature {}: {o:?} is not a configure option (--name)", self.name));
         }
         let id_ok = |v: &String| !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if self.vulnerabilities.is_empty() || !self.vulnerabilities.iter().all(id_ok) {
-            return Err(format!("feature {}: vulnerabilities must be a non-empty list of IDs", self.name));
+        if !self.vulnerabilities.iter().all(id_ok) {
+            return Err(format!("feature {}: vulnerabilities must be a list of IDs (CVE-…, GHSA-…)", self.name));
         }
         Ok(())
     }
@@ -404,7 +406,17 @@ vulnerabilities = ["CVE-2025-53859"]
                 &format!("{GOOD}{}", FEATURE.replace("\"--with-mail\"", "\"mail\"")),
                 Some("not a configure option"),
             ),
-            ("feature no ids", &format!("{GOOD}{}", FEATURE.replace("\"CVE-2025-53859\"", "")), Some("non-empty list")),
+            ("feature no ids", &format!("{GOOD}{}", FEATURE.replace("\"CVE-2025-53859\"", "")), None),
+            (
+                "feature empty id",
+                &format!("{GOOD}{}", FEATURE.replace("\"CVE-2025-53859\"", "\"\"")),
+                Some("list of IDs"),
+            ),
+            (
+                "feature bad id",
+                &format!("{GOOD}{}", FEATURE.replace("\"CVE-2025-53859\"", "\"CVE 2025\"")),
+                Some("list of IDs"),
+            ),
             (
                 "feature bad name",
                 &format!("{GOOD}{}", FEATURE.replace("ngx_mail_smtp_module", "ngx mail")),
