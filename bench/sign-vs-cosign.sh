@@ -13,8 +13,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cosign=${ARMORRED_COSIGN:-$root/target/tools/cosign/usr/bin/cosign}
 [ -x "$cosign" ] || { echo "cosign not found: run .ci/run once, or set ARMORRED_COSIGN" >&2; exit 2; }
 command -v skopeo >/dev/null && [ -x /usr/bin/docker-registry ] || { echo "needs skopeo and docker-registry" >&2; exit 2; }
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p armorred-cli
-bin=${CARGO_TARGET_DIR:-$root/target}/release/armorred
+if [ -z "${ARMORRED_BIN:-}" ]; then
+  cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p armorred-cli
+fi
+bin=${ARMORRED_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/armorred}
 w=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$w/registry.yml" <<YML
