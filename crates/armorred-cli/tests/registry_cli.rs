@@ -6,69 +6,10 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use armorred::fstree::Tree;
 use armorred::oci::{self, RuntimeConfig};
-use support::run;
-
-/// Whether `cmd` runs; a failure under `ARMORRED_REQUIRE_TOOLS=1`.
-fn have_tool(cmd: &str) -> bool {
-    let ok = std::process::Command::new(cmd).arg("--version").output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{cmd} is required (ARMORRED_REQUIRE_TOOLS=1) but is not available"
-        );
-        eprintln!("skipping: {cmd} is not available");
-    }
-    ok
-}
-
-/// A docker-registry on a free loopback port with private storage, stopped on drop.
-struct Registry {
-    child: std::process::Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_registry() -> Option<Registry> {
-    if !have_tool("/usr/bin/docker-registry") {
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
-    let cfg = dir.path().join("registry.yml");
-    let data = dir.path().join("data");
-    std::fs::write(
-        &cfg,
-        format!("version: 0.1\nlog: {{ level: error }}\nstorage: {{ filesystem: {{ rootdirectory: {} }} }}\nhttp: {{ addr: {addr} }}\n", data.display()),
-    )
-    .unwrap();
-    let child = std::process::Command::new("/usr/bin/docker-registry")
-        .arg("serve")
-        .arg(&cfg)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let reg = Registry { child, addr, _dir: dir };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(&reg.addr).is_ok() {
-            return Some(reg);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("docker-registry did not start on {}", reg.addr);
-}
+use support::{run, start_registry};
 
 /// A small image from the product's writer (fixed epoch: the same bytes every run).
 fn image() -> oci::Image {
@@ -127,7 +68,7 @@ fn push_then_pull_gives_the_same_image() {
     assert_eq!(code, 0, "{err}");
     assert!(out.trim().ends_with(&written.manifest.digest), "{out}");
 
-    if have_tool("skopeo") {
+    if support::have_tool("skopeo", &["--version"]) {
         let o = std::process::Command::new("skopeo")
             .args(["inspect", "--tls-verify=false", &format!("docker://{}/armorred/test:1", reg.addr)])
             .output()

@@ -8,19 +8,14 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::{repo, text};
+use support::{have_tool as have, repo, text};
 
-/// Whether a tool runs; missing is a failure under `ARMORRED_REQUIRE_TOOLS=1`.
-fn have(cmd: &str, args: &[&str]) -> bool {
-    let ok = Command::new(cmd).args(args).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{cmd} is required (ARMORRED_REQUIRE_TOOLS=1) but is not available"
-        );
-        eprintln!("skipping: {cmd} is not available");
+/// The registry, and skopeo to push into it.
+fn start_registry() -> Option<support::Registry> {
+    if !have("skopeo", &["--version"]) {
+        return None;
     }
-    ok
+    support::start_registry()
 }
 
 /// cosign 2.5.0: `$ARMORRED_COSIGN`, else `cosign` on the PATH.
@@ -150,51 +145,6 @@ fn image_layout(dir: &Path, content: &str) -> String {
     )
     .unwrap();
     digest
-}
-
-/// Debian's docker-registry on a free loopback port, stopped on drop.
-struct Registry {
-    child: std::process::Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_registry() -> Option<Registry> {
-    if !have("/usr/bin/docker-registry", &["--version"]) || !have("skopeo", &["--version"]) {
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
-    let cfg = dir.path().join("registry.yml");
-    let data = dir.path().join("data");
-    std::fs::write(
-        &cfg,
-        format!("version: 0.1\nlog: {{ level: error }}\nstorage: {{ filesystem: {{ rootdirectory: {} }} }}\nhttp: {{ addr: {addr} }}\n", data.display()),
-    )
-    .unwrap();
-    let child = Command::new("/usr/bin/docker-registry")
-        .arg("serve")
-        .arg(&cfg)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let reg = Registry { child, addr, _dir: dir };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(&reg.addr).is_ok() {
-            return Some(reg);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("docker-registry did not start on {}", reg.addr);
 }
 
 fn push(layout: &Path, reference: &str, dir: &Path) {

@@ -126,5 +126,55 @@ pub(crate) fn have_tool(cmd: &str, args: &[&str]) -> bool {
         ok || std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
         "{cmd} is required (ARMORRED_REQUIRE_TOOLS=1) but is not available"
     );
+    if !ok {
+        eprintln!("skipping: {cmd} is not available");
+    }
     ok
+}
+
+/// Debian's docker-registry on a free loopback port with private storage, stopped on drop.
+pub(crate) struct Registry {
+    child: std::process::Child,
+    /// `127.0.0.1:PORT`.
+    pub(crate) addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a [`Registry`]; `None` (a skip) when docker-registry is missing.
+pub(crate) fn start_registry() -> Option<Registry> {
+    if !have_tool("/usr/bin/docker-registry", &["--version"]) {
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let addr = format!("127.0.0.1:{port}");
+    let cfg = dir.path().join("registry.yml");
+    let data = dir.path().join("data");
+    std::fs::write(
+        &cfg,
+        format!("version: 0.1\nlog: {{ level: error }}\nstorage: {{ filesystem: {{ rootdirectory: {} }} }}\nhttp: {{ addr: {addr} }}\n", data.display()),
+    )
+    .expect("registry.yml");
+    let child = std::process::Command::new("/usr/bin/docker-registry")
+        .arg("serve")
+        .arg(&cfg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("docker-registry");
+    let reg = Registry { child, addr, _dir: dir };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&reg.addr).is_ok() {
+            return Some(reg);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("docker-registry did not start on {}", reg.addr);
 }
