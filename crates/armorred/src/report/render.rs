@@ -405,21 +405,34 @@ fn bar_chart(title: &str, upstream: u64, hardened: u64, label: &dyn Fn(u64) -> S
     )
 }
 
-/// One self-contained HTML page: bar charts, the headline and severity tables, both sides'
-/// vulnerabilities (new ones first), checksec, what was compiled out, and the component changes.
+/// One self-contained HTML page: headline bar charts, the headline and severity tables, both
+/// sides' vulnerabilities (new ones first), checksec, what was compiled out, the component
+/// changes, and per-severity bar charts.
 pub fn html(c: &Comparison) -> String {
     let count = |v: u64| v.to_string();
     let mut charts: Vec<String> =
         c.size.iter().map(|s| bar_chart("Size (uncompressed)", s.upstream_bytes, s.hardened_bytes, &mb)).collect();
     charts.push(bar_chart("Components", c.components.upstream, c.components.hardened, &count));
     charts.push(bar_chart("Vulnerabilities", c.vulnerabilities.upstream, c.vulnerabilities.hardened, &count));
+    // Per severity after the lists: what a reader looks for first is which vulnerabilities.
+    let mut by_severity = Vec::new();
     for sev in Severity::DESCENDING {
         let row = c.vulnerabilities.by_severity.get(sev);
         if row.upstream + row.hardened > 0 {
-            charts.push(bar_chart(&format!("{} vulnerabilities", sev.as_str()), row.upstream, row.hardened, &count));
+            by_severity.push(bar_chart(
+                &format!("{} vulnerabilities", sev.as_str()),
+                row.upstream,
+                row.hardened,
+                &count,
+            ));
         }
     }
-    let body = markdown_to_html_tables(c);
+    let mut body = markdown_to_html_tables(c);
+    if !by_severity.is_empty() {
+        body += "\n<h2 id=\"severity-charts\">Vulnerabilities by severity, charts</h2><section id=\"severity-charts-list\">";
+        body += &by_severity.join("\n");
+        body += "</section>";
+    }
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
