@@ -896,6 +896,16 @@ mod tests {
     }
 
     #[test]
+    fn ids_of_one_severity_in_numeric_order() {
+        let (u, mut h) = pair();
+        h.findings.push(finding("CVE-2025-15467", &[], Severity::High, "ca-certificates", "20250419"));
+        h.findings.push(finding("CVE-2025-9230", &[], Severity::High, "ca-certificates", "20250419"));
+        let table = render::table(&compare(&u, &h, None));
+        assert!(at(&table, "CVE-2025-9230", "table") < at(&table, "CVE-2025-15467", "table"), "{table}");
+        assert!(at(&table, "CVE-2025-15467", "table") < at(&table, "DSA-9999-1", "table"), "{table}");
+    }
+
+    #[test]
     fn markdown_and_html_escape_image_data() {
         let (u, mut h) = pair();
         h.findings[2].package = "evil|<script>x</script>".into();

@@ -139,11 +139,32 @@ fn hardened_fix(v: &HardenedVuln) -> String {
     }
 }
 
+/// A sort key that orders numbers inside IDs by value: CVE-2025-9230 before CVE-2025-15467.
+fn id_key(id: &str) -> Vec<(bool, String)> {
+    let mut key: Vec<(bool, String)> = Vec::new();
+    for c in id.chars() {
+        let digit = c.is_ascii_digit();
+        match key.last_mut() {
+            Some((d, run)) if *d == digit => run.push(c),
+            _ => key.push((digit, c.to_string())),
+        }
+    }
+    for (digit, run) in &mut key {
+        if *digit {
+            let trimmed = run.trim_start_matches('0');
+            *run = format!("{:0>20}", if trimmed.is_empty() { "0" } else { trimmed });
+        }
+    }
+    key
+}
+
 /// The hardened image's vulnerabilities, new ones first, then by severity (most severe first)
 /// and ID.
 fn hardened_rows(c: &Comparison) -> Vec<&HardenedVuln> {
     let mut rows: Vec<&HardenedVuln> = c.hardened_vulnerabilities.iter().collect();
-    rows.sort_by(|a, b| b.new.cmp(&a.new).then(b.severity.cmp(&a.severity)).then(a.id.cmp(&b.id)));
+    rows.sort_by(|a, b| {
+        b.new.cmp(&a.new).then(b.severity.cmp(&a.severity)).then_with(|| id_key(&a.id).cmp(&id_key(&b.id)))
+    });
     rows
 }
 
@@ -151,7 +172,7 @@ fn hardened_rows(c: &Comparison) -> Vec<&HardenedVuln> {
 fn gone_rows(c: &Comparison) -> Vec<&VulnAttribution> {
     let mut rows: Vec<&VulnAttribution> =
         c.vulnerability_outcomes.iter().filter(|v| !matches!(v.outcome, VulnOutcome::Remains { .. })).collect();
-    rows.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+    rows.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| id_key(&a.id).cmp(&id_key(&b.id))));
     rows
 }
 
