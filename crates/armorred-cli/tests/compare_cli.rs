@@ -122,6 +122,9 @@ fn compare_html_renders_in_chromium() {
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.matches("<svg").count() >= 3, "the bar charts are in the rendered page");
     assert!(dom.contains("Vulnerabilities by severity"));
+    for section in ["id=\"hardened-vulnerabilities\"", "id=\"gone\"", "id=\"components\""] {
+        assert!(dom.contains(section), "{section} in the rendered page");
+    }
     let shot = run(&[format!("--screenshot={}", screenshot.display()), "--window-size=1200,1600".into()]);
     assert!(shot.status.success(), "{}", String::from_utf8_lossy(&shot.stderr));
     let png = std::fs::read(&screenshot).expect("screenshot written");
@@ -204,7 +207,7 @@ fn compare_reads_grype_json() {
     let hardened = dir.path().join("hardened.cdx.json");
     std::fs::write(&hardened, sbom(&[("package-2", "2.2.2", "package-2")])).expect("write");
     let grype = support::repo().join("crates/armorred/testdata/vuln/grype-json/TestJsonImgsPresenter.golden");
-    let v = compare_json(
+    let (v, markdown) = compare_outputs(
         &[
             &upstream,
             &format!("sbom:{}", hardened.display()),
@@ -218,6 +221,18 @@ fn compare_reads_grype_json() {
     );
     assert!(v["db_digest"].is_null(), "the sides' findings come from different DBs");
     assert_eq!(v["new_vulnerabilities"], serde_json::json!(["CVE-1999-0001", "CVE-1999-0002"]));
+    let hardened_vulns = v["hardened_vulnerabilities"].as_array().expect("hardened_vulnerabilities");
+    assert!(hardened_vulns.iter().filter(|h| h["new"] == true).count() >= 2, "{hardened_vulns:#?}");
+    // The new ones come first in the report, before every upstream vulnerability.
+    let new_at =
+        markdown.find("[CVE-1999-0001](https://nvd.nist.gov/vuln/detail/CVE-1999-0001)").expect("new one listed");
+    for o in v["vulnerability_outcomes"].as_array().expect("outcomes") {
+        let id = o["id"].as_str().expect("id");
+        assert!(
+            markdown.find(&format!("[{id}](")).is_some_and(|at| at > new_at),
+            "{id} after the new ones\n{markdown}"
+        );
+    }
     assert_eq!(v["vulnerabilities"]["by_severity"]["critical"]["hardened"], 1);
 }
 
@@ -337,7 +352,7 @@ fn compare_attributes_compiled_out_cves_with_evidence() {
     assert!(v["compiled_out"].as_array().is_some_and(|c| c.len() >= 10));
     assert!(markdown.contains("## Compiled out of the hardened build"), "{markdown}");
     assert!(
-        markdown.contains("| CVE-2026-42055 | ")
+        markdown.contains("| [CVE-2026-42055](https://nvd.nist.gov/vuln/detail/CVE-2026-42055) | ")
             && markdown.contains("compiled out of nginx (--without-http_grpc_module)")
     );
 

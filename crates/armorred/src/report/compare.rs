@@ -247,9 +247,32 @@ pub struct VulnAttribution {
     pub id: String,
     /// Upstream severity.
     pub severity: Severity,
+    /// Versions that fix it, as the upstream finding says (empty when the DB names none).
+    pub fixed_in: Vec<String>,
     /// What happened to it.
     #[serde(flatten)]
     pub outcome: VulnOutcome,
+}
+
+/// One vulnerability of the hardened image, as counted (one per ID, highest severity).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HardenedVuln {
+    /// The ID (the CVE when the finding has one among its aliases).
+    pub id: String,
+    /// Other IDs of the same vulnerability.
+    pub aliases: Vec<String>,
+    /// Severity.
+    pub severity: Severity,
+    /// The hardened package it is found in.
+    pub package: String,
+    /// Its installed version.
+    pub version: String,
+    /// Fix state.
+    pub fix_state: FixState,
+    /// Versions that fix it.
+    pub fixed_in: Vec<String>,
+    /// Only the hardened image has it (it is in `new_vulnerabilities`).
+    pub new: bool,
 }
 
 /// checksec verdicts of one image, as counts.
@@ -396,6 +419,8 @@ pub struct Comparison {
     pub vulnerability_outcomes: Vec<VulnAttribution>,
     /// Vulnerabilities only the hardened image has.
     pub new_vulnerabilities: Vec<String>,
+    /// Every vulnerability of the hardened image (new ones and those upstream has too), by ID.
+    pub hardened_vulnerabilities: Vec<HardenedVuln>,
     /// Features the hardened build leaves out, with the evidence (empty without a build record).
     pub compiled_out: Vec<CompiledOut>,
 }
@@ -475,8 +500,21 @@ pub fn compare(upstream: &Side, hardened: &Side, db_digest: Option<&str>) -> Com
         .clone()
         .zip(hardened.hardening.clone())
         .map(|(upstream, hardened)| HardeningComparison { upstream, hardened });
-    let new_vulnerabilities =
-        hard_vulns.keys().filter(|k| !up_vulns.contains_key(*k) && !aliased(k, &up_vulns)).cloned().collect();
+    let is_new = |k: &String| !up_vulns.contains_key(k) && !aliased(k, &up_vulns);
+    let new_vulnerabilities = hard_vulns.keys().filter(|k| is_new(k)).cloned().collect();
+    let hardened_vulnerabilities = hard_vulns
+        .iter()
+        .map(|(k, f)| HardenedVuln {
+            id: k.clone(),
+            aliases: ids(f).filter(|id| id != k).map(str::to_owned).collect(),
+            severity: f.severity,
+            package: f.package.clone(),
+            version: f.version.clone(),
+            fix_state: f.fix_state,
+            fixed_in: f.fixed_in.clone(),
+            new: is_new(k),
+        })
+        .collect();
     Comparison {
         schema: SCHEMA,
         tool_version: env!("CARGO_PKG_VERSION"),
@@ -503,10 +541,12 @@ pub fn compare(upstream: &Side, hardened: &Side, db_digest: Option<&str>) -> Com
             .map(|(id, f)| VulnAttribution {
                 id: id.clone(),
                 severity: f.severity,
+                fixed_in: f.fixed_in.clone(),
                 outcome: attribute(f, upstream, hardened, &hard_vulns),
             })
             .collect(),
         new_vulnerabilities,
+        hardened_vulnerabilities,
         compiled_out: hardened.compiled_out.clone(),
     }
 }
@@ -658,7 +698,10 @@ mod tests {
                 component("/usr/bin/curl", "8.14.1", "binary"),
             ],
             findings: vec![
-                finding("CVE-2025-0001", &[], Severity::Critical, "libssl3t64", "3.5.0-1"),
+                Finding {
+                    fixed_in: vec!["3.5.1-1".into()],
+                    ..finding("CVE-2025-0001", &[], Severity::Critical, "libssl3t64", "3.5.0-1")
+                },
                 finding("GHSA-xxxx-yyyy-zzzz", &["CVE-2025-0001"], Severity::High, "libssl3t64", "3.5.0-1"),
                 finding("CVE-2025-0002", &[], Severity::High, "perl-base", "5.40.1-6"),
                 finding("CVE-2025-0003", &[], Severity::Medium, "nginx", "1.26.3-3"),
@@ -691,6 +734,11 @@ mod tests {
                 finding("CVE-2025-0006", &[], Severity::Unknown, "nginx", "1.26.3"),
                 // Matched by version alone (CPE), in code the build left out: not counted.
                 finding("CVE-2025-0003", &[], Severity::Medium, "nginx", "1.26.3"),
+                // Only in ours: listed first in every rendering.
+                Finding {
+                    fixed_in: vec!["20250419+deb13u1".into()],
+                    ..finding("DSA-9999-1", &[], Severity::High, "ca-certificates", "20250419")
+                },
             ],
             files: Some(FileStats { files: 120, elf_binaries: 19, setuid: vec![], shells: vec![] }),
             hardening: Some(HardeningCounts {
@@ -755,10 +803,14 @@ mod tests {
         assert_eq!(c.vulnerabilities.by_severity.get(Severity::Critical), SeverityRow { upstream: 1, hardened: 0 });
         assert_eq!(
             (c.vulnerabilities.upstream, c.vulnerabilities.hardened),
-            (7, 1),
+            (7, 2),
             "the compiled-out match is not counted"
         );
-        assert!(c.new_vulnerabilities.is_empty());
+        assert_eq!(c.new_vulnerabilities, ["DSA-9999-1"]);
+        let hardened: Vec<(&str, bool)> = c.hardened_vulnerabilities.iter().map(|v| (v.id.as_str(), v.new)).collect();
+        assert_eq!(hardened, [("CVE-2025-0006", false), ("DSA-9999-1", true)]);
+        assert_eq!(c.hardened_vulnerabilities[1].fixed_in, ["20250419+deb13u1"]);
+        assert_eq!(c.vulnerability_outcomes[0].fixed_in, ["3.5.1-1"]);
         assert_eq!(c.components.upstream, 5);
         let VulnOutcome::CompiledOut { features, options, evidence, .. } = outcomes[2].1 else { unreachable!() };
         assert_eq!(
@@ -780,6 +832,88 @@ mod tests {
         assert!(table.starts_with("oci-dir:up\\x1b]0;pwned\\x07 -> "), "{table}");
         assert!(table.contains(" (--without-x\\x1b[2J)\n"), "{table}");
         assert!(table.contains("    - evidence \\u{202e}txt\n"), "{table}");
+    }
+
+    /// The position of `needle` in `hay`, or a failure naming the rendering.
+    fn at(hay: &str, needle: &str, what: &str) -> usize {
+        hay.find(needle).unwrap_or_else(|| panic!("{what}: no {needle:?} in\n{hay}"))
+    }
+
+    #[test]
+    fn a_vulnerability_only_in_ours_comes_first_in_every_rendering() {
+        let (u, h) = pair();
+        let c = compare(&u, &h, None);
+        for (what, text) in
+            [("table", render::table(&c)), ("markdown", render::markdown(&c)), ("html", render::html(&c))]
+        {
+            // The HTML says "->" as "-&gt;".
+            let text = text.replace("&gt;", ">");
+            let new = at(&text, "DSA-9999-1", what);
+            for other in ["CVE-2025-0001", "CVE-2025-0002", "CVE-2025-0003", "CVE-2025-0006"] {
+                assert!(new < at(&text, other, what), "{what}: DSA-9999-1 after {other}\n{text}");
+            }
+            assert!(at(&text, "20250419+deb13u1", what) > new, "{what}: fixed-in version shown");
+            // Both sides: the one still present, and every one gone with its attribution.
+            assert!(at(&text, "package not shipped (perl-base)", what) > new, "{what}");
+            assert!(at(&text, "compiled out of nginx (--without-http_ssi_module)", what) > new, "{what}");
+            assert!(at(&text, "fixed in a newer version (libssl3t64 3.5.0-1 -> 3.5.1-1)", what) > new, "{what}");
+            assert!(text.contains("ca-certificates"), "{what}: component changes");
+        }
+        let md = render::markdown(&c);
+        assert!(md.contains("[DSA-9999-1](https://security-tracker.debian.org/tracker/DSA-9999-1)"), "{md}");
+        assert!(md.contains("[CVE-2025-0001](https://nvd.nist.gov/vuln/detail/CVE-2025-0001)"), "{md}");
+        let html = render::html(&c);
+        for section in [
+            "id=\"checksec\"",
+            "id=\"components\"",
+            "id=\"compiled-out\"",
+            "id=\"hardened-vulnerabilities\"",
+            "id=\"gone\"",
+        ] {
+            assert!(html.contains(section), "html has {section}");
+        }
+        assert!(at(&html, "with CET (IBT+SHSTK)", "html") > at(&html, "id=\"checksec\"", "html"));
+        assert!(html.contains("<td>ca-certificates</td><td>added</td>"), "{html}");
+        assert!(html.contains("<td>perl-base</td><td>removed</td>"), "{html}");
+        assert!(html.contains("overflow-wrap:anywhere") && html.contains("table-layout:fixed"), "long cells wrap");
+        assert!(html.contains("<a href=\"https://github.com/advisories/GHSA-") || !html.contains(">GHSA-"));
+    }
+
+    #[test]
+    fn advisory_links_by_id_kind_and_none_for_odd_ids() {
+        assert_eq!(render::advisory_url("CVE-2025-1").as_deref(), Some("https://nvd.nist.gov/vuln/detail/CVE-2025-1"));
+        assert_eq!(
+            render::advisory_url("TEMP-0000000-ABCDEF").as_deref(),
+            Some("https://security-tracker.debian.org/tracker/TEMP-0000000-ABCDEF")
+        );
+        assert_eq!(
+            render::advisory_url("GHSA-xxxx-yyyy-zzzz").as_deref(),
+            Some("https://github.com/advisories/GHSA-xxxx-yyyy-zzzz")
+        );
+        assert_eq!(render::advisory_url("PYSEC-2024-1").as_deref(), Some("https://osv.dev/vulnerability/PYSEC-2024-1"));
+        assert_eq!(render::advisory_url("CVE-1\"><script>"), None);
+        assert_eq!(render::advisory_url(""), None);
+    }
+
+    #[test]
+    fn ids_of_one_severity_in_numeric_order() {
+        let (u, mut h) = pair();
+        h.findings.push(finding("CVE-2025-15467", &[], Severity::High, "ca-certificates", "20250419"));
+        h.findings.push(finding("CVE-2025-9230", &[], Severity::High, "ca-certificates", "20250419"));
+        let table = render::table(&compare(&u, &h, None));
+        assert!(at(&table, "CVE-2025-9230", "table") < at(&table, "CVE-2025-15467", "table"), "{table}");
+        assert!(at(&table, "CVE-2025-15467", "table") < at(&table, "DSA-9999-1", "table"), "{table}");
+    }
+
+    #[test]
+    fn markdown_and_html_escape_image_data() {
+        let (u, mut h) = pair();
+        h.findings[2].package = "evil|<script>x</script>".into();
+        let c = compare(&u, &h, None);
+        let md = render::markdown(&c);
+        assert!(!md.contains("<script>") && md.contains("evil\\|&lt;script>"), "{md}");
+        let html = render::html(&c);
+        assert!(!html.contains("<script>"), "{html}");
     }
 
     #[test]
@@ -811,6 +945,7 @@ mod tests {
         insta::assert_snapshot!("comparison-md", render::markdown(&c));
         insta::assert_snapshot!("comparison-table", render::table(&c));
         let html = render::html(&c);
+        insta::assert_snapshot!("comparison-html", html);
         assert!(html.contains("<svg") && html.matches("class=\"chart\"").count() >= 3);
         assert!(!html.contains("http://") && !html.contains("src="), "self-contained");
         let statement: serde_json::Value = serde_json::from_str(&render::in_toto(&c).expect("in-toto")).expect("json");
