@@ -572,7 +572,10 @@ fn sign_attest_and_verify_in_a_registry_both_ways_with_real_cosign() {
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "a moved tag must not verify: {err}");
     let other_sig_tag = format!("sha256-{}.sig", other.trim_start_matches("sha256:"));
-    assert!(err.contains(&format!("{repo}@{other}: no signatures are stored (no tag {other_sig_tag})")), "{err}");
+    assert!(
+        err.contains(&format!("{repo}@{other}: no signatures are stored (no tag {other_sig_tag}, no signature bundle")),
+        "{err}"
+    );
     // The first image's signature image copied onto the second's tag: it names another digest.
     let sig = format!("sha256-{}.sig", digest.trim_start_matches("sha256:"));
     let other_sig = format!("sha256-{}.sig", other.trim_start_matches("sha256:"));
