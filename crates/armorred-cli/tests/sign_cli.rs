@@ -645,6 +645,11 @@ fn bundle_format_signs_and_verifies_in_a_layout_and_a_registry() {
     ok(&armorred_in(d, &["sign", "--key", "other.key", &layout], Some("o")), "sign legacy");
     ok(&armorred_in(d, &["verify", "--key", "ours.pub", &layout], None), "verify bundle beside legacy");
     ok(&armorred_in(d, &["verify", "--key", "other.pub", &layout], None), "verify legacy beside bundle");
+    // cosign 2 still reads the layout's legacy signature beside our referrer entry.
+    if let Some(cosign) = cosign() {
+        let v = ["verify", "--key", "other.pub", "--local-image", "img", "--insecure-ignore-tlog=true"];
+        ok(&run_with(&cosign, &v, None, d), "cosign verify --local-image beside a bundle referrer");
+    }
     let o = armorred_in(d, &["verify", "--key", "ours.pub", "--reference", "elsewhere/img", &layout], None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("not \\\"elsewhere/img\\\"") || text(&o.stderr).contains("elsewhere/img"));
@@ -673,4 +678,10 @@ fn bundle_format_signs_and_verifies_in_a_layout_and_a_registry() {
     let o = armorred_in(d, &["verify", "--key", "other.pub", &by_digest], None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("does not verify with the key"), "{}", text(&o.stderr));
+    // Pulled with its attachments, the bundle verifies air-gapped from the layout.
+    let pulled = format!("oci-dir:{}", d.join("pulled").display());
+    ok(&armorred_in(d, &["pull", &by_digest, &pulled, "--with-attachments"], None), "pull --with-attachments");
+    let claims = ok(&armorred_in(d, &["verify", "--key", "ours.pub", "-o", "json", &pulled], None), "verify pulled");
+    let claims: serde_json::Value = serde_json::from_str(&claims).unwrap();
+    assert_eq!(claims[0]["critical"]["image"]["docker-manifest-digest"], digest.as_str());
 }

@@ -249,7 +249,18 @@ impl OciDir {
 
     fn is_attachment(entry: &Value) -> bool {
         matches!(Self::kind_of(entry), Some(k) if k == Attachment::Signatures.kind() || k == Attachment::Attestations.kind())
+            || Self::kind_of(entry) == Some(crate::registry::copy::KIND_REFERRER)
             || entry.get("artifactType").is_some()
+    }
+
+    /// The `artifactType` of a referrer entry: the annotation `pull --with-attachments` writes,
+    /// else the descriptor's own field.
+    fn artifact_type_of(entry: &Value) -> Option<&str> {
+        entry
+            .get("annotations")
+            .and_then(|a| a.get(crate::registry::copy::ARTIFACT_TYPE))
+            .or_else(|| entry.get("artifactType"))
+            .and_then(Value::as_str)
     }
 
     /// The index of the subject's entry: the one marked as cosign's image (or image index),
@@ -352,7 +363,7 @@ impl Store for OciDir {
         let index = self.index()?;
         let mut out = Vec::new();
         for entry in Self::entries(&index) {
-            if entry.get("artifactType").and_then(Value::as_str) != Some(artifact_type) {
+            if !Self::is_attachment(entry) || Self::artifact_type_of(entry) != Some(artifact_type) {
                 continue;
             }
             let digest = self.entry_digest(entry)?;
@@ -372,6 +383,10 @@ impl Store for OciDir {
             "size": manifest.len(),
             "digest": digest.as_str(),
             "artifactType": artifact_type,
+            "annotations": {
+                KIND_ANNOTATION: crate::registry::copy::KIND_REFERRER,
+                crate::registry::copy::ARTIFACT_TYPE: artifact_type,
+            },
         });
         self.store_entry(blobs, manifest, new_entry, |e| {
             e.get("digest").and_then(Value::as_str) == Some(digest.as_str())
