@@ -51,10 +51,11 @@ pub(crate) enum Command {
     /// Manage cosign-compatible signing keys.
     Key(KeyArgs),
     /// Sign an image as cosign 2 does (simple signing, one layer per signature in the image's
-    /// signature manifest); `cosign verify --key` accepts it.
+    /// signature manifest; `cosign verify --key` accepts it), or with `--format bundle` as
+    /// cosign 3 does (a Sigstore bundle attached as an OCI 1.1 referrer).
     Sign(SignArgs),
-    /// Verify an image's cosign signatures with a public key, offline: the signature, the digest
-    /// it names, the reference; prints the claims.
+    /// Verify an image's cosign signatures (cosign 2's and cosign 3's bundles) with a public
+    /// key, offline: the signature, the digest it names, the reference; prints the claims.
     Verify(VerifyArgs),
     /// Attest a predicate about an image as cosign does: an in-toto statement in a DSSE
     /// envelope, appended to the image's attestations.
@@ -521,15 +522,27 @@ pub(crate) struct SignArgs {
     /// The repository the signature names (docker-reference); default: the layout's ref.name.
     #[arg(long, value_name = "HOST/REPO")]
     pub(crate) reference: Option<String>,
-    /// An annotation signed with the payload (repeatable).
+    /// An annotation signed with the payload (repeatable; legacy format only).
     #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE", value_parser = key_value)]
     pub(crate) annotations: Vec<(String, String)>,
+    /// The signature format (docs/signing.md).
+    #[arg(long, value_enum, default_value_t = SignFormat::Legacy)]
+    pub(crate) format: SignFormat,
     /// Reach this registry HOST[:PORT] over plain HTTP (loopback always is). Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub(crate) insecure_registry: Vec<String>,
     /// The image: oci-dir:DIR, or registry:HOST[:PORT]/REPO[:TAG|@DIGEST] (a tag is resolved to its digest once).
     #[arg(value_name = "IMAGE")]
     pub(crate) image: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SignFormat {
+    /// cosign 2's: simple signing, a layer of the `sha256-<hex>.sig` signature image.
+    Legacy,
+    /// cosign 3's: a Sigstore bundle v0.3 (DSSE over an in-toto statement) attached as an OCI
+    /// 1.1 referrer (the `sha256-<hex>` referrers tag where the registry has no referrers API).
+    Bundle,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

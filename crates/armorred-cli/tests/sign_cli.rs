@@ -572,7 +572,10 @@ fn sign_attest_and_verify_in_a_registry_both_ways_with_real_cosign() {
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "a moved tag must not verify: {err}");
     let other_sig_tag = format!("sha256-{}.sig", other.trim_start_matches("sha256:"));
-    assert!(err.contains(&format!("{repo}@{other}: no signatures are stored (no tag {other_sig_tag})")), "{err}");
+    assert!(
+        err.contains(&format!("{repo}@{other}: no signatures are stored (no tag {other_sig_tag}, no signature bundle")),
+        "{err}"
+    );
     // The first image's signature image copied onto the second's tag: it names another digest.
     let sig = format!("sha256-{}.sig", digest.trim_start_matches("sha256:"));
     let other_sig = format!("sha256-{}.sig", other.trim_start_matches("sha256:"));
@@ -596,4 +599,89 @@ fn sign_attest_and_verify_in_a_registry_both_ways_with_real_cosign() {
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains(&format!("the signature is for {digest}, not for this image ({other})")), "{err}");
+}
+
+/// The bundle layer of the (only) bundle referrer entry in a layout's index.json.
+fn bundle_blob(layout: &Path) -> PathBuf {
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["artifactType"] == "application/vnd.dev.sigstore.bundle.v0.3+json")
+        .unwrap();
+    let blob = |d: &str| layout.join("blobs/sha256").join(d.trim_start_matches("sha256:"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blob(entry["digest"].as_str().unwrap())).unwrap()).unwrap();
+    blob(manifest["layers"][0]["digest"].as_str().unwrap())
+}
+
+#[test]
+fn bundle_format_signs_and_verifies_in_a_layout_and_a_registry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "ours"], Some("o")), "key generate");
+    ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "other"], Some("o")), "key generate");
+    let digest = image_layout(&d.join("img"), "bundle");
+    let layout = format!("oci-dir:{}", d.join("img").display());
+
+    // A layout: sign --format bundle, verify, claims in JSON.
+    ok(&armorred_in(d, &["sign", "--format", "bundle", "--key", "ours.key", &layout], Some("o")), "sign bundle");
+    let claims = ok(&armorred_in(d, &["verify", "--key", "ours.pub", "-o", "json", &layout], None), "verify bundle");
+    let claims: serde_json::Value = serde_json::from_str(&claims).unwrap();
+    assert_eq!(claims[0]["critical"]["image"]["docker-manifest-digest"], digest.as_str());
+    assert_eq!(claims[0]["critical"]["type"], "https://sigstore.dev/cosign/sign/v1");
+    assert_eq!(claims[0]["critical"]["identity"]["docker-reference"], "test/img");
+    ok(&armorred_in(d, &["verify", "--key", "ours.pub", "--reference", "test/img", &layout], None), "verify ref");
+    // The DSSE signature inside our bundle, checked independently.
+    if python_crypto() {
+        let script = check_script();
+        let bundle = bundle_blob(&d.join("img"));
+        let o =
+            run_with("python3", &[script.to_str().unwrap(), "bundle", "ours.pub", bundle.to_str().unwrap()], None, d);
+        ok(&o, "python check of our bundle");
+    }
+    // Legacy and bundle side by side: each key finds its own.
+    ok(&armorred_in(d, &["sign", "--key", "other.key", &layout], Some("o")), "sign legacy");
+    ok(&armorred_in(d, &["verify", "--key", "ours.pub", &layout], None), "verify bundle beside legacy");
+    ok(&armorred_in(d, &["verify", "--key", "other.pub", &layout], None), "verify legacy beside bundle");
+    // cosign 2 still reads the layout's legacy signature beside our referrer entry.
+    if let Some(cosign) = cosign() {
+        let v = ["verify", "--key", "other.pub", "--local-image", "img", "--insecure-ignore-tlog=true"];
+        ok(&run_with(&cosign, &v, None, d), "cosign verify --local-image beside a bundle referrer");
+    }
+    let o = armorred_in(d, &["verify", "--key", "ours.pub", "--reference", "elsewhere/img", &layout], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("not \\\"elsewhere/img\\\"") || text(&o.stderr).contains("elsewhere/img"));
+    let o = armorred_in(d, &["sign", "--format", "bundle", "-a", "k=v", "--key", "ours.key", &layout], Some("o"));
+    assert!(!o.status.success() && text(&o.stderr).contains("legacy format only"), "{}", text(&o.stderr));
+
+    // A bundle whose blob was altered fails, naming the blob.
+    let bundle = bundle_blob(&d.join("img"));
+    flip_byte(&bundle, 40);
+    let o = armorred_in(d, &["verify", "--key", "ours.pub", &layout], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("altered"), "{}", text(&o.stderr));
+
+    // A registry without the referrers API: the sha256-<hex> referrers tag.
+    let Some(reg) = start_registry() else { return };
+    let digest = image_layout(&d.join("img2"), "bundle in a registry");
+    let repo = format!("{}/bundle/img", reg.addr);
+    push(&d.join("img2"), &format!("{repo}:t"), d);
+    let by_tag = format!("registry:{repo}:t");
+    let by_digest = format!("registry:{repo}@{digest}");
+    ok(&armorred_in(d, &["sign", "--format", "bundle", "--key", "ours.key", &by_tag], Some("o")), "sign registry");
+    let claims = ok(&armorred_in(d, &["verify", "--key", "ours.pub", "-o", "json", &by_digest], None), "verify");
+    let claims: serde_json::Value = serde_json::from_str(&claims).unwrap();
+    assert_eq!(claims[0]["critical"]["image"]["docker-manifest-digest"], digest.as_str());
+    assert_eq!(claims[0]["critical"]["identity"]["docker-reference"], repo.as_str());
+    let o = armorred_in(d, &["verify", "--key", "other.pub", &by_digest], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("does not verify with the key"), "{}", text(&o.stderr));
+    // Pulled with its attachments, the bundle verifies air-gapped from the layout.
+    let pulled = format!("oci-dir:{}", d.join("pulled").display());
+    ok(&armorred_in(d, &["pull", &by_digest, &pulled, "--with-attachments"], None), "pull --with-attachments");
+    let claims = ok(&armorred_in(d, &["verify", "--key", "ours.pub", "-o", "json", &pulled], None), "verify pulled");
+    let claims: serde_json::Value = serde_json::from_str(&claims).unwrap();
+    assert_eq!(claims[0]["critical"]["image"]["docker-manifest-digest"], digest.as_str());
 }

@@ -174,3 +174,178 @@ impl Bundle {
         intoto::parse_statement(&payload)
     }
 }
+
+/// The predicate type of cosign 3's image signatures (`cosign sign`, new bundle format): an
+/// in-toto statement about the image digest with an empty predicate.
+pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
+/// The media type of the empty config of an OCI 1.1 artifact manifest (`{}`).
+pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+/// The manifest annotation saying what a bundle holds (`dsse-envelope`).
+pub const CONTENT_ANNOTATION: &str = "dev.sigstore.bundle.content";
+/// The manifest annotation naming the bundle's predicate type.
+pub const PREDICATE_TYPE_ANNOTATION: &str = "dev.sigstore.bundle.predicateType";
+/// The largest bundle read.
+pub const MAX_BUNDLE_BYTES: u64 = intoto::MAX_ENVELOPE_BYTES;
+
+/// The OCI 1.1 artifact manifest cosign 3 attaches a bundle with: `artifactType` the bundle
+/// media type, the empty config, the bundle as its one layer, `subject` the signed image.
+pub fn referrer_manifest(bundle: &[u8], subject: &super::layout::Subject, predicate_type: &str) -> Vec<u8> {
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": crate::oci::spec::media::MANIFEST,
+        "artifactType": BUNDLE_V03_MEDIA_TYPE,
+        "config": { "mediaType": EMPTY_MEDIA_TYPE, "digest": crate::oci::spec::Digest::of(b"{}").as_str(), "size": 2 },
+        "layers": [{
+            "mediaType": BUNDLE_V03_MEDIA_TYPE,
+            "digest": crate::oci::spec::Digest::of(bundle).as_str(),
+            "size": bundle.len(),
+        }],
+        "subject": { "mediaType": subject.media_type, "digest": subject.digest.as_str(), "size": subject.size },
+        "annotations": {
+            CONTENT_ANNOTATION: "dsse-envelope",
+            PREDICATE_TYPE_ANNOTATION: predicate_type,
+        },
+    });
+    serde_json::to_vec(&manifest).unwrap_or_default()
+}
+
+/// What [`sign_image`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedBundle {
+    /// The signed image's digest.
+    pub subject: crate::oci::spec::Digest,
+    /// The repository named in the statement's subject.
+    pub reference: String,
+    /// The bundle's digest (the referrer's layer).
+    pub bundle: crate::oci::spec::Digest,
+    /// The referrer manifest's digest.
+    pub manifest: crate::oci::spec::Digest,
+}
+
+/// Signs the image of `store` as cosign 3 does: an in-toto statement (subject: the image's
+/// repository and digest; predicate type [`SIGN_PREDICATE_TYPE`], empty predicate) in a DSSE
+/// envelope in a v0.3 bundle, attached as an OCI 1.1 referrer of the image.
+pub fn sign_image(
+    store: &dyn super::layout::Store,
+    key: &PrivateKey,
+    reference: Option<&str>,
+) -> Result<SignedBundle, SignError> {
+    let subject = store.subject()?;
+    let name = reference.map(str::to_string).or(subject.name.clone()).unwrap_or_default();
+    let name = super::layout::repository_of(&name).to_string();
+    let statement = Statement {
+        kind: intoto::STATEMENT_V1.into(),
+        subject: vec![intoto::StatementSubject {
+            name: name.clone(),
+            digest: [("sha256".to_string(), subject.digest.hex().to_string())].into(),
+        }],
+        predicate_type: SIGN_PREDICATE_TYPE.into(),
+        predicate: serde_json::json!({}),
+    };
+    let bundle = Bundle::sign_statement(&statement, key).to_bytes();
+    let manifest = referrer_manifest(&bundle, &subject, SIGN_PREDICATE_TYPE);
+    let bundle_digest = crate::oci::spec::Digest::of(&bundle);
+    let digest = store.put_referrer(BUNDLE_V03_MEDIA_TYPE, &[bundle, b"{}".to_vec()], &manifest)?;
+    Ok(SignedBundle { subject: subject.digest, reference: name, bundle: bundle_digest, manifest: digest })
+}
+
+/// The outcome of checking each bundle referrer of an image: the ones that verified (as the
+/// claims cosign prints, `critical.type` = [`SIGN_PREDICATE_TYPE`]) and why each other failed.
+#[derive(Debug, Default)]
+pub struct BundleChecks {
+    /// How many bundle referrers there were.
+    pub found: usize,
+    /// The verified ones.
+    pub verified: Vec<super::simple::VerifiedSignature>,
+    /// One reason per failed one.
+    pub reasons: Vec<String>,
+}
+
+/// Checks every signature bundle attached to the image of `store` with `key`: the manifest's
+/// one bundle layer, the envelope's signature, the statement's predicate type, its subject
+/// digest (this image), and the reference when asked.
+pub fn verify_referrers(
+    store: &dyn super::layout::Store,
+    key: &PublicKey,
+    opts: &super::simple::VerifyOptions,
+    subject: &crate::oci::spec::Digest,
+) -> Result<BundleChecks, SignError> {
+    let mut out = BundleChecks::default();
+    for manifest in store.referrers(BUNDLE_V03_MEDIA_TYPE)? {
+        let digest = crate::oci::spec::Digest::of(&manifest);
+        match check_referrer(store, key, opts, subject, &manifest) {
+            Ok(Some((payload, layer))) => {
+                out.found += 1;
+                out.verified.push(super::simple::VerifiedSignature { payload, layer });
+            }
+            // A bundle of another predicate type (an attestation) is not a signature.
+            Ok(None) => {}
+            Err(reason) => {
+                out.found += 1;
+                out.reasons.push(format!("bundle {} (referrer {digest}): {reason}", out.found));
+            }
+        }
+    }
+    Ok(out)
+}
+
+type Checked = Option<(super::simple::SimpleSigning, crate::oci::spec::Digest)>;
+
+fn check_referrer(
+    store: &dyn super::layout::Store,
+    key: &PublicKey,
+    opts: &super::simple::VerifyOptions,
+    subject: &crate::oci::spec::Digest,
+    manifest: &[u8],
+) -> Result<Checked, String> {
+    let m: serde_json::Value =
+        serde_json::from_slice(crate::json::strip_bom(manifest)).map_err(|e| format!("malformed manifest: {e}"))?;
+    let annotated = m.get("annotations").and_then(|a| a.get(PREDICATE_TYPE_ANNOTATION)).and_then(|t| t.as_str());
+    if annotated.is_some_and(|t| t != SIGN_PREDICATE_TYPE) {
+        return Ok(None);
+    }
+    let layers = m.get("layers").and_then(|l| l.as_array()).map_or(&[][..], Vec::as_slice);
+    let [layer] = layers else { return Err(format!("the manifest has {} layers, not one bundle", layers.len())) };
+    let media_type = layer.get("mediaType").and_then(|t| t.as_str()).unwrap_or_default();
+    if media_type != BUNDLE_V03_MEDIA_TYPE {
+        return Err(format!("layer media type {media_type:?} is not {BUNDLE_V03_MEDIA_TYPE}"));
+    }
+    let layer: crate::oci::spec::Digest = layer
+        .get("digest")
+        .and_then(|d| d.as_str())
+        .and_then(|d| d.parse().ok())
+        .ok_or("the bundle layer has no sha256 digest")?;
+    let bytes = store.blob(&layer, MAX_BUNDLE_BYTES).map_err(|e| e.to_string())?;
+    let bundle = Bundle::parse(&bytes, &layer.to_string()).map_err(|e| e.to_string())?;
+    let statement = bundle.verify(key)?;
+    if statement.predicate_type != SIGN_PREDICATE_TYPE {
+        if annotated.is_none() {
+            return Ok(None);
+        }
+        return Err(format!("predicate type {} is not {SIGN_PREDICATE_TYPE}", statement.predicate_type));
+    }
+    let Some(named) =
+        statement.subject.iter().find(|s| s.digest.get("sha256").map(String::as_str) == Some(subject.hex()))
+    else {
+        let named: Vec<String> =
+            statement.subject.iter().filter_map(|s| s.digest.get("sha256")).map(|h| format!("sha256:{h}")).collect();
+        return Err(format!("the signed statement is about {}, not this image ({subject})", named.join(", ")));
+    };
+    if let Some(want) = &opts.reference {
+        if super::layout::normalize_repository(&named.name) != super::layout::normalize_repository(want) {
+            return Err(format!("the statement names {:?}, not {want:?}", named.name));
+        }
+    }
+    if !opts.annotations.is_empty() {
+        return Err("annotations (-a) are signed in legacy signatures only, not in bundles".into());
+    }
+    let claims = super::simple::SimpleSigning {
+        critical: super::simple::Critical {
+            identity: super::simple::Identity { docker_reference: named.name.clone() },
+            image: super::simple::ImageClaim { docker_manifest_digest: subject.to_string() },
+            kind: SIGN_PREDICATE_TYPE.into(),
+        },
+        optional: Some(Default::default()),
+    };
+    Ok(Some((claims, layer)))
+}

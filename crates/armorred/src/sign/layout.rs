@@ -68,6 +68,8 @@ pub struct Subject {
     pub digest: Digest,
     /// Its media type.
     pub media_type: String,
+    /// Its manifest's size in bytes (a referrer's `subject` descriptor names it).
+    pub size: u64,
     /// The repository name recorded with it, if any (an OCI layout's `ref.name` without tag).
     pub name: Option<String>,
 }
@@ -89,6 +91,17 @@ pub trait Store {
     /// Stores `blobs`, then `manifest` (an OCI image manifest) as the signature image of
     /// `kind`, replacing the previous one. The blobs are stored before the manifest names them.
     fn put(&self, kind: Attachment, blobs: &[Vec<u8>], manifest: &[u8]) -> Result<Digest, SignError>;
+    /// The manifests (bytes, checked against their digests) of the OCI 1.1 referrers of the
+    /// signed image whose `artifactType` is `artifact_type` (cosign 3's bundles).
+    fn referrers(&self, artifact_type: &str) -> Result<Vec<Vec<u8>>, SignError>;
+    /// Stores `blobs`, then `manifest` (an OCI image manifest whose `subject` is the signed
+    /// image and whose `artifactType` is `artifact_type`) as a referrer of the signed image,
+    /// beside the ones already there. Returns the manifest's digest.
+    fn put_referrer(&self, artifact_type: &str, blobs: &[Vec<u8>], manifest: &[u8]) -> Result<Digest, SignError>;
+    /// Where referrers are looked for, for messages.
+    fn referrers_place(&self) -> String {
+        "index.json entries with an artifactType".into()
+    }
 }
 
 /// A descriptor as go-containerregistry writes it (field order `mediaType`, `size`, `digest`,
@@ -236,6 +249,18 @@ impl OciDir {
 
     fn is_attachment(entry: &Value) -> bool {
         matches!(Self::kind_of(entry), Some(k) if k == Attachment::Signatures.kind() || k == Attachment::Attestations.kind())
+            || Self::kind_of(entry) == Some(crate::registry::copy::KIND_REFERRER)
+            || entry.get("artifactType").is_some()
+    }
+
+    /// The `artifactType` of a referrer entry: the annotation `pull --with-attachments` writes,
+    /// else the descriptor's own field.
+    fn artifact_type_of(entry: &Value) -> Option<&str> {
+        entry
+            .get("annotations")
+            .and_then(|a| a.get(crate::registry::copy::ARTIFACT_TYPE))
+            .or_else(|| entry.get("artifactType"))
+            .and_then(Value::as_str)
     }
 
     /// The index of the subject's entry: the one marked as cosign's image (or image index),
@@ -286,7 +311,7 @@ impl Store for OciDir {
         let entry = &entries[self.subject_entry(entries)?];
         let digest = self.entry_digest(entry)?;
         // The manifest must be there and be what index.json says it is.
-        self.blob(&digest, MAX_MANIFEST_BYTES)?;
+        let size = self.blob(&digest, MAX_MANIFEST_BYTES)?.len() as u64;
         let media_type = entry.get("mediaType").and_then(Value::as_str).unwrap_or(media::MANIFEST).to_string();
         let name = entry
             .get("annotations")
@@ -294,7 +319,7 @@ impl Store for OciDir {
             .and_then(Value::as_str)
             .map(|n| repository_of(n).to_string())
             .filter(|n| !n.is_empty());
-        Ok(Subject { digest, media_type, name })
+        Ok(Subject { digest, media_type, size, name })
     }
 
     fn attached(&self, kind: Attachment) -> Result<Option<Vec<u8>>, SignError> {
@@ -324,6 +349,61 @@ impl Store for OciDir {
     }
 
     fn put(&self, kind: Attachment, blobs: &[Vec<u8>], manifest: &[u8]) -> Result<Digest, SignError> {
+        let new_entry = serde_json::json!({
+            "mediaType": media::MANIFEST,
+            "size": manifest.len(),
+            "digest": Digest::of(manifest).as_str(),
+            "annotations": { KIND_ANNOTATION: kind.kind() },
+        });
+        self.store_entry(blobs, manifest, new_entry, |e| Self::kind_of(e) == Some(kind.kind()))
+    }
+
+    fn referrers(&self, artifact_type: &str) -> Result<Vec<Vec<u8>>, SignError> {
+        let subject = self.subject()?;
+        let index = self.index()?;
+        let mut out = Vec::new();
+        for entry in Self::entries(&index) {
+            if !Self::is_attachment(entry) || Self::artifact_type_of(entry) != Some(artifact_type) {
+                continue;
+            }
+            let digest = self.entry_digest(entry)?;
+            let bytes = self.blob(&digest, MAX_MANIFEST_BYTES)?;
+            // Only the referrers of this image: a manifest's `subject` says which one it is about.
+            if referrer_subject(&bytes).as_ref() == Some(&subject.digest) {
+                out.push(bytes);
+            }
+        }
+        Ok(out)
+    }
+
+    fn put_referrer(&self, artifact_type: &str, blobs: &[Vec<u8>], manifest: &[u8]) -> Result<Digest, SignError> {
+        let digest = Digest::of(manifest);
+        let new_entry = serde_json::json!({
+            "mediaType": media::MANIFEST,
+            "size": manifest.len(),
+            "digest": digest.as_str(),
+            "artifactType": artifact_type,
+            "annotations": {
+                KIND_ANNOTATION: crate::registry::copy::KIND_REFERRER,
+                crate::registry::copy::ARTIFACT_TYPE: artifact_type,
+            },
+        });
+        self.store_entry(blobs, manifest, new_entry, |e| {
+            e.get("digest").and_then(Value::as_str) == Some(digest.as_str())
+        })
+    }
+}
+
+impl OciDir {
+    /// Writes `blobs` and `manifest`, marks the subject as cosign marks it, and puts
+    /// `new_entry` in index.json in place of the entry `replaces` matches (else appended).
+    fn store_entry(
+        &self,
+        blobs: &[Vec<u8>],
+        manifest: &[u8],
+        new_entry: Value,
+        replaces: impl Fn(&Value) -> bool,
+    ) -> Result<Digest, SignError> {
         let mut index = self.index()?;
         let subject = self.subject_entry(Self::entries(&index))?;
         let dir = self.dir.join("blobs/sha256");
@@ -348,12 +428,6 @@ impl Store for OciDir {
             }
         }
         let digest = Digest::of(manifest);
-        let new_entry = serde_json::json!({
-            "mediaType": media::MANIFEST,
-            "size": manifest.len(),
-            "digest": digest.as_str(),
-            "annotations": { KIND_ANNOTATION: kind.kind() },
-        });
         let Some(Value::Array(entries)) = index.get_mut("manifests") else {
             return Err(self.err("index.json is not an image index with a manifests list"));
         };
@@ -368,7 +442,7 @@ impl Store for OciDir {
                 a.entry(KIND_ANNOTATION).or_insert_with(|| Value::String(image_kind.into()));
             }
         }
-        match entries.iter().position(|e| Self::kind_of(e) == Some(kind.kind())) {
+        match entries.iter().position(replaces) {
             Some(i) => entries[i] = new_entry,
             None => entries.push(new_entry),
         }
@@ -376,6 +450,12 @@ impl Store for OciDir {
         crate::fsutil::write_bytes_atomic(&self.dir.join("index.json"), &bytes)?;
         Ok(digest)
     }
+}
+
+/// The `subject.digest` of a referrer manifest, if it has one.
+pub fn referrer_subject(manifest: &[u8]) -> Option<Digest> {
+    let v: Value = serde_json::from_slice(crate::json::strip_bom(manifest)).ok()?;
+    v.get("subject")?.get("digest")?.as_str()?.parse().ok()
 }
 
 /// `host/repo` of `host/repo:tag` or `host/repo@sha256:…` (a port's colon kept).

@@ -40,7 +40,11 @@ impl RegistryStore {
         }
         let media_type = if m.media_type.is_empty() { media::MANIFEST.to_string() } else { m.media_type.clone() };
         let name = Some(format!("{}/{}", reference.host, reference.repo));
-        Ok(Self { client, subject: Subject { digest: m.digest, media_type, name }, reference })
+        Ok(Self {
+            client,
+            subject: Subject { size: m.bytes.len() as u64, digest: m.digest, media_type, name },
+            reference,
+        })
     }
 }
 
@@ -79,5 +83,52 @@ impl Store for RegistryStore {
         }
         let tag = attachment_tag(&self.subject.digest, kind);
         self.client.put_manifest(repo, &tag, manifest, media::MANIFEST).map_err(|e| err(&self.describe(), e))
+    }
+
+    fn referrers(&self, artifact_type: &str) -> Result<Vec<Vec<u8>>, SignError> {
+        let repo = &self.reference.repo;
+        let (list, _) = self
+            .client
+            .referrers_or_fallback(repo, &self.subject.digest, Some(artifact_type))
+            .map_err(|e| err(&self.describe(), e))?;
+        let mut out = Vec::new();
+        for r in list.iter().take(super::layout::MAX_LAYERS) {
+            let Some(digest) = r.descriptor.digest() else { continue };
+            // The manifest is fetched by digest (the client checks its bytes against it).
+            let m = self.client.get_manifest(repo, digest.as_str()).map_err(|e| err(&self.describe(), e))?;
+            if super::layout::referrer_subject(&m.bytes).as_ref() == Some(&self.subject.digest) {
+                out.push(m.bytes);
+            }
+        }
+        Ok(out)
+    }
+
+    fn put_referrer(&self, artifact_type: &str, blobs: &[Vec<u8>], manifest: &[u8]) -> Result<Digest, SignError> {
+        let repo = &self.reference.repo;
+        for blob in blobs {
+            self.client
+                .push_blob_bytes(repo, "application/octet-stream", blob)
+                .map_err(|e| err(&self.describe(), e))?;
+        }
+        let digest = Digest::of(manifest);
+        self.client
+            .put_manifest(repo, digest.as_str(), manifest, media::MANIFEST)
+            .map_err(|e| err(&self.describe(), e))?;
+        let stored = crate::registry::Manifest {
+            bytes: manifest.to_vec(),
+            media_type: media::MANIFEST.to_string(),
+            digest: digest.clone(),
+        };
+        self.client
+            .add_referrer(repo, &self.subject.digest, &stored, Some(artifact_type))
+            .map_err(|e| err(&self.describe(), e))?;
+        Ok(digest)
+    }
+
+    fn referrers_place(&self) -> String {
+        format!(
+            "referrer, through the referrers API or the tag {}",
+            crate::registry::referrers_tag(&self.subject.digest)
+        )
     }
 }

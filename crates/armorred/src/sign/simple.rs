@@ -145,33 +145,42 @@ pub struct VerifiedSignature {
     pub layer: Digest,
 }
 
-/// Verifies the signatures of the image of `store` with `key`: at least one must verify (its
-/// signature over the payload with the key, the payload naming this image's digest, the
-/// reference when asked, cosign's payload type). Each that does is returned; when none does,
+/// Verifies the signatures of the image of `store` with `key`, both cosign 2's (the signature
+/// image) and cosign 3's (Sigstore bundles attached as referrers, [`super::bundle`]): at least
+/// one must verify (its signature over the payload with the key, the payload naming this
+/// image's digest, the reference when asked, cosign's payload type). Each that does is returned; when none does,
 /// [`SignError::Verify`] says for each why.
 pub fn verify(store: &dyn Store, key: &PublicKey, opts: &VerifyOptions) -> Result<Vec<VerifiedSignature>, SignError> {
     let subject = store.subject()?;
     let name = format!("{}@{}", store.describe(), subject.digest);
     let fail = |reasons: Vec<String>| SignError::Verify { what: "signature".into(), subject: name.clone(), reasons };
-    let Some(manifest) = store.attached(Attachment::Signatures)? else {
-        return Err(fail(vec![format!(
-            "no signatures are stored (no {})",
-            store.attachment_place(Attachment::Signatures)
-        )]));
-    };
-    let image = layout::SigImage::parse(&manifest, &store.describe())?;
     let mut verified = Vec::new();
     let mut reasons = Vec::new();
-    for (i, layer) in image.layers.iter().enumerate() {
-        match check(store, key, opts, &subject.digest, layer) {
-            Ok(payload) => verified.push(VerifiedSignature { payload, layer: layer.digest.clone() }),
-            Err(reason) => reasons.push(format!("signature {} ({}): {reason}", i + 1, layer.digest)),
+    let manifest = store.attached(Attachment::Signatures)?;
+    if let Some(manifest) = &manifest {
+        let image = layout::SigImage::parse(manifest, &store.describe())?;
+        for (i, layer) in image.layers.iter().enumerate() {
+            match check(store, key, opts, &subject.digest, layer) {
+                Ok(payload) => verified.push(VerifiedSignature { payload, layer: layer.digest.clone() }),
+                Err(reason) => reasons.push(format!("signature {} ({}): {reason}", i + 1, layer.digest)),
+            }
         }
-    }
-    if verified.is_empty() {
-        if reasons.is_empty() {
+        if image.layers.is_empty() {
             reasons.push("the signature image holds no signature".into());
         }
+    }
+    // cosign 3's signatures: Sigstore bundles attached as referrers.
+    let bundles = super::bundle::verify_referrers(store, key, opts, &subject.digest)?;
+    verified.extend(bundles.verified);
+    reasons.extend(bundles.reasons);
+    if manifest.is_none() && bundles.found == 0 {
+        return Err(fail(vec![format!(
+            "no signatures are stored (no {}, no signature bundle {})",
+            store.attachment_place(Attachment::Signatures),
+            store.referrers_place()
+        )]));
+    }
+    if verified.is_empty() {
         return Err(fail(reasons));
     }
     Ok(verified)

@@ -536,3 +536,124 @@ fn layout_writes_never_go_through_symlinks() {
     assert!(err.contains("index.json is a symbolic link, not a regular file; refusing to write it"), "{err}");
     assert_eq!(std::fs::read(&outside).unwrap(), b"mine");
 }
+
+/// Attaches `bundle` (whatever it holds) to the image of `store` as cosign 3 attaches one.
+fn graft_bundle(store: &OciDir, bundle: &super::bundle::Bundle) {
+    use super::layout::Store as _;
+    let bytes = bundle.to_bytes();
+    let manifest =
+        super::bundle::referrer_manifest(&bytes, &store.subject().unwrap(), super::bundle::SIGN_PREDICATE_TYPE);
+    store.put_referrer(super::bundle::BUNDLE_V03_MEDIA_TYPE, &[bytes, b"{}".to_vec()], &manifest).unwrap();
+}
+
+#[test]
+fn bundle_sign_round_trips_and_tampering_fails_with_what_did_not_match() {
+    use super::bundle::{self, Bundle, SIGN_PREDICATE_TYPE};
+    use super::layout::Store as _;
+    use super::simple::{self, VerifyOptions};
+    let key = PrivateKey::generate();
+    let verify = |store: &OciDir, key: &PublicKey| simple::verify(store, key, &VerifyOptions::default());
+
+    // Beside cosign's legacy signatures: our key finds the bundle, cosign's key its signature.
+    let (_tmp, store) = cosign_layout();
+    let subject = store.subject().unwrap();
+    let signed = bundle::sign_image(&store, &key, Some("127.0.0.1:5000/x:t")).unwrap();
+    assert_eq!(signed.subject, subject.digest);
+    assert_eq!(signed.reference, "127.0.0.1:5000/x");
+    let v = verify(&store, &key.public_key()).unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].payload.critical.kind, SIGN_PREDICATE_TYPE);
+    assert_eq!(v[0].payload.critical.image.docker_manifest_digest, subject.digest.as_str());
+    assert_eq!(v[0].layer, signed.bundle);
+    assert!(verify(&store, &cosign_pub()).is_ok());
+    let opts = VerifyOptions { reference: Some("127.0.0.1:5000/other".into()), ..Default::default() };
+    let err = simple::verify(&store, &key.public_key(), &opts).unwrap_err().to_string();
+    assert!(err.contains("the statement names \"127.0.0.1:5000/x\", not \"127.0.0.1:5000/other\""), "{err}");
+    // The referrer is what cosign 3 attaches.
+    let manifests = store.referrers(bundle::BUNDLE_V03_MEDIA_TYPE).unwrap();
+    assert_eq!(manifests.len(), 1);
+    let m: serde_json::Value = serde_json::from_slice(&manifests[0]).unwrap();
+    assert_eq!(m["artifactType"], bundle::BUNDLE_V03_MEDIA_TYPE);
+    assert_eq!(m["config"]["mediaType"], bundle::EMPTY_MEDIA_TYPE);
+    assert_eq!(m["subject"]["digest"], subject.digest.as_str());
+    assert_eq!(m["subject"]["size"], subject.size);
+    assert_eq!(m["annotations"][bundle::PREDICATE_TYPE_ANNOTATION], SIGN_PREDICATE_TYPE);
+    // Goldens: the referrer manifest (the bundle layer's digest and size redacted: the
+    // signature is random), the statement signed, the layout's index.json.
+    let mut golden = m.clone();
+    golden["layers"][0]["digest"] = "[bundle digest]".into();
+    golden["layers"][0]["size"] = "[bundle size]".into();
+    insta::assert_json_snapshot!("bundle_referrer_manifest", golden);
+    let statement = Bundle::parse(&store.blob(&signed.bundle, 1 << 20).unwrap(), "b").unwrap().statement().unwrap();
+    insta::assert_json_snapshot!("bundle_sign_statement", statement);
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.dir().join("index.json")).unwrap()).unwrap();
+    for e in index["manifests"].as_array_mut().unwrap() {
+        if e.get("artifactType").is_some() {
+            e["digest"] = "[referrer digest]".into();
+            e["size"] = "[referrer size]".into();
+        }
+    }
+    insta::assert_json_snapshot!("bundle_signed_index", index);
+    // Signing again adds a second referrer; the subject entry stays the one signed.
+    bundle::sign_image(&store, &key, None).unwrap();
+    assert_eq!(store.referrers(bundle::BUNDLE_V03_MEDIA_TYPE).unwrap().len(), 2);
+    assert_eq!(store.subject().unwrap().digest, subject.digest);
+    assert_eq!(verify(&store, &key.public_key()).unwrap().len(), 2);
+
+    // Each tampered bundle, attached consistently (digests recomputed), fails with its reason.
+    let good = {
+        let (_t, s) = cosign_layout();
+        let signed = bundle::sign_image(&s, &key, None).unwrap();
+        Bundle::parse(&s.blob(&signed.bundle, 1 << 20).unwrap(), "b").unwrap()
+    };
+    let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
+    let unb64 = |s: &str| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, s).unwrap();
+    let mut payload = good.clone();
+    let env = payload.dsse_envelope.as_mut().unwrap();
+    let mut bytes = unb64(&env.payload);
+    let at = bytes.len() - 5;
+    bytes[at] ^= 1;
+    env.payload = b64(&bytes);
+    let mut signature = good.clone();
+    let env = signature.dsse_envelope.as_mut().unwrap();
+    let mut sig = unb64(&env.signatures[0].sig);
+    sig[10] ^= 1;
+    env.signatures[0].sig = b64(&sig);
+    let other = {
+        let statement = intoto::Statement {
+            kind: intoto::STATEMENT_V1.into(),
+            subject: vec![intoto::StatementSubject {
+                name: "x".into(),
+                digest: [("sha256".into(), "ab".repeat(32))].into(),
+            }],
+            predicate_type: SIGN_PREDICATE_TYPE.into(),
+            predicate: serde_json::json!({}),
+        };
+        Bundle::sign_statement(&statement, &key)
+    };
+    for (bad, expect) in [
+        (&payload, "does not verify with the key"),
+        (&signature, "does not verify with the key"),
+        (&other, &format!("is about sha256:{}, not this image", "ab".repeat(32))),
+    ] {
+        let (_t, s) = cosign_layout();
+        graft_bundle(&s, bad);
+        let err = verify(&s, &key.public_key()).unwrap_err();
+        assert!(err.is_verification_failure(), "{err}");
+        let err = err.to_string();
+        assert!(err.contains("bundle 1 (referrer sha256:") && err.contains(expect), "{expect}: {err}");
+    }
+    // The untampered one grafted the same way verifies (the test's grafting is sound).
+    let (_t, s) = cosign_layout();
+    graft_bundle(&s, &good);
+    assert_eq!(verify(&s, &key.public_key()).unwrap().len(), 1);
+    // Nothing stored at all: the message says where we looked.
+    let (_t, s) = cosign_layout();
+    let index = s.dir().join("index.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    v["manifests"].as_array_mut().unwrap().retain(|e| e["annotations"]["kind"] != layout::KIND_SIGS);
+    std::fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
+    let err = verify(&s, &key.public_key()).unwrap_err().to_string();
+    assert!(err.contains("no signatures are stored") && err.contains("no signature bundle"), "{err}");
+}
