@@ -748,3 +748,170 @@ fn layer_ids_and_image_source_are_syfts() {
     assert_eq!(common.into_iter().collect::<Vec<_>>(), diff_ids, "both layers hold packages both tools find");
     assert_image_source_is_syfts(&src, &doc, &[]);
 }
+
+/// A Debian root with one package per copyright file of `docs` (`usr/share/doc/NAME/copyright`
+/// under it): a status file listing them, and each copyright file where dpkg puts it.
+fn debian_root_with_copyrights(root: &Path, docs: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(docs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| docs.join(n).join("copyright").is_file())
+        .collect();
+    names.sort();
+    let mut status = String::new();
+    for n in &names {
+        status.push_str(&format!(
+            "Package: {n}\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: Debian <debian@127.0.0.1>\n\n"
+        ));
+        let dir = root.join("usr/share/doc").join(n);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(docs.join(n).join("copyright"), dir.join("copyright")).unwrap();
+    }
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::write(root.join("var/lib/dpkg/status"), status).unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/os-release"), os_release()).unwrap();
+    names
+}
+
+/// Each Debian package's licences, as a CycloneDX and an SPDX document write them.
+fn deb_licences(cdx: &[u8], spdx: &[u8]) -> BTreeSet<(String, String, String)> {
+    let cdx: serde_json::Value = serde_json::from_slice(cdx).unwrap();
+    let spdx: serde_json::Value = serde_json::from_slice(spdx).unwrap();
+    let mut out = BTreeSet::new();
+    for c in cdx["components"].as_array().unwrap() {
+        if c["purl"].as_str().is_some_and(|p| p.starts_with("pkg:deb/")) {
+            let name = c["name"].as_str().unwrap().to_string();
+            let spdx_declared = spdx["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == c["name"] && p["versionInfo"] == c["version"])
+                .map(|p| format!("{} / {}", p["licenseDeclared"], p["licenseConcluded"]))
+                .unwrap_or_default();
+            out.insert((name, c["licenses"].to_string(), spdx_declared));
+        }
+    }
+    out
+}
+
+/// Our licences of Debian packages equal syft's, in CycloneDX (`license.id` for the names
+/// syft maps to SPDX ids, else `license.name`, in syft's order) and in SPDX (`licenseDeclared`
+/// with `LicenseRef-`s, `licenseConcluded` NOASSERTION): on syft's own copyright fixtures and
+/// on the copyright files of a built nginx image (`testdata/sbom/dpkg-copyright-trixie`).
+#[test]
+fn same_licences_as_syft_on_debian_copyright_files() {
+    for docs in ["dpkg/syft-copyright/usr/share/doc", "dpkg-copyright-trixie/usr/share/doc"] {
+        let docs = testdata().join(docs);
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        let names = debian_root_with_copyrights(&root, &docs);
+        let src = format!("dir:{}", root.display());
+        let ours = scan(&src);
+        let ours =
+            deb_licences(encode(&ours, Format::CycloneDxJson).as_bytes(), encode(&ours, Format::SpdxJson).as_bytes());
+        assert_eq!(ours.len(), names.len(), "{}", docs.display());
+        let (Some(cdx), Some(spdx)) =
+            (syft(&["-q", "-o", "cyclonedx-json", &src]), syft(&["-q", "-o", "spdx-json", &src]))
+        else {
+            return;
+        };
+        let theirs = deb_licences(&cdx, &spdx);
+        let only_ours: Vec<_> = ours.difference(&theirs).collect();
+        let only_syft: Vec<_> = theirs.difference(&ours).collect();
+        assert!(only_ours.is_empty() && only_syft.is_empty(), "only ours {only_ours:#?}\nonly syft {only_syft:#?}");
+    }
+}
+
+/// The NTIA / EO 14028 and CRA (BSI TR-03183-2) minimum elements, each where `docs/sbom.md`
+/// says, on an image with Debian packages (status, copyright file) and a source-built binary
+/// (an ELF package note, compiled here with gcc).
+#[test]
+fn minimum_elements_on_a_debian_image() {
+    if !have_tool("gcc", &["--version"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let desc = r#"{"type":"deb","os":"debian","osVersion":"13","name":"nginx","version":"1.26.3-3+armorred1","architecture":"amd64","license":"BSD-2-Clause"}"#;
+    let elf = tmp.path().join("elf/nginx");
+    elf_with_note(&elf, desc, tmp.path());
+    let elf = std::fs::read(&elf).unwrap();
+    let os = os_release();
+    let copyright = std::fs::read(testdata().join("dpkg/syft-copyright/usr/share/doc/libc6/copyright")).unwrap();
+    let base = tar(&[
+        E::File("etc/os-release", &os, 0o644),
+        E::File("var/lib/dpkg/status.d/libc6", b"Package: libc6\nVersion: 2.41-12\nArchitecture: amd64\nSource: glibc\nMaintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>\n", 0o644),
+        E::File("var/lib/dpkg/status.d/libssl3t64", b"Package: libssl3t64\nVersion: 3.5.1-1\nArchitecture: amd64\nSource: openssl\nMaintainer: Debian OpenSSL Team <pkg-openssl-devel@alioth-lists.debian.net>\nDepends: libc6 (>= 2.38)\n", 0o644),
+        E::File("usr/share/doc/libc6/copyright", &copyright, 0o644),
+        E::File("usr/share/doc/libssl3t64/copyright", b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: Apache-2.0\n", 0o644),
+        E::File("usr/sbin/nginx", &elf, 0o755),
+    ]);
+    let dir = tmp.path().join("img");
+    oci_layout(&dir, &[layer_plain(base)]);
+    let s = scan(&format!("oci-dir:{}", dir.display()));
+    let cdx: serde_json::Value = serde_json::from_str(&encode(&s, Format::CycloneDxJson)).unwrap();
+    let spdx: serde_json::Value = serde_json::from_str(&encode(&s, Format::SpdxJson)).unwrap();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+
+    // Author of the SBOM data, tool, timestamp, subject.
+    let meta = &cdx["metadata"];
+    assert_eq!(text(&meta["authors"][0]["name"]), "armorred");
+    assert!(!text(&meta["tools"]["components"][0]["version"]).is_empty());
+    assert!(text(&meta["timestamp"]).ends_with('Z'), "{meta}");
+    assert!(text(&meta["component"]["version"]).starts_with("sha256:"));
+    assert!(text(&cdx["serialNumber"]).starts_with("urn:uuid:"));
+    let creators = spdx["creationInfo"]["creators"].as_array().unwrap();
+    assert!(
+        creators.iter().any(|c| text(c).starts_with("Organization: "))
+            && creators.iter().any(|c| text(c).starts_with("Tool: "))
+    );
+    assert_eq!(spdx["creationInfo"]["created"], meta["timestamp"]);
+
+    let comps = cdx["components"].as_array().unwrap();
+    let comp = |name: &str| comps.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("{name}: {cdx}"));
+    let spdx_pkg =
+        |name: &str| spdx["packages"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap().clone();
+    for name in ["libc6", "libssl3t64"] {
+        let c = comp(name);
+        // Supplier, name, version, unique identifiers, licence.
+        assert_eq!(text(&c["supplier"]["name"]), "Debian", "{c}");
+        assert!(!text(&c["publisher"]).is_empty());
+        assert!(!text(&c["version"]).is_empty());
+        assert!(text(&c["purl"]).starts_with(&format!("pkg:deb/debian/{name}@")), "{c}");
+        assert!(text(&c["cpe"]).starts_with("cpe:2.3:"), "{c}");
+        assert!(!c["licenses"].as_array().unwrap().is_empty(), "{c}");
+        let p = spdx_pkg(name);
+        assert!(text(&p["supplier"]).starts_with("Person: "));
+        assert_ne!(text(&p["licenseDeclared"]), "NOASSERTION", "{p}");
+        let refs = p["externalRefs"].as_array().unwrap();
+        assert!(
+            refs.iter().any(|r| r["referenceType"] == "purl") && refs.iter().any(|r| r["referenceType"] == "cpe23Type")
+        );
+    }
+    assert_eq!(comp("libssl3t64")["licenses"], serde_json::json!([{"license": {"id": "Apache-2.0"}}]));
+    // Dependencies: libssl3t64 -> libc6, in both formats.
+    let ssl = text(&comp("libssl3t64")["bom-ref"]);
+    let libc = text(&comp("libc6")["bom-ref"]);
+    let deps = cdx["dependencies"].as_array().unwrap();
+    assert!(
+        deps.iter()
+            .any(|d| text(&d["ref"]) == ssl && d["dependsOn"].as_array().unwrap().iter().any(|x| text(x) == libc)),
+        "{deps:?}"
+    );
+    let rels = spdx["relationships"].as_array().unwrap();
+    assert!(rels.iter().any(|r| r["relationshipType"] == "DEPENDS_ON"));
+    // Hash of the executable: the source-built binary's own SHA-256.
+    let nginx = comp("nginx");
+    use sha2::Digest;
+    let want = format!("{:x}", sha2::Sha256::digest(&elf));
+    assert_eq!(nginx["hashes"], serde_json::json!([{"alg": "SHA-256", "content": want}]), "{nginx}");
+    assert!(nginx.get("supplier").is_none(), "the distribution did not build it: {nginx}");
+    assert_eq!(spdx_pkg("nginx")["checksums"], serde_json::json!([{"algorithm": "SHA256", "checksumValue": want}]));
+    // The document stays valid CycloneDX 1.6 and SPDX 2.3.
+    let file = tmp.path().join("bom.cdx.json");
+    std::fs::write(&file, encode(&s, Format::CycloneDxJson)).unwrap();
+    validate(&shared_data().join("cyclonedx/specification/schema/bom-1.6.schema.json"), &file);
+    let file = tmp.path().join("bom.spdx.json");
+    std::fs::write(&file, encode(&s, Format::SpdxJson)).unwrap();
+    validate(&shared_data().join("spdx/spdx-2.3/schemas/spdx-schema.json"), &file);
+}

@@ -100,6 +100,10 @@ pub struct Package {
     /// Names of the packages of the same ecosystem this one depends on (from its metadata).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// Digests of the package's file, by CycloneDX algorithm name (`SHA-256`): the binary's
+    /// own for a source-built binary known by its ELF package note.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hashes: BTreeMap<String, String>,
 }
 
 impl Package {
@@ -119,6 +123,7 @@ impl Package {
             found_by: found_by.to_string(),
             metadata: BTreeMap::new(),
             depends_on: Vec::new(),
+            hashes: BTreeMap::new(),
         }
     }
 }

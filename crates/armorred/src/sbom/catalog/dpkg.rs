@@ -145,28 +145,35 @@ pub fn parse_status(location: &Location, text: &str) -> Result<Vec<Package>, Cat
     Ok(out)
 }
 
-/// License names of a Debian copyright file: DEP-5 `License:` fields and references to
-/// `/usr/share/common-licenses/NAME`, deduplicated in order of appearance.
+/// License names of a Debian copyright file, as syft 1.18 reads them: the first word after
+/// `License: ` on a line (DEP-5), and the first `/usr/share/common-licenses/NAME` of a line;
+/// a trailing `.` dropped, `none` and empty values skipped; deduplicated and sorted bytewise.
+/// The names are kept as written (`GPL-2`); [`crate::sbom::format`] maps them to SPDX ids.
 pub fn copyright_licenses(text: &str) -> Vec<String> {
+    const COMMON: &str = "/usr/share/common-licenses/";
     let mut out: Vec<String> = Vec::new();
     let mut push = |l: &str| {
-        let l = l.trim().trim_end_matches(['.', ',', ';']);
-        if l.starts_with(|c: char| c.is_ascii_alphanumeric()) && l.len() < 64 && !out.iter().any(|o| o == l) {
+        let l = l.trim();
+        if l.is_empty() || l.eq_ignore_ascii_case("none") {
+            return;
+        }
+        let l = l.strip_suffix('.').unwrap_or(l);
+        if !out.iter().any(|o| o == l) {
             out.push(l.to_string());
         }
     };
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("License:") {
-            if let Some(first) = rest.split_whitespace().next() {
-                push(first);
-            }
+    for line in text.split('\n') {
+        if let Some(rest) = line.strip_prefix("License: ") {
+            push(rest.split(|c: char| c.is_ascii_whitespace()).next().unwrap_or(""));
         }
-        if let Some(at) = line.find("/usr/share/common-licenses/") {
-            let rest = &line[at + "/usr/share/common-licenses/".len()..];
-            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || "-.+_".contains(*c)).collect();
+        let names = line.match_indices(COMMON).map(|(at, _)| {
+            line[at + COMMON.len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || "_.-".contains(*c)).collect::<String>()
+        });
+        if let Some(name) = names.into_iter().find(|n| !n.is_empty()) {
             push(&name);
         }
     }
+    out.sort();
     out
 }
 
@@ -290,13 +297,55 @@ mod tests {
         assert_eq!(purl(&pkgs[1], None), None);
     }
 
+    /// syft's copyright fixtures: the names syft 1.18 reads from each (before it maps them to
+    /// SPDX ids; `tests/sbom.rs` compares the written licences with syft's own output).
     #[test]
     fn copyright_table() {
         let dir = testdata().join("dpkg/syft-copyright/usr/share/doc");
-        for (file, first) in [("libc6", "GPL-2"), ("liblzma5", "PD"), ("python", "PSF-2")] {
+        let cases: &[(&str, &[&str])] = &[
+            ("libc6", &["GPL-2", "LGPL-2.1"]),
+            ("trilicense", &["GPL-2", "LGPL-2.1", "MPL-1.1"]),
+            ("libaudit-common", &["GPL-1", "GPL-2", "LGPL-2.1"]),
+            (
+                "liblzma5",
+                &[
+                    "Autoconf",
+                    "GPL-2",
+                    "GPL-2+",
+                    "GPL-3",
+                    "LGPL-2",
+                    "LGPL-2.1",
+                    "LGPL-2.1+",
+                    "PD",
+                    "PD-debian",
+                    "config-h",
+                    "noderivs",
+                    "permissive-fsf",
+                    "permissive-nowarranty",
+                    "probably-PD",
+                ],
+            ),
+            // Not machine-readable, and syft 1.18 has no heading heuristics: nothing.
+            ("cuda", &[]),
+            ("dev-kit", &[]),
+            ("microsoft", &[]),
+        ];
+        for (file, want) in cases {
             let text = String::from_utf8_lossy(&std::fs::read(dir.join(file).join("copyright")).unwrap()).into_owned();
-            let got = copyright_licenses(&text);
-            assert!(got.iter().any(|l| l == first), "{file}: {got:?}");
+            assert_eq!(copyright_licenses(&text), *want, "{file}");
+        }
+        // python's file is not DEP-5: syft 1.18 still takes every `License: WORD` line.
+        let text = String::from_utf8_lossy(&std::fs::read(dir.join("python/copyright")).unwrap()).into_owned();
+        let got = copyright_licenses(&text);
+        assert!(got.iter().any(|l| l == "PSF-2") && got.iter().any(|l| l == "#"), "{got:?}");
+        // Edge cases of syft's patterns.
+        for (text, want) in [
+            ("License: none\nLicense: None.\nLicense:  GPL-2\nLicense:\tMIT\n", &["None"][..]),
+            ("License: GPL-2+.\r\nLicense: GPL-2+\n", &["GPL-2+"][..]),
+            ("see /usr/share/common-licenses/ and /usr/share/common-licenses/GPL-3, /usr/share/common-licenses/X\n", &["GPL-3"][..]),
+            ("", &[][..]),
+        ] {
+            assert_eq!(copyright_licenses(text), want, "{text:?}");
         }
     }
 

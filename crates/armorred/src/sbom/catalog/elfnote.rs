@@ -43,7 +43,16 @@ impl Cataloger for ElfNote {
         }
         let json = crate::elf::package_note(content);
         match json {
-            Some(j) => Ok(parse_note(location, &j)?.into_iter().collect::<Vec<_>>().into()),
+            Some(j) => {
+                let mut found = parse_note(location, &j)?;
+                // The binary's own digest (the CRA's "hash of the executable"): this cataloger
+                // gets whole files only (never windows).
+                if let Some(p) = &mut found {
+                    use sha2::Digest;
+                    p.hashes.insert("SHA-256".into(), format!("{:x}", sha2::Sha256::digest(content)));
+                }
+                Ok(found.into_iter().collect::<Vec<_>>().into())
+            }
             None => Ok(Parsed::default()),
         }
     }

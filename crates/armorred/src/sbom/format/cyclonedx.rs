@@ -39,6 +39,8 @@ pub fn to_value(sbom: &Sbom, timestamp: &Timestamp) -> Value {
     if let Some(ts) = iso_timestamp(sbom, timestamp) {
         metadata.insert("timestamp".into(), json!(ts));
     }
+    // The author of the SBOM data (NTIA's "author", BSI TR-03183-2's "creator").
+    metadata.insert("authors".into(), json!([{"name": TOOL_NAME}]));
     metadata.insert(
         "tools".into(),
         json!({"components": [{"type": "application", "author": "armorred", "name": TOOL_NAME, "version": TOOL_VERSION}]}),
@@ -53,7 +55,7 @@ pub fn to_value(sbom: &Sbom, timestamp: &Timestamp) -> Value {
 
     let mut components = Vec::new();
     for p in &sbom.packages {
-        components.push(component(p));
+        components.push(component(p, sbom.distro.as_ref()));
     }
     if let Some(d) = &sbom.distro {
         components.push(os_component(d));
@@ -162,26 +164,72 @@ pub(crate) fn license_value(l: &str) -> Value {
     }
 }
 
-fn component(p: &Package) -> Value {
+/// A package's `licenses` as syft writes them: the names syft knows as SPDX ids as
+/// `license.id` (in the order of the names, once each), then the others as `license.name`
+/// (sorted), then an SPDX expression. The schema allows either licenses or one expression, not both mixed: with
+/// an expression among others, all are names.
+fn licenses(names: &[String]) -> Vec<Value> {
+    let (mut ids, mut others, mut exprs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut sorted = names.to_vec();
+    sorted.sort();
+    for l in &sorted {
+        if let Some(id) = super::spdx_ids::syft_id(l) {
+            if !ids.iter().any(|i| i == id) {
+                ids.push(id.to_string());
+            }
+        } else if license_value(l).get("expression").is_some() {
+            exprs.push(l.clone());
+        } else {
+            others.push(l.clone());
+        }
+    }
+    if !exprs.is_empty() && names.len() > 1 {
+        return names.iter().map(|l| json!({"license": {"name": l}})).collect();
+    }
+    others.dedup();
+    let mut out: Vec<Value> = ids.iter().map(|l| json!({"license": {"id": l}})).collect();
+    out.extend(others.iter().map(|l| json!({"license": {"name": l}})));
+    out.extend(exprs.iter().map(|l| json!({"expression": l})));
+    out
+}
+
+/// The supplier of a package of the distribution's database: the distribution that ships it
+/// (`Debian` for a `deb` of a Debian image), the first word of its `PRETTY_NAME`, else its id
+/// capitalized. A source-built binary (known by its package note) has none: the distribution
+/// did not build it.
+fn os_supplier(p: &Package, distro: Option<&Distro>) -> Option<String> {
+    let d = distro?;
+    let os = [PackageType::Deb, PackageType::Apk, PackageType::Rpm].iter().any(|t| t.as_str() == p.kind)
+        && p.found_by.ends_with("-db-cataloger");
+    if !os {
+        return None;
+    }
+    let pretty = d.pretty_name.as_deref().and_then(|n| n.split_whitespace().next()).filter(|n| !n.is_empty());
+    Some(pretty.map_or_else(
+        || d.id.get(..1).map_or_else(String::new, |f| format!("{}{}", f.to_uppercase(), &d.id[1..])),
+        str::to_string,
+    ))
+}
+
+fn component(p: &Package, distro: Option<&Distro>) -> Value {
     let mut c = Map::new();
     c.insert("bom-ref".into(), json!(p.id));
     let ty = if p.kind == PackageType::Binary.as_str() { "application" } else { "library" };
     c.insert("type".into(), json!(ty));
+    if let Some(s) = os_supplier(p, distro) {
+        c.insert("supplier".into(), json!({"name": s}));
+    }
     if let Some(m) = p.metadata.get("maintainer") {
         c.insert("publisher".into(), json!(m));
     }
     c.insert("name".into(), json!(p.name));
     c.insert("version".into(), json!(p.version));
+    if !p.hashes.is_empty() {
+        let hashes: Vec<Value> = p.hashes.iter().map(|(alg, h)| json!({"alg": alg, "content": h})).collect();
+        c.insert("hashes".into(), Value::Array(hashes));
+    }
     if !p.licenses.is_empty() {
-        let exprs: Vec<Value> = p.licenses.iter().map(|l| license_value(l)).collect();
-        // The schema allows either licenses or one expression, not both mixed.
-        let any_expr = exprs.iter().any(|v| v.get("expression").is_some());
-        let list = if any_expr && exprs.len() > 1 {
-            p.licenses.iter().map(|l| json!({"license": {"name": l}})).collect()
-        } else {
-            exprs
-        };
-        c.insert("licenses".into(), Value::Array(list));
+        c.insert("licenses".into(), Value::Array(licenses(&p.licenses)));
     }
     if let Some(cpe) = p.cpes.first() {
         c.insert("cpe".into(), json!(cpe));
@@ -417,6 +465,11 @@ fn package(c: &Value) -> Option<Package> {
     p.purl = purl;
     p.found_by = first(&props, "package:foundBy").unwrap_or_default();
     p.cpes.extend(str_at(c, "cpe"));
+    for h in c.get("hashes").and_then(Value::as_array).into_iter().flatten() {
+        if let (Some(alg), Some(content)) = (str_at(h, "alg"), str_at(h, "content")) {
+            p.hashes.insert(alg, content);
+        }
+    }
     p.cpes.extend(props.get("cpe23").cloned().unwrap_or_default());
     for l in c.get("licenses").and_then(Value::as_array).into_iter().flatten() {
         if let Some(e) = str_at(l, "expression") {

@@ -19,13 +19,41 @@ fn spdx_id(prefix: &str, p: &Package) -> String {
     format!("SPDXRef-{prefix}-{clean}-{}", &hash[..16])
 }
 
-fn license_field(p: &Package) -> String {
-    match p.licenses.as_slice() {
-        [one] if super::spdx_ids::is_id(one) => one.clone(),
-        [] => "NOASSERTION".into(),
-        many if many.iter().all(|l| super::spdx_ids::is_id(l)) => many.join(" AND "),
-        _ => "NOASSERTION".into(),
+/// A license name as an SPDX license reference, as syft writes it: the SPDX id syft knows for
+/// it, an SPDX expression in parentheses when there are others, else `LicenseRef-NAME` (the
+/// characters SPDX does not allow in an id replaced by `-`).
+fn license_ref(l: &str, alone: bool) -> (String, bool) {
+    if let Some(id) = super::spdx_ids::syft_id(l) {
+        return (id.to_string(), false);
     }
+    if super::cyclonedx::license_value(l).get("expression").is_some() {
+        return (if alone { l.to_string() } else { format!("({l})") }, false);
+    }
+    let clean: String =
+        l.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    (format!("LicenseRef-{clean}"), true)
+}
+
+/// `licenseDeclared` as syft writes it: every license, in sorted order, joined with `AND`
+/// (`NOASSERTION` without any); and the `LicenseRef-`s it made, with their names.
+fn license_field(p: &Package) -> (String, Vec<(String, String)>) {
+    if p.licenses.is_empty() {
+        return ("NOASSERTION".into(), Vec::new());
+    }
+    let mut names = p.licenses.clone();
+    names.sort();
+    let mut refs = Vec::new();
+    let parts: Vec<String> = names
+        .iter()
+        .map(|l| {
+            let (r, is_ref) = license_ref(l, names.len() == 1);
+            if is_ref {
+                refs.push((r.clone(), l.clone()));
+            }
+            r
+        })
+        .collect();
+    (parts.join(" AND "), refs)
 }
 
 /// Encodes an SBOM as an SPDX 2.3 JSON value.
@@ -54,6 +82,7 @@ pub fn to_value(sbom: &Sbom, timestamp: &Timestamp) -> Value {
         "relationshipType": "DESCRIBES"
     })];
     let mut ids = std::collections::BTreeMap::new();
+    let mut extracted = std::collections::BTreeMap::new();
     for p in &sbom.packages {
         let id = spdx_id("Package", p);
         ids.insert(p.id.clone(), id.clone());
@@ -70,6 +99,14 @@ pub fn to_value(sbom: &Sbom, timestamp: &Timestamp) -> Value {
         );
         o.insert("downloadLocation".into(), json!("NOASSERTION"));
         o.insert("filesAnalyzed".into(), json!(false));
+        if !p.hashes.is_empty() {
+            let sums: Vec<Value> = p
+                .hashes
+                .iter()
+                .map(|(alg, h)| json!({"algorithm": alg.replace('-', ""), "checksumValue": h}))
+                .collect();
+            o.insert("checksums".into(), Value::Array(sums));
+        }
         if let Some(s) = &p.source_package {
             o.insert(
                 "sourceInfo".into(),
@@ -83,10 +120,9 @@ pub fn to_value(sbom: &Sbom, timestamp: &Timestamp) -> Value {
             o.insert("sourceInfo".into(), json!(format!("found by {} in {}", p.found_by, l.path)));
         }
         o.insert("licenseConcluded".into(), json!("NOASSERTION"));
-        o.insert("licenseDeclared".into(), json!(license_field(p)));
-        if !p.licenses.is_empty() && license_field(p) == "NOASSERTION" {
-            o.insert("licenseComments".into(), json!(p.licenses.join(", ")));
-        }
+        let (declared, refs) = license_field(p);
+        o.insert("licenseDeclared".into(), json!(declared));
+        extracted.extend(refs);
         o.insert("copyrightText".into(), json!("NOASSERTION"));
         let mut refs = Vec::new();
         for cpe in &p.cpes {
@@ -125,7 +161,7 @@ pub fn to_value(sbom: &Sbom, timestamp: &Timestamp) -> Value {
     }
     let safe_name: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || "-._".contains(c) { c } else { '-' }).collect();
-    json!({
+    let mut doc = json!({
         "spdxVersion": "SPDX-2.3",
         "dataLicense": "CC0-1.0",
         "SPDXID": "SPDXRef-DOCUMENT",
@@ -138,7 +174,13 @@ pub fn to_value(sbom: &Sbom, timestamp: &Timestamp) -> Value {
         },
         "packages": packages,
         "relationships": relationships
-    })
+    });
+    if !extracted.is_empty() {
+        let infos: Vec<Value> =
+            extracted.iter().map(|(id, name)| json!({"licenseId": id, "extractedText": name})).collect();
+        doc["hasExtractedLicensingInfos"] = Value::Array(infos);
+    }
+    doc
 }
 
 /// Writes pretty JSON with a final newline.
