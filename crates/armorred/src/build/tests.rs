@@ -394,7 +394,11 @@ fn progress_reports_each_step_then_its_result_in_order() {
     let mut o = opts(&tmp.path().join("out/oci"), cache);
     o.progress = Some(&record);
     let r = build(&dir, &o).expect("build");
-    let events = events.into_inner().expect("lock");
+    let mut events = events.into_inner().expect("lock");
+    // The file count is the tree's: a number, redacted.
+    let files = events[6].trim_start_matches("done unpack and assemble: ").trim_end_matches(" files");
+    assert!(files.parse::<usize>().is_ok_and(|n| n > 0), "{}", events[6]);
+    events[6] = "done unpack and assemble: <n> files".into();
     assert_eq!(
         events,
         [
@@ -404,14 +408,11 @@ fn progress_reports_each_step_then_its_result_in_order() {
             "package tiny 1/1".into(),
             "done fetch packages: 1 packages verified".into(),
             "start unpack and assemble".into(),
-            format!("done unpack and assemble: {} files", events[6].trim_start_matches("done unpack and assemble: ").trim_end_matches(" files")),
+            "done unpack and assemble: <n> files".into(),
             "start checksec gate".into(),
             "done checksec gate: pass (hardened): 0 ELF files, 0 violations, 0 allowed".into(),
             "start write image".into(),
             format!("done write image: {} ({:.1} MB compressed)", r.manifest_digest, r.compressed_size as f64 / 1e6),
         ]
     );
-    // The file count is the tree's, a number.
-    let files = events[6].trim_start_matches("done unpack and assemble: ").trim_end_matches(" files");
-    assert!(files.parse::<usize>().is_ok_and(|n| n > 0), "{}", events[6]);
 }

@@ -719,9 +719,7 @@ fn analyse_source(
     let checksec_json = crate::elf::checksec_json::scan_object(&facts.checksec, true);
     write(dir.join("checksec.json"), &json_bytes(&checksec_json), written)?;
     paths.insert("checksec".into(), "checksec.json".into());
-    done(cx.opts, "checksec", || {
-        format!("{} files, {} ELF", facts.files.files, facts.checksec.entries.len())
-    });
+    done(cx.opts, "checksec", || format!("{} files, {} ELF", facts.files.files, facts.checksec.entries.len()));
 
     let packages: Vec<ScanPackage> = crate::vuln::sbom::from_sbom(&sbom);
     let mut scan_json = None;

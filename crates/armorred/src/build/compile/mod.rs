@@ -26,10 +26,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+pub use progress::{Progress, ProgressFn};
 pub use recipe::Recipe;
 pub use record::BuildRecord;
 pub use root::{BuildRoot, HostToolchain, LockedRoot};
-pub use progress::{Progress, ProgressFn};
 pub use sandbox::{Namespaces, Sandbox};
 
 use crate::tier::Tier;

@@ -49,7 +49,12 @@ pub type ProgressFn<'a> = &'a (dyn Fn(Progress<'_>) + Sync);
 
 /// Runs `work` while a second thread reports [`Progress::Running`] for step `name` every
 /// [`HEARTBEAT`], counting the lines of `log` as it grows.
-pub(crate) fn with_heartbeat<T>(progress: Option<ProgressFn<'_>>, name: &str, log: &Path, work: impl FnOnce() -> T) -> T {
+pub(crate) fn with_heartbeat<T>(
+    progress: Option<ProgressFn<'_>>,
+    name: &str,
+    log: &Path,
+    work: impl FnOnce() -> T,
+) -> T {
     let Some(cb) = progress else { return work() };
     let started = Instant::now();
     let (stop, stopped) = mpsc::channel::<()>();

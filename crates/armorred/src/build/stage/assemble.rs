@@ -134,8 +134,13 @@ fn build_from_source(
             cb(Progress::Source(p));
         }
     };
-    compile::build_with_progress(&build_opts, &sandbox, &root, opts.progress.map(|_| &forward as compile::ProgressFn<'_>))
-        .map_err(fail)
+    compile::build_with_progress(
+        &build_opts,
+        &sandbox,
+        &root,
+        opts.progress.map(|_| &forward as compile::ProgressFn<'_>),
+    )
+    .map_err(fail)
 }
 
 pub(crate) fn fetch_one(
