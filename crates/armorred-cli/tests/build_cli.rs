@@ -35,6 +35,10 @@ fn build_prints_the_digest_and_the_summary() {
     for line in ["digest    sha256:", "packages  ", "checksec  pass (hardened)", "record    "] {
         assert!(stderr.contains(line), "{line} missing from {stderr}");
     }
+    // stderr is not a terminal here: no spinner, no progress lines, only the summary.
+    for progress in ["fetch packages", "checksec gate:", "write image:", "\r", "\x1b["] {
+        assert!(!stderr.contains(progress), "progress {progress:?} off a terminal: {stderr}");
+    }
     full.insert(0, "--quiet");
     let (code, stdout_q, stderr_q) = armorred(&full);
     assert_eq!((code, stdout_q, stderr_q.as_str()), (0, stdout, ""));

@@ -50,6 +50,23 @@ fn locked_root() -> &'static LockedRoot {
 }
 
 fn build(recipe: &Path, tier: Tier, out: &Path) -> BuildOutcome {
+    build_reporting(recipe, tier, out).0
+}
+
+/// [`build`], with the progress events it reported (`Running` ticks left out: how many there
+/// are depends on the machine's speed).
+fn build_reporting(recipe: &Path, tier: Tier, out: &Path) -> (BuildOutcome, Vec<String>) {
+    let events = std::sync::Mutex::new(Vec::new());
+    let progress = |p: compile::Progress<'_>| {
+        let line = match p {
+            compile::Progress::Reused => "reused".to_string(),
+            compile::Progress::Step { name, index, total } => format!("step {name} {index}/{total}"),
+            compile::Progress::Running { .. } => return,
+            compile::Progress::StepDone { name, .. } => format!("done {name}"),
+            compile::Progress::Checks => "checks".into(),
+        };
+        events.lock().expect("lock").push(line);
+    };
     let opts = BuildOptions {
         recipe_dir: recipe.to_path_buf(),
         tier,
@@ -60,8 +77,8 @@ fn build(recipe: &Path, tier: Tier, out: &Path) -> BuildOutcome {
         reuse: false,
     };
     let sandbox = Namespaces::new().expect("user namespaces");
-    match compile::build(&opts, &sandbox, locked_root()) {
-        Ok(o) => o,
+    match compile::build_with_progress(&opts, &sandbox, locked_root(), Some(&progress)) {
+        Ok(o) => (o, events.into_inner().expect("lock")),
         Err(e) => panic!("build of {} ({tier:?}) failed: {e}", recipe.display()),
     }
 }
@@ -302,7 +319,19 @@ fn protections_fire_at_run_time() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let recipe = workspace().join("crates/armorred/testdata/source_build/protections");
-    let out = build(&recipe, Tier::Locked, &dir.path().join("out"));
+    let (out, events) = build_reporting(&recipe, Tier::Locked, &dir.path().join("out"));
+    // Each step as it starts and ends, in the record's order, then the checks.
+    let total = out.record.steps.len();
+    let mut want: Vec<String> = out
+        .record
+        .steps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| [format!("step {} {}/{total}", s.name, i + 1), format!("done {}", s.name)])
+        .collect();
+    want.push("checks".into());
+    assert_eq!(events, want);
+    assert_eq!(out.record.steps[0].name, "package-note");
     let bin = out.destdir.join("usr/bin");
     let cfi = bin.join("cfi-demo");
     let ok = on_root(&cfi).output().expect("run cfi-demo");

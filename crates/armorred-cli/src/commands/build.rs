@@ -1,7 +1,7 @@
 //! `armorred build DIR --tier T --output KIND:PATH`: calls the library, shows progress on a
 //! terminal and prints the summary.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use armorred::build::{self, debian::Mirror, BuildOptions, GateVerdict, Progress};
 use armorred::cache::Cache;
@@ -14,26 +14,8 @@ use crate::Outcome;
 pub(crate) fn run(args: &BuildArgs, clock: &Clock, quiet: bool) -> anyhow::Result<Outcome> {
     let output: build::Output = args.output.parse().map_err(anyhow::Error::msg)?;
     let epoch = args.source_date_epoch.or(clock.source_date_epoch());
-    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-        let b = indicatif::ProgressBar::new(0);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
-    let progress = |p: Progress<'_>| {
-        if let Some(b) = &bar {
-            match p {
-                Progress::Stage(s) => b.set_message(s.to_string()),
-                Progress::Package { name, done, total } => {
-                    b.set_length(total as u64);
-                    b.set_position(done as u64);
-                    b.set_message(format!("fetch {name}"));
-                }
-            }
-        }
-    };
+    let ui = crate::progress::Ui::new(quiet);
+    let progress = |p: Progress<'_>| ui.build(p);
     let opts = BuildOptions {
         tier: args.tier,
         output,
@@ -45,9 +27,7 @@ pub(crate) fn run(args: &BuildArgs, clock: &Clock, quiet: bool) -> anyhow::Resul
         reuse_source_build: !args.rebuild,
     };
     let result = build::build(&args.dir, &opts);
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    ui.finish();
     let mut err = anstream::stderr().lock();
     let report = match result {
         Ok(r) => r,

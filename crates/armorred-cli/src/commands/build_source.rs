@@ -29,7 +29,11 @@ pub(crate) fn run(args: &BuildSourceArgs, quiet: bool) -> anyhow::Result<Outcome
         let mirror = args.mirror.as_deref().map(Mirror::from_base);
         Box::new(buildroot::locked(&args.recipe_dir, tier, &cache, mirror)?)
     };
-    let outcome = match compile::build(&opts, &sandbox, root.as_ref()) {
+    let ui = crate::progress::Ui::new(quiet);
+    let progress = |p: compile::Progress<'_>| ui.source(p, true);
+    let result = compile::build_with_progress(&opts, &sandbox, root.as_ref(), Some(&progress));
+    ui.finish();
+    let outcome = match result {
         Ok(o) => o,
         Err(e @ compile::SourceBuildError::Verification { .. }) => {
             let mut err = anstream::stderr().lock();

@@ -24,7 +24,14 @@ pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Res
     if let (false, Some(reason)) = (quiet, pipeline::db_update_reason(&opts)?) {
         writeln!(anstream::stderr(), "db: {}: updating it from the configured feeds", escape(&reason))?;
     }
-    let outcome = pipeline::run(&opts)?;
+    let ui = std::sync::Arc::new(crate::progress::Ui::new(quiet));
+    if crate::progress::enabled(quiet) {
+        let ui = ui.clone();
+        opts.progress = Some(pipeline::ProgressFn::new(move |p| ui.pipeline(p)));
+    }
+    let result = pipeline::run(&opts);
+    ui.finish();
+    let outcome = result?;
     if quiet {
         return Ok(Outcome::Success);
     }

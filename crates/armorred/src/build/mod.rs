@@ -207,11 +207,22 @@ impl std::error::Error for StageError {
     }
 }
 
-/// Progress events for the CLI's bars.
+/// Progress events, in the order [`build`] makes them: for each step a [`Progress::Stage`],
+/// the events within it, then a [`Progress::Done`] with its result. The library never prints;
+/// the CLI renders these as spinners and lines.
 #[derive(Debug, Clone)]
 pub enum Progress<'a> {
-    /// A stage starts.
+    /// A step starts.
     Stage(&'a str),
+    /// A step finished: its name (as its [`Progress::Stage`] gave it) and a short result line.
+    Done {
+        /// The step.
+        step: &'a str,
+        /// What it gave (`12 packages`, `passed: 3 ELF files`, ...).
+        result: String,
+    },
+    /// An event of the source build (within the step `build from source`).
+    Source(compile::Progress<'a>),
     /// A package is available (fetched or cached): `done` of `total`.
     Package {
         /// Package name.

@@ -376,3 +376,43 @@ fn the_gate_stops_the_build_with_its_verdict_and_nothing_is_written() {
     assert!(msg.starts_with("checksec gate (hardened): 1 violation(s) not allowed by [checksec] in image.toml, first: /usr/bin/broken elf: "), "{msg}");
     assert!(!tmp.path().join("out").exists());
 }
+
+#[test]
+fn progress_reports_each_step_then_its_result_in_order() {
+    let deb = make_deb(&[("./usr/", 'd', ""), ("./usr/bin/", 'd', ""), ("./usr/bin/tiny", 'f', "not elf")], "gz");
+    let (tmp, dir, cache) = fixture(&deb);
+    let events = std::sync::Mutex::new(Vec::new());
+    let record = |p: Progress<'_>| {
+        let line = match p {
+            Progress::Stage(s) => format!("start {s}"),
+            Progress::Package { name, done, total } => format!("package {name} {done}/{total}"),
+            Progress::Done { step, result } => format!("done {step}: {result}"),
+            Progress::Source(s) => format!("source {s:?}"),
+        };
+        events.lock().expect("lock").push(line);
+    };
+    let mut o = opts(&tmp.path().join("out/oci"), cache);
+    o.progress = Some(&record);
+    let r = build(&dir, &o).expect("build");
+    let mut events = events.into_inner().expect("lock");
+    // The file count is the tree's: a number, redacted.
+    let files = events[6].trim_start_matches("done unpack and assemble: ").trim_end_matches(" files");
+    assert!(files.parse::<usize>().is_ok_and(|n| n > 0), "{}", events[6]);
+    events[6] = "done unpack and assemble: <n> files".into();
+    assert_eq!(
+        events,
+        [
+            "start load definition and lock".to_string(),
+            "done load definition and lock: tiny:hardened locked, 1 packages".into(),
+            "start fetch packages".into(),
+            "package tiny 1/1".into(),
+            "done fetch packages: 1 packages verified".into(),
+            "start unpack and assemble".into(),
+            "done unpack and assemble: <n> files".into(),
+            "start checksec gate".into(),
+            "done checksec gate: pass (hardened): 0 ELF files, 0 violations, 0 allowed".into(),
+            "start write image".into(),
+            format!("done write image: {} ({:.1} MB compressed)", r.manifest_digest, r.compressed_size as f64 / 1e6),
+        ]
+    );
+}

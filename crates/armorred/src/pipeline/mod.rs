@@ -127,6 +127,63 @@ pub struct PipelineOptions {
     /// The key every built tier is signed and attested with, in its image layout (`None`: not
     /// signed).
     pub signing: Option<Signing>,
+    /// Where the stages report as they start and finish ([`Progress`]); `None`: nowhere.
+    pub progress: Option<ProgressFn>,
+}
+
+/// Progress events of [`run`], in order: for each image and variant a [`Progress::Variant`],
+/// then for each of its stages a [`Progress::Stage`], the build's own events while it builds,
+/// and a [`Progress::Done`] with the stage's result as soon as it is known. The library never
+/// prints; the CLI renders these.
+#[derive(Debug, Clone)]
+pub enum Progress<'a> {
+    /// The stages that follow are of this image's variant (`upstream`, or a tier).
+    Variant {
+        /// The image name.
+        image: &'a str,
+        /// `upstream`, `hardened`, `locked`.
+        variant: &'a str,
+    },
+    /// A stage starts (`db`, `build`, `sbom`, `checksec`, `scan`, `compare`, `sign`, `site`).
+    Stage(&'a str),
+    /// A stage finished, with a short result line.
+    Done {
+        /// The stage, as its [`Progress::Stage`] named it.
+        stage: &'a str,
+        /// What it gave: the digest built, SBOM components, checksec files, scan findings, ...
+        result: String,
+    },
+    /// An event of the image build (within the stage `build`).
+    Build(build::Progress<'a>),
+}
+
+/// The callback of [`PipelineOptions::progress`].
+#[derive(Clone)]
+pub struct ProgressFn(pub std::sync::Arc<dyn Fn(Progress<'_>) + Send + Sync>);
+
+impl ProgressFn {
+    /// Wraps a callback.
+    pub fn new(f: impl Fn(Progress<'_>) + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for ProgressFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressFn")
+    }
+}
+
+fn emit(opts: &PipelineOptions, p: Progress<'_>) {
+    if let Some(cb) = &opts.progress {
+        (cb.0)(p);
+    }
+}
+
+fn done(opts: &PipelineOptions, stage: &str, result: impl FnOnce() -> String) {
+    if let Some(cb) = &opts.progress {
+        (cb.0)(Progress::Done { stage, result: result() });
+    }
 }
 
 /// How the pipeline signs.
@@ -154,6 +211,7 @@ impl PipelineOptions {
             tiers: Vec::new(),
             clock: Clock::real(),
             signing: None,
+            progress: None,
         }
     }
 }
@@ -352,7 +410,17 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     }
     let mut written = Vec::new();
     let mut notes = Vec::new();
+    emit(opts, Progress::Stage("db"));
     let (db, db_summary) = prepare_db(opts, &mut notes)?;
+    done(opts, "db", || match &db_summary {
+        Some(d) => format!(
+            "{} ({} sources{})",
+            d.digest,
+            d.sources.len(),
+            d.age_hours.map(|h| format!(", {h} h old")).unwrap_or_default()
+        ),
+        None => "none: scan and compare skipped".into(),
+    });
     let cx = Context { opts, cache: Cache::new(opts.cache.clone().unwrap_or_else(Cache::default_dir)), db, db_summary };
     let mut images = Vec::new();
     for (dir, spec) in &specs {
@@ -362,7 +430,9 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     let index_path = opts.out.join("index.json");
     write(index_path.clone(), &json_bytes(&index), &mut written)?;
     // The site, from the outputs just written.
+    emit(opts, Progress::Stage("site"));
     let site = stage("render the site", crate::site::render(&opts.out, &opts.out.join("site")))?;
+    done(opts, "site", || site.index.display().to_string());
     written.push(site.out.clone());
     Ok(PipelineOutcome { images, index: index_path, site: site.index, written, notes })
 }
@@ -400,10 +470,12 @@ fn run_image(
     let mut outcomes = Vec::new();
     for tier in tiers {
         let variant_dir = out.join(tier.as_str());
+        emit(cx.opts, Progress::Variant { image: &spec.name, variant: tier.as_str() });
         let (mut analysis, build) = build_and_analyse(cx, "build the image", dir, tier, &variant_dir, written)?;
         let mut comparison_json = None;
         let comparison = match (up_side, &cx.db, &analysis.side) {
             (Some(up), Some(db), Some(ours)) => {
+                emit(cx.opts, Progress::Stage("compare"));
                 let c = report::compare(up, ours, Some(&format!("sha256:{}", db.sha256())));
                 let statement = stage("render the comparison", report::render::json(&c))?;
                 comparison_json = serde_json::from_str::<serde_json::Value>(&statement).ok();
@@ -415,6 +487,15 @@ fn run_image(
                     write(variant_dir.join(name), &bytes, written)?;
                     analysis.paths.insert(name.trim_end_matches(".json").replace('.', "_"), name.into());
                 }
+                done(cx.opts, "compare", || {
+                    let v = &c.vulnerabilities;
+                    format!(
+                        "{} vulnerabilities upstream, {} here ({:.0}% fewer)",
+                        v.upstream,
+                        v.hardened,
+                        v.reduction * 100.0
+                    )
+                });
                 Some(c)
             }
             _ => None,
@@ -435,7 +516,14 @@ fn run_image(
             analysis.paths.insert(format!("attestation_{}", p.name), p.path.clone());
         }
         let signed = match &cx.opts.signing {
-            Some(signing) => Some(stage("sign the image", attest::sign(&variant_dir, &predicates, signing))?),
+            Some(signing) => {
+                emit(cx.opts, Progress::Stage("sign"));
+                let signed = stage("sign the image", attest::sign(&variant_dir, &predicates, signing))?;
+                done(cx.opts, "sign", || {
+                    format!("{} signed, {} attestations", signed.signed_digest, signed.attestations.len())
+                });
+                Some(signed)
+            }
             None => {
                 notes.push(format!("{}:{tier}: not signed (no key)", spec.name));
                 None
@@ -483,6 +571,7 @@ fn run_upstream(
     dir: &Path,
     written: &mut Vec<PathBuf>,
 ) -> Result<(Option<report::Side>, VariantOutcome), PipelineError> {
+    emit(cx.opts, Progress::Variant { image: &spec.name, variant: "upstream" });
     let (analysis, build) = match up {
         Upstream::Definition(def) => {
             let (analysis, build) =
@@ -551,7 +640,27 @@ fn build_and_analyse(
 ) -> Result<(Analysis, BuildReport), PipelineError> {
     create_dir(dir)?;
     let image_dir = dir.join("image");
-    let mut build = stage(what, build::build(def, &build_options(cx, tier, &image_dir)))?;
+    let progress = cx.opts.progress.as_ref();
+    let forward = |p: build::Progress<'_>| {
+        if let Some(cb) = progress {
+            (cb.0)(Progress::Build(p));
+        }
+    };
+    let mut opts = build_options(cx, tier, &image_dir);
+    if progress.is_some() {
+        opts.progress = Some(&forward);
+    }
+    emit(cx.opts, Progress::Stage("build"));
+    let mut build = stage(what, build::build(def, &opts))?;
+    done(cx.opts, "build", || {
+        format!(
+            "{} ({} packages, {} files) in {:.1} s",
+            build.manifest_digest,
+            build.packages,
+            build.files,
+            build.timings.get("total").copied().unwrap_or_default() as f64 / 1000.0
+        )
+    });
     written.push(image_dir.clone());
     let checksec = std::mem::take(&mut build.checksec);
     let source = format!("oci-dir:{}", image_dir.display());
@@ -577,6 +686,7 @@ fn analyse_source(
     let image = stage("open the image", Source::parse(source).and_then(|s| s.open(&OpenOptions::default())))?;
     // One pass over the image for the SBOM and the file tree; the build's gate made the
     // checksec; only a source build's probe reads its binaries again.
+    emit(cx.opts, Progress::Stage("sbom"));
     let (sbom, tree) =
         stage("generate the SBOM", crate::sbom::generate_with_tree(&image, &crate::sbom::GenerateOptions::default()))?;
     for (format, file, key) in [
@@ -590,6 +700,8 @@ fn analyse_source(
         written.push(path);
         paths.insert(key.into(), file.into());
     }
+    done(cx.opts, "sbom", || format!("{} components (CycloneDX, SPDX)", sbom.packages.len()));
+    emit(cx.opts, Progress::Stage("checksec"));
     // checksec of every ELF file in the image (and, for a source-built tier, which of the
     // recipe's features its binaries hold: the evidence for "compiled out").
     let record = build.and_then(|b| b.source_build.as_ref()).map(report::SourceBuild::from);
@@ -607,11 +719,13 @@ fn analyse_source(
     let checksec_json = crate::elf::checksec_json::scan_object(&facts.checksec, true);
     write(dir.join("checksec.json"), &json_bytes(&checksec_json), written)?;
     paths.insert("checksec".into(), "checksec.json".into());
+    done(cx.opts, "checksec", || format!("{} files, {} ELF", facts.files.files, facts.checksec.entries.len()));
 
     let packages: Vec<ScanPackage> = crate::vuln::sbom::from_sbom(&sbom);
     let mut scan_json = None;
     let (scan, side) = match &cx.db {
         Some(db) => {
+            emit(cx.opts, Progress::Stage("scan"));
             let started = cx.opts.clock.now_rfc3339();
             let result = stage("scan the image", scan_packages(db, &packages, &ScanOptions::default()))?;
             let finished = cx.opts.clock.now_rfc3339();
@@ -626,6 +740,10 @@ fn analyse_source(
             write(dir.join("scan.json"), rendered.as_bytes(), written)?;
             scan_json = serde_json::from_str(&rendered).ok().map(|v| (v, started, finished));
             paths.insert("scan".into(), "scan.json".into());
+            done(cx.opts, "scan", || {
+                let s = scan_summary(&result);
+                format!("{} findings ({} vulnerabilities)", s.findings, s.vulnerabilities)
+            });
             let mut side =
                 report::Side::from_scan(source, image.digest.as_deref(), &packages, &result).with_image_facts(&facts);
             if let Some(r) = &record {

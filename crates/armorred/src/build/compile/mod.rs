@@ -12,6 +12,7 @@ mod cache;
 pub mod fetch;
 pub mod flags;
 pub mod note;
+pub mod progress;
 pub mod recipe;
 pub mod record;
 pub mod root;
@@ -25,6 +26,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+pub use progress::{Progress, ProgressFn};
 pub use recipe::Recipe;
 pub use record::BuildRecord;
 pub use root::{BuildRoot, HostToolchain, LockedRoot};
@@ -201,6 +203,22 @@ pub fn build(
     sandbox: &dyn Sandbox,
     root: &dyn BuildRoot,
 ) -> Result<BuildOutcome, SourceBuildError> {
+    build_with_progress(opts, sandbox, root, None)
+}
+
+/// [`build`], reporting each step, a heartbeat while a step runs, and the checks to
+/// `progress` ([`Progress`]).
+pub fn build_with_progress(
+    opts: &BuildOptions,
+    sandbox: &dyn Sandbox,
+    root: &dyn BuildRoot,
+    progress: Option<ProgressFn<'_>>,
+) -> Result<BuildOutcome, SourceBuildError> {
+    let emit = |p: Progress<'_>| {
+        if let Some(cb) = progress {
+            cb(p);
+        }
+    };
     let started = Instant::now();
     let recipe = load_checked(&opts.recipe_dir)?;
     let tier_spec = recipe
@@ -250,6 +268,7 @@ pub fn build(
                 io_err(format!("cannot copy the cached build {} to {}", cached.display(), opts.out.display()))(e),
             );
         }
+        emit(Progress::Reused);
         return Ok(BuildOutcome {
             record,
             destdir: opts.out.join("destdir"),
@@ -260,7 +279,7 @@ pub fn build(
         });
     }
     let plan = Plan { recipe: &recipe, tier_spec, flags: &flags, env };
-    let result = build_into(&stage, opts, &plan, sandbox, root);
+    let result = build_into(&stage, opts, &plan, sandbox, root, progress);
     match result {
         Ok(mut record) => {
             let record_path = stage.join("build-record.json");
@@ -313,7 +332,13 @@ fn build_into(
     plan: &Plan<'_>,
     sandbox: &dyn Sandbox,
     root: &dyn BuildRoot,
+    progress: Option<ProgressFn<'_>>,
 ) -> Result<BuildRecord, SourceBuildError> {
+    let emit = |p: Progress<'_>| {
+        if let Some(cb) = progress {
+            cb(p);
+        }
+    };
     let Plan { recipe, tier_spec, flags, env } = plan;
     let (recipe, tier_spec) = (*recipe, *tier_spec);
     let work = stage.join("work");
@@ -339,16 +364,20 @@ fn build_into(
         name: "package-note".into(),
         run: format!("\"$CC\" -c {SANDBOX_BUILD_DIR}/.armorred/package-note.S -o {note_obj}"),
     };
-    for step in std::iter::once(&note_step).chain(&recipe.steps) {
+    let total = recipe.steps.len() + 1;
+    for (i, step) in std::iter::once(&note_step).chain(&recipe.steps).enumerate() {
         let log = logs.join(format!("{}.log", step.name));
         let t = Instant::now();
-        let code = sandbox.run(&sandbox::RunSpec {
-            root,
-            build_dir: &work,
-            cwd: &format!("{SANDBOX_BUILD_DIR}/src"),
-            env,
-            script: &step.run,
-            log: &log,
+        emit(Progress::Step { name: &step.name, index: i + 1, total });
+        let code = progress::with_heartbeat(progress, &step.name, &log, || {
+            sandbox.run(&sandbox::RunSpec {
+                root,
+                build_dir: &work,
+                cwd: &format!("{SANDBOX_BUILD_DIR}/src"),
+                env,
+                script: &step.run,
+                log: &log,
+            })
         })?;
         if code != 0 {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -356,6 +385,7 @@ fn build_into(
             let tail = lines[lines.len().saturating_sub(20)..].join("\n");
             return Err(SourceBuildError::StepFailed { step: step.name.clone(), code, log, tail });
         }
+        emit(Progress::StepDone { name: &step.name, elapsed: t.elapsed() });
         steps.push(StepRecord {
             name: step.name.clone(),
             run: step.run.clone(),
@@ -363,6 +393,7 @@ fn build_into(
         });
     }
 
+    emit(Progress::Checks);
     let dest = work.join("dest");
     let scan = crate::elf::scan(
         std::slice::from_ref(&dest),

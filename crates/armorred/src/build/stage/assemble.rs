@@ -35,6 +35,7 @@ pub(crate) fn run(
     let mut mirror = opts.mirror.clone();
     let debs = fetch_all(&locked.packages(), &mut mirror, opts)?;
     timings.lap("fetch");
+    super::done(opts, "fetch packages", || format!("{} packages verified", debs.len()));
 
     let built = match tier.source_build {
         None => None,
@@ -42,6 +43,14 @@ pub(crate) fn run(
             super::announce(opts, "build from source");
             let b = build_from_source(dir, opts.tier, recipe_tier, lock, &mut mirror, opts)?;
             timings.lap("source-build");
+            super::done(opts, "build from source", || {
+                let what = format!("{} {}", b.record.package.name, b.record.package.version);
+                if b.reused {
+                    format!("{what} reused from the cache (same inputs)")
+                } else {
+                    format!("{what} compiled in {:.1} s, {} checks passed", b.seconds, b.record.checks.len())
+                }
+            });
             Some(b)
         }
     };
@@ -58,6 +67,7 @@ pub(crate) fn run(
     };
     debian::rootfs::finish(&mut tree, spec, tier, dir, &installed).map_err(BuildError::Assemble)?;
     timings.lap("assemble");
+    super::done(opts, "unpack and assemble", || format!("{} files", tree.len()));
     Ok(Assembled { tree, built, built_paths })
 }
 
@@ -119,7 +129,18 @@ fn build_from_source(
         keep_work: false,
         reuse: opts.reuse_source_build,
     };
-    compile::build(&build_opts, &sandbox, &root).map_err(fail)
+    let forward = |p: compile::Progress<'_>| {
+        if let Some(cb) = opts.progress {
+            cb(Progress::Source(p));
+        }
+    };
+    compile::build_with_progress(
+        &build_opts,
+        &sandbox,
+        &root,
+        opts.progress.map(|_| &forward as compile::ProgressFn<'_>),
+    )
+    .map_err(fail)
 }
 
 pub(crate) fn fetch_one(

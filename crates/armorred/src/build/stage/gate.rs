@@ -80,6 +80,16 @@ pub(crate) fn run(
             verdict: Box::new(verdict),
         });
     }
+    super::done(opts, "checksec gate", || {
+        format!(
+            "{} ({}): {} ELF files, {} violations, {} allowed",
+            if verdict.passed() { "pass" } else { "FAIL (not enforced)" },
+            verdict.policy,
+            verdict.files,
+            verdict.violations.len(),
+            verdict.allowed.len()
+        )
+    });
     Ok((verdict, scan))
 }
 

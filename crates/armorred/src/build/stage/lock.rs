@@ -64,5 +64,8 @@ pub(crate) fn run(dir: &Path, opts: &BuildOptions<'_>) -> Result<Locked, BuildEr
     if tier.source_build.is_some() {
         previous_source_build(&source_build_dir(&opts.output))?;
     }
+    super::done(opts, "load definition and lock", || {
+        format!("{}:{} locked, {} packages", spec.name, opts.tier, lock.tier_packages(opts.tier).map_or(0, |p| p.len()))
+    });
     Ok(Locked { spec, tier: opts.tier, tier_spec: tier, lock, epoch })
 }

@@ -23,6 +23,13 @@ pub(crate) fn announce(opts: &BuildOptions<'_>, step: &str) {
     }
 }
 
+/// Tells the caller's progress callback that a step finished, with its result.
+pub(crate) fn done(opts: &BuildOptions<'_>, step: &str, result: impl FnOnce() -> String) {
+    if let Some(p) = opts.progress {
+        p(Progress::Done { step, result: result() });
+    }
+}
+
 /// Wall time of each step in milliseconds (the build record's `timings_ms`), and the real
 /// times the build started and finished (its `started_on` and `finished_on`).
 pub(crate) struct Timings {

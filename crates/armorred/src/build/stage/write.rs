@@ -68,5 +68,8 @@ pub(crate) fn run(
         what: format!("write {}", report.record.display()),
         source: std::io::Error::other(e),
     })?;
+    super::done(opts, "write image", || {
+        format!("{} ({:.1} MB compressed)", report.manifest_digest, report.compressed_size as f64 / 1e6)
+    });
     Ok(report)
 }
