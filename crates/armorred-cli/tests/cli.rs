@@ -476,17 +476,21 @@ fn pipeline_updates_a_missing_db_from_the_embedded_defaults() {
     let db = dir.path().join("data/vuln.db");
     let out = dir.path().join("out");
     let images = support::repo().join("images/nginx").canonicalize().expect("images");
-    let run = Command::new(env!("CARGO_BIN_EXE_armorred"))
-        .current_dir(&work)
-        .env("ARMORRED_DB", &db)
-        // The default key place, inside the test: the embedded defaults sign too.
-        .env("XDG_CONFIG_HOME", dir.path().join("config"))
-        .args(["pipeline", images.to_str().expect("utf-8"), "--tier", "hardened", "--out"])
-        .arg(&out)
-        .output()
-        .expect("run armorred");
+    let pipeline = || {
+        Command::new(env!("CARGO_BIN_EXE_armorred"))
+            .current_dir(&work)
+            .env("ARMORRED_DB", &db)
+            // The default key place, inside the test: the embedded defaults sign too.
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .args(["pipeline", images.to_str().expect("utf-8"), "--tier", "hardened", "--out"])
+            .arg(&out)
+            .output()
+            .expect("run armorred")
+    };
+    let run = pipeline();
     let stderr = text(&run.stderr);
     assert!(run.status.success(), "{stderr}");
+
     assert!(stderr.contains(&format!("db: no vulnerability DB at {}: updating it", db.display())), "{stderr}");
     assert!(stderr.contains("vulnerability DB updated (no vulnerability DB at"), "{stderr}");
     assert!(stderr.contains("from <embedded armorred.toml>"), "{stderr}");
@@ -515,4 +519,7 @@ fn pipeline_updates_a_missing_db_from_the_embedded_defaults() {
             work.join("../shared/data/debian-security-advisories/tracker-json").display().to_string()
         );
     }
+    // A second run replaces what the first wrote, its signed layouts included.
+    let again = pipeline();
+    assert!(again.status.success(), "second run: {}", text(&again.stderr));
 }

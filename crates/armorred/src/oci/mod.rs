@@ -304,7 +304,7 @@ fn inspect_layout_target(dir: &Path) -> Result<LayoutTarget, OciError> {
         d.annotations
             .as_ref()
             .and_then(|a| a.get(spec::cosign::KIND))
-            .is_some_and(|k| k == spec::cosign::SIGS || k == spec::cosign::ATTS)
+            .is_some_and(|k| [spec::cosign::SIGS, spec::cosign::ATTS, spec::cosign::REFERRER].contains(&k.as_str()))
     };
     let images: Vec<_> = entries.iter().filter(|d| !attached(d)).collect();
     let manifest_hex = match images.as_slice() {
@@ -327,6 +327,29 @@ fn inspect_layout_target(dir: &Path) -> Result<LayoutTarget, OciError> {
             serde_json::from_slice(&read_small(&p).map_err(io(&p))?).map_err(|e| not_ours(format!("manifest: {e}")))?;
         let digests = m.config.iter().chain(m.layers.iter().flatten());
         known.extend(digests.filter_map(|d| d.digest.as_deref()?.strip_prefix("sha256:").map(str::to_string)));
+    }
+    // Each signature or attestation appended writes a new signature image and leaves the one it
+    // replaced: a blob that is a manifest of cosign's signature layers (simple signing, DSSE)
+    // is part of the signed image's history, with its config and layers.
+    if entries.iter().any(attached) {
+        for hex in blobs.clone() {
+            if known.contains(&hex) {
+                continue;
+            }
+            let p = dir.join("blobs/sha256").join(&hex);
+            let Ok(m) = serde_json::from_slice::<ImageManifest>(&read_small(&p).map_err(io(&p))?) else { continue };
+            let layers = m.layers.as_deref().unwrap_or_default();
+            let signature_layer = |d: &Descriptor| {
+                d.media_type.as_deref().is_some_and(|t| {
+                    [media::COSIGN_SIMPLE_SIGNING, media::DSSE_ENVELOPE, media::SIGSTORE_BUNDLE].contains(&t)
+                })
+            };
+            if !layers.is_empty() && layers.iter().all(signature_layer) {
+                known.push(hex);
+                let digests = m.config.iter().chain(layers);
+                known.extend(digests.filter_map(|d| d.digest.as_deref()?.strip_prefix("sha256:").map(str::to_string)));
+            }
+        }
     }
     if let Some(extra) = blobs.iter().find(|b| !known.contains(b)) {
         return Err(not_ours(format!("blobs/sha256/{extra} is not part of its image")));

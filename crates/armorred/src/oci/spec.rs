@@ -36,6 +36,12 @@ pub mod media {
     pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
     /// Media types of an index (OCI or docker).
     pub const INDEX_TYPES: [&str; 2] = [INDEX, DOCKER_MANIFEST_LIST];
+    /// A cosign simple-signing payload (a signature image's layer).
+    pub const COSIGN_SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+    /// A DSSE envelope (an attestation image's layer).
+    pub const DSSE_ENVELOPE: &str = "application/vnd.dsse.envelope.v1+json";
+    /// A Sigstore bundle v0.3 (cosign 3's signature referrer's layer).
+    pub const SIGSTORE_BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 }
 
 /// The `index.json` annotation `cosign save` (and `armorred sign`) marks entries with, and its
@@ -51,6 +57,8 @@ pub mod cosign {
     pub const SIGS: &str = "dev.cosignproject.cosign/sigs";
     /// The attestation image.
     pub const ATTS: &str = "dev.cosignproject.cosign/atts";
+    /// An OCI 1.1 referrer of the image (a cosign 3 bundle), as `pull --with-attachments` stores it.
+    pub const REFERRER: &str = "dev.cosignproject.cosign/referrer";
 }
 
 /// The annotation naming an image in an `index.json`.

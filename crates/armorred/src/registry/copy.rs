@@ -37,7 +37,7 @@ pub const KIND_ATTS: &str = "dev.cosignproject.cosign/atts";
 /// `kind` of the SBOM attachment (`sha256-<hex>.sbom`).
 pub const KIND_SBOM: &str = "dev.cosignproject.cosign/sbom";
 /// `kind` of an OCI 1.1 referrer (ours: `cosign save` has none).
-pub const KIND_REFERRER: &str = "dev.cosignproject.cosign/referrer";
+pub const KIND_REFERRER: &str = crate::oci::spec::cosign::REFERRER;
 
 /// The `index.json` annotation carrying a referrer's `artifactType` (ours).
 pub const ARTIFACT_TYPE: &str = "artifactType";

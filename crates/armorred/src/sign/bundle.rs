@@ -15,7 +15,7 @@ use super::intoto::{self, Statement};
 use super::{PrivateKey, PublicKey, SignError};
 
 /// The media type of a v0.3 bundle.
-pub const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub const BUNDLE_V03_MEDIA_TYPE: &str = crate::oci::spec::media::SIGSTORE_BUNDLE;
 
 /// A Sigstore bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

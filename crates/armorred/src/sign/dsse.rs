@@ -11,7 +11,7 @@ use super::{PrivateKey, PublicKey};
 /// The payload type of an in-toto statement.
 pub const INTOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// The media type of a layer holding a DSSE envelope (cosign's attestation layers).
-pub const DSSE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
+pub const DSSE_MEDIA_TYPE: &str = crate::oci::spec::media::DSSE_ENVELOPE;
 
 /// A DSSE envelope (fields in cosign's order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

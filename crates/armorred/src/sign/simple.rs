@@ -22,7 +22,7 @@ use super::{PrivateKey, PublicKey, SignError};
 use crate::oci::spec::Digest;
 
 /// The media type of a simple-signing payload layer.
-pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = crate::oci::spec::media::COSIGN_SIMPLE_SIGNING;
 /// The layer annotation holding the base64 signature.
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 /// `critical.type` of a cosign image signature.

@@ -657,3 +657,39 @@ fn bundle_sign_round_trips_and_tampering_fails_with_what_did_not_match() {
     let err = verify(&s, &key.public_key()).unwrap_err().to_string();
     assert!(err.contains("no signatures are stored") && err.contains("no signature bundle"), "{err}");
 }
+
+/// The pipeline signs and attests a layout it wrote, then a later run rebuilds it in place:
+/// every append leaves the signature image it replaced, and the rebuild still knows the layout
+/// as its own (`oci::write_layout`).
+#[test]
+fn a_layout_signed_and_attested_several_times_is_rebuilt_in_place() {
+    use crate::oci::{layer_from_tree, write_layout, Image, RuntimeConfig};
+    let image = |epoch: i64| {
+        let mut t = crate::fstree::Tree::new();
+        t.add_file("etc/motd", 0o644, (0, 0), format!("built at {epoch}\n").into_bytes()).unwrap();
+        Image {
+            layers: vec![layer_from_tree(&t, epoch).unwrap()],
+            config: RuntimeConfig { user: "65534:65534".into(), ..Default::default() },
+            architecture: "amd64".into(),
+            created_epoch: epoch,
+            created_by: "test".into(),
+            annotations: Default::default(),
+            ref_name: "armorred/test:hardened".into(),
+        }
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("image");
+    write_layout(&dir, &image(1)).unwrap();
+    let store = OciDir::new(dir.clone());
+    let key = PrivateKey::generate();
+    for _ in 0..2 {
+        simple::sign(&store, &key, &SignOptions::default()).unwrap();
+    }
+    for t in ["https://slsa.dev/provenance/v1", "https://cyclonedx.org/bom"] {
+        super::intoto::attest(&store, &key, t, serde_json::json!({"n": 1}), None).unwrap();
+    }
+    super::bundle::sign_image(&store, &key, None).unwrap();
+    let written = write_layout(&dir, &image(2)).expect("a signed layout of ours is rebuilt");
+    let index = std::fs::read_to_string(dir.join("index.json")).unwrap();
+    assert!(index.contains(&written.manifest.digest) && !index.contains("cosign"), "{index}");
+}
