@@ -100,6 +100,18 @@ pub fn pad_left(s: &str, width: usize) -> String {
     out
 }
 
+/// Decimal megabytes with one decimal (`14.8 MB`), bytes below 1 MB as kB: image sizes as they
+/// are usually quoted. Display only.
+pub fn bytes(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let f = n as f64;
+    if n >= 1_000_000 {
+        format!("{:.1} MB", f / 1e6)
+    } else {
+        format!("{:.1} kB", f / 1e3)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,6 +50,7 @@ pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Res
         }
     }
     writeln!(err, "wrote {}", outcome.index.display())?;
+    write!(err, "\n{}\n", pipeline::summary::catalog_table(&outcome.catalog))?;
     writeln!(err, "site: {}", outcome.site.display())?;
     Ok(Outcome::Success)
 }

@@ -223,6 +223,8 @@ pub struct PipelineOutcome {
     pub images: Vec<ImageOutcome>,
     /// `out/index.json`.
     pub index: PathBuf,
+    /// What it holds: the catalog ([`summary::catalog_table`] renders it).
+    pub catalog: Index,
     /// The site's index page (`out/site/index.html`).
     pub site: PathBuf,
     /// Files written, in order.
@@ -434,7 +436,7 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     let site = stage("render the site", crate::site::render(&opts.out, &opts.out.join("site")))?;
     done(opts, "site", || site.index.display().to_string());
     written.push(site.out.clone());
-    Ok(PipelineOutcome { images, index: index_path, site: site.index, written, notes })
+    Ok(PipelineOutcome { images, index: index_path, catalog: index, site: site.index, written, notes })
 }
 
 /// The upstream side of one image, and every tier compared with it.
@@ -857,11 +859,16 @@ fn index_of(
     images: &[ImageOutcome],
     notes: &[String],
 ) -> Index {
-    let entry = |v: &VariantOutcome| IndexEntry {
+    let entry = |v: &VariantOutcome, upstream: Option<&VariantOutcome>| IndexEntry {
         variant: v.variant.clone(),
         digest: v.summary.digest.clone(),
         summary: v.summary_path.strip_prefix(&opts.out).unwrap_or(&v.summary_path).to_string_lossy().into_owned(),
         vulnerabilities: v.summary.scan.as_ref().map(|s| s.vulnerabilities),
+        size: v.summary.size,
+        components: v.summary.components,
+        by_severity: v.summary.scan.as_ref().map(|s| s.by_severity.clone()),
+        checksec: v.summary.checksec.clone(),
+        reduction: upstream.map(|u| summary::Reduction::of(&v.summary, &u.summary)),
     };
     Index {
         schema: summary::INDEX_SCHEMA.into(),
@@ -872,8 +879,8 @@ fn index_of(
             .map(|((dir, _), img)| IndexImage {
                 name: img.name.clone(),
                 definition: dir.to_string_lossy().into_owned(),
-                upstream: img.upstream.as_ref().map(entry),
-                tiers: img.tiers.iter().map(entry).collect(),
+                upstream: img.upstream.as_ref().map(|u| entry(u, None)),
+                tiers: img.tiers.iter().map(|t| entry(t, img.upstream.as_ref())).collect(),
             })
             .collect(),
         notes: notes.to_vec(),

@@ -247,4 +247,152 @@ pub struct IndexEntry {
     /// Distinct vulnerabilities, when scanned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vulnerabilities: Option<usize>,
+    /// Layer bytes, as in the summary.
+    pub size: SizeSummary,
+    /// SBOM components.
+    pub components: usize,
+    /// Findings by severity, when scanned (as the summary's `scan.by_severity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_severity: Option<BTreeMap<String, usize>>,
+    /// checksec over every ELF file, as in the summary.
+    pub checksec: ChecksecSummary,
+    /// Against the upstream reference, for a tier compared with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reduction: Option<Reduction>,
+}
+
+/// How much smaller a tier is than its upstream reference, each as `(upstream - here) /
+/// upstream` (negative when larger).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reduction {
+    /// Every regular file's bytes.
+    pub size: f64,
+    /// SBOM components.
+    pub components: f64,
+    /// Distinct vulnerabilities, when both sides were scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulnerabilities: Option<f64>,
+}
+
+impl Reduction {
+    /// `here` against `upstream`.
+    pub fn of(here: &Summary, upstream: &Summary) -> Self {
+        let frac = |up: f64, here: f64| if up > 0.0 { (up - here) / up } else { 0.0 };
+        Reduction {
+            size: frac(upstream.size.uncompressed as f64, here.size.uncompressed as f64),
+            components: frac(upstream.components as f64, here.components as f64),
+            vulnerabilities: match (&here.scan, &upstream.scan) {
+                (Some(h), Some(u)) => Some(frac(u.vulnerabilities as f64, h.vulnerabilities as f64)),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// The severities of the catalog table, in its column order.
+const SEVERITIES: [(&str, &str); 5] =
+    [("critical", "CRIT"), ("high", "HIGH"), ("medium", "MED"), ("low", "LOW"), ("negligible", "NEGL")];
+
+/// The catalog table over every image and variant of an index: image, tier, size, components,
+/// findings by severity, the checksec summary and the reduction against upstream; the same
+/// figures `out/index.json` holds. Plain text, one row per variant, aligned columns.
+pub fn catalog_table(index: &Index) -> String {
+    let mut header: Vec<String> = ["IMAGE", "TIER", "SIZE", "COMPONENTS"].iter().map(|s| (*s).to_owned()).collect();
+    header.extend(SEVERITIES.iter().map(|(_, h)| (*h).to_owned()));
+    header.extend(
+        ["UNKNOWN", "ELF", "FULL RELRO", "CANARY", "PIE", "SAFESTACK", "CFI", "CET", "VS UPSTREAM"].map(String::from),
+    );
+    let mut rows = vec![header];
+    for image in &index.images {
+        for e in image.upstream.iter().chain(&image.tiers) {
+            let with = |k: &str| e.checksec.with.get(k).copied().unwrap_or(0).to_string();
+            let mut row = vec![
+                image.name.clone(),
+                e.variant.clone(),
+                crate::display::bytes(e.size.uncompressed),
+                e.components.to_string(),
+            ];
+            for (k, _) in SEVERITIES.iter().map(|(k, h)| (*k, *h)).chain([("unknown", "")]) {
+                row.push(e.by_severity.as_ref().map_or("-".into(), |s| s.get(k).copied().unwrap_or(0).to_string()));
+            }
+            row.extend([
+                e.checksec.files.to_string(),
+                with("relro"),
+                with("canary"),
+                with("pie"),
+                with("safestack"),
+                with("clangcfi"),
+                e.checksec
+                    .with
+                    .get("cet_ibt")
+                    .copied()
+                    .unwrap_or(0)
+                    .min(e.checksec.with.get("cet_shstk").copied().unwrap_or(0))
+                    .to_string(),
+            ]);
+            row.push(match &e.reduction {
+                None => "-".into(),
+                Some(r) => {
+                    // A reduction of 0.88 reads "-88%" (smaller), a growth "+5%".
+                    let pct = |f: f64| if f.abs() < 0.005 { "0%".to_owned() } else { format!("{:+.0}%", -f * 100.0) };
+                    let mut s = format!("size {} components {}", pct(r.size), pct(r.components));
+                    if let Some(v) = r.vulnerabilities {
+                        s.push_str(&format!(" CVEs {}", pct(v)));
+                    }
+                    s
+                }
+            });
+            rows.push(row);
+        }
+    }
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, w))| if i == row.len() - 1 { cell.clone() } else { format!("{cell:<w$}") })
+            .collect();
+        out.push_str(crate::display::escape(line.join("  ").trim_end()).as_ref());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The catalog table of a real (trimmed) pipeline output: every variant a row, the figures
+    /// out/index.json holds.
+    #[test]
+    fn catalog_table_of_a_real_index() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/site/index.json");
+        let index: Index = serde_json::from_slice(&std::fs::read(path).expect("index")).expect("parse");
+        let table = catalog_table(&index);
+        assert_eq!(table.lines().count(), 4, "{table}");
+        insta::assert_snapshot!(table);
+    }
+
+    /// Reduction is `(upstream - here) / upstream`, negative when larger, zero over an empty
+    /// upstream; vulnerabilities only when both were scanned.
+    #[test]
+    fn reduction_against_upstream() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/site/nginx/hardened/summary.json");
+        let here: Summary = serde_json::from_slice(&std::fs::read(path).expect("summary")).expect("parse");
+        let mut up = here.clone();
+        up.size.uncompressed = here.size.uncompressed * 4;
+        up.components = here.components * 2;
+        let r = Reduction::of(&here, &up);
+        assert!((r.size - 0.75).abs() < 1e-9 && (r.components - 0.5).abs() < 1e-9, "{r:?}");
+        assert_eq!(r.vulnerabilities.is_some(), here.scan.is_some());
+        up.scan = None;
+        assert_eq!(Reduction::of(&here, &up).vulnerabilities, None);
+        up.size.uncompressed = 0;
+        assert_eq!(Reduction::of(&here, &up).size, 0.0);
+        assert!(Reduction::of(&up, &here).components < 0.0, "a larger tier is a negative reduction");
+    }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Catalog, Image, SiteError, Variant};
+use crate::display::bytes;
 
 /// The templates, embedded: (name, source).
 const TEMPLATES: &[(&str, &str)] = &[
@@ -46,17 +47,6 @@ pub(super) fn environment() -> Result<Environment<'static>, SiteError> {
     env.add_filter("short", short);
     env.add_test("http", |s: &str| s.starts_with("https://") || s.starts_with("http://"));
     Ok(env)
-}
-
-/// Decimal megabytes with one decimal (`14.8 MB`), bytes below 1 MB as kB.
-fn bytes(n: u64) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    let f = n as f64;
-    if n >= 1_000_000 {
-        format!("{:.1} MB", f / 1e6)
-    } else {
-        format!("{:.1} kB", f / 1e3)
-    }
 }
 
 /// A fraction as a percentage with one decimal, half away from zero (as the comparison's).
