@@ -156,6 +156,10 @@ pub(crate) struct PipelineArgs {
     /// Do not sign or attest the images.
     #[arg(long)]
     pub(crate) no_sign: bool,
+    /// Print the run as independent jobs, one per image and tier (JSON, a CI build matrix:
+    /// docs/scale-out.md), and build nothing.
+    #[arg(long)]
+    pub(crate) plan: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,11 @@ pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Res
     opts.mirror.clone_from(&args.mirror);
     opts.upstream.clone_from(&args.upstream);
     opts.tiers.clone_from(&args.tier);
+    if args.plan {
+        let plan = pipeline::plan::plan(&opts)?;
+        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&plan)?)?;
+        return Ok(Outcome::Success);
+    }
     if !args.no_sign {
         opts.signing = Some(signing(args, quiet)?);
     }

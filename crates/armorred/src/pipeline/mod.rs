@@ -11,6 +11,7 @@
 //! skipped with the reason in [`PipelineOutcome::notes`], never silently.
 
 pub mod attest;
+pub mod plan;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -82,6 +83,14 @@ pub enum PipelineError {
         first: PathBuf,
         /// The second.
         second: PathBuf,
+    },
+    /// A definition folder could not be read into the plan's job key.
+    #[error("cannot plan {}: {detail}", path.display())]
+    Plan {
+        /// The file or folder.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
     },
     /// A stage failed.
     #[error("failed to {stage}")]
@@ -393,8 +402,9 @@ fn prepare_db(
     Ok((Some(db), Some(summary)))
 }
 
-/// Runs every stage in order, for each image definition, then writes `out/index.json`.
-pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
+/// The definitions `opts` names (else every one under `images_root`), each read and checked
+/// before any is built: no reference definition, a plain output folder, no two of one name.
+fn definitions(opts: &PipelineOptions) -> Result<Vec<(PathBuf, ImageSpec)>, PipelineError> {
     let dirs = if opts.images.is_empty() { discover(&opts.images_root)? } else { opts.images.clone() };
     let mut specs = Vec::new();
     let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
@@ -410,6 +420,12 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
         }
         specs.push((dir.clone(), spec));
     }
+    Ok(specs)
+}
+
+/// Runs every stage in order, for each image definition, then writes `out/index.json`.
+pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
+    let specs = definitions(opts)?;
     let mut written = Vec::new();
     let mut notes = Vec::new();
     emit(opts, Progress::Stage("db"));
