@@ -20,7 +20,29 @@
 #   extra args go to runtest (e.g. `--single unit/type/string`); default: the whole suite.
 # Writes OUT_DIR/runtest.log, OUT_DIR/server.log and OUT_DIR/results.tsv: one line per test,
 # `status<TAB>name` with status ok, err, skip, ignore, exception or timeout.
+#    or: bench/redis-tests.sh --report UPSTREAM_OUT HARDENED_OUT LOCKED_OUT > results.md
+#   (the three OUT_DIRs of earlier runs: one Markdown table, a row per test, and the totals).
 set -eu
+if [ "${1:-}" = --report ]; then
+  [ $# -eq 4 ] || { echo "usage: $0 --report UPSTREAM_OUT HARDENED_OUT LOCKED_OUT" >&2; exit 2; }
+  for d in "$2" "$3" "$4"; do [ -f "$d/results.tsv" ] || { echo "$0: no $d/results.tsv" >&2; exit 2; }; done
+  echo "| image | ok | err | skip/ignore | exception/timeout |"
+  echo "| --- | --- | --- | --- | --- |"
+  for d in "$2" "$3" "$4"; do
+    awk -F'\t' -v n="$(basename "$d")" '{c[$1]++} END {printf "| %s | %d | %d | %d | %d |\n", n, c["ok"], c["err"], c["skip"]+c["ignore"], c["exception"]+c["timeout"]}' "$d/results.tsv"
+  done
+  echo
+  echo "| test | upstream | hardened | locked |"
+  echo "| --- | --- | --- | --- |"
+  # Names may repeat (the same test in two units): count occurrences so each row pairs up.
+  awk -F'\t' '
+    FNR == 1 { f++; delete seen }
+    { k = $2 "\x1f" (++seen[$2]); if (!(k in order)) { order[k] = ++n; keys[n] = k }; st[f, k] = $1 }
+    END { for (i = 1; i <= n; i++) { k = keys[i]; name = k; sub(/\x1f.*/, "", name); gsub(/\|/, "\\|", name);
+          printf "| %s | %s | %s | %s |\n", name, (st[1,k] ? st[1,k] : "-"), (st[2,k] ? st[2,k] : "-"), (st[3,k] ? st[3,k] : "-") } }
+  ' "$2/results.tsv" "$3/results.tsv" "$4/results.tsv"
+  exit 0
+fi
 [ $# -ge 3 ] || { echo "usage: $0 IMAGE_REF REDIS_SRC OUT_DIR [runtest args ...]" >&2; exit 2; }
 IMAGE=$1; SRC=$2; OUT=$3; shift 3
 for t in docker nsenter tclsh; do
@@ -41,14 +63,13 @@ docker run -d --name "$NAME" --user 65534:65534 --read-only --cap-drop=ALL \
   --enable-debug-command yes --enable-module-command yes >/dev/null
 pid=$(docker inspect -f '{{.State.Pid}}' "$NAME")
 [ "$pid" != 0 ] || { docker logs "$NAME" >&2; echo "$0: the server did not start" >&2; exit 1; }
+printf '%s\n' 'if {[catch {close [socket 127.0.0.1 6379]}]} { exit 1 }' > "$OUT/probe.tcl"
 i=0
-until nsenter -t "$pid" -n sh -c 'exec 3<>/dev/tcp/127.0.0.1/6379' 2>/dev/null || nsenter -t "$pid" -n tclsh <<'T' 2>/dev/null
-if {[catch {close [socket 127.0.0.1 6379]}]} { exit 1 }
-T
-do
+until nsenter -t "$pid" -n tclsh "$OUT/probe.tcl" 2>/dev/null; do
   i=$((i + 1)); [ $i -lt 50 ] || { docker logs "$NAME" >&2; echo "$0: no answer on 6379" >&2; exit 1; }
   sleep 0.2
 done
+rm -f "$OUT/probe.tcl"
 # runtest writes its temporary files under tests/tmp of the sources: run from a private copy.
 cp -a "$SRC/." "$OUT/src"
 rc=0
