@@ -107,6 +107,11 @@ impl Dockerd {
             .unwrap()
     }
 
+    /// The daemon's socket (for `DOCKER_HOST=unix://...` of scripts run against it).
+    pub(crate) fn socket(&self) -> PathBuf {
+        self.dir.path().join("docker.sock")
+    }
+
     /// The host pid of a running container.
     pub(crate) fn pid(&self, container: &str) -> String {
         text(&self.docker(&["inspect", "-f", "{{.State.Pid}}", container])).trim().to_string()
