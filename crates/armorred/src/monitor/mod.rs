@@ -203,8 +203,13 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
         let packages = stage("read the SBOM", &key, crate::vuln::sbom::read(Path::new(&p.image.sbom), None))?;
         let scan = stage("scan the image", &key, scan_packages(&db, &packages, &ScanOptions::default()))?;
         checkpoint("scanned", &key);
-        let facts: ImageFacts = match &p.image.vex_facts {
-            Some(f) => read_json(Path::new(f))?,
+        // Facts of another image (another digest) do not apply: decided without them.
+        let facts: Option<ImageFacts> = match &p.image.vex_facts {
+            Some(f) => Some(read_json::<ImageFacts>(Path::new(f))?).filter(|f| f.product.digest == p.image.digest),
+            None => None,
+        };
+        let facts = match facts {
+            Some(f) => f,
             None => ImageFacts {
                 schema: crate::vex::decide::FACTS_SCHEMA.into(),
                 product: Product { name: p.image.name.clone(), digest: p.image.digest.clone(), registry: None },
@@ -285,6 +290,24 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
         report.images.push(ImageRun { key, findings: seen.len(), new, vex: vex_path, already_scanned: false });
     }
     Ok(report)
+}
+
+/// The whole state, for `monitor status`: every image with its scans, findings and decisions.
+pub fn status(state: &mut State) -> Result<serde_json::Value, MonitorError> {
+    let scans = state.scans()?;
+    let mut images = Vec::new();
+    for img in state.images()? {
+        let findings: Vec<state::FindingRow> = state.findings(&img.key)?.into_values().collect();
+        let decisions = state.decisions(&img.key)?;
+        let own: Vec<&ScanRow> = scans.iter().filter(|s| s.image_key == img.key).collect();
+        images.push(serde_json::json!({
+            "image": img,
+            "scans": own,
+            "findings": findings,
+            "decisions": decisions,
+        }));
+    }
+    Ok(serde_json::json!({"state": state.origin(), "schema_version": state.version()?, "images": images}))
 }
 
 /// Parses `--every` (`24h`, `30m`, `90s`, `1d`).
