@@ -56,7 +56,8 @@ pub(crate) fn run(
             } else {
                 format!("{} findings, {} new", img.findings, img.new.len())
             };
-            writeln!(out, "{}\t{what}\t{}", armorred::display::escape(&img.key), img.vex.display())?;
+            let vex = img.vex.as_ref().map_or_else(|| "no VEX (nothing to state)".into(), |v| v.display().to_string());
+            writeln!(out, "{}\t{what}\t{vex}", armorred::display::escape(&img.key))?;
             for d in &img.new {
                 writeln!(
                     out,

@@ -79,8 +79,8 @@ pub struct ImageRun {
     pub findings: usize,
     /// Decisions of the findings new since the previous scan.
     pub new: Vec<Decision>,
-    /// The OpenVEX document written.
-    pub vex: PathBuf,
+    /// The OpenVEX document written (none without findings or decisions).
+    pub vex: Option<PathBuf>,
     /// Whether this DB had already scanned the image (nothing recorded again).
     pub already_scanned: bool,
 }
@@ -195,7 +195,7 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
                 key,
                 findings: usize::try_from(done.findings).unwrap_or_default(),
                 new: Vec::new(),
-                vex: vex_path,
+                vex: Some(PathBuf::from(&done.vex)).filter(|_| !done.vex.is_empty()),
                 already_scanned: true,
             });
             continue;
@@ -262,15 +262,29 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
                 first_scan: first.map_or_else(|| scan_id.clone(), |f| f.first_scan.clone()),
             });
         }
+        // New: neither a known finding nor decided before (an upstream finding decided
+        // component_not_present is a decision without a finding of this image).
+        let decided: BTreeSet<(String, String)> =
+            state.decisions(&key)?.into_iter().map(|d| (d.vulnerability, d.package)).collect();
         let new: Vec<Decision> = decisions
             .iter()
-            .filter(|d| !known.contains_key(&(d.vulnerability.clone(), d.component.clone())))
+            .filter(|d| {
+                let k = (d.vulnerability.clone(), d.component.clone());
+                !known.contains_key(&k) && !decided.contains(&k)
+            })
             .cloned()
             .collect();
-        let doc = crate::vex::document::render(&facts.product, &decisions, &now, env!("CARGO_PKG_VERSION"));
-        let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
-        bytes.push(b'\n');
-        stage("write the OpenVEX document", &key, crate::fsutil::write_bytes_atomic(&vex_path, &bytes))?;
+        // An OpenVEX document has at least one statement: without decisions none is written
+        // (and the scan records no document).
+        let vex_written = if decisions.is_empty() {
+            String::new()
+        } else {
+            let doc = crate::vex::document::render(&facts.product, &decisions, &now, env!("CARGO_PKG_VERSION"));
+            let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+            bytes.push(b'\n');
+            stage("write the OpenVEX document", &key, crate::fsutil::write_bytes_atomic(&vex_path, &bytes))?;
+            vex_path.to_string_lossy().into_owned()
+        };
         checkpoint("vex-written", &key);
         let record = ScanRecord {
             scan: ScanRow {
@@ -280,14 +294,15 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
                 scanned_at: now.clone(),
                 findings: i64::try_from(findings.len()).unwrap_or(i64::MAX),
                 new_findings: i64::try_from(new.len()).unwrap_or(i64::MAX),
-                vex: vex_path.to_string_lossy().into_owned(),
+                vex: vex_written.clone(),
             },
             findings,
             decisions: new.clone(),
         };
         state.record_scan(&record)?;
         checkpoint("recorded", &key);
-        report.images.push(ImageRun { key, findings: seen.len(), new, vex: vex_path, already_scanned: false });
+        let vex = Some(vex_path).filter(|_| !vex_written.is_empty());
+        report.images.push(ImageRun { key, findings: seen.len(), new, vex, already_scanned: false });
     }
     Ok(report)
 }

@@ -752,7 +752,8 @@ fn analyse_source(
             let mut result = stage("scan the image", scan_packages(db, &packages, &ScanOptions::default()))?;
             // The image's own VEX: each finding decided from the image's facts, the document
             // written, and the scan made again with it (as `armorred scan --vex` would).
-            if let Some(f) = &vex_facts {
+            // (An OpenVEX document has at least one statement: none without findings.)
+            if let Some(f) = vex_facts.as_ref().filter(|_| !result.matches.is_empty()) {
                 let doc = crate::vex::document::render(
                     &f.product,
                     &crate::vex::decide::decide_all(f, &result),
