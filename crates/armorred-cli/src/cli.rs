@@ -107,6 +107,9 @@ pub(crate) struct MonitorRunArgs {
     /// Run again after each interval (`24h`, `30m`), until stopped.
     #[arg(long, value_name = "INTERVAL")]
     pub(crate) every: Option<String>,
+    /// POST the new decisions of each run (JSON) to this URL, when there are any.
+    #[arg(long, value_name = "URL")]
+    pub(crate) webhook: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

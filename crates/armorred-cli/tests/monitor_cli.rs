@@ -204,3 +204,112 @@ fn monitor_survives_a_kill_at_each_point() {
         assert_eq!(got, want, "{point}");
     }
 }
+
+/// `--webhook`: the new decisions are posted as JSON to a local HTTP server (a real one, on
+/// loopback); a run with nothing new posts nothing; a server answering 500 is an error.
+#[test]
+fn monitor_posts_to_a_webhook() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    fn serve(status: &'static str) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        listener.set_nonblocking(false).expect("blocking");
+        let handle = std::thread::spawn(move || {
+            let mut bodies = Vec::new();
+            // One request, or none within the test's runs (the accept is ended by a last
+            // connection the test makes itself).
+            while let Ok((stream, _)) = listener.accept() {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut len = 0usize;
+                let mut line = String::new();
+                let mut first = true;
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    if first && line.starts_with("STOP") {
+                        return bodies;
+                    }
+                    first = false;
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0u8; len];
+                reader.read_exact(&mut body).expect("body");
+                bodies.push(String::from_utf8_lossy(&body).into_owned());
+                let mut w = stream;
+                let _ = w.write_all(
+                    format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes(),
+                );
+            }
+            bodies
+        });
+        (url, handle)
+    }
+    fn stop(url: &str) {
+        let addr = url.trim_start_matches("http://").split('/').next().expect("addr").to_owned();
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        let _ = s.write_all(b"STOP\r\n");
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let (out, db0, db1) = catalog(dir.path());
+    let state = dir.path().join("m.db");
+    let state = state.to_str().expect("utf-8");
+    let (url, server) = serve("200 OK");
+    let run = |db: &Path, url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_armorred"))
+            .args(["monitor", "run", "--from"])
+            .arg(&out)
+            .args(["--state", state, "--db"])
+            .arg(db)
+            .args(["--webhook", url])
+            .env_remove("http_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("all_proxy")
+            .env_remove("ALL_PROXY")
+            .output()
+            .expect("monitor")
+    };
+    assert!(run(&db0, &url).status.success(), "nothing new: nothing posted");
+    let o = run(&db1, &url);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("notified http://127.0.0.1:"), "{}", text(&o.stderr));
+    stop(&url);
+    let bodies = server.join().expect("server");
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let body: serde_json::Value = serde_json::from_str(&bodies[0]).expect("json");
+    let locked = body["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .find(|i| i["key"].as_str().is_some_and(|k| k.starts_with("nginx:locked@")))
+        .expect("locked");
+    assert!(
+        locked["new"]
+            .as_array()
+            .expect("new")
+            .iter()
+            .any(|d| d["vulnerability"] == "CVE-2024-7347" && d["justification"] == "vulnerable_code_not_present"),
+        "{locked}"
+    );
+    // A server that refuses: the run fails and says so (after recording: the next run posts nothing again).
+    let (url, server) = serve("500 Internal Server Error");
+    let fresh = dir.path().join("fresh.db");
+    let o = Command::new(env!("CARGO_BIN_EXE_armorred"))
+        .args(["monitor", "run", "--from"])
+        .arg(&out)
+        .args(["--state", fresh.to_str().expect("utf-8"), "--db"])
+        .arg(&db1)
+        .args(["--webhook", &url])
+        .output()
+        .expect("monitor");
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("answered HTTP 500"), "{}", text(&o.stderr));
+    stop(&url);
+    let _ = server.join();
+}

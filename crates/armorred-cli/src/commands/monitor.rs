@@ -69,8 +69,16 @@ pub(crate) fn run(
                 )?;
             }
         }
+        let posted = match &args.webhook {
+            Some(url) => monitor::notify(url, &report)?,
+            None => false,
+        };
         if !quiet {
-            writeln!(std::io::stderr().lock(), "state: {} (DB {})", state.origin(), report.db_digest)?;
+            let mut err = std::io::stderr().lock();
+            writeln!(err, "state: {} (DB {})", state.origin(), report.db_digest)?;
+            if posted {
+                writeln!(err, "notified {}", args.webhook.as_deref().unwrap_or_default())?;
+            }
         }
         match every {
             Some(d) => std::thread::sleep(d),

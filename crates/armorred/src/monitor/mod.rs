@@ -41,6 +41,14 @@ pub enum MonitorError {
         /// Why.
         reason: String,
     },
+    /// The webhook did not take the notification.
+    #[error("webhook {url}: {reason}")]
+    Webhook {
+        /// Where it was posted.
+        url: String,
+        /// Why it failed.
+        reason: String,
+    },
     /// A stage failed.
     #[error("failed to {stage} for {image}")]
     Stage {
@@ -71,7 +79,7 @@ pub struct RunOptions<'a> {
 }
 
 /// What one image's rescan gave.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ImageRun {
     /// The image key.
     pub key: String,
@@ -86,7 +94,7 @@ pub struct ImageRun {
 }
 
 /// What a run did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct RunReport {
     /// The DB's digest.
     pub db_digest: String,
@@ -305,6 +313,29 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
         report.images.push(ImageRun { key, findings: seen.len(), new, vex, already_scanned: false });
     }
     Ok(report)
+}
+
+/// Posts the run's new decisions to a webhook (JSON: `{"db", "images": [{"key", "findings",
+/// "new": [decision...], "vex"}]}`, only images with something new), when there are any;
+/// bounded (10 s to connect, 60 s in all), a status other than 2xx an error. Returns whether
+/// it posted.
+pub fn notify(url: &str, report: &RunReport) -> Result<bool, MonitorError> {
+    let images: Vec<&ImageRun> = report.images.iter().filter(|i| !i.new.is_empty()).collect();
+    if images.is_empty() {
+        return Ok(false);
+    }
+    let body = serde_json::json!({"tool": concat!("armorred ", env!("CARGO_PKG_VERSION")), "db": report.db_digest, "images": images});
+    let client = crate::http::Client::new(crate::http::Deadlines {
+        connect: std::time::Duration::from_secs(10),
+        stall: std::time::Duration::from_secs(30),
+        total: Some(std::time::Duration::from_secs(60)),
+    });
+    let bad = |reason: String| MonitorError::Webhook { url: url.to_owned(), reason };
+    match client.request("POST", url).set("Content-Type", "application/json").send_string(&body.to_string()) {
+        Ok(_) => Ok(true),
+        Err(ureq::Error::Status(code, _)) => Err(bad(format!("answered HTTP {code}"))),
+        Err(e) => Err(bad(e.to_string())),
+    }
 }
 
 /// The whole state, for `monitor status`: every image with its scans, findings and decisions.
