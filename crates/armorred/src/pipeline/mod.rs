@@ -707,13 +707,15 @@ fn analyse_source(
     let record = build.and_then(|b| b.source_build.as_ref()).map(report::SourceBuild::from);
     let probe =
         record.as_ref().map(|r| report::BinaryProbe { component: r.component.clone(), names: r.feature_names() });
-    // The few files the image's own VEX needs (package file lists, nginx's configuration).
+    // The few files the image's own VEX needs (package file lists, nginx's configuration): for
+    // the tiers only; the upstream side is scanned as its users' scanners see it, without VEX.
+    let upstream_side = dir.file_name().is_some_and(|n| n == "upstream");
     let vex_files = match build {
-        Some(_) => Some(stage(
+        Some(_) if !upstream_side => Some(stage(
             "read the image's files for its VEX",
             crate::vex::facts::ImageFiles::read(&image, &tree, &Limits::default()),
         )?),
-        None => None,
+        _ => None,
     };
     let (facts, binaries): (ImageFacts, Vec<BinaryCheck>) = stage(
         "analyse the image's files",
