@@ -64,6 +64,52 @@ pub(crate) enum Command {
     VerifyAttestation(VerifyAttestationArgs),
     /// Render the static website (HTML, self-contained) from the pipeline's outputs.
     Site(SiteArgs),
+    /// Watch the published images: rescan, decide each new finding as OpenVEX, record.
+    Monitor(MonitorArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MonitorArgs {
+    #[command(subcommand)]
+    pub(crate) command: MonitorCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MonitorCommand {
+    /// Rescan every image out/index.json lists against the current DB, decide every new finding
+    /// (OpenVEX with evidence, out/<image>/<tier>/vex.openvex.json) and record it in the state.
+    Run(MonitorRunArgs),
+    /// Print the state as JSON: every image with its scans, findings (first seen) and decisions.
+    Status(MonitorStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MonitorStatusArgs {
+    /// The pipeline's output folder (the default state is <OUT>/monitor.db).
+    #[arg(long, default_value = "out", value_name = "OUT")]
+    pub(crate) from: PathBuf,
+    /// The state: a SQLite file, or postgres://USER@HOST/DB.
+    #[arg(long, value_name = "FILE|URL")]
+    pub(crate) state: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MonitorRunArgs {
+    /// The pipeline's output folder, holding index.json.
+    #[arg(long, default_value = "out", value_name = "OUT")]
+    pub(crate) from: PathBuf,
+    /// The state: a SQLite file, or postgres://USER@HOST/DB (default: <OUT>/monitor.db).
+    #[arg(long, value_name = "FILE|URL")]
+    pub(crate) state: Option<String>,
+    /// Vulnerability DB (default: $ARMORRED_DB, else the user data dir).
+    #[arg(long)]
+    pub(crate) db: Option<PathBuf>,
+    /// Run again after each interval (`24h`, `30m`), until stopped.
+    #[arg(long, value_name = "INTERVAL")]
+    pub(crate) every: Option<String>,
+    /// POST the new decisions of each run (JSON) to this URL, when there are any.
+    #[arg(long, value_name = "URL")]
+    pub(crate) webhook: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

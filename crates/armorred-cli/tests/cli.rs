@@ -258,6 +258,53 @@ fn pipeline_writes_its_reports() {
     assert!(!names.iter().any(|p| p.starts_with("pkg:deb/debian/nginx")), "{names:?}");
     assert!(stderr.contains("locked on the 1 source-built"), "{stderr}");
 
+    // The image's own VEX (valid OpenVEX), applied to its scan: `scan --vex` of the image with
+    // that document gives the pipeline's findings and suppressions, each with its reason.
+    let openvex = support::repo().join("../shared/data/attestation-specs/openvex/openvex_json_schema.json");
+    for tier in ["hardened", "locked"] {
+        let vex = out.join("nginx").join(tier).join("vex.openvex.json");
+        let pipeline = json(&format!("nginx/{tier}/scan.json"));
+        let found = pipeline["matches"].as_array().is_some_and(|m| !m.is_empty())
+            || pipeline["ignoredMatches"].as_array().is_some_and(|m| !m.is_empty());
+        // No findings, no document (OpenVEX needs one statement at least).
+        assert_eq!(vex.exists(), found, "{tier}");
+        if !found {
+            continue;
+        }
+        if openvex.exists() {
+            support::validate(&vex, &openvex);
+        }
+        let image = format!("oci-dir:{}", out.join("nginx").join(tier).join("image").display());
+        let again = armorred(&[
+            "scan",
+            &image,
+            "--db",
+            db.to_str().expect("utf-8"),
+            "--vex",
+            vex.to_str().expect("utf-8"),
+            "-o",
+            "json",
+        ]);
+        assert!(again.status.success(), "{}", text(&again.stderr));
+        let again: serde_json::Value = serde_json::from_slice(&again.stdout).expect("json");
+        let ids = |v: &serde_json::Value, key: &str| -> Vec<String> {
+            let mut ids: Vec<String> = v[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|m| format!("{} {}", m["vulnerability"]["id"], m["artifact"]["name"]))
+                .collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(ids(&again, "matches"), ids(&pipeline, "matches"), "{tier}");
+        assert_eq!(ids(&again, "ignoredMatches"), ids(&pipeline, "ignoredMatches"), "{tier}");
+        for m in pipeline["ignoredMatches"].as_array().into_iter().flatten() {
+            let reason = m["appliedIgnoreRules"][0]["reason"].as_str().unwrap_or_default();
+            assert!(reason.starts_with("vex not_affected ("), "{tier}: {m}");
+        }
+    }
+
     // The package note names Debian's source package and version (the build applies that
     // revision's patch series), so the tracker's data applies to the source-built nginx: none of
     // trixie's nginx advisories affect deb13u7; claimed as deb13u4, those fixed in u5..u7 do.

@@ -28,6 +28,9 @@ pub enum Error {
     /// The end-to-end pipeline.
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),
+    /// The monitor (`armorred monitor`).
+    #[error(transparent)]
+    Monitor(#[from] crate::monitor::MonitorError),
     /// Vulnerability DB and scanning.
     #[error(transparent)]
     Vuln(#[from] crate::vuln::VulnError),
@@ -55,6 +58,9 @@ pub enum Error {
     /// The static site (`armorred site`).
     #[error(transparent)]
     Site(#[from] crate::site::SiteError),
+    /// The image's own VEX.
+    #[error(transparent)]
+    Vex(#[from] crate::vex::VexError),
 }
 
 /// Result with the crate [`Error`].

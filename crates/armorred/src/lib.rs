@@ -19,6 +19,7 @@ pub mod http;
 pub mod json;
 #[cfg(test)]
 mod module_graph;
+pub mod monitor;
 pub mod oci;
 pub mod pipeline;
 pub mod policy;
@@ -32,6 +33,7 @@ pub mod source;
 pub mod spec;
 pub mod tier;
 pub mod version;
+pub mod vex;
 pub mod vuln;
 
 pub use error::{Error, Result};

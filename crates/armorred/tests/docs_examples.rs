@@ -1,5 +1,6 @@
-//! The admission-policy examples users copy (docs/examples/kubernetes): valid YAML by yamllint,
-//! with the fields the policy-controller and Kyverno read where they read them.
+//! The Kubernetes examples users copy (docs/examples/kubernetes: admission policies, the monitor's
+//! CronJob): valid YAML by yamllint, with the fields the policy-controller, Kyverno and the
+//! CronJob controller read where they read them.
 
 mod support;
 
@@ -42,6 +43,10 @@ want = {
      ["spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries", 0, "keys", "rekor", "ignoreTlog"],
      ["spec", "rules", 0, "verifyImages", 0, "attestations", 0, "type"],
      ["spec", "rules", 0, "verifyImages", 0, "attestations", 0, "conditions", 0, "all", 0, "key"]]),
+  "monitor-cronjob.yaml": ("batch/v1", "CronJob", [
+     ["spec", "schedule"], ["spec", "jobTemplate", "spec", "template", "spec", "containers", 0, "image"],
+     ["spec", "jobTemplate", "spec", "template", "spec", "containers", 0, "args"],
+     ["spec", "jobTemplate", "spec", "template", "spec", "restartPolicy"]]),
 }
 bad = 0
 for name, (api, kind, paths) in want.items():

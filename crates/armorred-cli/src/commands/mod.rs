@@ -8,6 +8,7 @@ mod compare;
 mod db;
 mod key;
 mod lock;
+mod monitor;
 mod pipeline;
 mod pull;
 mod push;
@@ -47,6 +48,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Attest(args) => attest::run(&args, cli.quiet),
         Command::VerifyAttestation(args) => verify_attestation::run(&args, cli.quiet),
         Command::Site(args) => site::run(&args, cli.quiet),
+        Command::Monitor(args) => monitor::run(&args, clock, cli.quiet),
     }
 }
 

@@ -375,6 +375,10 @@ pub(crate) fn examine(
 
     let arch = arch_name(elf.header.e_machine).to_owned();
     let needed: Vec<String> = elf.libraries.iter().map(|s| (*s).to_owned()).collect();
+    let dlopen = elf
+        .dynsyms
+        .iter()
+        .any(|s| s.st_shndx == 0 && matches!(elf.dynstrtab.get_at(s.st_name), Some("dlopen" | "dlmopen")));
     let all: Option<Vec<&str>> = (matches!(linking, Linking::Static | Linking::StaticPie) && !symtab.is_empty())
         .then(|| all_symbols().collect());
     let fortify = fortify(FortifyNames { arch: &arch, needed: &needed, dynsym: &dynsym, lists: all.as_deref() });
@@ -431,6 +435,8 @@ pub(crate) fn examine(
         rpath: split_paths(&elf.rpaths),
         runpath: split_paths(&elf.runpaths),
         needed,
+        soname: elf.soname.map(str::to_owned),
+        dlopen,
         symbols: symtab.len(),
         dynamic_symbols: dynsym.len(),
         stripped: elf.syms.is_empty(),

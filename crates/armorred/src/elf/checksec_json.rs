@@ -61,6 +61,8 @@ pub fn file_object(r: &Report, extended: bool) -> Value {
         "type": r.elf_type,
         "language": r.language,
         "needed": r.needed,
+        "soname": r.soname,
+        "dlopen": yes(r.dlopen),
     });
     if let Value::Object(extra) = extra {
         m.extend(extra);
@@ -102,6 +104,8 @@ mod tests {
             rpath: vec![],
             runpath: vec!["$ORIGIN/../lib".into()],
             needed: vec!["libc.so.6".into()],
+            soname: None,
+            dlopen: false,
             symbols: 0,
             dynamic_symbols: 42,
             stripped: true,

@@ -238,6 +238,11 @@ pub struct Report {
     pub runpath: Vec<String>,
     /// DT_NEEDED entries.
     pub needed: Vec<String>,
+    /// DT_SONAME, for a shared library that names itself (how DT_NEEDED entries find it).
+    pub soname: Option<String>,
+    /// Whether it imports `dlopen` or `dlmopen` (an undefined dynamic symbol): it may load
+    /// libraries that no DT_NEEDED names (libc itself defines them and is not counted).
+    pub dlopen: bool,
     /// Entries in `.symtab` (0 when stripped).
     pub symbols: usize,
     /// Entries in `.dynsym`.

@@ -725,6 +725,16 @@ fn analyse_source(
     let record = build.and_then(|b| b.source_build.as_ref()).map(report::SourceBuild::from);
     let probe =
         record.as_ref().map(|r| report::BinaryProbe { component: r.component.clone(), names: r.feature_names() });
+    // The few files the image's own VEX needs (package file lists, nginx's configuration): for
+    // the tiers only; the upstream side is scanned as its users' scanners see it, without VEX.
+    let upstream_side = dir.file_name().is_some_and(|n| n == "upstream");
+    let vex_files = match build {
+        Some(_) if !upstream_side => Some(stage(
+            "read the image's files for its VEX",
+            crate::vex::facts::ImageFiles::read(&image, &tree, &Limits::default()),
+        )?),
+        _ => None,
+    };
     let (facts, binaries): (ImageFacts, Vec<BinaryCheck>) = stage(
         "analyse the image's files",
         report::image_facts_known(
@@ -740,12 +750,41 @@ fn analyse_source(
     done(cx.opts, "checksec", || format!("{} files, {} ELF", facts.files.files, facts.checksec.entries.len()));
 
     let packages: Vec<ScanPackage> = crate::vuln::sbom::from_sbom(&sbom);
+    let vex_facts = vex_files.as_ref().map(|files| {
+        let product = crate::vex::Product {
+            name: dir.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            digest: build.map(|b| b.manifest_digest.clone()).or_else(|| image.digest.clone()).unwrap_or_default(),
+            registry: None,
+        };
+        let config = image.image_config().and_then(|c| c.config);
+        let compiled_out = record.as_ref().map(|r| r.compiled_out(Some(&binaries))).unwrap_or_default();
+        crate::vex::facts::gather(product, &sbom, files, &facts.checksec, config.as_ref(), compiled_out)
+    });
+    if let Some(f) = &vex_facts {
+        write(dir.join("vex.facts.json"), &json_bytes(f), written)?;
+        paths.insert("vex_facts".into(), "vex.facts.json".into());
+    }
     let mut scan_json = None;
     let (scan, side) = match &cx.db {
         Some(db) => {
             emit(cx.opts, Progress::Stage("scan"));
             let started = cx.opts.clock.now_rfc3339();
-            let result = stage("scan the image", scan_packages(db, &packages, &ScanOptions::default()))?;
+            let mut result = stage("scan the image", scan_packages(db, &packages, &ScanOptions::default()))?;
+            // The image's own VEX: each finding decided from the image's facts, the document
+            // written, and the scan made again with it (as `armorred scan --vex` would).
+            // (An OpenVEX document has at least one statement: none without findings.)
+            if let Some(f) = vex_facts.as_ref().filter(|_| !result.matches.is_empty()) {
+                let doc = crate::vex::document::render(
+                    &f.product,
+                    &crate::vex::decide::decide_all(f, &result),
+                    &image.created.clone().unwrap_or_default(),
+                    env!("CARGO_PKG_VERSION"),
+                );
+                write(dir.join("vex.openvex.json"), &json_bytes(&doc), written)?;
+                paths.insert("vex".into(), "vex.openvex.json".into());
+                let opts = ScanOptions { vex: crate::vuln::vex::parse(&doc), ..ScanOptions::default() };
+                result = stage("scan the image", scan_packages(db, &packages, &opts))?;
+            }
             let finished = cx.opts.clock.now_rfc3339();
             let meta = ReportMeta {
                 target: source.to_owned(),

@@ -203,7 +203,7 @@ pub(crate) fn cvss_version(c: &Cvss) -> String {
 }
 
 /// A deterministic UUID (v4 layout) from content.
-pub(crate) fn uuid_from(content: &str) -> String {
+pub fn uuid_from(content: &str) -> String {
     let h = Sha256::digest(content.as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&h[..16]);

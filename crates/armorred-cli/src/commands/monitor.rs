@@ -1,0 +1,88 @@
+//! `armorred monitor run [--from OUT] [--state FILE|URL] [--db DB] [--every 24h]`.
+
+use std::io::Write;
+
+use armorred::clock::Clock;
+use armorred::monitor::{self, RunOptions, State};
+
+use crate::cli::{MonitorArgs, MonitorCommand};
+use crate::Outcome;
+
+/// The crash tests' hook: `ARMORRED_MONITOR_ABORT_AT=<point>` stops the process (as a kill
+/// would) when a run reaches that point (`scanned`, `vex-written`, `recorded`).
+const ABORT_AT: &str = "ARMORRED_MONITOR_ABORT_AT";
+
+pub(crate) fn run(
+    args: &MonitorArgs,
+    clock: impl Fn() -> Result<Clock, armorred::clock::ClockError>,
+    quiet: bool,
+) -> anyhow::Result<Outcome> {
+    let args = match &args.command {
+        MonitorCommand::Run(a) => a,
+        MonitorCommand::Status(a) => {
+            let spec = a.state.clone().unwrap_or_else(|| a.from.join("monitor.db").to_string_lossy().into_owned());
+            let status = monitor::status(&mut State::open(&spec)?)?;
+            writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&status)?)?;
+            return Ok(Outcome::Success);
+        }
+    };
+    let every = match &args.every {
+        Some(s) => Some(
+            monitor::parse_interval(s)
+                .ok_or_else(|| anyhow::anyhow!("--every {s:?}: give a number and s, m, h or d (24h)"))?,
+        ),
+        None => None,
+    };
+    let spec = args.state.clone().unwrap_or_else(|| args.from.join("monitor.db").to_string_lossy().into_owned());
+    let abort_at = std::env::var(ABORT_AT).ok();
+    let checkpoint = |point: &str, _key: &str| {
+        if abort_at.as_deref() == Some(point) {
+            std::process::abort();
+        }
+    };
+    loop {
+        let mut state = State::open(&spec)?;
+        let opts = RunOptions {
+            from: args.from.clone(),
+            db: armorred::vuln::db::resolve_path(args.db.as_deref()),
+            clock: clock()?,
+            checkpoint: Some(&checkpoint),
+        };
+        let report = monitor::run(&mut state, &opts)?;
+        let mut out = std::io::stdout().lock();
+        for img in &report.images {
+            let what = if img.already_scanned {
+                "already scanned with this DB".to_string()
+            } else {
+                format!("{} findings, {} new", img.findings, img.new.len())
+            };
+            let vex = img.vex.as_ref().map_or_else(|| "no VEX (nothing to state)".into(), |v| v.display().to_string());
+            writeln!(out, "{}\t{what}\t{vex}", armorred::display::escape(&img.key))?;
+            for d in &img.new {
+                writeln!(
+                    out,
+                    "  {}\t{}\t{}{}",
+                    armorred::display::escape(&d.vulnerability),
+                    armorred::display::escape(&d.component),
+                    d.status.as_str(),
+                    d.justification.map(|j| format!(" ({})", j.as_str())).unwrap_or_default()
+                )?;
+            }
+        }
+        let posted = match &args.webhook {
+            Some(url) => monitor::notify(url, &report)?,
+            None => false,
+        };
+        if !quiet {
+            let mut err = std::io::stderr().lock();
+            writeln!(err, "state: {} (DB {})", state.origin(), report.db_digest)?;
+            if posted {
+                writeln!(err, "notified {}", args.webhook.as_deref().unwrap_or_default())?;
+            }
+        }
+        match every {
+            Some(d) => std::thread::sleep(d),
+            None => return Ok(Outcome::Success),
+        }
+    }
+}

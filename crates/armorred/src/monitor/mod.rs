@@ -1,0 +1,374 @@
+//! `armorred monitor`: the watch over published images. `run` reads the images the main job
+//! published (`out/index.json` and each tier's `summary.json`), rescans each one's SBOM against
+//! the current vulnerability DB, diffs the findings with those the state already knows, decides
+//! every finding with the one decision engine ([`crate::vex::decide`], from the `vex.facts.json`
+//! the main job gathered), writes the image's OpenVEX document, and records the scan, the new
+//! findings (with their first-seen time) and their decisions in the state ([`state`]: SQLite or
+//! PostgreSQL), all of one image in one transaction.
+//!
+//! Crash safety: the document is written atomically before the transaction; a scan is keyed by
+//! (image, DB digest), so a run killed anywhere and run again rescans only what was not
+//! recorded, rewrites the same document, and records each scan once.
+
+pub mod postgres;
+pub mod sqlite;
+pub mod state;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::clock::Clock;
+use crate::pipeline::summary::{Index, Summary};
+use crate::vex::{decide, Decision, ImageFacts, Product, Subject};
+use crate::vuln::db::Db;
+use crate::vuln::{scan_packages, ScanOptions};
+pub use state::{PublishedImage, ScanRecord, ScanRow, State, StateError};
+
+/// Bound on a JSON document the monitor reads (index, summary, facts).
+const MAX_DOCUMENT: u64 = 64 << 20;
+
+/// Errors of the monitor.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    /// The state.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// A published file could not be read or is not what it should be.
+    #[error("{}: {reason}", path.display())]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The webhook did not take the notification.
+    #[error("webhook {url}: {reason}")]
+    Webhook {
+        /// Where it was posted.
+        url: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A stage failed.
+    #[error("failed to {stage} for {image}")]
+    Stage {
+        /// The stage.
+        stage: &'static str,
+        /// The image key.
+        image: String,
+        /// The cause.
+        #[source]
+        source: Box<crate::Error>,
+    },
+}
+
+/// The callback of [`RunOptions::checkpoint`]: the point and the image key.
+pub type Checkpoint<'a> = &'a dyn Fn(&str, &str);
+
+/// What `monitor run` runs on.
+pub struct RunOptions<'a> {
+    /// The main job's output folder (`out`, holding `index.json`).
+    pub from: PathBuf,
+    /// The vulnerability DB.
+    pub db: PathBuf,
+    /// The clock (scan and first-seen times).
+    pub clock: Clock,
+    /// Called at each point a run may be killed at (`scanned`, `vex-written`, `recorded`), with
+    /// the image key: the CLI's crash tests stop the process there.
+    pub checkpoint: Option<Checkpoint<'a>>,
+}
+
+/// What one image's rescan gave.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImageRun {
+    /// The image key.
+    pub key: String,
+    /// Findings of the scan.
+    pub findings: usize,
+    /// Decisions of the findings new since the previous scan.
+    pub new: Vec<Decision>,
+    /// The OpenVEX document written (none without findings or decisions).
+    pub vex: Option<PathBuf>,
+    /// Whether this DB had already scanned the image (nothing recorded again).
+    pub already_scanned: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunReport {
+    /// The DB's digest.
+    pub db_digest: String,
+    /// One per image, in the index's order.
+    pub images: Vec<ImageRun>,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, MonitorError> {
+    let bad = |reason: String| MonitorError::Input { path: path.to_path_buf(), reason };
+    let bytes = crate::fsutil::read_regular_bounded(path, MAX_DOCUMENT).map_err(|e| bad(e.to_string()))?;
+    let value = crate::json::from_slice(&bytes).map_err(|e| bad(format!("not JSON: {e}")))?;
+    serde_json::from_value(value).map_err(|e| bad(e.to_string()))
+}
+
+/// A path a summary names, which must stay inside its folder.
+fn inside(dir: &Path, rel: &str, summary: &Path) -> Result<PathBuf, MonitorError> {
+    let p = Path::new(rel);
+    if p.is_absolute() || p.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        return Err(MonitorError::Input {
+            path: summary.to_path_buf(),
+            reason: format!("path {rel:?} is not a plain relative path"),
+        });
+    }
+    Ok(dir.join(p))
+}
+
+/// One published tier, read from the main job's outputs.
+struct Published {
+    image: PublishedImage,
+    dir: PathBuf,
+    upstream_sbom: Option<PathBuf>,
+}
+
+/// The images `out/index.json` lists (every tier with an SBOM).
+fn published(from: &Path) -> Result<Vec<Published>, MonitorError> {
+    let index_path = from.join("index.json");
+    let index: Index = read_json(&index_path)?;
+    let mut out = Vec::new();
+    for img in &index.images {
+        let upstream_sbom = match &img.upstream {
+            Some(u) => {
+                let path = inside(from, &u.summary, &index_path)?;
+                let s: Summary = read_json(&path)?;
+                let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                s.paths.get("sbom_cyclonedx").map(|r| inside(&dir, r, &path)).transpose()?
+            }
+            None => None,
+        };
+        for t in &img.tiers {
+            let path = inside(from, &t.summary, &index_path)?;
+            let s: Summary = read_json(&path)?;
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let file = |key: &str| -> Result<Option<String>, MonitorError> {
+                s.paths.get(key).map(|r| inside(&dir, r, &path).map(|p| p.to_string_lossy().into_owned())).transpose()
+            };
+            let Some(sbom) = file("sbom_cyclonedx")? else {
+                return Err(MonitorError::Input { path, reason: "no sbom_cyclonedx in paths".into() });
+            };
+            let digest = s.digest.clone().unwrap_or_default();
+            out.push(Published {
+                image: PublishedImage {
+                    key: format!("{}:{}@{digest}", s.image, s.variant),
+                    name: s.image.clone(),
+                    tier: s.variant.clone(),
+                    reference: s.source.clone(),
+                    digest,
+                    definition: img.definition.clone(),
+                    sbom,
+                    build_record: file("build_record")?,
+                    vex_facts: file("vex_facts")?,
+                    superseded_by: None,
+                },
+                dir,
+                upstream_sbom: upstream_sbom.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn stage<T, E: Into<crate::Error>>(stage: &'static str, image: &str, r: Result<T, E>) -> Result<T, MonitorError> {
+    r.map_err(|e| MonitorError::Stage { stage, image: image.to_owned(), source: Box::new(e.into()) })
+}
+
+/// Rescans every published image (see the module documentation).
+pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, MonitorError> {
+    let images = published(&opts.from)?;
+    let db = stage("open the vulnerability DB", "the catalog", Db::open(&opts.db))?;
+    let db_digest = format!("sha256:{}", db.sha256());
+    let now = opts.clock.now_rfc3339();
+    let checkpoint = |point: &str, key: &str| {
+        if let Some(cb) = opts.checkpoint {
+            cb(point, key);
+        }
+    };
+    // The upstream SBOMs, scanned once each: their findings on packages an image does not ship
+    // are decided too (component_not_present), so users comparing with upstream see why.
+    let mut upstream_scans: BTreeMap<PathBuf, Vec<Subject>> = BTreeMap::new();
+    let mut report = RunReport { db_digest: db_digest.clone(), images: Vec::new() };
+    for p in &images {
+        let key = p.image.key.clone();
+        state.upsert_image(&p.image, &now)?;
+        let vex_path = p.dir.join("vex.openvex.json");
+        if let Some(done) = state.scan_with(&key, &db_digest)? {
+            report.images.push(ImageRun {
+                key,
+                findings: usize::try_from(done.findings).unwrap_or_default(),
+                new: Vec::new(),
+                vex: Some(PathBuf::from(&done.vex)).filter(|_| !done.vex.is_empty()),
+                already_scanned: true,
+            });
+            continue;
+        }
+        let packages = stage("read the SBOM", &key, crate::vuln::sbom::read(Path::new(&p.image.sbom), None))?;
+        let scan = stage("scan the image", &key, scan_packages(&db, &packages, &ScanOptions::default()))?;
+        checkpoint("scanned", &key);
+        // Facts of another image (another digest) do not apply: decided without them.
+        let facts: Option<ImageFacts> = match &p.image.vex_facts {
+            Some(f) => Some(read_json::<ImageFacts>(Path::new(f))?).filter(|f| f.product.digest == p.image.digest),
+            None => None,
+        };
+        let facts = match facts {
+            Some(f) => f,
+            None => ImageFacts {
+                schema: crate::vex::decide::FACTS_SCHEMA.into(),
+                product: Product { name: p.image.name.clone(), digest: p.image.digest.clone(), registry: None },
+                components: Vec::new(),
+                compiled_out: Vec::new(),
+                elf: None,
+                entrypoint: Vec::new(),
+                modules: Vec::new(),
+                modules_unknown: None,
+            },
+        };
+        let mut decisions = crate::vex::decide::decide_all(&facts, &scan);
+        if let Some(up) = &p.upstream_sbom {
+            if !upstream_scans.contains_key(up) {
+                let pk = stage("read the upstream SBOM", &key, crate::vuln::sbom::read(up, None))?;
+                let r = stage("scan the upstream image", &key, scan_packages(&db, &pk, &ScanOptions::default()))?;
+                upstream_scans.insert(up.clone(), r.matches.iter().map(Subject::from).collect());
+            }
+            let mut seen: BTreeSet<(String, String)> =
+                decisions.iter().map(|d| (d.vulnerability.clone(), d.component.clone())).collect();
+            for s in upstream_scans.get(up).into_iter().flatten() {
+                let d = decide(&facts, s);
+                if d.justification == Some(crate::vex::Justification::ComponentNotPresent)
+                    && seen.insert((d.vulnerability.clone(), d.component.clone()))
+                {
+                    decisions.push(d);
+                }
+            }
+        }
+        let known = state.findings(&key)?;
+        let scan_id = {
+            use sha2::Digest;
+            hex::encode(&sha2::Sha256::digest(format!("{key}|{db_digest}").as_bytes())[..16])
+        };
+        let mut findings = Vec::new();
+        let mut seen = BTreeSet::new();
+        for m in &scan.matches {
+            let k = (m.vulnerability.id.clone(), m.artifact.name.clone());
+            if !seen.insert(k.clone()) {
+                continue;
+            }
+            let first = known.get(&k);
+            findings.push(state::FindingRow {
+                vulnerability: k.0,
+                package: k.1,
+                version: m.artifact.version.clone(),
+                severity: m.vulnerability.severity.as_str().to_owned(),
+                fixed_in: m.vulnerability.fix_versions.join(","),
+                first_seen: first.map_or_else(|| now.clone(), |f| f.first_seen.clone()),
+                first_scan: first.map_or_else(|| scan_id.clone(), |f| f.first_scan.clone()),
+            });
+        }
+        // New: neither a known finding nor decided before (an upstream finding decided
+        // component_not_present is a decision without a finding of this image).
+        let decided: BTreeSet<(String, String)> =
+            state.decisions(&key)?.into_iter().map(|d| (d.vulnerability, d.package)).collect();
+        let new: Vec<Decision> = decisions
+            .iter()
+            .filter(|d| {
+                let k = (d.vulnerability.clone(), d.component.clone());
+                !known.contains_key(&k) && !decided.contains(&k)
+            })
+            .cloned()
+            .collect();
+        // An OpenVEX document has at least one statement: without decisions none is written
+        // (and the scan records no document).
+        let vex_written = if decisions.is_empty() {
+            String::new()
+        } else {
+            let doc = crate::vex::document::render(&facts.product, &decisions, &now, env!("CARGO_PKG_VERSION"));
+            let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+            bytes.push(b'\n');
+            stage("write the OpenVEX document", &key, crate::fsutil::write_bytes_atomic(&vex_path, &bytes))?;
+            vex_path.to_string_lossy().into_owned()
+        };
+        checkpoint("vex-written", &key);
+        let record = ScanRecord {
+            scan: ScanRow {
+                id: scan_id,
+                image_key: key.clone(),
+                db_digest: db_digest.clone(),
+                scanned_at: now.clone(),
+                findings: i64::try_from(findings.len()).unwrap_or(i64::MAX),
+                new_findings: i64::try_from(new.len()).unwrap_or(i64::MAX),
+                vex: vex_written.clone(),
+            },
+            findings,
+            decisions: new.clone(),
+        };
+        state.record_scan(&record)?;
+        checkpoint("recorded", &key);
+        let vex = Some(vex_path).filter(|_| !vex_written.is_empty());
+        report.images.push(ImageRun { key, findings: seen.len(), new, vex, already_scanned: false });
+    }
+    Ok(report)
+}
+
+/// Posts the run's new decisions to a webhook (JSON: `{"db", "images": [{"key", "findings",
+/// "new": [decision...], "vex"}]}`, only images with something new), when there are any;
+/// bounded (10 s to connect, 60 s in all), a status other than 2xx an error. Returns whether
+/// it posted.
+pub fn notify(url: &str, report: &RunReport) -> Result<bool, MonitorError> {
+    let images: Vec<&ImageRun> = report.images.iter().filter(|i| !i.new.is_empty()).collect();
+    if images.is_empty() {
+        return Ok(false);
+    }
+    let body = serde_json::json!({"tool": concat!("armorred ", env!("CARGO_PKG_VERSION")), "db": report.db_digest, "images": images});
+    let client = crate::http::Client::new(crate::http::Deadlines {
+        connect: std::time::Duration::from_secs(10),
+        stall: std::time::Duration::from_secs(30),
+        total: Some(std::time::Duration::from_secs(60)),
+    });
+    let bad = |reason: String| MonitorError::Webhook { url: url.to_owned(), reason };
+    match client.request("POST", url).set("Content-Type", "application/json").send_string(&body.to_string()) {
+        Ok(_) => Ok(true),
+        Err(ureq::Error::Status(code, _)) => Err(bad(format!("answered HTTP {code}"))),
+        Err(e) => Err(bad(e.to_string())),
+    }
+}
+
+/// The whole state, for `monitor status`: every image with its scans, findings and decisions.
+pub fn status(state: &mut State) -> Result<serde_json::Value, MonitorError> {
+    let scans = state.scans()?;
+    let mut images = Vec::new();
+    for img in state.images()? {
+        let findings: Vec<state::FindingRow> = state.findings(&img.key)?.into_values().collect();
+        let decisions = state.decisions(&img.key)?;
+        let own: Vec<&ScanRow> = scans.iter().filter(|s| s.image_key == img.key).collect();
+        images.push(serde_json::json!({
+            "image": img,
+            "scans": own,
+            "findings": findings,
+            "decisions": decisions,
+        }));
+    }
+    Ok(serde_json::json!({"state": state.origin(), "schema_version": state.version()?, "images": images}))
+}
+
+/// Parses `--every` (`24h`, `30m`, `90s`, `1d`).
+pub fn parse_interval(s: &str) -> Option<std::time::Duration> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (secs > 0).then(|| std::time::Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests;
