@@ -647,6 +647,10 @@ pub(crate) struct AttestArgs {
     /// The repository the statement's subject names; default: the layout's ref.name.
     #[arg(long, value_name = "HOST/REPO")]
     pub(crate) reference: Option<String>,
+    /// The attestation format: legacy (a layer of the `sha256-<hex>.att` image) or bundle (a
+    /// Sigstore bundle v0.3 attached as an OCI 1.1 referrer); docs/signing.md.
+    #[arg(long, value_enum, default_value_t = SignFormat::Legacy)]
+    pub(crate) format: SignFormat,
     /// Reach this registry HOST[:PORT] over plain HTTP (loopback always is). Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub(crate) insecure_registry: Vec<String>,

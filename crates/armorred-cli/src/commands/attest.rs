@@ -1,4 +1,4 @@
-//! `armorred attest --key K --type T --predicate FILE [--reference R] IMAGE`.
+//! `armorred attest --key K --type T --predicate FILE [--reference R] [--format legacy|bundle] IMAGE`.
 
 use std::io::Write;
 
@@ -6,7 +6,7 @@ use anyhow::Context;
 use armorred::display::escape;
 use armorred::sign::intoto;
 
-use crate::cli::AttestArgs;
+use crate::cli::{AttestArgs, SignFormat};
 use crate::Outcome;
 
 /// The largest predicate file read.
@@ -19,6 +19,27 @@ pub(crate) fn run(args: &AttestArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let predicate = armorred::json::from_slice(&bytes)
         .with_context(|| format!("predicate {} is not JSON", escape(&args.predicate.display().to_string())))?;
     let key = armorred::sign::load_private_key(&args.key, &super::key::password(false)?)?;
+    if args.format == SignFormat::Bundle {
+        let b = armorred::sign::bundle::attest_image(
+            store.as_ref(),
+            &key,
+            &predicate_type,
+            predicate,
+            args.reference.as_deref(),
+        )?;
+        if !quiet {
+            writeln!(
+                anstream::stderr().lock(),
+                "attested {} about {}@{} (bundle {}, referrer manifest {})",
+                escape(&predicate_type),
+                escape(&args.image),
+                b.subject,
+                b.bundle,
+                b.manifest
+            )?;
+        }
+        return Ok(Outcome::Success);
+    }
     let a = intoto::attest(store.as_ref(), &key, &predicate_type, predicate, args.reference.as_deref())?;
     if !quiet {
         writeln!(

@@ -349,3 +349,123 @@ fn check_referrer(
     };
     Ok(Some((claims, layer)))
 }
+
+/// Attests `predicate` (of type URI `predicate_type`) about the image of `store` as cosign 3
+/// does: an in-toto Statement v1 (subject: the image's repository and digest) in a DSSE
+/// envelope in a v0.3 bundle, attached as an OCI 1.1 referrer of the image annotated with the
+/// predicate type.
+pub fn attest_image(
+    store: &dyn super::layout::Store,
+    key: &PrivateKey,
+    predicate_type: &str,
+    predicate: serde_json::Value,
+    reference: Option<&str>,
+) -> Result<SignedBundle, SignError> {
+    let subject = store.subject()?;
+    let name = reference.map(str::to_string).or(subject.name.clone()).unwrap_or_default();
+    let name = super::layout::repository_of(&name).to_string();
+    let statement = Statement {
+        kind: intoto::STATEMENT_V1.into(),
+        subject: vec![intoto::StatementSubject {
+            name: name.clone(),
+            digest: [("sha256".to_string(), subject.digest.hex().to_string())].into(),
+        }],
+        predicate_type: predicate_type.to_string(),
+        predicate,
+    };
+    let bundle = Bundle::sign_statement(&statement, key).to_bytes();
+    let manifest = referrer_manifest(&bundle, &subject, predicate_type);
+    let bundle_digest = crate::oci::spec::Digest::of(&bundle);
+    let digest = store.put_referrer(BUNDLE_V03_MEDIA_TYPE, &[bundle, b"{}".to_vec()], &manifest)?;
+    Ok(SignedBundle { subject: subject.digest, reference: name, bundle: bundle_digest, manifest: digest })
+}
+
+/// The outcome of checking each attestation bundle referrer of an image.
+#[derive(Debug, Default)]
+pub struct AttestationChecks {
+    /// How many attestation bundles there were (signature bundles are not counted).
+    pub found: usize,
+    /// The verified ones.
+    pub verified: Vec<intoto::VerifiedAttestation>,
+    /// One reason per failed one.
+    pub reasons: Vec<String>,
+}
+
+/// Checks every attestation bundle attached to the image of `store` with `key` (the bundles of
+/// cosign's image signatures, predicate type [`SIGN_PREDICATE_TYPE`], are skipped): the
+/// manifest's one bundle layer, the envelope's signature, the statement's subject digest (this
+/// image) and, when given, its predicate type.
+pub fn verify_attestation_referrers(
+    store: &dyn super::layout::Store,
+    key: &PublicKey,
+    predicate_type: Option<&str>,
+    subject: &crate::oci::spec::Digest,
+) -> Result<AttestationChecks, SignError> {
+    let mut out = AttestationChecks::default();
+    for manifest in store.referrers(BUNDLE_V03_MEDIA_TYPE)? {
+        let digest = crate::oci::spec::Digest::of(&manifest);
+        match check_attestation_referrer(store, key, predicate_type, subject, &manifest) {
+            Ok(None) => {}
+            Ok(Some(v)) => {
+                out.found += 1;
+                out.verified.push(v);
+            }
+            Err(reason) => {
+                out.found += 1;
+                out.reasons.push(format!("attestation bundle {} (referrer {digest}): {reason}", out.found));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The one bundle layer of a referrer manifest and the predicate type it is annotated with.
+fn bundle_layer(manifest: &[u8]) -> Result<(crate::oci::spec::Digest, Option<String>), String> {
+    let m: serde_json::Value =
+        serde_json::from_slice(crate::json::strip_bom(manifest)).map_err(|e| format!("malformed manifest: {e}"))?;
+    let annotated = m
+        .get("annotations")
+        .and_then(|a| a.get(PREDICATE_TYPE_ANNOTATION))
+        .and_then(|t| t.as_str())
+        .map(str::to_string);
+    let layers = m.get("layers").and_then(|l| l.as_array()).map_or(&[][..], Vec::as_slice);
+    let [layer] = layers else { return Err(format!("the manifest has {} layers, not one bundle", layers.len())) };
+    let media_type = layer.get("mediaType").and_then(|t| t.as_str()).unwrap_or_default();
+    if media_type != BUNDLE_V03_MEDIA_TYPE {
+        return Err(format!("layer media type {media_type:?} is not {BUNDLE_V03_MEDIA_TYPE}"));
+    }
+    let digest = layer
+        .get("digest")
+        .and_then(|d| d.as_str())
+        .and_then(|d| d.parse().ok())
+        .ok_or("the bundle layer has no sha256 digest")?;
+    Ok((digest, annotated))
+}
+
+fn check_attestation_referrer(
+    store: &dyn super::layout::Store,
+    key: &PublicKey,
+    predicate_type: Option<&str>,
+    subject: &crate::oci::spec::Digest,
+    manifest: &[u8],
+) -> Result<Option<intoto::VerifiedAttestation>, String> {
+    let (layer, annotated) = bundle_layer(manifest)?;
+    if annotated.as_deref() == Some(SIGN_PREDICATE_TYPE) {
+        return Ok(None);
+    }
+    let bytes = store.blob(&layer, MAX_BUNDLE_BYTES).map_err(|e| e.to_string())?;
+    let bundle = Bundle::parse(&bytes, &layer.to_string()).map_err(|e| e.to_string())?;
+    let e = bundle.dsse_envelope.as_ref().ok_or("the bundle holds no DSSE envelope")?;
+    let (envelope, statement) = intoto::check_envelope(e.into(), key, subject, predicate_type)?;
+    if statement.predicate_type == SIGN_PREDICATE_TYPE {
+        return Ok(None);
+    }
+    if annotated.as_ref().is_some_and(|t| *t != statement.predicate_type) {
+        return Err(format!(
+            "the manifest is annotated predicate type {}, the signed statement has {}",
+            annotated.unwrap_or_default(),
+            statement.predicate_type
+        ));
+    }
+    Ok(Some(intoto::VerifiedAttestation { envelope, statement, layer }))
+}

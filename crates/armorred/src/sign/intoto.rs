@@ -1,7 +1,9 @@
 //! Attestations: an in-toto Statement v1 about the image, in a DSSE envelope ([`super::dsse`]),
 //! stored as cosign stores them: one layer per attestation in the image's `.att` signature
 //! image, media type `application/vnd.dsse.envelope.v1+json`, annotated
-//! `dev.cosignproject.cosign/signature: ""` and `predicateType: <uri>`.
+//! `dev.cosignproject.cosign/signature: ""` and `predicateType: <uri>`; or, as cosign 3 stores
+//! them, in a Sigstore bundle attached as an OCI 1.1 referrer ([`super::bundle::attest_image`]).
+//! [`verify_attestations`] reads both.
 
 use std::collections::BTreeMap;
 
@@ -150,11 +152,21 @@ pub fn verify_attestations(
         None => "attestation".into(),
     };
     let fail = |reasons: Vec<String>| SignError::Verify { what: what.clone(), subject: name.clone(), reasons };
-    let Some(manifest) = store.attached(Attachment::Attestations)? else {
-        return Err(fail(vec![format!(
-            "no attestations are stored (no {})",
-            store.attachment_place(Attachment::Attestations)
-        )]));
+    let manifest = store.attached(Attachment::Attestations)?;
+    // cosign 3's attestations: Sigstore bundles attached as referrers.
+    let bundles = super::bundle::verify_attestation_referrers(store, key, predicate_type, &subject.digest)?;
+    let Some(manifest) = manifest else {
+        if bundles.found == 0 {
+            return Err(fail(vec![format!(
+                "no attestations are stored (no {}, no attestation bundle {})",
+                store.attachment_place(Attachment::Attestations),
+                store.referrers_place()
+            )]));
+        }
+        if bundles.verified.is_empty() {
+            return Err(fail(bundles.reasons));
+        }
+        return Ok(bundles.verified);
     };
     let image = layout::SigImage::parse(&manifest, &store.describe())?;
     let mut verified = Vec::new();
@@ -175,10 +187,12 @@ pub fn verify_attestations(
             Err(reason) => reasons.push(format!("attestation {} ({}): {reason}", i + 1, layer.digest)),
         }
     }
+    if image.layers.is_empty() {
+        reasons.push("the attestation image holds no attestation".into());
+    }
+    verified.extend(bundles.verified);
+    reasons.extend(bundles.reasons);
     if verified.is_empty() {
-        if reasons.is_empty() {
-            reasons.push("the attestation image holds no attestation".into());
-        }
         return Err(fail(reasons));
     }
     Ok(verified)
@@ -191,7 +205,17 @@ pub fn check(
     subject: &Digest,
     predicate_type: Option<&str>,
 ) -> Result<(Envelope, Statement), String> {
-    let envelope = Envelope::parse(envelope)?;
+    check_envelope(Envelope::parse(envelope)?, key, subject, predicate_type)
+}
+
+/// Checks one parsed envelope (from a `.att` layer or a bundle): signature, statement,
+/// subject digest, predicate type.
+pub fn check_envelope(
+    envelope: Envelope,
+    key: &PublicKey,
+    subject: &Digest,
+    predicate_type: Option<&str>,
+) -> Result<(Envelope, Statement), String> {
     let payload = envelope.verify(key)?;
     if envelope.payload_type != INTOTO_PAYLOAD_TYPE {
         return Err(format!("payload type {:?} is not {INTOTO_PAYLOAD_TYPE}", envelope.payload_type));

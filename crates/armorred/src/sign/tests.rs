@@ -693,3 +693,95 @@ fn a_layout_signed_and_attested_several_times_is_rebuilt_in_place() {
     let index = std::fs::read_to_string(dir.join("index.json")).unwrap();
     assert!(index.contains(&written.manifest.digest) && !index.contains("cosign"), "{index}");
 }
+
+/// `attest --format bundle`: a v0.3 bundle (DSSE over the in-toto statement) attached as a
+/// referrer; `verify_attestations` reads it beside the `.att` image, and tampering fails.
+#[test]
+fn bundle_attest_round_trips_and_tampering_fails() {
+    use super::bundle::{self, Bundle};
+    let (_tmp, store) = cosign_layout();
+    let key = cosign_key();
+    let cdx = intoto::predicate_type("cyclonedx").unwrap();
+    let predicate = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []});
+    let a = bundle::attest_image(&store, &key, &cdx, predicate.clone(), Some("127.0.0.1:5013/test/img:t")).unwrap();
+    assert_eq!(a.subject.as_str(), COSIGN_IMAGE);
+    let v = intoto::verify_attestations(&store, &key.public_key(), Some(&cdx)).unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].statement.predicate, predicate);
+    assert_eq!(v[0].layer, a.bundle);
+    // cosign's `.att` attestation beside it, and a signature bundle is not an attestation.
+    bundle::sign_image(&store, &key, None).unwrap();
+    assert_eq!(intoto::verify_attestations(&store, &key.public_key(), None).unwrap().len(), 2);
+    let slsa = intoto::predicate_type("slsaprovenance").unwrap();
+    let err = intoto::verify_attestations(&store, &key.public_key(), Some(&slsa)).unwrap_err().to_string();
+    assert!(err.contains(&format!("predicate type {cdx} is not {slsa}")), "{err}");
+    // Goldens: the bundle (signature redacted) and its referrer manifest.
+    let bytes = store.blob(&a.bundle, 1 << 20).unwrap();
+    let mut golden: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    golden["dsseEnvelope"]["signatures"][0]["sig"] = "[signature]".into();
+    insta::assert_json_snapshot!("bundle_attestation", golden);
+    let manifest = store.blob(&a.manifest, 1 << 20).unwrap();
+    let mut m: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    assert_eq!(m["annotations"][bundle::PREDICATE_TYPE_ANNOTATION], cdx.as_str());
+    m["layers"][0]["digest"] = "[bundle digest]".into();
+    m["layers"][0]["size"] = "[bundle size]".into();
+    insta::assert_json_snapshot!("bundle_attestation_referrer_manifest", m);
+    // An independent parse: the bundle is what Bundle::parse reads.
+    let parsed = Bundle::parse(&bytes, "b").unwrap();
+    assert_eq!(parsed.statement().unwrap().predicate_type, cdx);
+
+    // Tampering, each attached consistently (digests recomputed), fails with its reason.
+    let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
+    let unb64 = |s: &str| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, s).unwrap();
+    let mut payload = parsed.clone();
+    let env = payload.dsse_envelope.as_mut().unwrap();
+    let mut p = unb64(&env.payload);
+    let at = p.len() - 5;
+    p[at] ^= 1;
+    env.payload = b64(&p);
+    let mut signature = parsed.clone();
+    let env = signature.dsse_envelope.as_mut().unwrap();
+    let mut sig = unb64(&env.signatures[0].sig);
+    sig[10] ^= 1;
+    env.signatures[0].sig = b64(&sig);
+    let other = Bundle::sign_statement(
+        &intoto::Statement {
+            kind: intoto::STATEMENT_V1.into(),
+            subject: vec![intoto::StatementSubject {
+                name: "x".into(),
+                digest: [("sha256".into(), "ab".repeat(32))].into(),
+            }],
+            predicate_type: cdx.clone(),
+            predicate: serde_json::json!({}),
+        },
+        &key,
+    );
+    let wrong_key = PrivateKey::generate();
+    for (bad, pubkey, expect) in [
+        (&payload, key.public_key(), "does not verify with the key".to_string()),
+        (&signature, key.public_key(), "does not verify with the key".to_string()),
+        (&parsed, wrong_key.public_key(), "does not verify with the key".to_string()),
+        (&other, key.public_key(), format!("is about sha256:{}, not this image", "ab".repeat(32))),
+    ] {
+        let (_t, s) = cosign_layout();
+        let index = s.dir().join("index.json");
+        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+        v["manifests"].as_array_mut().unwrap().retain(|e| e["annotations"]["kind"] != layout::KIND_ATTS);
+        std::fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
+        let bytes = bad.to_bytes();
+        let manifest = bundle::referrer_manifest(&bytes, &s.subject().unwrap(), &cdx);
+        s.put_referrer(bundle::BUNDLE_V03_MEDIA_TYPE, &[bytes, b"{}".to_vec()], &manifest).unwrap();
+        let err = intoto::verify_attestations(&s, &pubkey, Some(&cdx)).unwrap_err();
+        assert!(err.is_verification_failure(), "{err}");
+        let err = err.to_string();
+        assert!(err.contains("attestation bundle 1 (referrer sha256:") && err.contains(&expect), "{expect}: {err}");
+    }
+    // No `.att` image and no bundle: the message names both places.
+    let (_t, s) = cosign_layout();
+    let index = s.dir().join("index.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    v["manifests"].as_array_mut().unwrap().retain(|e| e["annotations"]["kind"] != layout::KIND_ATTS);
+    std::fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
+    let err = intoto::verify_attestations(&s, &key.public_key(), None).unwrap_err().to_string();
+    assert!(err.contains("no attestations are stored") && err.contains("no attestation bundle"), "{err}");
+}
