@@ -36,15 +36,6 @@ const MODULES: &[&str] = &[
 /// Core HTTP tests: must not fail.
 const CORE: &[&str] = &["geo.t", "proxy.t", "ssl.t", "gzip.t", "rewrite.t", "h2.t", "limit_req.t", "http_location.t"];
 
-fn required(what: &str) -> bool {
-    assert!(
-        std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
-        "{what} is required (ARMORRED_REQUIRE_TOOLS=1)"
-    );
-    eprintln!("skipping: {what} is not available");
-    false
-}
-
 fn have_everything() -> bool {
     let tools = support::have_tool("perl", &["-e", "1"])
         && support::have_tool("prove", &["--version"])
@@ -57,14 +48,14 @@ fn have_everything() -> bool {
     }
     // image_filter.t makes its test images with the GD perl module (Debian: libgd-perl).
     if !Command::new("perl").args(["-MGD", "-e", "1"]).output().is_ok_and(|o| o.status.success()) {
-        return required("perl's GD module (libgd-perl)");
+        return support::missing("perl's GD module (libgd-perl)");
     }
     let uid = Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
     if uid.ok().as_deref() != Some("0") {
-        return required("root (private mount and network namespaces)");
+        return support::missing("root (private mount and network namespaces)");
     }
     if !repo().join("../shared/oracles/nginx-tests/lib/Test/Nginx.pm").exists() {
-        return required("../shared/oracles/nginx-tests");
+        return support::missing("../shared/oracles/nginx-tests");
     }
     true
 }

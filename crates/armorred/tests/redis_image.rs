@@ -35,25 +35,16 @@ const UNITS: &[&str] = &[
 const ORIG: &str = "redis_8.0.2.orig.tar.gz";
 const ORIG_SHA256: &str = "caf3c0069f06fc84c5153bd2a348b204c578de80490c73857bee01d9b5d7401f";
 
-fn required(what: &str) -> bool {
-    assert!(
-        std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
-        "{what} is required (ARMORRED_REQUIRE_TOOLS=1)"
-    );
-    eprintln!("skipping: {what} is not available");
-    false
-}
-
 fn have_everything() -> bool {
     if !have_docker() {
-        return required("docker");
+        return support::missing("docker");
     }
     if !support::have_tool("tclsh", &["/dev/null"]) {
-        return required("tclsh (Debian's tcl)");
+        return support::missing("tclsh (Debian's tcl)");
     }
     let uid = Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
     if uid.ok().as_deref() != Some("0") {
-        return required("root (nsenter into the container's network namespace)");
+        return support::missing("root (nsenter into the container's network namespace)");
     }
     true
 }

@@ -230,23 +230,7 @@ pub fn sign_image(
     key: &PrivateKey,
     reference: Option<&str>,
 ) -> Result<SignedBundle, SignError> {
-    let subject = store.subject()?;
-    let name = reference.map(str::to_string).or(subject.name.clone()).unwrap_or_default();
-    let name = super::layout::repository_of(&name).to_string();
-    let statement = Statement {
-        kind: intoto::STATEMENT_V1.into(),
-        subject: vec![intoto::StatementSubject {
-            name: name.clone(),
-            digest: [("sha256".to_string(), subject.digest.hex().to_string())].into(),
-        }],
-        predicate_type: SIGN_PREDICATE_TYPE.into(),
-        predicate: serde_json::json!({}),
-    };
-    let bundle = Bundle::sign_statement(&statement, key).to_bytes();
-    let manifest = referrer_manifest(&bundle, &subject, SIGN_PREDICATE_TYPE);
-    let bundle_digest = crate::oci::spec::Digest::of(&bundle);
-    let digest = store.put_referrer(BUNDLE_V03_MEDIA_TYPE, &[bundle, b"{}".to_vec()], &manifest)?;
-    Ok(SignedBundle { subject: subject.digest, reference: name, bundle: bundle_digest, manifest: digest })
+    attest_image(store, key, SIGN_PREDICATE_TYPE, serde_json::json!({}), reference)
 }
 
 /// The outcome of checking each bundle referrer of an image: the ones that verified (as the

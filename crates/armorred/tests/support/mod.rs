@@ -20,6 +20,17 @@ pub(crate) fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/sbom")
 }
 
+/// A test's missing prerequisite `what`: panics when `ARMORRED_REQUIRE_TOOLS=1`, else says the
+/// test is skipped; always `false`, so `return support::missing("docker")` skips.
+pub(crate) fn missing(what: &str) -> bool {
+    assert!(
+        std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "{what} is required (ARMORRED_REQUIRE_TOOLS=1)"
+    );
+    eprintln!("skipping: {what} is not available");
+    false
+}
+
 /// Whether an external tool is available; panics when missing and `ARMORRED_REQUIRE_TOOLS=1`.
 pub(crate) fn have_tool(cmd: &str, check: &[&str]) -> bool {
     let ok = std::process::Command::new(cmd).args(check).output().is_ok_and(|o| o.status.success());
