@@ -624,9 +624,10 @@ pub(crate) struct VerifyArgs {
     /// Reach this registry HOST[:PORT] over plain HTTP (loopback always is). Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub(crate) insecure_registry: Vec<String>,
-    /// The image: oci-dir:DIR, or registry:HOST[:PORT]/REPO[:TAG|@DIGEST] (a tag is resolved to its digest once).
-    #[arg(value_name = "IMAGE")]
-    pub(crate) image: String,
+    /// The images: oci-dir:DIR, or registry:HOST[:PORT]/REPO[:TAG|@DIGEST] (a tag is resolved to
+    /// its digest once). Several are verified concurrently, each reported in the order given.
+    #[arg(value_name = "IMAGE", required = true)]
+    pub(crate) images: Vec<String>,
 }
 
 /// `--type`: cosign's names (or a predicate type URI).

@@ -599,6 +599,20 @@ fn sign_attest_and_verify_in_a_registry_both_ways_with_real_cosign() {
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains(&format!("the signature is for {digest}, not for this image ({other})")), "{err}");
+
+    // Several images in one run (concurrently), reported in the order given: each good one's
+    // claims on stdout, each bad one's reasons on stderr, exit 1 when any fails.
+    let grafted = format!("registry:{repo}@{other}");
+    let o = armorred_in(d, &["verify", "--key", "ours.pub", &mine, &grafted, &mine], None);
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.lines().all(|l| l.contains(digest.as_str())), "{out}");
+    assert!(err.contains(&format!("not for this image ({other})")), "{err}");
+    let verified = err.matches("Verification for ").count();
+    assert_eq!(verified, 2, "{err}");
+    let o = armorred_in(d, &["verify", "--key", "ours.pub", "-o", "json", &mine, &mine], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }
 
 /// The bundle layer of the (only) bundle referrer entry in a layout's index.json.

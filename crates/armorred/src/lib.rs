@@ -21,6 +21,7 @@ pub mod json;
 mod module_graph;
 pub mod monitor;
 pub mod oci;
+pub mod par;
 pub mod pipeline;
 pub mod policy;
 pub mod provenance;

@@ -1,5 +1,5 @@
-//! `armorred verify --key PUB [--reference R] [--output text|json] IMAGE`: exit 1 when no
-//! signature verifies, with the reason for each.
+//! `armorred verify --key PUB [--reference R] [--output text|json] IMAGE...`: exit 1 when an
+//! image has no signature that verifies, with the reasons for each.
 
 use std::io::Write;
 
@@ -11,19 +11,44 @@ use crate::cli::{VerifyArgs, VerifyFormat};
 use crate::Outcome;
 
 pub(crate) fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
-    let store = armorred::sign::open_store(&args.image, &args.insecure_registry)?;
     if let Some(path) = &args.policy {
-        return policy(args, path, store.as_ref());
+        let mut outcome = Outcome::Success;
+        for image in &args.images {
+            let store = armorred::sign::open_store(image, &args.insecure_registry)?;
+            if policy(args, image, path, store.as_ref())? != Outcome::Success {
+                outcome = Outcome::CheckFailed;
+            }
+        }
+        return Ok(outcome);
     }
     let Some(key) = &args.key else { anyhow::bail!("give --key or --policy") };
     let key = armorred::sign::load_public_key(key)?;
     let opts =
         VerifyOptions { reference: args.reference.clone(), annotations: args.annotations.iter().cloned().collect() };
-    let verified = match simple::verify(store.as_ref(), &key, &opts) {
-        Ok(v) => v,
-        Err(e) if e.is_verification_failure() => return check_failed(&e),
-        Err(e) => return Err(e.into()),
-    };
+    let results = armorred::sign::verify_images(&args.images, &args.insecure_registry, &key, &opts);
+    let mut outcome = Outcome::Success;
+    for (image, result) in args.images.iter().zip(results) {
+        let verified = match result {
+            Ok(v) => v,
+            Err(e) if e.is_verification_failure() => {
+                outcome = check_failed(&e)?;
+                continue;
+            }
+            // Not a verdict on the signatures (the image cannot be read): the whole command fails.
+            Err(e) => return Err(e.into()),
+        };
+        print_claims(args, image, &verified, quiet)?;
+    }
+    Ok(outcome)
+}
+
+/// The verified claims of one image, as cosign prints them.
+fn print_claims(
+    args: &VerifyArgs,
+    image: &str,
+    verified: &[simple::VerifiedSignature],
+    quiet: bool,
+) -> anyhow::Result<()> {
     let claims: Vec<&simple::SimpleSigning> = verified.iter().map(|v| &v.payload).collect();
     let mut out = std::io::stdout().lock();
     match args.output {
@@ -31,7 +56,7 @@ pub(crate) fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
         VerifyFormat::Text => {
             if !quiet {
                 let mut err = anstream::stderr().lock();
-                writeln!(err, "\nVerification for {} --", escape(&args.image))?;
+                writeln!(err, "\nVerification for {} --", escape(image))?;
                 writeln!(err, "The following checks were performed on each of these signatures:")?;
                 writeln!(err, "  - The cosign claims were validated")?;
                 if args.reference.is_some() {
@@ -45,12 +70,13 @@ pub(crate) fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
             writeln!(out, "{}", serde_json::to_string(&claims)?)?;
         }
     }
-    Ok(Outcome::Success)
+    Ok(())
 }
 
 /// `verify --policy`: every rule with its verdict; exit 1 when one fails.
 fn policy(
     args: &VerifyArgs,
+    image: &str,
     path: &std::path::Path,
     store: &dyn armorred::sign::layout::Store,
 ) -> anyhow::Result<Outcome> {
@@ -74,7 +100,7 @@ fn policy(
         writeln!(
             anstream::stderr().lock(),
             "error: {} does not meet the policy {}",
-            escape(&args.image),
+            escape(image),
             escape(&path.display().to_string())
         )?;
         Ok(Outcome::CheckFailed)
