@@ -307,7 +307,7 @@ fn pipeline_writes_its_reports() {
 
     // The package note names Debian's source package and version (the build applies that
     // revision's patch series), so the tracker's data applies to the source-built nginx: none of
-    // trixie's nginx advisories affect deb13u7; claimed as deb13u4, those fixed in u5..u7 do.
+    // trixie's nginx advisories in this DB affect deb13u9; claimed as deb13u4, those fixed in u5..u7 do.
     let nginx = sbom["components"]
         .as_array()
         .expect("components")
@@ -323,7 +323,7 @@ fn pipeline_writes_its_reports() {
             .map(|p| p["value"].clone())
     };
     assert_eq!(prop("syft:metadata:debianSource"), Some("nginx".into()), "{nginx}");
-    assert_eq!(prop("syft:metadata:debianSourceVersion"), Some("1.26.3-3+deb13u7".into()), "{nginx}");
+    assert_eq!(prop("syft:metadata:debianSourceVersion"), Some("1.26.3-3+deb13u9".into()), "{nginx}");
     let nginx_ids = |sbom_text: &str| -> Vec<String> {
         let file = dir.path().join("rebuild.cdx.json");
         std::fs::write(&file, sbom_text).expect("write sbom");
@@ -352,7 +352,7 @@ fn pipeline_writes_its_reports() {
     };
     let text_sbom = std::fs::read_to_string(out.join("nginx/locked/sbom.cdx.json")).expect("sbom");
     assert_eq!(nginx_ids(&text_sbom), Vec::<String>::new());
-    let older = text_sbom.replace("\"1.26.3-3+deb13u7\"", "\"1.26.3-3+deb13u4\"");
+    let older = text_sbom.replace("\"1.26.3-3+deb13u9\"", "\"1.26.3-3+deb13u4\"");
     assert_eq!(
         nginx_ids(&older),
         [
@@ -365,6 +365,72 @@ fn pipeline_writes_its_reports() {
             "CVE-2026-9256"
         ]
     );
+
+    never_behind_gate(dir.path(), &db, &images);
+}
+
+/// The never-behind gate on real data: with the fixes Debian's changelogs name (deb13u10 and
+/// u11, whose sources the mirror's pool lacks) in the DB, the locked nginx carries CVEs that
+/// upstream has fixed. The recipe accepts each by name, so the run passes and says so; the same
+/// definition without its `[[accept]]` list fails, names them, and leaves the tier unsigned.
+/// (The accept list is not in the source-build cache key: both runs reuse the locked build.)
+fn never_behind_gate(dir: &Path, db: &Path, images: &Path) {
+    let derived = support::shared_data().join("debian-security-advisories/derived/changelog-fixes.tracker-shape.json");
+    let import = armorred(&["db", "import", "--db", db.to_str().expect("utf-8"), derived.to_str().expect("utf-8")]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    let run = |definition: &Path, out: &Path| {
+        armorred(&[
+            "pipeline",
+            definition.to_str().expect("utf-8"),
+            "--tier",
+            "locked",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--db",
+            db.to_str().expect("utf-8"),
+            "--key",
+            dir.join("keys/cosign").to_str().expect("utf-8"),
+        ])
+    };
+    let summary = |out: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(out.join("nginx/locked/summary.json")).expect("summary")).expect("json")
+    };
+    let out = dir.join("out-behind");
+    let accepted = run(images, &out);
+    let stderr = text(&accepted.stderr);
+    assert!(accepted.status.success(), "{stderr}");
+    assert!(stderr.contains("behind: pass: "), "{stderr}");
+    let s = summary(&out);
+    support::validate(&out.join("nginx/locked/summary.json"), &support::repo().join("docs/schema/summary.schema.json"));
+    let behind = s["behind"]["vulnerabilities"].as_array().expect("behind");
+    assert!(!behind.is_empty(), "{s}");
+    for v in behind {
+        assert!(v["accepted"].as_str().is_some_and(|r| r.contains("not in the mirror's pool")), "{v}");
+        assert_eq!(v["package"], "nginx", "{v}");
+        assert!(v["fixed_by"]["upstream"].as_str().is_some_and(|f| f.starts_with("1.26.3-3+deb13u1")), "{v}");
+    }
+    assert!(s["signing"].is_object(), "an accepted carry is signed: {s}");
+    // Every accept entry that the image's VEX already decides (a compiled-out module) is stale.
+    for id in s["behind"]["stale_accepts"].as_array().expect("stale") {
+        assert!(stderr.contains(&format!("accepts {}, which it does not carry", id.as_str().expect("id"))), "{stderr}");
+    }
+
+    let copy = support::copy_nginx_definition(&dir.join("defs"));
+    let recipe = std::fs::read_to_string(copy.join("recipe.toml")).expect("recipe");
+    let cut = recipe.find("\n[[accept]]").expect("the recipe accepts");
+    std::fs::write(copy.join("recipe.toml"), &recipe[..cut]).expect("write recipe");
+    let out = dir.join("out-behind-failing");
+    let failing = run(&copy, &out);
+    let stderr = text(&failing.stderr);
+    assert_eq!(failing.status.code(), Some(1), "{stderr}");
+    let s = summary(&out);
+    assert_eq!(s["build"]["source_build_reused"], true, "the accept list rebuilds nothing: {s}");
+    let first = behind[0]["id"].as_str().expect("id");
+    assert!(stderr.contains("error: nginx:locked: behind on security fixes, not signed: "), "{stderr}");
+    assert!(stderr.contains(first), "{stderr}");
+    assert!(s["signing"].is_null(), "a tier behind is not signed: {s}");
+    assert!(s["behind"]["vulnerabilities"].as_array().expect("behind").iter().all(|v| v["accepted"].is_null()), "{s}");
+    assert!(out.join("index.json").is_file() && out.join("site/index.html").is_file(), "every output is written");
 }
 
 #[test]

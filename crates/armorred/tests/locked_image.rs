@@ -77,13 +77,14 @@ fn locked_nginx_shows_every_protection_and_passes_the_locked_policy() {
     assert!(clang.sha256.as_ref().is_some_and(|s| s.len() == 64), "{clang:?}");
     assert!(record.configure_options.iter().any(|o| o == "--without-http_ssi_module"));
     // Debian's security patches for 1.26.3 were applied before configure.
-    assert_eq!(record.sources[1].file, "nginx_1.26.3-3+deb13u7.debian.tar.xz");
+    assert_eq!(record.sources[1].file, "nginx_1.26.3-3+deb13u9.debian.tar.xz");
     assert_eq!(record.steps[1].name, "debian-patches");
     let log = std::fs::read_to_string(
         build::source_build_dir(&Output::DockerArchive(archive.clone())).join("logs/debian-patches.log"),
     )
     .unwrap();
     assert!(log.contains("applying CVE-2026-42945.patch") && !log.contains("FAILED"), "{log}");
+    assert!(log.contains("applying CVE-2026-60005.patch"), "deb13u8's fixes are in deb13u9: {log}");
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report.record).unwrap()).unwrap();
     assert_eq!(json["source_build"]["build_root"]["kind"], "debian-locked");
     assert_eq!(json["checksec"]["built_policy"], "locked");

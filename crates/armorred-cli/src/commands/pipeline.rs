@@ -37,10 +37,15 @@ pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Res
     let result = pipeline::run(&opts);
     ui.finish();
     let outcome = result?;
-    if quiet {
-        return Ok(Outcome::Success);
-    }
+    // A gate that failed after the outputs were written: always said, and exit 1.
+    let result = if outcome.failures.is_empty() { Outcome::Success } else { Outcome::CheckFailed };
     let mut err = anstream::stderr().lock();
+    if quiet {
+        for f in &outcome.failures {
+            writeln!(err, "error: {}", escape(f))?;
+        }
+        return Ok(result);
+    }
     for image in &outcome.images {
         for v in image.upstream.iter().chain(&image.tiers) {
             variant(&mut err, &image.name, v)?;
@@ -57,7 +62,10 @@ pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Res
     writeln!(err, "wrote {}", outcome.index.display())?;
     write!(err, "\n{}\n", pipeline::summary::catalog_table(&outcome.catalog))?;
     writeln!(err, "site: {}", outcome.site.display())?;
-    Ok(Outcome::Success)
+    for f in &outcome.failures {
+        writeln!(err, "error: {}", escape(f))?;
+    }
+    Ok(result)
 }
 
 /// The pipeline's key pair: `--key PREFIX`, else `$XDG_CONFIG_HOME/armorred/cosign`, made on

@@ -240,6 +240,9 @@ pub struct PipelineOutcome {
     pub written: Vec<PathBuf>,
     /// Stages skipped, with the reason.
     pub notes: Vec<String>,
+    /// Gates that failed after the outputs were written (a tier behind on security fixes): the
+    /// run's result is a failure when any, each named with what failed.
+    pub failures: Vec<String>,
 }
 
 /// What the pipeline produced for one image definition.
@@ -441,8 +444,9 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     });
     let cx = Context { opts, cache: Cache::new(opts.cache.clone().unwrap_or_else(Cache::default_dir)), db, db_summary };
     let mut images = Vec::new();
+    let mut failures = Vec::new();
     for (dir, spec) in &specs {
-        images.push(run_image(&cx, dir, spec, &mut written, &mut notes)?);
+        images.push(run_image(&cx, dir, spec, &mut written, &mut notes, &mut failures)?);
     }
     let index = index_of(opts, &specs, &images, &notes);
     let index_path = opts.out.join("index.json");
@@ -452,7 +456,33 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     let site = stage("render the site", crate::site::render(&opts.out, &opts.out.join("site")))?;
     done(opts, "site", || site.index.display().to_string());
     written.push(site.out.clone());
-    Ok(PipelineOutcome { images, index: index_path, catalog: index, site: site.index, written, notes })
+    Ok(PipelineOutcome { images, index: index_path, catalog: index, site: site.index, written, notes, failures })
+}
+
+/// What a tier of a definition accepts carrying behind another side: its `[[tiers.<t>.accept]]`
+/// and, when it is built from source, its recipe's `[[accept]]`.
+fn accepted(dir: &Path, spec: &ImageSpec, tier: Tier) -> Result<Vec<crate::spec::Accept>, PipelineError> {
+    let Some(t) = spec.tiers.get(&tier) else { return Ok(Vec::new()) };
+    let mut list = t.accept.clone();
+    if t.source_build.is_some() {
+        let recipe = stage("read the recipe", crate::build::compile::recipe::load(dir))?;
+        for a in recipe.accepts {
+            if !list.iter().any(|b| b.id == a.id) {
+                list.push(a);
+            }
+        }
+    }
+    Ok(list)
+}
+
+/// The gate's one-line result.
+fn behind_line(b: &report::behind::Behind) -> String {
+    let (failing, accepted) = (b.failing().count(), b.accepted().count());
+    match (failing, accepted) {
+        (0, 0) => "pass: carries no fix that another tier or upstream has".into(),
+        (0, n) => format!("pass: {n} accepted by the definition (carried, fixed elsewhere)"),
+        (f, n) => format!("FAIL: {f} vulnerabilities fixed elsewhere are carried ({n} accepted)"),
+    }
 }
 
 /// The upstream side of one image, and every tier compared with it.
@@ -462,6 +492,7 @@ fn run_image(
     spec: &ImageSpec,
     written: &mut Vec<PathBuf>,
     notes: &mut Vec<String>,
+    failures: &mut Vec<String>,
 ) -> Result<ImageOutcome, PipelineError> {
     let out = cx.opts.out.join(output_folder(dir, &spec.name)?);
     let upstream_description = spec.upstream.as_ref().map(|u| u.description.clone()).unwrap_or_default();
@@ -485,11 +516,57 @@ fn run_image(
     let up_side = upstream.as_ref().and_then(|(side, _)| side.as_ref());
     let tiers: Vec<Tier> =
         if cx.opts.tiers.is_empty() { spec.tiers.keys().copied().collect() } else { cx.opts.tiers.clone() };
-    let mut outcomes = Vec::new();
+    // Every tier is built and scanned first: the "never behind" gate of each compares it with
+    // the others and upstream before it is signed.
+    let mut built = Vec::new();
     for tier in tiers {
         let variant_dir = out.join(tier.as_str());
         emit(cx.opts, Progress::Variant { image: &spec.name, variant: tier.as_str() });
-        let (mut analysis, build) = build_and_analyse(cx, "build the image", dir, tier, &variant_dir, written)?;
+        let (analysis, build) = build_and_analyse(cx, "build the image", dir, tier, &variant_dir, written)?;
+        built.push((tier, variant_dir, analysis, build));
+    }
+    let behinds: Vec<Option<report::behind::Behind>> = built
+        .iter()
+        .map(|(tier, _, analysis, _)| {
+            let ours = analysis.side.as_ref()?;
+            let mut others: Vec<(&str, &report::Side)> = up_side.map(|u| ("upstream", u)).into_iter().collect();
+            others.extend(
+                built
+                    .iter()
+                    .filter(|(t, ..)| t != tier)
+                    .filter_map(|(t, _, a, _)| Some((t.as_str(), a.side.as_ref()?))),
+            );
+            Some(accepted(dir, spec, *tier).map(|accept| report::behind::check(ours, &others, &accept)))
+        })
+        .map(Option::transpose)
+        .collect::<Result<_, _>>()?;
+    let mut outcomes = Vec::new();
+    for ((tier, variant_dir, mut analysis, build), behind) in built.into_iter().zip(behinds) {
+        emit(cx.opts, Progress::Variant { image: &spec.name, variant: tier.as_str() });
+        if let Some(b) = &behind {
+            emit(cx.opts, Progress::Stage("behind"));
+            done(cx.opts, "behind", || behind_line(b));
+            for id in &b.stale_accepts {
+                notes.push(format!(
+                    "{}:{tier}: accepts {id}, which it does not carry behind another side: drop it from the definition",
+                    spec.name
+                ));
+            }
+            if !b.passed() {
+                let list: Vec<String> = b
+                    .failing()
+                    .map(|v| {
+                        let by: Vec<String> = v.fixed_by.iter().map(|(s, ver)| format!("{s} {ver}")).collect();
+                        format!("{} ({} {}; fixed in {})", v.id, v.package, v.version, by.join(", "))
+                    })
+                    .collect();
+                failures.push(format!(
+                    "{}:{tier}: behind on security fixes, not signed: {} (fix them, or accept each by name with a reason in the definition)",
+                    spec.name,
+                    list.join("; ")
+                ));
+            }
+        }
         let mut comparison_json = None;
         let comparison = match (up_side, &cx.db, &analysis.side) {
             (Some(up), Some(db), Some(ours)) => {
@@ -533,7 +610,9 @@ fn run_image(
             }
             analysis.paths.insert(format!("attestation_{}", p.name), p.path.clone());
         }
+        let gate_passed = behind.as_ref().is_none_or(report::behind::Behind::passed);
         let signed = match &cx.opts.signing {
+            Some(_) if !gate_passed => None,
             Some(signing) => {
                 emit(cx.opts, Progress::Stage("sign"));
                 let signed = stage("sign the image", attest::sign(&variant_dir, &predicates, signing))?;
@@ -549,6 +628,7 @@ fn run_image(
         };
         let mut summary = analysis.summary(&spec.name, tier.as_str(), Some(&build));
         summary.signing = signed;
+        summary.behind = behind;
         summary.comparison = comparison.as_ref().map(|c| summary::ComparisonSummary {
             upstream: c.images.upstream.clone(),
             upstream_description: Some(upstream_description.clone()).filter(|d| !d.is_empty()),
@@ -858,6 +938,7 @@ impl Analysis {
             scan: self.scan.as_ref().map(scan_summary),
             comparison: None,
             signing: None,
+            behind: None,
             db: self.db.clone(),
             paths: self.paths.clone(),
         }

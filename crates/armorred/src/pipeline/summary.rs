@@ -52,6 +52,10 @@ pub struct Summary {
     /// The signature and attestations stored in the image layout, when signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing: Option<SigningSummary>,
+    /// The "never behind" gate: vulnerabilities this tier carries that another tier or upstream
+    /// has fixed, each accepted by the definition with its reason or failing the gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behind: Option<crate::report::behind::Behind>,
     /// The vulnerability DB scanned with: its age and where each source came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db: Option<DbSummary>,

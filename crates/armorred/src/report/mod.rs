@@ -2,6 +2,7 @@
 //! inputs (image facts, scan results, source build records) and its renderings (JSON, Markdown,
 //! self-contained HTML, in-toto predicate).
 
+pub mod behind;
 mod build_record;
 pub mod compare;
 mod image;

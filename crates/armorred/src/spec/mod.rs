@@ -345,6 +345,40 @@ pub struct TierSpec {
     /// Globs kept even when an exclude matches (e.g. copyright files).
     #[serde(default)]
     pub keep_paths: Vec<String>,
+    /// Vulnerabilities this tier may carry although another tier or the upstream reference has
+    /// them fixed (the "never behind" gate, [`crate::report::behind`]), each with its reason.
+    #[serde(default)]
+    pub accept: Vec<Accept>,
+}
+
+/// `[[tiers.<name>.accept]]` (and a recipe's `[[accept]]`): one vulnerability, by ID, that a
+/// tier is allowed to carry while another side has it fixed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accept {
+    /// The vulnerability ID (`CVE-2026-15176`), matched against a finding's ID and aliases.
+    pub id: String,
+    /// Why it is carried (mandatory): e.g. the fixed source is not in the mirror's pool.
+    pub reason: String,
+}
+
+impl Accept {
+    /// Checks one list: IDs and reasons present, no ID twice. `at` names the list in errors.
+    pub fn validate_list(list: &[Accept], at: &str) -> Result<(), (String, String)> {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, a) in list.iter().enumerate() {
+            if a.id.trim().is_empty() || a.id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err((format!("{at}[{i}].id"), "expected a vulnerability ID such as CVE-2026-1642".into()));
+            }
+            if a.reason.trim().is_empty() {
+                return Err((format!("{at}[{i}].reason"), "a reason is required".into()));
+            }
+            if !seen.insert(a.id.as_str()) {
+                return Err((format!("{at}[{i}].id"), format!("{} is accepted twice", a.id)));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[checksec]`: the build gate.
@@ -631,6 +665,7 @@ impl ImageSpec {
                     }
                 }
             }
+            Accept::validate_list(&tier.accept, &format!("tiers.{name}.accept")).map_err(|(at, why)| bad(at, &why))?;
             for (i, g) in tier.exclude_built.iter().enumerate() {
                 if !g.starts_with('/') {
                     return Err(bad(format!("tiers.{name}.exclude_built[{i}]"), &format!("{g:?} must start with /")));

@@ -1,7 +1,8 @@
 //! The source-build cache: a finished, verified build kept under
 //! `<cache>/source-builds/<key>/` (`destdir/` and `build-record.json`), where the key is the
-//! sha256 of everything that goes into the build (the step logs are kept too, for reading): the recipe file, the content of every local
-//! source and keyring it names, the tier, the flags and the step environment, the build root's
+//! sha256 of everything that goes into the build (the step logs are kept too, for reading): the
+//! parsed recipe (every field that reaches the build; its comments and its `[[accept]]` list,
+//! which only the pipeline's gate reads, do not), the content of every local source and keyring it names, the tier, the flags and the step environment, the build root's
 //! packages (each pinned by its `.deb` sha256), the sandbox and this cache's format version.
 //!
 //! Only builds over a root pinned by hash are cached (`BuildOptions::reuse`; `armorred build`
@@ -23,7 +24,7 @@ use super::sandbox::SandboxDescription;
 use crate::tier::Tier;
 
 /// Bump when the build logic changes what a build with the same inputs produces.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Largest cached build record read back.
 const MAX_RECORD: u64 = 64 << 20;
@@ -58,7 +59,6 @@ struct KeyDocument<'a> {
 pub(super) fn key(inputs: &KeyInputs<'_>) -> Option<String> {
     let hash = |rel: &Path| crate::fsutil::sha256_file(&inputs.recipe_dir.join(rel)).ok();
     let mut local_files = BTreeMap::new();
-    local_files.insert("recipe.toml".to_string(), hash(Path::new("recipe.toml"))?);
     for src in &inputs.recipe.sources {
         if let Origin::Path { path } = &src.from {
             local_files.insert(path.display().to_string(), hash(path)?);
@@ -71,7 +71,8 @@ pub(super) fn key(inputs: &KeyInputs<'_>) -> Option<String> {
             local_files.insert(sig.keyring.display().to_string(), hash(&sig.keyring)?);
         }
     }
-    let recipe_sha256 = local_files.get("recipe.toml")?.clone();
+    let recipe = Recipe { accepts: Vec::new(), ..inputs.recipe.clone() };
+    let recipe_sha256 = crate::fsutil::sha256_reader(serde_json::to_vec(&recipe).ok()?.as_slice()).ok()?.0;
     let doc = KeyDocument {
         format: FORMAT,
         armorred: env!("CARGO_PKG_VERSION"),
@@ -309,6 +310,26 @@ mod tests {
         assert_ne!(base, key_of(Tier::Locked, &record.flags, &env, &pkgs2));
         let env2: BTreeMap<String, String> = [("JOBS".to_string(), "3".to_string())].into();
         assert_ne!(base, key_of(Tier::Locked, &record.flags, &env2, &pkgs));
+        // The recipe's build fields are in the key; its accept list (read only by the pipeline's
+        // gate) is not, so accepting or dropping a CVE rebuilds nothing.
+        let with = |r: &Recipe| {
+            key(&KeyInputs {
+                recipe_dir,
+                recipe: r,
+                tier: Tier::Locked,
+                flags: &record.flags,
+                environment: &env,
+                root_packages: &pkgs,
+                sandbox: &record.sandbox,
+            })
+            .unwrap()
+        };
+        let mut accepting = recipe.clone();
+        accepting.accepts.push(crate::spec::Accept { id: "CVE-2026-1".into(), reason: "r".into() });
+        assert_eq!(base, with(&accepting));
+        let mut step = recipe.clone();
+        step.steps[0].run.push_str(" # changed");
+        assert_ne!(base, with(&step));
         // A local source's content is part of the key, even with its pin unchanged.
         std::fs::write(recipe_dir.join("cfi-demo.c"), b"int main(void) { return 1; }\n").unwrap();
         assert_ne!(base, key_of(Tier::Locked, &record.flags, &env, &pkgs));

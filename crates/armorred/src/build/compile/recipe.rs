@@ -35,6 +35,11 @@ pub struct Recipe {
     /// vulnerabilities that live only in them (the evidence for "compiled out").
     #[serde(default, rename = "feature")]
     pub features: Vec<Feature>,
+    /// Vulnerabilities the tiers built from this recipe may carry although another tier or the
+    /// upstream reference has them fixed (e.g. a fix whose source is not in the mirror's pool),
+    /// each with its reason ([`crate::report::behind`]).
+    #[serde(default, rename = "accept")]
+    pub accepts: Vec<crate::spec::Accept>,
 }
 
 /// The package a recipe builds: it names every ELF file's `.note.package`.
@@ -223,6 +228,7 @@ fn validate(r: &Recipe) -> Result<(), String> {
     if r.sources.is_empty() {
         return Err("no [[source]]".into());
     }
+    crate::spec::Accept::validate_list(&r.accepts, "accept").map_err(|(at, why)| format!("{at}: {why}"))?;
     for s in &r.sources {
         if !plain_name(&s.file) {
             return Err(format!("source file {:?} is not a plain file name", s.file));
@@ -452,7 +458,8 @@ vulnerabilities = ["CVE-2025-53859"]
         let r = load(&dir).expect("images/nginx/recipe.toml");
         assert_eq!(r.package.version, "1.26.3");
         let debian = r.package.debian_source.as_ref().expect("nginx is Debian's source package");
-        assert_eq!((debian.package.as_str(), debian.version.as_str()), ("nginx", "1.26.3-3+deb13u7"));
+        assert_eq!((debian.package.as_str(), debian.version.as_str()), ("nginx", "1.26.3-3+deb13u9"));
+        assert!(r.accepts.len() >= 10 && r.accepts.iter().all(|a| a.reason.contains("deb13u1")), "{:?}", r.accepts);
         assert!(r.tiers.contains_key(&Tier::Hardened) && r.tiers.contains_key(&Tier::Locked));
         // The locked tier leaves mail and SSI out and keeps rewrite; the hardened tier builds mail.
         let built = |tier: Tier, name: &str| {
