@@ -588,7 +588,8 @@ pub(crate) struct SignArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum SignFormat {
-    /// cosign 2's: simple signing, a layer of the `sha256-<hex>.sig` signature image.
+    /// cosign 2's: a layer of the `sha256-<hex>.sig` image (a simple-signing signature) or of
+    /// the `sha256-<hex>.att` image (a DSSE envelope over an in-toto statement).
     Legacy,
     /// cosign 3's: a Sigstore bundle v0.3 (DSSE over an in-toto statement) attached as an OCI
     /// 1.1 referrer (the `sha256-<hex>` referrers tag where the registry has no referrers API).
