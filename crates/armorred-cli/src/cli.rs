@@ -206,6 +206,14 @@ pub(crate) struct PipelineArgs {
     /// docs/scale-out.md), and build nothing.
     #[arg(long)]
     pub(crate) plan: bool,
+    /// Push every signed tier, with its signature and attestations, to
+    /// registry:HOST[:PORT]/PREFIX as PREFIX/<image>:<tier> (default: $ARMORRED_REGISTRY; unset:
+    /// nothing is pushed).
+    #[arg(long, value_name = "REGISTRY")]
+    pub(crate) push: Option<String>,
+    /// Reach this registry HOST[:PORT] over plain HTTP (loopback always is). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub(crate) insecure_registry: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -632,7 +632,63 @@ fn pipeline_updates_a_missing_db_from_the_embedded_defaults() {
             work.join("../shared/data/debian-security-advisories/tracker-json").display().to_string()
         );
     }
-    // A second run replaces what the first wrote, its signed layouts included.
-    let again = pipeline();
-    assert!(again.status.success(), "second run: {}", text(&again.stderr));
+    // A second run replaces what the first wrote, its signed layouts included; with a registry
+    // configured ($ARMORRED_REGISTRY) it pushes the signed tier there, which real cosign and we
+    // verify by its tag with the generated key.
+    let registry = support::start_registry();
+    let mut second = Command::new(env!("CARGO_BIN_EXE_armorred"));
+    second
+        .current_dir(&work)
+        .env("ARMORRED_DB", &db)
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .args(["pipeline", images.to_str().expect("utf-8"), "--tier", "hardened", "--out"])
+        .arg(&out);
+    if let Some(r) = &registry {
+        second.env("ARMORRED_REGISTRY", format!("registry:{}/armorred", r.addr));
+    }
+    let again = second.output().expect("run armorred");
+    let stderr = text(&again.stderr);
+    assert!(again.status.success(), "second run: {stderr}");
+    let Some(r) = registry else { return };
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("nginx/hardened/summary.json")).expect("summary"))
+            .expect("json");
+    support::validate(&out.join("nginx/hardened/summary.json"), &schemas.join("summary.schema.json"));
+    let reference = format!("{}/armorred/nginx:hardened", r.addr);
+    assert_eq!(summary["push"]["reference"], reference.as_str(), "{summary}");
+    assert_eq!(summary["push"]["digest"], summary["signing"]["signed_digest"], "{summary}");
+    assert_eq!(summary["signing"]["reference"], format!("{}/armorred/nginx", r.addr), "{summary}");
+    let attachments = summary["push"]["attachments"].as_array().expect("attachments");
+    assert!(attachments.iter().any(|a| a.as_str().is_some_and(|a| a.ends_with(".sig"))), "{summary}");
+    assert!(attachments.iter().any(|a| a.as_str().is_some_and(|a| a.ends_with(".att"))), "{summary}");
+    assert!(stderr.contains(&format!("push: {reference}@")), "{stderr}");
+    let key = dir.path().join("config/armorred/cosign.pub");
+    let ours = armorred(&["verify", "--key", key.to_str().expect("utf-8"), &format!("registry:{reference}")]);
+    assert!(ours.status.success(), "{}", text(&ours.stderr));
+    let cosign = std::env::var("ARMORRED_COSIGN").unwrap_or_else(|_| "cosign".into());
+    if support::have_tool(&cosign, &["version"]) {
+        let digest = summary["push"]["digest"].as_str().expect("digest");
+        let by_digest = format!("{}/armorred/nginx@{digest}", r.addr);
+        for args in [
+            vec!["verify", "--insecure-ignore-tlog=true", "--allow-http-registry", by_digest.as_str()],
+            vec![
+                "verify-attestation",
+                "--type",
+                "slsaprovenance1",
+                "--insecure-ignore-tlog=true",
+                "--allow-http-registry",
+                by_digest.as_str(),
+            ],
+        ] {
+            let o = Command::new(&cosign)
+                .args(&args[..1])
+                .arg("--key")
+                .arg(&key)
+                .args(&args[1..])
+                .env("TUF_ROOT", dir.path().join("tuf"))
+                .output()
+                .expect("cosign");
+            assert!(o.status.success(), "cosign {args:?}: {}", text(&o.stderr));
+        }
+    }
 }

@@ -26,6 +26,10 @@ pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Res
     if !args.no_sign {
         opts.signing = Some(signing(args, quiet)?);
     }
+    let push = args.push.clone().or_else(|| std::env::var("ARMORRED_REGISTRY").ok().filter(|r| !r.is_empty()));
+    if let Some(target) = push {
+        opts.push = Some(pipeline::Push::parse(&target, &args.insecure_registry)?);
+    }
     if let (false, Some(reason)) = (quiet, pipeline::db_update_reason(&opts)?) {
         writeln!(anstream::stderr(), "db: {}: updating it from the configured feeds", escape(&reason))?;
     }
@@ -115,8 +119,17 @@ fn variant(err: &mut impl Write, name: &str, v: &VariantOutcome) -> anyhow::Resu
             scan.findings, scan.vulnerabilities, s.components
         )?;
     }
+    if let Some(b) = &s.behind {
+        writeln!(err, "behind: {}", b.line())?;
+    }
     if let Some(c) = &v.comparison {
         writeln!(err, "{}", armorred::report::render::table(c))?;
+    }
+    if let Some(sig) = &s.signing {
+        writeln!(err, "signed: {} ({} attestations)", sig.signed_digest, sig.attestations.len())?;
+    }
+    if let Some(p) = &s.push {
+        writeln!(err, "push: {}@{} ({} attachments)", escape(&p.reference), p.digest, p.attachments.len())?;
     }
     Ok(())
 }

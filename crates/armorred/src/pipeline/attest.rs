@@ -112,15 +112,18 @@ pub(crate) fn predicates(i: &Inputs<'_>) -> Result<Vec<Predicate>, crate::Error>
     Ok(out)
 }
 
-/// Signs the image in `<dir>/image` (cosign 2's simple signing) and attests every predicate
-/// about it, in its layout as `cosign save` stores them.
+/// Signs the image in `<dir>/image` (cosign 2's simple signing; the payload names `reference`,
+/// else the layout's name) and attests every predicate about it, in its layout as `cosign save`
+/// stores them.
 pub(crate) fn sign(
     dir: &Path,
     predicates: &[Predicate],
     signing: &super::Signing,
+    reference: Option<String>,
 ) -> Result<super::summary::SigningSummary, crate::Error> {
     let store = crate::sign::layout::OciDir::new(dir.join("image"));
-    let signed = crate::sign::simple::sign(&store, &signing.key, &Default::default())?;
+    let options = crate::sign::simple::SignOptions { reference, ..Default::default() };
+    let signed = crate::sign::simple::sign(&store, &signing.key, &options)?;
     let mut attestations = Vec::new();
     for p in predicates {
         let bytes = match &p.bytes {

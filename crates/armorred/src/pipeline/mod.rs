@@ -138,6 +138,42 @@ pub struct PipelineOptions {
     pub signing: Option<Signing>,
     /// Where the stages report as they start and finish ([`Progress`]); `None`: nowhere.
     pub progress: Option<ProgressFn>,
+    /// The registry every signed tier is pushed to (`None`: nothing is pushed).
+    pub push: Option<Push>,
+}
+
+/// Where the pipeline pushes: `HOST[:PORT]/PREFIX`, each tier as `PREFIX/<image>:<tier>` with
+/// its signature and attestations (as `armorred push oci-dir:` pushes a signed layout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Push {
+    /// `HOST[:PORT]`.
+    pub host: String,
+    /// The repository prefix (`armorred`), without a trailing `/`.
+    pub prefix: String,
+    /// Hosts reached over plain HTTP besides loopback.
+    pub insecure: Vec<String>,
+}
+
+impl Push {
+    /// Parses `registry:HOST[:PORT]/PREFIX` (the `registry:` is optional).
+    pub fn parse(target: &str, insecure: &[String]) -> Result<Self, PipelineError> {
+        let bad = |reason: String| PipelineError::Stage {
+            stage: "read the push target",
+            source: Box::new(crate::registry::RegistryError::Reference { input: target.to_string(), reason }.into()),
+        };
+        let t = target.strip_prefix("registry:").unwrap_or(target).trim_end_matches('/');
+        let Some((host, prefix)) = t.split_once('/').filter(|(_, p)| !p.is_empty() && !p.contains([':', '@'])) else {
+            return Err(bad("expected registry:HOST[:PORT]/PREFIX (a repository prefix, no tag or digest)".into()));
+        };
+        // The host and the repositories under the prefix are checked as a reference would be.
+        crate::registry::Reference::parse(&format!("{host}/{prefix}/image:tier")).map_err(|e| bad(e.to_string()))?;
+        Ok(Self { host: host.to_string(), prefix: prefix.to_string(), insecure: insecure.to_vec() })
+    }
+
+    /// The repository of one image.
+    pub fn repository(&self, image: &str) -> String {
+        format!("{}/{image}", self.prefix)
+    }
 }
 
 /// Progress events of [`run`], in order: for each image and variant a [`Progress::Variant`],
@@ -221,6 +257,7 @@ impl PipelineOptions {
             clock: Clock::real(),
             signing: None,
             progress: None,
+            push: None,
         }
     }
 }
@@ -475,14 +512,17 @@ fn accepted(dir: &Path, spec: &ImageSpec, tier: Tier) -> Result<Vec<crate::spec:
     Ok(list)
 }
 
-/// The gate's one-line result.
-fn behind_line(b: &report::behind::Behind) -> String {
-    let (failing, accepted) = (b.failing().count(), b.accepted().count());
-    match (failing, accepted) {
-        (0, 0) => "pass: carries no fix that another tier or upstream has".into(),
-        (0, n) => format!("pass: {n} accepted by the definition (carried, fixed elsewhere)"),
-        (f, n) => format!("FAIL: {f} vulnerabilities fixed elsewhere are carried ({n} accepted)"),
-    }
+/// Pushes a tier's signed layout to `<prefix>/<image>:<tier>`, its attachments under cosign's tags.
+fn push_tier(push: &Push, image: &str, tier: Tier, layout: &Path) -> Result<summary::PushSummary, crate::Error> {
+    let options = crate::registry::Options { insecure_hosts: push.insecure.clone(), ..Default::default() };
+    let client = crate::registry::Client::new(&push.host, options)?;
+    let repo = push.repository(image);
+    let report = crate::registry::copy::push_oci_layout(&client, layout, &repo, tier.as_str(), None)?;
+    Ok(summary::PushSummary {
+        reference: format!("{}/{repo}:{tier}", push.host),
+        digest: report.digest.to_string(),
+        attachments: report.attachments,
+    })
 }
 
 /// The upstream side of one image, and every tier compared with it.
@@ -545,7 +585,7 @@ fn run_image(
         emit(cx.opts, Progress::Variant { image: &spec.name, variant: tier.as_str() });
         if let Some(b) = &behind {
             emit(cx.opts, Progress::Stage("behind"));
-            done(cx.opts, "behind", || behind_line(b));
+            done(cx.opts, "behind", || b.line());
             for id in &b.stale_accepts {
                 notes.push(format!(
                     "{}:{tier}: accepts {id}, which it does not carry behind another side: drop it from the definition",
@@ -615,7 +655,9 @@ fn run_image(
             Some(_) if !gate_passed => None,
             Some(signing) => {
                 emit(cx.opts, Progress::Stage("sign"));
-                let signed = stage("sign the image", attest::sign(&variant_dir, &predicates, signing))?;
+                // A pushed image's signature names the repository it is pushed to.
+                let reference = cx.opts.push.as_ref().map(|p| format!("{}/{}", p.host, p.repository(&spec.name)));
+                let signed = stage("sign the image", attest::sign(&variant_dir, &predicates, signing, reference))?;
                 done(cx.opts, "sign", || {
                     format!("{} signed, {} attestations", signed.signed_digest, signed.attestations.len())
                 });
@@ -626,8 +668,23 @@ fn run_image(
                 None
             }
         };
+        // Only a signed tier is pushed (a tier behind on fixes, or built without a key, is not).
+        let pushed = match (&cx.opts.push, &signed) {
+            (Some(push), Some(_)) => {
+                emit(cx.opts, Progress::Stage("push"));
+                let p = stage("push the image", push_tier(push, &spec.name, tier, &variant_dir.join("image")))?;
+                done(cx.opts, "push", || format!("{}@{} ({} attachments)", p.reference, p.digest, p.attachments.len()));
+                Some(p)
+            }
+            (Some(_), None) => {
+                notes.push(format!("{}:{tier}: not pushed (not signed)", spec.name));
+                None
+            }
+            (None, _) => None,
+        };
         let mut summary = analysis.summary(&spec.name, tier.as_str(), Some(&build));
         summary.signing = signed;
+        summary.push = pushed;
         summary.behind = behind;
         summary.comparison = comparison.as_ref().map(|c| summary::ComparisonSummary {
             upstream: c.images.upstream.clone(),
@@ -938,6 +995,7 @@ impl Analysis {
             scan: self.scan.as_ref().map(scan_summary),
             comparison: None,
             signing: None,
+            push: None,
             behind: None,
             db: self.db.clone(),
             paths: self.paths.clone(),

@@ -56,11 +56,26 @@ pub struct Summary {
     /// has fixed, each accepted by the definition with its reason or failing the gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub behind: Option<crate::report::behind::Behind>,
+    /// Where the signed tier was pushed, when a registry is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushSummary>,
     /// The vulnerability DB scanned with: its age and where each source came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db: Option<DbSummary>,
     /// The other files of this directory, relative to it.
     pub paths: BTreeMap<String, String>,
+}
+
+/// Where the pipeline pushed a tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushSummary {
+    /// `HOST[:PORT]/PREFIX/<image>:<tier>`.
+    pub reference: String,
+    /// The manifest digest the tag names.
+    pub digest: String,
+    /// The attachments pushed beside it (cosign's tags: signatures, attestations).
+    pub attachments: Vec<String>,
 }
 
 /// What the pipeline signed.

@@ -61,6 +61,15 @@ impl Behind {
     pub fn accepted(&self) -> impl Iterator<Item = &BehindVuln> {
         self.vulnerabilities.iter().filter(|v| v.accepted.is_some())
     }
+
+    /// The verdict in one line.
+    pub fn line(&self) -> String {
+        match (self.failing().count(), self.accepted().count()) {
+            (0, 0) => "pass: carries no fix that another tier or upstream has".into(),
+            (0, n) => format!("pass: {n} accepted by the definition (carried, fixed elsewhere)"),
+            (f, n) => format!("FAIL: {f} vulnerabilities fixed elsewhere are carried ({n} accepted)"),
+        }
+    }
 }
 
 fn ids(f: &Finding) -> impl Iterator<Item = &str> {
