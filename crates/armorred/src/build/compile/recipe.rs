@@ -452,6 +452,17 @@ vulnerabilities = ["CVE-2025-53859"]
         }
     }
 
+    /// The package note's Debian version is what the tracker compares with: Debian's redis has
+    /// the epoch 5, and without it every redis fix since 2021 would match (`8.0.2-3` < `5:...`).
+    #[test]
+    fn the_redis_recipe_names_debians_version_with_its_epoch() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/redis");
+        let r = load(&dir).expect("images/redis/recipe.toml");
+        let debian = r.package.debian_source.as_ref().expect("redis is Debian's source package");
+        assert!(debian.version.starts_with("5:8.0.2-3+deb13u"), "{debian:?}");
+        assert!(r.accepts.iter().all(|a| a.reason.contains("deb13u3")), "{:?}", r.accepts);
+    }
+
     #[test]
     fn the_nginx_recipe_parses() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/nginx");
