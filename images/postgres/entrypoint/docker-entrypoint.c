@@ -377,6 +377,9 @@ static void temp_server_stop(pid_t pid)
 		die("the temporary server did not shut down cleanly");
 }
 
+/* The child feeding the current psql's stdin, waited for (and checked) after psql. */
+static pid_t feeder = -1;
+
 /* A pipe whose read end is returned; text is written to it from a child (no size limit). */
 static int feed(const char *text, size_t len, gzFile gz)
 {
@@ -409,6 +412,7 @@ static int feed(const char *text, size_t len, gzFile gz)
 		_exit(0);
 	}
 	close(fds[1]);
+	feeder = pid;
 	return fds[0];
 }
 
@@ -433,6 +437,13 @@ static void psql(const char *db, const char *file, int in_fd, char *const vars[]
 	}
 	argv[n] = NULL;
 	run(argv, in_fd, file ? file : "psql");
+	if (feeder > 0) {
+		/* A truncated or corrupt .sql.gz must not pass as a shorter script. */
+		int st = run_wait(feeder);
+		feeder = -1;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			die("reading the input of psql failed");
+	}
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
