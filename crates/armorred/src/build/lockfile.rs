@@ -88,9 +88,9 @@ pub fn build_root_inputs(dir: &Path, spec: &ImageSpec) -> Result<BTreeMap<Tier, 
     if spec.tiers.values().all(|t| t.source_build.is_none()) {
         return Ok(out);
     }
-    let recipe = compile::load_checked(dir).map_err(|e| BuildError::Recipe(Box::new(e)))?;
     for (&name, tier) in &spec.tiers {
         if tier.source_build.is_some() {
+            let recipe = compile::load_checked(&tier.recipe_dir(dir)).map_err(|e| BuildError::Recipe(Box::new(e)))?;
             out.insert(name, recipe.build_root.packages.clone());
         }
     }

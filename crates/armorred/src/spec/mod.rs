@@ -327,6 +327,11 @@ pub struct TierSpec {
     /// goes into the image.
     #[serde(default)]
     pub source_build: Option<Tier>,
+    /// The directory, relative to the definition, whose `recipe.toml` the source build uses
+    /// (default: the definition's own directory). Lets one tier compile a small helper (an
+    /// entrypoint program) with its own recipe while another tier builds the whole program.
+    #[serde(default)]
+    pub recipe: Option<PathBuf>,
     /// Files added after the top-level `[[files]]` (same form; a later entry wins).
     #[serde(default)]
     pub files: Vec<FileSpec>,
@@ -378,6 +383,18 @@ impl Accept {
             }
         }
         Ok(())
+    }
+}
+
+impl TierSpec {
+    /// The recipe's directory for a definition in `dir`: `dir` itself, or the tier's `recipe`.
+    pub fn recipe_dir(&self, dir: &Path) -> PathBuf {
+        self.recipe.as_ref().map_or_else(|| dir.to_path_buf(), |r| dir.join(r))
+    }
+
+    /// The recipe file relative to the definition's directory.
+    fn recipe_file(&self) -> PathBuf {
+        self.recipe.as_deref().unwrap_or(Path::new("")).join("recipe.toml")
     }
 }
 
@@ -651,14 +668,25 @@ impl ImageSpec {
             return Err(bad("tiers".into(), &format!("declare at least one tier ({})", Tier::EXPECTED)));
         }
         for (name, tier) in &self.tiers {
+            if let Some(r) = &tier.recipe {
+                if tier.source_build.is_none() {
+                    return Err(bad(format!("tiers.{name}.recipe"), "only for a tier with source_build"));
+                }
+                if r.is_absolute() || r.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+                    return Err(bad(
+                        format!("tiers.{name}.recipe"),
+                        "expected a relative directory inside the definition (no `..`, not absolute)",
+                    ));
+                }
+            }
             if tier.source_build.is_some() {
                 if let Some(dir) = dir {
-                    match definition_file(dir, Path::new("recipe.toml")) {
+                    match definition_file(dir, &tier.recipe_file()) {
                         Ok(_) => {}
                         Err(DefinitionFileError::Missing { .. }) => {
                             return Err(bad(
                                 format!("tiers.{name}.source_build"),
-                                "needs recipe.toml next to image.toml",
+                                "needs recipe.toml next to image.toml (or in the tier's `recipe` directory)",
                             ))
                         }
                         Err(e) => return Err(bad(format!("tiers.{name}.source_build"), &e.to_string())),

@@ -260,3 +260,30 @@ fn a_relative_keyring_symlinked_out_is_refused() {
     assert!(err.contains("x.toml: debian.keyrings[0]: "), "{err}");
     assert!(err.contains("outside the definition's directory"), "{err}");
 }
+
+#[test]
+fn a_tier_recipe_directory_is_inside_the_definition() {
+    let def = nginx_copy();
+    let image = def.path().join("image.toml");
+    let text = nginx_text();
+    let with = |recipe: &str| {
+        text.replace("source_build = \"locked\"", &format!("source_build = \"locked\"\nrecipe = {recipe:?}"))
+    };
+    std::fs::create_dir(def.path().join("helper")).expect("mkdir");
+    std::fs::copy(nginx_dir().join("recipe.toml"), def.path().join("helper/recipe.toml")).expect("copy");
+    std::fs::write(&image, with("helper")).expect("write");
+    let spec = ImageSpec::load(def.path()).expect("valid");
+    assert_eq!(spec.tier(Tier::Locked).expect("locked").recipe_dir(def.path()), def.path().join("helper"));
+    for (recipe, want) in [
+        ("../helper", "tiers.locked.recipe: expected a relative directory inside the definition"),
+        ("/tmp", "tiers.locked.recipe: expected a relative directory inside the definition"),
+        ("missing", "tiers.locked.source_build: "),
+    ] {
+        std::fs::write(&image, with(recipe)).expect("write");
+        let err = ImageSpec::load(def.path()).expect_err(recipe).to_string();
+        assert!(err.contains(want), "{recipe}: {err}");
+    }
+    std::fs::write(&image, text.replace("[tiers.hardened]", "[tiers.hardened]\nrecipe = \"helper\"")).expect("write");
+    let err = ImageSpec::load(def.path()).expect_err("no source_build").to_string();
+    assert!(err.contains("tiers.hardened.recipe: only for a tier with source_build"), "{err}");
+}

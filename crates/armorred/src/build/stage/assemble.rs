@@ -41,7 +41,7 @@ pub(crate) fn run(
         None => None,
         Some(recipe_tier) => {
             super::announce(opts, "build from source");
-            let b = build_from_source(dir, opts.tier, recipe_tier, lock, &mut mirror, opts)?;
+            let b = build_from_source(dir, &tier.recipe_dir(dir), opts.tier, recipe_tier, lock, &mut mirror, opts)?;
             timings.lap("source-build");
             super::done(opts, "build from source", || {
                 let what = format!("{} {}", b.record.package.name, b.record.package.version);
@@ -95,9 +95,10 @@ fn fetch_all(
 }
 
 /// Fetches and unpacks the tier's locked build root, then builds `recipe.toml`'s
-/// `recipe_tier` in the sandbox over it.
+/// `recipe_tier` (the one in `recipe_dir`) in the sandbox over it.
 fn build_from_source(
     dir: &Path,
+    recipe_dir: &Path,
     tier: Tier,
     recipe_tier: Tier,
     lock: &Lock,
@@ -121,7 +122,7 @@ fn build_from_source(
         })?;
     }
     let build_opts = compile::BuildOptions {
-        recipe_dir: dir.to_path_buf(),
+        recipe_dir: recipe_dir.to_path_buf(),
         tier: recipe_tier,
         out,
         cache: opts.cache.dir().to_path_buf(),
