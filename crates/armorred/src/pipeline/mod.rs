@@ -502,7 +502,7 @@ fn accepted(dir: &Path, spec: &ImageSpec, tier: Tier) -> Result<Vec<crate::spec:
     let Some(t) = spec.tiers.get(&tier) else { return Ok(Vec::new()) };
     let mut list = t.accept.clone();
     if t.source_build.is_some() {
-        let recipe = stage("read the recipe", crate::build::compile::recipe::load(dir))?;
+        let recipe = stage("read the recipe", crate::build::compile::recipe::load(&t.recipe_dir(dir)))?;
         for a in recipe.accepts {
             if !list.iter().any(|b| b.id == a.id) {
                 list.push(a);
