@@ -520,6 +520,7 @@ fn push_tier(push: &Push, image: &str, tier: Tier, layout: &Path) -> Result<summ
     let report = crate::registry::copy::push_oci_layout(&client, layout, &repo, tier.as_str(), None)?;
     Ok(summary::PushSummary {
         reference: format!("{}/{repo}:{tier}", push.host),
+        repository: format!("{}/{repo}", push.host),
         digest: report.digest.to_string(),
         attachments: report.attachments,
     })

@@ -72,6 +72,8 @@ pub struct Summary {
 pub struct PushSummary {
     /// `HOST[:PORT]/PREFIX/<image>:<tier>`.
     pub reference: String,
+    /// `HOST[:PORT]/PREFIX/<image>`, the repository the signature names.
+    pub repository: String,
     /// The manifest digest the tag names.
     pub digest: String,
     /// The attachments pushed beside it (cosign's tags: signatures, attestations).
