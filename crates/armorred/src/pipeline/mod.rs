@@ -483,6 +483,15 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     let mut images = Vec::new();
     let mut failures = Vec::new();
     for (dir, spec) in &specs {
+        // Stale locks are named before anything is built from them (the reference's too).
+        emit(opts, Progress::Variant { image: &spec.name, variant: "definition" });
+        for (def, name) in std::iter::once((dir.clone(), spec.name.clone()))
+            .chain(spec.upstream_definition(dir).map(|d| (d, format!("{} upstream reference", spec.name))))
+        {
+            emit(opts, Progress::Stage("lock"));
+            let line = check_lock(opts, &def, &name, &mut notes);
+            done(opts, "lock", || line);
+        }
         images.push(run_image(&cx, dir, spec, &mut written, &mut notes, &mut failures)?);
     }
     let index = index_of(opts, &specs, &images, &notes);
@@ -494,6 +503,37 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     done(opts, "site", || site.index.display().to_string());
     written.push(site.out.clone());
     Ok(PipelineOutcome { images, index: index_path, catalog: index, site: site.index, written, notes, failures })
+}
+
+/// Before a definition is built from its lock: the same definition resolved against today's
+/// indices, and every pinned package with a newer version there named in a note (the build
+/// still uses the lock). A failure to check (offline, no mirror) is a note too, never an error.
+fn check_lock(opts: &PipelineOptions, dir: &Path, name: &str, notes: &mut Vec<String>) -> String {
+    let fresh = Mirror::discover(opts.mirror.as_deref())
+        .map_err(build::BuildError::from)
+        .and_then(|mirror| build::resolve_lock(dir, &mirror));
+    let committed = crate::build::debian::Lock::read(&build::lock_path(dir)).map_err(build::BuildError::from);
+    match (committed, fresh) {
+        (Ok(lock), Ok((fresh, _))) => {
+            let newer = lock.newer_in(&fresh);
+            if newer.is_empty() {
+                return "every pinned package is the newest its suites offer".into();
+            }
+            let list: Vec<String> =
+                newer.iter().map(|n| format!("{} {} -> {} ({})", n.name, n.pinned, n.available, n.suite)).collect();
+            notes.push(format!(
+                "{name}: image.lock pins {} packages older than its suites offer now: {}; run `armorred lock {}` to take them",
+                newer.len(),
+                list.join(", "),
+                dir.display()
+            ));
+            format!("{} pinned packages have newer versions (see the notes)", newer.len())
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            notes.push(format!("{name}: could not check image.lock for newer packages: {e}"));
+            "not checked (see the notes)".into()
+        }
+    }
 }
 
 /// What a tier of a definition accepts carrying behind another side: its `[[tiers.<t>.accept]]`

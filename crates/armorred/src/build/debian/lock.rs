@@ -79,7 +79,40 @@ pub struct LockedPackage {
     pub sha256: String,
 }
 
+/// A package the lock pins at an older version than the suites now offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Newer {
+    /// Binary package name.
+    pub name: String,
+    /// The version the lock pins.
+    pub pinned: String,
+    /// The version a fresh resolution picks.
+    pub available: String,
+    /// The suite it comes from now.
+    pub suite: String,
+}
+
 impl Lock {
+    /// Packages pinned here that `fresh` (the same definition resolved against today's indices)
+    /// resolves to a newer version, by Debian version order; sorted by name.
+    pub fn newer_in(&self, fresh: &Lock) -> Vec<Newer> {
+        let pinned: BTreeMap<&str, &LockedPackage> = self.packages.iter().map(|p| (p.name.as_str(), p)).collect();
+        fresh
+            .packages
+            .iter()
+            .filter_map(|f| {
+                let p = pinned.get(f.name.as_str())?;
+                let newer = super::index::compare_versions(&f.version, &p.version) == std::cmp::Ordering::Greater;
+                newer.then(|| Newer {
+                    name: f.name.clone(),
+                    pinned: p.version.clone(),
+                    available: f.version.clone(),
+                    suite: f.suite.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// Builds a lock from per-tier resolutions.
     pub fn new(
         architecture: &str,
@@ -220,6 +253,34 @@ mod tests {
                 sha256: "a".repeat(64),
             }],
         }
+    }
+
+    #[test]
+    fn newer_versions_in_a_fresh_resolution_are_named() {
+        let old = sample();
+        let mut fresh = sample();
+        assert!(old.newer_in(&fresh).is_empty(), "the same lock");
+        fresh.packages[0].version = "2.41-12+deb13u4".into();
+        fresh.packages[0].suite = "trixie-security".into();
+        let mut gone = fresh.packages[0].clone();
+        gone.name = "libnew".into();
+        fresh.packages.push(gone);
+        let newer = old.newer_in(&fresh);
+        assert_eq!(
+            newer,
+            [Newer {
+                name: "libc6".into(),
+                pinned: "2.41-12".into(),
+                available: "2.41-12+deb13u4".into(),
+                suite: "trixie-security".into()
+            }],
+            "a package the lock does not pin is not newer"
+        );
+        // Epochs and tildes order as dpkg orders them; an older fresh version is not newer.
+        fresh.packages[0].version = "2.41-12~bpo1".into();
+        assert!(old.newer_in(&fresh).is_empty());
+        fresh.packages[0].version = "1:2.0".into();
+        assert_eq!(old.newer_in(&fresh).len(), 1);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 pub use deb::unpack;
 pub use fetch::{fetch, Cache};
 pub use index::{Candidate, Indices};
-pub use lock::{Lock, LockedPackage};
+pub use lock::{Lock, LockedPackage, Newer};
 pub use mirror::Mirror;
 pub use resolve::{resolve, Resolution, ResolveRequest};
 
