@@ -85,7 +85,7 @@ trap cleanup EXIT INT TERM
 # The container: 65534, read-only root, no capabilities, loopback only, the suite mounted.
 run() {
   docker run --rm --name "$NAME" --user 65534:65534 --read-only --cap-drop=ALL \
-    --security-opt no-new-privileges --network none --tmpfs /tmp:rw,exec,size=2g -w /tmp \
+    --security-opt no-new-privileges --network none --tmpfs /tmp:rw,exec,size=2g -w /tmp -e HOME=/tmp \
     -v "$TESTS:$STDLIB/test:ro" -v "$OUT/list:/tmp/.tests.list:ro" "$IMAGE" "$@"
 }
 STDLIB=$(docker run --rm --network none --read-only "$IMAGE" python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')

@@ -43,7 +43,7 @@ const TESTS: &[&str] = &[
     "test_decimal",
     "test_datetime",
     "test_re",
-    "test_unicode",
+    "test_unicodedata",
     "test_str",
     "test_builtin",
     "test_dict",
