@@ -119,8 +119,12 @@ awk '
   /^    / && s != "" { for (i = 1; i <= NF; i++) print s "\t" $i; next }
   { s = "" }
 ' "$OUT/regrtest.log" > "$OUT/summary.tsv"
+# Split test packages (test_asyncio and others run as test.test_asyncio.test_tasks, ... under -j)
+# count for their test file: any failing (or re-run, or env-changed) part marks the file.
 awk -F'\t' '
-  FNR == NR { if ($1 == "rerun") rerun[$2] = 1; else st[$2] = $1; next }
+  FNR == NR { n = $2; sub(/^test\./, "", n); p = n; sub(/\..*/, "", p)
+              if (p != n) { if ($1 == "rerun") rerun[p] = 1; else if ($1 == "fail" || $1 == "omitted" || ($1 == "env-changed" && st[p] != "fail")) st[p] = $1; next }
+              if ($1 == "rerun") rerun[n] = 1; else st[n] = $1; next }
   { s = ($0 in st) ? st[$0] : "ok"; if (s == "omitted") s = "fail"; if (($0 in rerun) && s != "fail") s = "flaky"; print s "\t" $0 }
 ' "$OUT/summary.tsv" "$OUT/list" > "$OUT/results.tsv"
 grep -q '^Total test files:' "$OUT/regrtest.log" || { echo "$0: the run did not finish (exit $rc), see $OUT/regrtest.log" >&2; exit 1; }

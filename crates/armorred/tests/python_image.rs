@@ -61,6 +61,15 @@ const TESTS: &[&str] = &[
     "test_importlib",
 ];
 
+/// Test files of [`TESTS`] that fail against the upstream reference as well (recorded in
+/// images/python/tests/python-tests-results.md), with the reason; hardened may fail only these.
+const FAIL_UPSTREAM_TOO: &[(&str, &str)] = &[
+    ("test_ctypes", "find_library() needs ldconfig -p, gcc or ld: none in either image"),
+    ("test_sysconfig", "Debian keeps Makefile and pyconfig.h in python3.13-dev, not installed"),
+    ("test_pickle", "import_helper.forget() unlinks .pyc beside sys.path entries: EROFS on a read-only root"),
+    ("test_importlib", "test_threaded_import: the same forget() on a read-only root"),
+];
+
 /// Debian's libpython3.13-testsuite of the same version as the locked interpreter.
 const TESTSUITE: &str = "pool/main/p/python3.13/libpython3.13-testsuite_3.13.5-2+deb13u5_all.deb";
 const TESTSUITE_SHA256: &str = "214ce20bfec92a4419d6f07ca61fb5b6a730b6a2b249d060fd2e1f4ec4b171f2";
@@ -245,6 +254,13 @@ fn hardened_python_is_a_drop_in_and_passes_cpython_tests() {
     let results = std::fs::read_to_string(res.join("results.tsv")).unwrap();
     eprintln!("{}", text(&out));
     let count = |s: &str| results.lines().filter(|l| l.split('\t').next() == Some(s)).count();
-    assert_eq!(count("fail"), 0, "{results}\n{log}");
-    assert!(count("ok") + count("flaky") + count("env-changed") >= TESTS.len() - 2, "{results}\n{log}");
+    for line in results.lines() {
+        if let Some(name) = line.strip_prefix("fail\t") {
+            assert!(FAIL_UPSTREAM_TOO.iter().any(|(t, _)| *t == name), "{name} failed on hardened\n{log}");
+        }
+    }
+    assert!(
+        count("ok") + count("flaky") + count("env-changed") >= TESTS.len() - FAIL_UPSTREAM_TOO.len() - 2,
+        "{results}\n{log}"
+    );
 }
