@@ -62,13 +62,14 @@ if [ "${1:-}" = --report ]; then
     awk -F'\t' -v n="$(basename "$d")" '{c[$1]++} END {printf "| %s | %d | %d | %d | %d | %d | %d | %d |\n", n, c["ok"], c["flaky"], c["env-changed"], c["fail"], c["skip"], c["skip-resource"], c["no-tests"]}' "$d/results.tsv"
   done
   echo
+  files=; for d in "$@"; do files="$files $d/results.tsv"; done
   printf '| test |'; for d in "$@"; do printf ' %s |' "$(basename "$d")"; done; echo
   printf '| --- |'; for d in "$@"; do printf ' --- |'; done; echo
   awk -F'\t' '
     FNR == 1 { f++ }
     { if (!($2 in seen)) { seen[$2] = 1; names[++n] = $2 }; st[f, $2] = $1 }
     END { for (i = 1; i <= n; i++) { printf "| %s |", names[i]; for (j = 1; j <= f; j++) printf " %s |", ((j, names[i]) in st ? st[j, names[i]] : "-"); printf "\n" } }
-  ' "$@" | sort
+  ' $files | sort
   exit 0
 fi
 [ $# -ge 3 ] || { echo "usage: $0 IMAGE_REF TESTS_DIR OUT_DIR [TEST ...]" >&2; exit 2; }
