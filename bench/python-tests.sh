@@ -85,7 +85,7 @@ cleanup() { docker rm -f "$NAME" >/dev/null 2>&1 || true; }
 trap cleanup EXIT INT TERM
 # The container: 65534, read-only root, no capabilities, loopback only, the suite mounted.
 run() {
-  docker run --rm --name "$NAME" --user 65534:65534 --read-only --cap-drop=ALL \
+  ${WRAP:-} docker run --rm --name "$NAME" --user 65534:65534 --read-only --cap-drop=ALL \
     --security-opt no-new-privileges --network none --tmpfs /tmp:rw,exec,size=2g -w /tmp -e HOME=/tmp \
     -v "$TESTS:$STDLIB/test:ro" -v "$OUT/list:/tmp/.tests.list:ro" "$IMAGE" "$@"
 }
@@ -100,13 +100,11 @@ else
   grep -vxF "$(printf '%s\n' $EXCLUDES)" "$OUT/all.list"
 fi > "$OUT/list.tmp"
 mv "$OUT/list.tmp" "$OUT/list"
-# A watchdog: the whole run is stopped after two hours (regrtest stops a single file at 15 min).
-( sleep 7200; docker rm -f "$NAME" >/dev/null 2>&1 ) &
-watchdog=$!
 rc=0
 start=$(date +%s)
-run python3 -m test -j2 -u none --rerun --timeout 900 --fromfile /tmp/.tests.list > "$OUT/regrtest.log" 2>&1 || rc=$?
-kill "$watchdog" 2>/dev/null || true
+# The whole run stops after two hours (regrtest stops a single file at 15 min): timeout ends the
+# client, the EXIT trap removes the container.
+WRAP="timeout 7200" run python3 -m test -j2 -u none --rerun --timeout 900 --fromfile /tmp/.tests.list > "$OUT/regrtest.log" 2>&1 || rc=$?
 end=$(date +%s)
 # The summary at the end lists every file that did not simply pass, per status; the rest passed.
 awk '
@@ -123,7 +121,7 @@ awk '
 # Split test packages (test_asyncio and others run as test.test_asyncio.test_tasks, ... under -j)
 # count for their test file: any failing (or re-run, or env-changed) part marks the file.
 awk -F'\t' '
-  FNR == NR { n = $2; sub(/^test\./, "", n); p = n; sub(/\..*/, "", p)
+  FILENAME == ARGV[1] { n = $2; sub(/^test\./, "", n); p = n; sub(/\..*/, "", p)
               if (p != n) { if ($1 == "rerun") rerun[p] = 1; else if ($1 == "fail" || $1 == "omitted" || ($1 == "env-changed" && st[p] != "fail")) st[p] = $1; next }
               if ($1 == "rerun") rerun[n] = 1; else st[n] = $1; next }
   { s = ($0 in st) ? st[$0] : "ok"; if (s == "omitted") s = "fail"; if (($0 in rerun) && s != "fail") s = "flaky"; print s "\t" $0 }
