@@ -61,7 +61,29 @@ pub fn verify_images(
     key: &PublicKey,
     opts: &simple::VerifyOptions,
 ) -> Vec<Result<Vec<simple::VerifiedSignature>, SignError>> {
-    crate::par::map(images, VERIFY_JOBS, |image| simple::verify(open_store(image, insecure)?.as_ref(), key, opts))
+    // One client per registry host, shared by its images (connections and tokens reused).
+    let mut clients: std::collections::BTreeMap<String, std::sync::Arc<crate::registry::Client>> = Default::default();
+    for image in images {
+        let Some(r) = image.strip_prefix("registry:").and_then(|r| crate::registry::Reference::parse(r).ok()) else {
+            continue;
+        };
+        if !clients.contains_key(&r.host) {
+            let options = crate::registry::Options { insecure_hosts: insecure.to_vec(), ..Default::default() };
+            if let Ok(c) = crate::registry::Client::new(&r.host, options) {
+                clients.insert(r.host, std::sync::Arc::new(c));
+            }
+        }
+    }
+    crate::par::map(images, VERIFY_JOBS, |image| {
+        let shared = image
+            .strip_prefix("registry:")
+            .and_then(|r| Some((r, clients.get(&crate::registry::Reference::parse(r).ok()?.host)?)));
+        let store: Box<dyn layout::Store> = match shared {
+            Some((r, client)) => Box::new(registry::RegistryStore::open_with(r, client.clone())?),
+            None => open_store(image, insecure)?,
+        };
+        simple::verify(store.as_ref(), key, opts)
+    })
 }
 
 /// Errors of keys, signing and verification.

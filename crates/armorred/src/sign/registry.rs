@@ -11,7 +11,7 @@ use crate::registry::{Client, Options, Reference, RegistryError};
 
 /// An image in a registry, by digest.
 pub struct RegistryStore {
-    client: Client,
+    client: std::sync::Arc<Client>,
     reference: Reference,
     subject: Subject,
 }
@@ -30,8 +30,16 @@ impl RegistryStore {
     /// Opens `HOST[:PORT]/REPO[:TAG|@DIGEST]` and resolves it to its manifest digest.
     pub fn open(reference: &str, options: Options) -> Result<Self, SignError> {
         let store = format!("registry:{reference}");
+        let parsed = Reference::parse(reference).map_err(|e| err(&store, e))?;
+        let client = Client::new(&parsed.host, options).map_err(|e| err(&store, e))?;
+        Self::open_with(reference, std::sync::Arc::new(client))
+    }
+
+    /// [`RegistryStore::open`] with a client of the reference's host, shared with other stores
+    /// (its connections and tokens are reused).
+    pub fn open_with(reference: &str, client: std::sync::Arc<Client>) -> Result<Self, SignError> {
+        let store = format!("registry:{reference}");
         let reference = Reference::parse(reference).map_err(|e| err(&store, e))?;
-        let client = Client::new(&reference.host, options).map_err(|e| err(&store, e))?;
         let m = client.get_manifest(&reference.repo, &reference.reference).map_err(|e| err(&store, e))?;
         if let Some(want) = reference.digest() {
             if m.digest != want {
