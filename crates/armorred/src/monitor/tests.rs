@@ -134,7 +134,7 @@ fn a_newer_state_is_refused() {
     conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'x')", []).expect("insert");
     drop(conn);
     let e = State::open(&spec).expect_err("newer").to_string();
-    assert!(e.contains("schema version 99, newer than this armorred's 1"), "{e}");
+    assert!(e.contains("schema version 99, newer than this armorred's 2"), "{e}");
 }
 
 #[test]
