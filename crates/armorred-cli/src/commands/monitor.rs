@@ -107,7 +107,13 @@ pub(crate) fn run(
                 armorred::display::escape(&r.image),
                 r.state,
                 r.advisory.as_deref().unwrap_or("-"),
-                r.fixes.iter().map(|f| f.vulnerability.as_str()).collect::<Vec<_>>().join(","),
+                r.fixes
+                    .iter()
+                    .map(|f| f.vulnerability.as_str())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join(","),
                 r.time_to_fix_seconds.map(|t| format!("\ttime-to-fix {t} s")).unwrap_or_default()
             )?;
             if let Some(k) = &r.new_key {

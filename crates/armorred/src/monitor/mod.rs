@@ -265,6 +265,25 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
     // The upstream SBOMs, scanned once each: their findings on packages an image does not ship
     // are decided too (component_not_present), so users comparing with upstream see why.
     let mut upstream_scans: BTreeMap<PathBuf, Vec<Subject>> = BTreeMap::new();
+    // Every SBOM to scan (the images this DB has not scanned yet and their upstreams), each
+    // read once, and their packages scanned together: a package many images share (libc6,
+    // zlib1g, ...) is looked up once for the whole catalog.
+    let mut sboms: BTreeMap<PathBuf, Vec<crate::vuln::ScanPackage>> = BTreeMap::new();
+    for p in &images {
+        if state.scan_with(&p.image.key, &db_digest)?.is_some() {
+            continue;
+        }
+        for (path, what) in
+            [(Some(PathBuf::from(&p.image.sbom)), "read the SBOM"), (p.upstream_sbom.clone(), "read the upstream SBOM")]
+        {
+            let Some(path) = path else { continue };
+            if let std::collections::btree_map::Entry::Vacant(e) = sboms.entry(path) {
+                let pk = stage(what, &p.image.key, crate::vuln::sbom::read(e.key(), None))?;
+                e.insert(pk);
+            }
+        }
+    }
+    let union = scan_catalog(&db, &sboms)?;
     let mut report =
         RunReport { db_digest: db_digest.clone(), images: Vec::new(), rebuilds: Vec::new(), eol: Vec::new() };
     for p in &images {
@@ -281,8 +300,8 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
             });
             continue;
         }
-        let packages = stage("read the SBOM", &key, crate::vuln::sbom::read(Path::new(&p.image.sbom), None))?;
-        let scan = stage("scan the image", &key, scan_packages(&db, &packages, &ScanOptions::default()))?;
+        let packages = sboms.get(Path::new(&p.image.sbom)).map(Vec::as_slice).unwrap_or_default();
+        let scan = result_for(&union, packages);
         checkpoint("scanned", &key);
         // Facts of another image (another digest) do not apply: decided without them.
         let facts: Option<ImageFacts> = match &p.image.vex_facts {
@@ -305,8 +324,7 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
         let mut decisions = crate::vex::decide::decide_all(&facts, &scan);
         if let Some(up) = &p.upstream_sbom {
             if !upstream_scans.contains_key(up) {
-                let pk = stage("read the upstream SBOM", &key, crate::vuln::sbom::read(up, None))?;
-                let r = stage("scan the upstream image", &key, scan_packages(&db, &pk, &ScanOptions::default()))?;
+                let r = result_for(&union, sboms.get(up).map(Vec::as_slice).unwrap_or_default());
                 upstream_scans.insert(up.clone(), r.matches.iter().map(Subject::from).collect());
             }
             let mut seen: BTreeSet<(String, String)> =
@@ -410,6 +428,51 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
         rewrite_index(&opts.from, &rebuilt)?;
     }
     Ok(report)
+}
+
+/// What matching reads of a package (its SBOM facts left out): packages equal in it match the same.
+fn match_key(p: &crate::vuln::ScanPackage) -> String {
+    let mut q = p.clone();
+    q.facts = crate::vuln::model::PackageFacts::default();
+    serde_json::to_string(&q).unwrap_or_default()
+}
+
+/// Scans the distinct packages of every SBOM once.
+fn scan_catalog(
+    db: &Db,
+    sboms: &BTreeMap<PathBuf, Vec<crate::vuln::ScanPackage>>,
+) -> Result<crate::vuln::ScanResult, MonitorError> {
+    let mut seen = BTreeSet::new();
+    let mut distinct = Vec::new();
+    for p in sboms.values().flatten() {
+        if seen.insert(match_key(p)) {
+            distinct.push(p.clone());
+        }
+    }
+    stage("scan the catalog", "the catalog", scan_packages(db, &distinct, &ScanOptions::default()))
+}
+
+/// One SBOM's share of the catalog's scan, each finding naming the SBOM's own package.
+fn result_for(union: &crate::vuln::ScanResult, packages: &[crate::vuln::ScanPackage]) -> crate::vuln::ScanResult {
+    let own: BTreeMap<String, &crate::vuln::ScanPackage> = packages.iter().map(|p| (match_key(p), p)).collect();
+    let matches = union
+        .matches
+        .iter()
+        .filter_map(|m| {
+            own.get(&match_key(&m.artifact))
+                .map(|p| crate::vuln::Match { artifact: std::sync::Arc::new((*p).clone()), ..m.clone() })
+        })
+        .collect();
+    crate::vuln::ScanResult {
+        matches,
+        ignored: Vec::new(),
+        db_sha256: union.db_sha256.clone(),
+        db_built: union.db_built.clone(),
+        db_sources: union.db_sources.clone(),
+        notes: union.notes.clone(),
+        packages: packages.len(),
+        stats: crate::vuln::scan::ScanStats::default(),
+    }
 }
 
 /// Posts the run's new decisions to a webhook (JSON: `{"db", "images": [{"key", "findings",

@@ -679,16 +679,16 @@ impl State {
     pub fn rebuild_step(&mut self, row: &RebuildRow) -> Result<(), StateError> {
         self.atomic(|b| {
             b.execute(
-                "UPDATE rebuilds SET state = $2, new_digest = $3, summary = $4, reference = $5, detail = $6,
-                   finished_at = $7 WHERE id = $1",
+                "UPDATE rebuilds SET state = $1, new_digest = $2, summary = $3, reference = $4, detail = $5,
+                   finished_at = $6 WHERE id = $7",
                 &[
-                    (&row.id).into(),
                     (&row.state).into(),
                     row.new_digest.clone().into(),
                     row.summary.clone().into(),
                     row.reference.clone().into(),
                     row.detail.clone().into(),
                     row.finished_at.clone().into(),
+                    (&row.id).into(),
                 ],
             )?;
             Ok(())
@@ -716,12 +716,12 @@ impl State {
                     (&now).into(),
                 ],
             )?;
-            b.execute("UPDATE images SET superseded_by = $2 WHERE key = $1", &[(&row.image_key).into(), (&new.key).into()])?;
+            // (`$n` are numbered in order of first use: the SQL names them in order.)
+            b.execute("UPDATE images SET superseded_by = $1 WHERE key = $2", &[(&new.key).into(), (&row.image_key).into()])?;
             b.execute(
-                "UPDATE rebuilds SET state = 'published', new_digest = $2, new_key = $3, summary = $4, reference = $5,
-                   finished_at = $6, time_to_fix_seconds = $7, release_notes = $8, osv = $9 WHERE id = $1",
+                "UPDATE rebuilds SET state = 'published', new_digest = $1, new_key = $2, summary = $3, reference = $4,
+                   finished_at = $5, time_to_fix_seconds = $6, release_notes = $7, osv = $8 WHERE id = $9",
                 &[
-                    (&row.id).into(),
                     row.new_digest.clone().into(),
                     (&new.key).into(),
                     row.summary.clone().into(),
@@ -730,6 +730,7 @@ impl State {
                     row.time_to_fix_seconds.map_or(Val::Null, Val::Int),
                     row.release_notes.clone().into(),
                     row.osv.clone().into(),
+                    (&row.id).into(),
                 ],
             )?;
             Ok(())
