@@ -9,13 +9,18 @@
 # was measured on.
 #
 # Needs a pipeline output: $OUT (default out) holding index.json; without one it runs
-# `armorred pipeline --no-sign --out $OUT` first (slow: it builds every image, once).
+# `armorred pipeline --no-sign --out $OUT` first (slow: it builds every image, every tier, once;
+# the figure printed names the catalog it measured).
 # The new DB: Debian's DSA/DLA fixed versions and the changelog-derived fixes from
 # ../shared/data/debian-security-advisories.
 set -eu
 cd "$(dirname "$0")/.."
-cargo build -q --release -p armorred-cli
-bin=${CARGO_TARGET_DIR:-target}/release/armorred
+# ARMORRED=path/to/armorred uses that binary instead of a fresh release build.
+if [ -z "${ARMORRED:-}" ]; then
+  cargo build -q --release -p armorred-cli
+  ARMORRED=${CARGO_TARGET_DIR:-target}/release/armorred
+fi
+bin=$ARMORRED
 OUT=${OUT:-out}
 data=../shared/data/debian-security-advisories
 work=$(mktemp -d)
@@ -42,5 +47,6 @@ for i in 1 2 3; do
   if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
 done
 findings=$(awk -F'\t' '/ findings, /{split($2,a," "); s+=a[1]} END{print s+0}' "$work/run.txt")
-printf 'monitor rescan: %s images (tiers and upstreams in %s), %s findings, best of 3: %s s (goal < 1 s)\n' \
-  "$(grep -c '^[a-z]' "$work/run.txt")" "$OUT/index.json" "$findings" "$best"
+tiers=$(grep -c 'findings, ' "$work/run.txt" || true)
+printf 'monitor rescan of %s: %s tiers (%s), %s findings decided, best of 3: %s s (goal < 1 s)\n' \
+  "$OUT" "$tiers" "$(grep -o '^[a-z0-9-]*:[a-z]*' "$work/run.txt" | sort -u | tr '\n' ' ')" "$findings" "$best"
