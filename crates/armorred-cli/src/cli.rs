@@ -78,7 +78,7 @@ pub(crate) struct MonitorArgs {
 pub(crate) enum MonitorCommand {
     /// Rescan every image out/index.json lists against the current DB, decide every new finding
     /// (OpenVEX with evidence, out/<image>/<tier>/vex.openvex.json) and record it in the state.
-    Run(MonitorRunArgs),
+    Run(Box<MonitorRunArgs>),
     /// Print the state as JSON: every image with its scans, findings (first seen) and decisions.
     Status(MonitorStatusArgs),
 }
@@ -110,6 +110,27 @@ pub(crate) struct MonitorRunArgs {
     /// POST the new decisions of each run (JSON) to this URL, when there are any.
     #[arg(long, value_name = "URL")]
     pub(crate) webhook: Option<String>,
+    /// Rebuild, gate, sign and publish images whose affected findings a newer Debian package fixes.
+    #[arg(long)]
+    pub(crate) rebuild: bool,
+    /// The rebuild policy (TOML, `[rebuild]`; default: ./monitor.toml when present, else built in).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+    /// The registry images are published to, HOST[:PORT][/PREFIX]: rebuilds are pushed there.
+    #[arg(long, value_name = "HOST")]
+    pub(crate) registry: Option<String>,
+    /// A registry reached over plain HTTP (loopback always is).
+    #[arg(long, value_name = "HOST")]
+    pub(crate) insecure_registry: Vec<String>,
+    /// The signing key pair PREFIX.key and PREFIX.pub of rebuilds (as `pipeline --key`).
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) key: Option<PathBuf>,
+    /// An explicit Debian mirror (default: the host's apt configuration).
+    #[arg(long, value_name = "URL")]
+    pub(crate) mirror: Option<String>,
+    /// The cache root (default: the user cache dir).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,7 +9,8 @@ use crate::cli::{MonitorArgs, MonitorCommand};
 use crate::Outcome;
 
 /// The crash tests' hook: `ARMORRED_MONITOR_ABORT_AT=<point>` stops the process (as a kill
-/// would) when a run reaches that point (`scanned`, `vex-written`, `recorded`).
+/// would) when a run reaches that point (`scanned`, `vex-written`, `recorded`; in a rebuild
+/// `rebuild-started`, `relocked`, `rebuilt`, `pushed`, `published`).
 const ABORT_AT: &str = "ARMORRED_MONITOR_ABORT_AT";
 
 pub(crate) fn run(
@@ -34,6 +35,34 @@ pub(crate) fn run(
         None => None,
     };
     let spec = args.state.clone().unwrap_or_else(|| args.from.join("monitor.db").to_string_lossy().into_owned());
+    let policy = match &args.policy {
+        Some(p) => monitor::rebuild::Policy::load(p)?,
+        None if std::path::Path::new("monitor.toml").is_file() => {
+            monitor::rebuild::Policy::load(std::path::Path::new("monitor.toml"))?
+        }
+        None => monitor::rebuild::Policy::default(),
+    };
+    let rebuild = if args.rebuild {
+        let signing = match &args.key {
+            Some(prefix) => {
+                use std::os::unix::ffi::OsStringExt;
+                let password = std::env::var_os("COSIGN_PASSWORD").map(OsStringExt::into_vec).unwrap_or_default();
+                let (key, public_key, _) = armorred::sign::key::load_or_generate(prefix, &password)?;
+                Some(armorred::pipeline::Signing { key, public_key })
+            }
+            None => None,
+        };
+        Some(monitor::rebuild::RebuildOptions {
+            policy: policy.clone(),
+            mirror: args.mirror.clone(),
+            cache: args.cache.clone(),
+            signing,
+            registry: args.registry.clone(),
+            insecure: args.insecure_registry.clone(),
+        })
+    } else {
+        None
+    };
     let abort_at = std::env::var(ABORT_AT).ok();
     let checkpoint = |point: &str, _key: &str| {
         if abort_at.as_deref() == Some(point) {
@@ -47,6 +76,8 @@ pub(crate) fn run(
             db: armorred::vuln::db::resolve_path(args.db.as_deref()),
             clock: clock()?,
             checkpoint: Some(&checkpoint),
+            rebuild: rebuild.clone(),
+            eol_warn_days: policy.eol_warn_days,
         };
         let report = monitor::run(&mut state, &opts)?;
         let mut out = std::io::stdout().lock();
@@ -68,6 +99,32 @@ pub(crate) fn run(
                     d.justification.map(|j| format!(" ({})", j.as_str())).unwrap_or_default()
                 )?;
             }
+        }
+        for r in &report.rebuilds {
+            writeln!(
+                out,
+                "rebuild {}\t{}\t{}\t{}{}",
+                armorred::display::escape(&r.image),
+                r.state,
+                r.advisory.as_deref().unwrap_or("-"),
+                r.fixes
+                    .iter()
+                    .map(|f| f.vulnerability.as_str())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join(","),
+                r.time_to_fix_seconds.map(|t| format!("\ttime-to-fix {t} s")).unwrap_or_default()
+            )?;
+            if let Some(k) = &r.new_key {
+                writeln!(out, "  published {}", armorred::display::escape(k))?;
+            }
+            if let Some(d) = &r.detail {
+                writeln!(out, "  {}", armorred::display::escape(d))?;
+            }
+        }
+        for w in &report.eol {
+            writeln!(out, "eol {}\t{}", armorred::display::escape(&w.image), w.message)?;
         }
         let posted = match &args.webhook {
             Some(url) => monitor::notify(url, &report)?,

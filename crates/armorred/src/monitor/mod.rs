@@ -10,7 +10,9 @@
 //! (image, DB digest), so a run killed anywhere and run again rescans only what was not
 //! recorded, rewrites the same document, and records each scan once.
 
+pub mod notes;
 pub mod postgres;
+pub mod rebuild;
 pub mod sqlite;
 pub mod state;
 
@@ -73,9 +75,14 @@ pub struct RunOptions<'a> {
     pub db: PathBuf,
     /// The clock (scan and first-seen times).
     pub clock: Clock,
-    /// Called at each point a run may be killed at (`scanned`, `vex-written`, `recorded`), with
-    /// the image key: the CLI's crash tests stop the process there.
+    /// Called at each point a run may be killed at (`scanned`, `vex-written`, `recorded`; in a
+    /// rebuild `rebuild-started`, `relocked`, `rebuilt`, `pushed`, `published`), with the image
+    /// key: the CLI's crash tests stop the process there.
     pub checkpoint: Option<Checkpoint<'a>>,
+    /// Rebuild what a newer Debian package fixes ([`rebuild`]); `None`: decide only.
+    pub rebuild: Option<rebuild::RebuildOptions>,
+    /// Days before a Debian release's end of support that its images are warned about.
+    pub eol_warn_days: i64,
 }
 
 /// What one image's rescan gave.
@@ -100,6 +107,10 @@ pub struct RunReport {
     pub db_digest: String,
     /// One per image, in the index's order.
     pub images: Vec<ImageRun>,
+    /// The rebuilds of this run (made, resumed, failed or deferred by the policy).
+    pub rebuilds: Vec<rebuild::RebuildReport>,
+    /// Debian releases near or past their end of life, per image.
+    pub eol: Vec<notes::EolWarning>,
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, MonitorError> {
@@ -122,10 +133,41 @@ fn inside(dir: &Path, rel: &str, summary: &Path) -> Result<PathBuf, MonitorError
 }
 
 /// One published tier, read from the main job's outputs.
-struct Published {
-    image: PublishedImage,
-    dir: PathBuf,
+pub(crate) struct Published {
+    pub(crate) image: PublishedImage,
+    pub(crate) dir: PathBuf,
     upstream_sbom: Option<PathBuf>,
+    upstream_source: Option<String>,
+}
+
+/// One published tier from its `summary.json`.
+pub(crate) fn published_tier(path: &Path, definition: &str) -> Result<Published, MonitorError> {
+    let s: Summary = read_json(path)?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let file = |key: &str| -> Result<Option<String>, MonitorError> {
+        s.paths.get(key).map(|r| inside(&dir, r, path).map(|p| p.to_string_lossy().into_owned())).transpose()
+    };
+    let Some(sbom) = file("sbom_cyclonedx")? else {
+        return Err(MonitorError::Input { path: path.to_path_buf(), reason: "no sbom_cyclonedx in paths".into() });
+    };
+    let digest = s.digest.clone().unwrap_or_default();
+    Ok(Published {
+        image: PublishedImage {
+            key: format!("{}:{}@{digest}", s.image, s.variant),
+            name: s.image.clone(),
+            tier: s.variant.clone(),
+            reference: s.source.clone(),
+            digest,
+            definition: definition.to_owned(),
+            sbom,
+            build_record: file("build_record")?,
+            vex_facts: file("vex_facts")?,
+            superseded_by: None,
+        },
+        dir,
+        upstream_sbom: None,
+        upstream_source: None,
+    })
 }
 
 /// The images `out/index.json` lists (every tier with an SBOM).
@@ -134,45 +176,75 @@ fn published(from: &Path) -> Result<Vec<Published>, MonitorError> {
     let index: Index = read_json(&index_path)?;
     let mut out = Vec::new();
     for img in &index.images {
-        let upstream_sbom = match &img.upstream {
+        let (upstream_sbom, upstream_source) = match &img.upstream {
             Some(u) => {
                 let path = inside(from, &u.summary, &index_path)?;
                 let s: Summary = read_json(&path)?;
                 let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-                s.paths.get("sbom_cyclonedx").map(|r| inside(&dir, r, &path)).transpose()?
+                (s.paths.get("sbom_cyclonedx").map(|r| inside(&dir, r, &path)).transpose()?, Some(s.source.clone()))
             }
-            None => None,
+            None => (None, None),
         };
         for t in &img.tiers {
             let path = inside(from, &t.summary, &index_path)?;
-            let s: Summary = read_json(&path)?;
-            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let file = |key: &str| -> Result<Option<String>, MonitorError> {
-                s.paths.get(key).map(|r| inside(&dir, r, &path).map(|p| p.to_string_lossy().into_owned())).transpose()
-            };
-            let Some(sbom) = file("sbom_cyclonedx")? else {
-                return Err(MonitorError::Input { path, reason: "no sbom_cyclonedx in paths".into() });
-            };
-            let digest = s.digest.clone().unwrap_or_default();
-            out.push(Published {
-                image: PublishedImage {
-                    key: format!("{}:{}@{digest}", s.image, s.variant),
-                    name: s.image.clone(),
-                    tier: s.variant.clone(),
-                    reference: s.source.clone(),
-                    digest,
-                    definition: img.definition.clone(),
-                    sbom,
-                    build_record: file("build_record")?,
-                    vex_facts: file("vex_facts")?,
-                    superseded_by: None,
-                },
-                dir,
-                upstream_sbom: upstream_sbom.clone(),
-            });
+            let mut p = published_tier(&path, &img.definition)?;
+            p.upstream_sbom = upstream_sbom.clone();
+            p.upstream_source = upstream_source.clone();
+            out.push(p);
         }
     }
     Ok(out)
+}
+
+/// What the index lists, with each superseded image replaced by the one that replaced it (the
+/// state knows; the index is rewritten after a rebuild, but a run killed between the two must
+/// not rescan the old image as current).
+fn current(state: &mut State, from: &Path) -> Result<Vec<Published>, MonitorError> {
+    let listed = published(from)?;
+    let known: BTreeMap<String, PublishedImage> = state.images()?.into_iter().map(|i| (i.key.clone(), i)).collect();
+    let mut out = Vec::new();
+    for mut p in listed {
+        let mut hops = 0;
+        while let Some(next) = known.get(&p.image.key).and_then(|i| i.superseded_by.clone()) {
+            let Some(n) = known.get(&next) else { break };
+            let summary = Path::new(&n.sbom).parent().map(|d| d.join("summary.json")).unwrap_or_default();
+            let mut q = published_tier(&summary, &n.definition)?;
+            q.image.reference = n.reference.clone();
+            q.upstream_sbom = p.upstream_sbom.clone();
+            q.upstream_source = p.upstream_source.clone();
+            p = q;
+            hops += 1;
+            if hops > 1000 {
+                break;
+            }
+        }
+        out.push(p);
+    }
+    Ok(out)
+}
+
+/// Points the index's tier entries at the images that replaced them (atomically).
+fn rewrite_index(from: &Path, rebuilt: &[(String, String, PathBuf, Option<String>)]) -> Result<(), MonitorError> {
+    if rebuilt.is_empty() {
+        return Ok(());
+    }
+    let index_path = from.join("index.json");
+    let mut index: Index = read_json(&index_path)?;
+    for img in &mut index.images {
+        for t in &mut img.tiers {
+            for (name, tier, summary, digest) in rebuilt {
+                if &img.name == name && &t.variant == tier {
+                    let rel = summary.strip_prefix(from).unwrap_or(summary);
+                    t.summary = rel.to_string_lossy().into_owned();
+                    t.digest = digest.clone();
+                }
+            }
+        }
+    }
+    let mut bytes = serde_json::to_vec_pretty(&index).unwrap_or_default();
+    bytes.push(b'\n');
+    crate::fsutil::write_bytes_atomic(&index_path, &bytes)
+        .map_err(|e| MonitorError::Input { path: index_path.clone(), reason: e.to_string() })
 }
 
 fn stage<T, E: Into<crate::Error>>(stage: &'static str, image: &str, r: Result<T, E>) -> Result<T, MonitorError> {
@@ -181,7 +253,7 @@ fn stage<T, E: Into<crate::Error>>(stage: &'static str, image: &str, r: Result<T
 
 /// Rescans every published image (see the module documentation).
 pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, MonitorError> {
-    let images = published(&opts.from)?;
+    let images = current(state, &opts.from)?;
     let db = stage("open the vulnerability DB", "the catalog", Db::open(&opts.db))?;
     let db_digest = format!("sha256:{}", db.sha256());
     let now = opts.clock.now_rfc3339();
@@ -193,7 +265,27 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
     // The upstream SBOMs, scanned once each: their findings on packages an image does not ship
     // are decided too (component_not_present), so users comparing with upstream see why.
     let mut upstream_scans: BTreeMap<PathBuf, Vec<Subject>> = BTreeMap::new();
-    let mut report = RunReport { db_digest: db_digest.clone(), images: Vec::new() };
+    // Every SBOM to scan (the images this DB has not scanned yet and their upstreams), each
+    // read once, and their packages scanned together: a package many images share (libc6,
+    // zlib1g, ...) is looked up once for the whole catalog.
+    let mut sboms: BTreeMap<PathBuf, Vec<crate::vuln::ScanPackage>> = BTreeMap::new();
+    for p in &images {
+        if state.scan_with(&p.image.key, &db_digest)?.is_some() {
+            continue;
+        }
+        for (path, what) in
+            [(Some(PathBuf::from(&p.image.sbom)), "read the SBOM"), (p.upstream_sbom.clone(), "read the upstream SBOM")]
+        {
+            let Some(path) = path else { continue };
+            if let std::collections::btree_map::Entry::Vacant(e) = sboms.entry(path) {
+                let pk = stage(what, &p.image.key, crate::vuln::sbom::read(e.key(), None))?;
+                e.insert(pk);
+            }
+        }
+    }
+    let union = scan_catalog(&db, &sboms)?;
+    let mut report =
+        RunReport { db_digest: db_digest.clone(), images: Vec::new(), rebuilds: Vec::new(), eol: Vec::new() };
     for p in &images {
         let key = p.image.key.clone();
         state.upsert_image(&p.image, &now)?;
@@ -208,8 +300,8 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
             });
             continue;
         }
-        let packages = stage("read the SBOM", &key, crate::vuln::sbom::read(Path::new(&p.image.sbom), None))?;
-        let scan = stage("scan the image", &key, scan_packages(&db, &packages, &ScanOptions::default()))?;
+        let packages = sboms.get(Path::new(&p.image.sbom)).map(Vec::as_slice).unwrap_or_default();
+        let scan = result_for(&union, packages);
         checkpoint("scanned", &key);
         // Facts of another image (another digest) do not apply: decided without them.
         let facts: Option<ImageFacts> = match &p.image.vex_facts {
@@ -232,8 +324,7 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
         let mut decisions = crate::vex::decide::decide_all(&facts, &scan);
         if let Some(up) = &p.upstream_sbom {
             if !upstream_scans.contains_key(up) {
-                let pk = stage("read the upstream SBOM", &key, crate::vuln::sbom::read(up, None))?;
-                let r = stage("scan the upstream image", &key, scan_packages(&db, &pk, &ScanOptions::default()))?;
+                let r = result_for(&union, sboms.get(up).map(Vec::as_slice).unwrap_or_default());
                 upstream_scans.insert(up.clone(), r.matches.iter().map(Subject::from).collect());
             }
             let mut seen: BTreeSet<(String, String)> =
@@ -312,7 +403,76 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
         let vex = Some(vex_path).filter(|_| !vex_written.is_empty());
         report.images.push(ImageRun { key, findings: seen.len(), new, vex, already_scanned: false });
     }
+    // The Debian releases each image is built from, against their end of life.
+    let now_epoch = opts.clock.now();
+    for p in &images {
+        if let Ok(spec) = crate::spec::ImageSpec::load(Path::new(&p.image.definition)) {
+            report.eol.extend(notes::eol_warnings(&p.image.key, &spec.debian.suites, now_epoch, opts.eol_warn_days));
+        }
+    }
+    if let Some(ro) = &opts.rebuild {
+        let candidates: Vec<rebuild::Candidate<'_>> = images
+            .iter()
+            .map(|p| rebuild::Candidate { image: &p.image, dir: &p.dir, upstream_source: p.upstream_source.clone() })
+            .collect();
+        report.rebuilds = rebuild::run(state, &opts.from, &opts.db, opts, ro, &candidates)?;
+        let rebuilt: Vec<(String, String, PathBuf, Option<String>)> = state
+            .rebuilds()?
+            .into_iter()
+            .filter(|r| r.state == "published")
+            .filter_map(|r| {
+                let p = images.iter().find(|p| p.image.key == r.image_key)?;
+                Some((p.image.name.clone(), p.image.tier.clone(), PathBuf::from(r.summary?), r.new_digest))
+            })
+            .collect();
+        rewrite_index(&opts.from, &rebuilt)?;
+    }
     Ok(report)
+}
+
+/// What matching reads of a package (its SBOM facts left out): packages equal in it match the same.
+fn match_key(p: &crate::vuln::ScanPackage) -> String {
+    let mut q = p.clone();
+    q.facts = crate::vuln::model::PackageFacts::default();
+    serde_json::to_string(&q).unwrap_or_default()
+}
+
+/// Scans the distinct packages of every SBOM once.
+fn scan_catalog(
+    db: &Db,
+    sboms: &BTreeMap<PathBuf, Vec<crate::vuln::ScanPackage>>,
+) -> Result<crate::vuln::ScanResult, MonitorError> {
+    let mut seen = BTreeSet::new();
+    let mut distinct = Vec::new();
+    for p in sboms.values().flatten() {
+        if seen.insert(match_key(p)) {
+            distinct.push(p.clone());
+        }
+    }
+    stage("scan the catalog", "the catalog", scan_packages(db, &distinct, &ScanOptions::default()))
+}
+
+/// One SBOM's share of the catalog's scan, each finding naming the SBOM's own package.
+fn result_for(union: &crate::vuln::ScanResult, packages: &[crate::vuln::ScanPackage]) -> crate::vuln::ScanResult {
+    let own: BTreeMap<String, &crate::vuln::ScanPackage> = packages.iter().map(|p| (match_key(p), p)).collect();
+    let matches = union
+        .matches
+        .iter()
+        .filter_map(|m| {
+            own.get(&match_key(&m.artifact))
+                .map(|p| crate::vuln::Match { artifact: std::sync::Arc::new((*p).clone()), ..m.clone() })
+        })
+        .collect();
+    crate::vuln::ScanResult {
+        matches,
+        ignored: Vec::new(),
+        db_sha256: union.db_sha256.clone(),
+        db_built: union.db_built.clone(),
+        db_sources: union.db_sources.clone(),
+        notes: union.notes.clone(),
+        packages: packages.len(),
+        stats: crate::vuln::scan::ScanStats::default(),
+    }
 }
 
 /// Posts the run's new decisions to a webhook (JSON: `{"db", "images": [{"key", "findings",
@@ -346,11 +506,13 @@ pub fn status(state: &mut State) -> Result<serde_json::Value, MonitorError> {
         let findings: Vec<state::FindingRow> = state.findings(&img.key)?.into_values().collect();
         let decisions = state.decisions(&img.key)?;
         let own: Vec<&ScanRow> = scans.iter().filter(|s| s.image_key == img.key).collect();
+        let rebuilds = state.rebuilds_of(&img.key)?;
         images.push(serde_json::json!({
             "image": img,
             "scans": own,
             "findings": findings,
             "decisions": decisions,
+            "rebuilds": rebuilds,
         }));
     }
     Ok(serde_json::json!({"state": state.origin(), "schema_version": state.version()?, "images": images}))

@@ -113,9 +113,10 @@ pub trait Backend: Send {
 
 /// The schema, as migrations in order; each runs once, in a transaction, recorded in
 /// `schema_migrations`. Portable SQL: TEXT, BIGINT, primary keys we make.
-pub const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE images (
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE images (
         key TEXT PRIMARY KEY,
         name TEXT NOT NULL,
         tier TEXT NOT NULL,
@@ -174,7 +175,20 @@ pub const MIGRATIONS: &[(i64, &str)] = &[(
         first_seen TEXT,
         time_to_fix_seconds BIGINT
     )",
-)];
+    ),
+    // Rebuilds: the advisory each publishes, what it fixes, where its outputs are, why one failed.
+    (
+        2,
+        "ALTER TABLE rebuilds ADD COLUMN advisory TEXT;
+        ALTER TABLE rebuilds ADD COLUMN fixes TEXT;
+        ALTER TABLE rebuilds ADD COLUMN new_key TEXT;
+        ALTER TABLE rebuilds ADD COLUMN summary TEXT;
+        ALTER TABLE rebuilds ADD COLUMN reference TEXT;
+        ALTER TABLE rebuilds ADD COLUMN release_notes TEXT;
+        ALTER TABLE rebuilds ADD COLUMN osv TEXT;
+        ALTER TABLE rebuilds ADD COLUMN detail TEXT",
+    ),
+];
 
 /// A published image the monitor watches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,6 +268,73 @@ pub struct ScanRow {
     pub new_findings: i64,
     /// The VEX written.
     pub vex: String,
+}
+
+/// A rebuild as the state keeps it. `state` goes `started` → `built` (the new image passed
+/// its gates; `new_digest` and `summary` known) → `pushed` (or not pushed: the old image was not
+/// in a registry) → `published` (the new image recorded, the old one superseded, time-to-fix
+/// written), or `failed` (`detail` says why).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebuildRow {
+    /// Its id (of the old image and the new lock).
+    pub id: String,
+    /// The image rebuilt.
+    pub image_key: String,
+    /// Its digest.
+    pub old_digest: String,
+    /// The new image's digest, once built.
+    pub new_digest: Option<String>,
+    /// `started`, `built`, `pushed`, `published`, `failed`.
+    pub state: String,
+    /// When it started.
+    pub started_at: String,
+    /// When it was published (or failed).
+    pub finished_at: Option<String>,
+    /// The earliest first-seen time of what it fixes.
+    pub first_seen: Option<String>,
+    /// From first seen to published.
+    pub time_to_fix_seconds: Option<i64>,
+    /// Our advisory (`ARMORRED-<year>-<n>`).
+    pub advisory: Option<String>,
+    /// What it fixes (JSON list of [`super::rebuild::Fix`]).
+    pub fixes: Option<String>,
+    /// The new image's key.
+    pub new_key: Option<String>,
+    /// The new image's summary.json.
+    pub summary: Option<String>,
+    /// Where the new image was pushed (`registry:HOST/REPO@DIGEST`).
+    pub reference: Option<String>,
+    /// The release notes written.
+    pub release_notes: Option<String>,
+    /// The OSV record written.
+    pub osv: Option<String>,
+    /// Why it failed.
+    pub detail: Option<String>,
+}
+
+const REBUILD_COLUMNS: &str = "id, image_key, old_digest, new_digest, state, started_at, finished_at, first_seen, \
+    time_to_fix_seconds, advisory, fixes, new_key, summary, reference, release_notes, osv, detail";
+
+fn rebuild_row(r: &[Val]) -> Result<RebuildRow, StateError> {
+    Ok(RebuildRow {
+        id: text(r, 0, "rebuilds.id")?,
+        image_key: text(r, 1, "rebuilds.image_key")?,
+        old_digest: text(r, 2, "rebuilds.old_digest")?,
+        new_digest: opt_text(r, 3),
+        state: text(r, 4, "rebuilds.state")?,
+        started_at: text(r, 5, "rebuilds.started_at")?,
+        finished_at: opt_text(r, 6),
+        first_seen: opt_text(r, 7),
+        time_to_fix_seconds: r.get(8).and_then(Val::int),
+        advisory: opt_text(r, 9),
+        fixes: opt_text(r, 10),
+        new_key: opt_text(r, 11),
+        summary: opt_text(r, 12),
+        reference: opt_text(r, 13),
+        release_notes: opt_text(r, 14),
+        osv: opt_text(r, 15),
+        detail: opt_text(r, 16),
+    })
 }
 
 /// Everything one image's rescan writes, in one transaction.
@@ -538,6 +619,121 @@ impl State {
                 )?;
             }
             Ok(true)
+        })
+    }
+
+    /// Every rebuild, oldest first.
+    pub fn rebuilds(&mut self) -> Result<Vec<RebuildRow>, StateError> {
+        let rows =
+            self.backend.query(&format!("SELECT {REBUILD_COLUMNS} FROM rebuilds ORDER BY started_at, id"), &[])?;
+        rows.iter().map(|r| rebuild_row(r)).collect()
+    }
+
+    /// The rebuilds of one image, oldest first.
+    pub fn rebuilds_of(&mut self, image_key: &str) -> Result<Vec<RebuildRow>, StateError> {
+        let rows = self.backend.query(
+            &format!("SELECT {REBUILD_COLUMNS} FROM rebuilds WHERE image_key = $1 ORDER BY started_at, id"),
+            &[image_key.into()],
+        )?;
+        rows.iter().map(|r| rebuild_row(r)).collect()
+    }
+
+    /// Starts a rebuild (`started`, with the next advisory number of `year`), or returns the
+    /// one of that id already recorded: starting twice changes nothing.
+    pub fn begin_rebuild(&mut self, row: &RebuildRow, year: &str) -> Result<RebuildRow, StateError> {
+        self.atomic(|b| {
+            let existing =
+                b.query(&format!("SELECT {REBUILD_COLUMNS} FROM rebuilds WHERE id = $1"), &[(&row.id).into()])?;
+            if let Some(r) = existing.first() {
+                return rebuild_row(r);
+            }
+            let prefix = format!("ARMORRED-{year}-");
+            let n = b
+                .query("SELECT COUNT(*) FROM rebuilds WHERE advisory LIKE $1", &[format!("{prefix}%").into()])?
+                .first()
+                .and_then(|r| r.first())
+                .and_then(Val::int)
+                .unwrap_or(0);
+            let mut row = row.clone();
+            row.advisory = Some(format!("{prefix}{}", n + 1));
+            row.state = "started".into();
+            b.execute(
+                "INSERT INTO rebuilds (id, image_key, old_digest, state, started_at, first_seen, advisory, fixes)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    (&row.id).into(),
+                    (&row.image_key).into(),
+                    (&row.old_digest).into(),
+                    (&row.state).into(),
+                    (&row.started_at).into(),
+                    row.first_seen.clone().into(),
+                    row.advisory.clone().into(),
+                    row.fixes.clone().into(),
+                ],
+            )?;
+            Ok(row)
+        })
+    }
+
+    /// Moves a rebuild on (`built`, `pushed`, `failed`), with what that step learnt.
+    pub fn rebuild_step(&mut self, row: &RebuildRow) -> Result<(), StateError> {
+        self.atomic(|b| {
+            b.execute(
+                "UPDATE rebuilds SET state = $1, new_digest = $2, summary = $3, reference = $4, detail = $5,
+                   finished_at = $6 WHERE id = $7",
+                &[
+                    (&row.state).into(),
+                    row.new_digest.clone().into(),
+                    row.summary.clone().into(),
+                    row.reference.clone().into(),
+                    row.detail.clone().into(),
+                    row.finished_at.clone().into(),
+                    (&row.id).into(),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Publishes a rebuild in one transaction: the new image recorded, the old one superseded
+    /// by it, the rebuild `published` with its time-to-fix and notifications.
+    pub fn publish_rebuild(&mut self, row: &RebuildRow, new: &PublishedImage) -> Result<(), StateError> {
+        let now = row.finished_at.clone().unwrap_or_default();
+        self.atomic(|b| {
+            b.execute(
+                "INSERT INTO images (key, name, tier, reference, digest, definition, sbom, build_record, vex_facts, published_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (key) DO NOTHING",
+                &[
+                    (&new.key).into(),
+                    (&new.name).into(),
+                    (&new.tier).into(),
+                    (&new.reference).into(),
+                    (&new.digest).into(),
+                    (&new.definition).into(),
+                    (&new.sbom).into(),
+                    new.build_record.clone().into(),
+                    new.vex_facts.clone().into(),
+                    (&now).into(),
+                ],
+            )?;
+            // (`$n` are numbered in order of first use: the SQL names them in order.)
+            b.execute("UPDATE images SET superseded_by = $1 WHERE key = $2", &[(&new.key).into(), (&row.image_key).into()])?;
+            b.execute(
+                "UPDATE rebuilds SET state = 'published', new_digest = $1, new_key = $2, summary = $3, reference = $4,
+                   finished_at = $5, time_to_fix_seconds = $6, release_notes = $7, osv = $8 WHERE id = $9",
+                &[
+                    row.new_digest.clone().into(),
+                    (&new.key).into(),
+                    row.summary.clone().into(),
+                    row.reference.clone().into(),
+                    (&now).into(),
+                    row.time_to_fix_seconds.map_or(Val::Null, Val::Int),
+                    row.release_notes.clone().into(),
+                    row.osv.clone().into(),
+                    (&row.id).into(),
+                ],
+            )?;
+            Ok(())
         })
     }
 }

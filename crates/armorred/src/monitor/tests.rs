@@ -92,6 +92,56 @@ fn exercise(spec: &str) {
     assert!(s.record_scan(&bad).is_err(), "unknown image: a foreign key");
     assert_eq!(s.scans().expect("scans").len(), 2);
     assert!(s.findings("nginx:hardened@sha256:none").expect("findings").is_empty());
+    // A rebuild: started once (the advisory numbered per year), moved on, published in one
+    // transaction (the new image recorded, the old one superseded).
+    let row = RebuildRow {
+        id: "r1".into(),
+        image_key: image().key,
+        old_digest: "sha256:ab".into(),
+        new_digest: None,
+        state: "started".into(),
+        started_at: "2026-12-02T01:00:00Z".into(),
+        finished_at: None,
+        first_seen: Some("2026-12-01T00:00:00Z".into()),
+        time_to_fix_seconds: None,
+        advisory: None,
+        fixes: Some("[]".into()),
+        new_key: None,
+        summary: None,
+        reference: None,
+        release_notes: None,
+        osv: None,
+        detail: None,
+    };
+    let mut r = s.begin_rebuild(&row, "2026").expect("begin");
+    assert_eq!(r.advisory.as_deref(), Some("ARMORRED-2026-1"));
+    assert_eq!(s.begin_rebuild(&row, "2026").expect("again"), r, "starting twice changes nothing");
+    r.state = "built".into();
+    r.new_digest = Some("sha256:cd".into());
+    r.summary = Some("out/rebuilds/r1/nginx/locked/summary.json".into());
+    s.rebuild_step(&r).expect("step");
+    assert_eq!(s.rebuilds_of(&image().key).expect("rebuilds")[0].state, "built");
+    let mut new = image();
+    new.key = "nginx:locked@sha256:cd".into();
+    new.digest = "sha256:cd".into();
+    r.finished_at = Some("2026-12-02T02:00:00Z".into());
+    r.time_to_fix_seconds = Some(93_600);
+    r.reference = Some("registry:127.0.0.1:5000/nginx@sha256:cd".into());
+    s.publish_rebuild(&r, &new).expect("publish");
+    let got = s.rebuilds().expect("rebuilds");
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].state.as_str(), got[0].new_key.as_deref(), got[0].time_to_fix_seconds),
+        ("published", Some("nginx:locked@sha256:cd"), Some(93_600))
+    );
+    assert_eq!(got[0].reference.as_deref(), Some("registry:127.0.0.1:5000/nginx@sha256:cd"));
+    let imgs = s.images().expect("images");
+    let old = imgs.iter().find(|i| i.key == image().key).expect("old");
+    assert_eq!(old.superseded_by.as_deref(), Some("nginx:locked@sha256:cd"));
+    assert!(imgs.iter().any(|i| i.key == "nginx:locked@sha256:cd" && i.superseded_by.is_none()));
+    let mut other = row.clone();
+    other.id = "r2".into();
+    assert_eq!(s.begin_rebuild(&other, "2026").expect("second").advisory.as_deref(), Some("ARMORRED-2026-2"));
     drop(s);
     // Reopening migrates nothing again and keeps everything.
     let mut s = State::open(spec).expect("reopen");
@@ -134,7 +184,7 @@ fn a_newer_state_is_refused() {
     conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'x')", []).expect("insert");
     drop(conn);
     let e = State::open(&spec).expect_err("newer").to_string();
-    assert!(e.contains("schema version 99, newer than this armorred's 1"), "{e}");
+    assert!(e.contains("schema version 99, newer than this armorred's 2"), "{e}");
 }
 
 #[test]

@@ -1,0 +1,256 @@
+//! The watch end to end on real data (issue #15, "Acceptance"): nginx's hardened tier locked at
+//! an older trixie nginx that the archive's pool still serves (`1.26.3-3+deb13u1`, older than
+//! the suites' current one), built by the main job, signed, pushed to a real docker-registry on
+//! loopback; the monitor with a DB without the advisories finds nothing; with Debian's real
+//! DSA/DLA data it finds the nginx advisories fixed after u1, decides them with evidence
+//! (affected: the hardened tier's closure is undecidable, Debian's modules dlopen), and the
+//! upstream image's findings on packages the image does not ship `component_not_present`; it
+//! re-locks, rebuilds (gate, sign, attest), pushes, writes the release notes and the OSV record,
+//! and records time-to-fix. Killed inside the rebuild (after the build, after the push), the
+//! next runs finish it, and it is published once. The same with the state in PostgreSQL.
+//!
+//! Needs the Debian mirror, docker-registry and (for PostgreSQL) `ARMORRED_POSTGRES_URL`; it
+//! builds nginx's hardened tier and its upstream reference twice (about a minute each with a
+//! warm package cache).
+
+#![allow(clippy::print_stderr)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::text;
+
+const OLD: &str = "1.26.3-3+deb13u1";
+
+fn mirror_for(suite: &str) -> String {
+    let m = armorred::build::debian::Mirror::discover(None).expect("the Debian mirror from the apt configuration");
+    m.base_for(suite).trim_end_matches('/').to_owned()
+}
+
+/// Pins every package of source nginx at [`OLD`] from the pool of the `trixie` suite (each
+/// file downloaded once to learn its size and sha256).
+fn pin_old_nginx(lock: &Path, dir: &Path) {
+    let text = std::fs::read_to_string(lock).expect("lock");
+    let base = mirror_for("trixie");
+    let mut out = String::new();
+    for block in text.split("\n[[package]]\n") {
+        if !block.contains("\nsource = \"nginx\"\n") {
+            if !out.is_empty() {
+                out.push_str("\n[[package]]\n");
+            }
+            out.push_str(block);
+            continue;
+        }
+        let field = |k: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{k} = \"")))
+                .map(|v| v.trim_end_matches('"').to_owned())
+                .expect("field")
+        };
+        let (name, arch) = (field("name"), field("architecture"));
+        let filename = format!("pool/main/n/nginx/{name}_{OLD}_{arch}.deb");
+        let file = dir.join(format!("{name}.deb"));
+        let url = format!("{base}/{filename}");
+        let bytes = armorred::build::debian::mirror::http_get(&url).expect("an old nginx package from the pool");
+        std::fs::write(&file, &bytes).expect("deb");
+        let sha = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&bytes))
+        };
+        let mut b = String::new();
+        for l in block.lines() {
+            let k = l.split(" = ").next().unwrap_or("");
+            let v = match k {
+                "version" | "source_version" => format!("{k} = \"{OLD}\""),
+                "suite" => "suite = \"trixie\"".into(),
+                "filename" => format!("filename = \"{filename}\""),
+                "size" => format!("size = {}", bytes.len()),
+                "sha256" => format!("sha256 = \"{sha}\""),
+                _ => l.to_owned(),
+            };
+            b.push_str(&v);
+            b.push('\n');
+        }
+        out.push_str("\n[[package]]\n");
+        out.push_str(b.trim_end_matches('\n'));
+        if block.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    std::fs::write(lock, out).expect("write lock");
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_armorred"));
+    c.args(args).env("COSIGN_PASSWORD", "").env_remove("ARMORRED_MONITOR_ABORT_AT");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("armorred")
+}
+
+fn ok(o: &std::process::Output, what: &str) -> String {
+    assert!(o.status.success(), "{what}: {}\n{}", text(&o.stderr), text(&o.stdout));
+    text(&o.stdout)
+}
+
+fn read(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).expect("json")
+}
+
+fn the_watch(state: &str) {
+    let Some(reg) = support::start_registry() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    eprintln!("work: {}", root.display());
+    let def = support::copy_nginx_definition(root);
+    std::fs::create_dir_all(root.join("debs")).expect("debs");
+    pin_old_nginx(&def.join("image.lock"), &root.join("debs"));
+    let key = root.join("key");
+    let key = key.to_str().expect("utf-8");
+    let out = root.join("out");
+    let outs = out.to_str().expect("utf-8");
+    let db0 = root.join("db0.db");
+    let db1 = root.join("db1.db");
+    let data = support::shared_data();
+    for (db, feeds) in [
+        (&db0, vec![data.join("osv-ghsa-samples")]),
+        // Debian's DSA/DLA fixed versions, and tracker entries with open trixie issues in glibc
+        // (libc-bin: in the upstream image, not in ours).
+        (
+            &db1,
+            vec![
+                data.join("debian-security-advisories/tracker-json/dsa-dla.bookworm-trixie.json"),
+                support::repo()
+                    .join("crates/armorred/testdata/vuln/feeds/debian/cve-list-excerpt-17.bookworm-trixie.json"),
+            ],
+        ),
+    ] {
+        for f in feeds {
+            ok(
+                &run(&["db", "import", "--db", db.to_str().expect("utf-8"), f.to_str().expect("utf-8")], &[]),
+                "db import",
+            );
+        }
+    }
+    // The main job: the hardened tier at the old nginx, signed.
+    let d = def.to_str().expect("utf-8");
+    let pipeline = run(
+        &["pipeline", d, "--out", outs, "--tier", "hardened", "--key", key, "--db", db0.to_str().expect("utf-8")],
+        &[],
+    );
+    ok(&pipeline, "pipeline");
+    let summary = read(&out.join("nginx/hardened/summary.json"));
+    let old_digest = summary["digest"].as_str().expect("digest").to_owned();
+    let layout = summary["source"].as_str().expect("source").to_owned();
+    // Published to the registry.
+    let target = format!("registry:{}/nginx:hardened", reg.addr);
+    ok(&run(&["push", &layout, &target], &[]), "push");
+    let policy = root.join("monitor.toml");
+    // Debian's tracker gives these advisories no severity ("not yet assigned"): the policy
+    // rebuilds for any.
+    std::fs::write(&policy, "[rebuild]\nmin_severity = \"unknown\"\nmax_per_run = 2\n").expect("policy");
+    let monitor = |db: &Path, abort: Option<&str>| {
+        let mut args = vec!["monitor", "run", "--from", outs, "--state", state, "--db", db.to_str().expect("utf-8")];
+        args.extend(["--rebuild", "--policy", policy.to_str().expect("utf-8"), "--registry", &reg.addr, "--key", key]);
+        let env: Vec<(&str, &str)> = abort.map(|a| vec![("ARMORRED_MONITOR_ABORT_AT", a)]).unwrap_or_default();
+        run(&args, &env)
+    };
+    // Nothing with the DB that lacks the advisories.
+    let first = ok(&monitor(&db0, None), "monitor, old DB");
+    assert!(first.contains("0 findings, 0 new"), "{first}");
+    assert!(!first.contains("rebuild "), "{first}");
+    // With them: killed after the build, then after the push, then finished.
+    let killed = monitor(&db1, Some("rebuilt"));
+    assert!(!killed.status.success(), "not stopped: {}", text(&killed.stdout));
+    let killed = monitor(&db1, Some("pushed"));
+    assert!(!killed.status.success(), "not stopped: {}", text(&killed.stdout));
+    let done = ok(&monitor(&db1, None), "monitor, new DB");
+    assert!(done.contains("rebuild nginx:hardened@") && done.contains("\tpublished\tARMORRED-"), "{done}");
+    // Once more: nothing rebuilt again, nothing published twice.
+    let again = ok(&monitor(&db1, None), "monitor, again");
+    if again.contains("\tpublished\t") {
+        let keep = tmp.keep();
+        panic!("published again (kept {}): {again}", keep.display());
+    }
+    let status = {
+        let o = run(&["monitor", "status", "--from", outs, "--state", state], &[]);
+        serde_json::from_str::<serde_json::Value>(&ok(&o, "status")).expect("json")
+    };
+    let images = status["images"].as_array().expect("images");
+    let old = images.iter().find(|i| i["image"]["digest"] == old_digest.as_str()).expect("old image");
+    let rebuilds = old["rebuilds"].as_array().expect("rebuilds");
+    assert_eq!(rebuilds.len(), 1, "{old}");
+    let r = &rebuilds[0];
+    assert_eq!(r["state"], "published", "{r}");
+    assert!(r["time_to_fix_seconds"].as_i64().is_some(), "{r}");
+    let new_key = r["new_key"].as_str().expect("new key");
+    assert_eq!(old["image"]["superseded_by"], new_key);
+    let new_digest = r["new_digest"].as_str().expect("new digest");
+    assert_ne!(new_digest, old_digest);
+    assert_eq!(r["reference"], format!("registry:{}/nginx@{new_digest}", reg.addr));
+    // Decisions with evidence: nginx affected (fixed by the rebuild); upstream's packages that
+    // the image does not ship not_affected / component_not_present.
+    let decisions = old["decisions"].as_array().expect("decisions");
+    assert!(decisions.iter().all(|d| d["evidence"].as_str().is_some_and(|e| e.len() > 2)));
+    assert!(decisions.iter().any(|d| d["package"] == "nginx" && d["status"] == "affected"), "{decisions:?}");
+    let absent: Vec<&serde_json::Value> =
+        decisions.iter().filter(|d| d["justification"] == "component_not_present").collect();
+    assert!(!absent.is_empty(), "no upstream-only finding decided component_not_present");
+    let fixes: Vec<serde_json::Value> = serde_json::from_str(r["fixes"].as_str().expect("fixes")).expect("json");
+    assert!(fixes.iter().all(|f| f["package"] != absent[0]["package"]), "not_affected triggered a rebuild");
+    assert!(fixes.iter().any(|f| f["vulnerability"] == "CVE-2026-1642" && f["installed"] == OLD), "{fixes:?}");
+    // The notifications.
+    let notes = std::fs::read_to_string(r["release_notes"].as_str().expect("notes")).expect("notes");
+    assert!(notes.contains("CVE-2026-1642") && notes.contains(&format!("| nginx | {OLD} |")), "{notes}");
+    let advisories: Vec<PathBuf> =
+        std::fs::read_dir(out.join("advisories")).expect("advisories").map(|e| e.expect("entry").path()).collect();
+    assert_eq!(advisories.len(), 1, "{advisories:?}");
+    let osv = read(&advisories[0]);
+    assert_eq!(osv["affected"][0]["versions"][0], old_digest.as_str());
+    assert!(osv["aliases"].as_array().expect("aliases").iter().any(|a| a == "CVE-2026-1642"));
+    if support::python_jsonschema() {
+        support::validate(
+            &advisories[0],
+            &support::repo().join("crates/armorred/src/monitor/testdata/osv-schema.json"),
+        );
+    }
+    // The index points at the new image; the registry serves it under the tag.
+    let index = read(&out.join("index.json"));
+    assert_eq!(index["images"][0]["tiers"][0]["digest"], new_digest);
+    let pulled = root.join("pulled");
+    let o = run(&["pull", &target, &format!("oci-dir:{}", pulled.display())], &[]);
+    assert!(ok(&o, "pull").contains(new_digest), "{}", text(&o.stdout));
+    let _ = std::fs::remove_dir_all(root.join("debs"));
+}
+
+#[test]
+fn monitor_rebuilds_sqlite() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    the_watch(tmp.path().join("monitor.db").to_str().expect("utf-8"));
+}
+
+#[test]
+fn monitor_rebuilds_postgres() {
+    let Ok(url) = std::env::var("ARMORRED_POSTGRES_URL") else {
+        assert!(
+            std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "ARMORRED_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)"
+        );
+        eprintln!("skipped: ARMORRED_POSTGRES_URL not set");
+        return;
+    };
+    let name = format!("armorred_rebuild_{}", std::process::id());
+    let psql = |sql: &str| {
+        let o = Command::new("psql").args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-c", sql]).output().expect("psql");
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    };
+    psql(&format!("DROP DATABASE IF EXISTS {name}"));
+    psql(&format!("CREATE DATABASE {name}"));
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+    the_watch(&format!("{base}/{name}"));
+    psql(&format!("DROP DATABASE {name}"));
+}
