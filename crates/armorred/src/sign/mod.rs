@@ -67,10 +67,10 @@ pub fn verify_images(
         let Some(r) = image.strip_prefix("registry:").and_then(|r| crate::registry::Reference::parse(r).ok()) else {
             continue;
         };
-        if !clients.contains_key(&r.host) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = clients.entry(r.host) {
             let options = crate::registry::Options { insecure_hosts: insecure.to_vec(), ..Default::default() };
-            if let Ok(c) = crate::registry::Client::new(&r.host, options) {
-                clients.insert(r.host, std::sync::Arc::new(c));
+            if let Ok(c) = crate::registry::Client::new(slot.key(), options) {
+                slot.insert(std::sync::Arc::new(c));
             }
         }
     }
