@@ -161,26 +161,10 @@ fn monitor_sqlite() {
 
 #[test]
 fn monitor_postgres() {
-    let Ok(url) = std::env::var("ARMORRED_POSTGRES_URL") else {
-        assert!(
-            std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "ARMORRED_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)"
-        );
-        eprintln!("skipped: ARMORRED_POSTGRES_URL not set");
-        return;
-    };
-    let name = format!("armorred_cli_{}", std::process::id());
-    let psql = |sql: &str| {
-        let o = Command::new("psql").args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-c", sql]).output().expect("psql");
-        assert!(o.status.success(), "{}", text(&o.stderr));
-    };
-    psql(&format!("DROP DATABASE IF EXISTS {name}"));
-    psql(&format!("CREATE DATABASE {name}"));
+    let Some(pg) = support::postgres_database("armorred_cli") else { return };
     let dir = tempfile::tempdir().expect("tmp");
     let (out, db0, db1) = catalog(dir.path());
-    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
-    the_watch(&out, &format!("{base}/{name}"), &db0, &db1);
-    psql(&format!("DROP DATABASE {name}"));
+    the_watch(&out, &pg.url, &db0, &db1);
 }
 
 /// Killed after the scan, after the document, after the transaction (of the first image): the

@@ -235,22 +235,6 @@ fn monitor_rebuilds_sqlite() {
 
 #[test]
 fn monitor_rebuilds_postgres() {
-    let Ok(url) = std::env::var("ARMORRED_POSTGRES_URL") else {
-        assert!(
-            std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "ARMORRED_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)"
-        );
-        eprintln!("skipped: ARMORRED_POSTGRES_URL not set");
-        return;
-    };
-    let name = format!("armorred_rebuild_{}", std::process::id());
-    let psql = |sql: &str| {
-        let o = Command::new("psql").args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-c", sql]).output().expect("psql");
-        assert!(o.status.success(), "{}", text(&o.stderr));
-    };
-    psql(&format!("DROP DATABASE IF EXISTS {name}"));
-    psql(&format!("CREATE DATABASE {name}"));
-    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
-    the_watch(&format!("{base}/{name}"));
-    psql(&format!("DROP DATABASE {name}"));
+    let Some(pg) = support::postgres_database("armorred_rebuild") else { return };
+    the_watch(&pg.url);
 }

@@ -178,3 +178,43 @@ pub(crate) fn start_registry() -> Option<Registry> {
     }
     panic!("docker-registry did not start on {}", reg.addr);
 }
+
+/// A fresh database on the PostgreSQL server of `$ARMORRED_POSTGRES_URL`, named `<prefix>_<pid>`
+/// (dropped first if a killed run left it, and dropped again when this goes out of scope).
+pub(crate) struct PgDatabase {
+    /// Its URL.
+    pub(crate) url: String,
+    admin: String,
+    name: String,
+}
+
+fn psql(url: &str, sql: &str) {
+    let o = std::process::Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-c", sql]).output().expect("psql");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("psql")
+            .args([self.admin.as_str(), "-c", &format!("DROP DATABASE IF EXISTS {}", self.name)])
+            .output();
+    }
+}
+
+/// [`PgDatabase`]; `None` (a skip) without the server, which fails under
+/// `ARMORRED_REQUIRE_TOOLS=1`.
+pub(crate) fn postgres_database(prefix: &str) -> Option<PgDatabase> {
+    let Ok(admin) = std::env::var("ARMORRED_POSTGRES_URL") else {
+        assert!(
+            std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "ARMORRED_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)"
+        );
+        eprintln!("skipped: ARMORRED_POSTGRES_URL not set");
+        return None;
+    };
+    let name = format!("{prefix}_{}", std::process::id());
+    psql(&admin, &format!("DROP DATABASE IF EXISTS {name}"));
+    psql(&admin, &format!("CREATE DATABASE {name}"));
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    Some(PgDatabase { url: format!("{base}/{name}"), admin, name })
+}

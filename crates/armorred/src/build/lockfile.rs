@@ -53,10 +53,31 @@ pub type ExcludedHits = BTreeMap<Tier, BTreeMap<String, String>>;
 
 /// Fetches and verifies the indices and resolves every tier of the definition in `dir`.
 pub fn resolve_lock(dir: &Path, mirror: &Mirror) -> Result<(Lock, ExcludedHits), BuildError> {
+    resolve_lock_in(dir, mirror, &mut IndexCache::default())
+}
+
+/// Verified indices, fetched once per (suites, components, architecture, keyrings) and shared
+/// by the definitions of one run that name the same (an image and its upstream reference).
+#[derive(Default)]
+pub struct IndexCache(BTreeMap<Vec<String>, Indices>);
+
+/// [`resolve_lock`] with indices taken from `cache` when an earlier definition fetched them.
+pub fn resolve_lock_in(
+    dir: &Path,
+    mirror: &Mirror,
+    cache: &mut IndexCache,
+) -> Result<(Lock, ExcludedHits), BuildError> {
     let spec = ImageSpec::load(dir)?;
-    let keyring = load_keyring(&spec, dir)?;
-    let indices =
-        Indices::fetch(mirror, &spec.debian.suites, &spec.debian.components, &spec.debian.architecture, &keyring)?;
+    let d = &spec.debian;
+    let mut key: Vec<String> = d.suites.iter().chain(&d.components).cloned().collect();
+    key.push(format!("arch={}", d.architecture));
+    key.extend(d.keyrings.iter().map(|k| format!("keyring={}", dir.join(k).display())));
+    if !cache.0.contains_key(&key) {
+        let keyring = load_keyring(&spec, dir)?;
+        let fetched = Indices::fetch(mirror, &d.suites, &d.components, &d.architecture, &keyring)?;
+        cache.0.insert(key.clone(), fetched);
+    }
+    let indices = &cache.0[&key];
     let mut tiers = BTreeMap::new();
     let mut excluded = BTreeMap::new();
     // `minbase = true`: every package a suite marks Essential or required, as mmdebstrap installs.
@@ -66,7 +87,7 @@ pub fn resolve_lock(dir: &Path, mirror: &Mirror) -> Result<(Lock, ExcludedHits),
             wanted: spec.tier_packages(tier).iter().chain(&minbase).cloned().collect(),
             exclude: tier.exclude_packages.iter().cloned().collect::<BTreeSet<_>>(),
         };
-        let res = debian::resolve(&indices, &req)?;
+        let res = debian::resolve(indices, &req)?;
         excluded.insert(name, res.excluded_hits.clone());
         tiers.insert(name, res);
     }
@@ -74,7 +95,7 @@ pub fn resolve_lock(dir: &Path, mirror: &Mirror) -> Result<(Lock, ExcludedHits),
     let mut roots = BTreeMap::new();
     for (&name, wanted) in &wanted_roots {
         let req = ResolveRequest { wanted: wanted.clone(), exclude: BTreeSet::new() };
-        roots.insert(name, debian::resolve(&indices, &req)?);
+        roots.insert(name, debian::resolve(indices, &req)?);
     }
     let digest = spec.lock_inputs_digest(&wanted_roots);
     let lock = Lock::new(&spec.debian.architecture, digest, &indices.suites, &tiers, &roots);

@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 use debian::{Cache, DebianError, Mirror};
 
 pub use lockfile::{
-    build_root_inputs, lock, lock_path, resolve_lock, write_lock, ExcludedHits, LockReport, LockStatus,
+    build_root_inputs, lock, lock_path, resolve_lock, resolve_lock_in, write_lock, ExcludedHits, IndexCache,
+    LockReport, LockStatus,
 };
 pub use output::{source_build_dir, Output};
 pub use stage::gate::{scratch_dir, GateVerdict, GateViolation};

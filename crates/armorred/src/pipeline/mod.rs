@@ -482,6 +482,7 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
     let cx = Context { opts, cache: Cache::new(opts.cache.clone().unwrap_or_else(Cache::default_dir)), db, db_summary };
     let mut images = Vec::new();
     let mut failures = Vec::new();
+    let mut indices = build::IndexCache::default();
     for (dir, spec) in &specs {
         // Stale locks are named before anything is built from them (the reference's too).
         emit(opts, Progress::Variant { image: &spec.name, variant: "definition" });
@@ -489,7 +490,7 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
             .chain(spec.upstream_definition(dir).map(|d| (d, format!("{} upstream reference", spec.name))))
         {
             emit(opts, Progress::Stage("lock"));
-            let line = check_lock(opts, &def, &name, &mut notes);
+            let line = check_lock(opts, &def, &name, &mut indices, &mut notes);
             done(opts, "lock", || line);
         }
         images.push(run_image(&cx, dir, spec, &mut written, &mut notes, &mut failures)?);
@@ -508,10 +509,16 @@ pub fn run(opts: &PipelineOptions) -> Result<PipelineOutcome, PipelineError> {
 /// Before a definition is built from its lock: the same definition resolved against today's
 /// indices, and every pinned package with a newer version there named in a note (the build
 /// still uses the lock). A failure to check (offline, no mirror) is a note too, never an error.
-fn check_lock(opts: &PipelineOptions, dir: &Path, name: &str, notes: &mut Vec<String>) -> String {
+fn check_lock(
+    opts: &PipelineOptions,
+    dir: &Path,
+    name: &str,
+    indices: &mut build::IndexCache,
+    notes: &mut Vec<String>,
+) -> String {
     let fresh = Mirror::discover(opts.mirror.as_deref())
         .map_err(build::BuildError::from)
-        .and_then(|mirror| build::resolve_lock(dir, &mirror));
+        .and_then(|mirror| build::resolve_lock_in(dir, &mirror, indices));
     let committed = crate::build::debian::Lock::read(&build::lock_path(dir)).map_err(build::BuildError::from);
     match (committed, fresh) {
         (Ok(lock), Ok((fresh, _))) => {

@@ -79,6 +79,7 @@ fn ids(f: &Finding) -> impl Iterator<Item = &str> {
 /// Checks `ours` against each named other side.
 pub fn check(ours: &Side, others: &[(&str, &Side)], accept: &[Accept]) -> Behind {
     let mut found: BTreeMap<String, BehindVuln> = BTreeMap::new();
+    let mut matched: BTreeSet<&str> = BTreeSet::new();
     for f in ours.findings.iter().filter(|f| f.fix_state == FixState::Fixed) {
         let source = ours.components.iter().find(|c| c.name == f.package).and_then(|c| c.source.clone());
         for (name, other) in others {
@@ -100,21 +101,18 @@ pub fn check(ours: &Side, others: &[(&str, &Side)], accept: &[Accept]) -> Behind
                 version: f.version.clone(),
                 fixed_in: f.fixed_in.clone(),
                 fixed_by: BTreeMap::new(),
-                accepted: accept.iter().find(|a| ids(f).any(|i| i == a.id)).map(|a| a.reason.clone()),
+                accepted: None,
             });
+            if let Some(a) = accept.iter().find(|a| ids(f).any(|i| i == a.id)) {
+                entry.accepted = Some(a.reason.clone());
+                matched.insert(a.id.as_str());
+            }
             entry.severity = entry.severity.max(f.severity);
             entry.fixed_by.insert((*name).to_string(), theirs.version.clone());
         }
     }
-    let accepted_ids: BTreeSet<&str> = found
-        .values()
-        .filter(|v| v.accepted.is_some())
-        .flat_map(|v| {
-            let f = ours.findings.iter().filter(|f| f.id == v.id);
-            f.flat_map(|f| ids(f).collect::<Vec<_>>()).collect::<Vec<_>>()
-        })
-        .collect();
-    let stale_accepts = accept.iter().filter(|a| !accepted_ids.contains(a.id.as_str())).map(|a| a.id.clone()).collect();
+    // An accept entry is stale when no behind finding matched it.
+    let stale_accepts = accept.iter().filter(|a| !matched.contains(a.id.as_str())).map(|a| a.id.clone()).collect();
     let mut vulnerabilities: Vec<BehindVuln> = found.into_values().collect();
     vulnerabilities.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
     Behind { vulnerabilities, stale_accepts }

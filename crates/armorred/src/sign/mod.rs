@@ -63,21 +63,25 @@ pub fn verify_images(
 ) -> Vec<Result<Vec<simple::VerifiedSignature>, SignError>> {
     // One client per registry host, shared by its images (connections and tokens reused).
     let mut clients: std::collections::BTreeMap<String, std::sync::Arc<crate::registry::Client>> = Default::default();
-    for image in images {
-        let Some(r) = image.strip_prefix("registry:").and_then(|r| crate::registry::Reference::parse(r).ok()) else {
-            continue;
-        };
-        if let std::collections::btree_map::Entry::Vacant(slot) = clients.entry(r.host) {
-            let options = crate::registry::Options { insecure_hosts: insecure.to_vec(), ..Default::default() };
-            if let Ok(c) = crate::registry::Client::new(slot.key(), options) {
-                slot.insert(std::sync::Arc::new(c));
-            }
-        }
-    }
-    crate::par::map(images, VERIFY_JOBS, |image| {
-        let shared = image
-            .strip_prefix("registry:")
-            .and_then(|r| Some((r, clients.get(&crate::registry::Reference::parse(r).ok()?.host)?)));
+    let shared: Vec<Option<(&str, std::sync::Arc<crate::registry::Client>)>> = images
+        .iter()
+        .map(|image| {
+            let r = image.strip_prefix("registry:")?;
+            let host = crate::registry::Reference::parse(r).ok()?.host;
+            let client = match clients.entry(host) {
+                std::collections::btree_map::Entry::Occupied(e) => e.get().clone(),
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    let options = crate::registry::Options { insecure_hosts: insecure.to_vec(), ..Default::default() };
+                    let c = std::sync::Arc::new(crate::registry::Client::new(slot.key(), options).ok()?);
+                    slot.insert(c).clone()
+                }
+            };
+            Some((r, client))
+        })
+        .collect();
+    let jobs: Vec<(&String, &Option<_>)> = images.iter().zip(&shared).collect();
+    crate::par::map(&jobs, VERIFY_JOBS, |(image, shared)| {
+        // Anything that is not a registry reference (or does not parse) opens as it would alone.
         let store: Box<dyn layout::Store> = match shared {
             Some((r, client)) => Box::new(registry::RegistryStore::open_with(r, client.clone())?),
             None => open_store(image, insecure)?,
