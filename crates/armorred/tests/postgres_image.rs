@@ -16,12 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use armorred::build::debian::mirror::http_get;
-use armorred::build::{self, Output};
 use armorred::tier::Tier;
 
 mod support;
 
-use support::images::{have_docker, mirror, opts, repo, text, Dockerd};
+use support::images::{have_docker, load, mirror, repo, text, wait_until, Dockerd};
 
 /// The regression tests that must pass against hardened (test_setup first, as the schedule).
 const TESTS: &[&str] = &[
@@ -87,16 +86,6 @@ fn regress_dir() -> PathBuf {
     base.join("src/test/regress")
 }
 
-/// Builds and loads the image; `gated`: its checksec gate must pass (the upstream reference is
-/// reported, not gated).
-fn load(d: &Dockerd, dir: &Path, tier: Tier, tar: &Path, gated: bool) -> String {
-    let report = build::build(dir, &opts(tier, Output::DockerArchive(tar.to_path_buf()))).unwrap();
-    assert!(!gated || report.gate.passed(), "{:?}", report.gate.violations);
-    let out = d.docker(&["load", "-i", tar.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    text(&out).lines().find_map(|l| l.strip_prefix("Loaded image: ")).unwrap().trim().to_string()
-}
-
 /// psql of the image inside the container, over TCP to `host`; (success, output).
 fn psql(d: &Dockerd, c: &str, password: &str, host: &str, db: &str, sql: &str) -> (bool, String) {
     let pw = format!("PGPASSWORD={password}");
@@ -105,13 +94,7 @@ fn psql(d: &Dockerd, c: &str, password: &str, host: &str, db: &str, sql: &str) -
 }
 
 fn wait_ready(d: &Dockerd, c: &str) {
-    for _ in 0..150 {
-        if psql(d, c, "", "127.0.0.1", "postgres", "select 1").0 {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    panic!("{c} never accepted a connection: {}", text(&d.docker(&["logs", c])));
+    wait_until(d, c, "accepted a connection", 150, || psql(d, c, "", "127.0.0.1", "postgres", "select 1").0);
 }
 
 #[test]
@@ -122,14 +105,19 @@ fn hardened_postgres_is_a_drop_in_and_passes_regression_tests() {
     let tmp = tempfile::tempdir().unwrap();
     let d = Dockerd::start();
     let image = load(&d, &repo().join("images/postgres"), Tier::Hardened, &tmp.path().join("hardened.tar"), true);
-    // As the official image: the entrypoint, postgres, port 5432, SIGINT, PGDATA.
+    // As the official image: the entrypoint, postgres, port 5432, SIGINT, PGDATA its volume.
     let cfg = text(&d.docker(&[
         "inspect",
         "-f",
-        "{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.ExposedPorts}} {{.Config.StopSignal}} {{.Config.User}}",
+        "{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.ExposedPorts}} {{.Config.StopSignal}} {{.Config.User}} {{json .Config.Volumes}}",
         &image,
     ]));
-    assert!(cfg.contains(r#"["docker-entrypoint"] ["postgres"] {"5432/tcp":{}} SIGINT 65534:65534"#), "{cfg}");
+    assert!(
+        cfg.contains(
+            r#"["docker-entrypoint"] ["postgres"] {"5432/tcp":{}} SIGINT 65534:65534 {"/var/lib/postgresql/data":{}}"#
+        ),
+        "{cfg}"
+    );
     let env = text(&d.docker(&["inspect", "-f", "{{json .Config.Env}}", &image]));
     assert!(env.contains("PGDATA=/var/lib/postgresql/data"), "{env}");
 

@@ -9,17 +9,15 @@
 //! Needs docker and dpkg-deb; network for the mirror.
 #![allow(clippy::print_stderr, clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use armorred::build::debian::lock::Lock;
-use armorred::build::debian::mirror::http_get;
-use armorred::build::{self, Output};
 use armorred::tier::Tier;
 
 mod support;
 
-use support::images::{have_docker, mirror, opts, repo, text, Dockerd};
+use support::images::{have_docker, load, pool_file, repo, text, Dockerd};
 
 /// CPython's test files that must pass against hardened (what the image's interface promises:
 /// TLS, SQLite, JSON, compression, ctypes, hashing, venv and site, packaging formats, the core
@@ -84,28 +82,13 @@ fn have_everything() -> bool {
     true
 }
 
-/// A pool file, cached by sha256 beside the other test downloads.
-fn pool_file(suite: &str, filename: &str, sha256: &str) -> PathBuf {
-    let cached = support::images::cache().dir().join(format!("python-tests-{sha256}.deb"));
-    if !cached.exists() {
-        let url = format!("{}/{filename}", mirror().base_for(suite));
-        let data = http_get(&url).unwrap();
-        assert_eq!(support::digest(&data), format!("sha256:{sha256}"), "{url}");
-        std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
-        let tmp = cached.with_extension("partial");
-        std::fs::write(&tmp, &data).unwrap();
-        std::fs::rename(&tmp, &cached).unwrap();
-    }
-    cached
-}
-
 /// The `test` package: libpython3.13-stdlib's test support (pinned in the lock) plus the tests.
 fn test_package(to: &Path) {
     let lock = Lock::read(&repo().join("images/python/image.lock")).unwrap();
     let std = lock.packages.iter().find(|p| p.name == "libpython3.13-stdlib").unwrap();
     assert_eq!(std.source_version, "3.13.5-2+deb13u5", "update TESTSUITE with the interpreter");
-    let std = pool_file(&std.suite, &std.filename, &std.sha256);
-    let suite = pool_file("trixie", TESTSUITE, TESTSUITE_SHA256);
+    let std = pool_file(&std.suite, &std.filename, &std.sha256, "python-tests", ".deb");
+    let suite = pool_file("trixie", TESTSUITE, TESTSUITE_SHA256, "python-tests", ".deb");
     let out = Command::new(repo().join("bench/python-tests.sh"))
         .arg("--unpack")
         .arg(&std)
@@ -114,14 +97,6 @@ fn test_package(to: &Path) {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-}
-
-fn load(d: &Dockerd, dir: &Path, tier: Tier, tar: &Path) -> String {
-    let report = build::build(dir, &opts(tier, Output::DockerArchive(tar.to_path_buf()))).unwrap();
-    assert!(report.gate.passed(), "{:?}", report.gate.violations);
-    let out = d.docker(&["load", "-i", tar.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    text(&out).lines().find_map(|l| l.strip_prefix("Loaded image: ")).unwrap().trim().to_string()
 }
 
 /// `docker exec` in `c` (with `env`, `NAME=VALUE` or empty); stdout when it succeeds.
@@ -181,7 +156,7 @@ fn hardened_python_is_a_drop_in_and_passes_cpython_tests() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let d = Dockerd::start();
-    let image = load(&d, &repo().join("images/python"), Tier::Hardened, &tmp.path().join("hardened.tar"));
+    let image = load(&d, &repo().join("images/python"), Tier::Hardened, &tmp.path().join("hardened.tar"), true);
     // As the official image: `python3`, LANG, /usr/local/bin first on PATH; here as 65534.
     let cfg = text(&d.docker(&["inspect", "-f", "{{json .Config.Cmd}} {{.Config.User}} {{json .Config.Env}}", &image]));
     assert!(cfg.starts_with(r#"["python3"] 65534:65534 "#), "{cfg}");

@@ -11,13 +11,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use armorred::build::debian::mirror::http_get;
-use armorred::build::{self, Output};
 use armorred::tier::Tier;
 
 mod support;
 
-use support::images::{have_docker, mirror, opts, repo, text, Dockerd};
+use support::images::{have_docker, load, pool_file, repo, text, wait_until, Dockerd};
 
 /// redis' test units that must pass against hardened (core data types, scripting, persistence
 /// commands an external server can run, ACL, pub/sub).
@@ -51,28 +49,11 @@ fn have_everything() -> bool {
 
 /// The pinned orig tarball, cached by sha256 beside the other test downloads, unpacked into `to`.
 fn redis_sources(to: &Path) {
-    let cached = support::images::cache().dir().join(format!("redis-tests-{ORIG_SHA256}.tar.gz"));
-    if !cached.exists() {
-        let url = format!("{}/pool/main/r/redis/{ORIG}", mirror().base_for("trixie"));
-        let data = http_get(&url).unwrap();
-        assert_eq!(support::digest(&data), format!("sha256:{ORIG_SHA256}"), "{url}");
-        std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
-        let tmp = cached.with_extension("partial");
-        std::fs::write(&tmp, &data).unwrap();
-        std::fs::rename(&tmp, &cached).unwrap();
-    }
+    let cached = pool_file("trixie", &format!("pool/main/r/redis/{ORIG}"), ORIG_SHA256, "redis-tests", ".tar.gz");
     std::fs::create_dir_all(to).unwrap();
     let st =
         Command::new("tar").arg("-xzf").arg(&cached).arg("-C").arg(to).arg("--strip-components=1").status().unwrap();
     assert!(st.success());
-}
-
-fn load(d: &Dockerd, dir: &Path, tier: Tier, tar: &Path) -> String {
-    let report = build::build(dir, &opts(tier, Output::DockerArchive(tar.to_path_buf()))).unwrap();
-    assert!(report.gate.passed(), "{:?}", report.gate.violations);
-    let out = d.docker(&["load", "-i", tar.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    text(&out).lines().find_map(|l| l.strip_prefix("Loaded image: ")).unwrap().trim().to_string()
 }
 
 fn cli(d: &Dockerd, c: &str, args: &[&str]) -> String {
@@ -84,14 +65,9 @@ fn cli(d: &Dockerd, c: &str, args: &[&str]) -> String {
 }
 
 fn wait_ping(d: &Dockerd, c: &str) {
-    for _ in 0..50 {
-        let out = d.docker(&["exec", c, "redis-cli", "ping"]);
-        if String::from_utf8_lossy(&out.stdout).trim() == "PONG" {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    panic!("{c} never answered PING: {}", text(&d.docker(&["logs", c])));
+    wait_until(d, c, "answered PING", 50, || {
+        String::from_utf8_lossy(&d.docker(&["exec", c, "redis-cli", "ping"]).stdout).trim() == "PONG"
+    });
 }
 
 #[test]
@@ -101,15 +77,18 @@ fn hardened_redis_is_a_drop_in_and_passes_redis_tests() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let d = Dockerd::start();
-    let image = load(&d, &repo().join("images/redis"), Tier::Hardened, &tmp.path().join("hardened.tar"));
+    let image = load(&d, &repo().join("images/redis"), Tier::Hardened, &tmp.path().join("hardened.tar"), true);
     // As the official image: redis-server, port 6379, /data the working directory and volume.
     let cfg = text(&d.docker(&[
         "inspect",
         "-f",
-        "{{json .Config.Cmd}} {{.Config.WorkingDir}} {{json .Config.ExposedPorts}} {{.Config.User}}",
+        "{{json .Config.Cmd}} {{.Config.WorkingDir}} {{json .Config.ExposedPorts}} {{.Config.User}} {{json .Config.Volumes}}",
         &image,
     ]));
-    assert!(cfg.contains(r#"["redis-server","--protected-mode","no"] /data {"6379/tcp":{}} 65534:65534"#), "{cfg}");
+    assert!(
+        cfg.contains(r#"["redis-server","--protected-mode","no"] /data {"6379/tcp":{}} 65534:65534 {"/data":{}}"#),
+        "{cfg}"
+    );
     assert!(d.docker(&["volume", "create", "redisdata"]).status.success());
     let run = [
         "run",

@@ -123,7 +123,7 @@ fn variant(err: &mut impl Write, name: &str, v: &VariantOutcome) -> anyhow::Resu
         writeln!(err, "behind: {}", b.line())?;
     }
     if let Some(c) = &v.comparison {
-        writeln!(err, "{}", armorred::report::render::table(c))?;
+        writeln!(err, "{}", armorred::report::render::table_as(c, &v.variant))?;
     }
     if let Some(sig) = &s.signing {
         writeln!(err, "signed: {} ({} attestations)", sig.signed_digest, sig.attestations.len())?;

@@ -65,6 +65,8 @@ pub struct RuntimeConfig {
     pub labels: BTreeMap<String, String>,
     /// `WorkingDir`.
     pub workdir: Option<String>,
+    /// `Volumes`.
+    pub volumes: Vec<String>,
 }
 
 /// An image ready to be serialized.
@@ -144,7 +146,8 @@ pub fn serialize(image: &Image) -> Serialized {
     let some = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
     let runtime = spec::RuntimeConfig {
         user: Some(c.user.clone()),
-        exposed_ports: (!c.ports.is_empty()).then(|| spec::Ports(c.ports.clone())),
+        exposed_ports: (!c.ports.is_empty()).then(|| spec::KeySet(c.ports.clone())),
+        volumes: (!c.volumes.is_empty()).then(|| spec::KeySet(c.volumes.clone())),
         env: (!c.env.is_empty()).then(|| c.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         entrypoint: some(&c.entrypoint),
         cmd: some(&c.cmd),

@@ -261,11 +261,11 @@ pub struct ImageIndex {
     pub annotations: Option<BTreeMap<String, String>>,
 }
 
-/// `ExposedPorts`: port names in the order given, each mapped to `{}`.
+/// `ExposedPorts` and `Volumes`: names in the order given, each mapped to `{}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Ports(pub Vec<String>);
+pub struct KeySet(pub Vec<String>);
 
-impl Serialize for Ports {
+impl Serialize for KeySet {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut seen = std::collections::BTreeSet::new();
@@ -279,7 +279,7 @@ impl Serialize for Ports {
     }
 }
 
-impl<'de> Deserialize<'de> for Ports {
+impl<'de> Deserialize<'de> for KeySet {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let m = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
         Ok(Self(m.into_iter().map(|(k, _)| k).collect()))
@@ -294,7 +294,10 @@ pub struct RuntimeConfig {
     pub user: Option<String>,
     /// `ExposedPorts`.
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
-    pub exposed_ports: Option<Ports>,
+    pub exposed_ports: Option<KeySet>,
+    /// `Volumes`: directories the runtime mounts a volume on.
+    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
+    pub volumes: Option<KeySet>,
     /// `Env` (`NAME=value`).
     #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub env: Option<Vec<String>>,

@@ -30,6 +30,7 @@ fn tiny(epoch: i64) -> Image {
             env: [("PATH".to_string(), "/usr/bin".to_string())].into(),
             labels: BTreeMap::new(),
             workdir: Some("/".into()),
+            volumes: vec![],
         },
         architecture: "amd64".into(),
         created_epoch: epoch,
@@ -256,6 +257,7 @@ fn full(epoch: i64) -> Image {
             ]
             .into(),
             workdir: None,
+            volumes: vec!["/data".into(), "/var/cache/app".into()],
         },
         architecture: "arm64".into(),
         created_epoch: epoch,

@@ -254,25 +254,22 @@ pub struct VulnAttribution {
     pub outcome: VulnOutcome,
 }
 
-/// One vulnerability of the hardened image, as counted (one per ID, highest severity).
+/// One vulnerability of the hardened image, as counted (one per ID, highest severity): the finding
+/// under its chosen ID (the CVE when it has one among its aliases), flagged when it is new.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HardenedVuln {
-    /// The ID (the CVE when the finding has one among its aliases).
-    pub id: String,
-    /// Other IDs of the same vulnerability.
-    pub aliases: Vec<String>,
-    /// Severity.
-    pub severity: Severity,
-    /// The hardened package it is found in.
-    pub package: String,
-    /// Its installed version.
-    pub version: String,
-    /// Fix state.
-    pub fix_state: FixState,
-    /// Versions that fix it.
-    pub fixed_in: Vec<String>,
+    /// The finding; its fields serialize inline.
+    #[serde(flatten)]
+    pub finding: Finding,
     /// Only the hardened image has it (it is in `new_vulnerabilities`).
     pub new: bool,
+}
+
+impl std::ops::Deref for HardenedVuln {
+    type Target = Finding;
+    fn deref(&self) -> &Finding {
+        &self.finding
+    }
 }
 
 /// checksec verdicts of one image, as counts.
@@ -505,13 +502,11 @@ pub fn compare(upstream: &Side, hardened: &Side, db_digest: Option<&str>) -> Com
     let hardened_vulnerabilities = hard_vulns
         .iter()
         .map(|(k, f)| HardenedVuln {
-            id: k.clone(),
-            aliases: ids(f).filter(|id| id != k).map(str::to_owned).collect(),
-            severity: f.severity,
-            package: f.package.clone(),
-            version: f.version.clone(),
-            fix_state: f.fix_state,
-            fixed_in: f.fixed_in.clone(),
+            finding: Finding {
+                id: k.clone(),
+                aliases: ids(f).filter(|id| id != k).map(str::to_owned).collect(),
+                ..(*f).clone()
+            },
             new: is_new(k),
         })
         .collect();

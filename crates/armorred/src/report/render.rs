@@ -177,9 +177,13 @@ fn gone_rows(c: &Comparison) -> Vec<&VulnAttribution> {
 }
 
 fn hardened_heading(c: &Comparison) -> String {
+    heading_for(c, "hardened")
+}
+
+fn heading_for(c: &Comparison, tier: &str) -> String {
     let new = c.hardened_vulnerabilities.iter().filter(|v| v.new).count();
     format!(
-        "Vulnerabilities in the hardened image ({}: {new} new, {} also upstream)",
+        "Vulnerabilities in the {tier} image ({}: {new} new, {} also upstream)",
         c.hardened_vulnerabilities.len(),
         c.hardened_vulnerabilities.len() - new
     )
@@ -230,23 +234,30 @@ fn component_counts(c: &Comparison) -> String {
     format!("{} added, {} removed, {} changed, {} unchanged", n("added"), n("removed"), n("changed"), n("same"))
 }
 
-/// Plain-text table for a terminal.
+/// Plain-text table for a terminal, the hardened side's column headed HARDENED.
 pub fn table(c: &Comparison) -> String {
+    table_as(c, "hardened")
+}
+
+/// Plain-text table for a terminal, the hardened side's column headed by `label` (the tier
+/// compared: `hardened`, `locked`), upper-cased.
+pub fn table_as(c: &Comparison, label: &str) -> String {
+    let label = crate::display::escape(&label.to_uppercase()).into_owned();
     let mut s = String::new();
     // Image names, components and evidence come from the images: escaped for the terminal.
     use crate::display::escape as e;
     let _ = writeln!(s, "{} -> {}", e(&c.images.upstream), e(&c.images.hardened));
-    let _ = writeln!(s, "{:<22} {:>14} {:>14} {:>10}", "METRIC", "UPSTREAM", "HARDENED", "REDUCTION");
+    let _ = writeln!(s, "{:<22} {:>14} {label:>14} {:>10}", "METRIC", "UPSTREAM", "REDUCTION");
     for (name, u, h, p) in headlines(c) {
         let p = if p.is_empty() { p } else { format!("{p} %") };
         let _ = writeln!(s, "{name:<22} {:>14} {:>14} {p:>10}", e(&u), e(&h));
     }
-    let _ = writeln!(s, "\n{:<22} {:>14} {:>14}", "SEVERITY", "UPSTREAM", "HARDENED");
+    let _ = writeln!(s, "\n{:<22} {:>14} {label:>14}", "SEVERITY", "UPSTREAM");
     for sev in Severity::DESCENDING {
         let row = c.vulnerabilities.by_severity.get(sev);
         let _ = writeln!(s, "{:<22} {:>14} {:>14}", sev.as_str(), row.upstream, row.hardened);
     }
-    let _ = writeln!(s, "\n{}:", hardened_heading(c).to_lowercase());
+    let _ = writeln!(s, "\n{}:", heading_for(c, &label).to_lowercase());
     if c.hardened_vulnerabilities.is_empty() {
         let _ = writeln!(s, "  none");
     }
@@ -272,7 +283,7 @@ pub fn table(c: &Comparison) -> String {
         let _ = writeln!(s, "  {:<20} {:<10} {}", e(&v.id), v.severity.as_str(), e(&outcome_words(&v.outcome)));
     }
     if let Some(h) = &c.hardening {
-        let _ = writeln!(s, "\n{:<22} {:>14} {:>14}", "CHECKSEC", "UPSTREAM", "HARDENED");
+        let _ = writeln!(s, "\n{:<22} {:>14} {label:>14}", "CHECKSEC", "UPSTREAM");
         for (label, u, v) in hardening_rows(h) {
             let _ = writeln!(s, "{label:<22} {u:>14} {v:>14}");
         }

@@ -258,6 +258,10 @@ pub struct ImageConfig {
     /// `WorkingDir`.
     #[serde(default)]
     pub workdir: Option<String>,
+    /// `Volumes`: directories the runtime mounts a volume on (absolute paths, each a
+    /// `[[directories]]` entry so that the volume starts owned by the image's user).
+    #[serde(default)]
+    pub volumes: Vec<String>,
     /// `User` as `uid:gid` (default `65534:65534`).
     #[serde(default = "default_user")]
     pub user: String,
@@ -662,6 +666,17 @@ impl ImageSpec {
                 if parse_mode(m).is_none() {
                     return Err(bad(format!("directories[{i}].mode"), "expected an octal mode such as \"0755\""));
                 }
+            }
+        }
+        for (i, v) in self.image.volumes.iter().enumerate() {
+            let field = format!("image.volumes[{i}]");
+            abs(field.clone(), v)?;
+            if self.image.volumes[..i].contains(v) {
+                return Err(bad(field, "listed twice"));
+            }
+            let trimmed = v.trim_end_matches('/');
+            if !self.reference && !self.directories.iter().any(|d| d.path.trim_end_matches('/') == trimmed) {
+                return Err(bad(field, "declare it in [[directories]] too, owned by the image's user"));
             }
         }
         if self.tiers.is_empty() && !self.reference {

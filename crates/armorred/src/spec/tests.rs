@@ -110,6 +110,21 @@ fn invalid_definitions() {
             "x.toml: upstream: set exactly one of definition or image",
         ),
         (
+            base.replace("user = \"65534:65534\"", "user = \"65534:65534\"\nvolumes = [\"data\"]"),
+            "x.toml: image.volumes[0]: must be an absolute path without `..`",
+        ),
+        (
+            base.replace("user = \"65534:65534\"", "user = \"65534:65534\"\nvolumes = [\"/data\"]"),
+            "x.toml: image.volumes[0]: declare it in [[directories]] too, owned by the image's user",
+        ),
+        (
+            format!(
+                "{}\n[[directories]]\npath = \"/data\"\n",
+                base.replace("user = \"65534:65534\"", "user = \"65534:65534\"\nvolumes = [\"/data\", \"/data\"]")
+            ),
+            "x.toml: image.volumes[1]: listed twice",
+        ),
+        (
             base.replace("name = \"nginx\"", "name = \"nginx\"\nreference = true"),
             "x.toml: tiers: a reference definition has no tiers",
         ),

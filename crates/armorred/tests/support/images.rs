@@ -126,6 +126,45 @@ impl Drop for Dockerd {
     }
 }
 
+/// Builds `tier` of the definition in `dir` into the docker archive `tar` and loads it into `d`;
+/// the image's name as docker reports it. `gated`: the checksec gate must pass (an upstream
+/// reference is reported, not gated).
+pub(crate) fn load(d: &Dockerd, dir: &Path, tier: Tier, tar: &Path, gated: bool) -> String {
+    let report = armorred::build::build(dir, &opts(tier, Output::DockerArchive(tar.to_path_buf()))).unwrap();
+    assert!(!gated || report.gate.passed(), "{:?}", report.gate.violations);
+    let out = d.docker(&["load", "-i", tar.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    text(&out).lines().find_map(|l| l.strip_prefix("Loaded image: ")).unwrap().trim().to_string()
+}
+
+/// Polls `ready` every 200 ms, `tries` times at most; then panics with `what` and the container
+/// `c`'s logs.
+pub(crate) fn wait_until(d: &Dockerd, c: &str, what: &str, tries: u32, mut ready: impl FnMut() -> bool) {
+    for _ in 0..tries {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("{c} never {what}: {}", text(&d.docker(&["logs", c])));
+}
+
+/// A file of the mirror's pool (`pool/...` under `suite`'s base), checked against `sha256` and
+/// cached under that digest beside the other test downloads (`stem-<sha256><ext>`).
+pub(crate) fn pool_file(suite: &str, path: &str, sha256: &str, stem: &str, ext: &str) -> PathBuf {
+    let cached = cache().dir().join(format!("{stem}-{sha256}{ext}"));
+    if !cached.exists() {
+        let url = format!("{}/{path}", mirror().base_for(suite));
+        let data = armorred::build::debian::mirror::http_get(&url).unwrap();
+        assert_eq!(super::digest(&data), format!("sha256:{sha256}"), "{url}");
+        std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
+        let tmp = cached.with_extension("partial");
+        std::fs::write(&tmp, &data).unwrap();
+        std::fs::rename(&tmp, &cached).unwrap();
+    }
+    cached
+}
+
 /// stdout and stderr of a finished command, as text.
 pub(crate) fn text(o: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))

@@ -33,6 +33,7 @@ fn runtime_config(spec: &ImageSpec) -> RuntimeConfig {
         env: i.env.clone(),
         labels: i.labels.clone(),
         workdir: i.workdir.clone(),
+        volumes: i.volumes.clone(),
     }
 }
 
