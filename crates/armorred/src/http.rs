@@ -111,6 +111,10 @@ pub struct Client {
     proxies: Proxies,
 }
 
+/// Idle connections kept per host: at least as many as the widest parallel user
+/// ([`crate::sign::VERIFY_JOBS`]).
+const IDLE_PER_HOST: usize = 16;
+
 impl Client {
     /// A client bounded by `deadlines`, with the proxy of the environment.
     pub fn new(deadlines: Deadlines) -> Self {
@@ -123,7 +127,10 @@ impl Client {
                 .user_agent(USER_AGENT)
                 .timeout_connect(deadlines.connect)
                 .timeout_read(deadlines.stall)
-                .timeout_write(deadlines.stall);
+                .timeout_write(deadlines.stall)
+                // Concurrent callers (verify of many images, parallel blob transfers) each return
+                // a connection: keep them for reuse instead of ureq's one idle connection a host.
+                .max_idle_connections_per_host(IDLE_PER_HOST);
             if let Some(total) = deadlines.total {
                 b = b.timeout(total);
             }

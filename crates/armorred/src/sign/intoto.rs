@@ -145,8 +145,8 @@ pub fn verify_attestations(
     key: &PublicKey,
     predicate_type: Option<&str>,
 ) -> Result<Vec<VerifiedAttestation>, SignError> {
-    let subject = store.subject()?;
-    let name = format!("{}@{}", store.describe(), subject.digest);
+    let digest = store.digest()?;
+    let name = format!("{}@{}", store.describe(), digest);
     let what = match predicate_type {
         Some(t) => format!("attestation of type {t}"),
         None => "attestation".into(),
@@ -154,7 +154,7 @@ pub fn verify_attestations(
     let fail = |reasons: Vec<String>| SignError::Verify { what: what.clone(), subject: name.clone(), reasons };
     let manifest = store.attached(Attachment::Attestations)?;
     // cosign 3's attestations: Sigstore bundles attached as referrers.
-    let bundles = super::bundle::verify_attestation_referrers(store, key, predicate_type, &subject.digest)?;
+    let bundles = super::bundle::verify_attestation_referrers(store, key, predicate_type, &digest)?;
     let Some(manifest) = manifest else {
         if bundles.found == 0 {
             return Err(fail(vec![format!(
@@ -176,7 +176,7 @@ pub fn verify_attestations(
             Err(format!("media type {:?} is not {DSSE_MEDIA_TYPE}", layer.media_type))
         } else {
             match store.blob(&layer.digest, MAX_ENVELOPE_BYTES) {
-                Ok(bytes) => check(&bytes, key, &subject.digest, predicate_type),
+                Ok(bytes) => check(&bytes, key, &digest, predicate_type),
                 Err(e) => Err(e.to_string()),
             }
         };

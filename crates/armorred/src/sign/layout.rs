@@ -80,6 +80,11 @@ pub trait Store {
     fn describe(&self) -> String;
     /// The signed image (its manifest checked against its digest).
     fn subject(&self) -> Result<Subject, SignError>;
+    /// The signed image's digest: all that verification needs (a store may know it without
+    /// reading the manifest).
+    fn digest(&self) -> Result<Digest, SignError> {
+        Ok(self.subject()?.digest)
+    }
     /// The manifest of the signature image of `kind`, if any, checked against its digest.
     fn attached(&self, kind: Attachment) -> Result<Option<Vec<u8>>, SignError>;
     /// Where that manifest is looked for, for messages (`the index.json entry of kind ...`).

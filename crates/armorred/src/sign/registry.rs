@@ -2,7 +2,9 @@
 //! `REPO@sha256:<hex>` is the manifest tagged `sha256-<hex>.sig` (attestations `.att`) in the
 //! same repository, through the one distribution client ([`crate::registry`]). A tag given for
 //! the image is resolved once, when the store opens: everything after signs or verifies that
-//! digest, so a tag moved meanwhile cannot swap the image.
+//! digest, so a tag moved meanwhile cannot swap the image. An image given by digest is not
+//! fetched until its manifest is needed (signing names its size and media type; verifying
+//! needs only the digest, as cosign's verify).
 
 use super::layout::{attachment_tag, Attachment, Store, Subject};
 use super::SignError;
@@ -13,12 +15,15 @@ use crate::registry::{Client, Options, Reference, RegistryError};
 pub struct RegistryStore {
     client: std::sync::Arc<Client>,
     reference: Reference,
-    subject: Subject,
+    /// The image's digest: the reference's, or its tag's when the store opened.
+    digest: Digest,
+    /// The image's manifest facts, fetched once when first needed.
+    subject: std::sync::OnceLock<Subject>,
 }
 
 impl std::fmt::Debug for RegistryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegistryStore").field("subject", &self.subject).finish_non_exhaustive()
+        f.debug_struct("RegistryStore").field("digest", &self.digest).finish_non_exhaustive()
     }
 }
 
@@ -40,19 +45,27 @@ impl RegistryStore {
     pub fn open_with(reference: &str, client: std::sync::Arc<Client>) -> Result<Self, SignError> {
         let store = format!("registry:{reference}");
         let reference = Reference::parse(reference).map_err(|e| err(&store, e))?;
-        let m = client.get_manifest(&reference.repo, &reference.reference).map_err(|e| err(&store, e))?;
-        if let Some(want) = reference.digest() {
-            if m.digest != want {
-                return Err(SignError::Altered { store, digest: want.to_string(), found: m.digest.to_string() });
+        let this = |digest: Digest| Self {
+            client: client.clone(),
+            reference: reference.clone(),
+            digest,
+            subject: Default::default(),
+        };
+        match reference.digest() {
+            Some(digest) => Ok(this(digest.clone())),
+            None => {
+                let m = client.get_manifest(&reference.repo, &reference.reference).map_err(|e| err(&store, e))?;
+                let opened = this(m.digest.clone());
+                let _ = opened.subject.set(opened.subject_of(m));
+                Ok(opened)
             }
         }
+    }
+
+    fn subject_of(&self, m: crate::registry::Manifest) -> Subject {
         let media_type = if m.media_type.is_empty() { media::MANIFEST.to_string() } else { m.media_type.clone() };
-        let name = Some(format!("{}/{}", reference.host, reference.repo));
-        Ok(Self {
-            client,
-            subject: Subject { size: m.bytes.len() as u64, digest: m.digest, media_type, name },
-            reference,
-        })
+        let name = Some(format!("{}/{}", self.reference.host, self.reference.repo));
+        Subject { size: m.bytes.len() as u64, digest: m.digest, media_type, name }
     }
 }
 
@@ -62,15 +75,28 @@ impl Store for RegistryStore {
     }
 
     fn attachment_place(&self, kind: Attachment) -> String {
-        format!("tag {}", attachment_tag(&self.subject.digest, kind))
+        format!("tag {}", attachment_tag(&self.digest, kind))
+    }
+
+    fn digest(&self) -> Result<Digest, SignError> {
+        Ok(self.digest.clone())
     }
 
     fn subject(&self) -> Result<Subject, SignError> {
-        Ok(self.subject.clone())
+        if let Some(s) = self.subject.get() {
+            return Ok(s.clone());
+        }
+        let store = format!("registry:{}/{}@{}", self.reference.host, self.reference.repo, self.digest);
+        // By digest: the client checks the bytes against it.
+        let m = self.client.get_manifest(&self.reference.repo, self.digest.as_str()).map_err(|e| err(&store, e))?;
+        if m.digest != self.digest {
+            return Err(SignError::Altered { store, digest: self.digest.to_string(), found: m.digest.to_string() });
+        }
+        Ok(self.subject.get_or_init(|| self.subject_of(m)).clone())
     }
 
     fn attached(&self, kind: Attachment) -> Result<Option<Vec<u8>>, SignError> {
-        let tag = attachment_tag(&self.subject.digest, kind);
+        let tag = attachment_tag(&self.digest, kind);
         match self.client.get_manifest(&self.reference.repo, &tag) {
             Ok(m) => Ok(Some(m.bytes)),
             Err(e) if e.is_not_found() => Ok(None),
@@ -89,7 +115,7 @@ impl Store for RegistryStore {
                 .push_blob_bytes(repo, "application/octet-stream", blob)
                 .map_err(|e| err(&self.describe(), e))?;
         }
-        let tag = attachment_tag(&self.subject.digest, kind);
+        let tag = attachment_tag(&self.digest, kind);
         self.client.put_manifest(repo, &tag, manifest, media::MANIFEST).map_err(|e| err(&self.describe(), e))
     }
 
@@ -97,14 +123,14 @@ impl Store for RegistryStore {
         let repo = &self.reference.repo;
         let (list, _) = self
             .client
-            .referrers_or_fallback(repo, &self.subject.digest, Some(artifact_type))
+            .referrers_or_fallback(repo, &self.digest, Some(artifact_type))
             .map_err(|e| err(&self.describe(), e))?;
         let mut out = Vec::new();
         for r in list.iter().take(super::layout::MAX_LAYERS) {
             let Some(digest) = r.descriptor.digest() else { continue };
             // The manifest is fetched by digest (the client checks its bytes against it).
             let m = self.client.get_manifest(repo, digest.as_str()).map_err(|e| err(&self.describe(), e))?;
-            if super::layout::referrer_subject(&m.bytes).as_ref() == Some(&self.subject.digest) {
+            if super::layout::referrer_subject(&m.bytes).as_ref() == Some(&self.digest) {
                 out.push(m.bytes);
             }
         }
@@ -128,15 +154,12 @@ impl Store for RegistryStore {
             digest: digest.clone(),
         };
         self.client
-            .add_referrer(repo, &self.subject.digest, &stored, Some(artifact_type))
+            .add_referrer(repo, &self.digest, &stored, Some(artifact_type))
             .map_err(|e| err(&self.describe(), e))?;
         Ok(digest)
     }
 
     fn referrers_place(&self) -> String {
-        format!(
-            "referrer, through the referrers API or the tag {}",
-            crate::registry::referrers_tag(&self.subject.digest)
-        )
+        format!("referrer, through the referrers API or the tag {}", crate::registry::referrers_tag(&self.digest))
     }
 }

@@ -145,14 +145,16 @@ pub struct VerifiedSignature {
     pub layer: Digest,
 }
 
-/// Verifies the signatures of the image of `store` with `key`, both cosign 2's (the signature
-/// image) and cosign 3's (Sigstore bundles attached as referrers, [`super::bundle`]): at least
-/// one must verify (its signature over the payload with the key, the payload naming this
-/// image's digest, the reference when asked, cosign's payload type). Each that does is returned; when none does,
-/// [`SignError::Verify`] says for each why.
+/// Verifies the signatures of the image of `store` with `key`, cosign 2's (the signature image)
+/// first, then cosign 3's (Sigstore bundles attached as referrers, [`super::bundle`]) when none
+/// of those verifies: at least one must verify (its signature over the payload with the key, the
+/// payload naming this image's digest, the reference when asked, cosign's payload type). Those
+/// of the first format that has any are returned, so that an image cosign 2 signed costs the
+/// round trips cosign 2 makes and no referrer look-ups; when none verifies, [`SignError::Verify`]
+/// says for each signature of either format why.
 pub fn verify(store: &dyn Store, key: &PublicKey, opts: &VerifyOptions) -> Result<Vec<VerifiedSignature>, SignError> {
-    let subject = store.subject()?;
-    let name = format!("{}@{}", store.describe(), subject.digest);
+    let digest = store.digest()?;
+    let name = format!("{}@{}", store.describe(), digest);
     let fail = |reasons: Vec<String>| SignError::Verify { what: "signature".into(), subject: name.clone(), reasons };
     let mut verified = Vec::new();
     let mut reasons = Vec::new();
@@ -160,7 +162,7 @@ pub fn verify(store: &dyn Store, key: &PublicKey, opts: &VerifyOptions) -> Resul
     if let Some(manifest) = &manifest {
         let image = layout::SigImage::parse(manifest, &store.describe())?;
         for (i, layer) in image.layers.iter().enumerate() {
-            match check(store, key, opts, &subject.digest, layer) {
+            match check(store, key, opts, &digest, layer) {
                 Ok(payload) => verified.push(VerifiedSignature { payload, layer: layer.digest.clone() }),
                 Err(reason) => reasons.push(format!("signature {} ({}): {reason}", i + 1, layer.digest)),
             }
@@ -169,8 +171,11 @@ pub fn verify(store: &dyn Store, key: &PublicKey, opts: &VerifyOptions) -> Resul
             reasons.push("the signature image holds no signature".into());
         }
     }
+    if !verified.is_empty() {
+        return Ok(verified);
+    }
     // cosign 3's signatures: Sigstore bundles attached as referrers.
-    let bundles = super::bundle::verify_referrers(store, key, opts, &subject.digest)?;
+    let bundles = super::bundle::verify_referrers(store, key, opts, &digest)?;
     verified.extend(bundles.verified);
     reasons.extend(bundles.reasons);
     if manifest.is_none() && bundles.found == 0 {
