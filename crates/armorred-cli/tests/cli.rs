@@ -614,6 +614,23 @@ fn pipeline_updates_a_missing_db_from_the_embedded_defaults() {
     assert!(dir.path().join("config/armorred/cosign.pub").is_file(), "the key pair is made on first use: {stderr}");
     assert!(out.join("nginx/hardened/scan.json").is_file());
     assert!(out.join("nginx/hardened/compare.json").is_file());
+    // The main job's first monitor record: each scanned image with the DB it was scanned with.
+    assert!(stderr.contains(&format!("scans recorded in {}", out.join("monitor.db").display())), "{stderr}");
+    let status = Command::new(env!("CARGO_BIN_EXE_armorred"))
+        .args(["monitor", "status", "--from"])
+        .arg(&out)
+        .output()
+        .expect("run armorred");
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status json");
+    let scanned: Vec<&str> = status["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .filter(|i| i["scans"].as_array().is_some_and(|s| !s.is_empty()))
+        .filter_map(|i| i["image"]["key"].as_str())
+        .collect();
+    assert!(scanned.iter().any(|k| k.contains("hardened")), "{status}");
     let schemas = support::repo().join("docs/schema");
     for variant in ["upstream", "hardened"] {
         let path = out.join(format!("nginx/{variant}/summary.json"));
@@ -651,6 +668,8 @@ fn pipeline_updates_a_missing_db_from_the_embedded_defaults() {
     let again = second.output().expect("run armorred");
     let stderr = text(&again.stderr);
     assert!(again.status.success(), "second run: {stderr}");
+    // The same images and DB: nothing new for the monitor.
+    assert!(stderr.contains("monitor: 0 scans recorded"), "second run: {stderr}");
     let Some(r) = registry else { return };
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("nginx/hardened/summary.json")).expect("summary"))

@@ -78,6 +78,7 @@ pub(crate) fn run(
             checkpoint: Some(&checkpoint),
             rebuild: rebuild.clone(),
             eol_warn_days: policy.eol_warn_days,
+            write_vex: true,
         };
         let report = monitor::run(&mut state, &opts)?;
         let mut out = std::io::stdout().lock();

@@ -41,6 +41,14 @@ pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Res
     let result = pipeline::run(&opts);
     ui.finish();
     let outcome = result?;
+    // The outputs are complete: a state that cannot be recorded is said, not fatal.
+    let recorded = match record_monitor_state(args, clock) {
+        Ok(r) => r,
+        Err(e) => {
+            writeln!(anstream::stderr(), "warning: the monitor state was not recorded: {}", escape(&format!("{e:#}")))?;
+            None
+        }
+    };
     // A gate that failed after the outputs were written: always said, and exit 1.
     let result = if outcome.failures.is_empty() { Outcome::Success } else { Outcome::CheckFailed };
     let mut err = anstream::stderr().lock();
@@ -66,6 +74,13 @@ pub(crate) fn run(args: &PipelineArgs, clock: Clock, quiet: bool) -> anyhow::Res
     writeln!(err, "wrote {}", outcome.index.display())?;
     write!(err, "\n{}\n", pipeline::summary::catalog_table(&outcome.catalog))?;
     writeln!(err, "site: {}", outcome.site.display())?;
+    if let Some((state, scans)) = &recorded {
+        writeln!(
+            err,
+            "monitor: {scans} scans recorded in {} (`armorred monitor run` rescans from there)",
+            escape(state)
+        )?;
+    }
     for f in &outcome.failures {
         writeln!(err, "error: {}", escape(f))?;
     }
@@ -132,4 +147,28 @@ fn variant(err: &mut impl Write, name: &str, v: &VariantOutcome) -> anyhow::Resu
         writeln!(err, "push: {}@{} ({} attachments)", escape(&p.reference), p.digest, p.attachments.len())?;
     }
     Ok(())
+}
+
+/// The main job's first monitor record: every tier's scan with the DB it was scanned with, in
+/// `OUT/monitor.db`, so that `armorred monitor run` later knows what is new and since when.
+/// Without a DB (the scan was skipped) there is nothing to record.
+fn record_monitor_state(args: &PipelineArgs, clock: Clock) -> anyhow::Result<Option<(String, usize)>> {
+    use armorred::monitor::{self, RunOptions, State};
+    let db = armorred::vuln::db::resolve_path(args.db.as_deref());
+    if !db.is_file() || !args.out.join("index.json").is_file() {
+        return Ok(None);
+    }
+    let spec = args.out.join("monitor.db").to_string_lossy().into_owned();
+    let mut state = State::open(&spec)?;
+    let opts = RunOptions {
+        from: args.out.clone(),
+        db,
+        clock,
+        checkpoint: None,
+        rebuild: None,
+        eol_warn_days: monitor::rebuild::Policy::default().eol_warn_days,
+        write_vex: false,
+    };
+    let report = monitor::run(&mut state, &opts)?;
+    Ok(Some((state.origin(), report.images.iter().filter(|i| !i.already_scanned).count())))
 }

@@ -83,6 +83,10 @@ pub struct RunOptions<'a> {
     pub rebuild: Option<rebuild::RebuildOptions>,
     /// Days before a Debian release's end of support that its images are warned about.
     pub eol_warn_days: i64,
+    /// Write each rescanned tier's `vex.openvex.json`. The main job's first record keeps the
+    /// documents it wrote and attested (the same DB decides the same; rewriting would only change
+    /// their timestamp and break the attestation's match): `false` there.
+    pub write_vex: bool,
 }
 
 /// What one image's rescan gave.
@@ -377,6 +381,12 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
         // (and the scan records no document).
         let vex_written = if decisions.is_empty() {
             String::new()
+        } else if !opts.write_vex {
+            if vex_path.is_file() {
+                vex_path.to_string_lossy().into_owned()
+            } else {
+                String::new()
+            }
         } else {
             let doc = crate::vex::document::render(&facts.product, &decisions, &now, env!("CARGO_PKG_VERSION"));
             let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
