@@ -631,6 +631,10 @@ fn pipeline_updates_a_missing_db_from_the_embedded_defaults() {
         .filter_map(|i| i["image"]["key"].as_str())
         .collect();
     assert!(scanned.iter().any(|k| k.contains("hardened")), "{status}");
+    // The site, rendered again with that history.
+    assert!(out.join("monitor.json").is_file());
+    let page = std::fs::read_to_string(out.join("site/images/nginx/hardened.html")).expect("page");
+    assert!(page.contains("<h2 id=\"monitor\">Monitor history</h2>"), "the tier page shows the monitor history");
     let schemas = support::repo().join("docs/schema");
     for variant in ["upstream", "hardened"] {
         let path = out.join(format!("nginx/{variant}/summary.json"));

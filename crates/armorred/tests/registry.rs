@@ -242,6 +242,40 @@ fn attachments_are_pulled_as_cosign_save_stores_them_and_pushed_back() {
     assert_eq!(c.head_manifest("armorred/copy", &registry::cosign_tag(&d, "sig")).unwrap().unwrap().digest, sig);
 }
 
+/// `verify` of an image given by digest and signed the cosign 2 way costs what cosign 2's costs:
+/// the `.sig` manifest and its payload blob, no manifest fetch and no referrer look-up. Given by
+/// tag, the tag is resolved first; with no legacy signature the bundles are looked for.
+#[test]
+fn verify_by_digest_makes_two_requests() {
+    use armorred::sign::{registry::RegistryStore, simple, PrivateKey};
+    let Some(reg) = Registry::start() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let d: Digest = layout(&src, "verified").parse().unwrap();
+    copy::push_oci_layout(&client(&reg.addr), &src, "armorred/v", "1", None).unwrap();
+    let key = PrivateKey::generate();
+    let by_digest = format!("{}/armorred/v@{d}", reg.addr);
+    let store = RegistryStore::open(&by_digest, options()).unwrap();
+    simple::sign(&store, &key, &simple::SignOptions::default()).unwrap();
+
+    let proxy = Proxy::start(&reg.addr, |_| Action::Forward);
+    let verify = |reference: &str| {
+        let before = proxy.seen().len();
+        let store = RegistryStore::open(reference, options()).unwrap();
+        let verified = simple::verify(&store, &key.public_key(), &simple::VerifyOptions::default()).unwrap();
+        assert_eq!(verified.len(), 1);
+        proxy.seen()[before..].iter().map(|s| format!("{} {}", s.method, s.path)).collect::<Vec<_>>()
+    };
+    let seen = verify(&format!("{}/armorred/v@{d}", proxy.addr));
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen[0].ends_with(&format!("/manifests/{}", registry::cosign_tag(&d, "sig"))), "{seen:?}");
+    assert!(seen[1].contains("/blobs/sha256:"), "{seen:?}");
+    let seen = verify(&format!("{}/armorred/v:1", proxy.addr));
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen[0].ends_with("/manifests/1"), "{seen:?}");
+    assert!(!seen.iter().any(|s| s.contains("referrers")), "{seen:?}");
+}
+
 #[test]
 fn referrers_are_used_where_the_registry_has_them() {
     let Some(reg) = Registry::start() else { return };

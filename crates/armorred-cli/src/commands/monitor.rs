@@ -81,6 +81,12 @@ pub(crate) fn run(
             write_vex: true,
         };
         let report = monitor::run(&mut state, &opts)?;
+        // The site's history, and the site itself when the main job rendered one there.
+        monitor::write_history(&mut state, &args.from)?;
+        let site = args.from.join("site");
+        if site.join(armorred::site::MARKER).is_file() {
+            armorred::site::render(&args.from, &site)?;
+        }
         let mut out = std::io::stdout().lock();
         for img in &report.images {
             let what = if img.already_scanned {

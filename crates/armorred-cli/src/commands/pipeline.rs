@@ -150,8 +150,9 @@ fn variant(err: &mut impl Write, name: &str, v: &VariantOutcome) -> anyhow::Resu
 }
 
 /// The main job's first monitor record: every tier's scan with the DB it was scanned with, in
-/// `OUT/monitor.db`, so that `armorred monitor run` later knows what is new and since when.
-/// Without a DB (the scan was skipped) there is nothing to record.
+/// `OUT/monitor.db`, so that `armorred monitor run` later knows what is new and since when; then
+/// the history for the site (`OUT/monitor.json`) and the site again, with it. Without a DB (the
+/// scan was skipped) there is nothing to record.
 fn record_monitor_state(args: &PipelineArgs, clock: Clock) -> anyhow::Result<Option<(String, usize)>> {
     use armorred::monitor::{self, RunOptions, State};
     let db = armorred::vuln::db::resolve_path(args.db.as_deref());
@@ -170,5 +171,7 @@ fn record_monitor_state(args: &PipelineArgs, clock: Clock) -> anyhow::Result<Opt
         write_vex: false,
     };
     let report = monitor::run(&mut state, &opts)?;
+    monitor::write_history(&mut state, &args.out)?;
+    armorred::site::render(&args.out, &args.out.join("site"))?;
     Ok(Some((state.origin(), report.images.iter().filter(|i| !i.already_scanned).count())))
 }

@@ -508,6 +508,19 @@ pub fn notify(url: &str, report: &RunReport) -> Result<bool, MonitorError> {
     }
 }
 
+/// The file beside `index.json` that holds [`status`] for the site (`<from>/monitor.json`).
+pub const HISTORY_FILE: &str = "monitor.json";
+
+/// Writes [`status`] into `<from>/monitor.json` (atomically), where the site reads each tier's
+/// scans, decisions and rebuilds from.
+pub fn write_history(state: &mut State, from: &Path) -> Result<PathBuf, MonitorError> {
+    let path = from.join(HISTORY_FILE);
+    let mut bytes = serde_json::to_vec_pretty(&status(state)?).unwrap_or_default();
+    bytes.push(b'\n');
+    stage("write the monitor history", "the catalog", crate::fsutil::write_bytes_atomic(&path, &bytes))?;
+    Ok(path)
+}
+
 /// The whole state, for `monitor status`: every image with its scans, findings and decisions.
 pub fn status(state: &mut State) -> Result<serde_json::Value, MonitorError> {
     let scans = state.scans()?;

@@ -243,6 +243,9 @@ fn segment(naming: &Path, field: &str, value: &str) -> Result<String, SiteError>
 pub(crate) struct Catalog {
     pub(crate) index: Index,
     pub(crate) images: Vec<Image>,
+    /// `monitor.json` beside `index.json` (the monitor state as `monitor status` prints it),
+    /// when the main job or `monitor run` wrote one.
+    pub(crate) history: Option<Value>,
 }
 
 /// One image definition: its upstream and its tiers.
@@ -298,7 +301,9 @@ fn load(from: &Path) -> Result<Catalog, SiteError> {
         }
         images.push(Image { name, upstream, tiers });
     }
-    Ok(Catalog { index, images })
+    let history_path = from.join(crate::monitor::HISTORY_FILE);
+    let history = if history_path.is_file() { Some(json(&history_path, "monitor history")?) } else { None };
+    Ok(Catalog { index, images, history })
 }
 
 fn load_variant(path: &Path) -> Result<Variant, SiteError> {

@@ -212,3 +212,47 @@ fn renders_without_a_scan_an_upstream_or_a_build() {
     let index = std::fs::read_to_string(out.join("index.html")).expect("index");
     assert!(index.contains("scan skipped: no vulnerability DB") && index.contains("not scanned"), "notes shown");
 }
+
+/// `monitor.json` beside `index.json`: the tier's page lists every scan of each image published
+/// under its name and tier (the superseded one's too), newest first, and the rebuilds; a tier
+/// the history does not name has no such section; a history that is not JSON is refused.
+#[test]
+fn the_monitor_history_is_shown_per_tier() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let from = tmp.path().join("out");
+    copy_tree(&fixture(), &from);
+    let history = serde_json::json!({
+        "state": "sqlite:out/monitor.db",
+        "schema_version": 3,
+        "images": [
+            {
+                "image": {"key": "nginx:hardened@sha256:old", "name": "nginx", "tier": "hardened", "digest": "sha256:0123456789abcdef0123"},
+                "scans": [{"id": "a", "image_key": "nginx:hardened@sha256:old", "db_digest": "sha256:dbone", "scanned_at": "2026-11-01T00:00:00Z", "findings": 7, "new_findings": 7, "vex": ""}],
+                "findings": [],
+                "decisions": [{}, {}],
+                "rebuilds": [{"id": "r", "image_key": "nginx:hardened@sha256:old", "old_digest": "sha256:old", "new_digest": "sha256:fedcba9876543210fedc", "state": "published", "started_at": "2026-11-02T00:00:00Z", "advisory": "DSA-9999-1", "fixes": "CVE-2026-0001", "time_to_fix_seconds": 7200}]
+            },
+            {
+                "image": {"key": "nginx:hardened@sha256:new", "name": "nginx", "tier": "hardened", "digest": "sha256:fedcba9876543210fedc"},
+                "scans": [{"id": "b", "image_key": "nginx:hardened@sha256:new", "db_digest": "sha256:dbtwo", "scanned_at": "2026-11-03T00:00:00Z", "findings": 5, "new_findings": 0, "vex": ""}],
+                "decisions": [{}],
+                "rebuilds": []
+            }
+        ]
+    });
+    std::fs::write(from.join("monitor.json"), history.to_string()).expect("write");
+    let out = tmp.path().join("site");
+    render(&from, &out).expect("render");
+    let page = std::fs::read_to_string(out.join("images/nginx/hardened.html")).expect("page");
+    assert!(page.contains("<h2 id=\"monitor\">Monitor history</h2>") && page.contains("href=\"#monitor\""), "{page}");
+    assert!(page.contains("3 findings decided in all"), "{page}");
+    let (newer, older) =
+        (page.find("2026-11-03T00:00:00Z").expect("newer"), page.find("2026-11-01T00:00:00Z").expect("older"));
+    assert!(newer < older, "newest first");
+    assert!(page.contains("DSA-9999-1") && page.contains("2.0 h"), "{page}");
+    let locked = std::fs::read_to_string(out.join("images/nginx/locked.html")).expect("page");
+    assert!(!locked.contains("Monitor history"), "no history for the locked tier");
+    std::fs::write(from.join("monitor.json"), b"{not json").expect("write");
+    let e = render(&from, &tmp.path().join("site2")).expect_err("must fail").to_string();
+    assert!(e.contains("monitor.json"), "{e}");
+}

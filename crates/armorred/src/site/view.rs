@@ -82,7 +82,7 @@ pub(super) fn pages(env: &Environment<'_>, catalog: &Catalog) -> Result<Vec<(Pat
         let siblings: Vec<&str> = variants(image).map(|v| v.variant.as_str()).collect();
         for v in variants(image) {
             let page = format!("images/{}/{}.html", image.name, v.variant);
-            let ctx = variant_page(image, v, &siblings);
+            let ctx = variant_page(image, v, &siblings, history(catalog.history.as_ref(), &image.name, &v.variant));
             out.push((PathBuf::from(&page), render(env, "variant.html", &page, ctx)?));
         }
     }
@@ -388,7 +388,53 @@ struct Attestation<'a> {
     file: &'a str,
 }
 
-fn variant_page(image: &Image, v: &Variant, siblings: &[&str]) -> minijinja::Value {
+/// One tier's monitor history from `monitor.json`: every scan and rebuild of each image
+/// published under this name and tier (the current one and those it superseded), newest first,
+/// and how many findings were decided. `None` without a history or an entry for the tier.
+fn history(h: Option<&Value>, name: &str, tier: &str) -> Option<minijinja::Value> {
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let mut scans = Vec::new();
+    let mut rebuilds = Vec::new();
+    let mut decisions = 0usize;
+    let mut found = false;
+    for img in h?.get("images")?.as_array()? {
+        let Some(meta) = img.get("image") else { continue };
+        if text(meta, "name") != name || text(meta, "tier") != tier {
+            continue;
+        }
+        found = true;
+        let digest = text(meta, "digest");
+        for s in img.get("scans").and_then(Value::as_array).into_iter().flatten() {
+            scans.push(context! {
+                scanned_at => text(s, "scanned_at"),
+                digest => digest.clone(),
+                db => text(s, "db_digest"),
+                findings => s.get("findings").and_then(Value::as_i64).unwrap_or_default(),
+                new_findings => s.get("new_findings").and_then(Value::as_i64).unwrap_or_default(),
+            });
+        }
+        for r in img.get("rebuilds").and_then(Value::as_array).into_iter().flatten() {
+            rebuilds.push(context! {
+                started_at => text(r, "started_at"),
+                state => text(r, "state"),
+                advisory => text(r, "advisory"),
+                fixes => text(r, "fixes"),
+                new_digest => text(r, "new_digest"),
+                time_to_fix_seconds => r.get("time_to_fix_seconds").and_then(Value::as_i64),
+            });
+        }
+        decisions += img.get("decisions").and_then(Value::as_array).map_or(0, Vec::len);
+    }
+    if !found {
+        return None;
+    }
+    let key = |v: &minijinja::Value, k: &str| v.get_attr(k).ok().map(|a| a.to_string()).unwrap_or_default();
+    scans.sort_by_key(|s| std::cmp::Reverse(key(s, "scanned_at")));
+    rebuilds.sort_by_key(|r| std::cmp::Reverse(key(r, "started_at")));
+    Some(context! { scans => scans, rebuilds => rebuilds, decisions => decisions })
+}
+
+fn variant_page(image: &Image, v: &Variant, siblings: &[&str], history: Option<minijinja::Value>) -> minijinja::Value {
     let config = v.config.as_ref();
     let ports: Vec<String> = config
         .and_then(|c| c.exposed_ports.as_ref())
@@ -439,5 +485,6 @@ fn variant_page(image: &Image, v: &Variant, siblings: &[&str]) -> minijinja::Val
         chart_text => chart_text(&v.variant, &bars),
         chart => bars,
         attestations => attestations,
+        history => history,
     }
 }
