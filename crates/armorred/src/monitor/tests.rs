@@ -195,3 +195,18 @@ fn intervals() {
         assert_eq!(parse_interval(bad), None, "{bad}");
     }
 }
+
+/// `monitor.json` (what `monitor status` prints): a snapshot with the state's location redacted,
+/// and the file read back as JSON equal to what `status` returns.
+#[test]
+fn the_history_file_is_the_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = State::open(&dir.path().join("monitor.db").to_string_lossy()).expect("open");
+    s.upsert_image(&image(), "2026-12-01T00:00:00Z").expect("image");
+    s.record_scan(&record("s1", "sha256:db1", "2026-12-01T00:00:00Z", &["CVE-1"])).expect("scan");
+    let path = super::write_history(&mut s, dir.path()).expect("write");
+    assert_eq!(path, dir.path().join(super::HISTORY_FILE));
+    let read: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+    assert_eq!(read, super::status(&mut s).expect("status"));
+    insta::assert_json_snapshot!("monitor_history", read, { ".state" => "[state]" });
+}
