@@ -319,7 +319,8 @@ pub(crate) struct BuildArgs {
     /// Value of the org.opencontainers.image.revision annotation.
     #[arg(long)]
     pub(crate) revision: Option<String>,
-    /// Compile from source even when the cache holds a verified build of the same inputs.
+    /// Build (and compile from source) even when the output already holds the image of the
+    /// same inputs, or the cache a verified source build of them.
     #[arg(long)]
     pub(crate) rebuild: bool,
 }

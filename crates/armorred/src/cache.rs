@@ -7,6 +7,7 @@
 //! | [`Kind::Debs`] | `sha256/<hex>` | downloads by sha256: `.deb` packages, upstream sources |
 //! | [`Kind::BuildRoots`] | `roots/<key>` | unpacked locked build roots (`build::buildroot`) |
 //! | [`Kind::SourceBuilds`] | `source-builds/<key>` | verified source builds (`build::compile`) |
+//! | [`Kind::Builds`] | `builds/<key>.json` | what an image build reported, for reusing its output (`build::stage::reuse`) |
 //! | [`Kind::Scratch`] | `tmp/` | scratch trees of a build (`rootfs-<pid>-*`) |
 //! | [`Kind::Registry`] | `registry/` | blobs of a registry pull, one private directory per open |
 //!
@@ -26,6 +27,8 @@ pub enum Kind {
     BuildRoots,
     /// Cached source builds (`source-builds/<key>`).
     SourceBuilds,
+    /// What image builds reported (`builds/<key>.json`).
+    Builds,
     /// Scratch trees (`tmp/`).
     Scratch,
     /// Registry pulls (`registry/`).
@@ -39,6 +42,7 @@ impl Kind {
             Self::Debs => "sha256",
             Self::BuildRoots => "roots",
             Self::SourceBuilds => "source-builds",
+            Self::Builds => "builds",
             Self::Scratch => "tmp",
             Self::Registry => "registry",
         }
@@ -124,9 +128,9 @@ mod tests {
     fn layout() {
         let c = Cache::new("/c");
         assert_eq!(c.path_of("ab"), PathBuf::from("/c/sha256/ab"));
-        let dirs = [Kind::Debs, Kind::BuildRoots, Kind::SourceBuilds, Kind::Scratch, Kind::Registry]
+        let dirs = [Kind::Debs, Kind::BuildRoots, Kind::SourceBuilds, Kind::Builds, Kind::Scratch, Kind::Registry]
             .map(|k| c.path(k).display().to_string());
-        assert_eq!(dirs, ["/c/sha256", "/c/roots", "/c/source-builds", "/c/tmp", "/c/registry"]);
+        assert_eq!(dirs, ["/c/sha256", "/c/roots", "/c/source-builds", "/c/builds", "/c/tmp", "/c/registry"]);
     }
 
     #[test]

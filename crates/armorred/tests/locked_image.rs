@@ -109,10 +109,7 @@ fn two_locked_builds_give_the_same_digest() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = copy_definition(tmp.path());
     // Compiled again (not the cached build), so that the digests prove reproducibility.
-    let again = build::BuildOptions {
-        reuse_source_build: false,
-        ..opts(Tier::Locked, Output::OciDir(tmp.path().join("again")))
-    };
+    let again = build::BuildOptions { reuse: false, ..opts(Tier::Locked, Output::OciDir(tmp.path().join("again"))) };
     let second = build::build(&dir, &again).unwrap();
     assert!(!second.source_build_reused);
     assert_eq!(first.manifest_digest, second.manifest_digest);

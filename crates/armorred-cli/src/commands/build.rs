@@ -24,7 +24,7 @@ pub(crate) fn run(args: &BuildArgs, clock: &Clock, quiet: bool) -> anyhow::Resul
         source_date_epoch: epoch,
         revision: args.revision.clone(),
         progress: Some(&progress),
-        reuse_source_build: !args.rebuild,
+        reuse: !args.rebuild,
     };
     let result = build::build(&args.dir, &opts);
     ui.finish();
@@ -81,7 +81,12 @@ pub(crate) fn run(args: &BuildArgs, clock: &Clock, quiet: bool) -> anyhow::Resul
         print_gate(&mut err, g)?;
     }
     writeln!(err, "record    {}", report.record.display())?;
-    writeln!(err, "time      {} ms", report.timings.get("total").copied().unwrap_or(0))?;
+    let reused = if report.reused {
+        " (unchanged inputs: the image already at the output, verified; --rebuild builds)"
+    } else {
+        ""
+    };
+    writeln!(err, "time      {} ms{reused}", report.timings.get("total").copied().unwrap_or(0))?;
     Ok(Outcome::Success)
 }
 

@@ -42,12 +42,20 @@ pub fn build(dir: &Path, opts: &BuildOptions<'_>) -> Result<BuildReport, BuildEr
     let mut timings = stage::Timings::start();
     let locked = stage::lock::run(dir, opts).map_err(Stage::Lock.wrap())?;
     timings.lap("load");
+    let entry = stage::reuse::entry_path(dir, &locked, opts);
+    if let Some(report) = entry.as_deref().and_then(|e| stage::reuse::run(e, opts, timings.clone())) {
+        return Ok(report);
+    }
     let assembled = stage::assemble::run(dir, &locked, opts, &mut timings).map_err(Stage::Assemble.wrap())?;
     let gate = stage::gate::run(&locked.spec, &assembled, opts).map_err(Stage::Gate.wrap())?;
     timings.lap("checksec");
     let image = stage::config::run(&locked.spec, opts.tier, locked.epoch, opts.revision.as_deref());
     let inputs = stage::write::Inputs { locked, assembled, gate, image };
-    stage::write::run(dir, inputs, opts, timings).map_err(Stage::Write.wrap())
+    let (report, written) = stage::write::run(dir, inputs, opts, timings).map_err(Stage::Write.wrap())?;
+    if let Some(entry) = &entry {
+        stage::reuse::store(opts, entry, &report, &written.index, &written.record);
+    }
+    Ok(report)
 }
 
 /// The stages of [`build`], in order.
@@ -251,9 +259,11 @@ pub struct BuildOptions<'a> {
     pub revision: Option<String>,
     /// Progress callback.
     pub progress: Option<&'a (dyn Fn(Progress<'_>) + Sync)>,
-    /// Reuse a verified cached source build of exactly the same inputs (recipe, sources,
-    /// build-root lock, flags, tier) instead of compiling again; `false` always compiles.
-    pub reuse_source_build: bool,
+    /// Reuse a verified earlier build of exactly the same inputs instead of building again:
+    /// the image already at the output (`stage::reuse`: same definition, lock, tier, epoch and
+    /// builder), else a cached source build (same recipe, sources, build-root lock, flags,
+    /// tier). `false` always builds and compiles.
+    pub reuse: bool,
 }
 
 /// What `build` produced.
@@ -281,6 +291,10 @@ pub struct BuildReport {
     pub source_build: Option<compile::BuildRecord>,
     /// Whether the source build was a verified cached build of the same inputs.
     pub source_build_reused: bool,
+    /// Whether nothing was built: the output already held the image of exactly these inputs
+    /// (verified). The times, checksec and records are then the earlier build's; `timings`
+    /// this run's.
+    pub reused: bool,
     /// Entries in the layer.
     pub files: usize,
     /// SOURCE_DATE_EPOCH used.

@@ -70,7 +70,7 @@ fn opts(out: &Path, cache: Cache) -> BuildOptions<'static> {
         source_date_epoch: None,
         revision: None,
         progress: None,
-        reuse_source_build: true,
+        reuse: true,
     }
 }
 
@@ -328,7 +328,19 @@ fn the_reports_checksec_is_what_scanning_the_written_image_gives() {
     std::fs::write(dir.join("image.lock"), lock.to_toml()).expect("lock");
 
     let out = tmp.path().join("out/oci");
-    let r = build(&dir, &opts(&out, cache)).expect("build");
+    let r = build(&dir, &opts(&out, cache.clone())).expect("build");
+    // Built again unchanged, the output is reused and the kept scan read back: the same
+    // reports, the broken file's error with the same message.
+    let reused = build(&dir, &opts(&out, cache)).expect("reuse");
+    assert!(reused.reused);
+    assert_eq!(reused.checksec.entries.len(), r.checksec.entries.len());
+    for (path, entry) in &r.checksec.entries {
+        match (entry, &reused.checksec.entries[path]) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{}", path.display()),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{}", path.display()),
+            (a, b) => panic!("{}: built {a:?}, reused {b:?}", path.display()),
+        }
+    }
     let image = Source::parse(&format!("oci-dir:{}", out.display()))
         .and_then(|s| s.open(&OpenOptions::default()))
         .expect("open the written image");
@@ -415,4 +427,91 @@ fn progress_reports_each_step_then_its_result_in_order() {
             format!("done write image: {} ({:.1} MB compressed)", r.manifest_digest, r.compressed_size as f64 / 1e6),
         ]
     );
+}
+
+/// The index.json entries of the layout at `out`.
+fn index_entries(out: &Path) -> Vec<serde_json::Value> {
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
+    index["manifests"].as_array().unwrap().clone()
+}
+
+fn blob_names(out: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(out.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+#[allow(clippy::unwrap_used)]
+fn an_unchanged_build_is_reused_only_while_its_output_is_intact() {
+    let deb = make_deb(&[("./usr/", 'd', ""), ("./usr/bin/", 'd', ""), ("./usr/bin/tiny", 'f', "not elf")], "gz");
+    let (tmp, dir, cache) = fixture(&deb);
+    let out = tmp.path().join("out/oci");
+    let first = build(&dir, &opts(&out, cache.clone())).unwrap();
+    assert!(!first.reused);
+    let record = std::fs::read(&first.record).unwrap();
+    let blobs = blob_names(&out);
+
+    // The same inputs into the same output: nothing is built; the report is the build's.
+    let second = build(&dir, &opts(&out, cache.clone())).unwrap();
+    assert!(second.reused, "unchanged inputs and output");
+    assert_eq!(second.manifest_digest, first.manifest_digest);
+    assert_eq!(
+        (second.files, second.packages, second.compressed_size),
+        (first.files, first.packages, first.compressed_size)
+    );
+    assert_eq!((&second.started_on, &second.finished_on), (&first.started_on, &first.finished_on), "the build's times");
+    assert_eq!(
+        crate::elf::checksec_json::scan_object(&second.checksec, true),
+        crate::elf::checksec_json::scan_object(&first.checksec, true)
+    );
+    assert_eq!(std::fs::read(&second.record).unwrap(), record, "the record is left as the build wrote it");
+    assert!(second.timings.contains_key("reuse"));
+
+    // A signature attached since is dropped, as a rebuild drops it: the layout is the build's.
+    let key = crate::sign::key::PrivateKey::generate();
+    let store = crate::sign::layout::OciDir::new(&out);
+    let sign_opts = crate::sign::simple::SignOptions { reference: Some("tiny".into()), ..Default::default() };
+    crate::sign::simple::sign(&store, &key, &sign_opts).unwrap();
+    assert_eq!(index_entries(&out).len(), 2);
+    let third = build(&dir, &opts(&out, cache.clone())).unwrap();
+    assert!(third.reused);
+    assert_eq!(index_entries(&out).len(), 1, "the signature's entry is gone");
+    assert_eq!(blob_names(&out), blobs, "and its blobs");
+
+    // Without reuse, a changed layer, a changed record or a changed definition: built again,
+    // to the same digest.
+    let mut no_reuse = opts(&out, cache.clone());
+    no_reuse.reuse = false;
+    assert!(!build(&dir, &no_reuse).unwrap().reused);
+    let layer = blobs
+        .iter()
+        .map(|b| out.join("blobs/sha256").join(b))
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = std::fs::read(&layer).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&layer, &bytes).unwrap();
+    let rebuilt = build(&dir, &opts(&out, cache.clone())).unwrap();
+    assert!(!rebuilt.reused, "a layer of the same size, other bytes");
+    assert_eq!(rebuilt.manifest_digest, first.manifest_digest);
+    assert_eq!(blob_names(&out), blobs);
+    assert!(build(&dir, &opts(&out, cache.clone())).unwrap().reused);
+    std::fs::write(&first.record, b"{}").unwrap();
+    assert!(!build(&dir, &opts(&out, cache.clone())).unwrap().reused, "a changed record");
+    std::fs::write(dir.join("NOTES"), b"a file of the definition").unwrap();
+    assert!(!build(&dir, &opts(&out, cache.clone())).unwrap().reused, "a changed definition directory");
+    assert!(build(&dir, &opts(&out, cache.clone())).unwrap().reused);
+    // Another output of the same inputs is its own build; a hostile entry is never used.
+    let elsewhere = tmp.path().join("elsewhere/oci");
+    assert!(!build(&dir, &opts(&elsewhere, cache.clone())).unwrap().reused);
+    for entry in std::fs::read_dir(cache.path(crate::cache::Kind::Builds)).unwrap() {
+        std::fs::write(entry.unwrap().path(), b"{not json").unwrap();
+    }
+    assert!(!build(&dir, &opts(&out, cache.clone())).unwrap().reused, "an entry that does not parse");
+    assert!(build(&dir, &opts(&out, cache)).unwrap().reused, "and stored again by that build");
 }

@@ -15,7 +15,7 @@ mod scan;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use analyze::{analyze, analyze_with, is_elf, LibcResolver};
 pub use fortify::{FortifyReference, GLIBC_CHK_FUNCTIONS};
@@ -97,10 +97,17 @@ pub enum ElfError {
     /// A path is not a regular file, or cannot be opened.
     #[error(transparent)]
     Fs(#[from] crate::fsutil::FsError),
+    /// The error an earlier analysis of the same file gave, read back from a kept report (a
+    /// reused build's checksec): its message as that analysis printed it.
+    #[error("{message}")]
+    Recorded {
+        /// The message.
+        message: String,
+    },
 }
 
 /// RELRO state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Relro {
     /// PT_GNU_RELRO and immediate binding.
@@ -112,7 +119,7 @@ pub enum Relro {
 }
 
 /// Position independence, with checksec.sh's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Pie {
     /// A position-independent executable (static-pie included).
@@ -126,7 +133,7 @@ pub enum Pie {
 }
 
 /// How linking happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Linking {
     /// Has a program interpreter or is a shared object.
@@ -140,7 +147,7 @@ pub enum Linking {
 }
 
 /// The language a binary was most likely written in, where it changes which checks apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     /// C, C++ or anything else linked against a C runtime.
@@ -152,7 +159,7 @@ pub enum Language {
 }
 
 /// How a property was detected, from strongest to weakest evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Detection {
     /// Found in the static symbol table.
@@ -164,7 +171,7 @@ pub enum Detection {
 }
 
 /// A hardening property that was found, and how.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Found {
     /// Whether the property is present.
     pub present: bool,
@@ -182,7 +189,7 @@ impl Found {
 }
 
 /// FORTIFY_SOURCE facts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fortify {
     /// Fortified functions used (`__memcpy_chk` reported as `memcpy`), sorted, distinct.
     pub fortified: Vec<String>,
@@ -205,7 +212,7 @@ impl Fortify {
 }
 
 /// x86 CET properties from `.note.gnu.property`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cet {
     /// Indirect branch tracking (`GNU_PROPERTY_X86_FEATURE_1_IBT`).
     pub ibt: bool,
@@ -214,7 +221,7 @@ pub struct Cet {
 }
 
 /// The full hardening report of one ELF file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// `x86_64`, `aarch64`, ...
     pub arch: String,

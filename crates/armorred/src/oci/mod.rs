@@ -366,6 +366,69 @@ pub fn check_layout_target(dir: &Path) -> Result<(), OciError> {
     inspect_layout_target(dir).map(|_| ())
 }
 
+/// Whether `dir` still holds the image [`write_layout`] wrote there with `index` (its
+/// `index.json` bytes): a layout of ours whose one image entry is that index's, with the
+/// manifest, config and every layer present as regular files of their recorded size and sha256
+/// (each hashed in full). When it does and signatures or attestations were attached since, they
+/// are dropped (`index` written back, their blobs removed: the files [`inspect_layout_target`]
+/// listed as ours and nothing else), so the layout is again exactly what the build wrote.
+pub fn restore_layout(dir: &Path, index: &[u8]) -> Result<bool, OciError> {
+    let LayoutTarget::Ours(blobs) = inspect_layout_target(dir)? else { return Ok(false) };
+    // The image's entry: the one not attached to it (signing marks it `kind: …/image`).
+    let image_entry = |bytes: &[u8]| -> Option<Descriptor> {
+        let index: ImageIndex = serde_json::from_slice(bytes).ok()?;
+        let attached = [spec::cosign::SIGS, spec::cosign::ATTS, spec::cosign::REFERRER];
+        let mut images = index
+            .manifests?
+            .into_iter()
+            .filter(|d| !d.annotation(spec::cosign::KIND).is_some_and(|k| attached.contains(&k)));
+        let image = images.next()?;
+        images.next().is_none().then_some(image)
+    };
+    let same =
+        |a: &Descriptor, b: &Descriptor| (&a.media_type, &a.digest, a.size) == (&b.media_type, &b.digest, b.size);
+    let Some(built) = image_entry(index) else { return Ok(false) };
+    let index_path = dir.join("index.json");
+    let current = read_small(&index_path).map_err(io(&index_path))?;
+    if current != index && !image_entry(&current).is_some_and(|d| same(&d, &built)) {
+        return Ok(false);
+    }
+    let sha = dir.join("blobs/sha256");
+    let holds = |d: &Descriptor| {
+        let (Some(digest), Some(size)) = (d.digest(), d.size) else { return false };
+        let p = sha.join(digest.hex());
+        std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file() && m.len() == size)
+            && crate::fsutil::sha256_file(&p).is_ok_and(|h| h == digest.hex())
+    };
+    if !holds(&built) {
+        return Ok(false);
+    }
+    let Some(manifest_digest) = built.digest() else { return Ok(false) };
+    let manifest_path = sha.join(manifest_digest.hex());
+    let manifest: ImageManifest = match serde_json::from_slice(&read_small(&manifest_path).map_err(io(&manifest_path))?)
+    {
+        Ok(m) => m,
+        Err(_) => return Ok(false),
+    };
+    let parts: Vec<&Descriptor> = manifest.config.iter().chain(manifest.layers.iter().flatten()).collect();
+    if manifest.config.is_none() || !parts.iter().all(|d| holds(d)) {
+        return Ok(false);
+    }
+    if current != index {
+        crate::fsutil::write_bytes_atomic(&index_path, index)
+            .map_err(|e| OciError::Io { path: index_path.clone(), source: std::io::Error::other(e) })?;
+        let keep: Vec<String> =
+            std::iter::once(&built).chain(parts).filter_map(|d| Some(d.digest()?.hex().to_string())).collect();
+        for b in blobs.iter().filter(|b| !keep.contains(b)) {
+            let p = sha.join(b);
+            if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file()) {
+                std::fs::remove_file(&p).map_err(io(&p))?;
+            }
+        }
+    }
+    Ok(true)
+}
+
 /// Removes a layout [`inspect_layout_target`] accepted (moved aside to `old`): only the files
 /// it listed, then the directories if empty. Anything that appeared since is left in place.
 fn remove_our_layout(old: &Path, blobs: &[String]) {

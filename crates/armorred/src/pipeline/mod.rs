@@ -810,7 +810,7 @@ fn build_options<'a>(cx: &Context<'_>, tier: Tier, image_dir: &Path) -> BuildOpt
         source_date_epoch: cx.opts.clock.source_date_epoch(),
         revision: None,
         progress: None,
-        reuse_source_build: true,
+        reuse: true,
     }
 }
 
@@ -857,10 +857,11 @@ fn build_and_analyse(
     let mut build = stage(what, build::build(def, &opts))?;
     done(cx.opts, "build", || {
         format!(
-            "{} ({} packages, {} files) in {:.1} s",
+            "{} ({} packages, {} files) {} {:.1} s",
             build.manifest_digest,
             build.packages,
             build.files,
+            if build.reused { "unchanged, verified in" } else { "in" },
             build.timings.get("total").copied().unwrap_or_default() as f64 / 1000.0
         )
     });

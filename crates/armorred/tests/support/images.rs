@@ -50,7 +50,7 @@ pub(crate) fn opts(tier: Tier, output: Output) -> BuildOptions<'static> {
         source_date_epoch: None,
         revision: None,
         progress: None,
-        reuse_source_build: true,
+        reuse: true,
     }
 }
 

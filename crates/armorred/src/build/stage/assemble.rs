@@ -128,7 +128,7 @@ fn build_from_source(
         cache: opts.cache.dir().to_path_buf(),
         jobs: std::thread::available_parallelism().map_or(1, usize::from),
         keep_work: false,
-        reuse: opts.reuse_source_build,
+        reuse: opts.reuse,
     };
     let forward = |p: compile::Progress<'_>| {
         if let Some(cb) = opts.progress {

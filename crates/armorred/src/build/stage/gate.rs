@@ -14,7 +14,7 @@ use crate::spec::ImageSpec;
 use crate::tier::Tier;
 
 /// The checksec gate's outcome.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct GateVerdict {
     /// The tier whose policy every ELF file is judged by.
     pub policy: Tier,
@@ -22,7 +22,7 @@ pub struct GateVerdict {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub built_policy: Option<Tier>,
     /// ELF files the source build installed, judged by `built_policy`.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub built_files: usize,
     /// Whether violations fail the build.
     pub enforced: bool,
@@ -48,7 +48,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// One failing property of one file.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct GateViolation {
     /// Path in the image.
     pub path: String,

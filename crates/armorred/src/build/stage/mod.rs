@@ -1,5 +1,6 @@
 //! The stages of [`super::build`], one file each, in the order they run: [`lock`] (the
-//! definition and its verified lock), [`assemble`] (fetch and verify the packages, the source
+//! definition and its verified lock), [`reuse`] (the output of an earlier build of exactly these
+//! inputs, verified, instead of building), [`assemble`] (fetch and verify the packages, the source
 //! build, the root file system), [`gate`] (checksec of every ELF file, judged by the policy),
 //! [`config`] (the runtime configuration and the annotations) and [`write`] (the image and its
 //! build record). Each returns what the next one needs; [`super::build`] wraps each one's error
@@ -9,6 +10,7 @@ pub(crate) mod assemble;
 pub(crate) mod config;
 pub(crate) mod gate;
 pub(crate) mod lock;
+pub(crate) mod reuse;
 pub(crate) mod write;
 
 use std::collections::BTreeMap;
@@ -32,6 +34,7 @@ pub(crate) fn done(opts: &BuildOptions<'_>, step: &str, result: impl FnOnce() ->
 
 /// Wall time of each step in milliseconds (the build record's `timings_ms`), and the real
 /// times the build started and finished (its `started_on` and `finished_on`).
+#[derive(Clone)]
 pub(crate) struct Timings {
     started_on: String,
     start: Instant,

@@ -29,7 +29,7 @@ pub(crate) fn run(
     inputs: Inputs,
     opts: &BuildOptions<'_>,
     mut timings: Timings,
-) -> Result<BuildReport, BuildError> {
+) -> Result<(BuildReport, Written), BuildError> {
     let Inputs { locked, assembled, gate: (gate, checksec), mut image } = inputs;
     super::announce(opts, "write image");
     let layer = oci::layer_from_tree(&assembled.tree, locked.epoch)?;
@@ -55,6 +55,7 @@ pub(crate) fn run(
         packages: locked.packages().len(),
         source_build_reused: built.as_ref().is_some_and(|b| b.reused),
         source_build: built.map(|b| b.record),
+        reused: false,
         files,
         source_date_epoch: locked.epoch,
         gate,
@@ -71,5 +72,11 @@ pub(crate) fn run(
     super::done(opts, "write image", || {
         format!("{} ({:.1} MB compressed)", report.manifest_digest, report.compressed_size as f64 / 1e6)
     });
-    Ok(report)
+    Ok((report, Written { index: written.index, record: rec }))
+}
+
+/// The exact bytes of what the stage wrote beside the layers: `index.json` and the record.
+pub(crate) struct Written {
+    pub(crate) index: Vec<u8>,
+    pub(crate) record: Vec<u8>,
 }
