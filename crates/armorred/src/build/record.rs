@@ -147,6 +147,21 @@ pub struct RecordOutput {
     pub files: usize,
 }
 
+impl RecordOutput {
+    /// What `report`'s build wrote.
+    pub(crate) fn of(report: &BuildReport) -> Self {
+        Self {
+            kind: report.output.kind().into(),
+            manifest_digest: report.manifest_digest.clone(),
+            config_digest: report.config_digest.clone(),
+            compressed_size: report.compressed_size,
+            uncompressed_size: report.uncompressed_size,
+            packages: report.packages,
+            files: report.files,
+        }
+    }
+}
+
 fn file_digest(dir: &Path, rel: &Path) -> Result<String, BuildError> {
     let data = crate::spec::read_definition_file(dir, rel).map_err(|e| BuildError::Io {
         what: format!("read {}", dir.join(rel).display()),
@@ -216,15 +231,7 @@ pub fn image_record(
             suites,
             packages,
         },
-        output: RecordOutput {
-            kind: report.output.kind().into(),
-            manifest_digest: report.manifest_digest.clone(),
-            config_digest: report.config_digest.clone(),
-            compressed_size: report.compressed_size,
-            uncompressed_size: report.uncompressed_size,
-            packages: report.packages,
-            files: report.files,
-        },
+        output: RecordOutput::of(report),
         checksec: serde_json::to_value(&report.gate).map_err(|e| io("serialize the checksec verdict", e))?,
         started_on: Some(report.started_on.clone()),
         finished_on: Some(report.finished_on.clone()),

@@ -28,6 +28,7 @@ use super::super::compile::BuildRecord;
 use super::super::{BuildOptions, BuildReport, GateVerdict, Output};
 use super::lock::Locked;
 use super::Timings;
+use crate::build::record::RecordOutput;
 use crate::elf::{ElfError, Report, ScanReport};
 
 /// Bump when an entry's meaning changes.
@@ -45,12 +46,7 @@ const MAX_ENTRY: u64 = 256 << 20;
 struct Entry {
     format: u32,
     name: String,
-    manifest_digest: String,
-    config_digest: String,
-    compressed_size: u64,
-    uncompressed_size: u64,
-    packages: usize,
-    files: usize,
+    output: RecordOutput,
     source_date_epoch: i64,
     gate: GateVerdict,
     checksec: BTreeMap<PathBuf, Checked>,
@@ -173,15 +169,15 @@ pub(crate) fn run(entry: &Path, opts: &BuildOptions<'_>, mut timings: Timings) -
         tier: opts.tier,
         output: opts.output.clone(),
         record: record_path,
-        manifest_digest: e.manifest_digest,
-        config_digest: e.config_digest,
-        compressed_size: e.compressed_size,
-        uncompressed_size: e.uncompressed_size,
-        packages: e.packages,
+        manifest_digest: e.output.manifest_digest,
+        config_digest: e.output.config_digest,
+        compressed_size: e.output.compressed_size,
+        uncompressed_size: e.output.uncompressed_size,
+        packages: e.output.packages,
         source_build: e.source_build,
         source_build_reused: e.source_build_reused,
         reused: true,
-        files: e.files,
+        files: e.output.files,
         source_date_epoch: e.source_date_epoch,
         gate: e.gate,
         checksec,
@@ -203,12 +199,7 @@ pub(crate) fn store(opts: &BuildOptions<'_>, entry: &Path, report: &BuildReport,
     let e = Entry {
         format: FORMAT,
         name: report.name.clone(),
-        manifest_digest: report.manifest_digest.clone(),
-        config_digest: report.config_digest.clone(),
-        compressed_size: report.compressed_size,
-        uncompressed_size: report.uncompressed_size,
-        packages: report.packages,
-        files: report.files,
+        output: RecordOutput::of(report),
         source_date_epoch: report.source_date_epoch,
         gate: report.gate.clone(),
         checksec: report
