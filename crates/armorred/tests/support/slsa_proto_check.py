@@ -7,7 +7,9 @@ usage: slsa_proto_check.py PROTO_ROOT STATEMENT.json...   exit 0 if all pass, 1 
 PROTO_ROOT is in-toto-attestation/protos (it holds in_toto_attestation/...). Needs grpcio-tools."""
 import importlib
 import json
+import atexit
 import pathlib
+import shutil
 import sys
 import tempfile
 
@@ -22,6 +24,7 @@ protos = [
     "in_toto_attestation/predicates/provenance/v1/provenance.proto",
 ]
 out = pathlib.Path(tempfile.mkdtemp(prefix="slsa-proto-"))
+atexit.register(shutil.rmtree, out, ignore_errors=True)  # the generated modules go with the run
 include = pathlib.Path(grpc_tools.__file__).parent / "_proto"
 rc = protoc.main(["protoc", f"-I{root}", f"-I{include}", f"--python_out={out}", *protos])
 if rc != 0:
