@@ -212,13 +212,15 @@ enum LayoutTarget {
 
 /// Reads a small regular file (never through a symlink: the caller checked the type).
 fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut data = Vec::new();
-    std::fs::File::open(path)?.take(MAX_LAYOUT_JSON + 1).read_to_end(&mut data)?;
-    if data.len() as u64 > MAX_LAYOUT_JSON {
-        return Err(std::io::Error::other(format!("larger than {MAX_LAYOUT_JSON} bytes")));
-    }
-    Ok(data)
+    // A regular file only: a FIFO put in place of index.json is refused, not waited on.
+    crate::fsutil::read_regular_bounded(path, MAX_LAYOUT_JSON).map_err(std::io::Error::other)
+}
+
+/// Whether an index entry is something attached to the image (a signature, attestation or
+/// referrer: the entries `cosign save` and `armorred sign` add, annotated `kind`), not the image.
+fn is_attached(d: &Descriptor) -> bool {
+    d.annotation(spec::cosign::KIND)
+        .is_some_and(|k| [spec::cosign::SIGS, spec::cosign::ATTS, spec::cosign::REFERRER].contains(&k))
 }
 
 /// Decides whether `dir` may be replaced. Ours means: a directory (not a symlink) holding only
@@ -303,13 +305,7 @@ fn inspect_layout_target(dir: &Path) -> Result<LayoutTarget, OciError> {
     // One image, and what cosign attached to it in the layout (signatures, attestations: the
     // entries `cosign save` and `armorred sign` add, annotated `kind`); they go with the image.
     let entries = index.manifests.as_deref().unwrap_or_default();
-    let attached = |d: &spec::Descriptor| {
-        d.annotations
-            .as_ref()
-            .and_then(|a| a.get(spec::cosign::KIND))
-            .is_some_and(|k| [spec::cosign::SIGS, spec::cosign::ATTS, spec::cosign::REFERRER].contains(&k.as_str()))
-    };
-    let images: Vec<_> = entries.iter().filter(|d| !attached(d)).collect();
+    let images: Vec<_> = entries.iter().filter(|d| !is_attached(d)).collect();
     let manifest_hex = match images.as_slice() {
         [m] => m.digest(),
         _ => None,
@@ -319,7 +315,7 @@ fn inspect_layout_target(dir: &Path) -> Result<LayoutTarget, OciError> {
     .to_string();
     let mut known = vec![manifest_hex.clone()];
     for hex in std::iter::once(manifest_hex.clone())
-        .chain(entries.iter().filter(|d| attached(d)).filter_map(|d| d.digest().map(|g| g.hex().to_string())))
+        .chain(entries.iter().filter(|d| is_attached(d)).filter_map(|d| d.digest().map(|g| g.hex().to_string())))
     {
         known.push(hex.clone());
         if !blobs.contains(&hex) {
@@ -334,7 +330,7 @@ fn inspect_layout_target(dir: &Path) -> Result<LayoutTarget, OciError> {
     // Each signature or attestation appended writes a new signature image and leaves the one it
     // replaced: a blob that is a manifest of cosign's signature layers (simple signing, DSSE)
     // is part of the signed image's history, with its config and layers.
-    if entries.iter().any(attached) {
+    if entries.iter().any(is_attached) {
         for hex in blobs.clone() {
             if known.contains(&hex) {
                 continue;
@@ -377,11 +373,7 @@ pub fn restore_layout(dir: &Path, index: &[u8]) -> Result<bool, OciError> {
     // The image's entry: the one not attached to it (signing marks it `kind: …/image`).
     let image_entry = |bytes: &[u8]| -> Option<Descriptor> {
         let index: ImageIndex = serde_json::from_slice(bytes).ok()?;
-        let attached = [spec::cosign::SIGS, spec::cosign::ATTS, spec::cosign::REFERRER];
-        let mut images = index
-            .manifests?
-            .into_iter()
-            .filter(|d| !d.annotation(spec::cosign::KIND).is_some_and(|k| attached.contains(&k)));
+        let mut images = index.manifests?.into_iter().filter(|d| !is_attached(d));
         let image = images.next()?;
         images.next().is_none().then_some(image)
     };

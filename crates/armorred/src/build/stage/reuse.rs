@@ -88,6 +88,9 @@ fn tree_digests(dir: &Path) -> Option<BTreeMap<String, String>> {
             format!("link:{}", std::fs::read_link(e.path()).ok()?.display())
         } else if ft.is_file() {
             bytes += e.metadata().ok()?.len();
+            if bytes > MAX_BYTES {
+                return None; // before hashing it, not after
+            }
             crate::fsutil::sha256_file(e.path()).ok()?
         } else {
             return None;
