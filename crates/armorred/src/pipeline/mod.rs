@@ -1041,7 +1041,10 @@ impl Analysis {
                 gate_enforced: b.gate.enforced,
                 source_build_reused: b.source_build_reused,
             }),
-            scan: self.scan.as_ref().map(scan_summary),
+            scan: self.scan.as_ref().map(|r| summary::ScanSummary {
+                scanned_at: self.scan_json.as_ref().map(|(_, _, finished)| finished.clone()),
+                ..scan_summary(r)
+            }),
             comparison: None,
             signing: None,
             push: None,
@@ -1093,6 +1096,7 @@ fn scan_summary(r: &ScanResult) -> summary::ScanSummary {
         findings: r.matches.len(),
         vulnerabilities: ids.len(),
         by_severity,
+        scanned_at: None,
     }
 }
 

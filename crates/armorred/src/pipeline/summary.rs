@@ -158,6 +158,10 @@ pub struct ScanSummary {
     /// When the DB was built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_built: Option<String>,
+    /// When the scan finished (RFC 3339; `SOURCE_DATE_EPOCH` when set). The scan report's own
+    /// `descriptor.timestamp` is the image's creation time, so that the report is reproducible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanned_at: Option<String>,
     /// Findings (package, vulnerability pairs).
     pub findings: usize,
     /// Distinct vulnerabilities.

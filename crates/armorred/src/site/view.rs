@@ -162,7 +162,9 @@ fn variant_row<'a>(image: &str, v: &'a Variant) -> VariantRow<'a> {
         page: format!("images/{image}/{}.html", v.variant),
         summary: &v.summary,
         severities,
-        scanned: descriptor.and_then(|d| d.get("timestamp")).and_then(Value::as_str),
+        // When the scan ran; summaries written before `scanned_at` existed give none (the
+        // report's descriptor.timestamp is the image's creation time, not the scan's).
+        scanned: v.summary.scan.as_ref().and_then(|s| s.scanned_at.as_deref()),
         db_built: v.summary.scan.as_ref().and_then(|s| s.db_built.as_deref()),
         db_sources: descriptor
             .and_then(|d| d.pointer("/db/sources"))
