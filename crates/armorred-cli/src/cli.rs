@@ -107,6 +107,10 @@ pub(crate) struct MonitorRunArgs {
     /// Run again after each interval (`24h`, `30m`), until stopped.
     #[arg(long, value_name = "INTERVAL")]
     pub(crate) every: Option<String>,
+    /// Only the images of this part of the catalog (`2/8`: the second of eight, by a hash of
+    /// the image name; monitors of the other parts may share the state).
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub(crate) shard: Option<armorred::monitor::Shard>,
     /// POST the new decisions of each run (JSON) to this URL, when there are any.
     #[arg(long, value_name = "URL")]
     pub(crate) webhook: Option<String>,

@@ -167,6 +167,36 @@ fn monitor_postgres() {
     the_watch(&out, &pg.url, &db0, &db1);
 }
 
+/// `--shard`: nginx (sha256 of the name, first 8 bytes, is 0 modulo 2 and 2 modulo 3) is in
+/// shards 1/2 and 3/3 only; a shard without it rescans nothing; a bad shard is exit 2 naming it.
+#[test]
+fn monitor_runs_one_shard_of_the_catalog() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (out, _db0, db1) = catalog(dir.path());
+    let state = dir.path().join("state.db");
+    let state = state.to_str().expect("utf-8");
+    let run = |shard: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_armorred"));
+        c.args(["monitor", "run", "--from"]).arg(&out).args(["--state", state, "--db"]).arg(&db1);
+        c.args(["--shard", shard]).env_remove("ARMORRED_MONITOR_ABORT_AT");
+        c.output().expect("run armorred monitor")
+    };
+    for (shard, holds) in [("2/2", false), ("1/3", false), ("2/3", false), ("1/2", true), ("3/3", true)] {
+        let o = run(shard);
+        assert!(o.status.success(), "{shard}: {}", text(&o.stderr));
+        let said = text(&o.stdout);
+        assert_eq!(said.contains("nginx:locked@"), holds, "{shard}: {said}");
+        assert_eq!(said.contains("nginx:hardened@"), holds, "{shard}: {said}");
+    }
+    let images = status(&out, state)["images"].as_array().map(Vec::len);
+    assert_eq!(images, Some(2), "both tiers recorded by the shard that holds them");
+    for bad in ["0/2", "3/2", "x"] {
+        let o = run(bad);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(text(&o.stderr).contains("INDEX/COUNT"), "{bad}: {}", text(&o.stderr));
+    }
+}
+
 /// Killed after the scan, after the document, after the transaction (of the first image): the
 /// next run finishes the work, and the state is what a clean run makes.
 #[test]

@@ -7,11 +7,14 @@
 //! upstream image's findings on packages the image does not ship `component_not_present`; it
 //! re-locks, rebuilds (gate, sign, attest), pushes, writes the release notes and the OSV record,
 //! and records time-to-fix. Killed inside the rebuild (after the build, after the push), the
-//! next runs finish it, and it is published once. The same with the state in PostgreSQL.
+//! next runs finish it, and it is published once. The locked tier, built and published beside
+//! it, has a finding in a module it compiles out (CVE-2024-7347, mp4): decided `not_affected` /
+//! `vulnerable_code_not_present` from its build facts, and never rebuilt. The same with the
+//! state in PostgreSQL.
 //!
 //! Needs the Debian mirror, docker-registry and (for PostgreSQL) `ARMORRED_POSTGRES_URL`; it
 //! builds nginx's hardened tier and its upstream reference twice (about a minute each with a
-//! warm package cache).
+//! warm package cache) and the locked tier once (its source build shared through the cache).
 
 #![allow(clippy::print_stderr)]
 
@@ -136,12 +139,11 @@ fn the_watch(state: &str) {
             );
         }
     }
-    // The main job: the hardened tier at the old nginx, signed.
+    // The main job: the hardened tier at the old nginx, and the locked tier, signed.
     let d = def.to_str().expect("utf-8");
-    let pipeline = run(
-        &["pipeline", d, "--out", outs, "--tier", "hardened", "--key", key, "--db", db0.to_str().expect("utf-8")],
-        &[],
-    );
+    let db0s = db0.to_str().expect("utf-8");
+    let pipeline =
+        run(&["pipeline", d, "--out", outs, "--tier", "hardened", "--tier", "locked", "--key", key, "--db", db0s], &[]);
     ok(&pipeline, "pipeline");
     let summary = read(&out.join("nginx/hardened/summary.json"));
     let old_digest = summary["digest"].as_str().expect("digest").to_owned();
@@ -149,10 +151,23 @@ fn the_watch(state: &str) {
     // Published to the registry.
     let target = format!("registry:{}/nginx:hardened", reg.addr);
     ok(&run(&["push", &layout, &target], &[]), "push");
+    let locked = read(&out.join("nginx/locked/summary.json"));
+    let locked_digest = locked["digest"].as_str().expect("digest").to_owned();
+    let locked_layout = locked["source"].as_str().expect("source").to_owned();
+    ok(&run(&["push", &locked_layout, &format!("registry:{}/nginx:locked", reg.addr)], &[]), "push locked");
     let policy = root.join("monitor.toml");
     // Debian's tracker gives these advisories no severity ("not yet assigned"): the policy
-    // rebuilds for any.
-    std::fs::write(&policy, "[rebuild]\nmin_severity = \"unknown\"\nmax_per_run = 2\n").expect("policy");
+    // rebuilds for any. Its test of a rebuilt image first fails, then verifies the new image's
+    // signature with the catalog's key (armorred verify on the rebuilt layout).
+    let base = "[rebuild]\nmin_severity = \"unknown\"\nmax_per_run = 2\n";
+    let failing = format!(
+        "{base}test = [\"/bin/sh\", \"-c\", \"echo smoke test of $0 on $1; exit 3\", \"{{image}}:{{tier}}\", \"{{layout}}\"]\n"
+    );
+    let verifying = format!(
+        "{base}test = [{:?}, \"verify\", \"--key\", \"{key}.pub\", \"oci-dir:{{layout}}\"]\ntest_timeout_minutes = 5\n",
+        env!("CARGO_BIN_EXE_armorred")
+    );
+    std::fs::write(&policy, &failing).expect("policy");
     let monitor = |db: &Path, abort: Option<&str>| {
         let mut args = vec!["monitor", "run", "--from", outs, "--state", state, "--db", db.to_str().expect("utf-8")];
         args.extend(["--rebuild", "--policy", policy.to_str().expect("utf-8"), "--registry", &reg.addr, "--key", key]);
@@ -163,7 +178,17 @@ fn the_watch(state: &str) {
     let first = ok(&monitor(&db0, None), "monitor, old DB");
     assert!(first.contains("0 findings, 0 new"), "{first}");
     assert!(!first.contains("rebuild "), "{first}");
-    // With them: killed after the build, then after the push, then finished.
+    // With them, the test failing: the rebuild fails before anything is pushed (exit 1).
+    let failed = monitor(&db1, None);
+    let said = text(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{said}\n{}", text(&failed.stderr));
+    assert!(said.contains("rebuild nginx:hardened@") && said.contains("\tfailed\t"), "{said}");
+    assert!(said.contains("  the test /bin/sh exited with 3 (log: "), "{said}");
+    assert!(said.contains("\n  smoke test of nginx:hardened on "), "{said}");
+    assert!(!said.contains("published"), "{said}");
+    // The test passing: killed after the build, then after the push, then finished (each a
+    // new attempt after the failed one).
+    std::fs::write(&policy, &verifying).expect("policy");
     let killed = monitor(&db1, Some("rebuilt"));
     assert!(!killed.status.success(), "not stopped: {}", text(&killed.stdout));
     let killed = monitor(&db1, Some("pushed"));
@@ -183,8 +208,14 @@ fn the_watch(state: &str) {
     let images = status["images"].as_array().expect("images");
     let old = images.iter().find(|i| i["image"]["digest"] == old_digest.as_str()).expect("old image");
     let rebuilds = old["rebuilds"].as_array().expect("rebuilds");
-    assert_eq!(rebuilds.len(), 1, "{old}");
-    let r = &rebuilds[0];
+    assert_eq!(rebuilds.len(), 2, "{old}");
+    assert_eq!(rebuilds.iter().filter(|r| r["state"] == "failed").count(), 1, "{old}");
+    let r = rebuilds.iter().find(|r| r["state"] != "failed").expect("the rebuild after the failed one");
+    let f = rebuilds.iter().find(|r| r["state"] == "failed").expect("the failed rebuild");
+    assert!(f["detail"].as_str().is_some_and(|d| d.contains("exited with 3")), "{f}");
+    // The failed attempt published nothing: the retry keeps its advisory number.
+    assert_eq!(r["advisory"], f["advisory"], "{old}");
+    assert!(std::path::Path::new(r["summary"].as_str().expect("summary")).with_file_name("").exists());
     assert_eq!(r["state"], "published", "{r}");
     assert!(r["time_to_fix_seconds"].as_i64().is_some(), "{r}");
     let new_key = r["new_key"].as_str().expect("new key");
@@ -200,6 +231,21 @@ fn the_watch(state: &str) {
     let absent: Vec<&serde_json::Value> =
         decisions.iter().filter(|d| d["justification"] == "component_not_present").collect();
     assert!(!absent.is_empty(), "no upstream-only finding decided component_not_present");
+    // The locked tier: the mp4 CVE (open in trixie, so every nginx 1.26.3 is in range) is in a
+    // module it compiles out; decided from the build record and the binary, and not rebuilt.
+    let lock = images.iter().find(|i| i["image"]["digest"] == locked_digest.as_str()).expect("locked image");
+    let mp4 = lock["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .find(|d| d["vulnerability"] == "CVE-2024-7347" && d["package"] == "nginx")
+        .unwrap_or_else(|| panic!("no decision on the mp4 CVE: {lock}"));
+    assert_eq!(mp4["status"], "not_affected", "{mp4}");
+    assert_eq!(mp4["justification"], "vulnerable_code_not_present", "{mp4}");
+    assert!(mp4["evidence"].as_str().is_some_and(|e| e.contains("mp4")), "{mp4}");
+    assert_eq!(lock["rebuilds"].as_array().map(Vec::len), Some(0), "{lock}");
+    assert!(lock["image"]["superseded_by"].is_null(), "{lock}");
+    assert!(!done.contains("rebuild nginx:locked@"), "{done}");
     let fixes: Vec<serde_json::Value> = serde_json::from_str(r["fixes"].as_str().expect("fixes")).expect("json");
     assert!(fixes.iter().all(|f| f["package"] != absent[0]["package"]), "not_affected triggered a rebuild");
     assert!(fixes.iter().any(|f| f["vulnerability"] == "CVE-2026-1642" && f["installed"] == OLD), "{fixes:?}");
@@ -221,6 +267,7 @@ fn the_watch(state: &str) {
     // The index points at the new image; the registry serves it under the tag.
     let index = read(&out.join("index.json"));
     assert_eq!(index["images"][0]["tiers"][0]["digest"], new_digest);
+    assert_eq!(index["images"][0]["tiers"][1]["digest"], locked_digest.as_str(), "the locked tier was not replaced");
     let pulled = root.join("pulled");
     let o = run(&["pull", &target, &format!("oci-dir:{}", pulled.display())], &[]);
     assert!(ok(&o, "pull").contains(new_digest), "{}", text(&o.stdout));

@@ -38,11 +38,15 @@ fn the_matrix_is_the_plan() {
     assert!(yaml.contains("armorred pipeline --plan | jq -c '{include}'"), "the plan's include list is the matrix");
     assert!(yaml.contains("- cron: "), "a schedule");
     assert!(yaml.contains("monitor run --from out --state"), "the scheduled monitor");
-    // Every matrix.<field> the jobs read is a field of every planned job.
-    let used: std::collections::BTreeSet<&str> = yaml
+    // Every matrix.<field> the build job reads is a field of every planned job (the monitor
+    // job's matrix is its shards).
+    let build = yaml.split_once("\n  build:\n").map(|(_, b)| b).expect("the build job");
+    let build = build.split_once("\n  monitor:\n").map_or(build, |(b, _)| b);
+    assert!(yaml.contains("monitor run --from out --state \"$MONITOR_STATE\" --shard \"$SHARD\""), "sharded");
+    let used: std::collections::BTreeSet<&str> = build
         .match_indices("matrix.")
         .filter_map(|(i, _)| {
-            let rest = &yaml[i + "matrix.".len()..];
+            let rest = &build[i + "matrix.".len()..];
             let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
             Some(&rest[..end]).filter(|s| !s.is_empty())
         })

@@ -290,6 +290,35 @@ fn remove_stale_temporaries(dir: &Path, name: &str, uid: u32) {
     }
 }
 
+/// An exclusive advisory lock (flock(2)) on a lock file, created when missing (never
+/// truncated, and not through a symbolic link), held until dropped or until the process dies
+/// (the kernel releases it).
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    /// Blocks until this process holds the lock on `path`.
+    pub fn acquire(path: &Path) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(path)?;
+        // std's File::lock is newer than the MSRV.
+        loop {
+            match rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive) {
+                Ok(()) => return Ok(Self { _file: file }),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
 /// Whether process `pid` runs (Linux `/proc`; where there is none, every process is assumed to
 /// run, so that nothing is removed on a guess).
 pub fn process_alive(pid: u32) -> bool {

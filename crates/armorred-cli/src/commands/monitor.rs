@@ -78,6 +78,7 @@ pub(crate) fn run(
             checkpoint: Some(&checkpoint),
             rebuild: rebuild.clone(),
             eol_warn_days: policy.eol_warn_days,
+            shard: args.shard,
             write_vex: true,
         };
         let report = monitor::run(&mut state, &opts)?;
@@ -127,7 +128,7 @@ pub(crate) fn run(
                 writeln!(out, "  published {}", armorred::display::escape(k))?;
             }
             if let Some(d) = &r.detail {
-                writeln!(out, "  {}", armorred::display::escape(d))?;
+                writeln!(out, "  {}", armorred::display::escape_lines(d))?;
             }
         }
         for w in &report.eol {
@@ -144,8 +145,11 @@ pub(crate) fn run(
                 writeln!(err, "notified {}", args.webhook.as_deref().unwrap_or_default())?;
             }
         }
+        // One run: a rebuild that failed (its build, gate or test) is a failed check, exit 1.
+        let failed = report.rebuilds.iter().any(|r| r.state == "failed");
         match every {
             Some(d) => std::thread::sleep(d),
+            None if failed => return Ok(Outcome::CheckFailed),
             None => return Ok(Outcome::Success),
         }
     }

@@ -168,6 +168,7 @@ fn record_monitor_state(args: &PipelineArgs, clock: Clock) -> anyhow::Result<Opt
         checkpoint: None,
         rebuild: None,
         eol_warn_days: monitor::rebuild::Policy::default().eol_warn_days,
+        shard: None,
         write_vex: false,
     };
     let report = monitor::run(&mut state, &opts)?;

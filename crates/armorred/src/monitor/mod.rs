@@ -10,6 +10,7 @@
 //! (image, DB digest), so a run killed anywhere and run again rescans only what was not
 //! recorded, rewrites the same document, and records each scan once.
 
+mod imagetest;
 pub mod notes;
 pub mod postgres;
 pub mod rebuild;
@@ -83,10 +84,56 @@ pub struct RunOptions<'a> {
     pub rebuild: Option<rebuild::RebuildOptions>,
     /// Days before a Debian release's end of support that its images are warned about.
     pub eol_warn_days: i64,
+    /// Only this part of the catalog ([`Shard`]); `None`: all of it.
+    pub shard: Option<Shard>,
     /// Write each rescanned tier's `vex.openvex.json`. The main job's first record keeps the
     /// documents it wrote and attested (the same DB decides the same; rewriting would only change
     /// their timestamp and break the attestation's match): `false` there.
     pub write_vex: bool,
+}
+
+/// One of `count` parts of a catalog (`--shard INDEX/COUNT`, INDEX from 1): the images whose
+/// name hashes to it (sha256 of the name, its first 8 bytes modulo `count`). Every tier of an
+/// image is in the same shard, so one monitor resolves and rebuilds a definition; a name's
+/// shard depends only on the name and the count, so monitors on other machines agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1..=count.
+    pub index: u64,
+    /// At least 1.
+    pub count: u64,
+}
+
+impl Shard {
+    /// Whether image `name` is in this shard.
+    pub fn holds(&self, name: &str) -> bool {
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(name.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&h[..8]);
+        u64::from_be_bytes(first) % self.count == self.index - 1
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad =
+            || format!("shard {:?}: give INDEX/COUNT with 1 <= INDEX <= COUNT, as 2/8", crate::display::escape(s));
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u64, u64) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+        if count == 0 || index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Self { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 /// What one image's rescan gave.
@@ -233,6 +280,10 @@ fn rewrite_index(from: &Path, rebuilt: &[(String, String, PathBuf, Option<String
         return Ok(());
     }
     let index_path = from.join("index.json");
+    // Monitors of other shards may rewrite it at the same time: one read-modify-write at once.
+    let lock = from.join("index.json.lock");
+    let _lock = crate::fsutil::FileLock::acquire(&lock)
+        .map_err(|e| MonitorError::Input { path: lock.clone(), reason: format!("cannot lock: {e}") })?;
     let mut index: Index = read_json(&index_path)?;
     for img in &mut index.images {
         for t in &mut img.tiers {
@@ -257,7 +308,10 @@ fn stage<T, E: Into<crate::Error>>(stage: &'static str, image: &str, r: Result<T
 
 /// Rescans every published image (see the module documentation).
 pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, MonitorError> {
-    let images = current(state, &opts.from)?;
+    let mut images = current(state, &opts.from)?;
+    if let Some(shard) = opts.shard {
+        images.retain(|p| shard.holds(&p.image.name));
+    }
     let db = stage("open the vulnerability DB", "the catalog", Db::open(&opts.db))?;
     let db_digest = format!("sha256:{}", db.sha256());
     let now = opts.clock.now_rfc3339();

@@ -47,6 +47,14 @@ pub struct Policy {
     /// Warn this many days before a Debian release's regular support or LTS ends.
     #[serde(default = "default_eol_days")]
     pub eol_warn_days: i64,
+    /// The catalog's test of a rebuilt image, run after its checksec gate and before it is
+    /// pushed: a program and its arguments ([`super::imagetest`]); a failure leaves the rebuild
+    /// `failed`. None: no test beyond the gate.
+    #[serde(default)]
+    pub test: Option<Vec<String>>,
+    /// The test's time limit; past it, the test and everything it started is killed.
+    #[serde(default = "default_test_minutes")]
+    pub test_timeout_minutes: u64,
 }
 
 fn default_severity() -> String {
@@ -58,6 +66,9 @@ fn default_max() -> usize {
 fn default_eol_days() -> i64 {
     180
 }
+fn default_test_minutes() -> u64 {
+    60
+}
 
 impl Default for Policy {
     fn default() -> Self {
@@ -67,6 +78,8 @@ impl Default for Policy {
             kev_only: false,
             epss_at_least: None,
             eol_warn_days: default_eol_days(),
+            test: None,
+            test_timeout_minutes: default_test_minutes(),
         }
     }
 }
@@ -100,6 +113,12 @@ impl Policy {
                 "[rebuild] epss_at_least: the vulnerability DB holds no EPSS scores (no feed of them is imported)"
                     .into(),
             );
+        }
+        if self.test.as_ref().is_some_and(|t| t.first().is_none_or(String::is_empty)) {
+            return Err("[rebuild] test: give the program and its arguments, as [\"PROGRAM\", \"ARG\", ...]".into());
+        }
+        if self.test_timeout_minutes == 0 {
+            return Err("[rebuild] test_timeout_minutes: must be at least 1".into());
         }
         Severity::parse(&self.min_severity)
             .ok_or_else(|| format!("[rebuild] min_severity {:?}: not a severity", self.min_severity))
@@ -215,9 +234,11 @@ pub(crate) fn fixes_in(
     Ok(out)
 }
 
-fn rebuild_id(key: &str, lock: &Lock) -> String {
+/// The rebuild of image `key` from `lock`, after `failed` failed attempts of it.
+fn rebuild_id(key: &str, lock: &Lock, failed: usize) -> String {
     use sha2::Digest;
-    hex::encode(&sha2::Sha256::digest(format!("{key}|{}", lock.to_toml()).as_bytes())[..12])
+    let retry = if failed == 0 { String::new() } else { format!("|retry {failed}") };
+    hex::encode(&sha2::Sha256::digest(format!("{key}|{}{retry}", lock.to_toml()).as_bytes())[..12])
 }
 
 /// The registry and the repository an image is published at.
@@ -247,13 +268,19 @@ pub(crate) fn run(
     let mut reports = Vec::new();
     let mut started = 0usize;
     let mut locks: BTreeMap<String, Lock> = BTreeMap::new();
-    for c in candidates {
+    let me = super::state::Claimant::this_process();
+    // One candidate: Ok(None) when there is nothing to do for it, else what was done.
+    let mut consider = |state: &mut State, c: &Candidate<'_>| -> Result<Option<RebuildReport>, MonitorError> {
         let img = c.image;
         // A rebuild already recorded for this image: resumed where it stopped, or done.
         let existing = state.rebuilds_of(&img.key)?;
         if existing.iter().any(|r| r.state == "published") {
-            continue;
+            return Ok(None);
         }
+        // A failed rebuild is tried again, as a new rebuild (its own id and folder).
+        let attempt = existing.iter().filter(|r| r.state == "failed").count();
+        // Its advisory number was never published: the retry keeps it.
+        let retried_advisory = existing.iter().rev().find(|r| r.state == "failed").and_then(|r| r.advisory.clone());
         let resume = existing.into_iter().find(|r| r.state != "failed");
         let (row, fixes, lock) = match resume {
             Some(row) => {
@@ -272,7 +299,7 @@ pub(crate) fn run(
                 // Any affected finding at all? (No mirror query for a clean image.)
                 let any = state.decisions(&img.key)?.iter().any(|d| d.status == "affected");
                 if !any {
-                    continue;
+                    return Ok(None);
                 }
                 let lock = match locks.get(&img.definition) {
                     Some(l) => l.clone(),
@@ -293,10 +320,10 @@ pub(crate) fn run(
                 };
                 let fixes = fixes_in(state, img, &lock, min)?;
                 if fixes.is_empty() {
-                    continue;
+                    return Ok(None);
                 }
                 if started >= ro.policy.max_per_run {
-                    reports.push(RebuildReport {
+                    return Ok(Some(RebuildReport {
                         image: img.key.clone(),
                         id: String::new(),
                         advisory: None,
@@ -308,12 +335,11 @@ pub(crate) fn run(
                         release_notes: None,
                         osv: None,
                         detail: Some(format!("over the policy's max_per_run = {}", ro.policy.max_per_run)),
-                    });
-                    continue;
+                    }));
                 }
                 let first_seen = fixes.iter().map(|f| f.first_seen.clone()).min();
                 let now = opts.clock.now_rfc3339();
-                let id = rebuild_id(&img.key, &lock);
+                let id = rebuild_id(&img.key, &lock, attempt);
                 // The new lock first, beside the rebuild's outputs: a resumed rebuild builds
                 // from it, whatever the mirror serves by then.
                 let kept = from.join("rebuilds").join(&id).join("image.lock");
@@ -342,14 +368,49 @@ pub(crate) fn run(
                     osv: None,
                     detail: None,
                 };
+                let row = RebuildRow { advisory: retried_advisory, ..row };
                 let year = now.get(..4).unwrap_or("0000").to_owned();
                 (state.begin_rebuild(&row, &year)?, fixes, lock)
             }
         };
         started += 1;
         checkpoint("rebuild-started", &img.key);
-        let report = rebuild_one(state, from, db, opts, ro, c, row, &fixes, &lock, &checkpoint)?;
-        reports.push(report);
+        rebuild_one(state, from, db, opts, ro, c, row, &fixes, &lock, &checkpoint).map(Some)
+    };
+    for c in candidates {
+        let img = c.image;
+        // Work to do? (Read without a claim: a rebuild to resume, or an affected finding.)
+        let existing = state.rebuilds_of(&img.key)?;
+        let pending = existing.iter().any(|r| r.state != "failed" && r.state != "published");
+        if existing.iter().any(|r| r.state == "published")
+            || !(pending || state.decisions(&img.key)?.iter().any(|d| d.status == "affected"))
+        {
+            continue;
+        }
+        // Another monitor on the same state may be at it: one rebuilds an image at a time.
+        if let Some(holder) = state.claim(&img.key, &me, opts.clock.now())? {
+            reports.push(RebuildReport {
+                image: img.key.clone(),
+                id: String::new(),
+                advisory: None,
+                state: "claimed".into(),
+                new_key: None,
+                fixes: Vec::new(),
+                time_to_fix_seconds: None,
+                reference: None,
+                release_notes: None,
+                osv: None,
+                detail: Some(format!("another monitor ({}) is rebuilding it", crate::display::escape(&holder))),
+            });
+            continue;
+        }
+        let done = consider(state, c);
+        // Released whatever happened (a kill leaves it to expire, or to be taken over here).
+        let released = state.release(&img.key, &me);
+        if let Some(r) = done? {
+            reports.push(r);
+        }
+        released?;
     }
     Ok(reports)
 }
@@ -409,6 +470,27 @@ fn rebuild_one(
         };
         if !t.summary.build.as_ref().is_some_and(|b| b.gate_passed) {
             return failed(state, row, "the new image did not pass its checksec gate".into());
+        }
+        // The catalog's test, before the rebuild counts as built (a kill during it builds and
+        // tests again).
+        if let Some(test) = &ro.policy.test {
+            let log = work.join("test.log");
+            // The log of a killed attempt (the rebuild's folder is ours).
+            if std::fs::symlink_metadata(&log).is_ok_and(|m| m.is_file()) {
+                let _ = std::fs::remove_file(&log);
+            }
+            let layout = t.summary.source.strip_prefix("oci-dir:").unwrap_or(&t.summary.source);
+            let subject = super::imagetest::Subject {
+                layout,
+                image: &img.name,
+                tier: &img.tier,
+                digest: t.summary.digest.as_deref().unwrap_or(""),
+                definition: &img.definition,
+            };
+            let limit = std::time::Duration::from_secs(ro.policy.test_timeout_minutes.saturating_mul(60));
+            if let Err(why) = super::imagetest::run(test, &subject, &log, limit) {
+                return failed(state, row, why);
+            }
         }
         row.new_digest = t.summary.digest.clone();
         row.summary = Some(t.summary_path.to_string_lossy().into_owned());

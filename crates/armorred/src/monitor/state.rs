@@ -188,7 +188,54 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         ALTER TABLE rebuilds ADD COLUMN osv TEXT;
         ALTER TABLE rebuilds ADD COLUMN detail TEXT",
     ),
+    // Monitors sharing one state: a claim per image while one rebuilds it, and the advisory
+    // numbers counted under a row lock.
+    (
+        3,
+        "CREATE TABLE claims (
+        image_key TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid BIGINT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE TABLE counters (
+        name TEXT PRIMARY KEY,
+        n BIGINT NOT NULL
+    )",
+    ),
 ];
+
+/// Who holds a claim: this process, named so that another monitor on the same host can tell
+/// when it died.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimant {
+    /// `host/pid/start` (unique per process).
+    pub owner: String,
+    /// The host name.
+    pub host: String,
+    /// The process id.
+    pub pid: u32,
+}
+
+impl Claimant {
+    /// This process.
+    pub fn this_process() -> Self {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        let pid = std::process::id();
+        let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        Self { owner: format!("{host}/{pid}/{start}"), host, pid }
+    }
+}
+
+/// How long a claim holds when its holder neither releases it nor can be seen to have died (a
+/// monitor on another host killed mid-rebuild): longer than any build, gate and push.
+pub const CLAIM_SECONDS: i64 = 12 * 3600;
 
 /// A published image the monitor watches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -638,24 +685,39 @@ impl State {
         rows.iter().map(|r| rebuild_row(r)).collect()
     }
 
-    /// Starts a rebuild (`started`, with the next advisory number of `year`), or returns the
-    /// one of that id already recorded: starting twice changes nothing.
+    /// Starts a rebuild (`started`, with the next advisory number of `year`, or the advisory
+    /// `row` names: a failed attempt's, which was never published), or returns the one of that
+    /// id already recorded: starting twice changes nothing.
     pub fn begin_rebuild(&mut self, row: &RebuildRow, year: &str) -> Result<RebuildRow, StateError> {
+        let prefix = format!("ARMORRED-{year}-");
         self.atomic(|b| {
+            // The year's counter row first (a write: the transaction holds its lock from here).
+            b.execute(
+                "INSERT INTO counters (name, n) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+                &[(&prefix).into()],
+            )?;
             let existing =
                 b.query(&format!("SELECT {REBUILD_COLUMNS} FROM rebuilds WHERE id = $1"), &[(&row.id).into()])?;
             if let Some(r) = existing.first() {
                 return rebuild_row(r);
             }
-            let prefix = format!("ARMORRED-{year}-");
-            let n = b
-                .query("SELECT COUNT(*) FROM rebuilds WHERE advisory LIKE $1", &[format!("{prefix}%").into()])?
-                .first()
-                .and_then(|r| r.first())
-                .and_then(Val::int)
-                .unwrap_or(0);
             let mut row = row.clone();
-            row.advisory = Some(format!("{prefix}{}", n + 1));
+            if row.advisory.is_none() {
+                // The row lock of the UPDATE serializes monitors numbering at once (PostgreSQL's
+                // READ COMMITTED would let two counts see the same rows); the advisories
+                // already recorded (states from before the counter) are a floor.
+                let int = |rows: Vec<Vec<Val>>| rows.first().and_then(|r| r.first()).and_then(Val::int).unwrap_or(0);
+                let n = int(b.query("UPDATE counters SET n = n + 1 WHERE name = $1 RETURNING n", &[(&prefix).into()])?);
+                let had = int(b.query(
+                    "SELECT COUNT(DISTINCT advisory) FROM rebuilds WHERE advisory LIKE $1",
+                    &[format!("{prefix}%").into()],
+                )?);
+                let next = n.max(had + 1);
+                if next != n {
+                    b.execute("UPDATE counters SET n = $2 WHERE name = $1", &[(&prefix).into(), Val::Int(next)])?;
+                }
+                row.advisory = Some(format!("{prefix}{next}"));
+            }
             row.state = "started".into();
             b.execute(
                 "INSERT INTO rebuilds (id, image_key, old_digest, state, started_at, first_seen, advisory, fixes)
@@ -672,6 +734,62 @@ impl State {
                 ],
             )?;
             Ok(row)
+        })
+    }
+
+    /// Claims `image_key` for `me` until `now + CLAIM_SECONDS`: `Ok(None)` when this process
+    /// holds it now, `Ok(Some(owner))` when another live monitor does. A claim whose time is up,
+    /// or whose holder ran on this host and no longer runs, is taken over.
+    pub fn claim(&mut self, image_key: &str, me: &Claimant, now: i64) -> Result<Option<String>, StateError> {
+        // Read first, outside the transaction: whether the holder is a dead process here.
+        let held =
+            self.backend.query("SELECT owner, host, pid FROM claims WHERE image_key = $1", &[image_key.into()])?;
+        let dead = held.first().and_then(|r| match (r.first(), r.get(1), r.get(2).and_then(Val::int)) {
+            (Some(Val::Text(owner)), Some(Val::Text(host)), Some(pid))
+                if owner != &me.owner
+                    && host == &me.host
+                    && u32::try_from(pid).is_ok_and(|p| !crate::fsutil::process_alive(p)) =>
+            {
+                Some(owner.clone())
+            }
+            _ => None,
+        });
+        self.atomic(|b| {
+            // Writes first: the SQLite backend's transaction holds the write lock from BEGIN,
+            // PostgreSQL's INSERT waits for a concurrent one on the same key.
+            b.execute(
+                "DELETE FROM claims WHERE image_key = $1 AND (expires_at <= $2 OR owner = $3)",
+                &[image_key.into(), Val::Int(now), dead.clone().unwrap_or_default().into()],
+            )?;
+            b.execute(
+                "INSERT INTO claims (image_key, owner, host, pid, claimed_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (image_key) DO NOTHING",
+                &[
+                    image_key.into(),
+                    (&me.owner).into(),
+                    (&me.host).into(),
+                    Val::Int(i64::from(me.pid)),
+                    crate::clock::rfc3339(now).into(),
+                    Val::Int(now.saturating_add(CLAIM_SECONDS)),
+                ],
+            )?;
+            let rows = b.query("SELECT owner FROM claims WHERE image_key = $1", &[image_key.into()])?;
+            match rows.first().and_then(|r| r.first()) {
+                Some(Val::Text(owner)) if owner == &me.owner => Ok(None),
+                Some(Val::Text(owner)) => Ok(Some(owner.clone())),
+                _ => Err(StateError::Row { what: "claims" }),
+            }
+        })
+    }
+
+    /// Gives up `me`'s claim on `image_key` (nothing when another holds it).
+    pub fn release(&mut self, image_key: &str, me: &Claimant) -> Result<(), StateError> {
+        self.atomic(|b| {
+            b.execute(
+                "DELETE FROM claims WHERE image_key = $1 AND owner = $2",
+                &[image_key.into(), (&me.owner).into()],
+            )?;
+            Ok(())
         })
     }
 

@@ -142,6 +142,49 @@ fn exercise(spec: &str) {
     let mut other = row.clone();
     other.id = "r2".into();
     assert_eq!(s.begin_rebuild(&other, "2026").expect("second").advisory.as_deref(), Some("ARMORRED-2026-2"));
+    // Monitors numbering at once on the same state: every advisory number once, none skipped.
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (spec, row) = (spec.to_owned(), row.clone());
+            std::thread::spawn(move || {
+                let mut s = State::open(&spec).expect("open");
+                (0..8)
+                    .map(|i| {
+                        let r = RebuildRow { id: format!("c{t}-{i}"), ..row.clone() };
+                        s.begin_rebuild(&r, "2026").expect("begin").advisory.expect("advisory")
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut numbers: Vec<u32> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("thread"))
+        .map(|a| a.strip_prefix("ARMORRED-2026-").expect("prefix").parse().expect("number"))
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (3..35).collect::<Vec<u32>>());
+    // Claims: one monitor rebuilds an image at a time.
+    let me = Claimant::this_process();
+    let elsewhere = Claimant { owner: "other-host/7/1".into(), host: "other-host".into(), pid: 7 };
+    let key = image().key;
+    assert_eq!(s.claim(&key, &elsewhere, 1_000).expect("claim"), None);
+    assert_eq!(s.claim(&key, &me, 1_001).expect("claim").as_deref(), Some("other-host/7/1"), "a live claim");
+    assert_eq!(s.claim(&key, &elsewhere, 1_002).expect("again"), None, "the holder claims again");
+    s.release(&key, &me).expect("release by another changes nothing");
+    assert!(s.claim(&key, &me, 1_003).expect("claim").is_some());
+    // Past its time, it is taken over.
+    assert_eq!(s.claim(&key, &me, 1_000 + CLAIM_SECONDS).expect("expired"), None);
+    s.release(&key, &me).expect("release");
+    // A holder on this host that no longer runs: taken over at once.
+    let mut child = std::process::Command::new("true").spawn().expect("true");
+    let dead_pid = child.id();
+    child.wait().expect("wait");
+    let dead = Claimant { owner: format!("{}/{dead_pid}/1", me.host), host: me.host.clone(), pid: dead_pid };
+    assert_eq!(s.claim(&key, &dead, 2_000).expect("claim"), None);
+    assert_eq!(s.claim(&key, &me, 2_001).expect("dead holder"), None);
+    s.release(&key, &me).expect("release");
+    assert_eq!(s.claim(&key, &elsewhere, 2_002).expect("free again"), None);
     drop(s);
     // Reopening migrates nothing again and keeps everything.
     let mut s = State::open(spec).expect("reopen");
@@ -174,6 +217,31 @@ fn postgres_state() {
     admin.batch_execute(&format!("DROP DATABASE {name}")).expect("drop");
 }
 
+/// Which of the catalog's images shard 2/3 holds (sha256 of the name, first 8 bytes big-endian,
+/// modulo 3, is 1): computed independently with Python's hashlib.
+const SHARD_2_OF_3: [bool; 4] = [false, true, false, false];
+
+#[test]
+fn shards_partition_the_catalog_by_name() {
+    let names: Vec<String> = (0..200).map(|i| format!("image-{i}")).collect();
+    for count in [1u64, 2, 3, 8] {
+        let shards: Vec<Shard> = (1..=count).map(|i| format!("{i}/{count}").parse().expect("shard")).collect();
+        for n in &names {
+            assert_eq!(shards.iter().filter(|s| s.holds(n)).count(), 1, "{n} in exactly one of {count}");
+        }
+        // Not all in one (200 names over up to 8 shards).
+        assert!(shards.iter().all(|s| count == 1 || names.iter().any(|n| s.holds(n))), "{count}");
+    }
+    // Stable: the shard of a name is part of the contract between monitors on other machines.
+    let s: Shard = "2/3".parse().expect("shard");
+    assert_eq!(s.to_string(), "2/3");
+    assert_eq!(["nginx", "redis", "postgres", "python"].map(|n| s.holds(n)), SHARD_2_OF_3);
+    for bad in ["", "1", "0/2", "3/2", "a/b", "1/0", "1/2/3", "-1/2"] {
+        let e = bad.parse::<Shard>().expect_err(bad);
+        assert!(e.contains("INDEX/COUNT"), "{e}");
+    }
+}
+
 #[test]
 fn a_newer_state_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -184,7 +252,7 @@ fn a_newer_state_is_refused() {
     conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'x')", []).expect("insert");
     drop(conn);
     let e = State::open(&spec).expect_err("newer").to_string();
-    assert!(e.contains("schema version 99, newer than this armorred's 2"), "{e}");
+    assert!(e.contains("schema version 99, newer than this armorred's 3"), "{e}");
 }
 
 #[test]

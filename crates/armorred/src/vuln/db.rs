@@ -173,7 +173,12 @@ pub fn write_located(
         source,
     })?;
     let name = db_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "vuln.db".into());
-    let _lock = WriterLock::acquire(&dir.join(format!("{name}.lock")))?;
+    let lock = dir.join(format!("{name}.lock"));
+    let _lock = crate::fsutil::FileLock::acquire(&lock).map_err(|source| VulnError::Write {
+        what: "take the writer lock",
+        path: lock.clone(),
+        source,
+    })?;
     remove_stale_leftovers(&dir, &name);
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}.import-"))
@@ -193,33 +198,6 @@ pub fn write_located(
         source: e.error,
     })?;
     Ok(report)
-}
-
-/// An exclusive advisory lock on `<db>.lock`, released when dropped (or when the process dies).
-struct WriterLock {
-    _file: std::fs::File,
-}
-
-impl WriterLock {
-    fn acquire(path: &Path) -> Result<WriterLock> {
-        let file =
-            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(
-                |source| VulnError::Write { what: "take the writer lock", path: path.to_path_buf(), source },
-            )?;
-        // flock(2) (std's File::lock is newer than the MSRV): blocks until the other writer
-        // is done; released by the kernel if the holder dies.
-        loop {
-            match rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive) {
-                Ok(()) => break,
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => {
-                    let source = e.into();
-                    return Err(VulnError::Write { what: "take the writer lock", path: path.to_path_buf(), source });
-                }
-            }
-        }
-        Ok(WriterLock { _file: file })
-    }
 }
 
 /// Removes what killed imports of `name` left in `dir` (called with the writer lock held):
