@@ -319,6 +319,39 @@ impl FileLock {
     }
 }
 
+/// Removes the directory tree at `path` (never following symbolic links), refusing to enter a
+/// directory on another file system than `path`'s: a mount point still mounted (a sandbox's
+/// root whose bind mounts leaked to this mount namespace) stops it with an error instead of
+/// removing what is mounted there.
+pub fn remove_dir_one_fs(path: &Path) -> std::io::Result<()> {
+    fn walk(dir: &Path, dev: u64) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let p = entry.path();
+            let m = std::fs::symlink_metadata(&p)?;
+            if m.is_dir() {
+                if m.dev() != dev {
+                    return Err(std::io::Error::other(format!(
+                        "{} is another file system (still mounted?)",
+                        p.display()
+                    )));
+                }
+                walk(&p, dev)?;
+                std::fs::remove_dir(&p)?;
+            } else {
+                std::fs::remove_file(&p)?;
+            }
+        }
+        Ok(())
+    }
+    let m = std::fs::symlink_metadata(path)?;
+    if !m.is_dir() {
+        return Err(std::io::Error::other(format!("{} is not a directory", path.display())));
+    }
+    walk(path, m.dev())?;
+    std::fs::remove_dir(path)
+}
+
 /// Whether process `pid` runs (Linux `/proc`; where there is none, every process is assumed to
 /// run, so that nothing is removed on a guess).
 pub fn process_alive(pid: u32) -> bool {
@@ -475,6 +508,22 @@ mod tests {
     fn mkfifo(path: &Path) {
         let ok = std::process::Command::new("mkfifo").arg(path).status().expect("run mkfifo").success();
         assert!(ok, "mkfifo {}", path.display());
+    }
+
+    #[test]
+    fn a_tree_is_removed_without_following_its_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("keep"), b"x").unwrap();
+        let tree = dir.path().join("tree");
+        std::fs::create_dir_all(tree.join("usr/lib")).unwrap();
+        std::fs::write(tree.join("usr/lib/f"), b"y").unwrap();
+        std::os::unix::fs::symlink(&outside, tree.join("link")).unwrap();
+        remove_dir_one_fs(&tree).unwrap();
+        assert!(!tree.exists());
+        assert!(outside.join("keep").exists(), "a link's target is not removed");
+        assert!(remove_dir_one_fs(&outside.join("keep")).is_err(), "not a directory");
     }
 
     #[test]

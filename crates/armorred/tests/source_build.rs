@@ -360,6 +360,8 @@ fn run_in_sandbox(script: &str) -> (i32, String, tempfile::TempDir) {
     let env = [("PATH", "/usr/bin:/bin")].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let root = HostToolchain::new();
     let log = dir.path().join("step.log");
+    let root_dir = dir.path().join("sandbox-root");
+    std::fs::create_dir(&root_dir).expect("mkdir");
     let code = Namespaces::new()
         .expect("user namespaces")
         .run(&RunSpec {
@@ -369,6 +371,7 @@ fn run_in_sandbox(script: &str) -> (i32, String, tempfile::TempDir) {
             env: &env,
             script,
             log: &log,
+            root_dir: &root_dir,
         })
         .expect("sandbox ran");
     (code, std::fs::read_to_string(&log).unwrap_or_default(), dir)
@@ -389,6 +392,9 @@ fn sandbox_takes_a_relative_build_directory() {
     let env = [("PATH".to_string(), "/usr/bin:/bin".to_string())].into_iter().collect();
     let root = HostToolchain::new();
     let log = dir.path().join("step.log");
+    // The sandbox's root mount point, named relatively too.
+    let root_dir = Path::new(&name).join("sandbox-root");
+    std::fs::create_dir(&root_dir).expect("mkdir");
     let spec = RunSpec {
         root: &root as &dyn BuildRoot,
         build_dir: &build_dir,
@@ -396,6 +402,7 @@ fn sandbox_takes_a_relative_build_directory() {
         env: &env,
         script: "echo made > /build/made",
         log: &log,
+        root_dir: &root_dir,
     };
     let code = Namespaces::new().expect("user namespaces").run(&spec).expect("sandbox ran");
     assert_eq!(code, 0, "{}", std::fs::read_to_string(&log).unwrap_or_default());

@@ -369,6 +369,8 @@ fn build_into(
         let log = logs.join(format!("{}.log", step.name));
         let t = Instant::now();
         emit(Progress::Step { name: &step.name, index: i + 1, total });
+        let root_dir = stage.join(format!("sandbox-root-{}", i + 1));
+        std::fs::create_dir(&root_dir).map_err(io_err(format!("cannot create {}", root_dir.display())))?;
         let code = progress::with_heartbeat(progress, &step.name, &log, || {
             sandbox.run(&sandbox::RunSpec {
                 root,
@@ -377,8 +379,11 @@ fn build_into(
                 env,
                 script: &step.run,
                 log: &log,
+                root_dir: &root_dir,
             })
         })?;
+        // Only the mount points the sandbox made (its mounts ended with it).
+        crate::fsutil::remove_dir_one_fs(&root_dir).map_err(io_err(format!("cannot remove {}", root_dir.display())))?;
         if code != 0 {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             let lines: Vec<&str> = text.lines().collect();
@@ -402,7 +407,8 @@ fn build_into(
     if scan.entries.is_empty() {
         return Err(SourceBuildError::NoElf);
     }
-    let checks = verify::check(&scan, &dest, opts.tier, &recipe.package);
+    let checks =
+        verify::check(&scan, &dest, opts.tier, &recipe.package, tier_spec.without_cfi.as_deref(), &recipe.allows);
     let failed: Vec<verify::Check> = checks.iter().filter(|c| !c.ok).cloned().collect();
     if !failed.is_empty() {
         let failures = failed

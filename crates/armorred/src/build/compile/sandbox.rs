@@ -36,6 +36,10 @@ pub struct RunSpec<'a> {
     pub script: &'a str,
     /// Where stdout and stderr go (a host path).
     pub log: &'a Path,
+    /// An empty directory of the build's own for the sandbox's root mount point (its mount
+    /// points are made there). Inside the build's partial directory, so that a killed build
+    /// leaves it with the rest of its work, never in the host's /tmp.
+    pub root_dir: &'a Path,
 }
 
 /// What a sandbox is, for the build record.
@@ -125,6 +129,8 @@ impl Namespaces {
             c.unshare(ns);
         }
         c.uidmap(BUILD_ID).gidmap(BUILD_ID).hostname("armorred-build");
+        // Else hakoniwa makes a /tmp/hakoniwa-* directory, which a kill leaves behind.
+        c.rootdir(std::path::absolute(spec.root_dir).unwrap_or_else(|_| spec.root_dir.to_path_buf()));
         // Bind mounts keep the flags the kernel locks for an unprivileged user (nodev, noexec
         // of the host mount they come from) instead of failing on them.
         c.runctl(hakoniwa::Runctl::MountFallback);
