@@ -67,7 +67,7 @@ pub const LOCKED_EXTRA: &[&str] =
 pub fn for_tier(tier: Tier, cc: &str, name: &str, version: &str, spec: &TierSpec, note_object: &str) -> Flags {
     let mut cflags: Vec<String> = HARDENED_CFLAGS.iter().map(|s| s.to_string()).collect();
     let mut ldflags: Vec<String> = HARDENED_LDFLAGS.iter().map(|s| s.to_string()).collect();
-    if tier == Tier::Locked {
+    if tier == Tier::Locked && spec.without_cfi.is_none() {
         cflags.extend(LOCKED_EXTRA.iter().map(|s| s.to_string()));
         ldflags.extend(LOCKED_EXTRA.iter().filter(|f| **f != "-fvisibility=hidden").map(|s| s.to_string()));
     }
@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn locked_is_hardened_plus_cfi() {
-        let spec = TierSpec { configure: vec![], cflags: vec!["-DX".into()], ldflags: vec![] };
+        let spec = TierSpec { configure: vec![], cflags: vec!["-DX".into()], ldflags: vec![], without_cfi: None };
         let h = for_tier(Tier::Hardened, "clang-14", "n", "1", &spec, "/n.o");
         let l = for_tier(Tier::Locked, "clang-14", "n", "1", &spec, "/n.o");
         assert!(h.cflags.iter().all(|f| l.cflags.contains(f)));
@@ -94,5 +94,9 @@ mod tests {
         assert_eq!(h.cflags.last().map(String::as_str), Some("-DX"));
         assert_eq!(l.ldflags.last().map(String::as_str), Some("/n.o"));
         assert!(h.cflags.contains(&"-ffile-prefix-map=/build/src=/usr/src/n-1".to_string()));
+        // Without CFI: the hardened flags, nothing of CFI's (nor its LTO and visibility).
+        let waived = TierSpec { without_cfi: Some("modules are dlopen'd".into()), ..spec };
+        let w = for_tier(Tier::Locked, "clang-14", "n", "1", &waived, "/n.o");
+        assert_eq!((w.cflags, w.ldflags), (h.cflags, h.ldflags));
     }
 }

@@ -40,6 +40,12 @@ pub struct Recipe {
     /// each with its reason ([`crate::report::behind`]).
     #[serde(default, rename = "accept")]
     pub accepts: Vec<crate::spec::Accept>,
+    /// Properties the build gate accepts as failing on some installed files, each with its
+    /// reason (`[[allow]]`, as the image's `[[checksec.allow]]`; paths `/`-rooted in DESTDIR).
+    // Not serialized when empty: the source-build cache key (a hash of the recipe) of a recipe
+    // without any stays what it was.
+    #[serde(default, rename = "allow", skip_serializing_if = "Vec::is_empty")]
+    pub allows: Vec<crate::spec::AllowSpec>,
 }
 
 /// The package a recipe builds: it names every ELF file's `.note.package`.
@@ -177,6 +183,11 @@ pub struct TierSpec {
     /// Extra linker flags after the tier's own.
     #[serde(default)]
     pub ldflags: Vec<String>,
+    /// Locked tier only: built without CFI (no `-flto -fvisibility=hidden -fsanitize=cfi`),
+    /// and why. The gate's `cfi` check then passes as "waived: <reason>", in the build record
+    /// for everyone to read; every other property is still checked.
+    #[serde(default, rename = "without-cfi", skip_serializing_if = "Option::is_none")]
+    pub without_cfi: Option<String>,
 }
 
 /// A shell step.
@@ -229,6 +240,22 @@ fn validate(r: &Recipe) -> Result<(), String> {
         return Err("no [[source]]".into());
     }
     crate::spec::Accept::validate_list(&r.accepts, "accept").map_err(|(at, why)| format!("{at}: {why}"))?;
+    for (i, a) in r.allows.iter().enumerate() {
+        if !a.path.starts_with('/') {
+            return Err(format!("allow[{i}].path {:?} must start with /", a.path));
+        }
+        if a.reason.trim().is_empty() {
+            return Err(format!("allow[{i}].reason: a reason is required"));
+        }
+        let known = |p: &str| p != "package-note" && super::verify::PROPERTIES.contains(&p);
+        if a.properties.is_empty() || !a.properties.iter().all(|p| known(p)) {
+            return Err(format!(
+                "allow[{i}].properties {:?}: name one or more of {} (package-note cannot be allowed)",
+                a.properties,
+                super::verify::PROPERTIES.join(", ")
+            ));
+        }
+    }
     for s in &r.sources {
         if !plain_name(&s.file) {
             return Err(format!("source file {:?} is not a plain file name", s.file));
@@ -271,6 +298,17 @@ fn validate(r: &Recipe) -> Result<(), String> {
     }
     if r.tiers.is_empty() {
         return Err("no [tiers.hardened] or [tiers.locked]".into());
+    }
+    for (tier, spec) in &r.tiers {
+        match &spec.without_cfi {
+            Some(_) if *tier != Tier::Locked => {
+                return Err(format!("tiers.{tier}.without-cfi: only the locked tier is built with CFI"));
+            }
+            Some(why) if why.trim().len() < 10 => {
+                return Err(format!("tiers.{tier}.without-cfi: say why CFI cannot hold (a reason, not {why:?})"));
+            }
+            _ => {}
+        }
     }
     if r.steps.is_empty() {
         return Err("no [[step]]".into());
@@ -362,6 +400,13 @@ name = "build"
 run = "true"
 "#;
 
+    const ALLOW: &str = r#"
+[[allow]]
+path = "/usr/lib/x/*.so"
+properties = ["canary"]
+reason = "small modules"
+"#;
+
     const FEATURE: &str = r#"
 [[feature]]
 name = "ngx_mail_smtp_module"
@@ -429,6 +474,36 @@ vulnerabilities = ["CVE-2025-53859"]
                 Some("name must be"),
             ),
             ("feature unknown key", &format!("{GOOD}{FEATURE}bogus = 1\n"), Some("unknown field")),
+            ("allow", &format!("{GOOD}{ALLOW}"), None),
+            (
+                "allow relative",
+                &format!("{GOOD}{}", ALLOW.replace("\"/usr/lib", "\"usr/lib")),
+                Some("must start with /"),
+            ),
+            (
+                "allow no reason",
+                &format!("{GOOD}{}", ALLOW.replace("small modules", " ")),
+                Some("a reason is required"),
+            ),
+            (
+                "allow the package note",
+                &format!("{GOOD}{}", ALLOW.replace("\"canary\"", "\"package-note\"")),
+                Some("package-note cannot be allowed"),
+            ),
+            ("allow unknown", &format!("{GOOD}{}", ALLOW.replace("\"canary\"", "\"speed\"")), Some("name one or more")),
+            ("without cfi", &GOOD.replace("configure = [\"--x\"]", "without-cfi = \"the modules it dlopens\""), None),
+            (
+                "without cfi, no reason",
+                &GOOD.replace("configure = [\"--x\"]", "without-cfi = \"no\""),
+                Some("say why CFI cannot hold"),
+            ),
+            (
+                "hardened without cfi",
+                &GOOD
+                    .replace("configure = [\"--x\"]", "without-cfi = \"the modules it dlopens\"")
+                    .replace("tiers.locked", "tiers.hardened"),
+                Some("only the locked tier"),
+            ),
             (
                 "debian source not among the sources",
                 &GOOD.replace(

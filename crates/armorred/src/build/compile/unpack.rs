@@ -1,4 +1,4 @@
-//! Unpacking a source tarball (`.tar.gz`, `.tar.xz`, `.tar`) into the source directory, safely: only regular
+//! Unpacking a source tarball (`.tar.gz`, `.tar.xz`, `.tar.bz2`, `.tar`) into the source directory, safely: only regular
 //! files and directories, every path relative and inside the target after stripping leading
 //! components, and the decompressed size bounded.
 
@@ -17,15 +17,20 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, strip: usize) -> Result<usize,
 }
 
 /// Unpacks `archive`, choosing the decompressor by its file `name` (the cache names files by
-/// hash): `.tar.gz`/`.tgz` (gzip), `.tar.xz` (xz), `.tar` (none); see [`unpack_tar_gz`].
+/// hash): `.tar.gz`/`.tgz` (gzip), `.tar.xz`/`.txz` (xz), `.tar.bz2`/`.tbz2` (bzip2), `.tar`
+/// (none); any other name is refused. See [`unpack_tar_gz`].
 pub fn unpack_archive(archive: &Path, name: &str, dest: &Path, strip: usize) -> Result<usize, String> {
     let open = || std::fs::File::open(archive).map(std::io::BufReader::new).map_err(|e| format!("cannot open: {e}"));
     if name.ends_with(".tar.xz") || name.ends_with(".txz") {
         unpack_tar(xz2::read::XzDecoder::new(open()?).take(MAX_UNPACKED), dest, strip)
+    } else if name.ends_with(".tar.bz2") || name.ends_with(".tbz2") {
+        unpack_tar(bzip2::read::MultiBzDecoder::new(open()?).take(MAX_UNPACKED), dest, strip)
     } else if name.ends_with(".tar") {
         unpack_tar(open()?.take(MAX_UNPACKED), dest, strip)
-    } else {
+    } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
         unpack_tar_gz(archive, dest, strip)
+    } else {
+        Err("not a tar archive this builder reads (.tar, .tar.gz, .tgz, .tar.xz, .txz, .tar.bz2, .tbz2)".into())
     }
 }
 
@@ -132,5 +137,42 @@ mod tests {
                 _ => panic!("{name}: want {want:?}, got {got:?}"),
             }
         }
+    }
+
+    #[test]
+    fn each_compression_by_name_and_others_refused() {
+        use std::io::Write;
+        let tar = tar_with(&[("p-1/", tar::EntryType::Directory, b""), ("p-1/a.c", tar::EntryType::Regular, b"x")]);
+        let gz = {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(&tar).expect("gz");
+            e.finish().expect("gz")
+        };
+        let xz = {
+            let mut e = xz2::write::XzEncoder::new(Vec::new(), 1);
+            e.write_all(&tar).expect("xz");
+            e.finish().expect("xz")
+        };
+        let bz2 = {
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+            e.write_all(&tar).expect("bz2");
+            e.finish().expect("bz2")
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, bytes) in
+            [("s.tar.gz", &gz), ("s.tgz", &gz), ("s.tar.xz", &xz), ("s.tar.bz2", &bz2), ("s.tar", &tar)]
+        {
+            let archive = dir.path().join(name);
+            std::fs::write(&archive, bytes).expect("write");
+            let out = dir.path().join(format!("{name}.d"));
+            assert_eq!(unpack_archive(&archive, name, &out, 1), Ok(1), "{name}");
+            assert_eq!(std::fs::read(out.join("a.c")).expect("a.c"), b"x", "{name}");
+        }
+        // A bzip2 stream named .tar.gz is a clear error, and so is a name of no known kind.
+        let archive = dir.path().join("wrong");
+        std::fs::write(&archive, &bz2).expect("write");
+        assert!(unpack_archive(&archive, "s.tar.gz", &dir.path().join("w"), 1).is_err());
+        let e = unpack_archive(&archive, "s.tar.lz", &dir.path().join("l"), 1).expect_err("lzip");
+        assert!(e.contains("not a tar archive this builder reads"), "{e}");
     }
 }

@@ -59,20 +59,36 @@ impl<'de> Deserialize<'de> for Check {
     }
 }
 
-/// Checks every entry of `scan` (paths below `dest`) against `tier`.
-pub fn check(scan: &ScanReport, dest: &Path, tier: Tier, package: &Package) -> Vec<Check> {
+/// Checks every entry of `scan` (paths below `dest`) against `tier`; `without_cfi`: the
+/// recipe's reason for a locked build without CFI (its `cfi` checks pass as waived); `allows`:
+/// the recipe's `[[allow]]` entries (a failing check they cover passes, with the reason).
+pub fn check(
+    scan: &ScanReport,
+    dest: &Path,
+    tier: Tier,
+    package: &Package,
+    without_cfi: Option<&str>,
+    allows: &[crate::spec::AllowSpec],
+) -> Vec<Check> {
     let mut out = Vec::new();
     for (path, entry) in &scan.entries {
         let rel = path.strip_prefix(dest).unwrap_or(path).to_path_buf();
         match entry {
-            Ok(r) => check_one(&rel, r, tier, package, &mut out),
+            Ok(r) => check_one(&rel, r, tier, package, without_cfi, &mut out),
             Err(e) => out.push(Check { path: rel, property: "analysable", ok: false, detail: e.to_string() }),
+        }
+    }
+    for c in out.iter_mut().filter(|c| !c.ok) {
+        let rooted = format!("/{}", c.path.display());
+        if let Some(a) = allows.iter().find(|a| a.covers(&rooted, c.property)) {
+            c.ok = true;
+            c.detail = format!("allowed: {} ({})", a.reason, c.detail);
         }
     }
     out
 }
 
-fn check_one(path: &Path, r: &Report, tier: Tier, package: &Package, out: &mut Vec<Check>) {
+fn check_one(path: &Path, r: &Report, tier: Tier, package: &Package, without_cfi: Option<&str>, out: &mut Vec<Check>) {
     // Executables: PIE or fixed-address (a non-PIE executable must still show SafeStack/CFI).
     let exec = matches!(r.pie, Pie::Yes | Pie::No);
     let mut push = |property: &'static str, ok: bool, detail: String| {
@@ -93,8 +109,10 @@ fn check_one(path: &Path, r: &Report, tier: Tier, package: &Package, out: &mut V
     }
     if exec {
         push("safestack", r.safestack.present, format!("{:?}", r.safestack.detection));
-        if tier == Tier::Locked {
-            push("cfi", r.cfi.present, format!("{:?}", r.cfi.detection));
+        match (tier, without_cfi) {
+            (Tier::Locked, None) => push("cfi", r.cfi.present, format!("{:?}", r.cfi.detection)),
+            (Tier::Locked, Some(why)) => push("cfi", true, format!("waived: {why}")),
+            _ => {}
         }
     } else {
         push("safestack", true, "waived: not an executable".into());
@@ -106,4 +124,54 @@ fn check_one(path: &Path, r: &Report, tier: Tier, package: &Package, out: &mut V
             && n.get("version").and_then(|v| v.as_str()) == Some(&package.version)
     });
     push("package-note", note_ok, r.package_note.as_ref().map_or_else(|| "none".into(), |n| n.to_string()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The host's /bin/true (Debian's coreutils: no SafeStack, no CFI, no package note of ours),
+    /// checked as a locked build: the failures a recipe can waive or allow, and the one it cannot.
+    #[test]
+    fn waived_cfi_and_allowed_properties_pass_with_their_reasons() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("usr/bin");
+        std::fs::create_dir_all(&bin).expect("mkdir");
+        std::fs::copy("/bin/true", bin.join("true")).expect("copy /bin/true");
+        let scan = crate::elf::scan(&[dir.path().to_path_buf()], &crate::elf::ScanOptions::default()).expect("scan");
+        let package = Package {
+            name: "t".into(),
+            version: "1".into(),
+            cpe: "cpe:2.3:a:t:t:1:*:*:*:*:*:*:*".into(),
+            purl: None,
+            license: None,
+            source_date_epoch: 0,
+            debian_source: None,
+        };
+        let failing = |checks: &[Check]| -> Vec<&'static str> {
+            let mut f: Vec<_> = checks.iter().filter(|c| !c.ok).map(|c| c.property).collect();
+            f.sort_unstable();
+            f
+        };
+        let plain = check(&scan, dir.path(), Tier::Locked, &package, None, &[]);
+        for p in ["cfi", "package-note", "safestack"] {
+            assert!(failing(&plain).contains(&p), "{p}: {plain:?}");
+        }
+        // Every property but the package note allowed (whatever else this host's binary lacks).
+        let props = ["relro", "canary", "nx", "pie", "fortify", "safestack", "cet-ibt", "cet-shstk"];
+        let allow = crate::spec::AllowSpec {
+            path: "/usr/bin/*".into(),
+            properties: props.iter().map(|p| (*p).to_owned()).collect(),
+            reason: "a test".into(),
+        };
+        let waived = check(&scan, dir.path(), Tier::Locked, &package, Some("it dlopens"), std::slice::from_ref(&allow));
+        assert_eq!(failing(&waived), ["package-note"], "{waived:?}");
+        let detail = |p: &str| waived.iter().find(|c| c.property == p).map(|c| (c.ok, c.detail.clone()));
+        assert_eq!(detail("cfi"), Some((true, "waived: it dlopens".into())));
+        assert!(detail("safestack").is_some_and(|(ok, d)| ok && d.starts_with("allowed: a test (")), "{waived:?}");
+        // An allow of another path changes nothing.
+        let other = crate::spec::AllowSpec { path: "/usr/sbin/*".into(), ..allow };
+        let elsewhere = check(&scan, dir.path(), Tier::Locked, &package, None, &[other]);
+        assert_eq!(failing(&elsewhere), failing(&plain), "an allow of another path");
+    }
 }
