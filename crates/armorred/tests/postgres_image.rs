@@ -1,12 +1,14 @@
 //! images/postgres end to end: the hardened image (Debian's PostgreSQL 17 and the entrypoint
-//! program compiled in the sandbox) and the upstream reference built from their locks (downloads
+//! program compiled in the sandbox), the locked image (PostgreSQL 17.11 and the same entrypoint
+//! compiled from source with SafeStack, without CFI: images/postgres/recipe.toml says why) and
+//! the upstream reference built from their locks (downloads
 //! shared with every other image test through the test cache), run in the real Docker engine as
 //! 65534 with `--read-only --cap-drop=ALL --security-opt no-new-privileges`, PGDATA on a volume
 //! and a tmpfs for the socket directory: initialised from POSTGRES_PASSWORD with POSTGRES_DB and
 //! .sql/.sql.gz init files, a password login over TCP (scram-sha-256, a wrong password refused),
 //! a query, persistence across a restart, the refusal without a password; then a named subset of
 //! PostgreSQL's regression suite (`bench/postgres-tests.sh`, pg_regress in a client container of
-//! the upstream reference) against hardened. The whole schedule for every image is recorded in
+//! the upstream reference) against each tier. The whole schedule for every image is recorded in
 //! `images/postgres/tests/postgres-tests-results.md`.
 //! Needs docker, nsenter, ip (iproute2), root; a C compiler, make, bison and flex (pg_regress is
 //! built from the pinned sources once, kept in the test cache); network for the mirror.
@@ -22,7 +24,7 @@ mod support;
 
 use support::images::{have_docker, load, mirror, repo, text, wait_until, Dockerd};
 
-/// The regression tests that must pass against hardened (test_setup first, as the schedule).
+/// The regression tests that must pass against each tier (test_setup first, as the schedule).
 const TESTS: &[&str] = &[
     "test_setup",
     "boolean",
@@ -99,12 +101,22 @@ fn wait_ready(d: &Dockerd, c: &str) {
 
 #[test]
 fn hardened_postgres_is_a_drop_in_and_passes_regression_tests() {
+    drop_in(Tier::Hardened);
+}
+
+#[test]
+fn locked_postgres_is_a_drop_in_and_passes_regression_tests() {
+    drop_in(Tier::Locked);
+}
+
+fn drop_in(tier: Tier) {
     if !have_everything() {
         return;
     }
+    let name = tier.as_str();
     let tmp = tempfile::tempdir().unwrap();
     let d = Dockerd::start();
-    let image = load(&d, &repo().join("images/postgres"), Tier::Hardened, &tmp.path().join("hardened.tar"), true);
+    let image = load(&d, &repo().join("images/postgres"), tier, &tmp.path().join(format!("{name}.tar")), true);
     // As the official image: the entrypoint, postgres, port 5432, SIGINT, PGDATA its volume.
     let cfg = text(&d.docker(&[
         "inspect",
@@ -126,7 +138,7 @@ fn hardened_postgres_is_a_drop_in_and_passes_regression_tests() {
     std::fs::create_dir(&init).unwrap();
     std::fs::write(init.join("01-table.sql"), "CREATE TABLE armorred (tier text);\n").unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, b"INSERT INTO armorred VALUES ('hardened');\n").unwrap();
+    std::io::Write::write_all(&mut gz, format!("INSERT INTO armorred VALUES ('{name}');\n").as_bytes()).unwrap();
     std::fs::write(init.join("02-row.sql.gz"), gz.finish().unwrap()).unwrap();
     let mount = format!("{}:/docker-entrypoint-initdb.d:ro", init.display());
     assert!(d.docker(&["volume", "create", "pgdata"]).status.success());
@@ -173,7 +185,7 @@ fn hardened_postgres_is_a_drop_in_and_passes_regression_tests() {
     assert!(ip.status.success(), "{}", text(&ip));
     let (ok, out) = psql(&d, "pg1", "s3cret", "192.0.2.10", "app", "select system_user, tier from armorred");
     assert!(ok, "{out}");
-    assert_eq!(out, "scram-sha-256:postgres|hardened");
+    assert_eq!(out, format!("scram-sha-256:postgres|{name}"));
     let (ok, out) = psql(&d, "pg1", "wrong", "192.0.2.10", "app", "select 1");
     assert!(!ok && out.contains("password authentication failed"), "{out}");
     let (ok, out) = psql(&d, "pg1", "s3cret", "192.0.2.10", "app", "select current_setting('server_encoding')");
@@ -185,7 +197,7 @@ fn hardened_postgres_is_a_drop_in_and_passes_regression_tests() {
     run("pg1", "pgdata", None);
     wait_ready(&d, "pg1");
     let (ok, out) = psql(&d, "pg1", "", "127.0.0.1", "app", "select tier from armorred");
-    assert_eq!((ok, out.as_str()), (true, "hardened"), "not persisted");
+    assert_eq!((ok, out.as_str()), (true, name), "not persisted");
     let logs = text(&d.docker(&["logs", "pg1"]));
     assert!(logs.contains("skipping initialization"), "{logs}");
     assert!(d.docker(&["rm", "-f", "pg1"]).status.success());
@@ -217,6 +229,6 @@ fn hardened_postgres_is_a_drop_in_and_passes_regression_tests() {
     assert!(out.status.success(), "{}\n{log}\n{diffs}", text(&out));
     let results = std::fs::read_to_string(res.join("results.tsv")).unwrap();
     let ok = results.lines().filter(|l| l.starts_with("ok\t")).count();
-    eprintln!("pg_regress on hardened: {ok} of {} ok", TESTS.len());
+    eprintln!("pg_regress on {name}: {ok} of {} ok", TESTS.len());
     assert_eq!(ok, TESTS.len(), "{results}\n{log}\n{diffs}");
 }
