@@ -23,6 +23,7 @@ pub use super::notes::Fix;
 use super::state::{PublishedImage, RebuildRow, State};
 use super::MonitorError;
 use crate::build::debian::{Lock, Mirror};
+use crate::error::chain;
 use crate::tier::Tier;
 use crate::vuln::Severity;
 
@@ -600,18 +601,6 @@ fn side_of(key: &str, summary: &Path, sbom: &Path) -> Result<super::notes::Side,
         size: s.size,
         packages: packages.into_iter().map(|p| (p.name, p.version)).collect(),
     })
-}
-
-/// An error with its causes, one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 fn mkdir(dir: &Path) -> Result<(), MonitorError> {

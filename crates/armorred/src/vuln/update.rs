@@ -6,6 +6,7 @@
 //! that an offline machine falls through to the local mirror at once, or a local path), and
 //! records in the DB which location each source came from.
 
+use crate::error::chain;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -242,21 +243,6 @@ fn fetch_location(
         }
     }
     super::import::load_with(&dest, feed.format, &super::import::Limits::default())
-}
-
-/// An error and its sources, `: `-joined.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let t = s.to_string();
-        if !out.contains(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        cur = s.source();
-    }
-    out
 }
 
 /// Updates the DB at `db_path` from the feeds of `config`: each feed from the first location
