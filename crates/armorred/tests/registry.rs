@@ -112,6 +112,7 @@ fn push_and_pull_round_trip_with_skopeo() {
         assert_eq!(d, digest);
     }
     assert_eq!(c.list_tags("armorred/x").unwrap(), ["t"]);
+    assert_eq!(c.catalog().unwrap(), ["armorred/x"]);
     // Debian's docker-registry 2.8 has no referrers API.
     let e = c.referrers("armorred/x", &digest.parse().unwrap(), None).unwrap_err();
     assert!(matches!(e, RegistryError::ReferrersUnsupported { .. }), "{e}");

@@ -1209,34 +1209,62 @@ impl Client {
             tags: Option<Vec<String>>,
         }
         self.check_repo(repo)?;
-        let scopes = pull_scope(repo);
-        let mut url = self.url(repo, "tags/list");
+        let pages = self.pages(&format!("tags of {repo}"), self.url(repo, "tags/list"), &pull_scope(repo), |body| {
+            serde_json::from_slice::<Tags>(body).map(|t| t.tags.unwrap_or_default())
+        })?;
+        Ok(pages)
+    }
+
+    /// The repositories of the registry (`GET /v2/_catalog`, every page). Registries that do
+    /// not offer the catalog answer 401/403/404: an error naming the registry.
+    pub fn catalog(&self) -> Result<Vec<String>, RegistryError> {
+        #[derive(serde::Deserialize)]
+        struct Catalog {
+            #[serde(default)]
+            repositories: Option<Vec<String>>,
+        }
+        let scopes = vec!["registry:catalog:*".to_string()];
+        let url = format!("{}/v2/_catalog?n=1000", self.origin);
+        self.pages("the repository catalog", url, &scopes, |body| {
+            serde_json::from_slice::<Catalog>(body).map(|c| c.repositories.unwrap_or_default())
+        })
+    }
+
+    /// Every page of a paginated list (`Link: <...>; rel="next"` on this origin, at most 1000
+    /// pages, each bounded as a small document).
+    fn pages(
+        &self,
+        what: &str,
+        mut url: String,
+        scopes: &[String],
+        parse: impl Fn(&[u8]) -> Result<Vec<String>, serde_json::Error>,
+    ) -> Result<Vec<String>, RegistryError> {
         let mut out = Vec::new();
         for _ in 0..1000 {
-            let (body, next) = self.retrying(&format!("GET tags of {repo}"), || {
+            let (body, next) = self.retrying(&format!("GET {what}"), || {
                 let req = Req {
                     method: "GET",
                     url: url.clone(),
-                    scopes: &scopes,
+                    scopes,
                     headers: vec![],
                     timeout: self.options.request_timeout,
                 };
                 let resp = self.call(&req, Body::Empty)?;
                 let next = resp.header("link").and_then(next_link).map(str::to_string);
-                Ok((self.read_small(resp, &format!("tag list of {repo}"))?, next))
+                Ok((self.read_small(resp, what)?, next))
             })?;
-            let tags: Tags = serde_json::from_slice(&body).map_err(|source| RegistryError::Json {
-                input: format!("{}/{repo}", self.host),
-                what: "tag list".into(),
+            let items = parse(&body).map_err(|source| RegistryError::Json {
+                input: self.host.clone(),
+                what: what.to_string(),
                 source,
             })?;
-            out.extend(tags.tags.unwrap_or_default());
+            out.extend(items);
             match next {
                 Some(n) if n.starts_with('/') && !n.starts_with("//") => url = format!("{}{n}", self.origin),
                 _ => return Ok(out),
             }
         }
-        Err(self.protocol(format!("GET tags of {repo}"), "more than 1000 pages"))
+        Err(self.protocol(format!("GET {what}"), "more than 1000 pages"))
     }
 
     /// The OCI 1.1 referrers of `digest` in `repo`, filtered by the artifact type `wanted` when given
