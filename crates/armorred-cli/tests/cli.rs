@@ -179,7 +179,7 @@ fn pipeline_writes_its_reports() {
     // The predicates to attest: provenance from the build record, checksec verdict, scan, comparison.
     for tier in ["hardened", "locked"] {
         let summary = json(&format!("nginx/{tier}/summary.json"));
-        for name in ["slsaprovenance1", "cyclonedx", "checksec", "vuln", "comparison"] {
+        for name in ["slsaprovenance1", "cyclonedx", "checksec", "vuln", "comparison", "vexfacts"] {
             let rel = summary["paths"][format!("attestation_{name}")].as_str().unwrap_or_else(|| panic!("{name}"));
             assert!(out.join("nginx").join(tier).join(rel).is_file(), "{tier}: {rel}");
         }
@@ -192,7 +192,7 @@ fn pipeline_writes_its_reports() {
         let vuln = json(&format!("nginx/{tier}/attestations/vuln.json"));
         assert_eq!(vuln["scanner"]["result"], json(&format!("nginx/{tier}/scan.json")));
         // Signed and attested in its layout; our verify and the policy accept it, offline.
-        assert_eq!(summary["signing"]["attestations"].as_array().map(Vec::len), Some(5), "{summary}");
+        assert_eq!(summary["signing"]["attestations"].as_array().map(Vec::len), Some(6), "{summary}");
         let layout = format!("oci-dir:{}", out.join("nginx").join(tier).join("image").display());
         let key = dir.path().join("keys/cosign.pub");
         let key = key.to_str().expect("utf-8");
@@ -202,7 +202,7 @@ fn pipeline_writes_its_reports() {
         std::fs::write(
             &policy,
             format!(
-                "version = 1\nrequire = [\"cyclonedx\", \"comparison\"]\n[[keys]]\npath = {key:?}\n[provenance]\ntiers = [\"{tier}\"]\n[checksec]\n[vulnerabilities]\nmax_age_hours = 24\n"
+                "version = 1\nrequire = [\"cyclonedx\", \"comparison\", \"vexfacts\"]\n[[keys]]\npath = {key:?}\n[provenance]\ntiers = [\"{tier}\"]\n[checksec]\n[vulnerabilities]\nmax_age_hours = 24\n"
             ),
         )
         .expect("policy");

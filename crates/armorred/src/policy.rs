@@ -229,6 +229,7 @@ pub const PREDICATE_TYPES: &[(&str, &str)] = &[
     ("custom", "https://cosign.sigstore.dev/attestation/v1"),
     ("checksec", CHECKSEC_PREDICATE_TYPE),
     ("comparison", crate::report::compare::SCHEMA),
+    ("vexfacts", crate::vex::decide::FACTS_PREDICATE_TYPE),
 ];
 
 /// The predicate type URI of a short name, or the argument itself when it is a URI.

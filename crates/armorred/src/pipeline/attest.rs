@@ -10,6 +10,7 @@
 //! | `checksec` | [`crate::policy::CHECKSEC_PREDICATE_TYPE`] | the gate's verdict and the checksec report |
 //! | `vuln` | cosign's `https://cosign.sigstore.dev/attestation/vuln/v1` | the scan (grype JSON in `scanner.result`) |
 //! | `comparison` | `https://armorred.dev/comparison/v1` | the comparison with upstream |
+//! | `vexfacts` | [`crate::vex::decide::FACTS_PREDICATE_TYPE`] | `vex.facts.json` (the facts the image's VEX is decided from; the monitor reads them from a registry) |
 
 use std::path::Path;
 
@@ -41,6 +42,8 @@ pub(crate) struct Inputs<'a> {
     pub(crate) scan: Option<(&'a Value, &'a str, &'a str)>,
     /// The comparison's in-toto statement (compare.json).
     pub(crate) comparison: Option<&'a Value>,
+    /// The VEX facts file, relative to the tier's output directory, when written.
+    pub(crate) vex_facts: Option<&'a str>,
 }
 
 fn pretty(v: &impl serde::Serialize) -> Vec<u8> {
@@ -107,6 +110,14 @@ pub(crate) fn predicates(i: &Inputs<'_>) -> Result<Vec<Predicate>, crate::Error>
             predicate_type: crate::report::compare::SCHEMA,
             path: file("comparison"),
             bytes: Some(pretty(&statement["predicate"])),
+        });
+    }
+    if let Some(path) = i.vex_facts {
+        out.push(Predicate {
+            name: "vexfacts",
+            predicate_type: crate::vex::decide::FACTS_PREDICATE_TYPE,
+            path: path.to_string(),
+            bytes: None,
         });
     }
     Ok(out)

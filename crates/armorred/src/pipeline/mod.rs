@@ -689,6 +689,7 @@ fn run_image(
             checksec_json: &analysis.checksec_json,
             scan: analysis.scan_json.as_ref().map(|(v, a, b)| (v, a.as_str(), b.as_str())),
             comparison: comparison_json.as_ref(),
+            vex_facts: analysis.paths.get("vex_facts").map(String::as_str),
         };
         let predicates = stage("make the attestations", attest::predicates(&inputs))?;
         create_dir(&variant_dir.join("attestations"))?;

@@ -28,6 +28,10 @@ use crate::vuln::Match;
 /// `schema` of [`ImageFacts`].
 pub const FACTS_SCHEMA: &str = "armorred.dev/vex-facts/v1";
 
+/// The in-toto predicate type the pipeline attests an image's facts with (the monitor reads
+/// them from a registry).
+pub const FACTS_PREDICATE_TYPE: &str = "https://armorred.dev/vex-facts/v1";
+
 /// The image a statement is about, as grype and trivy name it (`pkg:oci`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
