@@ -76,8 +76,9 @@ pub(crate) struct MonitorArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum MonitorCommand {
-    /// Rescan every image out/index.json lists against the current DB, decide every new finding
-    /// (OpenVEX with evidence, out/<image>/<tier>/vex.openvex.json) and record it in the state.
+    /// Rescan every image out/index.json lists (or a registry holds, signed) against the current
+    /// DB, decide every new finding (OpenVEX with evidence, out/<image>/<tier>/vex.openvex.json)
+    /// and record it in the state.
     Run(Box<MonitorRunArgs>),
     /// Print the state as JSON: every image with its scans, findings (first seen) and decisions.
     Status(MonitorStatusArgs),
@@ -95,9 +96,17 @@ pub(crate) struct MonitorStatusArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct MonitorRunArgs {
-    /// The pipeline's output folder, holding index.json.
+    /// The pipeline's output folder, holding index.json (with --from-registry: where the
+    /// monitor writes).
     #[arg(long, default_value = "out", value_name = "OUT")]
     pub(crate) from: PathBuf,
+    /// Watch the signed images of a registry, HOST[:PORT][/PREFIX], instead of OUT/index.json:
+    /// each tier tag, its signature and attestations verified with --verify-key.
+    #[arg(long, value_name = "HOST", requires = "verify_key", conflicts_with = "rebuild")]
+    pub(crate) from_registry: Option<String>,
+    /// The catalog's public key (a file or an https URL) for --from-registry.
+    #[arg(long, value_name = "PUB")]
+    pub(crate) verify_key: Option<String>,
     /// The state: a SQLite file, or postgres://USER@HOST/DB (default: <OUT>/monitor.db).
     #[arg(long, value_name = "FILE|URL")]
     pub(crate) state: Option<String>,

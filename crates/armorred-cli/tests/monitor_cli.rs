@@ -332,3 +332,152 @@ fn monitor_posts_to_a_webhook() {
     stop(&url);
     let _ = server.join();
 }
+
+/// `armorred` with the catalog key's password.
+fn signer(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_armorred"))
+        .args(args)
+        .env("COSIGN_PASSWORD", "watch")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run armorred")
+}
+
+fn ok(o: &std::process::Output, what: &str) -> String {
+    assert!(o.status.success(), "{what}: {}\n{}", text(&o.stdout), text(&o.stderr));
+    text(&o.stdout)
+}
+
+/// The monitor on a registry alone (real docker-registry on loopback), no `out/index.json`:
+/// the catalog's images are found in its repositories, verified with the catalog's key, their
+/// SBOM and VEX facts read from the attestations; unsigned, foreign-key and otherwise
+/// unverifiable images are reported and not watched, tags and repositories that are not the
+/// catalog's are ignored.
+#[test]
+fn monitor_watches_a_registry_alone() {
+    let Some(reg) = support::start_registry() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let (out, _db0, db1) = catalog(d);
+    let key = d.join("catalog");
+    ok(&signer(&["key", "generate", "--output-key-prefix", key.to_str().expect("utf-8")]), "key generate");
+    let other = d.join("other");
+    ok(&signer(&["key", "generate", "--output-key-prefix", other.to_str().expect("utf-8")]), "key generate");
+    let (keys, others) = (format!("{}.key", key.display()), format!("{}.key", other.display()));
+    let push = |content: &str, target: &str| -> String {
+        let layout = d.join(format!("layout-{content}"));
+        let digest = if layout.exists() {
+            let idx: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(layout.join("index.json")).expect("index")).expect("json");
+            idx["manifests"][0]["digest"].as_str().expect("digest").to_owned()
+        } else {
+            support::image_layout(&layout, content)
+        };
+        let t = format!("registry:{}/{target}", reg.addr);
+        ok(&armorred(&["push", &format!("oci-dir:{}", layout.display()), &t]), "push");
+        digest
+    };
+    let mut digests = Vec::new();
+    for tier in ["hardened", "locked"] {
+        let target = format!("armorred/nginx:{tier}");
+        let digest = push(tier, &target);
+        let r = format!("registry:{}/{target}", reg.addr);
+        ok(&signer(&["sign", "--key", &keys, &r]), "sign");
+        ok(
+            &signer(&[
+                "attest",
+                "--key",
+                &keys,
+                "--type",
+                "cyclonedx",
+                "--predicate",
+                out.join(format!("nginx/{tier}/sbom.cdx.json")).to_str().expect("utf-8"),
+                &r,
+            ]),
+            "attest the SBOM",
+        );
+        // The facts the pipeline attests, about this image.
+        let facts = d.join(format!("facts-{tier}.json"));
+        let mut f: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(format!("nginx/{tier}/vex.facts.json"))).expect("facts"))
+                .expect("json");
+        f["product"]["digest"] = digest.clone().into();
+        std::fs::write(&facts, serde_json::to_vec(&f).expect("json")).expect("write");
+        let t = "https://armorred.dev/vex-facts/v1";
+        ok(
+            &signer(&["attest", "--key", &keys, "--type", t, "--predicate", facts.to_str().expect("utf-8"), &r]),
+            "facts",
+        );
+        digests.push(digest);
+    }
+    // Not the catalog's, or not to be trusted.
+    push("hardened", "armorred/nginx:latest");
+    push("rogue", "armorred/rogue:hardened");
+    let foreign = format!("registry:{}/armorred/foreign:locked", reg.addr);
+    push("foreign", "armorred/foreign:locked");
+    ok(&signer(&["sign", "--key", &others, &foreign]), "sign with another key");
+    let bare = format!("registry:{}/armorred/bare:hardened", reg.addr);
+    push("bare", "armorred/bare:hardened");
+    ok(&signer(&["sign", "--key", &keys, &bare]), "sign without attestations");
+    push("deep", "armorred/deep/x:hardened");
+    push("elsewhere", "elsewhere/nginx:hardened");
+
+    let watch = d.join("watch");
+    let from = format!("{}/armorred", reg.addr);
+    let public = format!("{}.pub", key.display());
+    let run = || {
+        let o = armorred(&[
+            "monitor",
+            "run",
+            "--from-registry",
+            &from,
+            "--verify-key",
+            &public,
+            "--from",
+            watch.to_str().expect("utf-8"),
+            "--db",
+            db1.to_str().expect("utf-8"),
+        ]);
+        ok(&o, "monitor --from-registry")
+    };
+    let said = run();
+    assert!(said.contains(&format!("nginx:hardened@{}\t", digests[0])), "{said}");
+    assert!(said.contains(&format!("nginx:locked@{}\t", digests[1])), "{said}");
+    assert!(said.contains("CVE-2024-7347\tnginx\tnot_affected (vulnerable_code_not_present)"), "{said}");
+    assert!(said.contains("CVE-2023-4911\tlibc6\taffected"), "{said}");
+    let reg_addr = &reg.addr;
+    assert!(
+        said.contains(&format!("unverified {reg_addr}/armorred/rogue:hardened\tnot watched: the signature: ")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("unverified {reg_addr}/armorred/foreign:locked\tnot watched: the signature: ")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("unverified {reg_addr}/armorred/bare:hardened\tnot watched: the attestations: ")),
+        "{said}"
+    );
+    for absent in [":latest", "deep", "elsewhere"] {
+        assert!(!said.contains(absent), "{absent}: {said}");
+    }
+    // The VEX names the image as published there (grype's and trivy's repository_url).
+    let vex_path = watch.join("registry/armorred/nginx/locked/vex.openvex.json");
+    let vex: serde_json::Value = serde_json::from_slice(&std::fs::read(&vex_path).expect("vex")).expect("json");
+    let ids: Vec<String> = vex["statements"][0]["products"][0]["identifiers"]
+        .as_object()
+        .map(|o| o.values().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let product = vex["statements"][0]["products"][0]["@id"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        product.contains(&format!("repository_url={reg_addr}/armorred")) || ids.iter().any(|i| i.contains(reg_addr)),
+        "{}",
+        vex["statements"][0]["products"]
+    );
+    // Once more with the same DB: nothing recorded again.
+    let again = run();
+    assert_eq!(again.matches("already scanned with this DB").count(), 2, "{again}");
+    // Rebuilding needs the main job's outputs.
+    let o = armorred(&["monitor", "run", "--from-registry", &from, "--verify-key", &public, "--rebuild"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+}

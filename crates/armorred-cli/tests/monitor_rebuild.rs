@@ -271,6 +271,17 @@ fn the_watch(state: &str) {
     let pulled = root.join("pulled");
     let o = run(&["pull", &target, &format!("oci-dir:{}", pulled.display())], &[]);
     assert!(ok(&o, "pull").contains(new_digest), "{}", text(&o.stdout));
+    // Watched from the registry alone (no out/index.json): the published images, verified
+    // with the catalog's key, decided from the SBOM and VEX facts the pipeline attested.
+    let watch = root.join("watch");
+    let public = format!("{key}.pub");
+    let args = ["monitor", "run", "--from-registry", &reg.addr, "--verify-key", &public, "--from"];
+    let o = run(&[&args[..], &[watch.to_str().expect("utf-8"), "--db", db1.to_str().expect("utf-8")]].concat(), &[]);
+    let said = ok(&o, "monitor --from-registry");
+    assert!(said.contains(&format!("nginx:hardened@{new_digest}\t")), "{said}");
+    assert!(said.contains(&format!("nginx:locked@{locked_digest}\t")), "{said}");
+    assert!(said.contains("CVE-2024-7347\tnginx\tnot_affected (vulnerable_code_not_present)"), "{said}");
+    assert!(!said.contains("unverified"), "{said}");
     let _ = std::fs::remove_dir_all(root.join("debs"));
 }
 

@@ -37,12 +37,13 @@ fn the_matrix_is_the_plan() {
     assert!(yaml.contains("matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}"), "the matrix comes from the plan");
     assert!(yaml.contains("armorred pipeline --plan | jq -c '{include}'"), "the plan's include list is the matrix");
     assert!(yaml.contains("- cron: "), "a schedule");
-    assert!(yaml.contains("monitor run --from out --state"), "the scheduled monitor");
+    assert!(yaml.contains("monitor run --from out --state"), "the scheduled monitor of each build");
     // Every matrix.<field> the build job reads is a field of every planned job (the monitor
     // job's matrix is its shards).
     let build = yaml.split_once("\n  build:\n").map(|(_, b)| b).expect("the build job");
     let build = build.split_once("\n  monitor:\n").map_or(build, |(b, _)| b);
-    assert!(yaml.contains("monitor run --from out --state \"$MONITOR_STATE\" --shard \"$SHARD\""), "sharded");
+    assert!(yaml.contains("monitor run --from-registry \"$REGISTRY\" --verify-key cosign.pub"), "from the registry");
+    assert!(yaml.contains("--from watch --state \"$MONITOR_STATE\" --shard \"$SHARD\""), "sharded");
     let used: std::collections::BTreeSet<&str> = build
         .match_indices("matrix.")
         .filter_map(|(i, _)| {

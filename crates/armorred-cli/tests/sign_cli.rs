@@ -99,54 +99,6 @@ fn key_generate_is_read_by_python_and_cosign() {
     }
 }
 
-fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(data))
-}
-
-/// A one-layer OCI layout (an uncompressed tar holding `hello.txt` = `content`); its digest.
-fn image_layout(dir: &Path, content: &str) -> String {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let put = |data: &[u8]| {
-        let hex = sha256_hex(data);
-        std::fs::write(blobs.join(&hex), data).unwrap();
-        (format!("sha256:{hex}"), data.len())
-    };
-    let mut header = [0u8; 512];
-    header[..9].copy_from_slice(b"hello.txt");
-    header[100..107].copy_from_slice(b"0000644");
-    header[124..135].copy_from_slice(format!("{:011o}", content.len()).as_bytes());
-    header[136..147].copy_from_slice(b"00000000000");
-    header[156] = b'0';
-    header[257..263].copy_from_slice(b"ustar\0");
-    header[263..265].copy_from_slice(b"00");
-    header[148..156].copy_from_slice(b"        ");
-    let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
-    header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-    let mut tar = header.to_vec();
-    tar.extend_from_slice(content.as_bytes());
-    tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
-    let (layer, layer_size) = put(&tar);
-    let config = format!(
-        r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["{layer}"]}}}}"#
-    );
-    let (config_digest, config_size) = put(config.as_bytes());
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{config_size}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer}","size":{layer_size}}}]}}"#
-    );
-    let (digest, size) = put(manifest.as_bytes());
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    std::fs::write(
-        dir.join("index.json"),
-        format!(
-            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{digest}","size":{size},"annotations":{{"org.opencontainers.image.ref.name":"test/img:t"}}}}]}}"#
-        ),
-    )
-    .unwrap();
-    digest
-}
-
 fn push(layout: &Path, reference: &str, dir: &Path) {
     let src = format!("oci:{}", layout.display());
     let dst = format!("docker://{reference}");
@@ -196,7 +148,7 @@ fn sign_and_verify_both_ways_with_real_cosign() {
     ok(&run_with(&cosign, &["generate-key-pair"], Some("pw"), d), "cosign generate-key-pair");
 
     // cosign signs in the registry, saves the layout; we verify it offline.
-    let digest = image_layout(&d.join("img"), "hello");
+    let digest = support::image_layout(&d.join("img"), "hello");
     let repo = format!("{}/test/img", reg.addr);
     push(&d.join("img"), &format!("{repo}:t"), d);
     let by_digest = format!("{repo}@{digest}");
@@ -242,7 +194,7 @@ fn sign_and_verify_both_ways_with_real_cosign() {
             let at = m.find("\"dev.cosignproject.cosign/signature\":\"").unwrap() + 40;
             let mut b = m.into_bytes();
             b[at] = if b[at] == b'A' { b'B' } else { b'A' };
-            let hex = sha256_hex(&b);
+            let hex = support::sha256_hex(&b);
             std::fs::write(c.join("blobs/sha256").join(&hex), &b).unwrap();
             let old = path.file_name().unwrap().to_str().unwrap().to_string();
             let index = std::fs::read_to_string(c.join("index.json")).unwrap().replace(&old, &hex);
@@ -256,7 +208,7 @@ fn sign_and_verify_both_ways_with_real_cosign() {
 
     // A signature for another digest: cosign signs a second image, its signature image is
     // grafted onto the first image's layout.
-    let other_digest = image_layout(&d.join("img2"), "other");
+    let other_digest = support::image_layout(&d.join("img2"), "other");
     push(&d.join("img2"), &format!("{repo}:u"), d);
     let other = format!("{repo}@{other_digest}");
     ok(
@@ -294,7 +246,7 @@ fn sign_and_verify_both_ways_with_real_cosign() {
 
     // We sign (with cosign's key and with ours); cosign verifies the layout offline.
     let mine = d.join("mine");
-    let my_digest = image_layout(&mine, "mine");
+    let my_digest = support::image_layout(&mine, "mine");
     ok(
         &armorred_in(d, &["sign", "--key", "cosign.key", "--reference", &repo, "oci-dir:mine"], Some("pw")),
         "sign with cosign's key",
@@ -338,7 +290,7 @@ fn attest_and_verify_attestation_both_ways_with_real_cosign() {
     let types = [("slsaprovenance1", "slsa.json"), ("cyclonedx", "cdx.json"), ("openvex", "vex.json")];
 
     // We attest; cosign verifies each type offline; Python checks our DSSE signature.
-    let digest = image_layout(&d.join("mine"), "mine");
+    let digest = support::image_layout(&d.join("mine"), "mine");
     for (t, file) in types {
         ok(
             &armorred_in(
@@ -382,7 +334,7 @@ fn attest_and_verify_attestation_both_ways_with_real_cosign() {
     }
 
     // cosign attests in the registry and saves; we verify every type.
-    let theirs = image_layout(&d.join("img"), "theirs");
+    let theirs = support::image_layout(&d.join("img"), "theirs");
     let repo = format!("{}/test/att", reg.addr);
     push(&d.join("img"), &format!("{repo}:t"), d);
     let by_digest = format!("{repo}@{theirs}");
@@ -501,7 +453,7 @@ fn sign_attest_and_verify_in_a_registry_both_ways_with_real_cosign() {
     let d = tmp.path();
     ok(&run_with(&cosign, &["generate-key-pair"], Some("pw"), d), "cosign generate-key-pair");
     ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "ours"], Some("o")), "key generate");
-    let digest = image_layout(&d.join("img"), "registry");
+    let digest = support::image_layout(&d.join("img"), "registry");
     let repo = format!("{}/signed/img", reg.addr);
     push(&d.join("img"), &format!("{repo}:t"), d);
     let by_digest = format!("{repo}@{digest}");
@@ -566,7 +518,7 @@ fn sign_attest_and_verify_in_a_registry_both_ways_with_real_cosign() {
     ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "other"], Some("x")), "key generate other");
     fails(&["verify", "--key", "other.pub", &mine], "does not verify with the key");
     // The tag moved to another image: that image has no signature.
-    let other = image_layout(&d.join("img2"), "other image");
+    let other = support::image_layout(&d.join("img2"), "other image");
     push(&d.join("img2"), &format!("{repo}:t"), d);
     let o = armorred_in(d, &["verify", "--key", "ours.pub", &by_tag], None);
     let err = text(&o.stderr);
@@ -636,7 +588,7 @@ fn bundle_format_signs_and_verifies_in_a_layout_and_a_registry() {
     let d = tmp.path();
     ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "ours"], Some("o")), "key generate");
     ok(&armorred_in(d, &["key", "generate", "--output-key-prefix", "other"], Some("o")), "key generate");
-    let digest = image_layout(&d.join("img"), "bundle");
+    let digest = support::image_layout(&d.join("img"), "bundle");
     let layout = format!("oci-dir:{}", d.join("img").display());
 
     // A layout: sign --format bundle, verify, claims in JSON.
@@ -679,7 +631,7 @@ fn bundle_format_signs_and_verifies_in_a_layout_and_a_registry() {
 
     // A registry without the referrers API: the sha256-<hex> referrers tag.
     let Some(reg) = start_registry() else { return };
-    let digest = image_layout(&d.join("img2"), "bundle in a registry");
+    let digest = support::image_layout(&d.join("img2"), "bundle in a registry");
     let repo = format!("{}/bundle/img", reg.addr);
     push(&d.join("img2"), &format!("{repo}:t"), d);
     let by_tag = format!("registry:{repo}:t");

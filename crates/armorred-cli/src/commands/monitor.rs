@@ -1,4 +1,4 @@
-//! `armorred monitor run [--from OUT] [--state FILE|URL] [--db DB] [--every 24h]`.
+//! `armorred monitor run [--from OUT | --from-registry HOST --verify-key PUB] [--state FILE|URL] [--db DB] [--every 24h]`.
 
 use std::io::Write;
 
@@ -63,6 +63,13 @@ pub(crate) fn run(
     } else {
         None
     };
+    let registry = match (&args.from_registry, &args.verify_key) {
+        (Some(r), Some(k)) => {
+            let key = armorred::sign::load_public_key(k)?;
+            Some(monitor::source::RegistrySource::parse(r, key, &args.insecure_registry)?)
+        }
+        _ => None,
+    };
     let abort_at = std::env::var(ABORT_AT).ok();
     let checkpoint = |point: &str, _key: &str| {
         if abort_at.as_deref() == Some(point) {
@@ -80,6 +87,7 @@ pub(crate) fn run(
             eol_warn_days: policy.eol_warn_days,
             shard: args.shard,
             write_vex: true,
+            registry: registry.clone(),
         };
         let report = monitor::run(&mut state, &opts)?;
         // The site's history, and the site itself when the main job rendered one there.
@@ -130,6 +138,14 @@ pub(crate) fn run(
             if let Some(d) = &r.detail {
                 writeln!(out, "  {}", armorred::display::escape_lines(d))?;
             }
+        }
+        for s in &report.skipped {
+            writeln!(
+                out,
+                "unverified {}\tnot watched: {}",
+                armorred::display::escape(&s.reference),
+                armorred::display::escape_lines(&s.reason)
+            )?;
         }
         for w in &report.eol {
             writeln!(out, "eol {}\t{}", armorred::display::escape(&w.image), w.message)?;

@@ -170,6 +170,7 @@ fn record_monitor_state(args: &PipelineArgs, clock: Clock) -> anyhow::Result<Opt
         eol_warn_days: monitor::rebuild::Policy::default().eol_warn_days,
         shard: None,
         write_vex: false,
+        registry: None,
     };
     let report = monitor::run(&mut state, &opts)?;
     monitor::write_history(&mut state, &args.out)?;

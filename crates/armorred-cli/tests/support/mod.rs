@@ -218,3 +218,52 @@ pub(crate) fn postgres_database(prefix: &str) -> Option<PgDatabase> {
     let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
     Some(PgDatabase { url: format!("{base}/{name}"), admin, name })
 }
+
+/// The sha256 of `data`, in hex.
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+/// A one-layer OCI layout (an uncompressed tar holding `hello.txt` = `content`); its digest.
+pub(crate) fn image_layout(dir: &Path, content: &str) -> String {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).expect("mkdir");
+    let put = |data: &[u8]| {
+        let hex = sha256_hex(data);
+        std::fs::write(blobs.join(&hex), data).expect("write blob");
+        (format!("sha256:{hex}"), data.len())
+    };
+    let mut header = [0u8; 512];
+    header[..9].copy_from_slice(b"hello.txt");
+    header[100..107].copy_from_slice(b"0000644");
+    header[124..135].copy_from_slice(format!("{:011o}", content.len()).as_bytes());
+    header[136..147].copy_from_slice(b"00000000000");
+    header[156] = b'0';
+    header[257..263].copy_from_slice(b"ustar\0");
+    header[263..265].copy_from_slice(b"00");
+    header[148..156].copy_from_slice(b"        ");
+    let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
+    header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    let mut tar = header.to_vec();
+    tar.extend_from_slice(content.as_bytes());
+    tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
+    let (layer, layer_size) = put(&tar);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":["{layer}"]}}}}"#
+    );
+    let (config_digest, config_size) = put(config.as_bytes());
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{config_size}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer}","size":{layer_size}}}]}}"#
+    );
+    let (digest, size) = put(manifest.as_bytes());
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).expect("oci-layout");
+    std::fs::write(
+        dir.join("index.json"),
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{digest}","size":{size},"annotations":{{"org.opencontainers.image.ref.name":"test/img:t"}}}}]}}"#
+        ),
+    )
+    .expect("index.json");
+    digest
+}

@@ -1,5 +1,6 @@
 //! `armorred monitor`: the watch over published images. `run` reads the images the main job
-//! published (`out/index.json` and each tier's `summary.json`), rescans each one's SBOM against
+//! published (`out/index.json` and each tier's `summary.json`), or a registry holds, verified
+//! with the catalog's key ([`source`]), rescans each one's SBOM against
 //! the current vulnerability DB, diffs the findings with those the state already knows, decides
 //! every finding with the one decision engine ([`crate::vex::decide`], from the `vex.facts.json`
 //! the main job gathered), writes the image's OpenVEX document, and records the scan, the new
@@ -14,6 +15,7 @@ mod imagetest;
 pub mod notes;
 pub mod postgres;
 pub mod rebuild;
+pub mod source;
 pub mod sqlite;
 pub mod state;
 
@@ -90,6 +92,9 @@ pub struct RunOptions<'a> {
     /// documents it wrote and attested (the same DB decides the same; rewriting would only change
     /// their timestamp and break the attestation's match): `false` there.
     pub write_vex: bool,
+    /// Watch the images of this registry ([`source`]) instead of `<from>/index.json`; `from`
+    /// then holds what the monitor writes (the attested files under `registry/`, the VEX).
+    pub registry: Option<source::RegistrySource>,
 }
 
 /// One of `count` parts of a catalog (`--shard INDEX/COUNT`, INDEX from 1): the images whose
@@ -162,6 +167,8 @@ pub struct RunReport {
     pub rebuilds: Vec<rebuild::RebuildReport>,
     /// Debian releases near or past their end of life, per image.
     pub eol: Vec<notes::EolWarning>,
+    /// The registry's images that are not watched (`--from-registry`), with the reason.
+    pub skipped: Vec<source::Skipped>,
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, MonitorError> {
@@ -308,7 +315,19 @@ fn stage<T, E: Into<crate::Error>>(stage: &'static str, image: &str, r: Result<T
 
 /// Rescans every published image (see the module documentation).
 pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, MonitorError> {
-    let mut images = current(state, &opts.from)?;
+    let (mut images, skipped) = match &opts.registry {
+        // Rebuilding needs what the main job wrote beside the image (its summary, the
+        // upstream side of the release notes, the definition checked out).
+        Some(src) if opts.rebuild.is_some() => {
+            return Err(MonitorError::Input {
+                path: PathBuf::from(src.describe()),
+                reason: "rebuilds need the main job's outputs (--from OUT); a registry alone is watched, not rebuilt"
+                    .into(),
+            })
+        }
+        Some(src) => source::discover(src, &opts.from)?,
+        None => (current(state, &opts.from)?, Vec::new()),
+    };
     if let Some(shard) = opts.shard {
         images.retain(|p| shard.holds(&p.image.name));
     }
@@ -343,7 +362,7 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
     }
     let union = scan_catalog(&db, &sboms)?;
     let mut report =
-        RunReport { db_digest: db_digest.clone(), images: Vec::new(), rebuilds: Vec::new(), eol: Vec::new() };
+        RunReport { db_digest: db_digest.clone(), images: Vec::new(), rebuilds: Vec::new(), eol: Vec::new(), skipped };
     for p in &images {
         let key = p.image.key.clone();
         state.upsert_image(&p.image, &now)?;
