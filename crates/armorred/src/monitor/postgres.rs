@@ -98,6 +98,12 @@ impl Backend for Postgres {
     fn origin(&self) -> String {
         self.url.clone()
     }
+
+    fn lock_schema(&mut self) -> Result<(), StateError> {
+        // A transaction-level advisory lock, released at COMMIT or ROLLBACK; the key is ours
+        // (the bytes of "armorred").
+        self.batch("SELECT pg_advisory_xact_lock(7021795094452921700)")
+    }
 }
 
 #[cfg(test)]

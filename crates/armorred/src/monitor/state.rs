@@ -109,6 +109,12 @@ pub trait Backend: Send {
     fn batch(&mut self, sql: &str) -> Result<(), StateError>;
     /// Names the state in messages (a path, or the URL without its password).
     fn origin(&self) -> String;
+    /// Inside a transaction: holds the schema's lock until it ends, so that monitors opening a
+    /// new state at the same moment migrate it one after the other. SQLite's `BEGIN IMMEDIATE`
+    /// already holds the file's write lock: nothing more.
+    fn lock_schema(&mut self) -> Result<(), StateError> {
+        Ok(())
+    }
 }
 
 /// The schema, as migrations in order; each runs once, in a transaction, recorded in
@@ -440,17 +446,22 @@ impl State {
         Ok(rows.first().and_then(|r| r.first()).and_then(Val::int).unwrap_or(0))
     }
 
+    /// Every migration the state lacks, in one transaction under the schema's lock (the table
+    /// of migrations made and read inside it: a second monitor waits, then finds them done).
     fn migrate(&mut self) -> Result<(), StateError> {
-        self.backend.batch(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
-        )?;
+        let origin = self.origin();
         let known = MIGRATIONS.last().map_or(0, |m| m.0);
-        let found = self.version()?;
-        if found > known {
-            return Err(StateError::Newer { origin: self.origin(), found, known });
-        }
-        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
-            self.atomic(|b| {
+        self.atomic(|b| {
+            b.lock_schema()?;
+            b.batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
+            )?;
+            let rows = b.query("SELECT MAX(version) FROM schema_migrations", &[])?;
+            let found = rows.first().and_then(|r| r.first()).and_then(Val::int).unwrap_or(0);
+            if found > known {
+                return Err(StateError::Newer { origin, found, known });
+            }
+            for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
                 for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
                     b.batch(stmt)?;
                 }
@@ -458,10 +469,9 @@ impl State {
                     "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
                     &[Val::Int(*version), crate::clock::Clock::real().now_rfc3339().into()],
                 )?;
-                Ok(())
-            })?;
-        }
-        Ok(())
+            }
+            Ok(())
+        })
     }
 
     /// Runs `f` in one transaction: committed when it returns Ok, rolled back otherwise.

@@ -63,6 +63,20 @@ fn record(scan: &str, db: &str, at: &str, ids: &[&str]) -> ScanRecord {
 
 /// The same checks on any backend.
 fn exercise(spec: &str) {
+    // Monitors opening a new state at the same moment: each migrates or waits, none fails.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let opened: Vec<_> = (0..4)
+        .map(|_| {
+            let (spec, barrier) = (spec.to_owned(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                State::open(&spec).map(|mut s| s.version().expect("version")).map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    for t in opened {
+        assert_eq!(t.join().expect("thread"), Ok(MIGRATIONS.len() as i64));
+    }
     let mut s = State::open(spec).expect("open");
     assert_eq!(s.version().expect("version"), MIGRATIONS.len() as i64);
     s.upsert_image(&image(), "2026-12-01T00:00:00Z").expect("image");
