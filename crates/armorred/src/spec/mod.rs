@@ -437,6 +437,30 @@ pub struct AllowSpec {
 }
 
 impl AllowSpec {
+    /// Checks a list of entries (`at`: the list's name in messages, `properties`: those its
+    /// gate knows and lets be allowed): a `/`-rooted path, a reason, one or more known
+    /// properties. The error names the field and says what is wrong.
+    pub fn validate_list(list: &[AllowSpec], at: &str, properties: &[&str]) -> Result<(), (String, String)> {
+        for (i, a) in list.iter().enumerate() {
+            if !a.path.starts_with('/') {
+                return Err((format!("{at}[{i}].path"), format!("{:?} must start with /", a.path)));
+            }
+            if a.reason.trim().is_empty() {
+                return Err((format!("{at}[{i}].reason"), "a reason is required".into()));
+            }
+            if a.properties.is_empty() {
+                return Err((format!("{at}[{i}].properties"), "name at least one property".into()));
+            }
+            if let Some(p) = a.properties.iter().find(|p| !properties.contains(&p.as_str())) {
+                return Err((
+                    format!("{at}[{i}].properties"),
+                    format!("unknown property {p:?} (expected one of {})", properties.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// True when this entry accepts `property` failing on `path` (`/`-rooted).
     pub fn covers(&self, path: &str, property: &str) -> bool {
         crate::fstree::glob_match(&self.path, path) && self.properties.iter().any(|p| p == property)
@@ -725,23 +749,8 @@ impl ImageSpec {
                 }
             }
         }
-        for (i, a) in self.checksec.allow.iter().enumerate() {
-            if !a.path.starts_with('/') {
-                return Err(bad(format!("checksec.allow[{i}].path"), "must start with /"));
-            }
-            if a.reason.trim().is_empty() {
-                return Err(bad(format!("checksec.allow[{i}].reason"), "a reason is required"));
-            }
-            if a.properties.is_empty() {
-                return Err(bad(format!("checksec.allow[{i}].properties"), "name at least one property"));
-            }
-            if let Some(p) = a.properties.iter().find(|p| !PROPERTIES.contains(&p.as_str())) {
-                return Err(bad(
-                    format!("checksec.allow[{i}].properties"),
-                    &format!("unknown property {p:?} (expected one of {})", PROPERTIES.join(", ")),
-                ));
-            }
-        }
+        AllowSpec::validate_list(&self.checksec.allow, "checksec.allow", PROPERTIES)
+            .map_err(|(f, why)| bad(f, &why))?;
         Ok(())
     }
 

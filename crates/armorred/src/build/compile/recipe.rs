@@ -240,22 +240,15 @@ fn validate(r: &Recipe) -> Result<(), String> {
         return Err("no [[source]]".into());
     }
     crate::spec::Accept::validate_list(&r.accepts, "accept").map_err(|(at, why)| format!("{at}: {why}"))?;
-    for (i, a) in r.allows.iter().enumerate() {
-        if !a.path.starts_with('/') {
-            return Err(format!("allow[{i}].path {:?} must start with /", a.path));
-        }
-        if a.reason.trim().is_empty() {
-            return Err(format!("allow[{i}].reason: a reason is required"));
-        }
-        let known = |p: &str| p != "package-note" && super::verify::PROPERTIES.contains(&p);
-        if a.properties.is_empty() || !a.properties.iter().all(|p| known(p)) {
-            return Err(format!(
-                "allow[{i}].properties {:?}: name one or more of {} (package-note cannot be allowed)",
-                a.properties,
-                super::verify::PROPERTIES.join(", ")
-            ));
-        }
+    // Every property of the build gate but the package note, which no reason waives.
+    if let Some(i) = r.allows.iter().position(|a| a.properties.iter().any(|p| p == "package-note")) {
+        return Err(format!(
+            "allow[{i}].properties: package-note cannot be allowed (every ELF file names the package it was built from, for the SBOM)"
+        ));
     }
+    let allowable: Vec<&str> = super::verify::PROPERTIES.iter().copied().filter(|p| *p != "package-note").collect();
+    crate::spec::AllowSpec::validate_list(&r.allows, "allow", &allowable)
+        .map_err(|(at, why)| format!("{at}: {why}"))?;
     for s in &r.sources {
         if !plain_name(&s.file) {
             return Err(format!("source file {:?} is not a plain file name", s.file));
@@ -490,7 +483,11 @@ vulnerabilities = ["CVE-2025-53859"]
                 &format!("{GOOD}{}", ALLOW.replace("\"canary\"", "\"package-note\"")),
                 Some("package-note cannot be allowed"),
             ),
-            ("allow unknown", &format!("{GOOD}{}", ALLOW.replace("\"canary\"", "\"speed\"")), Some("name one or more")),
+            (
+                "allow unknown",
+                &format!("{GOOD}{}", ALLOW.replace("\"canary\"", "\"speed\"")),
+                Some("unknown property \"speed\""),
+            ),
             ("without cfi", &GOOD.replace("configure = [\"--x\"]", "without-cfi = \"the modules it dlopens\""), None),
             (
                 "without cfi, no reason",
