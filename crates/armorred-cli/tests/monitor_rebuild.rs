@@ -118,9 +118,19 @@ fn the_watch(state: &str) {
     let outs = out.to_str().expect("utf-8");
     let db0 = root.join("db0.db");
     let db1 = root.join("db1.db");
+    let db2 = root.join("db2.db");
     let data = support::shared_data();
+    let tracker = |f: &str| data.join("debian-security-advisories").join(f);
     for (db, feeds) in [
         (&db0, vec![data.join("osv-ghsa-samples")]),
+        // Later: also the fixes Debian's changelogs name (nginx deb13u10 and deb13u11).
+        (
+            &db2,
+            vec![
+                tracker("tracker-json/dsa-dla.bookworm-trixie.json"),
+                tracker("derived/changelog-fixes.tracker-shape.json"),
+            ],
+        ),
         // Debian's DSA/DLA fixed versions, and tracker entries with open trixie issues in glibc
         // (libc-bin: in the upstream image, not in ours).
         (
@@ -282,6 +292,25 @@ fn the_watch(state: &str) {
     assert!(said.contains(&format!("nginx:locked@{locked_digest}\t")), "{said}");
     assert!(said.contains("CVE-2024-7347\tnginx\tnot_affected (vulnerable_code_not_present)"), "{said}");
     assert!(!said.contains("unverified"), "{said}");
+    // Later, a DB that knows the fixes of nginx deb13u10 and deb13u11: the locked tier's Debian
+    // source is pinned at the newest revision the mirror's pool serves; the newer ones are listed
+    // in the suites' Sources.xz but not served: reported unavailable (nothing pinned, nothing
+    // recorded), and not for the compiled-out module's CVE.
+    let later = ok(&monitor(&db2, None), "monitor, a DB with newer source fixes");
+    let locked_lines: Vec<&str> = later.lines().filter(|l| l.starts_with("rebuild nginx:locked@")).collect();
+    assert_eq!(locked_lines.len(), 1, "{later}");
+    assert!(locked_lines[0].contains("\tunavailable\t"), "{later}");
+    assert!(
+        later.contains(
+            "  not rebuilt: nginx is pinned at 1.26.3-3+deb13u9; newer revisions are listed but not served: "
+        ),
+        "{later}"
+    );
+    assert!(later.contains("nginx 1.26.3-3+deb13u11 (trixie-security, fixes CVE-"), "{later}");
+    assert!(later.contains(": the pool answers 404 for nginx_1.26.3-3+deb13u11.debian.tar.xz"), "{later}");
+    let detail = later.split("rebuild nginx:locked@").nth(1).and_then(|r| r.lines().nth(1)).unwrap_or_default();
+    assert!(!detail.contains("CVE-2024-7347"), "{later}");
+    assert!(!later.contains("\tpublished\t"), "{later}");
     let _ = std::fs::remove_dir_all(root.join("debs"));
 }
 

@@ -12,6 +12,7 @@
 //! recorded, rewrites the same document, and records each scan once.
 
 mod imagetest;
+pub mod newer_source;
 pub mod notes;
 pub mod postgres;
 pub mod rebuild;

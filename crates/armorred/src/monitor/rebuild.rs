@@ -188,6 +188,27 @@ fn newer_or_equal(a: &str, b: &str) -> bool {
     crate::version::compare(crate::version::Scheme::Dpkg, a, b).is_ok_and(|o| o != std::cmp::Ordering::Less)
 }
 
+/// The image's findings decided `affected` (their latest decision) of at least `min`.
+fn affected(
+    state: &mut State,
+    image: &PublishedImage,
+    min: Severity,
+) -> Result<Vec<super::state::FindingRow>, MonitorError> {
+    let findings = state.findings(&image.key)?;
+    let mut decided: BTreeMap<(String, String), String> = BTreeMap::new();
+    for d in state.decisions(&image.key)? {
+        decided.insert((d.vulnerability, d.package), d.status);
+    }
+    Ok(findings
+        .into_iter()
+        .filter(|(k, f)| {
+            decided.get(k).map(String::as_str) == Some("affected")
+                && Severity::parse(&f.severity).unwrap_or(Severity::Unknown) >= min
+        })
+        .map(|(_, f)| f)
+        .collect())
+}
+
 /// The fixes a new lock brings to `image`: its `affected` findings of at least `min` whose
 /// package the lock pins at a newer version that is at least a fixed version (when the
 /// advisory names one).
@@ -200,20 +221,8 @@ pub(crate) fn fixes_in(
     let Ok(tier) = image.tier.parse::<Tier>() else { return Ok(Vec::new()) };
     let Some(pinned) = lock.tier_packages(tier) else { return Ok(Vec::new()) };
     let pinned: BTreeMap<&str, &str> = pinned.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
-    let findings = state.findings(&image.key)?;
-    // The latest decision of each finding.
-    let mut decided: BTreeMap<(String, String), String> = BTreeMap::new();
-    for d in state.decisions(&image.key)? {
-        decided.insert((d.vulnerability, d.package), d.status);
-    }
     let mut out = Vec::new();
-    for (k, f) in &findings {
-        if decided.get(k).map(String::as_str) != Some("affected") {
-            continue;
-        }
-        if Severity::parse(&f.severity).unwrap_or(Severity::Unknown) < min {
-            continue;
-        }
+    for f in affected(state, image, min)? {
         let Some(candidate) = pinned.get(f.package.as_str()) else { continue };
         if newer_or_equal(&f.version, candidate) {
             continue;
@@ -235,11 +244,15 @@ pub(crate) fn fixes_in(
     Ok(out)
 }
 
+/// The re-pinned recipe of a rebuild, beside its `image.lock`.
+const KEPT_RECIPE: &str = "recipe.toml";
+
 /// The rebuild of image `key` from `lock`, after `failed` failed attempts of it.
-fn rebuild_id(key: &str, lock: &Lock, failed: usize) -> String {
+fn rebuild_id(key: &str, lock: &Lock, recipe: Option<&str>, failed: usize) -> String {
     use sha2::Digest;
     let retry = if failed == 0 { String::new() } else { format!("|retry {failed}") };
-    hex::encode(&sha2::Sha256::digest(format!("{key}|{}{retry}", lock.to_toml()).as_bytes())[..12])
+    let recipe = recipe.map(|r| format!("|recipe {r}")).unwrap_or_default();
+    hex::encode(&sha2::Sha256::digest(format!("{key}|{}{recipe}{retry}", lock.to_toml()).as_bytes())[..12])
 }
 
 /// The registry and the repository an image is published at.
@@ -269,6 +282,8 @@ pub(crate) fn run(
     let mut reports = Vec::new();
     let mut started = 0usize;
     let mut locks: BTreeMap<String, Lock> = BTreeMap::new();
+    let mut mirror: Option<Mirror> = None;
+    let mut listed = super::newer_source::Listed::new();
     let me = super::state::Claimant::this_process();
     // One candidate: Ok(None) when there is nothing to do for it, else what was done.
     let mut consider = |state: &mut State, c: &Candidate<'_>| -> Result<Option<RebuildReport>, MonitorError> {
@@ -302,27 +317,56 @@ pub(crate) fn run(
                 if !any {
                     return Ok(None);
                 }
+                if mirror.is_none() {
+                    mirror = Some(stage(
+                        "find the Debian mirror",
+                        &img.key,
+                        Mirror::discover(ro.mirror.as_deref()).map_err(crate::build::BuildError::from),
+                    )?);
+                }
+                let Some(mirror) = mirror.as_ref() else { return Ok(None) };
                 let lock = match locks.get(&img.definition) {
                     Some(l) => l.clone(),
                     None => {
-                        let mirror = stage(
-                            "find the Debian mirror",
-                            &img.key,
-                            Mirror::discover(ro.mirror.as_deref()).map_err(crate::build::BuildError::from),
-                        )?;
                         let (l, _) = stage(
                             "resolve the definition again",
                             &img.key,
-                            crate::build::resolve_lock(Path::new(&img.definition), &mirror),
+                            crate::build::resolve_lock(Path::new(&img.definition), mirror),
                         )?;
                         locks.insert(img.definition.clone(), l.clone());
                         l
                     }
                 };
-                let fixes = fixes_in(state, img, &lock, min)?;
+                let mut fixes = fixes_in(state, img, &lock, min)?;
+                // A tier compiled from source: a newer revision of its Debian source package.
+                let found = match img.tier.parse::<Tier>() {
+                    Ok(tier) => {
+                        let affected = affected(state, img, min)?;
+                        super::newer_source::look(Path::new(&img.definition), tier, mirror, &affected, &mut listed)
+                            .unwrap_or_else(|why| super::newer_source::Found {
+                                unavailable: Some(format!("the newer source was not looked up: {why}")),
+                                ..Default::default()
+                            })
+                    }
+                    Err(_) => super::newer_source::Found::default(),
+                };
+                fixes.extend(found.fixes);
                 if fixes.is_empty() {
-                    return Ok(None);
+                    return Ok(found.unavailable.map(|detail| RebuildReport {
+                        image: img.key.clone(),
+                        id: String::new(),
+                        advisory: None,
+                        state: "unavailable".into(),
+                        new_key: None,
+                        fixes: Vec::new(),
+                        time_to_fix_seconds: None,
+                        reference: None,
+                        release_notes: None,
+                        osv: None,
+                        detail: Some(detail),
+                    }));
                 }
+                let repinned = found.repinned;
                 if started >= ro.policy.max_per_run {
                     return Ok(Some(RebuildReport {
                         image: img.key.clone(),
@@ -340,7 +384,7 @@ pub(crate) fn run(
                 }
                 let first_seen = fixes.iter().map(|f| f.first_seen.clone()).min();
                 let now = opts.clock.now_rfc3339();
-                let id = rebuild_id(&img.key, &lock, attempt);
+                let id = rebuild_id(&img.key, &lock, repinned.as_ref().map(|r| r.text.as_str()), attempt);
                 // The new lock first, beside the rebuild's outputs: a resumed rebuild builds
                 // from it, whatever the mirror serves by then.
                 let kept = from.join("rebuilds").join(&id).join("image.lock");
@@ -350,6 +394,13 @@ pub(crate) fn run(
                     &img.key,
                     crate::fsutil::write_bytes_atomic(&kept, lock.to_toml().as_bytes()),
                 )?;
+                if let Some(r) = &repinned {
+                    stage(
+                        "keep the re-pinned recipe",
+                        &img.key,
+                        crate::fsutil::write_bytes_atomic(&kept.with_file_name(KEPT_RECIPE), r.text.as_bytes()),
+                    )?;
+                }
                 let row = RebuildRow {
                     id,
                     image_key: img.key.clone(),
@@ -447,6 +498,15 @@ fn rebuild_one(
         key,
         crate::build::write_lock(&crate::build::lock_path(&definition), lock, false),
     )?;
+    // A re-pinned recipe, kept beside the rebuild's outputs, over the tier's recipe.
+    let kept = work.join(KEPT_RECIPE);
+    if std::fs::symlink_metadata(&kept).is_ok_and(|m| m.is_file()) {
+        let text = stage("read the re-pinned recipe", key, crate::fsutil::read_regular_bounded(&kept, 1 << 20))?;
+        if let Some(dest) = img.tier.parse::<Tier>().ok().and_then(|t| super::newer_source::recipe_path(&definition, t))
+        {
+            stage("write the re-pinned recipe", key, crate::fsutil::write_bytes_atomic(&dest, &text))?;
+        }
+    }
     checkpoint("relocked", key);
     // 2. Rebuild, gate, sign and attest: the main job, for this tier.
     if row.state == "started" {
