@@ -401,4 +401,71 @@ Directory: pool/main/o/other
         let q = Pin::of(&again).unwrap();
         assert_eq!((q.version.as_str(), q.others), ("1.26.3-3+deb13u99", p.others));
     }
+
+    /// On the real mirror: python's locked recipe moved back to deb13u4 finds deb13u5 (listed in
+    /// trixie's Sources.xz, served by the pool) as the fix of a finding fixed there, and the
+    /// re-pinned recipe pins exactly what the committed one does (file name and sha256 taken
+    /// from Sources).
+    #[test]
+    fn an_older_python_pin_is_moved_to_the_served_revision() {
+        let Ok(mirror) = crate::build::debian::Mirror::discover(None) else {
+            assert!(std::env::var("ARMORRED_REQUIRE_TOOLS").as_deref() != Ok("1"), "no Debian mirror configured");
+            return;
+        };
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/python");
+        let tmp = tempfile::tempdir().unwrap();
+        let def = tmp.path().join("python");
+        for e in walkdir(&repo) {
+            let rel = e.strip_prefix(&repo).unwrap();
+            let to = def.join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&e, &to).unwrap();
+        }
+        let committed = crate::build::compile::recipe::load(&def).unwrap();
+        let now = Pin::of(&committed).unwrap();
+        let old_text = std::fs::read_to_string(def.join("recipe.toml"))
+            .unwrap()
+            .replace("3.13.5-2+deb13u5\"", "3.13.5-2+deb13u4\"")
+            .replace("python3.13_3.13.5-2+deb13u5.debian.tar.xz", "python3.13_3.13.5-2+deb13u4.debian.tar.xz")
+            .replace(&format!("\"{}\"", now.debian_tar.1), &format!("\"{}\"", "ab".repeat(32)));
+        std::fs::write(def.join("recipe.toml"), &old_text).unwrap();
+        let finding = |fixed: &str| super::super::state::FindingRow {
+            vulnerability: "CVE-2025-0001".into(),
+            package: "python3.13".into(),
+            version: "3.13.5".into(),
+            severity: "Unknown".into(),
+            fixed_in: fixed.into(),
+            first_seen: "2026-12-01T00:00:00Z".into(),
+            first_scan: "s".into(),
+        };
+        let mut listed = Listed::new();
+        let found =
+            look(&def, crate::tier::Tier::Locked, &mirror, &[finding("3.13.5-2+deb13u5")], &mut listed).unwrap();
+        let r = found.repinned.unwrap_or_else(|| panic!("no re-pin: {:?}", found.unavailable));
+        assert_eq!((r.version.as_str(), r.suite.as_str()), ("3.13.5-2+deb13u5", "trixie"));
+        assert_eq!(found.fixes.len(), 1);
+        assert_eq!(found.fixes[0].candidate, "3.13.5-2+deb13u5");
+        let moved = crate::build::compile::recipe::parse(r.text.as_bytes(), &r.path).unwrap();
+        assert_eq!(Pin::of(&moved).unwrap(), now);
+        // A finding that only a later revision fixes: nothing to pin, nothing listed beyond.
+        let none = look(&def, crate::tier::Tier::Locked, &mirror, &[finding("3.13.5-2+deb13u9")], &mut listed).unwrap();
+        assert!(none.repinned.is_none() && none.unavailable.is_none(), "{none:?}");
+        // The hardened tier is Debian's binaries: not a source build.
+        let hardened =
+            look(&def, crate::tier::Tier::Hardened, &mirror, &[finding("3.13.5-2+deb13u5")], &mut listed).unwrap();
+        assert!(hardened.repinned.is_none());
+    }
+
+    fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(walkdir(&p));
+            } else {
+                out.push(p);
+            }
+        }
+        out
+    }
 }
