@@ -427,7 +427,7 @@ pub(crate) fn run(
         };
         started += 1;
         checkpoint("rebuild-started", &img.key);
-        rebuild_one(state, from, db, opts, ro, c, row, &fixes, &lock, &checkpoint).map(Some)
+        rebuild_one(state, from, db, opts, ro, c, row, &fixes, &lock, &checkpoint, &me).map(Some)
     };
     for c in candidates {
         let img = c.image;
@@ -479,9 +479,21 @@ fn rebuild_one(
     fixes: &[Fix],
     lock: &Lock,
     checkpoint: &dyn Fn(&str, &str),
+    me: &super::state::Claimant,
 ) -> Result<RebuildReport, MonitorError> {
     let img = c.image;
     let key = img.key.as_str();
+    // Before each step, the claim renewed: a monitor whose claim expired and was taken over
+    // stops here, leaving the rebuild to the monitor that holds it now.
+    let lost = |state: &mut State, row: &RebuildRow| -> Result<Option<RebuildReport>, MonitorError> {
+        if state.renew_claim(key, me, opts.clock.now())? {
+            return Ok(None);
+        }
+        let mut r = report_of(row, fixes);
+        r.state = "claimed".into();
+        r.detail = Some("the claim expired and another monitor took it over: stopped before the next step".into());
+        Ok(Some(r))
+    };
     let definition = PathBuf::from(&img.definition);
     let work = from.join("rebuilds").join(&row.id);
     let failed = |state: &mut State, mut row: RebuildRow, detail: String| -> Result<RebuildReport, MonitorError> {
@@ -509,6 +521,9 @@ fn rebuild_one(
     }
     checkpoint("relocked", key);
     // 2. Rebuild, gate, sign and attest: the main job, for this tier.
+    if let Some(r) = lost(state, &row)? {
+        return Ok(r);
+    }
     if row.state == "started" {
         let Ok(tier) = img.tier.parse::<Tier>() else {
             return failed(state, row, format!("tier {:?} is not a tier", img.tier));
@@ -562,6 +577,9 @@ fn rebuild_one(
     let summary_path = PathBuf::from(row.summary.clone().unwrap_or_default());
     let new = super::published_tier(&summary_path, &img.definition)?;
     // 3. Push, when the old image is in the registry.
+    if let Some(r) = lost(state, &row)? {
+        return Ok(r);
+    }
     if row.state == "built" {
         if let Some(registry) = &ro.registry {
             let (host, repo) = repository(registry, &img.name);
@@ -588,6 +606,9 @@ fn rebuild_one(
     checkpoint("pushed", key);
     // 4. The notes and the OSV record (same bytes when written again after a kill), then
     //    published in one transaction.
+    if let Some(r) = lost(state, &row)? {
+        return Ok(r);
+    }
     let now = opts.clock.now_rfc3339();
     let ttf = row
         .first_seen

@@ -792,6 +792,18 @@ impl State {
         })
     }
 
+    /// Extends `me`'s claim on `image_key` to `now + CLAIM_SECONDS`: `false` when `me` no longer
+    /// holds it (it expired and another monitor took it over), and then the work must stop.
+    pub fn renew_claim(&mut self, image_key: &str, me: &Claimant, now: i64) -> Result<bool, StateError> {
+        self.atomic(|b| {
+            let n = b.execute(
+                "UPDATE claims SET expires_at = $1 WHERE image_key = $2 AND owner = $3",
+                &[Val::Int(now.saturating_add(CLAIM_SECONDS)), image_key.into(), (&me.owner).into()],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
     /// Gives up `me`'s claim on `image_key` (nothing when another holds it).
     pub fn release(&mut self, image_key: &str, me: &Claimant) -> Result<(), StateError> {
         self.atomic(|b| {

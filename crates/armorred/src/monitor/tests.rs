@@ -187,8 +187,13 @@ fn exercise(spec: &str) {
     assert_eq!(s.claim(&key, &elsewhere, 1_002).expect("again"), None, "the holder claims again");
     s.release(&key, &me).expect("release by another changes nothing");
     assert!(s.claim(&key, &me, 1_003).expect("claim").is_some());
-    // Past its time, it is taken over.
-    assert_eq!(s.claim(&key, &me, 1_000 + CLAIM_SECONDS).expect("expired"), None);
+    // Renewed by its holder, it lasts; past its time, it is taken over, and the old holder's
+    // renewal says it has lost it.
+    assert!(s.renew_claim(&key, &elsewhere, 1_500).expect("renew"));
+    assert!(!s.renew_claim(&key, &me, 1_500).expect("not mine"));
+    assert!(s.claim(&key, &me, 1_000 + CLAIM_SECONDS).expect("renewed").is_some(), "the renewal extended it");
+    assert_eq!(s.claim(&key, &me, 1_500 + CLAIM_SECONDS).expect("expired"), None);
+    assert!(!s.renew_claim(&key, &elsewhere, 1_600 + CLAIM_SECONDS).expect("lost"));
     s.release(&key, &me).expect("release");
     // A holder on this host that no longer runs: taken over at once.
     let mut child = std::process::Command::new("true").spawn().expect("true");
