@@ -189,6 +189,10 @@ fn pipeline_writes_its_reports() {
         assert_eq!(provenance["buildDefinition"]["externalParameters"]["tier"], tier);
         let verdict = json(&format!("nginx/{tier}/attestations/checksec.json"));
         assert_eq!(verdict["passed"], true, "{verdict}");
+        // The comparison's predicate is the comparison (compare.json) itself.
+        let comparison = json(&format!("nginx/{tier}/attestations/comparison.json"));
+        assert_eq!(comparison, json(&format!("nginx/{tier}/compare.json")));
+        assert!(comparison["size"]["hardened_bytes"].as_u64().is_some_and(|b| b > 0), "{comparison}");
         let vuln = json(&format!("nginx/{tier}/attestations/vuln.json"));
         assert_eq!(vuln["scanner"]["result"], json(&format!("nginx/{tier}/scan.json")));
         // Signed and attested in its layout; our verify and the policy accept it, offline.

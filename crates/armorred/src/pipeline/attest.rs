@@ -40,7 +40,7 @@ pub(crate) struct Inputs<'a> {
     pub(crate) checksec_json: &'a Value,
     /// The grype JSON of the scan, with its start and finish times.
     pub(crate) scan: Option<(&'a Value, &'a str, &'a str)>,
-    /// The comparison's in-toto statement (compare.json).
+    /// The comparison (compare.json: the document itself, which is the predicate).
     pub(crate) comparison: Option<&'a Value>,
     /// The VEX facts file, relative to the tier's output directory, when written.
     pub(crate) vex_facts: Option<&'a str>,
@@ -104,12 +104,12 @@ pub(crate) fn predicates(i: &Inputs<'_>) -> Result<Vec<Predicate>, crate::Error>
             bytes: Some(pretty(&predicate)),
         });
     }
-    if let Some(statement) = i.comparison {
+    if let Some(comparison) = i.comparison {
         out.push(Predicate {
             name: "comparison",
             predicate_type: crate::report::compare::SCHEMA,
             path: file("comparison"),
-            bytes: Some(pretty(&statement["predicate"])),
+            bytes: Some(pretty(comparison)),
         });
     }
     if let Some(path) = i.vex_facts {
