@@ -102,7 +102,7 @@ pub(crate) struct MonitorRunArgs {
     pub(crate) from: PathBuf,
     /// Watch the signed images of a registry, HOST[:PORT][/PREFIX], instead of OUT/index.json:
     /// each tier tag, its signature and attestations verified with --verify-key.
-    #[arg(long, value_name = "HOST", requires = "verify_key", conflicts_with = "rebuild")]
+    #[arg(long, value_name = "HOST", requires = "verify_key")]
     pub(crate) from_registry: Option<String>,
     /// The catalog's public key (a file or an https URL) for --from-registry.
     #[arg(long, value_name = "PUB")]

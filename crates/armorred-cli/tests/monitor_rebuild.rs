@@ -292,6 +292,49 @@ fn the_watch(state: &str) {
     assert!(said.contains(&format!("nginx:locked@{locked_digest}\t")), "{said}");
     assert!(said.contains("CVE-2024-7347\tnginx\tnot_affected (vulnerable_code_not_present)"), "{said}");
     assert!(!said.contains("unverified"), "{said}");
+    // A rebuild from the registry alone: the old image, signed and attested, published under
+    // another name is rebuilt from the definition its provenance names and pushed back to the
+    // registry it came from; the build is reproducible, so it is the digest the first rebuild made.
+    ok(&run(&["push", &layout, &format!("registry:{}/nginx-old:hardened", reg.addr)], &[]), "push the old image");
+    let watch_db = watch.join("monitor.db");
+    let args = [
+        "monitor",
+        "run",
+        "--from-registry",
+        &reg.addr,
+        "--verify-key",
+        &public,
+        "--from",
+        watch.to_str().expect("utf-8"),
+        "--db",
+        db1.to_str().expect("utf-8"),
+        "--rebuild",
+        "--policy",
+        policy.to_str().expect("utf-8"),
+        "--key",
+        key,
+    ];
+    let said = ok(&run(&args, &[]), "monitor --from-registry --rebuild");
+    assert!(said.contains(&format!("rebuild nginx-old:hardened@{old_digest}\tpublished\tARMORRED-")), "{said}");
+    assert!(said.contains(&format!("  published nginx-old:hardened@{new_digest}")), "{said}");
+    assert!(!said.contains("rebuild nginx:hardened@"), "the current image has nothing to fix: {said}");
+    let o = run(&["verify", "--key", &public, &format!("registry:{}/nginx-old:hardened", reg.addr)], &[]);
+    assert!(ok(&o, "verify the pushed rebuild").contains(new_digest), "{}", text(&o.stderr));
+    let o = run(
+        &["monitor", "status", "--from", watch.to_str().expect("utf-8"), "--state", watch_db.to_str().expect("utf-8")],
+        &[],
+    );
+    let watched: serde_json::Value = serde_json::from_str(&ok(&o, "status")).expect("json");
+    let old_img = watched["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .find(|i| i["image"]["key"] == format!("nginx-old:hardened@{old_digest}").as_str())
+        .expect("the old image");
+    let rb = &old_img["rebuilds"][0];
+    assert_eq!(rb["reference"], format!("registry:{}/nginx-old@{new_digest}", reg.addr), "{rb}");
+    let notes = std::fs::read_to_string(rb["release_notes"].as_str().expect("notes")).expect("notes");
+    assert!(notes.contains("CVE-2026-1642"), "{notes}");
     // Later, a DB that knows the fixes of nginx deb13u10 and deb13u11: the locked tier's Debian
     // source is pinned at the newest revision the mirror's pool serves; the newer ones are listed
     // in the suites' Sources.xz but not served: reported unavailable (nothing pinned, nothing

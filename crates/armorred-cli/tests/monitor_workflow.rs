@@ -37,7 +37,7 @@ fn the_matrix_is_the_plan() {
     assert!(yaml.contains("matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}"), "the matrix comes from the plan");
     assert!(yaml.contains("armorred pipeline --plan | jq -c '{include}'"), "the plan's include list is the matrix");
     assert!(yaml.contains("- cron: "), "a schedule");
-    assert!(yaml.contains("monitor run --from out --state"), "the scheduled monitor of each build");
+    assert!(yaml.contains("--rebuild --key cosign"), "the scheduled monitor rebuilds");
     // Every matrix.<field> the build job reads is a field of every planned job (the monitor
     // job's matrix is its shards).
     let build = yaml.split_once("\n  build:\n").map(|(_, b)| b).expect("the build job");

@@ -317,15 +317,6 @@ fn stage<T, E: Into<crate::Error>>(stage: &'static str, image: &str, r: Result<T
 /// Rescans every published image (see the module documentation).
 pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, MonitorError> {
     let (mut images, skipped) = match &opts.registry {
-        // Rebuilding needs what the main job wrote beside the image (its summary, the
-        // upstream side of the release notes, the definition checked out).
-        Some(src) if opts.rebuild.is_some() => {
-            return Err(MonitorError::Input {
-                path: PathBuf::from(src.describe()),
-                reason: "rebuilds need the main job's outputs (--from OUT); a registry alone is watched, not rebuilt"
-                    .into(),
-            })
-        }
         Some(src) => source::discover(src, &opts.from)?,
         None => (current(state, &opts.from)?, Vec::new()),
     };
@@ -499,7 +490,13 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
             .iter()
             .map(|p| rebuild::Candidate { image: &p.image, dir: &p.dir, upstream_source: p.upstream_source.clone() })
             .collect();
-        report.rebuilds = rebuild::run(state, &opts.from, &opts.db, opts, ro, &candidates)?;
+        // Rebuilds of a registry's images go back to it, unless told otherwise.
+        let mut ro = ro.clone();
+        if let (Some(src), None) = (&opts.registry, &ro.registry) {
+            ro.registry = Some(src.describe());
+            ro.insecure.extend(src.insecure.iter().cloned());
+        }
+        report.rebuilds = rebuild::run(state, &opts.from, &opts.db, opts, &ro, &candidates)?;
         let rebuilt: Vec<(String, String, PathBuf, Option<String>)> = state
             .rebuilds()?
             .into_iter()
@@ -509,7 +506,10 @@ pub fn run(state: &mut State, opts: &RunOptions<'_>) -> Result<RunReport, Monito
                 Some((p.image.name.clone(), p.image.tier.clone(), PathBuf::from(r.summary?), r.new_digest))
             })
             .collect();
-        rewrite_index(&opts.from, &rebuilt)?;
+        // The index, when the images came from it (a registry's tag moved with the push).
+        if opts.registry.is_none() {
+            rewrite_index(&opts.from, &rebuilt)?;
+        }
     }
     Ok(report)
 }

@@ -317,6 +317,26 @@ pub(crate) fn run(
                 if !any {
                     return Ok(None);
                 }
+                // An image watched from a registry names its definition in its provenance: it
+                // must be checked out here.
+                if !Path::new(&img.definition).join("image.toml").is_file() {
+                    return Ok(Some(RebuildReport {
+                        image: img.key.clone(),
+                        id: String::new(),
+                        advisory: None,
+                        state: "unavailable".into(),
+                        new_key: None,
+                        fixes: Vec::new(),
+                        time_to_fix_seconds: None,
+                        reference: None,
+                        release_notes: None,
+                        osv: None,
+                        detail: Some(format!(
+                            "not rebuilt: its definition {:?} (from its provenance) is not here",
+                            crate::display::escape(&img.definition)
+                        )),
+                    }));
+                }
                 if mirror.is_none() {
                     mirror = Some(stage(
                         "find the Debian mirror",
@@ -575,7 +595,11 @@ fn rebuild_one(
     }
     checkpoint("rebuilt", key);
     let summary_path = PathBuf::from(row.summary.clone().unwrap_or_default());
-    let new = super::published_tier(&summary_path, &img.definition)?;
+    let mut new = super::published_tier(&summary_path, &img.definition)?;
+    // The new image goes by the old one's name (a registry's repository may name an image
+    // otherwise than its definition does).
+    new.image.name.clone_from(&img.name);
+    new.image.key = format!("{}:{}@{}", img.name, new.image.tier, new.image.digest);
     // 3. Push, when the old image is in the registry.
     if let Some(r) = lost(state, &row)? {
         return Ok(r);
@@ -618,7 +642,12 @@ fn rebuild_one(
         .map(|(a, b)| (b - a).max(0));
     row.finished_at = Some(now.clone());
     row.time_to_fix_seconds = ttf;
-    let old_side = side_of(key, &c.dir.join("summary.json"), Path::new(&img.sbom))?;
+    let old_summary = c.dir.join("summary.json");
+    let old_side = if old_summary.is_file() {
+        side_of(key, &old_summary, Path::new(&img.sbom))?
+    } else {
+        side_from_registry(key, img, c.dir)?
+    };
     let new_side = side_of(key, &summary_path, Path::new(&new.image.sbom))?;
     let advisory = row.advisory.clone().unwrap_or_default();
     let public_key = ro.signing.as_ref().map(|s| s.public_key.to_string_lossy().into_owned());
@@ -680,6 +709,23 @@ fn side_of(key: &str, summary: &Path, sbom: &Path) -> Result<super::notes::Side,
     Ok(super::notes::Side {
         digest: s.digest.unwrap_or_default(),
         size: s.size,
+        packages: packages.into_iter().map(|p| (p.name, p.version)).collect(),
+    })
+}
+
+/// The old side of an image watched from a registry (no summary): its digest, its SBOM, and its
+/// size from its comparison attestation.
+fn side_from_registry(key: &str, img: &PublishedImage, dir: &Path) -> Result<super::notes::Side, MonitorError> {
+    let comparison = dir.join(super::source::COMPARISON);
+    let c: serde_json::Value = super::read_json(&comparison)?;
+    let uncompressed = c.pointer("/size/hardened_bytes").and_then(serde_json::Value::as_u64).ok_or_else(|| {
+        MonitorError::Input { path: comparison.clone(), reason: "no size.hardened_bytes in the comparison".into() }
+    })?;
+    let compressed = c.pointer("/size/compressed/hardened").and_then(serde_json::Value::as_u64);
+    let packages = stage("read the SBOM", key, crate::vuln::sbom::read(Path::new(&img.sbom), None))?;
+    Ok(super::notes::Side {
+        digest: img.digest.clone(),
+        size: crate::pipeline::summary::SizeSummary { compressed, uncompressed },
         packages: packages.into_iter().map(|p| (p.name, p.version)).collect(),
     })
 }

@@ -9,6 +9,10 @@
 //! | `sbom.cdx.json` | `https://cyclonedx.org/bom` (required: an image without one is not watched) |
 //! | `vex.facts.json` | `https://armorred.dev/vex-facts/v1` (without it, findings are `under_investigation`) |
 //! | `slsaprovenance1.json` | `https://slsa.dev/provenance/v1`: the definition it was built from |
+//! | `comparison.json` | `https://armorred.dev/comparison/v1`: its size, for a rebuild's release notes |
+//!
+//! A rebuild of such an image starts from the definition its provenance names (which must be
+//! checked out where the monitor runs) and pushes to the registry it was found in.
 //!
 //! The newest verified attestation of each type counts (cosign appends). Nothing unverified is
 //! read: an image whose signature or SBOM attestation does not verify is skipped with the
@@ -22,6 +26,9 @@ use crate::error::chain;
 use crate::registry::{Client, Options};
 use crate::sign::{intoto, simple, PublicKey};
 use crate::vex::decide::{ImageFacts, FACTS_PREDICATE_TYPE};
+
+/// The comparison predicate of a registry-watched image, beside its SBOM.
+pub(crate) const COMPARISON: &str = "comparison.json";
 
 /// Bound on the repositories of one catalog the monitor watches.
 pub const MAX_REPOSITORIES: usize = 100_000;
@@ -198,6 +205,10 @@ fn one(
         }
         None => String::new(),
     };
+    // The comparison: the image's sizes, for a rebuild's release notes.
+    if let Some(c) = newest(crate::report::compare::SCHEMA) {
+        write(COMPARISON, c)?;
+    }
     let digest = digest.to_string();
     Ok(Published {
         image: crate::monitor::state::PublishedImage {
