@@ -425,22 +425,13 @@ fn monitor_watches_a_registry_alone() {
     let watch = d.join("watch");
     let from = format!("{}/armorred", reg.addr);
     let public = format!("{}.pub", key.display());
-    let run = || {
-        let o = armorred(&[
-            "monitor",
-            "run",
-            "--from-registry",
-            &from,
-            "--verify-key",
-            &public,
-            "--from",
-            watch.to_str().expect("utf-8"),
-            "--db",
-            db1.to_str().expect("utf-8"),
-        ]);
-        ok(&o, "monitor --from-registry")
+    let run = |more: &[&str]| {
+        let mut args = vec!["monitor", "run", "--from-registry", &from, "--verify-key", &public, "--from"];
+        args.extend([watch.to_str().expect("utf-8"), "--db", db1.to_str().expect("utf-8")]);
+        args.extend(more);
+        ok(&armorred(&args), "monitor --from-registry")
     };
-    let said = run();
+    let said = run(&[]);
     assert!(said.contains(&format!("nginx:hardened@{}\t", digests[0])), "{said}");
     assert!(said.contains(&format!("nginx:locked@{}\t", digests[1])), "{said}");
     assert!(said.contains("CVE-2024-7347\tnginx\tnot_affected (vulnerable_code_not_present)"), "{said}");
@@ -475,23 +466,10 @@ fn monitor_watches_a_registry_alone() {
         vex["statements"][0]["products"]
     );
     // Once more with the same DB: nothing recorded again.
-    let again = run();
+    let again = run(&[]);
     assert_eq!(again.matches("already scanned with this DB").count(), 2, "{again}");
     // A rebuild starts from the definition the provenance names: these images have none here.
-    let o = armorred(&[
-        "monitor",
-        "run",
-        "--from-registry",
-        &from,
-        "--verify-key",
-        &public,
-        "--from",
-        watch.to_str().expect("utf-8"),
-        "--db",
-        db1.to_str().expect("utf-8"),
-        "--rebuild",
-    ]);
-    let said = ok(&o, "monitor --from-registry --rebuild");
+    let said = run(&["--rebuild"]);
     assert!(said.contains(&format!("rebuild nginx:locked@{}\tunavailable\t", digests[1])), "{said}");
     assert!(said.contains("  not rebuilt: its definition \"\" (from its provenance) is not here"), "{said}");
 }

@@ -320,22 +320,15 @@ pub(crate) fn run(
                 // An image watched from a registry names its definition in its provenance: it
                 // must be checked out here.
                 if !Path::new(&img.definition).join("image.toml").is_file() {
-                    return Ok(Some(RebuildReport {
-                        image: img.key.clone(),
-                        id: String::new(),
-                        advisory: None,
-                        state: "unavailable".into(),
-                        new_key: None,
-                        fixes: Vec::new(),
-                        time_to_fix_seconds: None,
-                        reference: None,
-                        release_notes: None,
-                        osv: None,
-                        detail: Some(format!(
+                    return Ok(Some(RebuildReport::only(
+                        &img.key,
+                        "unavailable",
+                        Vec::new(),
+                        format!(
                             "not rebuilt: its definition {:?} (from its provenance) is not here",
                             crate::display::escape(&img.definition)
-                        )),
-                    }));
+                        ),
+                    )));
                 }
                 if mirror.is_none() {
                     mirror = Some(stage(
@@ -372,35 +365,18 @@ pub(crate) fn run(
                 };
                 fixes.extend(found.fixes);
                 if fixes.is_empty() {
-                    return Ok(found.unavailable.map(|detail| RebuildReport {
-                        image: img.key.clone(),
-                        id: String::new(),
-                        advisory: None,
-                        state: "unavailable".into(),
-                        new_key: None,
-                        fixes: Vec::new(),
-                        time_to_fix_seconds: None,
-                        reference: None,
-                        release_notes: None,
-                        osv: None,
-                        detail: Some(detail),
-                    }));
+                    return Ok(found
+                        .unavailable
+                        .map(|detail| RebuildReport::only(&img.key, "unavailable", Vec::new(), detail)));
                 }
                 let repinned = found.repinned;
                 if started >= ro.policy.max_per_run {
-                    return Ok(Some(RebuildReport {
-                        image: img.key.clone(),
-                        id: String::new(),
-                        advisory: None,
-                        state: "deferred".into(),
-                        new_key: None,
+                    return Ok(Some(RebuildReport::only(
+                        &img.key,
+                        "deferred",
                         fixes,
-                        time_to_fix_seconds: None,
-                        reference: None,
-                        release_notes: None,
-                        osv: None,
-                        detail: Some(format!("over the policy's max_per_run = {}", ro.policy.max_per_run)),
-                    }));
+                        format!("over the policy's max_per_run = {}", ro.policy.max_per_run),
+                    )));
                 }
                 let first_seen = fixes.iter().map(|f| f.first_seen.clone()).min();
                 let now = opts.clock.now_rfc3339();
@@ -461,19 +437,12 @@ pub(crate) fn run(
         }
         // Another monitor on the same state may be at it: one rebuilds an image at a time.
         if let Some(holder) = state.claim(&img.key, &me, opts.clock.now())? {
-            reports.push(RebuildReport {
-                image: img.key.clone(),
-                id: String::new(),
-                advisory: None,
-                state: "claimed".into(),
-                new_key: None,
-                fixes: Vec::new(),
-                time_to_fix_seconds: None,
-                reference: None,
-                release_notes: None,
-                osv: None,
-                detail: Some(format!("another monitor ({}) is rebuilding it", crate::display::escape(&holder))),
-            });
+            reports.push(RebuildReport::only(
+                &img.key,
+                "claimed",
+                Vec::new(),
+                format!("another monitor ({}) is rebuilding it", crate::display::escape(&holder)),
+            ));
             continue;
         }
         let done = consider(state, c);
@@ -685,6 +654,26 @@ fn rebuild_one(
     row.new_key = Some(published.key.clone());
     checkpoint("published", key);
     Ok(report_of(&row, fixes))
+}
+
+impl RebuildReport {
+    /// A report of an image that was not rebuilt in this run (`deferred`, `unavailable`,
+    /// `claimed`): nothing recorded, only why.
+    fn only(image: &str, state: &str, fixes: Vec<Fix>, detail: String) -> Self {
+        Self {
+            image: image.to_owned(),
+            id: String::new(),
+            advisory: None,
+            state: state.to_owned(),
+            new_key: None,
+            fixes,
+            time_to_fix_seconds: None,
+            reference: None,
+            release_notes: None,
+            osv: None,
+            detail: Some(detail),
+        }
+    }
 }
 
 fn report_of(row: &RebuildRow, fixes: &[Fix]) -> RebuildReport {
